@@ -1,0 +1,313 @@
+// The POSIX (Linux) Env: files through pread/pwrite, durability through
+// fsync/fdatasync, locks through open-file-description fcntl locks.
+#include "io/posix_env.hpp"
+
+#include <dirent.h>
+#include <fcntl.h>
+#include <sys/stat.h>
+#include <sys/types.h>
+#include <time.h>
+#include <unistd.h>
+
+#include <algorithm>
+#include <cerrno>
+#include <chrono>
+#include <cstdio>
+#include <mutex>
+
+#include "h5tx/env.hpp"
+#include "h5tx/error.hpp"
+
+namespace h5tx {
+namespace io {
+
+void throw_errno(const std::string& path, const std::string& operation, int err) {
+  std::string message = operation + " failed";
+  if (err == ENOENT) throw NotFoundError(path, message, err);
+  if (err == EEXIST) throw AlreadyExistsError(path, message, err);
+  throw IoError(path, message, err);
+}
+
+}  // namespace io
+
+namespace {
+
+using io::throw_errno;
+
+class PosixFile final : public File {
+ public:
+  PosixFile(std::string path, int fd) : path_(std::move(path)), fd_(fd) {}
+  ~PosixFile() override { ::close(fd_); }
+
+  size_t read(uint64_t offset, void* buf, size_t n) override {
+    char* p = static_cast<char*>(buf);
+    size_t done = 0;
+    while (done < n) {
+      ssize_t r = ::pread(fd_, p + done, n - done, static_cast<off_t>(offset + done));
+      if (r < 0) {
+        if (errno == EINTR) continue;
+        throw_errno(path_, "pread of " + std::to_string(n) + " bytes at offset " +
+                               std::to_string(offset),
+                    errno);
+      }
+      if (r == 0) break;  // end of file
+      done += static_cast<size_t>(r);
+    }
+    return done;
+  }
+
+  void write(uint64_t offset, const void* buf, size_t n) override {
+    const char* p = static_cast<const char*>(buf);
+    size_t done = 0;
+    while (done < n) {
+      ssize_t r = ::pwrite(fd_, p + done, n - done, static_cast<off_t>(offset + done));
+      if (r < 0) {
+        if (errno == EINTR) continue;
+        throw_errno(path_, "pwrite of " + std::to_string(n) + " bytes at offset " +
+                               std::to_string(offset),
+                    errno);
+      }
+      if (r == 0) {  // should not happen for a regular file; avoid spinning
+        throw IoError(path_, "pwrite at offset " + std::to_string(offset + done) +
+                                 " wrote nothing", ENOSPC);
+      }
+      done += static_cast<size_t>(r);
+    }
+  }
+
+  // Appends at the end of the file as seen by fstat. The mutex serializes
+  // appends through this handle; the file is not opened with O_APPEND
+  // because Linux pwrite() ignores the offset on O_APPEND descriptors.
+  void append(const void* buf, size_t n) override {
+    std::lock_guard<std::mutex> lock(append_mu_);
+    write(size(), buf, n);
+  }
+
+  void truncate(uint64_t size) override {
+    while (::ftruncate(fd_, static_cast<off_t>(size)) != 0) {
+      if (errno == EINTR) continue;
+      throw_errno(path_, "ftruncate to " + std::to_string(size) + " bytes", errno);
+    }
+  }
+
+  void sync() override {
+    if (::fsync(fd_) != 0) throw_errno(path_, "fsync", errno);
+  }
+
+  void datasync() override {
+    if (::fdatasync(fd_) != 0) throw_errno(path_, "fdatasync", errno);
+  }
+
+  uint64_t size() override {
+    struct stat st;
+    if (::fstat(fd_, &st) != 0) throw_errno(path_, "fstat", errno);
+    return static_cast<uint64_t>(st.st_size);
+  }
+
+  const std::string& path() const override { return path_; }
+
+ private:
+  std::string path_;
+  int fd_;
+  std::mutex append_mu_;
+};
+
+class PosixLock final : public FileLock {
+ public:
+  explicit PosixLock(int fd) : fd_(fd) {}
+  // Closing the last descriptor of the open file description releases an
+  // OFD lock; unlock explicitly first anyway.
+  ~PosixLock() override {
+    struct flock fl = {};
+    fl.l_type = F_UNLCK;
+    fl.l_whence = SEEK_SET;
+    ::fcntl(fd_, F_OFD_SETLK, &fl);
+    ::close(fd_);
+  }
+
+ private:
+  int fd_;
+};
+
+int open_retry(const char* path, int flags, mode_t mode) {
+  int fd;
+  do {
+    fd = ::open(path, flags | O_CLOEXEC, mode);
+  } while (fd < 0 && errno == EINTR);
+  return fd;
+}
+
+const char* mode_name(OpenMode mode) {
+  switch (mode) {
+    case OpenMode::ReadOnly: return "open (read-only)";
+    case OpenMode::ReadWrite: return "open (read-write)";
+    case OpenMode::Create: return "open (create)";
+    case OpenMode::CreateNew: return "open (create new)";
+    case OpenMode::CreateTrunc: return "open (create or truncate)";
+  }
+  return "open";
+}
+
+const char* lock_name(short type) { return type == F_RDLCK ? "shared" : "exclusive"; }
+const char* a_lock_name(short type) { return type == F_RDLCK ? "a shared" : "an exclusive"; }
+
+class PosixEnv final : public Env {
+ public:
+  std::unique_ptr<File> open(const std::string& path, OpenMode mode) override {
+    int flags = 0;
+    switch (mode) {
+      case OpenMode::ReadOnly: flags = O_RDONLY; break;
+      case OpenMode::ReadWrite: flags = O_RDWR; break;
+      case OpenMode::Create: flags = O_RDWR | O_CREAT; break;
+      case OpenMode::CreateNew: flags = O_RDWR | O_CREAT | O_EXCL; break;
+      case OpenMode::CreateTrunc: flags = O_RDWR | O_CREAT | O_TRUNC; break;
+    }
+    int fd = open_retry(path.c_str(), flags, 0644);
+    if (fd < 0) throw_errno(path, mode_name(mode), errno);
+    struct stat st;
+    if (::fstat(fd, &st) != 0) {
+      int err = errno;
+      ::close(fd);
+      throw_errno(path, "fstat", err);
+    }
+    if (S_ISDIR(st.st_mode)) {
+      ::close(fd);
+      throw IoError(path, std::string(mode_name(mode)) + " failed: is a directory", EISDIR);
+    }
+    return std::unique_ptr<File>(new PosixFile(path, fd));
+  }
+
+  bool exists(const std::string& path) override {
+    struct stat st;
+    if (::stat(path.c_str(), &st) == 0) return true;
+    if (errno == ENOENT || errno == ENOTDIR) return false;
+    throw_errno(path, "stat", errno);
+  }
+
+  bool is_directory(const std::string& path) override {
+    struct stat st;
+    if (::stat(path.c_str(), &st) == 0) return S_ISDIR(st.st_mode);
+    if (errno == ENOENT || errno == ENOTDIR) return false;
+    throw_errno(path, "stat", errno);
+  }
+
+  uint64_t file_size(const std::string& path) override {
+    struct stat st;
+    if (::stat(path.c_str(), &st) != 0) throw_errno(path, "stat", errno);
+    return static_cast<uint64_t>(st.st_size);
+  }
+
+  void remove_file(const std::string& path) override {
+    if (::unlink(path.c_str()) != 0) throw_errno(path, "unlink", errno);
+  }
+
+  void rename(const std::string& from, const std::string& to) override {
+    if (::rename(from.c_str(), to.c_str()) != 0) throw_errno(from, "rename to " + to, errno);
+  }
+
+  void create_dir(const std::string& path) override {
+    if (::mkdir(path.c_str(), 0755) != 0) throw_errno(path, "mkdir", errno);
+  }
+
+  void remove_dir(const std::string& path) override {
+    if (::rmdir(path.c_str()) != 0) throw_errno(path, "rmdir", errno);
+  }
+
+  std::vector<std::string> list_dir(const std::string& path) override {
+    DIR* dir = ::opendir(path.c_str());
+    if (dir == nullptr) throw_errno(path, "opendir", errno);
+    std::vector<std::string> names;
+    for (;;) {
+      errno = 0;
+      struct dirent* e = ::readdir(dir);
+      if (e == nullptr) {
+        int err = errno;
+        ::closedir(dir);
+        if (err != 0) throw_errno(path, "readdir", err);
+        break;
+      }
+      std::string name = e->d_name;
+      if (name == "." || name == "..") continue;
+      names.push_back(std::move(name));
+    }
+    std::sort(names.begin(), names.end());
+    return names;
+  }
+
+  void sync_dir(const std::string& path) override {
+    int fd = open_retry(path.c_str(), O_RDONLY | O_DIRECTORY, 0);
+    if (fd < 0) throw_errno(path, "open directory for fsync", errno);
+    if (::fsync(fd) != 0) {
+      int err = errno;
+      ::close(fd);
+      throw_errno(path, "fsync of directory", err);
+    }
+    ::close(fd);
+  }
+
+  std::unique_ptr<FileLock> lock_file(const std::string& path, LockKind kind,
+                                      double timeout_seconds) override {
+    int fd = open_retry(path.c_str(), O_RDWR | O_CREAT, 0644);
+    if (fd < 0 && kind == LockKind::Shared && (errno == EACCES || errno == EROFS)) {
+      fd = open_retry(path.c_str(), O_RDONLY, 0);  // a read lock needs only read access
+    }
+    if (fd < 0) throw_errno(path, "open for locking", errno);
+    std::unique_ptr<PosixLock> guard(new PosixLock(fd));  // closes fd on every exit
+
+    const short type = kind == LockKind::Shared ? F_RDLCK : F_WRLCK;
+    const auto deadline = std::chrono::steady_clock::now() +
+                          std::chrono::duration_cast<std::chrono::steady_clock::duration>(
+                              std::chrono::duration<double>(std::max(0.0, timeout_seconds)));
+    uint64_t pause = 1000;  // microseconds, doubling up to 20 ms
+    for (;;) {
+      struct flock fl = {};
+      fl.l_type = type;
+      fl.l_whence = SEEK_SET;  // l_start = l_len = 0: the whole file; l_pid must be 0
+      if (::fcntl(fd, F_OFD_SETLK, &fl) == 0) return guard;
+      int err = errno;
+      if (err == EINTR) continue;
+      if (err != EAGAIN && err != EACCES) {
+        throw_errno(path, std::string("fcntl(F_OFD_SETLK, ") + lock_name(type) + ")", err);
+      }
+      if (std::chrono::steady_clock::now() >= deadline) {
+        // Name the kind of lock in the way, for the error message.
+        struct flock probe = {};
+        probe.l_type = type;
+        probe.l_whence = SEEK_SET;
+        short held = F_WRLCK;
+        if (::fcntl(fd, F_OFD_GETLK, &probe) == 0 && probe.l_type != F_UNLCK) held = probe.l_type;
+        char waited[32];
+        std::snprintf(waited, sizeof waited, "%g", timeout_seconds);
+        throw BusyError(path, std::string("cannot take ") + lock_name(type) + " lock within " +
+                                  waited + " s: " + a_lock_name(held) +
+                                  " lock is held by another process or handle",
+                        err);
+      }
+      sleep_micros(pause);
+      pause = std::min<uint64_t>(pause * 2, 20000);
+    }
+  }
+
+  uint64_t now_micros() override {
+    struct timespec ts;
+    ::clock_gettime(CLOCK_REALTIME, &ts);
+    return static_cast<uint64_t>(ts.tv_sec) * 1000000u + static_cast<uint64_t>(ts.tv_nsec) / 1000u;
+  }
+
+  void sleep_micros(uint64_t micros) override {
+    struct timespec req;
+    req.tv_sec = static_cast<time_t>(micros / 1000000u);
+    req.tv_nsec = static_cast<long>((micros % 1000000u) * 1000u);
+    struct timespec rem;
+    while (::nanosleep(&req, &rem) != 0 && errno == EINTR) req = rem;
+  }
+};
+
+}  // namespace
+
+Env* Env::posix() {
+  static Env* env = new PosixEnv;  // never destroyed: usable from static destructors
+  return env;
+}
+
+}  // namespace h5tx
