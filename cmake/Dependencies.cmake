@@ -1,0 +1,14 @@
+# Finds h5tx's dependencies (Debian packages): HDF5 (C), Boost.Filesystem,
+# xxHash, zlib, threads. Shared by the build tree and h5tx-config.cmake.
+set(HDF5_PREFER_PARALLEL OFF)
+find_package(HDF5 1.10 REQUIRED COMPONENTS C)
+find_package(Boost 1.71 REQUIRED COMPONENTS filesystem)
+find_package(xxHash REQUIRED)
+find_package(ZLIB REQUIRED)
+find_package(Threads REQUIRED)
+if(NOT TARGET h5tx_hdf5)
+  add_library(h5tx_hdf5 INTERFACE IMPORTED)
+  target_include_directories(h5tx_hdf5 INTERFACE ${HDF5_C_INCLUDE_DIRS} ${HDF5_INCLUDE_DIRS})
+  target_link_libraries(h5tx_hdf5 INTERFACE ${HDF5_C_LIBRARIES} ${HDF5_LIBRARIES})
+  target_compile_definitions(h5tx_hdf5 INTERFACE ${HDF5_C_DEFINITIONS} ${HDF5_DEFINITIONS})
+endif()

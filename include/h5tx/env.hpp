@@ -1,0 +1,102 @@
+// Env: the only door from h5tx to the operating system. Every byte h5tx
+// writes, the HDF5 files included, goes through an Env, so tests can swap in
+// a fault-injecting one (src/io/testing/fault_env.hpp). Errors are thrown as
+// h5tx::IoError (or NotFoundError / AlreadyExistsError / BusyError) carrying
+// the path and errno.
+#pragma once
+
+#include <cstddef>
+#include <cstdint>
+#include <memory>
+#include <string>
+#include <vector>
+
+namespace h5tx {
+
+// An open file. Not thread-safe for concurrent writes to overlapping ranges;
+// read/write at explicit offsets may be called from several threads.
+class File {
+ public:
+  virtual ~File() = default;
+  File() = default;
+  File(const File&) = delete;
+  File& operator=(const File&) = delete;
+
+  // Reads up to n bytes at offset; returns the number read (short only at EOF).
+  virtual size_t read(uint64_t offset, void* buf, size_t n) = 0;
+  // Writes all n bytes at offset (the file grows as needed).
+  virtual void write(uint64_t offset, const void* buf, size_t n) = 0;
+  // Writes all n bytes at the current end of the file.
+  virtual void append(const void* buf, size_t n) = 0;
+  virtual void truncate(uint64_t size) = 0;
+  // fsync: data and metadata (size) durable.
+  virtual void sync() = 0;
+  // fdatasync: data durable (and size, if it changed).
+  virtual void datasync() = 0;
+  virtual uint64_t size() = 0;
+  virtual const std::string& path() const = 0;
+};
+
+enum class OpenMode {
+  ReadOnly,      // must exist
+  ReadWrite,     // must exist
+  Create,        // read-write; created empty if missing
+  CreateNew,     // read-write; AlreadyExistsError if it exists
+  CreateTrunc,   // read-write; created or truncated to zero
+};
+
+enum class LockKind { Shared, Exclusive };
+
+// An advisory lock held on a file; released when destroyed.
+class FileLock {
+ public:
+  virtual ~FileLock() = default;
+};
+
+class Env {
+ public:
+  virtual ~Env() = default;
+
+  // The process-wide POSIX Env. Never destroyed.
+  static Env* posix();
+
+  virtual std::unique_ptr<File> open(const std::string& path, OpenMode mode) = 0;
+  virtual bool exists(const std::string& path) = 0;
+  virtual bool is_directory(const std::string& path) = 0;
+  virtual uint64_t file_size(const std::string& path) = 0;
+  virtual void remove_file(const std::string& path) = 0;
+  virtual void rename(const std::string& from, const std::string& to) = 0;
+
+  // Directories. create_dir fails with AlreadyExistsError if it exists.
+  virtual void create_dir(const std::string& path) = 0;
+  virtual void remove_dir(const std::string& path) = 0;  // must be empty
+  // Entry names (no "." or ".."), sorted.
+  virtual std::vector<std::string> list_dir(const std::string& path) = 0;
+  // fsync of the directory itself: makes creates, renames and removes of
+  // its entries durable.
+  virtual void sync_dir(const std::string& path) = 0;
+
+  // Advisory lock (fcntl, open-file-description locks: they also exclude
+  // other locks of the same process). Creates the file if missing. Waits up
+  // to timeout_seconds (0: try once); BusyError on timeout.
+  virtual std::unique_ptr<FileLock> lock_file(const std::string& path, LockKind kind,
+                                              double timeout_seconds) = 0;
+
+  virtual uint64_t now_micros() = 0;  // wall clock, microseconds since the epoch
+  virtual void sleep_micros(uint64_t micros) = 0;
+
+  // Helpers built on the primitives above.
+  void create_dir_if_missing(const std::string& path);
+  // Removes a directory and the files directly inside it (flat directories only).
+  void remove_flat_dir(const std::string& path);
+  std::string read_all(const std::string& path);
+  // Writes path.tmp, syncs it, renames it over path, syncs the parent directory.
+  void write_file_atomic(const std::string& path, const std::string& contents);
+};
+
+// Path helpers (string-based, '/' separated).
+std::string path_join(const std::string& a, const std::string& b);
+std::string path_dirname(const std::string& path);
+std::string path_basename(const std::string& path);
+
+}  // namespace h5tx

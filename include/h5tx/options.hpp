@@ -1,0 +1,37 @@
+// Options of a store and of a transaction.
+#pragma once
+
+#include <cstddef>
+#include <cstdint>
+
+namespace h5tx {
+
+class Env;
+
+enum class Mode : uint8_t { Redo = 0, Undo = 1 };
+
+struct Options {
+  Mode mode = Mode::Redo;          // used by create(); open() reads it from h5tx.store
+  Env* env = nullptr;              // nullptr: Env::posix()
+  bool read_only = false;          // shared lock, no recovery writes, no flusher
+  double lock_timeout_seconds = 0; // waiting for the store LOCK
+  // Redo mode: backpressure. commit() blocks while more than this is unflushed.
+  size_t max_unflushed_transactions = 256;
+  uint64_t max_unflushed_bytes = uint64_t(1) << 30;
+  size_t flush_batch_transactions = 32;       // at most this many per batch
+  uint64_t flush_batch_bytes = uint64_t(256) << 20;
+  uint64_t spill_bytes = uint64_t(64) << 20;  // a transaction spills chunk copies beyond this
+  bool background_flusher = true;  // false: only flush() applies the journal
+  // Undo driver page size for before-images (undo mode and the flusher).
+  size_t undo_page_size = 4096;
+};
+
+enum class Access : uint8_t { Read = 0, Write = 1 };
+
+struct TxOptions {
+  Access access = Access::Write;
+  double timeout_seconds = 10;   // undo mode: waiting for the writer slot
+  bool check_conflicts = true;   // redo mode: false = blind writes, last committer wins
+};
+
+}  // namespace h5tx

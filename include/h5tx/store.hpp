@@ -1,0 +1,149 @@
+// Store and Transaction: the public API of h5tx. One API over two modes
+// (redo: DirectoryStorage journal + background flusher; undo: sec2j-style
+// undo journals under the HDF5 files). See docs/user-guide.md.
+#pragma once
+
+#include <functional>
+#include <memory>
+#include <string>
+#include <vector>
+
+#include "h5tx/error.hpp"
+#include "h5tx/options.hpp"
+#include "h5tx/types.hpp"
+
+namespace h5tx {
+
+class TransactionImpl;
+class StoreImpl;
+
+// A savepoint inside a transaction (nested transaction).
+struct Savepoint {
+  uint64_t id = 0;
+};
+
+// A transaction. Move-only; aborts in its destructor unless committed.
+// Not for concurrent use by several threads (use one transaction per thread).
+class Transaction {
+ public:
+  Transaction() = default;
+  explicit Transaction(std::unique_ptr<TransactionImpl> impl);
+  Transaction(Transaction&&) noexcept;
+  Transaction& operator=(Transaction&&) noexcept;
+  ~Transaction();
+
+  uint64_t txid() const;  // assigned at begin in undo mode, at commit in redo mode (0 before)
+  uint64_t snapshot() const;  // last txid visible to this transaction's reads
+  bool active() const;
+
+  // Catalog operations. `file` is a name in data/ ("vol.h5"); paths are
+  // absolute HDF5 paths ("/raw/a"); missing parent groups are created.
+  void create_file(const std::string& file);
+  void create_dataset(const std::string& file, const std::string& path, const DatasetSpec& spec);
+  void extend_dataset(const std::string& file, const std::string& path, const Shape& new_shape);
+  // `object` is "/" for the file, or a group or dataset path.
+  void set_attribute(const std::string& file, const std::string& object, const std::string& name,
+                     const AttributeValue& value);
+
+  // Whole chunks: raw (unfiltered) bytes of exactly the chunk's size; the
+  // transaction applies the dataset's filters (shuffle, deflate, Fletcher32)
+  // when it stores the chunk, so the flusher stores it as is.
+  void write_chunk(const std::string& file, const std::string& dataset, const Shape& chunk_coords,
+                   const void* data, size_t size);
+  void write_chunk(const std::string& file, const std::string& dataset, const Shape& chunk_coords,
+                   const std::vector<uint8_t>& data) {
+    write_chunk(file, dataset, chunk_coords, data.data(), data.size());
+  }
+  // Raw chunk bytes (fill value if never written). Edge chunks are whole chunks.
+  std::vector<uint8_t> read_chunk(const std::string& file, const std::string& dataset,
+                                  const Shape& chunk_coords);
+
+  // Hyperslabs of any start/count, element type `type` (must equal the
+  // dataset's dtype); read-modify-write of the chunks touched.
+  void write(const std::string& file, const std::string& dataset, const Shape& start,
+             const Shape& count, DType type, const void* data);
+  void read(const std::string& file, const std::string& dataset, const Shape& start,
+            const Shape& count, DType type, void* out);
+  template <class T>
+  void write(const std::string& f, const std::string& d, const Shape& start, const Shape& count,
+             const T* data) {
+    write(f, d, start, count, dtype_of<T>(), data);
+  }
+  template <class T>
+  void read(const std::string& f, const std::string& d, const Shape& start, const Shape& count,
+            T* out) {
+    read(f, d, start, count, dtype_of<T>(), out);
+  }
+
+  // Introspection of the transaction's view (own writes over its snapshot).
+  std::vector<std::string> list_files();
+  std::vector<std::string> list_datasets(const std::string& file);
+  DatasetSpec dataset_spec(const std::string& file, const std::string& dataset);
+
+  // Nested transactions.
+  Savepoint savepoint();
+  void rollback_to(const Savepoint& sp);  // undoes everything after sp; sp stays valid
+  void release(const Savepoint& sp);      // forget sp (and those after it)
+
+  // User metadata recorded with the transaction (redo: in the MANIFEST).
+  void set_message(const std::string& message);
+  void set_metadata(const std::string& key, const std::string& value);
+
+  // Runs if the transaction aborts (explicitly, by destructor, or by a
+  // failed commit), newest first, to restore the caller's in-memory state.
+  void on_abort(std::function<void()> hook);
+
+  // Undo mode only: the HDF5 file id, open read-write under the undo driver,
+  // for arbitrary HDF5 calls inside this transaction. Valid until the end of
+  // the transaction. StateError in redo mode.
+  long long hid(const std::string& file);
+
+  // Durable when it returns. ConflictError: nothing of it is visible.
+  void commit();
+  void abort();
+
+ private:
+  TransactionImpl& impl() const;
+  std::unique_ptr<TransactionImpl> impl_;
+};
+
+class Store {
+ public:
+  // Creates HOME (must not exist or be empty) with the store layout.
+  static std::unique_ptr<Store> create(const std::string& home, const Options& options = {});
+  // Opens an existing store: locks it and recovers (see docs/user-guide.md).
+  static std::unique_ptr<Store> open(const std::string& home, const Options& options = {});
+
+  ~Store();
+  Store(const Store&) = delete;
+  Store& operator=(const Store&) = delete;
+
+  Mode mode() const;
+  const std::string& home() const;
+
+  Transaction begin(const TxOptions& options = {});
+
+  // Redo mode: waits until every committed transaction is in data/ and the
+  // journal is empty. Rethrows a flusher failure. Undo mode: no-op.
+  void flush();
+  // Flushes, stops the flusher, releases the lock. Idempotent. The
+  // destructor closes too (and swallows nothing: it logs to stderr).
+  void close();
+
+  StoreStats stats();
+  // Committed transactions not yet flushed, in txid order (redo mode).
+  std::vector<TransactionInfo> pending();
+
+  // Path of a data file: HOME/data/<file>.
+  std::string data_path(const std::string& file) const;
+
+  explicit Store(std::unique_ptr<StoreImpl> impl);
+
+ private:
+  std::unique_ptr<StoreImpl> impl_;
+};
+
+// Library version, "MAJOR.MINOR.PATCH".
+const char* version();
+
+}  // namespace h5tx

@@ -1,0 +1,212 @@
+// Store directory layout, h5tx.store codec, LOCK and txid reservation.
+#include "store/layout.hpp"
+
+#include <unistd.h>
+
+#include <cinttypes>
+#include <cstdio>
+#include <map>
+#include <sstream>
+
+#include "h5tx/error.hpp"
+
+namespace h5tx {
+
+std::string StoreFormat::encode() const {
+  std::ostringstream s;
+  s << "format = h5tx-store\n";
+  s << "version = " << version << "\n";
+  s << "mode = " << (mode == Mode::Redo ? "redo" : "undo") << "\n";
+  s << "undo_page_size = " << undo_page_size << "\n";
+  return s.str();
+}
+
+static std::string trim(const std::string& s) {
+  size_t b = s.find_first_not_of(" \t\r");
+  if (b == std::string::npos) return "";
+  size_t e = s.find_last_not_of(" \t\r");
+  return s.substr(b, e - b + 1);
+}
+
+StoreFormat StoreFormat::decode(const std::string& text, const std::string& path) {
+  std::map<std::string, std::string> kv;
+  std::istringstream in(text);
+  std::string line;
+  int lineno = 0;
+  while (std::getline(in, line)) {
+    ++lineno;
+    std::string t = trim(line);
+    if (t.empty() || t[0] == '#') continue;
+    auto eq = t.find('=');
+    if (eq == std::string::npos)
+      throw CorruptionError(path, "line " + std::to_string(lineno) + ": expected 'key = value'");
+    std::string key = trim(t.substr(0, eq));
+    if (kv.count(key))
+      throw CorruptionError(path, "line " + std::to_string(lineno) + ": duplicate key '" + key + "'");
+    kv[key] = trim(t.substr(eq + 1));
+  }
+  if (kv["format"] != "h5tx-store")
+    throw CorruptionError(path, "not an h5tx store file (missing 'format = h5tx-store')");
+  StoreFormat f;
+  auto number = [&](const std::string& key) -> uint64_t {
+    auto it = kv.find(key);
+    if (it == kv.end()) throw CorruptionError(path, "missing '" + key + "'");
+    const std::string& v = it->second;
+    if (v.empty() || v.size() > 18 || v.find_first_not_of("0123456789") != std::string::npos)
+      throw CorruptionError(path, "'" + key + "' is not a number: '" + v + "'");
+    return std::stoull(v);
+  };
+  uint64_t version = number("version");
+  if (version > uint64_t(kVersion))
+    throw UnsupportedError(path, "store format version " + std::to_string(version) +
+                                     " is newer than this h5tx supports (" +
+                                     std::to_string(kVersion) + ")");
+  if (version < 1) throw CorruptionError(path, "store format version 0 is invalid");
+  f.version = int(version);
+  const std::string& mode = kv["mode"];
+  if (mode == "redo") f.mode = Mode::Redo;
+  else if (mode == "undo") f.mode = Mode::Undo;
+  else throw CorruptionError(path, "unknown mode '" + mode + "' (expected redo or undo)");
+  f.undo_page_size = number("undo_page_size");
+  if (f.undo_page_size < 512 || f.undo_page_size > (1u << 24) ||
+      (f.undo_page_size & (f.undo_page_size - 1)) != 0)
+    throw CorruptionError(path, "undo_page_size must be a power of two in [512, 16 MiB]");
+  for (const auto& [k, v] : kv) {
+    if (k != "format" && k != "version" && k != "mode" && k != "undo_page_size")
+      throw CorruptionError(path, "unknown key '" + k + "'");
+  }
+  return f;
+}
+
+std::string Layout::data_path(const std::string& file) const {
+  check_file_name(file);
+  return path_join(data_dir_, file);
+}
+
+void Layout::check_file_name(const std::string& name) {
+  bool bad = name.empty() || name == "." || name == ".." || name.size() > 255 ||
+             name.find('/') != std::string::npos;
+  for (unsigned char c : name) bad = bad || c < 0x20 || c == 0x7f;
+  if (bad) throw InvalidArgumentError(name, "not a valid data file name (a plain file name like 'vol.h5')");
+}
+
+std::string Layout::txid_hex(uint64_t txid) {
+  char buf[17];
+  std::snprintf(buf, sizeof buf, "%016" PRIx64, txid);
+  return buf;
+}
+
+bool Layout::parse_txid_hex(const std::string& s, uint64_t* txid) {
+  if (s.size() != 16 || s.find_first_not_of("0123456789abcdef") != std::string::npos) return false;
+  *txid = std::stoull(s, nullptr, 16);
+  return true;
+}
+
+std::unique_ptr<Layout> Layout::create(Env* env, const std::string& home, const Options& options) {
+  if (options.read_only) throw InvalidArgumentError(home, "cannot create a store read-only");
+  if (env->exists(home)) {
+    if (!env->is_directory(home)) throw AlreadyExistsError(home, "exists and is not a directory");
+    if (!env->list_dir(home).empty())
+      throw AlreadyExistsError(home, "directory is not empty; refusing to create a store in it");
+  } else {
+    env->create_dir(home);
+    env->sync_dir(path_dirname(home));
+  }
+  std::unique_ptr<Layout> l(new Layout);
+  l->env_ = env;
+  l->home_ = home;
+  l->data_dir_ = path_join(home, "data");
+  l->journal_dir_ = path_join(home, "journal");
+  l->format_.mode = options.mode;
+  l->format_.undo_page_size = options.undo_page_size;
+  // Validate before writing anything.
+  StoreFormat::decode(l->format_.encode(), path_join(home, kFormatFile));
+  l->lock(options);
+  env->create_dir(l->data_dir_);
+  env->create_dir(l->journal_dir_);
+  env->sync_dir(home);
+  // h5tx.store last: its presence marks a complete store.
+  env->write_file_atomic(path_join(home, kFormatFile), l->format_.encode());
+  std::lock_guard<std::mutex> g(l->txid_mu_);
+  l->reserve_locked(1);
+  return l;
+}
+
+std::unique_ptr<Layout> Layout::open(Env* env, const std::string& home, const Options& options) {
+  std::string fmt_path = path_join(home, kFormatFile);
+  if (!env->is_directory(home)) throw NotFoundError(home, "no such store directory");
+  if (!env->exists(fmt_path))
+    throw NotFoundError(fmt_path, "not an h5tx store (h5tx.store is missing)");
+  std::unique_ptr<Layout> l(new Layout);
+  l->env_ = env;
+  l->home_ = home;
+  l->data_dir_ = path_join(home, "data");
+  l->journal_dir_ = path_join(home, "journal");
+  l->read_only_ = options.read_only;
+  l->format_ = StoreFormat::decode(env->read_all(fmt_path), fmt_path);
+  for (const auto& d : {l->data_dir_, l->journal_dir_})
+    if (!env->is_directory(d)) throw CorruptionError(d, "store directory is missing");
+  l->lock(options);
+  std::string txid_path = path_join(home, kTxidFile);
+  if (env->exists(txid_path)) {
+    std::string t = env->read_all(txid_path);
+    while (!t.empty() && (t.back() == '\n' || t.back() == '\r')) t.pop_back();
+    uint64_t v;
+    if (!parse_txid_hex(t, &v)) throw CorruptionError(txid_path, "expected 16 hex digits");
+    l->next_txid_ = l->reserved_end_ = v;
+  } else if (!l->read_only_) {
+    throw CorruptionError(txid_path, "txid reservation file is missing");
+  }
+  return l;
+}
+
+void Layout::lock(const Options& options) {
+  std::string path = path_join(home_, kLockFile);
+  LockKind kind = options.read_only ? LockKind::Shared : LockKind::Exclusive;
+  try {
+    lock_ = env_->lock_file(path, kind, options.lock_timeout_seconds);
+  } catch (const BusyError&) {
+    std::string holder;
+    try {
+      holder = env_->read_all(path);
+    } catch (const Error&) {
+    }
+    while (!holder.empty() && (holder.back() == '\n' || holder.back() == ' ')) holder.pop_back();
+    std::string who = holder.empty() ? "another process" : "process " + holder;
+    throw BusyError(path, std::string("store is locked by ") + who +
+                              (options.read_only ? " (writer)" : ""));
+  }
+  if (kind == LockKind::Exclusive) {
+    auto f = env_->open(path, OpenMode::Create);
+    f->truncate(0);
+    std::string pid = std::to_string(::getpid()) + "\n";
+    f->write(0, pid.data(), pid.size());
+    // Not synced: the pid is only for error messages.
+  }
+}
+
+void Layout::reserve_locked(uint64_t needed) {
+  if (needed < reserved_end_) return;
+  uint64_t end = needed + kTxidBlock;
+  env_->write_file_atomic(path_join(home_, kTxidFile), txid_hex(end) + "\n");
+  reserved_end_ = end;
+}
+
+uint64_t Layout::allocate_txid() {
+  if (read_only_) throw StateError(home_, "store is open read-only");
+  std::lock_guard<std::mutex> g(txid_mu_);
+  reserve_locked(next_txid_);
+  return next_txid_++;
+}
+
+void Layout::observe_txid(uint64_t txid) {
+  std::lock_guard<std::mutex> g(txid_mu_);
+  if (txid >= next_txid_) next_txid_ = txid + 1;
+}
+
+uint64_t Layout::last_txid() const {
+  std::lock_guard<std::mutex> g(txid_mu_);
+  return next_txid_ - 1;
+}
+
+}  // namespace h5tx

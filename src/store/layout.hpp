@@ -1,0 +1,83 @@
+// The store directory of both modes: HOME/h5tx.store (format file), LOCK
+// (fcntl lock holding the owner's pid), data/, journal/, and the txid
+// allocator whose ids are strictly increasing across restarts.
+#pragma once
+
+#include <cstdint>
+#include <memory>
+#include <mutex>
+#include <string>
+
+#include "h5tx/env.hpp"
+#include "h5tx/options.hpp"
+
+namespace h5tx {
+
+// Parsed h5tx.store. Text, one "key = value" per line; see formats/store-file.md.
+struct StoreFormat {
+  static constexpr int kVersion = 1;
+  int version = kVersion;
+  Mode mode = Mode::Redo;
+  size_t undo_page_size = 4096;
+
+  std::string encode() const;
+  // CorruptionError / UnsupportedError naming `path`.
+  static StoreFormat decode(const std::string& text, const std::string& path);
+};
+
+class Layout {
+ public:
+  static constexpr const char* kFormatFile = "h5tx.store";
+  static constexpr const char* kLockFile = "LOCK";
+  static constexpr const char* kTxidFile = "TXID";
+  // txids are reserved in blocks of this size: TXID holds the first txid not
+  // yet reserved, rewritten atomically once per block.
+  static constexpr uint64_t kTxidBlock = 1 << 16;
+
+  // Creates HOME (missing or empty) with the layout and takes the exclusive lock.
+  static std::unique_ptr<Layout> create(Env* env, const std::string& home, const Options& options);
+  // Opens an existing store: exclusive lock (shared if options.read_only);
+  // BusyError naming the holder's pid when another process has it.
+  static std::unique_ptr<Layout> open(Env* env, const std::string& home, const Options& options);
+
+  Env* env() const { return env_; }
+  const std::string& home() const { return home_; }
+  const std::string& data_dir() const { return data_dir_; }
+  const std::string& journal_dir() const { return journal_dir_; }
+  std::string data_path(const std::string& file) const;
+  Mode mode() const { return format_.mode; }
+  const StoreFormat& format() const { return format_; }
+  bool read_only() const { return read_only_; }
+
+  // Thread-safe; strictly increasing across restarts (a crash may skip ids).
+  uint64_t allocate_txid();
+  // Recovery reports the largest txid found on disk; later ids exceed it.
+  void observe_txid(uint64_t txid);
+  // The last txid handed out (0 if none since open).
+  uint64_t last_txid() const;
+
+  // Validates a data file name ("vol.h5": no '/', not empty, not '.'/'..',
+  // no control characters). InvalidArgumentError otherwise.
+  static void check_file_name(const std::string& name);
+
+  // Formats a txid as 16 lowercase hex digits, and parses it back
+  // (false if `s` is not exactly that).
+  static std::string txid_hex(uint64_t txid);
+  static bool parse_txid_hex(const std::string& s, uint64_t* txid);
+
+ private:
+  Layout() = default;
+  void lock(const Options& options);
+  void reserve_locked(uint64_t needed);
+
+  Env* env_ = nullptr;
+  std::string home_, data_dir_, journal_dir_;
+  StoreFormat format_;
+  bool read_only_ = false;
+  std::unique_ptr<FileLock> lock_;
+  mutable std::mutex txid_mu_;
+  uint64_t next_txid_ = 1;      // next id to hand out
+  uint64_t reserved_end_ = 1;   // ids < reserved_end_ are reserved in TXID
+};
+
+}  // namespace h5tx

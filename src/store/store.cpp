@@ -1,0 +1,189 @@
+// Store and Transaction: the public classes forward to the mode's
+// StoreImpl / TransactionImpl; Store::create/open set up the layout and
+// dispatch on the mode recorded in h5tx.store. Typed hyperslab read/write
+// is implemented here once, for both modes, on top of whole chunks.
+#include "h5tx/store.hpp"
+
+#include <cstdio>
+
+#include "hdf5/handle.hpp"
+#include "store/hyperslab.hpp"
+#include "store/impl.hpp"
+#include "store/layout.hpp"
+
+namespace h5tx {
+
+const char* version() { return H5TX_VERSION_STRING; }
+
+// --- Store -------------------------------------------------------------
+
+static std::unique_ptr<Store> make_store(std::unique_ptr<Layout> layout, const Options& options) {
+  hdf5::silence_error_printing();
+  std::unique_ptr<StoreImpl> impl;
+  auto factory = layout->mode() == Mode::Redo ? &open_redo_store : &open_undo_store;
+  if (!factory)
+    throw UnsupportedError(layout->home(), std::string(layout->mode() == Mode::Redo ? "redo" : "undo") +
+                                               " mode is not built into this h5tx");
+  impl = factory(std::move(layout), options);
+  return std::unique_ptr<Store>(new Store(std::move(impl)));
+}
+
+std::unique_ptr<Store> Store::create(const std::string& home, const Options& options) {
+  Env* env = options.env ? options.env : Env::posix();
+  return make_store(Layout::create(env, home, options), options);
+}
+
+std::unique_ptr<Store> Store::open(const std::string& home, const Options& options) {
+  Env* env = options.env ? options.env : Env::posix();
+  return make_store(Layout::open(env, home, options), options);
+}
+
+Store::Store(std::unique_ptr<StoreImpl> impl) : impl_(std::move(impl)) {}
+
+Store::~Store() {
+  if (!impl_) return;
+  try {
+    impl_->close();
+  } catch (const std::exception& e) {
+    std::fprintf(stderr, "h5tx: closing store %s: %s\n", impl_->home().c_str(), e.what());
+  }
+}
+
+Mode Store::mode() const { return impl_->mode(); }
+const std::string& Store::home() const { return impl_->home(); }
+Transaction Store::begin(const TxOptions& options) { return Transaction(impl_->begin(options)); }
+void Store::flush() { impl_->flush(); }
+void Store::close() { impl_->close(); }
+StoreStats Store::stats() { return impl_->stats(); }
+std::vector<TransactionInfo> Store::pending() { return impl_->pending(); }
+std::string Store::data_path(const std::string& file) const {
+  Layout::check_file_name(file);
+  return path_join(path_join(impl_->home(), "data"), file);
+}
+
+// --- Transaction -------------------------------------------------------
+
+Transaction::Transaction(std::unique_ptr<TransactionImpl> impl) : impl_(std::move(impl)) {}
+Transaction::Transaction(Transaction&&) noexcept = default;
+Transaction& Transaction::operator=(Transaction&& o) noexcept {
+  if (this != &o) {
+    if (impl_ && impl_->active()) {
+      try {
+        impl_->abort();
+      } catch (const std::exception& e) {
+        std::fprintf(stderr, "h5tx: aborting transaction: %s\n", e.what());
+      }
+    }
+    impl_ = std::move(o.impl_);
+  }
+  return *this;
+}
+Transaction::~Transaction() {
+  if (impl_ && impl_->active()) {
+    try {
+      impl_->abort();
+    } catch (const std::exception& e) {
+      std::fprintf(stderr, "h5tx: aborting transaction: %s\n", e.what());
+    }
+  }
+}
+
+TransactionImpl& Transaction::impl() const {
+  if (!impl_) throw StateError("", "empty Transaction object (moved from or default-constructed)");
+  return *impl_;
+}
+
+uint64_t Transaction::txid() const { return impl().txid(); }
+uint64_t Transaction::snapshot() const { return impl().snapshot(); }
+bool Transaction::active() const { return impl_ && impl_->active(); }
+void Transaction::create_file(const std::string& f) { impl().create_file(f); }
+void Transaction::create_dataset(const std::string& f, const std::string& p, const DatasetSpec& s) {
+  impl().create_dataset(f, p, s);
+}
+void Transaction::extend_dataset(const std::string& f, const std::string& p, const Shape& s) {
+  impl().extend_dataset(f, p, s);
+}
+void Transaction::set_attribute(const std::string& f, const std::string& o, const std::string& n,
+                                const AttributeValue& v) {
+  impl().set_attribute(f, o, n, v);
+}
+void Transaction::write_chunk(const std::string& f, const std::string& d, const Shape& c,
+                              const void* data, size_t size) {
+  impl().write_chunk(f, d, c, data, size);
+}
+std::vector<uint8_t> Transaction::read_chunk(const std::string& f, const std::string& d,
+                                             const Shape& c) {
+  return impl().read_chunk(f, d, c);
+}
+std::vector<std::string> Transaction::list_files() { return impl().list_files(); }
+std::vector<std::string> Transaction::list_datasets(const std::string& f) {
+  return impl().list_datasets(f);
+}
+DatasetSpec Transaction::dataset_spec(const std::string& f, const std::string& d) {
+  return impl().dataset_spec(f, d);
+}
+Savepoint Transaction::savepoint() { return impl().savepoint(); }
+void Transaction::rollback_to(const Savepoint& sp) { impl().rollback_to(sp); }
+void Transaction::release(const Savepoint& sp) { impl().release(sp); }
+void Transaction::set_message(const std::string& m) { impl().set_message(m); }
+void Transaction::set_metadata(const std::string& k, const std::string& v) {
+  impl().set_metadata(k, v);
+}
+void Transaction::on_abort(std::function<void()> hook) { impl().on_abort(std::move(hook)); }
+long long Transaction::hid(const std::string& f) { return impl().hid(f); }
+void Transaction::commit() { impl().commit(); }
+void Transaction::abort() { impl().abort(); }
+
+static size_t chunk_elements(const DatasetSpec& s) {
+  size_t n = 1;
+  for (auto c : s.chunk) n *= c;
+  return n;
+}
+
+void Transaction::write(const std::string& file, const std::string& dataset, const Shape& start,
+                        const Shape& count, DType type, const void* data) {
+  TransactionImpl& t = impl();
+  DatasetSpec spec = t.dataset_spec(file, dataset);
+  std::string what = file + ":" + dataset;
+  if (type != spec.dtype)
+    throw InvalidArgumentError(what, std::string("element type ") + dtype_name(type) +
+                                         " does not match the dataset's " + dtype_name(spec.dtype));
+  check_box(spec, start, count, what);
+  size_t elem = dtype_size(spec.dtype);
+  const auto* src = static_cast<const uint8_t*>(data);
+  for_each_chunk_overlap(spec, start, count,
+                         [&](const Shape& coords, const Shape& in_chunk, const Shape& in_box,
+                             const Shape& extent) {
+                           bool whole = true;
+                           for (size_t d = 0; d < extent.size(); ++d)
+                             whole = whole && extent[d] == spec.chunk[d];
+                           std::vector<uint8_t> chunk;
+                           if (whole) chunk.resize(chunk_elements(spec) * elem);
+                           else chunk = t.read_chunk(file, dataset, coords);
+                           copy_box(src, count, in_box, chunk.data(), spec.chunk, in_chunk, extent,
+                                    elem);
+                           t.write_chunk(file, dataset, coords, chunk.data(), chunk.size());
+                         });
+}
+
+void Transaction::read(const std::string& file, const std::string& dataset, const Shape& start,
+                       const Shape& count, DType type, void* out) {
+  TransactionImpl& t = impl();
+  DatasetSpec spec = t.dataset_spec(file, dataset);
+  std::string what = file + ":" + dataset;
+  if (type != spec.dtype)
+    throw InvalidArgumentError(what, std::string("element type ") + dtype_name(type) +
+                                         " does not match the dataset's " + dtype_name(spec.dtype));
+  check_box(spec, start, count, what);
+  size_t elem = dtype_size(spec.dtype);
+  auto* dst = static_cast<uint8_t*>(out);
+  for_each_chunk_overlap(spec, start, count,
+                         [&](const Shape& coords, const Shape& in_chunk, const Shape& in_box,
+                             const Shape& extent) {
+                           std::vector<uint8_t> chunk = t.read_chunk(file, dataset, coords);
+                           copy_box(chunk.data(), spec.chunk, in_chunk, dst, count, in_box, extent,
+                                    elem);
+                         });
+}
+
+}  // namespace h5tx
