@@ -1,0 +1,31 @@
+# Installs the build tree into a scratch prefix, configures and builds the
+# consumer project against it, and runs the consumer (which asserts itself).
+file(REMOVE_RECURSE ${WORK_DIR})
+execute_process(COMMAND ${CMAKE_COMMAND} --install ${H5TX_BUILD_DIR} --prefix ${WORK_DIR}/prefix
+  RESULT_VARIABLE rc OUTPUT_QUIET)
+if(rc)
+  message(FATAL_ERROR "install failed: ${rc}")
+endif()
+foreach(kind shared static)
+  set(b ${WORK_DIR}/build-${kind})
+  if(kind STREQUAL static)
+    set(use_static ON)
+  else()
+    set(use_static OFF)
+  endif()
+  execute_process(COMMAND ${CMAKE_COMMAND} -S ${PROJECT_DIR} -B ${b}
+      -DCMAKE_PREFIX_PATH=${WORK_DIR}/prefix -DUSE_STATIC=${use_static}
+    RESULT_VARIABLE rc OUTPUT_VARIABLE out ERROR_VARIABLE out)
+  if(rc)
+    message(FATAL_ERROR "configuring the consumer (${kind}) failed:\n${out}")
+  endif()
+  execute_process(COMMAND ${CMAKE_COMMAND} --build ${b} RESULT_VARIABLE rc OUTPUT_VARIABLE out ERROR_VARIABLE out)
+  if(rc)
+    message(FATAL_ERROR "building the consumer (${kind}) failed:\n${out}")
+  endif()
+  execute_process(COMMAND ${b}/consumer ${WORK_DIR}/scratch-${kind} RESULT_VARIABLE rc OUTPUT_VARIABLE out ERROR_VARIABLE out)
+  message(STATUS "consumer (${kind}): ${out}")
+  if(rc)
+    message(FATAL_ERROR "consumer (${kind}) failed: ${rc}\n${out}")
+  endif()
+endforeach()

@@ -1,0 +1,143 @@
+// Store layout: h5tx.store codec and golden file, LOCK exclusion with the
+// holder's pid, txid reservation across reopen.
+#include <catch2/catch.hpp>
+#include <unistd.h>
+
+#include "h5tx/env.hpp"
+#include "h5tx/error.hpp"
+#include "store/layout.hpp"
+#include "test_util.hpp"
+
+using namespace h5tx;
+
+static std::string golden(const std::string& name) {
+  return Env::posix()->read_all(std::string(H5TX_SOURCE_DIR) + "/formats/golden/" + name);
+}
+
+TEST_CASE("h5tx.store and TXID match the golden files byte for byte") {
+  h5tx_test::TempDir dir("layout");
+  std::string home = dir / "s";
+  auto layout = Layout::create(Env::posix(), home, Options{});
+  CHECK(Env::posix()->read_all(home + "/h5tx.store") == golden("h5tx.store-v1"));
+  CHECK(Env::posix()->read_all(home + "/TXID") == golden("TXID-v1"));
+  CHECK(Env::posix()->is_directory(home + "/data"));
+  CHECK(Env::posix()->is_directory(home + "/journal"));
+}
+
+TEST_CASE("StoreFormat rejects bad and newer files with the path") {
+  const std::string p = "/x/h5tx.store";
+  StoreFormat f = StoreFormat::decode(golden("h5tx.store-v1"), p);
+  CHECK(f.version == 1);
+  CHECK(f.mode == Mode::Redo);
+  CHECK(f.undo_page_size == 4096);
+  CHECK_THROWS_AS(StoreFormat::decode("format = h5tx-store\nversion = 2\nmode = redo\nundo_page_size = 4096\n", p),
+                  UnsupportedError);
+  CHECK_THROWS_AS(StoreFormat::decode("garbage\n", p), CorruptionError);
+  CHECK_THROWS_AS(StoreFormat::decode("", p), CorruptionError);
+  CHECK_THROWS_AS(StoreFormat::decode("format = h5tx-store\nversion = 1\nmode = sideways\nundo_page_size = 4096\n", p),
+                  CorruptionError);
+  CHECK_THROWS_AS(StoreFormat::decode("format = h5tx-store\nversion = 1\nmode = redo\nundo_page_size = 4000\n", p),
+                  CorruptionError);
+  CHECK_THROWS_AS(StoreFormat::decode(golden("h5tx.store-v1") + "extra = 1\n", p), CorruptionError);
+  try {
+    StoreFormat::decode("format = h5tx-store\nversion = 99\nmode = redo\nundo_page_size = 4096\n", p);
+    FAIL("no throw");
+  } catch (const UnsupportedError& e) {
+    CHECK(e.path() == p);
+    CHECK(std::string(e.what()).find("99") != std::string::npos);
+  }
+}
+
+TEST_CASE("a newer store version is refused and nothing is changed") {
+  h5tx_test::TempDir dir("layout");
+  std::string home = dir / "s";
+  Layout::create(Env::posix(), home, Options{}).reset();
+  std::string text = "format = h5tx-store\nversion = 7\nmode = redo\nundo_page_size = 4096\n";
+  Env::posix()->write_file_atomic(home + "/h5tx.store", text);
+  std::string txid_before = Env::posix()->read_all(home + "/TXID");
+  CHECK_THROWS_AS(Layout::open(Env::posix(), home, Options{}), UnsupportedError);
+  CHECK(Env::posix()->read_all(home + "/h5tx.store") == text);
+  CHECK(Env::posix()->read_all(home + "/TXID") == txid_before);
+}
+
+TEST_CASE("create refuses a non-empty directory; open refuses a non-store") {
+  h5tx_test::TempDir dir("layout");
+  Env* env = Env::posix();
+  env->open(dir / "stray", OpenMode::CreateNew);
+  CHECK_THROWS_AS(Layout::create(env, dir.path(), Options{}), AlreadyExistsError);
+  CHECK_THROWS_AS(Layout::open(env, dir.path(), Options{}), NotFoundError);
+  CHECK_THROWS_AS(Layout::open(env, dir / "missing", Options{}), NotFoundError);
+}
+
+TEST_CASE("a second writer gets Busy naming the holder's pid; readers share") {
+  h5tx_test::TempDir dir("layout");
+  std::string home = dir / "s";
+  auto writer = Layout::create(Env::posix(), home, Options{});
+  try {
+    Layout::open(Env::posix(), home, Options{});
+    FAIL("second writer was let in");
+  } catch (const BusyError& e) {
+    CHECK(std::string(e.what()).find(std::to_string(::getpid())) != std::string::npos);
+    CHECK(e.path() == home + "/LOCK");
+  }
+  Options ro;
+  ro.read_only = true;
+  CHECK_THROWS_AS(Layout::open(Env::posix(), home, ro), BusyError);
+  writer.reset();
+  auto r1 = Layout::open(Env::posix(), home, ro);
+  auto r2 = Layout::open(Env::posix(), home, ro);
+  CHECK(r1->read_only());
+  CHECK_THROWS_AS(r1->allocate_txid(), StateError);
+  CHECK_THROWS_AS(Layout::open(Env::posix(), home, Options{}), BusyError);
+}
+
+TEST_CASE("txids are strictly increasing across reopen, and above observed ids") {
+  h5tx_test::TempDir dir("layout");
+  std::string home = dir / "s";
+  uint64_t last;
+  {
+    auto l = Layout::create(Env::posix(), home, Options{});
+    uint64_t a = l->allocate_txid();
+    uint64_t b = l->allocate_txid();
+    CHECK(a == 1);
+    CHECK(b == 2);
+    last = b;
+  }
+  {
+    auto l = Layout::open(Env::posix(), home, Options{});
+    uint64_t c = l->allocate_txid();
+    CHECK(c > last);
+    l->observe_txid(c + 1000);
+    uint64_t d = l->allocate_txid();
+    CHECK(d == c + 1001);
+    // Crossing a reservation block rewrites TXID before the id is used.
+    for (uint64_t i = 0; i < Layout::kTxidBlock; ++i) last = l->allocate_txid();
+  }
+  auto l = Layout::open(Env::posix(), home, Options{});
+  CHECK(l->allocate_txid() > last);
+}
+
+TEST_CASE("txid hex and file names") {
+  CHECK(Layout::txid_hex(0x1aULL) == "000000000000001a");
+  uint64_t v = 0;
+  CHECK(Layout::parse_txid_hex("00000000000000ff", &v));
+  CHECK(v == 255);
+  CHECK_FALSE(Layout::parse_txid_hex("00000000000000FF", &v));
+  CHECK_FALSE(Layout::parse_txid_hex("ff", &v));
+  CHECK_NOTHROW(Layout::check_file_name("vol.h5"));
+  CHECK_THROWS_AS(Layout::check_file_name("a/b.h5"), InvalidArgumentError);
+  CHECK_THROWS_AS(Layout::check_file_name(".."), InvalidArgumentError);
+  CHECK_THROWS_AS(Layout::check_file_name(""), InvalidArgumentError);
+}
+
+TEST_CASE("errors carry category, path and errno in the message") {
+  IoError e("/a/b", "write failed", 28);
+  CHECK(e.code() == ErrorCode::Io);
+  CHECK(e.path() == "/a/b");
+  CHECK(e.sys_errno() == 28);
+  std::string m = e.what();
+  CHECK(m.find("/a/b") != std::string::npos);
+  CHECK(m.find("errno 28") != std::string::npos);
+  CHECK_THROWS_AS(throw_error(ErrorCode::Busy, "p", "m"), BusyError);
+  CHECK_THROWS_AS(throw_error(ErrorCode::Corruption, "p", "m"), Error);
+}
