@@ -1,0 +1,281 @@
+// MANIFEST codec of the redo journal (formats/redo-manifest.md).
+#include "journal/manifest.hpp"
+
+#include <xxhash.h>
+
+#include "journal/byte_codec.hpp"
+
+namespace h5tx {
+namespace journal {
+
+namespace {
+
+constexpr char kMagic[8] = {'H', '5', 'T', 'X', 'R', 'D', 'O', '\n'};
+constexpr size_t kMaxRank = 32;
+constexpr size_t kMaxName = 4096;
+constexpr size_t kHeaderSize = 8 + 4 + 4 + 8 + 8 + 8;  // magic .. total_length
+
+void put_shape(ByteWriter& w, const Shape& s) {
+  w.u8(static_cast<uint8_t>(s.size()));
+  for (uint64_t d : s) w.u64(d);
+}
+
+Shape get_dims(ByteReader& r, size_t rank, const char* what) {
+  Shape s(rank);
+  for (auto& d : s) d = r.u64(what);
+  return s;
+}
+
+size_t get_rank(ByteReader& r, const char* what) {
+  size_t at = r.offset();
+  size_t rank = r.u8(what);
+  if (rank == 0 || rank > kMaxRank)
+    r.fail(at, std::string(what) + ": rank " + std::to_string(rank) + " not in 1..32");
+  return rank;
+}
+
+DType get_dtype(ByteReader& r) {
+  size_t at = r.offset();
+  uint8_t t = r.u8("dtype");
+  if (t < uint8_t(DType::U8) || t > uint8_t(DType::F64))
+    r.fail(at, "unknown dtype code " + std::to_string(t));
+  return static_cast<DType>(t);
+}
+
+std::string get_name(ByteReader& r, const char* what) {
+  size_t at = r.offset();
+  std::string s = r.str(what, kMaxName);
+  if (s.empty()) r.fail(at, std::string(what) + " is empty");
+  return s;
+}
+
+}  // namespace
+
+uint64_t checksum(const void* data, size_t n) { return XXH3_64bits(data, n); }
+
+uint64_t Manifest::chunk_bytes() const {
+  uint64_t n = 0;
+  for (const auto& op : ops)
+    if (op.kind == OpKind::WriteChunk) n += op.chunk_size;
+  return n;
+}
+
+TransactionInfo Manifest::info() const {
+  TransactionInfo t;
+  t.txid = txid;
+  t.commit_time_micros = commit_time_micros;
+  t.bytes = chunk_bytes();
+  t.operations = ops.size();
+  t.message = message;
+  t.metadata = metadata;
+  return t;
+}
+
+bool valid_chunk_file_name(const std::string& name) {
+  if (name.empty() || name.size() > 64 || name[0] == '.' || name == kManifestName) return false;
+  for (char c : name) {
+    bool ok = (c >= 'a' && c <= 'z') || (c >= 'A' && c <= 'Z') || (c >= '0' && c <= '9') ||
+              c == '.' || c == '_' || c == '-';
+    if (!ok) return false;
+  }
+  return true;
+}
+
+std::string encode_manifest(const Manifest& m) {
+  ByteWriter w;
+  w.bytes(kMagic, 8);
+  w.u32(kManifestVersion);
+  w.u32(0);  // flags
+  w.u64(m.txid);
+  w.u64(m.commit_time_micros);
+  w.u64(0);  // total length, patched below
+  w.str(m.message);
+  w.u32(static_cast<uint32_t>(m.metadata.size()));
+  for (const auto& kv : m.metadata) {
+    w.str(kv.first);
+    w.str(kv.second);
+  }
+  w.u32(static_cast<uint32_t>(m.ops.size()));
+  for (const auto& op : m.ops) {
+    w.u8(static_cast<uint8_t>(op.kind));
+    w.str(op.file);
+    switch (op.kind) {
+      case OpKind::CreateFile:
+        break;
+      case OpKind::CreateDataset: {
+        const DatasetSpec& s = op.spec;
+        w.str(op.path);
+        w.u8(static_cast<uint8_t>(s.dtype));
+        w.u8(static_cast<uint8_t>(s.shape.size()));
+        for (uint64_t d : s.shape) w.u64(d);
+        const Shape& mx = s.max_shape.empty() ? s.shape : s.max_shape;
+        for (uint64_t d : mx) w.u64(d);
+        for (uint64_t d : s.chunk) w.u64(d);
+        w.f64(s.fill_value);
+        w.u8(static_cast<uint8_t>(s.compression));
+        w.u8(static_cast<uint8_t>(s.deflate_level));
+        w.u8(s.fletcher32 ? 1 : 0);
+        break;
+      }
+      case OpKind::ExtendDataset:
+        w.str(op.path);
+        put_shape(w, op.shape);
+        break;
+      case OpKind::SetAttribute:
+        w.str(op.path);
+        w.str(op.name);
+        w.u8(op.attr.is_string ? 1 : 0);
+        w.u8(static_cast<uint8_t>(op.attr.dtype));
+        if (op.attr.is_string) {
+          w.str(op.attr.text);
+        } else {
+          w.u32(static_cast<uint32_t>(op.attr.bytes.size()));
+          w.bytes(op.attr.bytes.data(), op.attr.bytes.size());
+        }
+        break;
+      case OpKind::WriteChunk:
+        w.str(op.path);
+        put_shape(w, op.shape);
+        w.u32(op.filter_mask);
+        w.str(op.chunk_file);
+        w.u64(op.chunk_size);
+        w.u64(op.chunk_hash);
+        break;
+    }
+  }
+  std::string& out = w.data();
+  uint64_t total = out.size() + 8;
+  for (int i = 0; i < 8; i++) out[32 + i] = static_cast<char>((total >> (8 * i)) & 0xff);
+  uint64_t sum = checksum(out.data(), out.size());
+  ByteWriter tail;
+  tail.u64(sum);
+  out += tail.data();
+  return out;
+}
+
+Manifest decode_manifest(const std::string& data, const std::string& path) {
+  if (data.size() < kHeaderSize + 8)
+    throw CorruptionError(path, "at offset 0: manifest too short (" + std::to_string(data.size()) +
+                                    " bytes)");
+  ByteReader r(data, data.size(), path);
+  if (r.raw(8, "magic") != std::string(kMagic, 8)) r.fail(0, "bad magic (not a redo MANIFEST)");
+  uint32_t version = r.u32("version");
+  if (version != kManifestVersion)
+    r.fail(8, "unsupported manifest version " + std::to_string(version) + " (this build reads " +
+                  std::to_string(kManifestVersion) + ")");
+  uint32_t flags = r.u32("flags");
+  if (flags != 0) r.fail(12, "unknown flags " + std::to_string(flags));
+  Manifest m;
+  m.txid = r.u64("txid");
+  m.commit_time_micros = r.u64("commit time");
+  uint64_t total = r.u64("total length");
+  if (total != data.size())
+    r.fail(32, "total length field says " + std::to_string(total) + " bytes, file has " +
+                   std::to_string(data.size()) + " (truncated or appended to)");
+  // Verify the checksum before trusting any length inside.
+  ByteReader tail(data, data.size(), path);
+  tail.raw(data.size() - 8, "body");
+  uint64_t stored = tail.u64("checksum");
+  uint64_t actual = checksum(data.data(), data.size() - 8);
+  if (stored != actual) r.fail(data.size() - 8, "manifest checksum mismatch");
+
+  ByteReader b(data, data.size() - 8, path);
+  b.raw(kHeaderSize, "header");
+  m.message = b.str("message");
+  uint32_t nmeta = b.u32("metadata count");
+  for (uint32_t i = 0; i < nmeta; i++) {
+    size_t at = b.offset();
+    std::string k = b.str("metadata key");
+    std::string v = b.str("metadata value");
+    if (!m.metadata.emplace(std::move(k), std::move(v)).second)
+      b.fail(at, "duplicate metadata key");
+  }
+  uint32_t nops = b.u32("operation count");
+  if (nops > b.remaining()) b.fail(b.offset() - 4, "operation count " + std::to_string(nops) +
+                                                       " exceeds the bytes left");
+  m.ops.reserve(nops);
+  for (uint32_t i = 0; i < nops; i++) {
+    size_t at = b.offset();
+    uint8_t kind = b.u8("operation kind");
+    if (kind < uint8_t(OpKind::CreateFile) || kind > uint8_t(OpKind::WriteChunk))
+      b.fail(at, "unknown operation kind " + std::to_string(kind));
+    Op op;
+    op.kind = static_cast<OpKind>(kind);
+    op.file = get_name(b, "file name");
+    switch (op.kind) {
+      case OpKind::CreateFile:
+        break;
+      case OpKind::CreateDataset: {
+        op.path = get_name(b, "dataset path");
+        DatasetSpec& s = op.spec;
+        s.dtype = get_dtype(b);
+        size_t rank = get_rank(b, "dataset rank");
+        s.shape = get_dims(b, rank, "shape");
+        s.max_shape = get_dims(b, rank, "max shape");
+        size_t cat = b.offset();
+        s.chunk = get_dims(b, rank, "chunk shape");
+        for (size_t d = 0; d < rank; d++) {
+          if (s.chunk[d] == 0) b.fail(cat, "chunk dimension is 0");
+          if (s.max_shape[d] < s.shape[d]) b.fail(cat, "max shape smaller than shape");
+        }
+        s.fill_value = b.f64("fill value");
+        size_t c_at = b.offset();
+        uint8_t comp = b.u8("compression");
+        if (comp > uint8_t(Compression::ShuffleDeflate))
+          b.fail(c_at, "unknown compression " + std::to_string(comp));
+        s.compression = static_cast<Compression>(comp);
+        size_t l_at = b.offset();
+        s.deflate_level = b.u8("deflate level");
+        if (s.deflate_level > 9) b.fail(l_at, "deflate level above 9");
+        size_t f_at = b.offset();
+        uint8_t f = b.u8("fletcher32");
+        if (f > 1) b.fail(f_at, "fletcher32 flag is not 0 or 1");
+        s.fletcher32 = f == 1;
+        break;
+      }
+      case OpKind::ExtendDataset:
+        op.path = get_name(b, "dataset path");
+        op.shape = get_dims(b, get_rank(b, "extend rank"), "extent");
+        break;
+      case OpKind::SetAttribute: {
+        op.path = get_name(b, "object path");
+        op.name = get_name(b, "attribute name");
+        size_t s_at = b.offset();
+        uint8_t is_string = b.u8("attribute kind");
+        if (is_string > 1) b.fail(s_at, "attribute kind is not 0 or 1");
+        op.attr.is_string = is_string == 1;
+        op.attr.dtype = get_dtype(b);
+        size_t v_at = b.offset();
+        std::string value = b.str("attribute value");
+        if (op.attr.is_string) {
+          op.attr.text = std::move(value);
+        } else {
+          if (value.empty() || value.size() % dtype_size(op.attr.dtype) != 0)
+            b.fail(v_at, "attribute value size " + std::to_string(value.size()) +
+                             " is not a positive multiple of the element size");
+          op.attr.bytes.assign(value.begin(), value.end());
+        }
+        break;
+      }
+      case OpKind::WriteChunk: {
+        op.path = get_name(b, "dataset path");
+        op.shape = get_dims(b, get_rank(b, "chunk rank"), "chunk coordinates");
+        op.filter_mask = b.u32("filter mask");
+        size_t n_at = b.offset();
+        op.chunk_file = b.str("chunk file name", kMaxName);
+        if (!valid_chunk_file_name(op.chunk_file))
+          b.fail(n_at, "invalid chunk file name '" + op.chunk_file + "'");
+        op.chunk_size = b.u64("chunk size");
+        op.chunk_hash = b.u64("chunk checksum");
+        break;
+      }
+    }
+    m.ops.push_back(std::move(op));
+  }
+  if (b.remaining() != 0)
+    b.fail(b.offset(), std::to_string(b.remaining()) + " unexpected bytes after the last operation");
+  return m;
+}
+
+}  // namespace journal
+}  // namespace h5tx

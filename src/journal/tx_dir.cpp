@@ -1,0 +1,58 @@
+// Transaction directory names of the redo journal.
+#include "journal/tx_dir.hpp"
+
+#include <cstdio>
+
+namespace h5tx {
+namespace journal {
+
+namespace {
+
+bool parse_hex16(const std::string& s, size_t pos, uint64_t* out) {
+  if (s.size() < pos + 16) return false;
+  uint64_t v = 0;
+  for (size_t i = pos; i < pos + 16; i++) {
+    char c = s[i];
+    int d;
+    if (c >= '0' && c <= '9') d = c - '0';
+    else if (c >= 'a' && c <= 'f') d = c - 'a' + 10;
+    else return false;
+    v = (v << 4) | uint64_t(d);
+  }
+  *out = v;
+  return true;
+}
+
+}  // namespace
+
+std::string txid_hex(uint64_t txid) {
+  char buf[17];
+  std::snprintf(buf, sizeof buf, "%016llx", static_cast<unsigned long long>(txid));
+  return buf;
+}
+
+std::string tx_dir_name(uint64_t txid, TxState state) {
+  const char* suffix = state == TxState::Temp ? "_temp" : state == TxState::Done ? "_done" : "_flushed";
+  return "working_" + txid_hex(txid) + suffix;
+}
+
+std::string undo_dir_name(uint64_t txid) { return "undo_" + txid_hex(txid); }
+
+bool parse_tx_dir_name(const std::string& name, uint64_t* txid, TxState* state) {
+  const std::string prefix = "working_";
+  if (name.compare(0, prefix.size(), prefix) != 0) return false;
+  if (!parse_hex16(name, prefix.size(), txid)) return false;
+  std::string rest = name.substr(prefix.size() + 16);
+  if (rest == "_temp") *state = TxState::Temp;
+  else if (rest == "_done") *state = TxState::Done;
+  else if (rest == "_flushed") *state = TxState::Flushed;
+  else return false;
+  return true;
+}
+
+bool parse_undo_dir_name(const std::string& name, uint64_t* txid) {
+  return name.size() == 5 + 16 && name.compare(0, 5, "undo_") == 0 && parse_hex16(name, 5, txid);
+}
+
+}  // namespace journal
+}  // namespace h5tx

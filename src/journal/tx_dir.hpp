@@ -1,0 +1,25 @@
+// Names and states of redo transaction directories in journal/:
+// working_<txid>_temp (being written), working_<txid>_done (committed),
+// working_<txid>_flushed (applied, being deleted), and undo_<txid> (the undo
+// journals of one flush batch). <txid> is 16 lowercase hex digits.
+#pragma once
+
+#include <cstdint>
+#include <string>
+
+namespace h5tx {
+namespace journal {
+
+enum class TxState { Temp, Done, Flushed };
+
+std::string txid_hex(uint64_t txid);
+std::string tx_dir_name(uint64_t txid, TxState state);
+std::string undo_dir_name(uint64_t txid);
+
+// Parses "working_<16 hex>_<state>"; false if `name` is not one.
+bool parse_tx_dir_name(const std::string& name, uint64_t* txid, TxState* state);
+// Parses "undo_<16 hex>"; false if `name` is not one.
+bool parse_undo_dir_name(const std::string& name, uint64_t* txid);
+
+}  // namespace journal
+}  // namespace h5tx

@@ -1,0 +1,66 @@
+// Reading and verifying redo transaction directories.
+#include "journal/tx_reader.hpp"
+
+#include <algorithm>
+#include <set>
+
+#include "h5tx/error.hpp"
+#include "journal/tx_dir.hpp"
+
+namespace h5tx {
+namespace journal {
+
+JournalListing list_journal(Env& env, const std::string& journal_dir) {
+  JournalListing l;
+  for (const auto& name : env.list_dir(journal_dir)) {
+    uint64_t txid;
+    TxState state;
+    if (parse_tx_dir_name(name, &txid, &state)) {
+      (state == TxState::Temp ? l.temp : state == TxState::Done ? l.done : l.flushed).push_back(txid);
+    } else if (parse_undo_dir_name(name, &txid)) {
+      l.undo.push_back(txid);
+    } else {
+      l.other.push_back(name);
+    }
+  }
+  for (auto* v : {&l.temp, &l.done, &l.flushed, &l.undo}) std::sort(v->begin(), v->end());
+  return l;
+}
+
+Manifest read_manifest(Env& env, const std::string& tx_dir, uint64_t txid) {
+  std::string path = path_join(tx_dir, kManifestName);
+  if (!env.exists(path)) throw CorruptionError(path, "committed transaction has no MANIFEST");
+  Manifest m = decode_manifest(env.read_all(path), path);
+  if (m.txid != txid)
+    throw CorruptionError(path, "MANIFEST names txid " + txid_hex(m.txid) +
+                                    " but its directory names " + txid_hex(txid));
+  return m;
+}
+
+std::string read_chunk_file(Env& env, const std::string& tx_dir, const Op& op) {
+  std::string path = path_join(tx_dir, op.chunk_file);
+  if (!env.exists(path)) throw CorruptionError(path, "chunk file listed in the MANIFEST is missing");
+  std::string data = env.read_all(path);
+  if (data.size() != op.chunk_size)
+    throw CorruptionError(path, "chunk file has " + std::to_string(data.size()) +
+                                    " bytes, the MANIFEST says " + std::to_string(op.chunk_size));
+  if (checksum(data.data(), data.size()) != op.chunk_hash)
+    throw CorruptionError(path, "chunk file checksum mismatch");
+  return data;
+}
+
+Manifest verify_transaction(Env& env, const std::string& tx_dir, uint64_t txid) {
+  Manifest m = read_manifest(env, tx_dir, txid);
+  std::set<std::string> names;
+  for (const auto& op : m.ops) {
+    if (op.kind != OpKind::WriteChunk) continue;
+    if (!names.insert(op.chunk_file).second)
+      throw CorruptionError(path_join(tx_dir, kManifestName),
+                            "chunk file '" + op.chunk_file + "' listed twice");
+    read_chunk_file(env, tx_dir, op);
+  }
+  return m;
+}
+
+}  // namespace journal
+}  // namespace h5tx

@@ -1,0 +1,38 @@
+// Reading committed redo transaction directories: the journal listing, the
+// MANIFEST of one directory, one chunk file (checked against the size and
+// XXH3-64 the MANIFEST records), and full verification of a directory.
+#pragma once
+
+#include <cstdint>
+#include <string>
+#include <vector>
+
+#include "h5tx/env.hpp"
+#include "journal/manifest.hpp"
+
+namespace h5tx {
+namespace journal {
+
+struct JournalListing {
+  std::vector<uint64_t> temp;     // sorted ascending
+  std::vector<uint64_t> done;
+  std::vector<uint64_t> flushed;
+  std::vector<uint64_t> undo;
+  std::vector<std::string> other;  // entries h5tx does not know
+};
+
+JournalListing list_journal(Env& env, const std::string& journal_dir);
+
+// Reads and decodes tx_dir/MANIFEST; checks that it names `txid`.
+Manifest read_manifest(Env& env, const std::string& tx_dir, uint64_t txid);
+
+// Reads the chunk file of a WriteChunk op; CorruptionError naming the file if
+// its size or checksum differs from the MANIFEST.
+std::string read_chunk_file(Env& env, const std::string& tx_dir, const Op& op);
+
+// Reads the MANIFEST and every chunk file (one at a time) and checks them.
+// Also rejects duplicate chunk file names. Returns the manifest.
+Manifest verify_transaction(Env& env, const std::string& tx_dir, uint64_t txid);
+
+}  // namespace journal
+}  // namespace h5tx
