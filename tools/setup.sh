@@ -3,6 +3,7 @@
 # apt-get update first), then configures and builds h5tx.
 #
 #   tools/setup.sh [--build-dir DIR] [--sanitize address,undefined|thread] [--type Release|Debug|RelWithDebInfo]
+#   tools/setup.sh --deps-only     (only install the missing packages)
 #
 # Prints the build directory's path as its last line.
 set -euo pipefail
@@ -11,12 +12,14 @@ here=$(cd "$(dirname "$0")/.." && pwd)
 build_dir="$here/build"
 sanitize=""
 build_type="RelWithDebInfo"
+deps_only=0
 while [ $# -gt 0 ]; do
   case "$1" in
     --build-dir) build_dir=$2; shift 2 ;;
     --sanitize) sanitize=$2; shift 2 ;;
     --type) build_type=$2; shift 2 ;;
-    -h|--help) sed -n '2,8p' "$0"; exit 0 ;;
+    --deps-only) deps_only=1; shift ;;
+    -h|--help) sed -n '2,9p' "$0"; exit 0 ;;
     *) echo "setup.sh: unknown option $1" >&2; exit 2 ;;
   esac
 done
@@ -35,6 +38,7 @@ if [ ${#missing[@]} -gt 0 ]; then
   DEBIAN_FRONTEND=noninteractive $sudo apt-get install -y -qq --no-install-recommends "${missing[@]}" >&2
 fi
 
+[ "$deps_only" = 1 ] && exit 0
 cmake -S "$here" -B "$build_dir" -DCMAKE_BUILD_TYPE="$build_type" -DH5TX_SANITIZE="$sanitize" >&2
 cmake --build "$build_dir" -j"$(nproc)" >&2
 echo "$build_dir"

@@ -1,0 +1,896 @@
+// FaultEnv: the in-memory, crash-simulating Env. The model is documented in
+// fault_env.hpp; this file follows it literally.
+#include "io/testing/fault_env.hpp"
+
+#include <algorithm>
+#include <cerrno>
+#include <chrono>
+#include <condition_variable>
+#include <cstdio>
+#include <cstring>
+#include <map>
+#include <mutex>
+#include <random>
+#include <set>
+#include <thread>
+
+#include "h5tx/error.hpp"
+#include "io/posix_env.hpp"
+
+namespace h5tx {
+namespace testing {
+
+namespace {
+
+constexpr uint64_t kRoot = 1;  // inode number of the root directory
+
+// One unsynced change to a file's bytes.
+struct Pending {
+  bool truncate;       // true: resize to `offset`; false: write `bytes` at `offset`
+  uint64_t offset;
+  std::string bytes;
+};
+
+struct Inode {
+  bool is_dir = false;
+  // Files.
+  std::string data;              // current bytes
+  std::string durable;           // bytes that survive a crash
+  std::vector<Pending> pending;  // unsynced changes, in order
+  int open_handles = 0;          // Files of the current epoch (keeps the inode alive)
+  // Directories.
+  std::map<std::string, uint64_t> entries;          // current
+  std::map<std::string, uint64_t> durable_entries;  // as of the last sync_dir
+};
+
+// One change of one directory entry; target 0 removes the entry.
+struct DirChange {
+  uint64_t op;  // operation number (the two halves of a rename share it)
+  uint64_t dir;
+  std::string name;
+  uint64_t target;
+};
+
+struct LockState {
+  int shared = 0;
+  bool exclusive = false;
+};
+
+struct Fault {
+  int err;
+  size_t partial_bytes;
+};
+
+void apply_write(std::string& s, uint64_t offset, const char* p, size_t n) {
+  if (n == 0) return;
+  if (s.size() < offset + n) s.resize(offset + n, '\0');
+  std::memcpy(&s[offset], p, n);
+}
+
+void apply_pending(std::string& s, const Pending& p) {
+  if (p.truncate) {
+    s.resize(p.offset, '\0');
+  } else {
+    apply_write(s, p.offset, p.bytes.data(), p.bytes.size());
+  }
+}
+
+// Path components with "." and empty parts dropped and ".." resolved.
+std::vector<std::string> split_path(const std::string& path) {
+  std::vector<std::string> out;
+  size_t i = 0;
+  while (i <= path.size()) {
+    size_t j = path.find('/', i);
+    if (j == std::string::npos) j = path.size();
+    std::string c = path.substr(i, j - i);
+    if (c == "..") {
+      if (!out.empty()) out.pop_back();
+    } else if (!c.empty() && c != ".") {
+      out.push_back(std::move(c));
+    }
+    i = j + 1;
+  }
+  return out;
+}
+
+const char* mode_name(OpenMode mode) {
+  switch (mode) {
+    case OpenMode::ReadOnly: return "read-only";
+    case OpenMode::ReadWrite: return "read-write";
+    case OpenMode::Create: return "create";
+    case OpenMode::CreateNew: return "create-new";
+    case OpenMode::CreateTrunc: return "create-trunc";
+  }
+  return "?";
+}
+
+[[noreturn]] void fail(const std::string& path, const std::string& op, int err) {
+  io::throw_errno(path, op, err);
+}
+
+}  // namespace
+
+struct FaultEnv::State {
+  mutable std::mutex mu;
+  std::condition_variable cv;  // lock waiters
+
+  std::map<uint64_t, Inode> inodes;
+  uint64_t next_inode = kRoot + 1;
+  std::vector<DirChange> dir_log;
+  std::map<uint64_t, LockState> locks;
+  uint64_t removed_since_gc = 0;
+
+  uint64_t epoch = 0;  // bumped by every crash; Files and locks remember theirs
+  uint64_t ops = 0;
+  uint64_t reads = 0;
+  bool crash_after_set = false;
+  uint64_t crash_after = 0;
+  bool dead = false;
+  uint64_t dead_after = 0;
+  std::map<uint64_t, Fault> faults;
+  CrashOptions crash_options;
+
+  bool tracing = false;
+  std::vector<std::string> trace;
+  uint64_t clock = 0;
+
+  State() { inodes[kRoot].is_dir = true; }
+
+  // ---- operation bookkeeping (callers hold mu) ----
+
+  void check_alive(const char* what, const std::string& path) const {
+    if (dead) {
+      throw SimulatedCrash(std::string("simulated crash: ") + what + " " + path +
+                           ": the Env is dead after operation " + std::to_string(dead_after));
+    }
+  }
+
+  void check_epoch(uint64_t handle_epoch, const char* what, const std::string& path) const {
+    check_alive(what, path);
+    if (handle_epoch != epoch) {
+      throw SimulatedCrash(std::string("simulated crash: ") + what + " " + path +
+                           ": handle was opened before a simulated crash");
+    }
+  }
+
+  void add_trace(std::string line) {
+    if (tracing) trace.push_back(std::move(line));
+  }
+
+  // A counted operation in progress: its number, and the fault to inject.
+  // Ending it (destruction, also by exception) may kill the Env.
+  class Op {
+   public:
+    Op(State* s, const char* name, const std::string& path, const std::string& detail)
+        : s_(s), name_(name), path_(path) {
+      s_->check_alive(name, path);
+      index_ = ++s_->ops;
+      auto it = s_->faults.find(index_);
+      if (it != s_->faults.end()) {
+        fault_ = it->second;
+        has_fault_ = true;
+        s_->faults.erase(it);
+      }
+      if (s_->tracing) {
+        std::string line = "#" + std::to_string(index_) + " " + name + " " + path;
+        if (!detail.empty()) line += " " + detail;
+        if (has_fault_) {
+          line += " -> injected errno " + std::to_string(fault_.err);
+          if (fault_.partial_bytes) line += " after " + std::to_string(fault_.partial_bytes) + " bytes";
+        }
+        s_->trace.push_back(std::move(line));
+      }
+    }
+    ~Op() {
+      if (s_->crash_after_set && !s_->dead && index_ >= s_->crash_after) {
+        s_->dead = true;
+        s_->dead_after = index_;
+        s_->add_trace("dead after #" + std::to_string(index_));
+        s_->cv.notify_all();
+      }
+    }
+    Op(const Op&) = delete;
+    Op& operator=(const Op&) = delete;
+
+    uint64_t index() const { return index_; }
+    bool has_fault() const { return has_fault_; }
+    size_t partial_bytes() const { return has_fault_ ? fault_.partial_bytes : 0; }
+    // Throws the injected fault, if any.
+    void inject() const {
+      if (has_fault_) throw_fault();
+    }
+    [[noreturn]] void throw_fault() const {
+      throw IoError(path_, std::string(name_) + " failed (injected fault)", fault_.err);
+    }
+
+   private:
+    State* s_;
+    const char* name_;
+    const std::string& path_;
+    uint64_t index_ = 0;
+    bool has_fault_ = false;
+    Fault fault_{0, 0};
+  };
+
+  // ---- namespace (callers hold mu) ----
+
+  // The inode at `comps` through current (or durable) entries; 0 if missing.
+  // A non-directory in the middle gives 0 with *err = ENOTDIR.
+  uint64_t walk(const std::vector<std::string>& comps, size_t n, bool durable,
+                int* err = nullptr) const {
+    uint64_t cur = kRoot;
+    for (size_t i = 0; i < n; ++i) {
+      auto it = inodes.find(cur);
+      if (it == inodes.end()) return 0;
+      if (!it->second.is_dir) {
+        if (err) *err = ENOTDIR;
+        return 0;
+      }
+      const auto& entries = durable ? it->second.durable_entries : it->second.entries;
+      auto e = entries.find(comps[i]);
+      if (e == entries.end()) {
+        if (err) *err = ENOENT;
+        return 0;
+      }
+      cur = e->second;
+    }
+    return cur;
+  }
+
+  uint64_t lookup(const std::string& path) const {
+    auto comps = split_path(path);
+    return walk(comps, comps.size(), false);
+  }
+
+  // The directory that holds `comps`' last component; throws ENOENT/ENOTDIR.
+  uint64_t parent_dir(const std::vector<std::string>& comps, const std::string& path,
+                      const char* op) const {
+    int err = ENOENT;
+    uint64_t dir = walk(comps, comps.size() - 1, false, &err);
+    if (dir == 0) fail(path, op, err);
+    if (!inodes.at(dir).is_dir) fail(path, op, ENOTDIR);
+    return dir;
+  }
+
+  void set_entry(uint64_t op, uint64_t dir, const std::string& name, uint64_t target) {
+    auto& entries = inodes.at(dir).entries;
+    if (target) {
+      entries[name] = target;
+    } else {
+      entries.erase(name);
+      ++removed_since_gc;
+    }
+    dir_log.push_back(DirChange{op, dir, name, target});
+  }
+
+  uint64_t new_inode(bool is_dir) {
+    uint64_t id = next_inode++;
+    inodes[id].is_dir = is_dir;
+    return id;
+  }
+
+  // Frees inodes that can never be seen again, not even after a crash: those
+  // not reachable from the root or an open handle through current entries,
+  // durable entries, or logged (unsynced) entry changes. Log changes of
+  // freed directories are dropped with them.
+  void collect_garbage() {
+    std::multimap<uint64_t, uint64_t> logged;  // dir -> target of an unsynced change
+    for (const auto& c : dir_log) {
+      if (c.target) logged.emplace(c.dir, c.target);
+    }
+    std::set<uint64_t> marked;
+    std::vector<uint64_t> stack{kRoot};
+    for (const auto& kv : inodes) {
+      if (kv.second.open_handles > 0) stack.push_back(kv.first);
+    }
+    while (!stack.empty()) {
+      uint64_t id = stack.back();
+      stack.pop_back();
+      if (!marked.insert(id).second) continue;
+      auto it = inodes.find(id);
+      if (it == inodes.end() || !it->second.is_dir) continue;
+      for (const auto& e : it->second.entries) stack.push_back(e.second);
+      for (const auto& e : it->second.durable_entries) stack.push_back(e.second);
+      auto range = logged.equal_range(id);
+      for (auto l = range.first; l != range.second; ++l) stack.push_back(l->second);
+    }
+    for (auto it = inodes.begin(); it != inodes.end();) {
+      it = marked.count(it->first) ? std::next(it) : inodes.erase(it);
+    }
+    dir_log.erase(std::remove_if(dir_log.begin(), dir_log.end(),
+                                 [&](const DirChange& c) { return !marked.count(c.dir); }),
+                  dir_log.end());
+    removed_since_gc = 0;
+  }
+
+  // `visited` guards against directory cycles, which unsynced cross-directory
+  // renames of directories can create in the durable namespace.
+  void list_files(uint64_t dir, const std::string& prefix, bool durable,
+                  std::vector<std::string>* out, std::set<uint64_t>* visited) const {
+    if (!visited->insert(dir).second) return;
+    const Inode& d = inodes.at(dir);
+    for (const auto& e : durable ? d.durable_entries : d.entries) {
+      auto it = inodes.find(e.second);
+      if (it == inodes.end()) continue;
+      std::string path = prefix + "/" + e.first;
+      if (it->second.is_dir) {
+        list_files(e.second, path, durable, out, visited);
+      } else {
+        out->push_back(path);
+      }
+    }
+  }
+};
+
+namespace {
+
+using State = FaultEnv::State;
+
+class FaultFile final : public File {
+ public:
+  FaultFile(State* s, uint64_t ino, std::string path, bool writable)
+      : s_(s), ino_(ino), path_(std::move(path)), epoch_(s->epoch), writable_(writable) {
+    s_->inodes.at(ino_).open_handles++;  // the caller holds the mutex
+  }
+
+  ~FaultFile() override {
+    std::lock_guard<std::mutex> l(s_->mu);
+    if (epoch_ != s_->epoch) return;  // the inode table was rebuilt by a crash
+    auto it = s_->inodes.find(ino_);
+    if (it != s_->inodes.end()) it->second.open_handles--;
+  }
+
+  size_t read(uint64_t offset, void* buf, size_t n) override {
+    std::lock_guard<std::mutex> l(s_->mu);
+    s_->check_epoch(epoch_, "read", path_);
+    s_->reads++;
+    const std::string& data = inode().data;
+    if (offset >= data.size()) return 0;
+    size_t got = std::min<uint64_t>(n, data.size() - offset);
+    std::memcpy(buf, data.data() + offset, got);
+    return got;
+  }
+
+  void write(uint64_t offset, const void* buf, size_t n) override {
+    std::lock_guard<std::mutex> l(s_->mu);
+    s_->check_epoch(epoch_, "write", path_);
+    State::Op op(s_, "write", path_,
+                 "offset=" + std::to_string(offset) + " n=" + std::to_string(n));
+    do_write(op, offset, static_cast<const char*>(buf), n);
+  }
+
+  void append(const void* buf, size_t n) override {
+    std::lock_guard<std::mutex> l(s_->mu);
+    s_->check_epoch(epoch_, "append", path_);
+    uint64_t offset = inode().data.size();
+    State::Op op(s_, "append", path_,
+                 "offset=" + std::to_string(offset) + " n=" + std::to_string(n));
+    do_write(op, offset, static_cast<const char*>(buf), n);
+  }
+
+  void truncate(uint64_t size) override {
+    std::lock_guard<std::mutex> l(s_->mu);
+    s_->check_epoch(epoch_, "truncate", path_);
+    State::Op op(s_, "truncate", path_, "size=" + std::to_string(size));
+    op.inject();
+    check_writable("truncate");
+    Inode& ino = inode();
+    ino.data.resize(size, '\0');
+    ino.pending.push_back(Pending{true, size, std::string()});
+  }
+
+  void sync() override { do_sync("sync"); }
+  void datasync() override { do_sync("datasync"); }
+
+  uint64_t size() override {
+    std::lock_guard<std::mutex> l(s_->mu);
+    s_->check_epoch(epoch_, "size", path_);
+    s_->reads++;
+    return inode().data.size();
+  }
+
+  const std::string& path() const override { return path_; }
+
+ private:
+  Inode& inode() { return s_->inodes.at(ino_); }
+
+  void check_writable(const char* op) {
+    if (!writable_) fail(path_, std::string(op) + " on a file opened read-only", EBADF);
+  }
+
+  void do_write(const State::Op& op, uint64_t offset, const char* p, size_t n) {
+    if (op.has_fault()) {
+      size_t part = std::min(op.partial_bytes(), n);
+      if (part > 0 && writable_) record_write(offset, p, part);
+      op.throw_fault();
+    }
+    check_writable("write");
+    record_write(offset, p, n);
+  }
+
+  void record_write(uint64_t offset, const char* p, size_t n) {
+    Inode& ino = inode();
+    apply_write(ino.data, offset, p, n);
+    ino.pending.push_back(Pending{false, offset, std::string(p, n)});
+  }
+
+  void do_sync(const char* name) {
+    std::lock_guard<std::mutex> l(s_->mu);
+    s_->check_epoch(epoch_, name, path_);
+    State::Op op(s_, name, path_, "");
+    Inode& ino = inode();
+    if (op.has_fault()) {
+      // fsyncgate: the kernel dropped the dirty pages' error state; what was
+      // pending will never reach the disk through this or a later sync.
+      ino.pending.clear();
+      op.throw_fault();
+    }
+    for (const auto& p : ino.pending) apply_pending(ino.durable, p);
+    ino.pending.clear();
+  }
+
+  State* s_;
+  uint64_t ino_;
+  std::string path_;
+  uint64_t epoch_;
+  bool writable_;
+};
+
+class FaultLock final : public FileLock {
+ public:
+  FaultLock(State* s, uint64_t ino, bool exclusive)
+      : s_(s), ino_(ino), epoch_(s->epoch), exclusive_(exclusive) {}
+
+  ~FaultLock() override {
+    std::lock_guard<std::mutex> l(s_->mu);
+    if (epoch_ != s_->epoch) return;  // released by the crash
+    auto it = s_->locks.find(ino_);
+    if (it == s_->locks.end()) return;
+    if (exclusive_) {
+      it->second.exclusive = false;
+    } else {
+      it->second.shared--;
+    }
+    if (!it->second.exclusive && it->second.shared == 0) s_->locks.erase(it);
+    s_->cv.notify_all();
+  }
+
+ private:
+  State* s_;
+  uint64_t ino_;
+  uint64_t epoch_;
+  bool exclusive_;
+};
+
+}  // namespace
+
+FaultEnv::FaultEnv() : s_(new State) {
+  s_->clock = static_cast<uint64_t>(std::chrono::duration_cast<std::chrono::microseconds>(
+                                        std::chrono::system_clock::now().time_since_epoch())
+                                        .count());
+}
+
+FaultEnv::~FaultEnv() = default;
+
+std::unique_ptr<File> FaultEnv::open(const std::string& path, OpenMode mode) {
+  std::lock_guard<std::mutex> l(s_->mu);
+  State::Op op(s_.get(), "open", path, mode_name(mode));
+  op.inject();
+  const std::string what = std::string("open (") + mode_name(mode) + ")";
+  auto comps = split_path(path);
+  if (comps.empty()) fail(path, what, EISDIR);
+  uint64_t dir = s_->parent_dir(comps, path, what.c_str());
+  auto& entries = s_->inodes.at(dir).entries;
+  auto it = entries.find(comps.back());
+  uint64_t ino;
+  if (it != entries.end()) {
+    ino = it->second;
+    Inode& node = s_->inodes.at(ino);
+    if (node.is_dir) fail(path, what, EISDIR);
+    if (mode == OpenMode::CreateNew) fail(path, what, EEXIST);
+    if (mode == OpenMode::CreateTrunc) {
+      node.data.clear();
+      node.pending.push_back(Pending{true, 0, std::string()});
+    }
+  } else {
+    if (mode == OpenMode::ReadOnly || mode == OpenMode::ReadWrite) fail(path, what, ENOENT);
+    ino = s_->new_inode(false);
+    s_->set_entry(op.index(), dir, comps.back(), ino);
+  }
+  return std::unique_ptr<File>(new FaultFile(s_.get(), ino, path, mode != OpenMode::ReadOnly));
+}
+
+bool FaultEnv::exists(const std::string& path) {
+  std::lock_guard<std::mutex> l(s_->mu);
+  s_->check_alive("exists", path);
+  s_->reads++;
+  return s_->lookup(path) != 0;
+}
+
+bool FaultEnv::is_directory(const std::string& path) {
+  std::lock_guard<std::mutex> l(s_->mu);
+  s_->check_alive("is_directory", path);
+  s_->reads++;
+  uint64_t ino = s_->lookup(path);
+  return ino != 0 && s_->inodes.at(ino).is_dir;
+}
+
+uint64_t FaultEnv::file_size(const std::string& path) {
+  std::lock_guard<std::mutex> l(s_->mu);
+  s_->check_alive("file_size", path);
+  s_->reads++;
+  auto comps = split_path(path);
+  int err = ENOENT;
+  uint64_t ino = s_->walk(comps, comps.size(), false, &err);
+  if (ino == 0) fail(path, "stat", err);
+  const Inode& node = s_->inodes.at(ino);
+  return node.is_dir ? 0 : node.data.size();
+}
+
+void FaultEnv::remove_file(const std::string& path) {
+  std::lock_guard<std::mutex> l(s_->mu);
+  State::Op op(s_.get(), "remove_file", path, "");
+  op.inject();
+  const char* what = "unlink";
+  auto comps = split_path(path);
+  if (comps.empty()) fail(path, what, EISDIR);
+  uint64_t dir = s_->parent_dir(comps, path, what);
+  auto& entries = s_->inodes.at(dir).entries;
+  auto it = entries.find(comps.back());
+  if (it == entries.end()) fail(path, what, ENOENT);
+  if (s_->inodes.at(it->second).is_dir) fail(path, what, EISDIR);
+  s_->set_entry(op.index(), dir, comps.back(), 0);
+}
+
+void FaultEnv::rename(const std::string& from, const std::string& to) {
+  std::lock_guard<std::mutex> l(s_->mu);
+  State::Op op(s_.get(), "rename", from, "to " + to);
+  op.inject();
+  const std::string what = "rename to " + to;
+  auto src = split_path(from);
+  auto dst = split_path(to);
+  if (src.empty() || dst.empty()) fail(from, what, EBUSY);
+  uint64_t src_dir = s_->parent_dir(src, from, what.c_str());
+  auto& src_entries = s_->inodes.at(src_dir).entries;
+  auto it = src_entries.find(src.back());
+  if (it == src_entries.end()) fail(from, what, ENOENT);
+  uint64_t ino = it->second;
+  uint64_t dst_dir = s_->parent_dir(dst, to, what.c_str());
+  const bool is_dir = s_->inodes.at(ino).is_dir;
+  if (is_dir && dst.size() > src.size() && std::equal(src.begin(), src.end(), dst.begin())) {
+    fail(from, what, EINVAL);  // into its own subtree
+  }
+  auto& dst_entries = s_->inodes.at(dst_dir).entries;
+  auto old = dst_entries.find(dst.back());
+  if (old != dst_entries.end()) {
+    if (old->second == ino) return;  // same file: nothing to do
+    const Inode& victim = s_->inodes.at(old->second);
+    if (victim.is_dir && !is_dir) fail(from, what, EISDIR);
+    if (!victim.is_dir && is_dir) fail(from, what, ENOTDIR);
+    if (victim.is_dir && !victim.entries.empty()) fail(from, what, ENOTEMPTY);
+    ++s_->removed_since_gc;
+  }
+  s_->set_entry(op.index(), dst_dir, dst.back(), ino);
+  s_->set_entry(op.index(), src_dir, src.back(), 0);
+}
+
+void FaultEnv::create_dir(const std::string& path) {
+  std::lock_guard<std::mutex> l(s_->mu);
+  State::Op op(s_.get(), "create_dir", path, "");
+  op.inject();
+  const char* what = "mkdir";
+  auto comps = split_path(path);
+  if (comps.empty()) fail(path, what, EEXIST);
+  uint64_t dir = s_->parent_dir(comps, path, what);
+  if (s_->inodes.at(dir).entries.count(comps.back())) fail(path, what, EEXIST);
+  s_->set_entry(op.index(), dir, comps.back(), s_->new_inode(true));
+}
+
+void FaultEnv::remove_dir(const std::string& path) {
+  std::lock_guard<std::mutex> l(s_->mu);
+  State::Op op(s_.get(), "remove_dir", path, "");
+  op.inject();
+  const char* what = "rmdir";
+  auto comps = split_path(path);
+  if (comps.empty()) fail(path, what, EBUSY);
+  uint64_t dir = s_->parent_dir(comps, path, what);
+  auto& entries = s_->inodes.at(dir).entries;
+  auto it = entries.find(comps.back());
+  if (it == entries.end()) fail(path, what, ENOENT);
+  const Inode& node = s_->inodes.at(it->second);
+  if (!node.is_dir) fail(path, what, ENOTDIR);
+  if (!node.entries.empty()) fail(path, what, ENOTEMPTY);
+  s_->set_entry(op.index(), dir, comps.back(), 0);
+}
+
+std::vector<std::string> FaultEnv::list_dir(const std::string& path) {
+  std::lock_guard<std::mutex> l(s_->mu);
+  s_->check_alive("list_dir", path);
+  s_->reads++;
+  auto comps = split_path(path);
+  int err = ENOENT;
+  uint64_t ino = s_->walk(comps, comps.size(), false, &err);
+  if (ino == 0) fail(path, "opendir", err);
+  const Inode& node = s_->inodes.at(ino);
+  if (!node.is_dir) fail(path, "opendir", ENOTDIR);
+  std::vector<std::string> names;
+  for (const auto& e : node.entries) names.push_back(e.first);  // std::map: sorted
+  return names;
+}
+
+void FaultEnv::sync_dir(const std::string& path) {
+  std::lock_guard<std::mutex> l(s_->mu);
+  State::Op op(s_.get(), "sync_dir", path, "");
+  op.inject();
+  auto comps = split_path(path);
+  int err = ENOENT;
+  uint64_t ino = s_->walk(comps, comps.size(), false, &err);
+  if (ino == 0) fail(path, "open directory for fsync", err);
+  Inode& node = s_->inodes.at(ino);
+  if (!node.is_dir) fail(path, "open directory for fsync", ENOTDIR);
+  node.durable_entries = node.entries;
+  auto& log = s_->dir_log;
+  log.erase(std::remove_if(log.begin(), log.end(),
+                           [ino](const DirChange& c) { return c.dir == ino; }),
+            log.end());
+  if (s_->removed_since_gc > 64) s_->collect_garbage();
+}
+
+std::unique_ptr<FileLock> FaultEnv::lock_file(const std::string& path, LockKind kind,
+                                              double timeout_seconds) {
+  std::unique_lock<std::mutex> l(s_->mu);
+  const bool exclusive = kind == LockKind::Exclusive;
+  State::Op op(s_.get(), "lock_file", path, exclusive ? "exclusive" : "shared");
+  op.inject();
+  const char* what = "open for locking";
+  auto comps = split_path(path);
+  if (comps.empty()) fail(path, what, EISDIR);
+  uint64_t dir = s_->parent_dir(comps, path, what);
+  auto& entries = s_->inodes.at(dir).entries;
+  auto it = entries.find(comps.back());
+  uint64_t ino;
+  if (it == entries.end()) {
+    ino = s_->new_inode(false);
+    s_->set_entry(op.index(), dir, comps.back(), ino);
+  } else {
+    ino = it->second;
+    if (s_->inodes.at(ino).is_dir) fail(path, what, EISDIR);
+  }
+
+  const uint64_t epoch = s_->epoch;
+  const auto deadline = std::chrono::steady_clock::now() +
+                        std::chrono::duration_cast<std::chrono::steady_clock::duration>(
+                            std::chrono::duration<double>(std::max(0.0, timeout_seconds)));
+  for (;;) {
+    s_->check_epoch(epoch, "lock_file", path);
+    LockState& ls = s_->locks[ino];
+    bool free = exclusive ? (!ls.exclusive && ls.shared == 0) : !ls.exclusive;
+    if (free) {
+      if (exclusive) {
+        ls.exclusive = true;
+      } else {
+        ls.shared++;
+      }
+      return std::unique_ptr<FileLock>(new FaultLock(s_.get(), ino, exclusive));
+    }
+    if (std::chrono::steady_clock::now() >= deadline) {
+      char waited[32];
+      std::snprintf(waited, sizeof waited, "%g", timeout_seconds);
+      throw BusyError(path, std::string("cannot take ") + (exclusive ? "exclusive" : "shared") +
+                                " lock within " + waited + " s: " +
+                                (ls.exclusive ? "an exclusive" : "a shared") +
+                                " lock is held by another process or handle",
+                      EAGAIN);
+    }
+    s_->cv.wait_until(l, deadline);
+  }
+}
+
+uint64_t FaultEnv::now_micros() {
+  std::lock_guard<std::mutex> l(s_->mu);
+  s_->check_alive("now_micros", "");
+  return ++s_->clock;
+}
+
+void FaultEnv::sleep_micros(uint64_t micros) {
+  {
+    std::lock_guard<std::mutex> l(s_->mu);
+    s_->check_alive("sleep_micros", "");
+    s_->clock += micros;
+  }
+  std::this_thread::sleep_for(std::chrono::microseconds(std::min<uint64_t>(micros, 1000)));
+}
+
+CrashStats FaultEnv::crash() {
+  CrashOptions options;
+  {
+    std::lock_guard<std::mutex> l(s_->mu);
+    options = s_->crash_options;
+  }
+  return crash(options);
+}
+
+CrashStats FaultEnv::crash(const CrashOptions& options) {
+  std::lock_guard<std::mutex> l(s_->mu);
+  State& s = *s_;
+  CrashStats stats;
+  std::mt19937_64 rng(options.seed);
+  std::bernoulli_distribution keep(options.keep_probability);
+  std::bernoulli_distribution coin(0.5);
+  const bool random = options.keep_random_unsynced;
+
+  // File data: drop (or in random mode: keep a subset of, maybe torn) every
+  // pending change. std::map iterates in inode order: deterministic per seed.
+  for (auto& kv : s.inodes) {
+    Inode& ino = kv.second;
+    if (ino.is_dir) continue;
+    for (const auto& p : ino.pending) {
+      stats.pending_file_changes++;
+      if (!random || !keep(rng)) continue;
+      stats.kept_file_changes++;
+      const uint64_t end = p.offset + p.bytes.size();
+      const bool multi_sector =
+          !p.truncate && !p.bytes.empty() && p.offset / kSectorSize != (end - 1) / kSectorSize;
+      if (!options.tear_sectors || !multi_sector || !coin(rng)) {
+        apply_pending(ino.durable, p);
+        continue;
+      }
+      size_t landed = 0, dropped = 0;
+      for (uint64_t pos = p.offset; pos < end;) {
+        uint64_t next = std::min(end, (pos / kSectorSize + 1) * kSectorSize);
+        if (coin(rng)) {
+          apply_write(ino.durable, pos, p.bytes.data() + (pos - p.offset), next - pos);
+          landed++;
+        } else {
+          dropped++;
+        }
+        pos = next;
+      }
+      if (landed == 0) {
+        stats.kept_file_changes--;  // no sector landed: the write was dropped
+      } else if (dropped > 0) {
+        stats.torn_writes++;
+      }
+    }
+    ino.pending.clear();
+    ino.data = ino.durable;
+    ino.open_handles = 0;
+  }
+
+  // Directories: keep nothing, or a random prefix of the unsynced changes.
+  std::vector<uint64_t> op_order;  // distinct operations, in log order
+  for (const auto& c : s.dir_log) {
+    if (op_order.empty() || op_order.back() != c.op) op_order.push_back(c.op);
+  }
+  stats.dir_changes = op_order.size();
+  if (random && !op_order.empty()) {
+    std::uniform_int_distribution<size_t> prefix(0, op_order.size());
+    size_t kept = prefix(rng);
+    stats.kept_dir_changes = kept;
+    std::set<uint64_t> kept_ops(op_order.begin(), op_order.begin() + kept);
+    for (const auto& c : s.dir_log) {
+      if (!kept_ops.count(c.op)) continue;
+      auto& entries = s.inodes.at(c.dir).durable_entries;
+      if (c.target) {
+        entries[c.name] = c.target;
+      } else {
+        entries.erase(c.name);
+      }
+    }
+  }
+  s.dir_log.clear();
+  for (auto& kv : s.inodes) {
+    if (kv.second.is_dir) kv.second.entries = kv.second.durable_entries;
+  }
+  s.collect_garbage();  // what the durable tree cannot reach is gone
+
+  s.locks.clear();
+  s.epoch++;
+  s.dead = false;
+  s.crash_after_set = false;
+  s.add_trace("crash: kept " + std::to_string(stats.kept_file_changes) + "/" +
+              std::to_string(stats.pending_file_changes) + " file changes (" +
+              std::to_string(stats.torn_writes) + " torn), " +
+              std::to_string(stats.kept_dir_changes) + "/" + std::to_string(stats.dir_changes) +
+              " directory operations");
+  s.cv.notify_all();
+  return stats;
+}
+
+void FaultEnv::set_crash_options(const CrashOptions& options) {
+  std::lock_guard<std::mutex> l(s_->mu);
+  s_->crash_options = options;
+}
+
+void FaultEnv::crash_after(uint64_t op) {
+  std::lock_guard<std::mutex> l(s_->mu);
+  s_->crash_after_set = true;
+  s_->crash_after = op;
+  if (s_->ops >= op && !s_->dead) {
+    s_->dead = true;
+    s_->dead_after = s_->ops;
+    s_->add_trace("dead after #" + std::to_string(s_->ops));
+    s_->cv.notify_all();
+  }
+}
+
+bool FaultEnv::dead() const {
+  std::lock_guard<std::mutex> l(s_->mu);
+  return s_->dead;
+}
+
+void FaultEnv::fail_at(uint64_t op, int err, size_t partial_bytes) {
+  std::lock_guard<std::mutex> l(s_->mu);
+  s_->faults[op] = Fault{err, partial_bytes};
+}
+
+void FaultEnv::clear_faults() {
+  std::lock_guard<std::mutex> l(s_->mu);
+  s_->faults.clear();
+}
+
+uint64_t FaultEnv::op_count() const {
+  std::lock_guard<std::mutex> l(s_->mu);
+  return s_->ops;
+}
+
+uint64_t FaultEnv::read_count() const {
+  std::lock_guard<std::mutex> l(s_->mu);
+  return s_->reads;
+}
+
+bool FaultEnv::durably_exists(const std::string& path) const {
+  std::lock_guard<std::mutex> l(s_->mu);
+  auto comps = split_path(path);
+  return s_->walk(comps, comps.size(), true) != 0;
+}
+
+std::string FaultEnv::durable_contents(const std::string& path) const {
+  std::lock_guard<std::mutex> l(s_->mu);
+  auto comps = split_path(path);
+  uint64_t ino = s_->walk(comps, comps.size(), true);
+  if (ino == 0) throw NotFoundError(path, "no durable directory entry (lost in a crash)", ENOENT);
+  const Inode& node = s_->inodes.at(ino);
+  if (node.is_dir) throw IoError(path, "is a directory", EISDIR);
+  return node.durable;
+}
+
+std::vector<std::string> FaultEnv::list_files() const {
+  std::lock_guard<std::mutex> l(s_->mu);
+  std::vector<std::string> out;
+  std::set<uint64_t> visited;
+  s_->list_files(kRoot, "", false, &out, &visited);
+  return out;
+}
+
+std::vector<std::string> FaultEnv::list_durable_files() const {
+  std::lock_guard<std::mutex> l(s_->mu);
+  std::vector<std::string> out;
+  std::set<uint64_t> visited;
+  s_->list_files(kRoot, "", true, &out, &visited);
+  return out;
+}
+
+size_t FaultEnv::inode_count() const {
+  std::lock_guard<std::mutex> l(s_->mu);
+  return s_->inodes.size();
+}
+
+void FaultEnv::set_trace(bool on) {
+  std::lock_guard<std::mutex> l(s_->mu);
+  s_->tracing = on;
+}
+
+std::vector<std::string> FaultEnv::trace() const {
+  std::lock_guard<std::mutex> l(s_->mu);
+  return s_->trace;
+}
+
+std::string FaultEnv::trace_text() const {
+  std::string text;
+  for (const auto& line : trace()) text += line + "\n";
+  return text;
+}
+
+}  // namespace testing
+}  // namespace h5tx
