@@ -1,0 +1,111 @@
+// Crash-point enumeration over the fault-injecting Env.
+//
+// A Scenario has a `prepare` step (builds the state before the scenario,
+// never crashed) and an `act` step whose every counted I/O operation is a
+// crash point. For k = 1..K the harness rebuilds the state in a fresh
+// FaultEnv, runs act with the Env dying after operation k, simulates the
+// power cut (FaultEnv::crash, dropping every unsynced write and directory
+// change, or keeping a random subset torn at 512-byte sectors), runs
+// recovery and checks the guarantees with `check`. For a sample of those
+// crash states it also crashes recovery itself at each of its operations
+// and checks that the next recovery repairs everything (guarantee 4).
+// The same loop injects EIO/ENOSPC/failed fsync at operation k instead.
+#pragma once
+
+#include <cstdint>
+#include <functional>
+#include <map>
+#include <optional>
+#include <set>
+#include <string>
+#include <vector>
+
+#include "h5tx/store.hpp"
+#include "io/testing/fault_env.hpp"
+
+namespace h5tx_test {
+
+// One chunk write of a transaction, with the value the chunk had before it.
+struct ChunkWrite {
+  std::string file, dataset;
+  h5tx::Shape coords;
+  std::vector<uint8_t> after, before;
+};
+
+// What a transaction does, for checking its visibility after recovery.
+struct TxRecord {
+  std::vector<ChunkWrite> writes;
+  std::vector<std::string> created_files;  // files this transaction creates
+};
+
+// What act() knew when it stopped.
+struct Outcome {
+  std::vector<TxRecord> committed;     // commit() returned
+  std::optional<TxRecord> in_flight;   // commit() was called (or about to be) and did not return
+  bool finished = false;               // act ran to the end
+  // The error act caught, if an h5tx::Error ended it (fault injection).
+  std::optional<std::string> error, error_path;
+};
+
+struct Scenario {
+  std::string name;
+  h5tx::Mode mode = h5tx::Mode::Redo;
+  std::string home = "/store";
+  // Builds the starting state; must leave it durable (close the store).
+  // Returns the transactions committed so far.
+  std::function<std::vector<TxRecord>(h5tx::testing::FaultEnv&)> prepare;
+  // The scenario. Appends to `out` as it goes (committed / in_flight).
+  std::function<void(h5tx::testing::FaultEnv&, Outcome& out)> act;
+};
+
+struct Tally {
+  uint64_t states = 0, violations = 0;
+  std::vector<std::string> messages;  // the first few violations
+  void violation(const std::string& m) {
+    ++violations;
+    if (messages.size() < 20) messages.push_back(m);
+  }
+};
+
+// Store options used by every torture scenario: no background flusher, so
+// the sequence of I/O operations is deterministic.
+h5tx::Options torture_options(h5tx::testing::FaultEnv& env, h5tx::Mode mode);
+
+// Recovery = open the store (recovery on open) and close it (which flushes).
+void recover(h5tx::testing::FaultEnv& env, const Scenario& s);
+
+// After recovery: checks guarantees 1-3 against what act() knew. Returns
+// violations as messages (empty: all hold).
+std::vector<std::string> check_state(h5tx::testing::FaultEnv& env, const Scenario& s,
+                                     const std::vector<TxRecord>& prepared, const Outcome& out);
+
+struct CrashRunStats {
+  uint64_t ops = 0;            // K: operations of act
+  Tally crash;                 // guarantees 1-3 over crash states
+  Tally recovery_crash;        // guarantee 4: crashes during recovery
+  Tally errors;                // guarantee 5: injected errors
+};
+
+// Enumerates every crash point of s (default crash: nothing unsynced kept).
+// random_seeds > 0: additionally, for every k, that many crashes keeping a
+// random subset of unsynced writes, torn at 512 bytes (fixed seeds).
+// recovery_budget: how many (k, r) recovery-crash states to try in total.
+CrashRunStats enumerate_crashes(const Scenario& s, int random_seeds, uint64_t recovery_budget);
+
+// For every operation k of act: fail it once with EIO, then ENOSPC; and
+// every sync/datasync/sync_dir with EIO ("failed fsync"). Checks the error
+// surfaced as an h5tx::Error naming a path, then power-cuts and checks 1-3.
+Tally inject_errors(const Scenario& s);
+
+// Silences stderr (the Store destructor's reports of the simulated crash)
+// while alive.
+class QuietStderr {
+ public:
+  QuietStderr();
+  ~QuietStderr();
+
+ private:
+  int saved_ = -1;
+};
+
+}  // namespace h5tx_test
