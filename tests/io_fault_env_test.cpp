@@ -8,9 +8,11 @@
 #include <thread>
 
 #include "h5tx/error.hpp"
+#include "io_test_util.hpp"
 
 using h5tx::LockKind;
 using h5tx::OpenMode;
+using h5tx_test::catch_error;
 using h5tx::testing::CrashOptions;
 using h5tx::testing::CrashStats;
 using h5tx::testing::FaultEnv;
@@ -24,17 +26,6 @@ void put_durable(FaultEnv& env, const std::string& path, const std::string& cont
   f->write(0, contents.data(), contents.size());
   f->sync();
   env.sync_dir(h5tx::path_dirname(path));
-}
-
-template <class E, class Fn>
-E catch_error(Fn fn) {
-  try {
-    fn();
-  } catch (const E& e) {
-    return e;
-  }
-  FAIL("expected an exception");
-  throw std::logic_error("unreachable");
 }
 
 }  // namespace

@@ -11,11 +11,13 @@
 
 #include "h5tx/env.hpp"
 #include "h5tx/error.hpp"
+#include "io_test_util.hpp"
 #include "test_util.hpp"
 
 using h5tx::Env;
 using h5tx::LockKind;
 using h5tx::OpenMode;
+using h5tx_test::catch_error;
 
 namespace {
 
@@ -23,18 +25,6 @@ std::string read_at(h5tx::File& f, uint64_t offset, size_t n) {
   std::string s(n, '\0');
   s.resize(f.read(offset, &s[0], n));
   return s;
-}
-
-// Runs `fn` and returns the h5tx::Error it throws, failing if none.
-template <class E, class Fn>
-E catch_error(Fn fn) {
-  try {
-    fn();
-  } catch (const E& e) {
-    return e;
-  }
-  FAIL("expected an exception");
-  throw std::logic_error("unreachable");
 }
 
 }  // namespace

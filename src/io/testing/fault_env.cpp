@@ -244,12 +244,39 @@ struct FaultEnv::State {
 
   // The directory that holds `comps`' last component; throws ENOENT/ENOTDIR.
   uint64_t parent_dir(const std::vector<std::string>& comps, const std::string& path,
-                      const char* op) const {
+                      const std::string& what) const {
     int err = ENOENT;
     uint64_t dir = walk(comps, comps.size() - 1, false, &err);
-    if (dir == 0) fail(path, op, err);
-    if (!inodes.at(dir).is_dir) fail(path, op, ENOTDIR);
+    if (dir == 0) fail(path, what, err);
+    if (!inodes.at(dir).is_dir) fail(path, what, ENOTDIR);
     return dir;
+  }
+
+  // A name in its directory, for the calls that create or remove entries.
+  struct Slot {
+    uint64_t dir;
+    std::string name;
+    uint64_t ino;  // 0: no such entry
+  };
+
+  // The slot of `path`; throws ENOENT/ENOTDIR for a bad parent and
+  // `root_errno` if path is the root itself.
+  Slot slot(const std::string& path, const std::string& what, int root_errno) const {
+    auto comps = split_path(path);
+    if (comps.empty()) fail(path, what, root_errno);
+    uint64_t dir = parent_dir(comps, path, what);
+    const auto& entries = inodes.at(dir).entries;
+    auto it = entries.find(comps.back());
+    return Slot{dir, comps.back(), it == entries.end() ? 0 : it->second};
+  }
+
+  // The inode at `path`; throws ENOENT/ENOTDIR.
+  uint64_t resolve(const std::string& path, const std::string& what) const {
+    auto comps = split_path(path);
+    int err = ENOENT;
+    uint64_t ino = walk(comps, comps.size(), false, &err);
+    if (ino == 0) fail(path, what, err);
+    return ino;
   }
 
   void set_entry(uint64_t op, uint64_t dir, const std::string& name, uint64_t target) {
@@ -477,14 +504,9 @@ std::unique_ptr<File> FaultEnv::open(const std::string& path, OpenMode mode) {
   State::Op op(s_.get(), "open", path, mode_name(mode));
   op.inject();
   const std::string what = std::string("open (") + mode_name(mode) + ")";
-  auto comps = split_path(path);
-  if (comps.empty()) fail(path, what, EISDIR);
-  uint64_t dir = s_->parent_dir(comps, path, what.c_str());
-  auto& entries = s_->inodes.at(dir).entries;
-  auto it = entries.find(comps.back());
-  uint64_t ino;
-  if (it != entries.end()) {
-    ino = it->second;
+  State::Slot slot = s_->slot(path, what, EISDIR);
+  uint64_t ino = slot.ino;
+  if (ino != 0) {
     Inode& node = s_->inodes.at(ino);
     if (node.is_dir) fail(path, what, EISDIR);
     if (mode == OpenMode::CreateNew) fail(path, what, EEXIST);
@@ -495,7 +517,7 @@ std::unique_ptr<File> FaultEnv::open(const std::string& path, OpenMode mode) {
   } else {
     if (mode == OpenMode::ReadOnly || mode == OpenMode::ReadWrite) fail(path, what, ENOENT);
     ino = s_->new_inode(false);
-    s_->set_entry(op.index(), dir, comps.back(), ino);
+    s_->set_entry(op.index(), slot.dir, slot.name, ino);
   }
   return std::unique_ptr<File>(new FaultFile(s_.get(), ino, path, mode != OpenMode::ReadOnly));
 }
@@ -519,11 +541,7 @@ uint64_t FaultEnv::file_size(const std::string& path) {
   std::lock_guard<std::mutex> l(s_->mu);
   s_->check_alive("file_size", path);
   s_->reads++;
-  auto comps = split_path(path);
-  int err = ENOENT;
-  uint64_t ino = s_->walk(comps, comps.size(), false, &err);
-  if (ino == 0) fail(path, "stat", err);
-  const Inode& node = s_->inodes.at(ino);
+  const Inode& node = s_->inodes.at(s_->resolve(path, "stat"));
   return node.is_dir ? 0 : node.data.size();
 }
 
@@ -532,14 +550,10 @@ void FaultEnv::remove_file(const std::string& path) {
   State::Op op(s_.get(), "remove_file", path, "");
   op.inject();
   const char* what = "unlink";
-  auto comps = split_path(path);
-  if (comps.empty()) fail(path, what, EISDIR);
-  uint64_t dir = s_->parent_dir(comps, path, what);
-  auto& entries = s_->inodes.at(dir).entries;
-  auto it = entries.find(comps.back());
-  if (it == entries.end()) fail(path, what, ENOENT);
-  if (s_->inodes.at(it->second).is_dir) fail(path, what, EISDIR);
-  s_->set_entry(op.index(), dir, comps.back(), 0);
+  State::Slot slot = s_->slot(path, what, EISDIR);
+  if (slot.ino == 0) fail(path, what, ENOENT);
+  if (s_->inodes.at(slot.ino).is_dir) fail(path, what, EISDIR);
+  s_->set_entry(op.index(), slot.dir, slot.name, 0);
 }
 
 void FaultEnv::rename(const std::string& from, const std::string& to) {
@@ -547,31 +561,28 @@ void FaultEnv::rename(const std::string& from, const std::string& to) {
   State::Op op(s_.get(), "rename", from, "to " + to);
   op.inject();
   const std::string what = "rename to " + to;
-  auto src = split_path(from);
-  auto dst = split_path(to);
-  if (src.empty() || dst.empty()) fail(from, what, EBUSY);
-  uint64_t src_dir = s_->parent_dir(src, from, what.c_str());
-  auto& src_entries = s_->inodes.at(src_dir).entries;
-  auto it = src_entries.find(src.back());
-  if (it == src_entries.end()) fail(from, what, ENOENT);
-  uint64_t ino = it->second;
-  uint64_t dst_dir = s_->parent_dir(dst, to, what.c_str());
-  const bool is_dir = s_->inodes.at(ino).is_dir;
-  if (is_dir && dst.size() > src.size() && std::equal(src.begin(), src.end(), dst.begin())) {
-    fail(from, what, EINVAL);  // into its own subtree
+  State::Slot src = s_->slot(from, what, EBUSY);
+  if (src.ino == 0) fail(from, what, ENOENT);
+  State::Slot dst = s_->slot(to, what, EBUSY);
+  const bool is_dir = s_->inodes.at(src.ino).is_dir;
+  if (is_dir) {  // not into its own subtree
+    auto from_comps = split_path(from);
+    auto to_comps = split_path(to);
+    if (to_comps.size() > from_comps.size() &&
+        std::equal(from_comps.begin(), from_comps.end(), to_comps.begin())) {
+      fail(from, what, EINVAL);
+    }
   }
-  auto& dst_entries = s_->inodes.at(dst_dir).entries;
-  auto old = dst_entries.find(dst.back());
-  if (old != dst_entries.end()) {
-    if (old->second == ino) return;  // same file: nothing to do
-    const Inode& victim = s_->inodes.at(old->second);
+  if (dst.ino != 0) {
+    if (dst.ino == src.ino) return;  // same file: nothing to do
+    const Inode& victim = s_->inodes.at(dst.ino);
     if (victim.is_dir && !is_dir) fail(from, what, EISDIR);
     if (!victim.is_dir && is_dir) fail(from, what, ENOTDIR);
     if (victim.is_dir && !victim.entries.empty()) fail(from, what, ENOTEMPTY);
     ++s_->removed_since_gc;
   }
-  s_->set_entry(op.index(), dst_dir, dst.back(), ino);
-  s_->set_entry(op.index(), src_dir, src.back(), 0);
+  s_->set_entry(op.index(), dst.dir, dst.name, src.ino);
+  s_->set_entry(op.index(), src.dir, src.name, 0);
 }
 
 void FaultEnv::create_dir(const std::string& path) {
@@ -579,11 +590,9 @@ void FaultEnv::create_dir(const std::string& path) {
   State::Op op(s_.get(), "create_dir", path, "");
   op.inject();
   const char* what = "mkdir";
-  auto comps = split_path(path);
-  if (comps.empty()) fail(path, what, EEXIST);
-  uint64_t dir = s_->parent_dir(comps, path, what);
-  if (s_->inodes.at(dir).entries.count(comps.back())) fail(path, what, EEXIST);
-  s_->set_entry(op.index(), dir, comps.back(), s_->new_inode(true));
+  State::Slot slot = s_->slot(path, what, EEXIST);
+  if (slot.ino != 0) fail(path, what, EEXIST);
+  s_->set_entry(op.index(), slot.dir, slot.name, s_->new_inode(true));
 }
 
 void FaultEnv::remove_dir(const std::string& path) {
@@ -591,27 +600,19 @@ void FaultEnv::remove_dir(const std::string& path) {
   State::Op op(s_.get(), "remove_dir", path, "");
   op.inject();
   const char* what = "rmdir";
-  auto comps = split_path(path);
-  if (comps.empty()) fail(path, what, EBUSY);
-  uint64_t dir = s_->parent_dir(comps, path, what);
-  auto& entries = s_->inodes.at(dir).entries;
-  auto it = entries.find(comps.back());
-  if (it == entries.end()) fail(path, what, ENOENT);
-  const Inode& node = s_->inodes.at(it->second);
+  State::Slot slot = s_->slot(path, what, EBUSY);
+  if (slot.ino == 0) fail(path, what, ENOENT);
+  const Inode& node = s_->inodes.at(slot.ino);
   if (!node.is_dir) fail(path, what, ENOTDIR);
   if (!node.entries.empty()) fail(path, what, ENOTEMPTY);
-  s_->set_entry(op.index(), dir, comps.back(), 0);
+  s_->set_entry(op.index(), slot.dir, slot.name, 0);
 }
 
 std::vector<std::string> FaultEnv::list_dir(const std::string& path) {
   std::lock_guard<std::mutex> l(s_->mu);
   s_->check_alive("list_dir", path);
   s_->reads++;
-  auto comps = split_path(path);
-  int err = ENOENT;
-  uint64_t ino = s_->walk(comps, comps.size(), false, &err);
-  if (ino == 0) fail(path, "opendir", err);
-  const Inode& node = s_->inodes.at(ino);
+  const Inode& node = s_->inodes.at(s_->resolve(path, "opendir"));
   if (!node.is_dir) fail(path, "opendir", ENOTDIR);
   std::vector<std::string> names;
   for (const auto& e : node.entries) names.push_back(e.first);  // std::map: sorted
@@ -622,12 +623,10 @@ void FaultEnv::sync_dir(const std::string& path) {
   std::lock_guard<std::mutex> l(s_->mu);
   State::Op op(s_.get(), "sync_dir", path, "");
   op.inject();
-  auto comps = split_path(path);
-  int err = ENOENT;
-  uint64_t ino = s_->walk(comps, comps.size(), false, &err);
-  if (ino == 0) fail(path, "open directory for fsync", err);
+  const char* what = "open directory for fsync";
+  uint64_t ino = s_->resolve(path, what);
   Inode& node = s_->inodes.at(ino);
-  if (!node.is_dir) fail(path, "open directory for fsync", ENOTDIR);
+  if (!node.is_dir) fail(path, what, ENOTDIR);
   node.durable_entries = node.entries;
   auto& log = s_->dir_log;
   log.erase(std::remove_if(log.begin(), log.end(),
@@ -643,18 +642,13 @@ std::unique_ptr<FileLock> FaultEnv::lock_file(const std::string& path, LockKind 
   State::Op op(s_.get(), "lock_file", path, exclusive ? "exclusive" : "shared");
   op.inject();
   const char* what = "open for locking";
-  auto comps = split_path(path);
-  if (comps.empty()) fail(path, what, EISDIR);
-  uint64_t dir = s_->parent_dir(comps, path, what);
-  auto& entries = s_->inodes.at(dir).entries;
-  auto it = entries.find(comps.back());
-  uint64_t ino;
-  if (it == entries.end()) {
+  State::Slot slot = s_->slot(path, what, EISDIR);
+  uint64_t ino = slot.ino;
+  if (ino == 0) {  // created, like open(Create)
     ino = s_->new_inode(false);
-    s_->set_entry(op.index(), dir, comps.back(), ino);
-  } else {
-    ino = it->second;
-    if (s_->inodes.at(ino).is_dir) fail(path, what, EISDIR);
+    s_->set_entry(op.index(), slot.dir, slot.name, ino);
+  } else if (s_->inodes.at(ino).is_dir) {
+    fail(path, what, EISDIR);
   }
 
   const uint64_t epoch = s_->epoch;
