@@ -1,0 +1,61 @@
+// The undo virtual file driver for HDF5 1.10 (the h5tx successor of
+// H5FD_sec2j): its registration, its file access property, and the
+// transaction calls that the undo-mode store, the redo flusher and the C API
+// (include/h5tx/sec2j.h) make on an open HDF5 file. Semantics and ordering:
+// formats/undo-journal.md.
+#pragma once
+
+#include <hdf5.h>
+
+#include <cstddef>
+#include <exception>
+#include <string>
+
+#include "h5tx/env.hpp"
+
+namespace h5tx {
+namespace undo {
+
+struct DriverConfig {
+  Env* env = nullptr;              // nullptr => Env::posix()
+  std::string journal_path;        // "" => "<file>.journal"
+  size_t page_size = 4096;         // before-image granularity (512 B .. 64 MiB)
+  size_t buffer_bytes = 16 << 20;  // write buffer; beyond it: sync journal, then write through
+  bool sync_every_write = false;   // original sec2j behaviour (benchmark baseline)
+};
+
+hid_t driver_id();                                   // registers the class once (thread-safe)
+void unregister_driver();                            // H5FDunregister if registered
+void set_fapl(hid_t fapl, const DriverConfig& cfg);  // H5Pset_driver
+
+// Every call below throws an h5tx::Error (StateError if the file does not
+// use this driver or the call is out of order; IoError on I/O failure, after
+// which the file is unusable until closed, and the next open reverts it).
+// tx_start, tx_commit and tx_prepare call H5Fflush(file) first.
+void tx_start(hid_t file);  // nested allowed
+// Outermost level only: the journal of this transaction lives at
+// journal_path instead of the one given in the file access property list.
+void tx_start(hid_t file, const std::string& journal_path);
+void tx_commit(hid_t file);   // inner: merge into parent. outer: sync data, invalidate journal durably
+void tx_abort(hid_t file);    // inner: restore inner before-images. outer: restore + truncate;
+                              // then discard writes until close (close and reopen the file)
+void tx_prepare(hid_t file);  // outer only: all data written+synced, journal still valid
+void tx_forget(hid_t file);   // after prepare, once the caller removed the journal durably
+int tx_depth(hid_t file);
+
+// True if the journal holds an unfinished transaction (throws
+// CorruptionError if it is garbage).
+bool has_pending_journal(Env& env, const std::string& journal_path);
+// Reverts a pending journal (ours or legacy sec2j) of a closed file, then
+// invalidates it. Idempotent; true if it reverted something.
+bool recover(Env& env, const std::string& data_path, const std::string& journal_path);
+
+std::string default_journal_path(const std::string& data_path);
+
+// The h5tx::Error behind the last failed callback of this driver on this
+// thread (e.g. the CorruptionError that made H5Fopen fail), and clears it;
+// null if none.
+std::exception_ptr take_last_error();
+
+}  // namespace undo
+}  // namespace h5tx

@@ -1,0 +1,121 @@
+// Encoder and parser of the undo journal (formats/undo-journal.md).
+#include "undo/journal_format.hpp"
+
+#define XXH_STATIC_LINKING_ONLY  // XXH3_state_t on the stack
+#include <xxhash.h>
+
+#include <cstring>
+
+#include "h5tx/error.hpp"
+
+namespace h5tx {
+namespace undo {
+
+void put_u32(std::string* out, uint32_t v) {
+  for (int i = 0; i < 4; i++) out->push_back(static_cast<char>((v >> (8 * i)) & 0xff));
+}
+void put_u64(std::string* out, uint64_t v) {
+  for (int i = 0; i < 8; i++) out->push_back(static_cast<char>((v >> (8 * i)) & 0xff));
+}
+uint32_t get_u32(const unsigned char* p) {
+  uint32_t v = 0;
+  for (int i = 3; i >= 0; i--) v = (v << 8) | p[i];
+  return v;
+}
+uint64_t get_u64(const unsigned char* p) {
+  uint64_t v = 0;
+  for (int i = 7; i >= 0; i--) v = (v << 8) | p[i];
+  return v;
+}
+
+std::string encode_header(const JournalHeader& h) {
+  std::string out(kJournalMagic, sizeof(kJournalMagic));
+  put_u32(&out, kJournalVersion);
+  put_u32(&out, static_cast<uint32_t>(kHeaderSize));
+  put_u64(&out, h.page_size);
+  put_u64(&out, h.original_size);
+  put_u64(&out, h.nonce);
+  put_u64(&out, 0);  // reserved
+  put_u64(&out, 0);  // reserved
+  put_u64(&out, XXH3_64bits(out.data(), out.size()));
+  return out;
+}
+
+static uint64_t entry_checksum(const JournalHeader& h, const void* entry_head, const void* data,
+                               size_t length) {
+  XXH3_state_t state;
+  XXH3_64bits_reset_withSeed(&state, h.nonce);
+  XXH3_64bits_update(&state, entry_head, 24);
+  XXH3_64bits_update(&state, data, length);
+  return XXH3_64bits_digest(&state);
+}
+
+void append_entry(std::string* out, const JournalHeader& h, uint64_t offset, uint32_t level,
+                  const void* data, uint32_t length) {
+  std::string head;
+  put_u32(&head, kEntryBeforeImage);
+  put_u32(&head, length);
+  put_u64(&head, offset);
+  put_u32(&head, level);
+  put_u32(&head, 0);  // reserved
+  put_u64(&head, entry_checksum(h, head.data(), data, length));
+  out->append(head);
+  out->append(static_cast<const char*>(data), length);
+}
+
+ScannedJournal scan_journal(File& f) {
+  const std::string& path = f.path();
+  ScannedJournal out;
+  uint64_t size = f.size();
+  unsigned char hb[kHeaderSize];
+  if (size < kHeaderSize || f.read(0, hb, kHeaderSize) != kHeaderSize)
+    throw CorruptionError(path, "undo journal header is truncated (" + std::to_string(size) +
+                                    " bytes, need " + std::to_string(kHeaderSize) + ")");
+  if (std::memcmp(hb, kJournalMagic, sizeof(kJournalMagic)) != 0)
+    throw CorruptionError(path, "not an undo journal (bad magic)");
+  if (get_u64(hb + 56) != XXH3_64bits(hb, 56))
+    throw CorruptionError(path, "undo journal header checksum mismatch");
+  uint32_t version = get_u32(hb + 8);
+  if (version != kJournalVersion)
+    throw UnsupportedError(path, "undo journal format version " + std::to_string(version) +
+                                     " (this build reads version " +
+                                     std::to_string(kJournalVersion) + ")");
+  if (get_u32(hb + 12) != kHeaderSize)
+    throw CorruptionError(path, "undo journal header size field is " + std::to_string(get_u32(hb + 12)));
+  out.header.page_size = get_u64(hb + 16);
+  out.header.original_size = get_u64(hb + 24);
+  out.header.nonce = get_u64(hb + 32);
+  if (out.header.page_size < kMinPageSize || out.header.page_size > kMaxPageSize)
+    throw CorruptionError(path, "undo journal page size " + std::to_string(out.header.page_size) +
+                                    " is out of range");
+
+  std::string data(out.header.page_size, '\0');
+  uint64_t pos = kHeaderSize;
+  out.valid_end = pos;
+  while (pos < size) {
+    unsigned char eh[kEntryHeaderSize];
+    if (size - pos < kEntryHeaderSize || f.read(pos, eh, kEntryHeaderSize) != kEntryHeaderSize) break;
+    uint32_t length = get_u32(eh + 4);
+    if (length == 0 || length > out.header.page_size || size - pos - kEntryHeaderSize < length) break;
+    if (f.read(pos + kEntryHeaderSize, &data[0], length) != length) break;
+    if (entry_checksum(out.header, eh, data.data(), length) != get_u64(eh + 24)) break;
+    JournalEntry e;
+    e.data_pos = pos + kEntryHeaderSize;
+    e.offset = get_u64(eh + 8);
+    e.length = length;
+    e.level = get_u32(eh + 16);
+    uint32_t kind = get_u32(eh);
+    if (kind != kEntryBeforeImage || e.offset % out.header.page_size != 0)
+      throw CorruptionError(path, "undo journal entry at byte " + std::to_string(pos) +
+                                      " has a valid checksum but kind " + std::to_string(kind) +
+                                      " / offset " + std::to_string(e.offset) + " is invalid");
+    out.entries.push_back(e);
+    pos = e.data_pos + length;
+    out.valid_end = pos;
+  }
+  out.torn_tail = out.valid_end < size;
+  return out;
+}
+
+}  // namespace undo
+}  // namespace h5tx

@@ -1,0 +1,65 @@
+// The undo journal format (formats/undo-journal.md): a 64-byte header, then
+// before-image entries of at most one page each, every one checksummed with
+// XXH3-64. This file only encodes and parses; the driver decides when to write
+// and sync.
+#pragma once
+
+#include <cstddef>
+#include <cstdint>
+#include <string>
+#include <vector>
+
+#include "h5tx/env.hpp"
+
+namespace h5tx {
+namespace undo {
+
+constexpr char kJournalMagic[8] = {'h', '5', 't', 'x', 'u', 'n', 'd', 'o'};
+constexpr uint32_t kJournalVersion = 1;
+constexpr size_t kHeaderSize = 64;
+constexpr size_t kEntryHeaderSize = 32;
+constexpr uint32_t kEntryBeforeImage = 1;
+constexpr uint64_t kMinPageSize = 512;
+constexpr uint64_t kMaxPageSize = 64ull << 20;
+
+struct JournalHeader {
+  uint64_t page_size = 0;
+  uint64_t original_size = 0;  // data file size when the outermost transaction began
+  uint64_t nonce = 0;          // seeds every entry checksum
+};
+
+// One before-image found in a journal.
+struct JournalEntry {
+  uint64_t data_pos = 0;  // where its bytes start in the journal
+  uint64_t offset = 0;    // page-aligned offset in the data file
+  uint32_t length = 0;    // bytes (1..page_size)
+  uint32_t level = 0;     // transaction nesting depth that recorded it (0: outermost)
+};
+
+struct ScannedJournal {
+  JournalHeader header;
+  std::vector<JournalEntry> entries;  // the valid prefix, in journal order
+  uint64_t valid_end = 0;             // end of the last valid entry
+  bool torn_tail = false;             // bytes after valid_end were ignored
+};
+
+std::string encode_header(const JournalHeader& h);
+// Appends one entry (32-byte entry header + data) to *out.
+void append_entry(std::string* out, const JournalHeader& h, uint64_t offset, uint32_t level,
+                  const void* data, uint32_t length);
+
+// Parses a journal whose first 8 bytes are kJournalMagic. Throws
+// CorruptionError (bad header checksum, impossible field, an entry whose
+// checksum matches but whose fields are impossible) or UnsupportedError
+// (newer version), naming `f.path()`. Stops at the first incomplete or
+// checksum-failing entry: that is the torn tail (see the format doc).
+ScannedJournal scan_journal(File& f);
+
+// Little-endian helpers shared by the undo codecs.
+void put_u32(std::string* out, uint32_t v);
+void put_u64(std::string* out, uint64_t v);
+uint32_t get_u32(const unsigned char* p);
+uint64_t get_u64(const unsigned char* p);
+
+}  // namespace undo
+}  // namespace h5tx

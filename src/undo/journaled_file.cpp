@@ -1,0 +1,406 @@
+// JournaledFile: buffering, before-images, nesting, commit/abort and the
+// read-only overlay. The ordering argument is in formats/undo-journal.md.
+#include "undo/journaled_file.hpp"
+
+#include <algorithm>
+#include <atomic>
+#include <cstring>
+
+#include "h5tx/error.hpp"
+#include "undo/pending_journal.hpp"
+
+namespace h5tx {
+namespace undo {
+
+namespace {
+
+constexpr size_t kStagingFlushBytes = 1 << 20;
+
+uint64_t make_nonce(Env* env, const void* self) {
+  static std::atomic<uint64_t> counter{0};
+  uint64_t x = env->now_micros() ^ (reinterpret_cast<uintptr_t>(self) << 16) ^
+               (++counter * 0x9E3779B97F4A7C15ull);
+  return x ? x : 1;
+}
+
+OpenMode env_mode(JournaledFile::Mode m) {
+  switch (m) {
+    case JournaledFile::Mode::ReadOnly: return OpenMode::ReadOnly;
+    case JournaledFile::Mode::ReadWrite: return OpenMode::ReadWrite;
+    case JournaledFile::Mode::Create: return OpenMode::Create;
+    case JournaledFile::Mode::CreateNew: return OpenMode::CreateNew;
+    case JournaledFile::Mode::CreateTrunc: return OpenMode::CreateTrunc;
+  }
+  return OpenMode::ReadOnly;
+}
+
+}  // namespace
+
+// Marks the file broken if the guarded block throws: after a failed write or
+// sync nobody knows what reached the disk, so only close (and the journal
+// revert at the next open) is safe.
+#define H5TX_GUARDED(what, ...)                                             \
+  do {                                                                      \
+    try {                                                                   \
+      __VA_ARGS__;                                                          \
+    } catch (...) {                                                         \
+      if (broken_.empty()) broken_ = std::string("failed during ") + what;  \
+      throw;                                                                \
+    }                                                                       \
+  } while (0)
+
+JournaledFile::JournaledFile(Env* env, std::string data_path, std::string journal_path, Mode mode,
+                             const JournaledFileOptions& options)
+    : env_(env),
+      data_path_(std::move(data_path)),
+      journal_path_(std::move(journal_path)),
+      opt_(options),
+      read_only_(mode == Mode::ReadOnly) {
+  if (opt_.page_size < kMinPageSize || opt_.page_size > kMaxPageSize)
+    throw InvalidArgumentError(data_path_, "undo page size " + std::to_string(opt_.page_size) +
+                                               " is outside [512, 64 MiB]");
+  if (read_only_) {
+    pending_ = PendingJournal::load(*env_, journal_path_);
+    if (pending_ && pending_->nothing_to_undo()) pending_.reset();
+    data_ = env_->open(data_path_, OpenMode::ReadOnly);
+    disk_size_ = data_->size();
+    if (pending_) {
+      pending_overlay_ = pending_->overlay();
+      pending_size_ = pending_->has_original_size() ? pending_->original_size() : disk_size_;
+    }
+  } else {
+    revert_pending_journal(*env_, data_path_, journal_path_);
+    bool existed = env_->exists(data_path_);
+    data_ = env_->open(data_path_, env_mode(mode));
+    if (!existed) env_->sync_dir(path_dirname(data_path_));  // the new file's name is durable
+    disk_size_ = data_->size();
+  }
+  disk_valid_ = logical_size_ = disk_size_;
+}
+
+JournaledFile::~JournaledFile() = default;
+
+void JournaledFile::check_usable(const char* op) const {
+  if (!broken_.empty())
+    throw StateError(data_path_, std::string("cannot ") + op + ": the file is unusable after an error (" +
+                                     broken_ + "); close it, the next open reverts its journal");
+}
+
+void JournaledFile::check_writable(const char* op) const {
+  check_usable(op);
+  if (read_only_) throw StateError(data_path_, std::string("cannot ") + op + ": opened read-only");
+}
+
+uint64_t JournaledFile::size() {
+  std::lock_guard<std::mutex> l(mu_);
+  if (pending_) return pending_size_;
+  return levels_.empty() ? disk_size_ : logical_size_;
+}
+
+void JournaledFile::read_disk(uint64_t addr, char* buf, size_t n) {
+  uint64_t limit = std::min(disk_valid_, disk_size_);
+  size_t got = 0;
+  if (addr < limit) {
+    size_t want = static_cast<size_t>(std::min<uint64_t>(n, limit - addr));
+    got = data_->read(addr, buf, want);
+  }
+  if (got < n) std::memset(buf + got, 0, n - got);
+}
+
+void JournaledFile::read(uint64_t addr, void* out, size_t n) {
+  std::lock_guard<std::mutex> l(mu_);
+  check_usable("read");
+  char* buf = static_cast<char*>(out);
+  if (pending_) {
+    size_t in_file = addr >= pending_size_ ? 0 : static_cast<size_t>(std::min<uint64_t>(n, pending_size_ - addr));
+    read_disk(addr, buf, in_file);
+    std::memset(buf + in_file, 0, n - in_file);
+    pending_overlay_.for_each_overlap(addr, addr + in_file, [&](uint64_t s, uint64_t e, const FilePos& p) {
+      uint64_t from = std::max(s, addr), to = std::min(e, addr + in_file);
+      pending_->read_journal(p.pos + (from - s), buf + (from - addr), static_cast<size_t>(to - from));
+    });
+    return;
+  }
+  read_disk(addr, buf, n);
+  buffer_.for_each_overlap(addr, addr + n, [&](uint64_t s, uint64_t e, const Bytes& b) {
+    uint64_t from = std::max(s, addr), to = std::min(e, addr + n);
+    std::memcpy(buf + (from - addr), b.data.data() + (from - s), static_cast<size_t>(to - from));
+  });
+}
+
+void JournaledFile::write(uint64_t addr, const void* buf, size_t n) {
+  std::lock_guard<std::mutex> l(mu_);
+  if (discarding_) return;  // stale cache contents after an abort
+  check_writable("write");
+  if (n == 0) return;
+  H5TX_GUARDED("write", {
+    if (levels_.empty()) {
+      data_->write(addr, buf, n);
+      data_dirty_ = true;
+      disk_size_ = std::max(disk_size_, addr + n);
+      disk_valid_ = logical_size_ = disk_size_;
+      return;
+    }
+    buffer_.insert(addr, n, Bytes{std::string(static_cast<const char*>(buf), n)});
+    logical_size_ = std::max(logical_size_, addr + n);
+    prepared_ = false;
+    if (opt_.sync_every_write || buffer_.bytes() > opt_.buffer_bytes) spill();
+  });
+}
+
+void JournaledFile::truncate(uint64_t size) {
+  std::lock_guard<std::mutex> l(mu_);
+  if (discarding_) return;
+  check_writable("truncate");
+  H5TX_GUARDED("truncate", {
+    if (levels_.empty()) {
+      if (size != disk_size_) {
+        data_->truncate(size);
+        data_dirty_ = true;
+      }
+      disk_size_ = disk_valid_ = logical_size_ = size;
+      return;
+    }
+    if (size == logical_size_) return;
+    prepared_ = false;
+    if (size < logical_size_) {
+      buffer_.erase(size, UINT64_MAX);
+      disk_valid_ = std::min(disk_valid_, size);
+    }
+    logical_size_ = size;
+    if (opt_.sync_every_write) spill();
+  });
+}
+
+void JournaledFile::open_journal() {
+  if (!journal_) {
+    journal_ = env_->open(journal_path_, OpenMode::Create);
+    if (journal_->size() != 0) {
+      journal_.reset();
+      throw StateError(journal_path_, "undo journal exists and is not empty; another handle's "
+                                      "transaction? refusing to overwrite it");
+    }
+    journal_needs_dir_sync_ = true;
+    journal_size_ = 0;
+  }
+}
+
+void JournaledFile::write_journal(std::string* staging) {
+  if (staging->empty()) return;
+  journal_->write(journal_size_, staging->data(), staging->size());
+  journal_size_ += staging->size();
+  staging->clear();
+}
+
+// Makes the buffered writes and size change of the innermost level reach the
+// data file: before-images of every page about to change that the level has
+// not saved yet are appended to the journal, the journal is synced (and its
+// directory, the first time), and only then is the data file touched.
+void JournaledFile::spill() {
+  Level& level = levels_.back();
+  uint32_t level_no = static_cast<uint32_t>(levels_.size() - 1);
+  const uint64_t ps = opt_.page_size;
+  std::vector<uint64_t> pages;
+  auto need = [&](uint64_t from, uint64_t to) {
+    to = std::min(to, level.start_size);
+    if (from >= to) return;
+    for (uint64_t p = from / ps; p <= (to - 1) / ps; p++)
+      if (!level.images.count(p)) pages.push_back(p);
+  };
+  for (const auto& kv : buffer_.pieces()) need(kv.first, kv.second.end);
+  if (disk_valid_ < disk_size_) need(disk_valid_, disk_size_);
+  std::sort(pages.begin(), pages.end());
+  pages.erase(std::unique(pages.begin(), pages.end()), pages.end());
+
+  bool size_change = disk_valid_ < disk_size_ || logical_size_ != disk_size_;
+  bool first = journal_size_ == 0;
+  if (pages.empty() && buffer_.empty() && !size_change) return;
+
+  std::string staging;
+  if (!pages.empty() || first) {
+    open_journal();
+    if (journal_size_ == 0) {
+      header_.page_size = ps;
+      header_.original_size = levels_.front().start_size;
+      header_.nonce = make_nonce(env_, this);
+      staging = encode_header(header_);
+    }
+    std::string page(ps, '\0');
+    for (uint64_t p : pages) {
+      uint64_t off = p * ps;
+      uint32_t len = static_cast<uint32_t>(std::min<uint64_t>(ps, level.start_size - off));
+      if (data_->read(off, &page[0], len) != len)
+        throw IoError(data_path_, "short read of " + std::to_string(len) + " bytes at " +
+                                      std::to_string(off) + " while saving a before-image");
+      uint64_t pos = journal_size_ + staging.size() + kEntryHeaderSize;
+      append_entry(&staging, header_, off, level_no, page.data(), len);
+      level.images[p] = Image{pos, len};
+      if (staging.size() >= kStagingFlushBytes) write_journal(&staging);
+    }
+    write_journal(&staging);
+    journal_->sync();
+    if (journal_needs_dir_sync_) {
+      env_->sync_dir(path_dirname(journal_path_));
+      journal_needs_dir_sync_ = false;
+    }
+  }
+
+  data_dirty_ = true;
+  if (disk_valid_ < disk_size_) {
+    data_->truncate(disk_valid_);
+    disk_size_ = disk_valid_;
+  }
+  for (const auto& kv : buffer_.pieces()) {
+    const std::string& d = kv.second.payload.data;
+    data_->write(kv.first, d.data(), d.size());
+    disk_size_ = std::max(disk_size_, kv.second.end);
+  }
+  buffer_.clear();
+  if (logical_size_ != disk_size_) data_->truncate(logical_size_);
+  disk_size_ = disk_valid_ = logical_size_;
+}
+
+void JournaledFile::sync_data_if_dirty() {
+  if (data_dirty_) {
+    data_->sync();
+    data_dirty_ = false;
+  }
+}
+
+void JournaledFile::invalidate_journal() {
+  if (journal_ && journal_size_ > 0) {
+    journal_->truncate(0);
+    journal_->sync();
+  }
+  journal_size_ = 0;
+}
+
+void JournaledFile::tx_start(const std::string& journal_path) {
+  std::lock_guard<std::mutex> l(mu_);
+  check_writable("start a transaction");
+  if (discarding_)
+    throw StateError(data_path_, "cannot start a transaction after an abort; close and reopen the file");
+  if (!levels_.empty() && !journal_path.empty() && journal_path != journal_path_)
+    throw InvalidArgumentError(journal_path, "a nested transaction cannot change the journal path");
+  H5TX_GUARDED("tx_start", {
+    if (levels_.empty()) {
+      if (!journal_path.empty() && journal_path != journal_path_) {
+        journal_.reset();
+        journal_path_ = journal_path;
+      }
+      // Earlier writes outside a transaction become durable first, so the
+      // before-images saved below are the bytes a crash would find.
+      sync_data_if_dirty();
+    } else {
+      spill();  // the inner level's before-images come from the disk
+    }
+    levels_.push_back(Level{logical_size_, {}});
+    prepared_ = false;
+  });
+}
+
+void JournaledFile::tx_commit() {
+  std::lock_guard<std::mutex> l(mu_);
+  check_writable("commit");
+  if (levels_.empty()) throw StateError(data_path_, "commit without a transaction");
+  if (discarding_) throw StateError(data_path_, "commit after an abort");
+  H5TX_GUARDED("commit", {
+    if (levels_.size() > 1) {
+      // Merge: a page the parent has not saved keeps the child's image, which
+      // is also the parent's (the page did not change in between).
+      Level child = std::move(levels_.back());
+      levels_.pop_back();
+      Level& parent = levels_.back();
+      uint64_t ps = opt_.page_size;
+      for (const auto& kv : child.images)
+        if (kv.first * ps < parent.start_size) parent.images.emplace(kv.first, kv.second);
+      return;
+    }
+    spill();
+    sync_data_if_dirty();
+    invalidate_journal();
+    levels_.clear();
+    prepared_ = false;
+  });
+}
+
+void JournaledFile::tx_prepare() {
+  std::lock_guard<std::mutex> l(mu_);
+  check_writable("prepare");
+  if (levels_.size() != 1)
+    throw StateError(data_path_, "prepare needs exactly one open transaction level, have " +
+                                     std::to_string(levels_.size()));
+  if (discarding_) throw StateError(data_path_, "prepare after an abort");
+  H5TX_GUARDED("prepare", {
+    spill();
+    sync_data_if_dirty();
+    prepared_ = true;
+  });
+}
+
+void JournaledFile::tx_forget() {
+  std::lock_guard<std::mutex> l(mu_);
+  check_writable("forget");
+  if (levels_.size() != 1 || !prepared_)
+    throw StateError(data_path_, "forget needs a prepared transaction with no write since prepare");
+  levels_.clear();
+  journal_.reset();  // the caller removed it; no journal I/O here
+  journal_size_ = 0;
+  prepared_ = false;
+}
+
+void JournaledFile::tx_abort() {
+  std::lock_guard<std::mutex> l(mu_);
+  check_writable("abort");
+  if (levels_.empty()) throw StateError(data_path_, "abort without a transaction");
+  if (discarding_) throw StateError(data_path_, "abort after an abort");
+  H5TX_GUARDED("abort", {
+    Level level = std::move(levels_.back());
+    buffer_.clear();
+    if (!level.images.empty() || disk_size_ != level.start_size) {
+      std::string page(opt_.page_size, '\0');
+      for (const auto& kv : level.images) {
+        const Image& im = kv.second;
+        if (journal_->read(im.journal_pos, &page[0], im.length) != im.length)
+          throw CorruptionError(journal_path_, "undo journal is shorter than the images it recorded");
+        data_->write(kv.first * opt_.page_size, page.data(), im.length);
+      }
+      data_->truncate(level.start_size);
+      data_dirty_ = true;
+    }
+    sync_data_if_dirty();
+    disk_size_ = disk_valid_ = logical_size_ = level.start_size;
+    levels_.pop_back();
+    if (levels_.empty()) invalidate_journal();
+    prepared_ = false;
+    discarding_ = true;
+  });
+}
+
+int JournaledFile::depth() {
+  std::lock_guard<std::mutex> l(mu_);
+  return static_cast<int>(levels_.size());
+}
+
+bool JournaledFile::discarding() {
+  std::lock_guard<std::mutex> l(mu_);
+  return discarding_;
+}
+
+bool JournaledFile::close() {
+  std::lock_guard<std::mutex> l(mu_);
+  discarding_ = false;
+  if (read_only_ || !broken_.empty()) return false;  // a broken file keeps its journal pending
+  if (!levels_.empty()) {
+    H5TX_GUARDED("close", spill());
+    return true;
+  }
+  if (journal_) {
+    journal_.reset();
+    if (env_->exists(journal_path_) && env_->file_size(journal_path_) == 0) env_->remove_file(journal_path_);
+  }
+  return false;
+}
+
+}  // namespace undo
+}  // namespace h5tx

@@ -1,0 +1,121 @@
+// JournaledFile: the undo driver's file, independent of HDF5. Outside a
+// transaction it is a plain file over Env. Inside one it buffers writes,
+// records page-granular before-images in the undo journal, and syncs the
+// journal before the data file is first overwritten (formats/undo-journal.md
+// gives the ordering rules). Nested transactions keep one image map per
+// level. Thread-safe: every public method takes the object's mutex.
+#pragma once
+
+#include <cstddef>
+#include <cstdint>
+#include <memory>
+#include <mutex>
+#include <string>
+#include <unordered_map>
+#include <vector>
+
+#include "h5tx/env.hpp"
+#include "undo/interval_map.hpp"
+#include "undo/journal_format.hpp"
+
+namespace h5tx {
+namespace undo {
+
+class PendingJournal;
+
+struct JournaledFileOptions {
+  size_t page_size = 4096;
+  size_t buffer_bytes = 16 << 20;
+  bool sync_every_write = false;
+};
+
+class JournaledFile {
+ public:
+  enum class Mode { ReadOnly, ReadWrite, Create, CreateNew, CreateTrunc };
+
+  // Writable modes first revert a pending journal at journal_path. ReadOnly
+  // with a pending journal serves the pre-transaction bytes and size without
+  // modifying anything. Throws CorruptionError for a garbage journal.
+  JournaledFile(Env* env, std::string data_path, std::string journal_path, Mode mode,
+                const JournaledFileOptions& options);
+  ~JournaledFile();
+  JournaledFile(const JournaledFile&) = delete;
+  JournaledFile& operator=(const JournaledFile&) = delete;
+
+  const std::string& data_path() const { return data_path_; }
+  const std::string& journal_path() const { return journal_path_; }
+  bool read_only() const { return read_only_; }
+
+  // The file as HDF5 sees it: reads past the end return zeros.
+  uint64_t size();
+  void read(uint64_t addr, void* buf, size_t n);
+  void write(uint64_t addr, const void* buf, size_t n);
+  // Sets the size (HDF5's truncate-to-EOA). Ignored while discarding.
+  void truncate(uint64_t size);
+
+  // journal_path: for the outermost level only; "" keeps the current one.
+  void tx_start(const std::string& journal_path = "");
+  void tx_commit();
+  void tx_abort();
+  void tx_prepare();
+  void tx_forget();
+  int depth();
+  bool discarding();
+
+  // HDF5 is closing the file. Returns true if a transaction is still open:
+  // the caller keeps the object so a reopen in this process resumes it (the
+  // journal is synced and the data written, so a crash reverts it).
+  bool close();
+
+ private:
+  struct Image {
+    uint64_t journal_pos;
+    uint32_t length;
+  };
+  struct Level {
+    uint64_t start_size;                            // file size when the level began
+    std::unordered_map<uint64_t, Image> images;     // page index -> before-image
+  };
+
+  void check_usable(const char* op) const;
+  void check_writable(const char* op) const;
+  void spill();
+  void open_journal();
+  void write_journal(std::string* staging);
+  void sync_data_if_dirty();
+  void invalidate_journal();
+  void read_disk(uint64_t addr, char* buf, size_t n);
+
+  std::mutex mu_;
+  Env* env_;
+  std::string data_path_;
+  std::string journal_path_;
+  JournaledFileOptions opt_;
+  bool read_only_;
+  std::unique_ptr<File> data_;
+  bool data_dirty_ = false;
+
+  // Read-only view of a file with a pending journal.
+  std::unique_ptr<PendingJournal> pending_;
+  IntervalMap<FilePos> pending_overlay_;
+  uint64_t pending_size_ = 0;
+
+  // Sizes: disk_size_ is the data file's size; bytes at or past disk_valid_
+  // read as zeros (a shrink not yet applied); logical_size_ is HDF5's size.
+  uint64_t disk_size_ = 0;
+  uint64_t disk_valid_ = 0;
+  uint64_t logical_size_ = 0;
+
+  std::vector<Level> levels_;
+  IntervalMap<Bytes> buffer_;
+  std::unique_ptr<File> journal_;
+  bool journal_needs_dir_sync_ = false;
+  uint64_t journal_size_ = 0;
+  JournalHeader header_;
+  bool prepared_ = false;
+  bool discarding_ = false;
+  std::string broken_;  // why the file is unusable ("" if it is fine)
+};
+
+}  // namespace undo
+}  // namespace h5tx

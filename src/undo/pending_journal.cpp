@@ -1,0 +1,123 @@
+// Loading, applying and overlaying a pending undo journal (ours or legacy).
+#include "undo/pending_journal.hpp"
+
+#include <algorithm>
+#include <cstring>
+#include <unordered_set>
+
+#include "h5tx/error.hpp"
+#include "undo/journal_format.hpp"
+#include "undo/legacy_journal.hpp"
+
+namespace h5tx {
+namespace undo {
+
+namespace {
+
+// True if the n bytes at p are a prefix of magic (of length m), or magic a prefix of them.
+bool matches_magic(const unsigned char* p, size_t n, const char* magic, size_t m) {
+  return std::memcmp(p, magic, std::min(n, m)) == 0;
+}
+
+}  // namespace
+
+std::unique_ptr<PendingJournal> PendingJournal::load(Env& env, const std::string& path) {
+  if (!env.exists(path)) return nullptr;
+  auto journal = env.open(path, OpenMode::ReadOnly);
+  uint64_t size = journal->size();
+  if (size == 0) return nullptr;
+  std::unique_ptr<PendingJournal> p(new PendingJournal);
+  p->journal_ = std::move(journal);
+  File& f = *p->journal_;
+
+  unsigned char head[kHeaderSize];
+  size_t n = f.read(0, head, std::min<uint64_t>(size, kHeaderSize));
+  bool all_zero = std::all_of(head, head + n, [](unsigned char c) { return c == 0; });
+  if (all_zero) {
+    // Space allocated, header never reached the disk: the journal was never
+    // synced, so no data write happened under it.
+    p->nothing_ = true;
+  } else if (matches_magic(head, n, kJournalMagic, sizeof kJournalMagic)) {
+    if (size < kHeaderSize) {
+      p->nothing_ = true;  // torn header: never synced (format doc, "Torn tail")
+    } else {
+      ScannedJournal s = scan_journal(f);
+      p->has_size_ = true;
+      p->original_size_ = s.header.original_size;
+      p->torn_tail_ = s.torn_tail;
+      std::unordered_set<uint64_t> seen;
+      for (const JournalEntry& e : s.entries) {
+        if (e.offset >= s.header.original_size) continue;  // growth: undone by the truncate
+        if (!seen.insert(e.offset).second) continue;       // first image of a page wins
+        uint64_t len = std::min<uint64_t>(e.length, s.header.original_size - e.offset);
+        p->images_.push_back(Image{e.offset, len, e.data_pos});
+      }
+    }
+  } else if (matches_magic(head, n, kLegacyMagic, sizeof kLegacyMagic)) {
+    p->legacy_ = true;
+    ScannedLegacyJournal s = scan_legacy_journal(f);
+    p->torn_tail_ = s.torn_tail;
+    p->nothing_ = s.entries.empty();
+    // Newest first, so the oldest before-image of overlapping ranges lands last.
+    for (auto it = s.entries.rbegin(); it != s.entries.rend(); ++it)
+      p->images_.push_back(Image{it->address, it->size, it->data_pos});
+  } else {
+    throw CorruptionError(path, "not an undo journal: unknown magic (neither h5tx undo nor sec2j); "
+                                "refusing to open the data file until it is removed or repaired");
+  }
+  return p;
+}
+
+void PendingJournal::read_journal(uint64_t pos, void* buf, size_t n) {
+  if (journal_->read(pos, buf, n) != n)
+    throw CorruptionError(journal_->path(), "journal shrank while being read");
+}
+
+void PendingJournal::apply(File& data) {
+  std::string buf;
+  for (const Image& im : images_) {
+    uint64_t done = 0;
+    while (done < im.length) {
+      size_t chunk = static_cast<size_t>(std::min<uint64_t>(im.length - done, 1 << 20));
+      buf.resize(chunk);
+      read_journal(im.journal_pos + done, &buf[0], chunk);
+      data.write(im.offset + done, buf.data(), chunk);
+      done += chunk;
+    }
+  }
+  if (has_size_ && data.size() != original_size_) data.truncate(original_size_);
+  data.sync();
+}
+
+IntervalMap<FilePos> PendingJournal::overlay() const {
+  IntervalMap<FilePos> m;
+  for (const Image& im : images_) m.insert(im.offset, im.length, FilePos{im.journal_pos});
+  return m;
+}
+
+bool revert_pending_journal(Env& env, const std::string& data_path, const std::string& journal_path) {
+  auto p = PendingJournal::load(env, journal_path);
+  if (!p) return false;
+  bool reverted = false;
+  if (!p->nothing_to_undo()) {
+    if (!env.exists(data_path))
+      throw NotFoundError(data_path, "data file is missing but its undo journal " + journal_path +
+                                         " holds an unfinished transaction");
+    auto data = env.open(data_path, OpenMode::ReadWrite);
+    p->apply(*data);
+    reverted = true;
+  }
+  p.reset();
+  // Invalidate durably, then drop the empty file (its removal need not be
+  // durable: an empty journal means no transaction).
+  {
+    auto j = env.open(journal_path, OpenMode::ReadWrite);
+    j->truncate(0);
+    j->sync();
+  }
+  env.remove_file(journal_path);
+  return reverted;
+}
+
+}  // namespace undo
+}  // namespace h5tx
