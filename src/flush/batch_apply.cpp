@@ -1,0 +1,117 @@
+// Applying one flush batch of committed redo transactions to the HDF5 files.
+#include "flush/batch_apply.hpp"
+
+#include <map>
+
+#include "h5tx/error.hpp"
+#include "hdf5/dataset_ops.hpp"
+#include "journal/tx_dir.hpp"
+#include "journal/tx_reader.hpp"
+#include "undo/driver.hpp"
+
+namespace h5tx {
+
+using journal::Op;
+using journal::OpKind;
+
+namespace {
+
+struct ChunkSource {
+  const std::string* dir = nullptr;
+  const Op* op = nullptr;
+};
+
+struct FilePlan {
+  bool create = false;
+  std::vector<const Op*> catalog;                            // in txid, then operation, order
+  std::map<std::pair<std::string, Shape>, ChunkSource> chunks;  // newest copy of each chunk
+};
+
+void apply_catalog_op(hid_t h, const Op& op) {
+  switch (op.kind) {
+    case OpKind::CreateDataset:
+      hdf5::create_dataset(h, op.path, op.spec);
+      break;
+    case OpKind::ExtendDataset:
+      hdf5::extend_dataset(h, op.path, op.shape);
+      break;
+    case OpKind::SetAttribute:
+      hdf5::set_attribute(h, op.path, op.name, op.attr);
+      break;
+    default:
+      break;
+  }
+}
+
+void apply_file(Env& env, DataFiles& files, const std::string& file, const FilePlan& plan,
+                const std::string& journal_path, BatchStats* stats) {
+  auto lock = files.lock();
+  if (plan.create) files.create_file(file);
+  else if (!files.exists(file))
+    throw CorruptionError(files.path(file),
+                          "a committed transaction writes to this data file but it does not exist");
+  hid_t h = files.handle(file);
+  undo::tx_start(h, journal_path);
+  try {
+    for (const Op* op : plan.catalog) apply_catalog_op(h, *op);
+    for (const auto& kv : plan.chunks) {
+      const ChunkSource& src = kv.second;
+      std::string bytes = journal::read_chunk_file(env, *src.dir, *src.op);
+      hdf5::write_chunk(h, src.op->path, src.op->shape, src.op->filter_mask, bytes.data(),
+                        bytes.size());
+      stats->chunks_written++;
+      stats->bytes_written += bytes.size();
+    }
+    undo::tx_commit(h);  // flushes HDF5, syncs the data, invalidates the journal durably
+  } catch (const Error&) {
+    // Put the file back as it was if the driver can (the journal stays
+    // for recovery otherwise), forget the handle, report the first error.
+    try {
+      undo::tx_abort(h);
+    } catch (const Error& e2) {
+      (void)e2;
+    }
+    files.discard(file);
+    throw;
+  }
+}
+
+}  // namespace
+
+std::vector<journal::Manifest> apply_batch(Env& env, DataFiles& files,
+                                           const std::string& journal_dir,
+                                           const std::vector<BatchTx>& batch, BatchStats* stats) {
+  std::vector<journal::Manifest> manifests;
+  manifests.reserve(batch.size());
+  for (const auto& t : batch) manifests.push_back(journal::read_manifest(env, t.dir, t.txid));
+
+  std::map<std::string, FilePlan> plans;
+  for (size_t i = 0; i < manifests.size(); i++) {
+    for (const Op& op : manifests[i].ops) {
+      FilePlan& p = plans[op.file];
+      switch (op.kind) {
+        case OpKind::CreateFile:
+          p.create = true;
+          break;
+        case OpKind::WriteChunk: {
+          ChunkSource& slot = p.chunks[{op.path, op.shape}];
+          if (slot.op) stats->chunks_skipped++;
+          slot = {&batch[i].dir, &op};
+          break;
+        }
+        default:
+          p.catalog.push_back(&op);
+          break;
+      }
+    }
+  }
+
+  std::string undo_dir = path_join(journal_dir, journal::undo_dir_name(batch.front().txid));
+  env.create_dir_if_missing(undo_dir);
+  env.sync_dir(journal_dir);
+  for (const auto& kv : plans)
+    apply_file(env, files, kv.first, kv.second, path_join(undo_dir, kv.first + ".journal"), stats);
+  return manifests;
+}
+
+}  // namespace h5tx

@@ -1,0 +1,131 @@
+// Access to the HDF5 files in data/ for redo mode.
+#include "flush/data_files.hpp"
+
+#include "h5tx/error.hpp"
+#include "journal/tx_dir.hpp"
+#include "undo/driver.hpp"
+
+namespace h5tx {
+
+namespace {
+
+bool ends_with(const std::string& s, const std::string& suffix) {
+  return s.size() >= suffix.size() && s.compare(s.size() - suffix.size(), suffix.size(), suffix) == 0;
+}
+
+}  // namespace
+
+DataFiles::DataFiles(Env* env, std::string data_dir, std::string journal_dir, size_t page_size,
+                     bool read_only)
+    : env_(env),
+      data_dir_(std::move(data_dir)),
+      journal_dir_(std::move(journal_dir)),
+      page_size_(page_size),
+      read_only_(read_only) {}
+
+DataFiles::~DataFiles() {
+  hdf5::Lock hl(hdf5::mutex());
+  handles_.clear();
+}
+
+std::string DataFiles::path(const std::string& file) const { return path_join(data_dir_, file); }
+
+bool DataFiles::exists(const std::string& file) {
+  return handles_.count(file) || env_->exists(path(file));
+}
+
+std::vector<std::string> DataFiles::list() {
+  std::vector<std::string> out;
+  for (const auto& name : env_->list_dir(data_dir_))
+    if (!ends_with(name, ".tmp") && !env_->is_directory(path(name))) out.push_back(name);
+  return out;
+}
+
+hdf5::Handle DataFiles::make_fapl(const std::string& journal_path) {
+  hdf5::Lock hl(hdf5::mutex());
+  hdf5::Handle fapl(H5Pcreate(H5P_FILE_ACCESS), "H5Pcreate");
+  undo::DriverConfig cfg;
+  cfg.env = env_;
+  cfg.journal_path = journal_path;
+  cfg.page_size = page_size_;
+  undo::set_fapl(fapl, cfg);
+  return fapl;
+}
+
+// In a read-only store: the journal of an interrupted flush batch for `file`,
+// so the driver serves the file as it was before the batch.
+std::string DataFiles::pending_journal(const std::string& file) {
+  for (const auto& name : env_->list_dir(journal_dir_)) {
+    uint64_t txid;
+    if (!journal::parse_undo_dir_name(name, &txid)) continue;
+    std::string j = path_join(path_join(journal_dir_, name), file + ".journal");
+    if (env_->exists(j)) return j;
+  }
+  return "";
+}
+
+hid_t DataFiles::handle(const std::string& file) {
+  auto it = handles_.find(file);
+  if (it != handles_.end()) return it->second;
+  std::string p = path(file);
+  if (!env_->exists(p)) throw NotFoundError(p, "no such data file");
+  hdf5::Lock hl(hdf5::mutex());
+  hdf5::Handle fapl = make_fapl(read_only_ ? pending_journal(file) : "");
+  hid_t id = H5Fopen(p.c_str(), read_only_ ? H5F_ACC_RDONLY : H5F_ACC_RDWR, fapl);
+  if (id < 0) {
+    if (auto e = undo::take_last_error()) std::rethrow_exception(e);
+    hdf5::throw_hdf5_error("H5Fopen", p);
+  }
+  return handles_.emplace(file, hdf5::Handle::adopt(id)).first->second;
+}
+
+void DataFiles::close(const std::string& file) {
+  auto it = handles_.find(file);
+  if (it == handles_.end()) return;
+  hdf5::Handle h = std::move(it->second);
+  handles_.erase(it);
+  hdf5::Lock hl(hdf5::mutex());
+  h.close_checked(path(file));
+}
+
+void DataFiles::discard(const std::string& file) {
+  auto it = handles_.find(file);
+  if (it == handles_.end()) return;
+  hdf5::Lock hl(hdf5::mutex());
+  handles_.erase(it);  // Handle::reset ignores a failing close
+}
+
+void DataFiles::close_all() {
+  while (!handles_.empty()) close(handles_.begin()->first);
+}
+
+void DataFiles::create_file(const std::string& file) {
+  std::string p = path(file);
+  if (handles_.count(file) || env_->exists(p)) return;
+  std::string tmp = p + ".tmp";
+  {
+    hdf5::Lock hl(hdf5::mutex());
+    hdf5::Handle fapl = make_fapl(tmp + ".journal");
+    hid_t id = H5Fcreate(tmp.c_str(), H5F_ACC_TRUNC, H5P_DEFAULT, fapl);
+    if (id < 0) {
+      if (auto e = undo::take_last_error()) std::rethrow_exception(e);
+      hdf5::throw_hdf5_error("H5Fcreate", tmp);
+    }
+    hdf5::Handle::adopt(id).close_checked(tmp);
+  }
+  env_->open(tmp, OpenMode::ReadWrite)->sync();
+  env_->rename(tmp, p);
+  env_->sync_dir(data_dir_);
+}
+
+void DataFiles::remove_temporaries() {
+  bool removed = false;
+  for (const auto& name : env_->list_dir(data_dir_)) {
+    if (!ends_with(name, ".tmp") && !ends_with(name, ".tmp.journal")) continue;
+    env_->remove_file(path(name));
+    removed = true;
+  }
+  if (removed) env_->sync_dir(data_dir_);
+}
+
+}  // namespace h5tx

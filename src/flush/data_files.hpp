@@ -1,0 +1,63 @@
+// Access to the HDF5 files in data/ for redo mode. Every open goes through a
+// file access property list made by undo::set_fapl, so every byte goes
+// through the store's Env. One handle per file is cached and shared by
+// readers and the flusher (read-write in a read-write store, read-only in a
+// read-only one); the flusher runs each batch of a file as an undo
+// transaction on that handle. Callers hold lock() around any use, so a
+// reader never sees a file in the middle of a flush batch.
+#pragma once
+
+#include <map>
+#include <mutex>
+#include <string>
+#include <vector>
+
+#include "h5tx/env.hpp"
+#include "hdf5/handle.hpp"
+
+namespace h5tx {
+
+class DataFiles {
+ public:
+  // read_only: handles are opened read-only, and a pending undo journal in
+  // journal/undo_*/<file>.journal is read through (the bytes from before the
+  // interrupted batch), never reverted.
+  DataFiles(Env* env, std::string data_dir, std::string journal_dir, size_t page_size,
+            bool read_only);
+  ~DataFiles();
+
+  std::unique_lock<std::mutex> lock() { return std::unique_lock<std::mutex>(mu_); }
+
+  std::string path(const std::string& file) const;
+  bool exists(const std::string& file);
+  // Names of the data files (not the *.tmp files of an unfinished create).
+  std::vector<std::string> list();
+
+  // The cached handle of `file` (lock() held).
+  hid_t handle(const std::string& file);
+  // Closes the cached handle of `file` (lock() held); close_checked errors propagate.
+  void close(const std::string& file);
+  // Drops the cached handle after a failure, ignoring close errors.
+  void discard(const std::string& file);
+  void close_all();
+
+  // Creates an empty HDF5 file atomically: builds data/<file>.tmp, syncs it,
+  // renames it into place and syncs data/. No-op if the file exists.
+  void create_file(const std::string& file);
+  // Removes leftover data/*.tmp files (recovery).
+  void remove_temporaries();
+
+ private:
+  hdf5::Handle make_fapl(const std::string& journal_path);
+  std::string pending_journal(const std::string& file);
+
+  Env* env_;
+  std::string data_dir_;
+  std::string journal_dir_;
+  size_t page_size_;
+  bool read_only_;
+  std::mutex mu_;
+  std::map<std::string, hdf5::Handle> handles_;
+};
+
+}  // namespace h5tx

@@ -1,0 +1,192 @@
+// The redo flusher.
+#include "flush/flusher.hpp"
+
+#include "h5tx/error.hpp"
+#include "journal/tx_dir.hpp"
+
+namespace h5tx {
+
+Flusher::Flusher(Env* env, std::string journal_dir, DataFiles* files, const Options& options,
+                 Hooks hooks)
+    : env_(env),
+      journal_dir_(std::move(journal_dir)),
+      files_(files),
+      options_(options),
+      hooks_(std::move(hooks)) {}
+
+Flusher::~Flusher() { stop(); }
+
+void Flusher::start() {
+  std::lock_guard<std::mutex> lock(mu_);
+  if (started_ || !options_.background_flusher) return;
+  started_ = true;
+  thread_ = std::thread([this] { run(); });
+}
+
+void Flusher::enqueue(const TransactionInfo& info, const std::string& dir) {
+  std::lock_guard<std::mutex> lock(mu_);
+  pending_.push_back({info, dir});
+  pending_bytes_ += info.bytes;
+  cv_.notify_all();
+}
+
+void Flusher::notify() {
+  std::lock_guard<std::mutex> lock(mu_);
+  cv_.notify_all();
+  done_cv_.notify_all();
+}
+
+bool Flusher::flushable_locked() {
+  return !pending_.empty() && pending_.front().info.txid <= hooks_.flush_limit();
+}
+
+void Flusher::throw_failed_locked() {
+  throw IoError(journal_dir_, "the flusher has failed and stopped (" + failed_ +
+                                  "); every committed transaction is kept in the journal and is "
+                                  "applied when the store is opened again");
+}
+
+void Flusher::check() {
+  std::lock_guard<std::mutex> lock(mu_);
+  if (!failed_.empty()) throw_failed_locked();
+}
+
+void Flusher::wait_for_room() {
+  std::unique_lock<std::mutex> lock(mu_);
+  if (!failed_.empty()) throw_failed_locked();
+  if (!started_) return;  // no background flusher: commit never blocks
+  auto over = [&] {
+    return pending_.size() > options_.max_unflushed_transactions ||
+           pending_bytes_ > options_.max_unflushed_bytes;
+  };
+  while (over() && failed_.empty() && !stopping_ && (busy_ || flushable_locked()))
+    done_cv_.wait(lock);
+  if (!failed_.empty()) throw_failed_locked();
+}
+
+std::vector<BatchTx> Flusher::take_batch_locked() {
+  std::vector<BatchTx> batch;
+  uint64_t limit = hooks_.flush_limit();
+  uint64_t bytes = 0;
+  for (const auto& p : pending_) {
+    if (p.info.txid > limit) break;
+    if (!batch.empty() && (batch.size() >= options_.flush_batch_transactions ||
+                           bytes + p.info.bytes > options_.flush_batch_bytes))
+      break;
+    batch.push_back({p.info.txid, p.dir});
+    bytes += p.info.bytes;
+  }
+  return batch;
+}
+
+void Flusher::flush_batch(const std::vector<BatchTx>& batch) {
+  BatchStats bs;
+  std::vector<journal::Manifest> manifests = apply_batch(*env_, *files_, journal_dir_, batch, &bs);
+  // Readers now find these versions in the HDF5 files.
+  hooks_.flushed(manifests);
+  std::vector<std::string> flushed_dirs;
+  for (const auto& t : batch) {
+    std::string to = path_join(journal_dir_, journal::tx_dir_name(t.txid, journal::TxState::Flushed));
+    env_->rename(t.dir, to);
+    flushed_dirs.push_back(to);
+  }
+  env_->sync_dir(journal_dir_);
+  for (const auto& d : flushed_dirs) env_->remove_flat_dir(d);
+  env_->remove_flat_dir(path_join(journal_dir_, journal::undo_dir_name(batch.front().txid)));
+
+  std::lock_guard<std::mutex> lock(mu_);
+  for (size_t i = 0; i < batch.size(); i++) {
+    totals_.flushed_bytes += pending_.front().info.bytes;
+    pending_bytes_ -= pending_.front().info.bytes;
+    pending_.pop_front();
+  }
+  totals_.flushed_transactions += batch.size();
+  totals_.batches++;
+  totals_.chunks_written += bs.chunks_written;
+  totals_.chunks_coalesced += bs.chunks_skipped;
+}
+
+void Flusher::run() {
+  std::unique_lock<std::mutex> lock(mu_);
+  for (;;) {
+    cv_.wait(lock, [&] { return stopping_ || (failed_.empty() && flushable_locked()); });
+    if (stopping_) break;
+    std::vector<BatchTx> batch = take_batch_locked();
+    busy_ = true;
+    lock.unlock();
+    std::string error;
+    try {
+      flush_batch(batch);
+    } catch (const std::exception& e) {
+      // Any failure (an I/O error, or a simulated crash in tests) stops the
+      // flusher; the journal is untouched beyond what recovery repairs.
+      error = e.what();
+    }
+    lock.lock();
+    busy_ = false;
+    if (!error.empty()) failed_ = error;
+    done_cv_.notify_all();
+  }
+}
+
+void Flusher::flush() {
+  std::unique_lock<std::mutex> lock(mu_);
+  if (started_) {
+    cv_.notify_all();
+    while (!pending_.empty() && failed_.empty() && !stopping_) done_cv_.wait(lock);
+    if (!failed_.empty()) throw_failed_locked();
+    return;
+  }
+  for (;;) {
+    if (!failed_.empty()) throw_failed_locked();
+    if (pending_.empty()) return;
+    std::vector<BatchTx> batch = take_batch_locked();
+    if (batch.empty())
+      throw StateError(journal_dir_, "cannot flush transaction " +
+                                         journal::txid_hex(pending_.front().info.txid) +
+                                         ": it is newer than the snapshot of an open transaction");
+    busy_ = true;
+    lock.unlock();
+    try {
+      flush_batch(batch);
+    } catch (const std::exception& e) {
+      lock.lock();
+      busy_ = false;
+      failed_ = e.what();
+      throw;
+    }
+    lock.lock();
+    busy_ = false;
+  }
+}
+
+void Flusher::stop() {
+  {
+    std::lock_guard<std::mutex> lock(mu_);
+    stopping_ = true;
+    cv_.notify_all();
+    done_cv_.notify_all();
+  }
+  if (thread_.joinable()) thread_.join();
+}
+
+FlusherStats Flusher::stats() {
+  std::lock_guard<std::mutex> lock(mu_);
+  FlusherStats s = totals_;
+  s.pending_transactions = pending_.size();
+  s.pending_bytes = pending_bytes_;
+  if (!failed_.empty()) s.state = "failed: " + failed_;
+  else if (stopping_ || (!started_ && options_.background_flusher)) s.state = "stopped";
+  else if (busy_) s.state = "running";
+  else s.state = "idle";
+  return s;
+}
+
+std::vector<TransactionInfo> Flusher::pending() {
+  std::lock_guard<std::mutex> lock(mu_);
+  std::vector<TransactionInfo> out;
+  for (const auto& p : pending_) out.push_back(p.info);
+  return out;
+}
+
+}  // namespace h5tx

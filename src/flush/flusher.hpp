@@ -1,0 +1,110 @@
+// The redo flusher: moves committed transactions (journal/working_*_done)
+// into the HDF5 files in batches, in txid order, never past the flush limit
+// (the oldest open snapshot). Runs on its own thread, or only inside flush()
+// when the background flusher is disabled. Also the backpressure point:
+// commit() waits in wait_for_room() while too much is unflushed.
+//
+// A batch: apply_batch (undo-protected, per file), then the hook `flushed`
+// (the store drops the batch from its read overlay), then every _done
+// directory is renamed to _flushed, journal/ is fsynced, and the directories
+// and the batch's undo directory are deleted.
+//
+// A failure stops the flusher; the journal stays as it is (recovery at the
+// next open replays it); the error is reported by check(), flush() and
+// stats().state.
+#pragma once
+
+#include <condition_variable>
+#include <cstdint>
+#include <deque>
+#include <functional>
+#include <mutex>
+#include <string>
+#include <thread>
+#include <vector>
+
+#include "flush/batch_apply.hpp"
+#include "flush/data_files.hpp"
+#include "h5tx/options.hpp"
+#include "h5tx/types.hpp"
+
+namespace h5tx {
+
+struct FlusherStats {
+  uint64_t pending_transactions = 0;
+  uint64_t pending_bytes = 0;
+  uint64_t flushed_transactions = 0;
+  uint64_t flushed_bytes = 0;
+  uint64_t batches = 0;
+  uint64_t chunks_written = 0;
+  uint64_t chunks_coalesced = 0;
+  std::string state;  // "running", "idle", "stopped", "failed: <message>"
+};
+
+class Flusher {
+ public:
+  struct Hooks {
+    std::function<uint64_t()> flush_limit;  // highest txid that may be applied
+    std::function<void(const std::vector<journal::Manifest>&)> flushed;
+  };
+
+  Flusher(Env* env, std::string journal_dir, DataFiles* files, const Options& options, Hooks hooks);
+  ~Flusher();
+
+  // Starts the thread (if options.background_flusher).
+  void start();
+  // Queues a committed transaction; txids must arrive in increasing order.
+  void enqueue(const TransactionInfo& info, const std::string& dir);
+  // The flush limit may have moved (a snapshot was released).
+  void notify();
+  // Backpressure: blocks while more than the configured transactions or
+  // bytes are pending and the flusher can make progress on them. Throws the
+  // flusher's failure.
+  void wait_for_room();
+  // Waits until nothing is pending (background), or applies batches here
+  // (no background thread). Throws the flusher's failure; StateError if
+  // pending transactions are newer than an open snapshot and the flusher
+  // is not running to wait for it.
+  void flush();
+  // Throws IoError if the flusher has failed.
+  void check();
+  // Stops the thread (does not flush).
+  void stop();
+
+  FlusherStats stats();
+  std::vector<TransactionInfo> pending();
+
+ private:
+  struct Pending {
+    TransactionInfo info;
+    std::string dir;
+  };
+
+  void run();
+  // Takes the next batch (under mu_); empty if nothing may be applied.
+  std::vector<BatchTx> take_batch_locked();
+  // Applies a batch (mu_ not held). Throws on failure.
+  void flush_batch(const std::vector<BatchTx>& batch);
+  bool flushable_locked();
+  [[noreturn]] void throw_failed_locked();
+
+  Env* env_;
+  std::string journal_dir_;
+  DataFiles* files_;
+  Options options_;
+  Hooks hooks_;
+
+  std::mutex mu_;
+  std::condition_variable cv_;        // work arrived / state changed
+  std::condition_variable done_cv_;   // a batch finished
+  std::deque<Pending> pending_;
+  uint64_t pending_bytes_ = 0;
+  bool busy_ = false;      // a batch is being applied
+  bool stopping_ = false;
+  bool started_ = false;
+  std::string failed_;
+  FlusherStats totals_;
+  std::thread thread_;
+};
+
+}  // namespace h5tx

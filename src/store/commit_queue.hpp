@@ -1,0 +1,71 @@
+// Ordering and group commit of redo transactions.
+//
+// A committer (1) takes a txid with begin_commit(), in the order of the
+// calls; (2) writes and syncs its MANIFEST; (3) calls finish(), which waits
+// until every smaller txid has renamed its directory or given up, runs the
+// committer's rename step (conflict check + rename to _done) under the
+// queue lock, and then waits for a journal/ fsync that began after the
+// rename. One waiting committer does that fsync for everyone renamed so far
+// (the leader); the others wait for it (followers). After the fsync the
+// leader publishes every newly durable transaction in txid order.
+//
+// So renames happen in txid order and a transaction is published (visible,
+// and commit() returns) only after an fsync that covers it and every
+// smaller txid: a crash can drop a txid whose commit had not returned, never
+// keep a later one while losing an earlier returned one.
+//
+// A failed journal/ fsync leaves the renamed directories in an unknown state:
+// the queue is then poisoned and every later commit fails with IoError until
+// the store is reopened (recovery decides from what reached the disk).
+#pragma once
+
+#include <condition_variable>
+#include <cstdint>
+#include <deque>
+#include <functional>
+#include <mutex>
+#include <set>
+#include <string>
+
+#include "h5tx/env.hpp"
+
+namespace h5tx {
+
+class CommitQueue {
+ public:
+  CommitQueue(Env* env, std::string journal_dir, std::function<uint64_t()> allocate_txid);
+
+  // A new txid, larger than every txid handed out before.
+  uint64_t begin_commit();
+  // The committer of `txid` gives up before finish() (its files failed).
+  void abandon(uint64_t txid);
+  // Waits for txid's turn, runs rename() (which returns the publish step, run
+  // after the fsync, in txid order, under the queue lock), then waits until
+  // durable. If rename() throws, the txid is abandoned and the error rethrown.
+  void finish(uint64_t txid, const std::function<std::function<void()>()>& rename);
+
+  uint64_t dir_syncs() const;
+  // Non-empty once a journal/ fsync has failed.
+  std::string poisoned() const;
+
+ private:
+  struct Renamed {
+    uint64_t seq;
+    std::function<void()> publish;
+  };
+
+  Env* env_;
+  std::string journal_dir_;
+  std::function<uint64_t()> allocate_;
+  mutable std::mutex mu_;
+  std::condition_variable cv_;
+  std::set<uint64_t> inflight_;   // allocated, neither renamed nor abandoned
+  std::deque<Renamed> renamed_;   // renamed, waiting for the fsync, in txid order
+  uint64_t rename_seq_ = 0;       // renames done
+  uint64_t synced_seq_ = 0;       // renames covered by a completed fsync
+  bool syncing_ = false;
+  uint64_t dir_syncs_ = 0;
+  std::string poisoned_;
+};
+
+}  // namespace h5tx

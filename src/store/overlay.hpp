@@ -1,0 +1,93 @@
+// The read overlay of redo mode: an in-memory index of the committed,
+// not yet flushed transactions. For every chunk it lists the versions in the
+// journal (txid, transaction directory, chunk file) and for every file and
+// dataset the catalog versions; the chunk bytes stay on disk and are read on
+// demand. Readers ask for the newest version at or below their snapshot.
+//
+// Locking: readers hold read_lock() across a lookup and the read of the
+// chunk file it returns; the flusher removes versions under the exclusive
+// lock before it renames their directories away, so a version a reader found
+// stays readable until the reader lets go.
+#pragma once
+
+#include <cstdint>
+#include <map>
+#include <memory>
+#include <optional>
+#include <set>
+#include <shared_mutex>
+#include <string>
+#include <vector>
+
+#include "h5tx/types.hpp"
+#include "journal/manifest.hpp"
+
+namespace h5tx {
+
+struct ChunkKey {
+  std::string file;
+  std::string dataset;
+  Shape coords;
+  bool operator<(const ChunkKey& o) const {
+    if (file != o.file) return file < o.file;
+    if (dataset != o.dataset) return dataset < o.dataset;
+    return coords < o.coords;
+  }
+};
+
+struct ChunkVersion {
+  uint64_t txid = 0;
+  std::shared_ptr<const std::string> dir;  // the working_<txid>_done directory
+  journal::Op op;                          // the WriteChunk operation
+};
+
+class Overlay {
+ public:
+  std::shared_lock<std::shared_mutex> read_lock() const {
+    return std::shared_lock<std::shared_mutex>(mu_);
+  }
+
+  // Adds a committed transaction (exclusive lock taken inside).
+  void add(const journal::Manifest& m, const std::string& dir);
+  // Drops every version a flushed transaction added (exclusive lock inside).
+  void remove(const journal::Manifest& m);
+
+  // The rest need read_lock() held.
+  // Newest version of the chunk with txid <= snapshot, or nullptr.
+  const ChunkVersion* find_chunk(const ChunkKey& key, uint64_t snapshot) const;
+  bool file_created(const std::string& file, uint64_t snapshot) const;
+  // Files created at or below snapshot.
+  std::vector<std::string> files(uint64_t snapshot) const;
+  // Datasets of `file` created at or below snapshot.
+  std::vector<std::string> datasets(const std::string& file, uint64_t snapshot) const;
+  // The dataset's spec at snapshot: the newest create at or below it (else
+  // `base`, the spec in the HDF5 file, if any), grown by every later extend
+  // at or below snapshot. nullopt if neither exists.
+  std::optional<DatasetSpec> dataset_spec(const std::string& file, const std::string& path,
+                                          uint64_t snapshot,
+                                          const std::optional<DatasetSpec>& base) const;
+  // True if the overlay has a create of this dataset at or below snapshot
+  // (then the HDF5 file need not be consulted).
+  bool dataset_created(const std::string& file, const std::string& path, uint64_t snapshot) const;
+
+  size_t chunk_keys() const;
+
+ private:
+  struct CatalogVersion {
+    uint64_t txid;
+    bool create;      // create_dataset (spec) or extend_dataset (shape)
+    DatasetSpec spec;
+    Shape shape;
+  };
+  using DatasetKey = std::pair<std::string, std::string>;
+
+  mutable std::shared_mutex mu_;
+  std::map<ChunkKey, std::vector<ChunkVersion>> chunks_;  // versions in txid order
+  std::map<std::string, std::vector<uint64_t>> files_;
+  std::map<DatasetKey, std::vector<CatalogVersion>> datasets_;
+};
+
+// Grows `shape` to at least `to` in every dimension (extend semantics).
+void grow_shape(Shape* shape, const Shape& to);
+
+}  // namespace h5tx

@@ -1,0 +1,247 @@
+// Redo mode: the store (recovery, the committed view, publishing commits,
+// flush/close/stats). See store/redo_store.hpp.
+#include "store/redo_store.hpp"
+
+#include <algorithm>
+#include <set>
+
+#include "h5tx/error.hpp"
+#include "hdf5/dataset_ops.hpp"
+#include "journal/tx_dir.hpp"
+#include "journal/tx_reader.hpp"
+#include "store/redo_transaction.hpp"
+#include "undo/driver.hpp"
+
+namespace h5tx {
+
+using journal::TxState;
+
+std::unique_ptr<StoreImpl> open_redo_store(std::unique_ptr<Layout> layout, const Options& options) {
+  auto store = std::make_unique<RedoStore>(std::move(layout), options);
+  store->open();
+  return store;
+}
+
+RedoStore::RedoStore(std::unique_ptr<Layout> layout, const Options& options)
+    : layout_(std::move(layout)),
+      options_(options),
+      queue_(layout_->env(), layout_->journal_dir(), [this] { return layout_->allocate_txid(); }) {
+  files_ = std::make_unique<DataFiles>(layout_->env(), layout_->data_dir(), layout_->journal_dir(),
+                                       options_.undo_page_size, layout_->read_only());
+  Flusher::Hooks hooks;
+  hooks.flush_limit = [this] { return snapshots_.flush_limit(); };
+  hooks.flushed = [this](const std::vector<journal::Manifest>& ms) {
+    for (const auto& m : ms) overlay_.remove(m);
+  };
+  flusher_ = std::make_unique<Flusher>(layout_->env(), layout_->journal_dir(), files_.get(),
+                                       options_, std::move(hooks));
+  snapshots_.set_on_change([this] { flusher_->notify(); });
+}
+
+RedoStore::~RedoStore() {
+  // Store::~Store closes (and reports errors); this only makes sure the
+  // thread is gone.
+  flusher_->stop();
+}
+
+void RedoStore::open() {
+  if (read_only()) scan_read_only();
+  else recover();
+  if (!read_only()) flusher_->start();
+}
+
+void RedoStore::add_committed(const journal::Manifest& m, const std::string& dir) {
+  overlay_.add(m, dir);
+  snapshots_.committed(m.txid);
+  flusher_->enqueue(m.info(), dir);
+}
+
+// Recovery of a read-write open. Verification comes first and only reads,
+// so a corrupt committed transaction fails the open with nothing changed.
+// Each later step is idempotent: a crash during recovery is repaired by the
+// next recovery.
+void RedoStore::recover() {
+  Env& env = *this->env();
+  const std::string& jdir = layout_->journal_dir();
+  journal::JournalListing l = journal::list_journal(env, jdir);
+  std::vector<journal::Manifest> done;
+  for (uint64_t txid : l.done) {
+    std::string dir = path_join(jdir, journal::tx_dir_name(txid, TxState::Done));
+    done.push_back(journal::verify_transaction(env, dir, txid));
+  }
+  uint64_t max_txid = 0;
+  for (const auto* v : {&l.temp, &l.done, &l.flushed, &l.undo})
+    if (!v->empty()) max_txid = std::max(max_txid, v->back());
+  if (max_txid) layout_->observe_txid(max_txid);
+
+  // 1. Revert interrupted flush batches.
+  for (uint64_t id : l.undo) {
+    std::string udir = path_join(jdir, journal::undo_dir_name(id));
+    for (const auto& name : env.list_dir(udir)) {
+      const std::string suffix = ".journal";
+      if (name.size() <= suffix.size() ||
+          name.compare(name.size() - suffix.size(), suffix.size(), suffix) != 0)
+        continue;
+      std::string file = name.substr(0, name.size() - suffix.size());
+      undo::recover(env, layout_->data_path(file), path_join(udir, name));
+    }
+  }
+  // 2. Garbage: unfinished commits, applied transactions, reverted undo
+  // journals, half-built data files.
+  bool removed = false;
+  for (uint64_t id : l.undo) {
+    env.remove_flat_dir(path_join(jdir, journal::undo_dir_name(id)));
+    removed = true;
+  }
+  for (uint64_t id : l.temp) {
+    env.remove_flat_dir(path_join(jdir, journal::tx_dir_name(id, TxState::Temp)));
+    removed = true;
+  }
+  for (uint64_t id : l.flushed) {
+    env.remove_flat_dir(path_join(jdir, journal::tx_dir_name(id, TxState::Flushed)));
+    removed = true;
+  }
+  if (removed) env.sync_dir(jdir);
+  files_->remove_temporaries();
+  // 3. Queue the committed transactions in txid order and rebuild the overlay.
+  for (size_t i = 0; i < done.size(); i++)
+    add_committed(done[i], path_join(jdir, journal::tx_dir_name(l.done[i], TxState::Done)));
+}
+
+// A read-only open writes nothing: _temp and _flushed directories are
+// ignored, pending undo journals are read through by DataFiles (the data
+// files are seen as they were before the interrupted batch), and every
+// _done transaction is verified and served from the overlay.
+void RedoStore::scan_read_only() {
+  Env& env = *this->env();
+  const std::string& jdir = layout_->journal_dir();
+  journal::JournalListing l = journal::list_journal(env, jdir);
+  for (uint64_t txid : l.done) {
+    std::string dir = path_join(jdir, journal::tx_dir_name(txid, TxState::Done));
+    add_committed(journal::verify_transaction(env, dir, txid), dir);
+  }
+}
+
+void RedoStore::check_open() const {
+  if (closed_) throw StateError(layout_->home(), "the store is closed");
+}
+
+std::unique_ptr<TransactionImpl> RedoStore::begin(const TxOptions& options) {
+  check_open();
+  return std::make_unique<RedoTransaction>(this, options);
+}
+
+void RedoStore::publish(std::shared_ptr<const journal::Manifest> m, const std::string& dir) {
+  add_committed(*m, dir);
+  committed_++;
+}
+
+void RedoStore::flush() {
+  check_open();
+  if (read_only()) return;
+  flusher_->flush();
+}
+
+void RedoStore::close() {
+  if (closed_.exchange(true)) return;
+  if (!read_only()) {
+    try {
+      flusher_->flush();
+    } catch (...) {
+      flusher_->stop();
+      auto lock = files_->lock();
+      files_->close_all();
+      throw;
+    }
+  }
+  flusher_->stop();
+  auto lock = files_->lock();
+  files_->close_all();
+}
+
+StoreStats RedoStore::stats() {
+  FlusherStats f = flusher_->stats();
+  StoreStats s;
+  s.pending_transactions = f.pending_transactions;
+  s.pending_bytes = f.pending_bytes;
+  s.flushed_transactions = f.flushed_transactions;
+  s.flushed_bytes = f.flushed_bytes;
+  s.flush_batches = f.batches;
+  s.committed_transactions = committed_;
+  s.last_txid = snapshots_.last_committed();
+  s.flusher_state = read_only() ? std::string("stopped") : f.state;
+  if (closed_ && f.state.compare(0, 6, "failed") != 0) s.flusher_state = "stopped";
+  return s;
+}
+
+std::vector<TransactionInfo> RedoStore::pending() { return flusher_->pending(); }
+
+// --- the committed view ----------------------------------------------------
+//
+// Every lookup holds the overlay's read lock while it also looks at the
+// HDF5 file (lock order: overlay, then data files). The flusher writes a
+// batch into the files first and removes it from the overlay afterwards, so
+// a reader sees each version in the overlay, in the file, or in both, never
+// in neither.
+
+bool RedoStore::file_exists(const std::string& file, uint64_t snapshot) {
+  auto olock = overlay_.read_lock();
+  if (overlay_.file_created(file, snapshot)) return true;
+  auto lock = files_->lock();
+  return files_->exists(file);
+}
+
+std::vector<std::string> RedoStore::list_files(uint64_t snapshot) {
+  std::set<std::string> names;
+  auto olock = overlay_.read_lock();
+  for (auto& f : overlay_.files(snapshot)) names.insert(f);
+  auto lock = files_->lock();
+  for (auto& f : files_->list()) names.insert(f);
+  return {names.begin(), names.end()};
+}
+
+std::vector<std::string> RedoStore::list_datasets(const std::string& file, uint64_t snapshot) {
+  std::set<std::string> names;
+  auto olock = overlay_.read_lock();
+  for (auto& d : overlay_.datasets(file, snapshot)) names.insert(d);
+  auto lock = files_->lock();
+  if (files_->exists(file))
+    for (auto& d : hdf5::list_datasets(files_->handle(file))) names.insert(d);
+  return {names.begin(), names.end()};
+}
+
+std::optional<DatasetSpec> RedoStore::dataset_spec(const std::string& file, const std::string& path,
+                                                   uint64_t snapshot) {
+  // The file's spec (the flusher only ever grows it, and only with
+  // transactions at or below every open snapshot), then the overlay on top.
+  auto olock = overlay_.read_lock();
+  std::optional<DatasetSpec> base;
+  {
+    auto lock = files_->lock();
+    if (files_->exists(file)) {
+      hid_t h = files_->handle(file);
+      if (hdf5::dataset_exists(h, path)) base = hdf5::read_spec(h, path);
+    }
+  }
+  return overlay_.dataset_spec(file, path, snapshot, base);
+}
+
+bool RedoStore::read_chunk_stored(const ChunkKey& key, uint64_t snapshot, std::string* stored,
+                                  uint32_t* filter_mask) {
+  auto olock = overlay_.read_lock();
+  if (const ChunkVersion* v = overlay_.find_chunk(key, snapshot)) {
+    *stored = journal::read_chunk_file(*env(), *v->dir, v->op);
+    *filter_mask = v->op.filter_mask;
+    return true;
+  }
+  auto lock = files_->lock();
+  if (!files_->exists(key.file)) return false;
+  std::vector<uint8_t> bytes;
+  if (!hdf5::read_chunk_stored(files_->handle(key.file), key.dataset, key.coords, &bytes,
+                               filter_mask))
+    return false;
+  stored->assign(bytes.begin(), bytes.end());
+  return true;
+}
+
+}  // namespace h5tx

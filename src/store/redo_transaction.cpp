@@ -1,0 +1,529 @@
+// One redo-mode transaction: buffering, reads through its own writes and its
+// snapshot, savepoints, spilling, and the commit protocol.
+#include "store/redo_transaction.hpp"
+
+#include <algorithm>
+
+#include "h5tx/error.hpp"
+#include "hdf5/chunk_codec.hpp"
+#include "hdf5/dataset_ops.hpp"
+#include "journal/tx_dir.hpp"
+#include "store/redo_store.hpp"
+
+namespace h5tx {
+
+using journal::Op;
+using journal::OpKind;
+
+namespace {
+
+std::string shape_text(const Shape& s) {
+  std::string out = "(";
+  for (size_t i = 0; i < s.size(); i++) out += (i ? "," : "") + std::to_string(s[i]);
+  return out + ")";
+}
+
+void check_object_path(const std::string& path, const std::string& w) {
+  bool ok = !path.empty() && path[0] == '/' && path.find("//") == std::string::npos &&
+            path.find('\0') == std::string::npos;
+  if (!ok) throw InvalidArgumentError(w, "HDF5 path must be absolute, like \"/group/name\"");
+}
+
+void check_dataset_path(const std::string& path, const std::string& w) {
+  check_object_path(path, w);
+  if (path.size() < 2 || path.back() == '/')
+    throw InvalidArgumentError(w, "dataset path must name an object below \"/\"");
+}
+
+}  // namespace
+
+RedoTransaction::RedoTransaction(RedoStore* store, const TxOptions& options)
+    : store_(store), options_(options) {
+  snapshot_ = store_->snapshots().acquire();
+  holds_snapshot_ = true;
+}
+
+RedoTransaction::~RedoTransaction() {
+  // Transaction's destructor aborts an active transaction; if that failed,
+  // at least let go of the snapshot so the flusher is not held back.
+  release_snapshot();
+}
+
+void RedoTransaction::release_snapshot() {
+  if (!holds_snapshot_) return;
+  holds_snapshot_ = false;
+  store_->snapshots().release(snapshot_);
+}
+
+void RedoTransaction::check_active(const char* w) const {
+  if (!active_) throw StateError(store_->home(), std::string(w) + ": the transaction has ended");
+  store_->check_open();
+}
+
+void RedoTransaction::check_writable(const char* w) const {
+  check_active(w);
+  if (options_.access == Access::Read)
+    throw StateError(store_->home(), std::string(w) + ": read-only transaction");
+  if (store_->read_only())
+    throw StateError(store_->home(), std::string(w) + ": the store is open read-only");
+}
+
+std::string RedoTransaction::what(const std::string& file, const std::string& path) const {
+  return path.empty() ? file : file + ":" + path;
+}
+
+// --- the transaction's view ------------------------------------------------
+
+bool RedoTransaction::file_exists(const std::string& file) {
+  if (own_files_.count(file)) return true;
+  auto it = committed_files_.find(file);
+  if (it == committed_files_.end())
+    it = committed_files_.emplace(file, store_->file_exists(file, snapshot_)).first;
+  return it->second;
+}
+
+std::optional<DatasetSpec> RedoTransaction::find_spec(const std::string& file,
+                                                      const std::string& path) {
+  auto own = own_specs_.find({file, path});
+  if (own != own_specs_.end()) return own->second;
+  if (!file_exists(file)) return std::nullopt;
+  auto it = committed_specs_.find({file, path});
+  if (it == committed_specs_.end())
+    it = committed_specs_.emplace(DatasetKey{file, path}, store_->dataset_spec(file, path, snapshot_))
+             .first;
+  return it->second;
+}
+
+DatasetSpec RedoTransaction::require_spec(const std::string& file, const std::string& path) {
+  if (!file_exists(file)) throw NotFoundError(file, "no such data file");
+  auto s = find_spec(file, path);
+  if (!s) throw NotFoundError(what(file, path), "no such dataset");
+  return *s;
+}
+
+void RedoTransaction::check_coords(const DatasetSpec& spec, const Shape& coords,
+                                   const std::string& w) const {
+  if (coords.size() != spec.shape.size())
+    throw InvalidArgumentError(w, "chunk coordinates " + shape_text(coords) + " have rank " +
+                                      std::to_string(coords.size()) + ", the dataset has rank " +
+                                      std::to_string(spec.shape.size()));
+  for (size_t i = 0; i < coords.size(); i++)
+    if (coords[i] >= (spec.shape[i] + spec.chunk[i] - 1) / spec.chunk[i])
+      throw InvalidArgumentError(w, "chunk " + shape_text(coords) +
+                                        " lies outside the dataset's extent " +
+                                        shape_text(spec.shape));
+}
+
+std::vector<std::string> RedoTransaction::list_files() {
+  check_active("list_files");
+  std::vector<std::string> out = store_->list_files(snapshot_);
+  out.insert(out.end(), own_files_.begin(), own_files_.end());
+  std::sort(out.begin(), out.end());
+  out.erase(std::unique(out.begin(), out.end()), out.end());
+  return out;
+}
+
+std::vector<std::string> RedoTransaction::list_datasets(const std::string& file) {
+  check_active("list_datasets");
+  if (!file_exists(file)) throw NotFoundError(file, "no such data file");
+  std::vector<std::string> out;
+  if (!own_files_.count(file)) out = store_->list_datasets(file, snapshot_);
+  for (const auto& kv : own_specs_)
+    if (kv.first.first == file) out.push_back(kv.first.second);
+  std::sort(out.begin(), out.end());
+  out.erase(std::unique(out.begin(), out.end()), out.end());
+  return out;
+}
+
+DatasetSpec RedoTransaction::dataset_spec(const std::string& file, const std::string& dataset) {
+  check_active("dataset_spec");
+  return require_spec(file, dataset);
+}
+
+// --- operations ------------------------------------------------------------
+
+void RedoTransaction::push(Entry e) {
+  if (e.op.kind == OpKind::WriteChunk) {
+    ChunkKey key{e.op.file, e.op.path, e.op.shape};
+    auto it = chunk_index_.find(key);
+    size_t floor = savepoints_.empty() ? 0 : savepoints_.back().ops;
+    // An older copy made after the newest savepoint can never be read or
+    // restored again: free it now.
+    if (it != chunk_index_.end() && it->second >= floor) drop_entry(ops_[it->second]);
+    chunk_index_[key] = ops_.size();
+  } else {
+    apply_catalog(e.op);
+  }
+  ops_.push_back(std::move(e));
+}
+
+void RedoTransaction::apply_catalog(const Op& op) {
+  switch (op.kind) {
+    case OpKind::CreateFile:
+      own_files_.insert(op.file);
+      break;
+    case OpKind::CreateDataset:
+      own_specs_[{op.file, op.path}] = op.spec;
+      break;
+    case OpKind::ExtendDataset: {
+      DatasetSpec s = require_spec(op.file, op.path);
+      grow_shape(&s.shape, op.shape);
+      own_specs_[{op.file, op.path}] = s;
+      break;
+    }
+    default:
+      break;
+  }
+}
+
+void RedoTransaction::create_file(const std::string& file) {
+  check_writable("create_file");
+  Layout::check_file_name(file);
+  if (file_exists(file)) throw AlreadyExistsError(file, "data file exists");
+  Entry e;
+  e.op.kind = OpKind::CreateFile;
+  e.op.file = file;
+  push(std::move(e));
+}
+
+void RedoTransaction::create_dataset(const std::string& file, const std::string& path,
+                                     const DatasetSpec& spec) {
+  check_writable("create_dataset");
+  std::string w = what(file, path);
+  check_dataset_path(path, w);
+  if (!file_exists(file)) throw NotFoundError(file, "no such data file");
+  hdf5::validate_spec(spec, w);
+  if (find_spec(file, path)) throw AlreadyExistsError(w, "dataset exists");
+  for (const auto& d : list_datasets(file)) {
+    if (path.compare(0, d.size() + 1, d + "/") == 0)
+      throw InvalidArgumentError(w, "a parent of the path is the dataset " + d);
+    if (d.compare(0, path.size() + 1, path + "/") == 0)
+      throw AlreadyExistsError(w, "a group exists at this path");
+  }
+  Entry e;
+  e.op.kind = OpKind::CreateDataset;
+  e.op.file = file;
+  e.op.path = path;
+  e.op.spec = hdf5::normalize_spec(spec);
+  push(std::move(e));
+}
+
+void RedoTransaction::extend_dataset(const std::string& file, const std::string& path,
+                                     const Shape& new_shape) {
+  check_writable("extend_dataset");
+  std::string w = what(file, path);
+  DatasetSpec s = require_spec(file, path);
+  if (new_shape.size() != s.shape.size())
+    throw InvalidArgumentError(w, "new extent " + shape_text(new_shape) + " has the wrong rank");
+  for (size_t i = 0; i < s.shape.size(); i++)
+    if (new_shape[i] > s.max_shape[i])
+      throw InvalidArgumentError(w, "new extent " + shape_text(new_shape) +
+                                        " exceeds the maximum shape " + shape_text(s.max_shape));
+  Entry e;
+  e.op.kind = OpKind::ExtendDataset;
+  e.op.file = file;
+  e.op.path = path;
+  e.op.shape = new_shape;
+  push(std::move(e));
+}
+
+void RedoTransaction::set_attribute(const std::string& file, const std::string& object,
+                                    const std::string& name, const AttributeValue& value) {
+  check_writable("set_attribute");
+  std::string w = what(file, object) + "@" + name;
+  check_object_path(object, w);
+  if (name.empty()) throw InvalidArgumentError(w, "empty attribute name");
+  if (!file_exists(file)) throw NotFoundError(file, "no such data file");
+  if (!value.is_string && (value.bytes.empty() || value.bytes.size() % dtype_size(value.dtype) != 0))
+    throw InvalidArgumentError(w, "attribute value needs a positive number of whole elements");
+  if (object != "/" && !find_spec(file, object)) {
+    bool group = false;
+    std::string prefix = object.back() == '/' ? object : object + "/";
+    for (const auto& d : list_datasets(file)) group = group || d.compare(0, prefix.size(), prefix) == 0;
+    if (!group) throw NotFoundError(what(file, object), "no such group or dataset");
+  }
+  Entry e;
+  e.op.kind = OpKind::SetAttribute;
+  e.op.file = file;
+  e.op.path = object;
+  e.op.name = name;
+  e.op.attr = value;
+  push(std::move(e));
+}
+
+journal::TxWriter& RedoTransaction::writer(uint64_t temp_id) {
+  if (!writer_)
+    writer_ = std::make_unique<journal::TxWriter>(store_->env(), store_->layout().journal_dir(),
+                                                  temp_id);
+  return *writer_;
+}
+
+void RedoTransaction::write_chunk(const std::string& file, const std::string& dataset,
+                                  const Shape& coords, const void* data, size_t size) {
+  check_writable("write_chunk");
+  std::string w = what(file, dataset);
+  DatasetSpec spec = require_spec(file, dataset);
+  check_coords(spec, coords, w);
+  size_t expect = hdf5::chunk_bytes(spec);
+  if (size != expect)
+    throw InvalidArgumentError(w, "chunk has " + std::to_string(size) + " bytes, the dataset's chunks have " +
+                                      std::to_string(expect));
+  Entry e;
+  e.op.kind = OpKind::WriteChunk;
+  e.op.file = file;
+  e.op.path = dataset;
+  e.op.shape = coords;
+  std::vector<uint8_t> stored = hdf5::encode_chunk(spec, data, size, &e.op.filter_mask);
+  e.op.chunk_size = stored.size();
+  if (memory_bytes_ + stored.size() > store_->options().spill_bytes) {
+    // Spill into the _temp directory (named with an id of its own; commit
+    // renames it straight to the final _done name).
+    journal::TxWriter& wr = writer_ ? *writer_ : writer(store_->layout().allocate_txid());
+    e.op.chunk_file = wr.write_chunk_file(stored.data(), stored.size(), &e.op.chunk_hash);
+    e.spilled = true;
+  } else {
+    memory_bytes_ += stored.size();
+    e.bytes = std::move(stored);
+  }
+  push(std::move(e));
+}
+
+std::string RedoTransaction::entry_bytes(const Entry& e) {
+  if (e.spilled) return writer_->read_chunk_file(e.op.chunk_file, e.op.chunk_size);
+  return std::string(e.bytes.begin(), e.bytes.end());
+}
+
+std::vector<uint8_t> RedoTransaction::read_chunk(const std::string& file, const std::string& dataset,
+                                                 const Shape& coords) {
+  check_active("read_chunk");
+  std::string w = what(file, dataset);
+  DatasetSpec spec = require_spec(file, dataset);
+  check_coords(spec, coords, w);
+  ChunkKey key{file, dataset, coords};
+  std::string stored;
+  uint32_t mask = 0;
+  auto own = chunk_index_.find(key);
+  if (own != chunk_index_.end()) {
+    const Entry& e = ops_[own->second];
+    stored = entry_bytes(e);
+    mask = e.op.filter_mask;
+  } else if (!store_->read_chunk_stored(key, snapshot_, &stored, &mask)) {
+    return hdf5::fill_chunk(spec);
+  }
+  return hdf5::decode_chunk(spec, stored.data(), stored.size(), mask, w + " chunk " + shape_text(coords));
+}
+
+// --- savepoints, metadata, hooks ---------------------------------------------
+
+Savepoint RedoTransaction::savepoint() {
+  check_active("savepoint");
+  savepoints_.push_back({next_savepoint_++, ops_.size(), hooks_.size(), message_, metadata_});
+  return Savepoint{savepoints_.back().id};
+}
+
+void RedoTransaction::drop_entry(Entry& e) {
+  if (e.dead) return;
+  e.dead = true;
+  if (e.spilled) writer_->remove_chunk_file(e.op.chunk_file);
+  memory_bytes_ -= e.bytes.size();
+  e.bytes.clear();
+  e.bytes.shrink_to_fit();
+}
+
+void RedoTransaction::rebuild_indexes() {
+  chunk_index_.clear();
+  own_specs_.clear();
+  own_files_.clear();
+  for (size_t i = 0; i < ops_.size(); i++) {
+    if (ops_[i].dead) continue;
+    if (ops_[i].op.kind == OpKind::WriteChunk)
+      chunk_index_[{ops_[i].op.file, ops_[i].op.path, ops_[i].op.shape}] = i;
+    else
+      apply_catalog(ops_[i].op);
+  }
+}
+
+void RedoTransaction::rollback_to(const Savepoint& sp) {
+  check_active("rollback_to");
+  auto it = std::find_if(savepoints_.begin(), savepoints_.end(),
+                         [&](const SavepointState& s) { return s.id == sp.id; });
+  if (it == savepoints_.end())
+    throw InvalidArgumentError(store_->home(), "unknown or released savepoint " + std::to_string(sp.id));
+  while (hooks_.size() > it->hooks) {
+    auto hook = std::move(hooks_.back());
+    hooks_.pop_back();
+    hook();
+  }
+  while (ops_.size() > it->ops) {
+    drop_entry(ops_.back());
+    ops_.pop_back();
+  }
+  message_ = it->message;
+  metadata_ = it->metadata;
+  savepoints_.erase(it + 1, savepoints_.end());
+  rebuild_indexes();
+}
+
+void RedoTransaction::release(const Savepoint& sp) {
+  check_active("release");
+  auto it = std::find_if(savepoints_.begin(), savepoints_.end(),
+                         [&](const SavepointState& s) { return s.id == sp.id; });
+  if (it == savepoints_.end())
+    throw InvalidArgumentError(store_->home(), "unknown or released savepoint " + std::to_string(sp.id));
+  savepoints_.erase(it, savepoints_.end());
+}
+
+void RedoTransaction::set_message(const std::string& message) {
+  check_active("set_message");
+  message_ = message;
+}
+
+void RedoTransaction::set_metadata(const std::string& key, const std::string& value) {
+  check_active("set_metadata");
+  if (key.empty()) throw InvalidArgumentError(store_->home(), "empty metadata key");
+  metadata_[key] = value;
+}
+
+void RedoTransaction::on_abort(std::function<void()> hook) {
+  check_active("on_abort");
+  hooks_.push_back(std::move(hook));
+}
+
+long long RedoTransaction::hid(const std::string& file) {
+  throw StateError(file, "hid() is only available in undo mode; this store is in redo mode");
+}
+
+// --- end of the transaction --------------------------------------------------
+
+void RedoTransaction::finish_aborted(bool failed_commit) {
+  active_ = false;
+  release_snapshot();
+  while (!hooks_.empty()) {
+    auto hook = std::move(hooks_.back());
+    hooks_.pop_back();
+    hook();
+  }
+  ops_.clear();
+  chunk_index_.clear();
+  if (writer_) {
+    auto w = std::move(writer_);
+    if (!failed_commit) {
+      w->discard();
+    } else {
+      // The commit's own error is the one to report; a _temp directory
+      // left behind is removed by the next recovery.
+      try {
+        w->discard();
+      } catch (const Error& e) {
+        (void)e;
+      }
+    }
+  }
+}
+
+void RedoTransaction::abort() {
+  if (!active_) return;
+  finish_aborted(false);
+}
+
+void RedoTransaction::conflict_keys(const std::vector<const Entry*>& live,
+                                    std::vector<std::string>* keys) const {
+  bool all = options_.check_conflicts;
+  for (const Entry* e : live) {
+    const Op& op = e->op;
+    switch (op.kind) {
+      case OpKind::CreateFile:  // creates always conflict: two would collide on replay
+        keys->push_back("file " + op.file);
+        break;
+      case OpKind::CreateDataset:
+        keys->push_back("dataset " + what(op.file, op.path));
+        break;
+      case OpKind::ExtendDataset:
+        if (all) keys->push_back("extent of " + what(op.file, op.path));
+        break;
+      case OpKind::SetAttribute:
+        if (all) keys->push_back("attribute " + what(op.file, op.path) + "@" + op.name);
+        break;
+      case OpKind::WriteChunk:
+        if (all) keys->push_back("chunk " + shape_text(op.shape) + " of " + what(op.file, op.path));
+        break;
+    }
+  }
+}
+
+void RedoTransaction::commit() {
+  check_active("commit");
+  std::vector<const Entry*> live;
+  for (size_t i = 0; i < ops_.size(); i++) {
+    const Entry& e = ops_[i];
+    if (e.dead) continue;
+    // Only the newest copy of a chunk goes into the journal.
+    if (e.op.kind == OpKind::WriteChunk &&
+        chunk_index_.at({e.op.file, e.op.path, e.op.shape}) != i)
+      continue;
+    live.push_back(&e);
+  }
+  if (live.empty()) {  // nothing to make durable
+    active_ = false;
+    release_snapshot();
+    hooks_.clear();
+    return;
+  }
+  if (options_.access == Access::Read || store_->read_only())
+    throw StateError(store_->home(), "commit: read-only transaction or store");
+
+  CommitQueue& queue = store_->commit_queue();
+  bool in_queue = false;
+  try {
+    store_->flusher().wait_for_room();
+    txid_ = queue.begin_commit();
+    in_queue = true;
+    journal::TxWriter& wr = writer(txid_);
+    auto m = std::make_shared<journal::Manifest>();
+    m->txid = txid_;
+    m->commit_time_micros = store_->env()->now_micros();
+    m->message = message_;
+    m->metadata = metadata_;
+    uint64_t fsyncs = 0;
+    for (const Entry* e : live) {
+      m->ops.push_back(e->op);
+      if (e->op.kind == OpKind::WriteChunk && !e->spilled) {
+        Op& op = m->ops.back();
+        op.chunk_file = wr.write_chunk_file(e->bytes.data(), e->bytes.size(), &op.chunk_hash);
+        fsyncs++;
+      } else if (e->spilled) {
+        fsyncs++;  // synced when it was spilled
+      }
+    }
+    fsyncs += wr.seal(*m);
+    std::vector<std::string> keys;
+    conflict_keys(live, &keys);
+    RedoStore* store = store_;
+    uint64_t snapshot = snapshot_;
+    uint64_t txid = txid_;
+    in_queue = false;  // finish() leaves the queue on every path
+    queue.finish(txid_, [&]() -> std::function<void()> {
+      ConflictIndex& conflicts = store->conflicts();
+      if (const std::string* k = conflicts.find_conflict(keys, snapshot))
+        throw ConflictError(store->home(), "transaction " + journal::txid_hex(txid) + " wrote the " +
+                                               *k + ", which a transaction committed after its snapshot " +
+                                               journal::txid_hex(snapshot) + " also wrote");
+      std::string dir = wr.publish(txid);
+      conflicts.record(keys, txid);
+      conflicts.prune(store->snapshots().flush_limit());
+      return [store, m, dir] { store->publish(m, dir); };
+    });
+    store_->commit_fsyncs += fsyncs;
+  } catch (...) {
+    if (in_queue) queue.abandon(txid_);
+    txid_ = 0;
+    finish_aborted(true);
+    throw;
+  }
+  active_ = false;
+  release_snapshot();
+  hooks_.clear();
+  writer_.reset();
+}
+
+}  // namespace h5tx
