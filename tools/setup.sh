@@ -25,7 +25,7 @@ while [ $# -gt 0 ]; do
 done
 
 packages=(cmake g++ make pkg-config libhdf5-dev libboost-filesystem-dev libxxhash-dev
-          zlib1g-dev catch2 hdf5-tools python3 python3-h5py python3-numpy)
+          zlib1g-dev catch2 hdf5-tools python3 python3-h5py python3-numpy libsqlite3-dev)
 missing=()
 for p in "${packages[@]}"; do
   dpkg-query -W -f='${Status}' "$p" 2>/dev/null | grep -q "install ok installed" || missing+=("$p")

@@ -1,0 +1,334 @@
+// The table of rows and the Markdown / JSON reports (see report.hpp).
+#include "report.hpp"
+
+#include <cmath>
+#include <cstdio>
+#include <sstream>
+
+namespace h5tx {
+namespace bench {
+
+const std::vector<RowSpec>& all_rows() {
+  static const std::vector<RowSpec> rows = {
+      {"W1", "raw", false, raw_w1},
+      {"W1", "plain", false, plain_w1},
+      {"W1", "sqlite", false, sqlite_w1},
+      {"W1", "copy+rename", false, copy_rename_w1},
+      {"W1", "h5tx-redo", true, redo_w1},
+      {"W1", "h5tx-undo", true, undo_w1},
+      {"W2", "raw", false, raw_w2},
+      {"W2", "plain", false, plain_w2},
+      {"W2", "sqlite", false, sqlite_w2},
+      {"W2", "h5tx-redo", true, redo_w2},
+      {"W3", "raw", false, raw_w3},
+      {"W3", "sqlite", false, sqlite_w3},
+      {"W3", "h5tx-redo", true, redo_w3},
+      {"W4", "plain", false, plain_w4},
+      {"W4", "per-write-fsync", false, driver_fsync_w4},
+      {"W4", "undo-driver", true, driver_w4},
+      {"W4", "h5tx-undo", true, undo_w4},
+      {"W5", "plain", false, plain_w5},
+      {"W5", "per-write-fsync", false, driver_fsync_w5},
+      {"W5", "undo-driver", true, driver_w5},
+      {"W5", "h5tx-undo", true, undo_w5},
+      {"FLUSH", "small", true, redo_flush_small},
+      {"FLUSH", "large", true, redo_flush_large},
+      {"OPEN", "h5tx-redo", true, redo_open},
+  };
+  return rows;
+}
+
+namespace {
+
+const RowOutcome* find(const std::vector<RowOutcome>& rows, const std::string& id) {
+  for (const auto& r : rows)
+    if (r.spec->id() == id) return &r;
+  return nullptr;
+}
+
+// The metric of a measured row, or NaN.
+double metric(const std::vector<RowOutcome>& rows, const std::string& id, const std::string& m) {
+  const RowOutcome* r = find(rows, id);
+  if (!r || !r->result.error.empty()) return NAN;
+  auto it = r->result.metrics.find(m);
+  return it == r->result.metrics.end() ? NAN : it->second;
+}
+
+std::string num(double v, int prec = 2) {
+  if (std::isnan(v)) return "-";
+  char buf[64];
+  if (std::fabs(v) >= 100) std::snprintf(buf, sizeof buf, "%.0f", v);
+  else if (std::fabs(v) >= 10) std::snprintf(buf, sizeof buf, "%.1f", v);
+  else std::snprintf(buf, sizeof buf, "%.*f", prec, v);
+  return buf;
+}
+
+std::string json_num(double v) {
+  if (!std::isfinite(v)) return "null";
+  char buf[64];
+  std::snprintf(buf, sizeof buf, "%.6g", v);
+  return buf;
+}
+
+std::string json_str(const std::string& s) {
+  std::string o = "\"";
+  for (char c : s) {
+    if (c == '"' || c == '\\') o += '\\', o += c;
+    else if (c == '\n') o += "\\n";
+    else if (uint8_t(c) < 0x20) {
+      char buf[8];
+      std::snprintf(buf, sizeof buf, "\\u%04x", c);
+      o += buf;
+    } else o += c;
+  }
+  return o + "\"";
+}
+
+struct Target {
+  std::string text;
+  std::string num_row, num_metric, den_row, den_metric;
+  bool at_least;  // measured >= threshold (else <=)
+  double threshold;
+};
+
+const std::vector<Target>& targets() {
+  static const std::vector<Target> t = {
+      {"W1 commit throughput >= 0.33x raw (tx/s)", "W1/h5tx-redo", "tx_per_s", "W1/raw", "tx_per_s",
+       true, 0.33},
+      {"W3 (8 threads) >= 1.0x single-threaded raw (tx/s, group commit)", "W3/h5tx-redo", "tx_per_s",
+       "W1/raw", "tx_per_s", true, 1.0},
+      {"W2 end to end (until flushed) >= 0.5x plain (MiB/s)", "W2/h5tx-redo", "mib_per_s", "W2/plain",
+       "mib_per_s", true, 0.5},
+      {"W2 commit path >= 0.8x raw bandwidth (MiB/s)", "W2/h5tx-redo", "commit_mib_per_s", "W2/raw",
+       "mib_per_s", true, 0.8},
+      {"W4 time <= 2.5x plain (h5tx undo mode)", "W4/h5tx-undo", "seconds", "W4/plain", "seconds", false,
+       2.5},
+      {"W4 >= 10x faster than per-write fsync (h5tx undo mode)", "W4/per-write-fsync", "seconds",
+       "W4/h5tx-undo", "seconds", true, 10},
+      {"W5 time <= 1.2x plain (h5tx undo mode)", "W5/h5tx-undo", "seconds", "W5/plain", "seconds", false,
+       1.2},
+      {"W2 end to end >= 1.0x sqlite (MiB/s)", "W2/h5tx-redo", "mib_per_s", "W2/sqlite", "mib_per_s",
+       true, 1.0},
+      {"W1 >= 100x copy+rename (tx/s)", "W1/h5tx-redo", "tx_per_s", "W1/copy+rename", "tx_per_s", true,
+       100},
+      {"flusher peak RSS, large backlog <= 1.2x small backlog", "FLUSH/large", "rss_mib", "FLUSH/small",
+       "rss_mib", false, 1.2},
+  };
+  return t;
+}
+
+struct TargetOutcome {
+  double measured;  // NaN if not measured
+  std::string why;  // why not measured
+  bool holds;
+};
+
+std::string not_measured_reason(const std::vector<RowOutcome>& rows, const std::string& id) {
+  const RowOutcome* r = find(rows, id);
+  if (!r) return id + " not run";
+  if (!r->result.error.empty()) return id + " not measured: " + r->result.error;
+  return "";
+}
+
+TargetOutcome evaluate(const std::vector<RowOutcome>& rows, const Target& t) {
+  TargetOutcome o;
+  double a = metric(rows, t.num_row, t.num_metric);
+  double b = metric(rows, t.den_row, t.den_metric);
+  o.measured = (std::isnan(a) || std::isnan(b) || b == 0) ? NAN : a / b;
+  if (std::isnan(o.measured)) {
+    o.why = not_measured_reason(rows, t.num_row);
+    if (o.why.empty()) o.why = not_measured_reason(rows, t.den_row);
+    if (o.why.empty()) o.why = "metric missing";
+  }
+  o.holds = !std::isnan(o.measured) && (t.at_least ? o.measured >= t.threshold : o.measured <= t.threshold);
+  return o;
+}
+
+std::string workload_title(const std::string& w, const Sizes& s) {
+  std::ostringstream o;
+  if (w == "W1")
+    o << "W1: small transactions, " << s.w1_tx << " tx of one " << s.w1_chunk / KiB
+      << " KiB chunk (copy+rename: " << s.copy_tx << " tx on a " << s.copy_file_mib << " MiB file)";
+  else if (w == "W2")
+    o << "W2: bulk ingest, " << s.w2_mib << " MiB in " << s.w2_chunk / KiB << " KiB chunks, "
+      << s.w2_chunks_per_tx << " per tx, timed until flushed";
+  else if (w == "W3")
+    o << "W3: " << s.w3_threads << " threads x " << s.w3_tx_per_thread << " tx of W1 at once";
+  else if (w == "W4")
+    o << "W4: undo mode, one transaction overwriting " << s.w4_mib << " MiB of existing "
+      << s.w45_chunk / KiB << " KiB chunks in place";
+  else if (w == "W5")
+    o << "W5: undo mode, " << s.w5_tx << " transactions appending " << s.w5_mib << " MiB of new "
+      << s.w45_chunk / KiB << " KiB chunks to a " << s.w5_mib << " MiB dataset";
+  return o.str();
+}
+
+const char* kWorkloads[] = {"W1", "W2", "W3", "W4", "W5"};
+
+std::string notes_of(const RowOutcome& r) {
+  if (!r.result.error.empty()) return "not measured: " + r.result.error;
+  std::ostringstream n;
+  const auto& m = r.result.metrics;
+  auto has = [&](const char* k) { return m.count(k) != 0; };
+  const char* sep = "";
+  if (has("commit_mib_per_s") && r.spec->workload == "W2") {
+    n << sep << "commit path " << num(m.at("commit_mib_per_s")) << " MiB/s";
+    sep = "; ";
+  }
+  if (has("e2e_seconds")) {
+    n << sep << "until flushed " << num(m.at("e2e_seconds")) << " s";
+    sep = "; ";
+  }
+  n << sep << "total " << num(m.at("seconds")) << " s; load " << num(r.load_before, 1);
+  return n.str();
+}
+
+}  // namespace
+
+std::string markdown_report(const std::vector<RowOutcome>& rows, const RunInfo& info) {
+  std::ostringstream md;
+  md << "# h5tx benchmark" << (info.quick ? " (--quick: sizes / 16, not for conclusions)" : "") << "\n\n";
+  md << "- command: `" << info.command << "`\n";
+  md << "- started " << info.started_utc << ", " << num(info.total_seconds, 0) << " s in total\n";
+  md << "- machine: " << info.machine << "; 1-min load average " << num(info.load_start, 2)
+     << " at start, " << num(info.load_end, 2) << " at end\n";
+  md << "- each row runs in its own child process; peak RSS is that process's VmHWM. "
+        "Latency is one transaction from begin to durable commit.\n\n";
+
+  md << "## Targets (issue 7)\n\n| target | measured | holds? |\n|---|---|---|\n";
+  for (const auto& t : targets()) {
+    TargetOutcome o = evaluate(rows, t);
+    md << "| " << t.text << " | "
+       << (std::isnan(o.measured) ? "not measured: " + o.why : num(o.measured) + "x") << " | "
+       << (std::isnan(o.measured) ? "?" : o.holds ? "yes" : "**no**") << " |\n";
+  }
+  md << "\n";
+
+  for (const char* w : kWorkloads) {
+    bool any = false;
+    for (const auto& r : rows) any |= r.spec->workload == w;
+    if (!any) continue;
+    md << "## " << workload_title(w, info.sizes) << "\n\n";
+    md << "| system | tx/s | MiB/s | p50 ms | p99 ms | peak RSS MiB | notes |\n"
+          "|---|---:|---:|---:|---:|---:|---|\n";
+    for (const auto& r : rows) {
+      if (r.spec->workload != w) continue;
+      std::string id = r.spec->id();
+      md << "| " << r.spec->system << " | " << num(metric(rows, id, "tx_per_s")) << " | "
+         << num(metric(rows, id, "mib_per_s")) << " | " << num(metric(rows, id, "lat_p50_ms")) << " | "
+         << num(metric(rows, id, "lat_p99_ms")) << " | " << num(metric(rows, id, "rss_mib"), 1) << " | "
+         << notes_of(r) << " |\n";
+    }
+    md << "\nRatios h5tx / baseline (throughput: > 1 is better; latency, RSS: < 1 is better):\n\n"
+          "| h5tx | baseline | tx/s | MiB/s | p50 | p99 | peak RSS |\n|---|---|---:|---:|---:|---:|---:|\n";
+    for (const auto& s : rows) {
+      if (s.spec->workload != w || !s.spec->is_h5tx) continue;
+      for (const auto& b : rows) {
+        if (b.spec->workload != w || b.spec->is_h5tx) continue;
+        md << "| " << s.spec->system << " | " << b.spec->system;
+        for (const char* m : {"tx_per_s", "mib_per_s", "lat_p50_ms", "lat_p99_ms", "rss_mib"})
+          md << " | " << num(metric(rows, s.spec->id(), m) / metric(rows, b.spec->id(), m));
+        md << " |\n";
+      }
+    }
+    md << "\n";
+  }
+
+  bool flush_rows = find(rows, "FLUSH/small") || find(rows, "FLUSH/large");
+  if (flush_rows) {
+    md << "## Flusher memory (redo store, background_flusher=false: commit the backlog, then a fresh "
+          "process opens the store and runs flush())\n\n"
+          "| backlog MiB | commit s | open s | flush s | flush MiB/s | peak RSS MiB (flushing process) |\n"
+          "|---:|---:|---:|---:|---:|---:|\n";
+    for (const char* id : {"FLUSH/small", "FLUSH/large"}) {
+      const RowOutcome* r = find(rows, id);
+      if (!r) continue;
+      if (!r->result.error.empty()) {
+        md << "| " << id << " | not measured: " << r->result.error << " | | | | |\n";
+        continue;
+      }
+      md << "| " << num(metric(rows, id, "backlog_mib"), 0) << " | " << num(metric(rows, id, "commit_seconds"))
+         << " | " << num(metric(rows, id, "open_seconds")) << " | " << num(metric(rows, id, "flush_seconds"))
+         << " | " << num(metric(rows, id, "flush_mib_per_s")) << " | " << num(metric(rows, id, "rss_mib"), 1)
+         << " |\n";
+    }
+    md << "\n";
+  }
+  if (const RowOutcome* r = find(rows, "OPEN/h5tx-redo")) {
+    md << "## Opening a store with pending transactions (warm cache)\n\n";
+    if (!r->result.error.empty()) {
+      md << "not measured: " << r->result.error << "\n\n";
+    } else {
+      md << "| pending tx | Store::open ms | read every MANIFEST ms | open / read |\n|---:|---:|---:|---:|\n"
+         << "| " << num(metric(rows, "OPEN/h5tx-redo", "pending_tx"), 0) << " | "
+         << num(metric(rows, "OPEN/h5tx-redo", "open_ms")) << " | "
+         << num(metric(rows, "OPEN/h5tx-redo", "manifest_read_ms")) << " | "
+         << num(metric(rows, "OPEN/h5tx-redo", "open_over_read")) << "x |\n\n";
+    }
+  }
+  return md.str();
+}
+
+std::string json_report(const std::vector<RowOutcome>& rows, const RunInfo& info) {
+  std::ostringstream j;
+  const Sizes& s = info.sizes;
+  j << "{\n  \"quick\": " << (info.quick ? "true" : "false") << ",\n";
+  j << "  \"command\": " << json_str(info.command) << ",\n";
+  j << "  \"started_utc\": " << json_str(info.started_utc) << ",\n";
+  j << "  \"total_seconds\": " << json_num(info.total_seconds) << ",\n";
+  j << "  \"machine\": " << json_str(info.machine) << ",\n";
+  j << "  \"load_start\": " << json_num(info.load_start) << ", \"load_end\": " << json_num(info.load_end)
+    << ",\n";
+  j << "  \"sizes\": {\"w1_tx\": " << s.w1_tx << ", \"w1_chunk\": " << s.w1_chunk
+    << ", \"copy_tx\": " << s.copy_tx << ", \"copy_file_mib\": " << s.copy_file_mib
+    << ", \"w2_mib\": " << s.w2_mib << ", \"w2_chunk\": " << s.w2_chunk
+    << ", \"w2_chunks_per_tx\": " << s.w2_chunks_per_tx << ", \"w3_threads\": " << s.w3_threads
+    << ", \"w3_tx_per_thread\": " << s.w3_tx_per_thread << ", \"w4_mib\": " << s.w4_mib
+    << ", \"w45_chunk\": " << s.w45_chunk << ", \"w5_mib\": " << s.w5_mib << ", \"w5_tx\": " << s.w5_tx
+    << ", \"flush_small_mib\": " << s.flush_small_mib << ", \"flush_large_mib\": " << s.flush_large_mib
+    << ", \"open_tx\": " << s.open_tx << "},\n";
+  j << "  \"rows\": [\n";
+  for (size_t i = 0; i < rows.size(); i++) {
+    const RowOutcome& r = rows[i];
+    j << "    {\"id\": " << json_str(r.spec->id()) << ", \"workload\": " << json_str(r.spec->workload)
+      << ", \"system\": " << json_str(r.spec->system) << ", \"h5tx\": " << (r.spec->is_h5tx ? "true" : "false")
+      << ", \"load_before\": " << json_num(r.load_before) << ", \"measured\": "
+      << (r.result.error.empty() ? "true" : "false");
+    if (!r.result.error.empty()) j << ", \"not_measured\": " << json_str(r.result.error);
+    j << ", \"metrics\": {";
+    const char* sep = "";
+    for (const auto& m : r.result.metrics) {
+      j << sep << json_str(m.first) << ": " << json_num(m.second);
+      sep = ", ";
+    }
+    j << "}}" << (i + 1 < rows.size() ? "," : "") << "\n";
+  }
+  j << "  ],\n  \"ratios\": [\n";
+  const char* rsep = "";
+  for (const auto& a : rows) {
+    if (!a.spec->is_h5tx) continue;
+    for (const auto& b : rows) {
+      if (b.spec->is_h5tx || b.spec->workload != a.spec->workload) continue;
+      j << rsep << "    {\"h5tx\": " << json_str(a.spec->id()) << ", \"baseline\": " << json_str(b.spec->id());
+      for (const char* m : {"tx_per_s", "mib_per_s", "lat_p50_ms", "lat_p99_ms", "rss_mib"})
+        j << ", " << json_str(m) << ": " << json_num(metric(rows, a.spec->id(), m) / metric(rows, b.spec->id(), m));
+      j << "}";
+      rsep = ",\n";
+    }
+  }
+  j << "\n  ],\n  \"targets\": [\n";
+  for (size_t i = 0; i < targets().size(); i++) {
+    const Target& t = targets()[i];
+    TargetOutcome o = evaluate(rows, t);
+    j << "    {\"target\": " << json_str(t.text) << ", \"threshold\": " << json_num(t.threshold)
+      << ", \"at_least\": " << (t.at_least ? "true" : "false") << ", \"measured\": " << json_num(o.measured)
+      << ", \"holds\": " << (std::isnan(o.measured) ? "null" : o.holds ? "true" : "false");
+    if (!o.why.empty()) j << ", \"not_measured\": " << json_str(o.why);
+    j << "}" << (i + 1 < targets().size() ? "," : "") << "\n";
+  }
+  j << "  ]\n}\n";
+  return j.str();
+}
+
+}  // namespace bench
+}  // namespace h5tx
