@@ -582,3 +582,60 @@ TEST_CASE("fault env: many files created and removed do not accumulate") {
   CHECK(env.inode_count() == 2);  // "/" and "/j"
   CHECK(env.list_dir("/j").empty());
 }
+
+TEST_CASE("fault env: kill_process keeps unsynced data but kills handles and locks") {
+  FaultEnv env;
+  env.create_dir("/d");
+  auto f = env.open("/d/f", OpenMode::CreateNew);
+  f->write(0, "unsynced", 8);
+  auto lock = env.lock_file("/d/LOCK", LockKind::Exclusive, 0);
+  env.crash_after(env.op_count());
+  CHECK(env.dead());
+  env.kill_process();
+  CHECK_FALSE(env.dead());
+  CHECK_THROWS_AS(f->size(), SimulatedCrash);
+  CHECK(env.read_all("/d/f") == "unsynced");  // the page cache survived
+  auto again = env.lock_file("/d/LOCK", LockKind::Exclusive, 0);  // released
+  lock.reset();
+  CHECK_THROWS_AS(env.lock_file("/d/LOCK", LockKind::Shared, 0), h5tx::BusyError);
+  env.crash();  // a later power cut still loses what was never synced
+  CHECK_FALSE(env.exists("/d"));
+}
+
+TEST_CASE("fault env: clone copies the file system, pending state included") {
+  FaultEnv env;
+  put_durable(env, "/f", "durable");
+  env.open("/f", OpenMode::ReadWrite)->write(0, "PENDING", 7);
+  env.open("/g", OpenMode::CreateNew)->write(0, "g", 1);
+  auto copy = env.clone();
+  CHECK(copy->op_count() == env.op_count());
+  CHECK(copy->read_all("/f") == "PENDING");
+  CHECK(copy->durable_contents("/f") == "durable");
+  CHECK(copy->list_files() == (std::vector<std::string>{"/f", "/g"}));
+
+  copy->remove_file("/g");  // independent of the original
+  CHECK(env.exists("/g"));
+  copy->crash();
+  CHECK(copy->read_all("/f") == "durable");
+  CHECK_FALSE(copy->exists("/g"));
+  CHECK(env.read_all("/f") == "PENDING");
+  env.open("/f", OpenMode::ReadWrite)->sync();
+  env.crash();
+  CHECK(env.read_all("/f") == "PENDING");
+}
+
+TEST_CASE("fault env: fail_read_at") {
+  FaultEnv env;
+  put_durable(env, "/f", "abc");
+  auto f = env.open("/f", OpenMode::ReadOnly);
+  env.fail_read_at(env.read_count() + 1, EIO);
+  char buf[3];
+  auto e = catch_error<h5tx::IoError>([&] { f->read(0, buf, 3); });
+  CHECK(e.sys_errno() == EIO);
+  CHECK(e.path() == "/f");
+  CHECK(f->read(0, buf, 3) == 3);  // once only
+  CHECK(std::string(buf, 3) == "abc");
+  env.fail_read_at(env.read_count() + 1, EIO);
+  CHECK_THROWS_AS(env.list_dir("/"), h5tx::IoError);
+  CHECK(env.list_dir("/") == std::vector<std::string>{"f"});
+}

@@ -104,6 +104,10 @@ const char* mode_name(OpenMode mode) {
   return "?";
 }
 
+std::string extent(uint64_t offset, size_t n) {
+  return "offset=" + std::to_string(offset) + " n=" + std::to_string(n);
+}
+
 [[noreturn]] void fail(const std::string& path, const std::string& op, int err) {
   io::throw_errno(path, op, err);
 }
@@ -127,7 +131,8 @@ struct FaultEnv::State {
   uint64_t crash_after = 0;
   bool dead = false;
   uint64_t dead_after = 0;
-  std::map<uint64_t, Fault> faults;
+  std::map<uint64_t, Fault> faults;       // by operation number
+  std::map<uint64_t, int> read_faults;    // by read number: errno
   CrashOptions crash_options;
 
   bool tracing = false;
@@ -151,6 +156,19 @@ struct FaultEnv::State {
       throw SimulatedCrash(std::string("simulated crash: ") + what + " " + path +
                            ": handle was opened before a simulated crash");
     }
+  }
+
+  // A read call: counts it and throws its injected fault, if any.
+  void begin_read(const char* what, const std::string& path) {
+    check_alive(what, path);
+    uint64_t index = ++reads;
+    auto it = read_faults.find(index);
+    if (it == read_faults.end()) return;
+    int err = it->second;
+    read_faults.erase(it);
+    add_trace("read #" + std::to_string(index) + " " + what + " " + path + " -> injected errno " +
+              std::to_string(err));
+    throw IoError(path, std::string(what) + " failed (injected fault)", err);
   }
 
   void add_trace(std::string line) {
@@ -370,7 +388,7 @@ class FaultFile final : public File {
   size_t read(uint64_t offset, void* buf, size_t n) override {
     std::lock_guard<std::mutex> l(s_->mu);
     s_->check_epoch(epoch_, "read", path_);
-    s_->reads++;
+    s_->begin_read("read", path_);
     const std::string& data = inode().data;
     if (offset >= data.size()) return 0;
     size_t got = std::min<uint64_t>(n, data.size() - offset);
@@ -381,8 +399,7 @@ class FaultFile final : public File {
   void write(uint64_t offset, const void* buf, size_t n) override {
     std::lock_guard<std::mutex> l(s_->mu);
     s_->check_epoch(epoch_, "write", path_);
-    State::Op op(s_, "write", path_,
-                 "offset=" + std::to_string(offset) + " n=" + std::to_string(n));
+    State::Op op(s_, "write", path_, s_->tracing ? extent(offset, n) : std::string());
     do_write(op, offset, static_cast<const char*>(buf), n);
   }
 
@@ -390,8 +407,7 @@ class FaultFile final : public File {
     std::lock_guard<std::mutex> l(s_->mu);
     s_->check_epoch(epoch_, "append", path_);
     uint64_t offset = inode().data.size();
-    State::Op op(s_, "append", path_,
-                 "offset=" + std::to_string(offset) + " n=" + std::to_string(n));
+    State::Op op(s_, "append", path_, s_->tracing ? extent(offset, n) : std::string());
     do_write(op, offset, static_cast<const char*>(buf), n);
   }
 
@@ -412,7 +428,7 @@ class FaultFile final : public File {
   uint64_t size() override {
     std::lock_guard<std::mutex> l(s_->mu);
     s_->check_epoch(epoch_, "size", path_);
-    s_->reads++;
+    s_->begin_read("size", path_);
     return inode().data.size();
   }
 
@@ -524,23 +540,20 @@ std::unique_ptr<File> FaultEnv::open(const std::string& path, OpenMode mode) {
 
 bool FaultEnv::exists(const std::string& path) {
   std::lock_guard<std::mutex> l(s_->mu);
-  s_->check_alive("exists", path);
-  s_->reads++;
+  s_->begin_read("exists", path);
   return s_->lookup(path) != 0;
 }
 
 bool FaultEnv::is_directory(const std::string& path) {
   std::lock_guard<std::mutex> l(s_->mu);
-  s_->check_alive("is_directory", path);
-  s_->reads++;
+  s_->begin_read("is_directory", path);
   uint64_t ino = s_->lookup(path);
   return ino != 0 && s_->inodes.at(ino).is_dir;
 }
 
 uint64_t FaultEnv::file_size(const std::string& path) {
   std::lock_guard<std::mutex> l(s_->mu);
-  s_->check_alive("file_size", path);
-  s_->reads++;
+  s_->begin_read("file_size", path);
   const Inode& node = s_->inodes.at(s_->resolve(path, "stat"));
   return node.is_dir ? 0 : node.data.size();
 }
@@ -610,8 +623,7 @@ void FaultEnv::remove_dir(const std::string& path) {
 
 std::vector<std::string> FaultEnv::list_dir(const std::string& path) {
   std::lock_guard<std::mutex> l(s_->mu);
-  s_->check_alive("list_dir", path);
-  s_->reads++;
+  s_->begin_read("list_dir", path);
   const Inode& node = s_->inodes.at(s_->resolve(path, "opendir"));
   if (!node.is_dir) fail(path, "opendir", ENOTDIR);
   std::vector<std::string> names;
@@ -791,6 +803,42 @@ CrashStats FaultEnv::crash(const CrashOptions& options) {
   return stats;
 }
 
+void FaultEnv::kill_process() {
+  std::lock_guard<std::mutex> l(s_->mu);
+  State& s = *s_;
+  for (auto& kv : s.inodes) kv.second.open_handles = 0;
+  s.locks.clear();
+  s.epoch++;
+  s.dead = false;
+  s.crash_after_set = false;
+  s.add_trace("process killed: file system state kept");
+  s.cv.notify_all();
+}
+
+std::unique_ptr<FaultEnv> FaultEnv::clone() const {
+  std::unique_ptr<FaultEnv> copy(new FaultEnv);
+  std::lock_guard<std::mutex> l(s_->mu);
+  State& from = *s_;
+  State& to = *copy->s_;
+  to.inodes = from.inodes;
+  for (auto& kv : to.inodes) kv.second.open_handles = 0;
+  to.next_inode = from.next_inode;
+  to.dir_log = from.dir_log;
+  to.removed_since_gc = from.removed_since_gc;
+  to.ops = from.ops;
+  to.reads = from.reads;
+  to.crash_after_set = from.crash_after_set;
+  to.crash_after = from.crash_after;
+  to.dead = from.dead;
+  to.dead_after = from.dead_after;
+  to.faults = from.faults;
+  to.read_faults = from.read_faults;
+  to.crash_options = from.crash_options;
+  to.tracing = from.tracing;
+  to.clock = from.clock;
+  return copy;
+}
+
 void FaultEnv::set_crash_options(const CrashOptions& options) {
   std::lock_guard<std::mutex> l(s_->mu);
   s_->crash_options = options;
@@ -818,9 +866,15 @@ void FaultEnv::fail_at(uint64_t op, int err, size_t partial_bytes) {
   s_->faults[op] = Fault{err, partial_bytes};
 }
 
+void FaultEnv::fail_read_at(uint64_t read, int err) {
+  std::lock_guard<std::mutex> l(s_->mu);
+  s_->read_faults[read] = err;
+}
+
 void FaultEnv::clear_faults() {
   std::lock_guard<std::mutex> l(s_->mu);
   s_->faults.clear();
+  s_->read_faults.clear();
 }
 
 uint64_t FaultEnv::op_count() const {

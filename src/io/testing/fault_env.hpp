@@ -41,6 +41,7 @@
 // After a crash the current state equals the durable state, every File and
 // FileLock obtained before it is dead (calls throw SimulatedCrash, destruction
 // is harmless), all locks are released, and the Env is alive again.
+// kill_process() is the milder crash of the process alone (nothing dropped).
 //
 // OPERATION COUNTING
 //
@@ -49,12 +50,18 @@
 // File::write, File::append, File::truncate, File::sync, File::datasync,
 // remove_file, rename, create_dir, remove_dir, sync_dir. An operation counts
 // whether it succeeds or throws. Reads (File::read, File::size, exists,
-// is_directory, file_size, list_dir) are counted separately (read_count())
-// and cannot be failed; now_micros/sleep_micros are not counted.
+// is_directory, file_size, list_dir) are counted separately (read_count(),
+// fail_read_at()); now_micros/sleep_micros are not counted.
 //
 // crash_after(k): once operation k has completed the Env is dead: every
 // later call (counted or not) throws SimulatedCrash, which is NOT an
 // h5tx::Error, until the test calls crash().
+//
+// A crash test typically: env.crash_after(k); runs the workload until it
+// throws SimulatedCrash; destroys everything that uses the Env (destructors
+// must not let the exception escape); env.crash(); reopens and checks.
+// Running once with no crash point and reading op_count() gives the range
+// of k. clone() lets each k start from a prepared state.
 //
 // fail_at(k, err): operation k throws IoError(path, ..., err) once without
 // taking effect. For write/append, partial_bytes > 0 first writes that many
@@ -150,7 +157,21 @@ class FaultEnv final : public Env {
 
   // Operation `op` (absolute number) fails once with `err`. Kept across crashes.
   void fail_at(uint64_t op, int err, size_t partial_bytes = 0);
-  void clear_faults();
+  // Read call number `read` (as counted by read_count()) throws IoError with
+  // `err` once; File::read returns nothing then.
+  void fail_read_at(uint64_t read, int err);
+  void clear_faults();  // both kinds
+
+  // A process crash (kill -9), not a power cut: Files and locks die and the
+  // Env is alive again, but the file system keeps everything, synced or not
+  // (the page cache survives); a later crash() can still drop what is unsynced.
+  void kill_process();
+
+  // A copy of the whole file system (current and durable bytes, pending
+  // changes, the directory log), the counters, faults, crash options, clock
+  // and trace flag; without open Files, locks or the trace log. Lets a crash
+  // test prepare a state once and run each crash point on a fresh copy.
+  std::unique_ptr<FaultEnv> clone() const;
 
   uint64_t op_count() const;
   uint64_t read_count() const;
