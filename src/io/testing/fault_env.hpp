@@ -21,7 +21,7 @@
 // name becomes durable when the target directory is synced, the old name
 // disappears durably when the source directory is synced (so after a crash
 // the file can be found under both names, or under neither, which is what
-// POSIX permits; sync both directories, target first, to be exact).
+// POSIX permits; once both directories are synced the move is durable).
 // After a crash a file or directory exists only if it is reachable from the
 // root through durable entries: an fsync'd file whose entry was never synced
 // vanishes; a rename without a directory sync is undone; a removed file comes
@@ -55,7 +55,7 @@
 //
 // crash_after(k): once operation k has completed the Env is dead: every
 // later call (counted or not) throws SimulatedCrash, which is NOT an
-// h5tx::Error, until the test calls crash().
+// h5tx::Error, until the test calls crash() (or kill_process()).
 //
 // A crash test typically: env.crash_after(k); runs the workload until it
 // throws SimulatedCrash; destroys everything that uses the Env (destructors
