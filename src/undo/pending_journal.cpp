@@ -97,7 +97,10 @@ IntervalMap<FilePos> PendingJournal::overlay() const {
 
 bool revert_pending_journal(Env& env, const std::string& data_path, const std::string& journal_path) {
   auto p = PendingJournal::load(env, journal_path);
-  if (!p) return false;
+  if (!p) {
+    if (env.exists(journal_path)) env.remove_file(journal_path);  // empty: clutter only
+    return false;
+  }
   bool reverted = false;
   if (!p->nothing_to_undo()) {
     if (!env.exists(data_path))
