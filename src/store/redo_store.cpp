@@ -24,10 +24,13 @@ std::unique_ptr<StoreImpl> open_redo_store(std::unique_ptr<Layout> layout, const
 
 RedoStore::RedoStore(std::unique_ptr<Layout> layout, const Options& options)
     : layout_(std::move(layout)),
+      env_(layout_->env()),
+      home_(layout_->home()),
+      read_only_(layout_->read_only()),
       options_(options),
       queue_(layout_->env(), layout_->journal_dir(), [this] { return layout_->allocate_txid(); }) {
   files_ = std::make_unique<DataFiles>(layout_->env(), layout_->data_dir(), layout_->journal_dir(),
-                                       options_.undo_page_size, layout_->read_only());
+                                       layout_->format().undo_page_size, layout_->read_only());
   Flusher::Hooks hooks;
   hooks.flush_limit = [this] { return snapshots_.flush_limit(); };
   hooks.flushed = [this](const std::vector<journal::Manifest>& ms) {
@@ -123,7 +126,7 @@ void RedoStore::scan_read_only() {
 }
 
 void RedoStore::check_open() const {
-  if (closed_) throw StateError(layout_->home(), "the store is closed");
+  if (closed_) throw StateError(home_, "the store is closed");
 }
 
 std::unique_ptr<TransactionImpl> RedoStore::begin(const TxOptions& options) {
@@ -155,8 +158,11 @@ void RedoStore::close() {
     }
   }
   flusher_->stop();
-  auto lock = files_->lock();
-  files_->close_all();
+  {
+    auto lock = files_->lock();
+    files_->close_all();
+  }
+  layout_.reset();  // releases the LOCK
 }
 
 StoreStats RedoStore::stats() {

@@ -35,7 +35,7 @@ class RedoStore : public StoreImpl {
   void open();
 
   Mode mode() const override { return Mode::Redo; }
-  const std::string& home() const override { return layout_->home(); }
+  const std::string& home() const override { return home_; }
   std::unique_ptr<TransactionImpl> begin(const TxOptions& options) override;
   void flush() override;
   void close() override;
@@ -43,10 +43,10 @@ class RedoStore : public StoreImpl {
   std::vector<TransactionInfo> pending() override;
 
   // --- used by RedoTransaction ------------------------------------------
-  Env* env() const { return layout_->env(); }
+  Env* env() const { return env_; }
   Layout& layout() { return *layout_; }
   const Options& options() const { return options_; }
-  bool read_only() const { return layout_->read_only(); }
+  bool read_only() const { return read_only_; }
   void check_open() const;
 
   // The committed state at `snapshot`.
@@ -73,7 +73,10 @@ class RedoStore : public StoreImpl {
   void scan_read_only();
   void add_committed(const journal::Manifest& m, const std::string& dir);
 
-  std::unique_ptr<Layout> layout_;
+  std::unique_ptr<Layout> layout_;  // released (unlocked) by close()
+  Env* env_;
+  std::string home_;
+  bool read_only_;
   Options options_;
   std::unique_ptr<DataFiles> files_;
   Overlay overlay_;

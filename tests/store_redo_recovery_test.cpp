@@ -1,0 +1,170 @@
+// Redo recovery on open from journal states left "by hand": a copy of a live
+// store taken between commit and flush (its _done directories), an
+// unfinished _temp directory, a leftover _flushed directory, and a corrupt
+// _done directory (the open fails naming the file; nothing is changed).
+// Also a read-only open of a store with unflushed transactions.
+#include <catch2/catch.hpp>
+
+#include <cstdlib>
+
+#include "h5tx/env.hpp"
+#include "h5tx/store.hpp"
+#include "store_redo_util.hpp"
+#include "test_util.hpp"
+
+using namespace h5tx;
+using namespace redo_test;
+
+namespace {
+
+Options no_flusher() {
+  Options o;
+  o.background_flusher = false;
+  return o;
+}
+
+// The store at `home` with transactions in every state a crash can leave:
+// returns the path of a copy taken while it was open ("crashed").
+std::string crashed_copy(const h5tx_test::TempDir& dir) {
+  std::string home = dir / "live";
+  auto store = Store::create(home, no_flusher());
+  make_file(*store, "a.h5");
+  {
+    auto tx = store->begin();
+    tx.write_chunk("a.h5", "/grid", {0, 0}, chunk_bytes(1, 0, 0));
+    tx.commit();
+  }
+  store->flush();  // chunk (0,0) v1 is in the HDF5 file
+  {
+    auto tx = store->begin();
+    tx.create_file("b.h5");
+    tx.create_dataset("b.h5", "/grid", grid_spec(2));
+    tx.write_chunk("b.h5", "/grid", {1, 1}, chunk_bytes(2, 1, 1));
+    tx.write_chunk("a.h5", "/grid", {0, 0}, chunk_bytes(2, 0, 0));
+    tx.set_message("second");
+    tx.commit();  // _done, not flushed
+  }
+  std::string copy = dir / "crashed";
+  REQUIRE(std::system(("cp -a " + home + " " + copy).c_str()) == 0);
+  return copy;
+}
+
+std::vector<std::string> journal_entries(const std::string& home) {
+  return Env::posix()->list_dir(home + "/journal");
+}
+
+}  // namespace
+
+TEST_CASE("redo recovery: _done is rolled forward, _temp and _flushed are discarded", "[redo][recovery]") {
+  h5tx_test::TempDir dir("redo");
+  std::string home = crashed_copy(dir);
+  Env* env = Env::posix();
+  std::string j = home + "/journal/";
+  // An unfinished commit with a chunk file and no MANIFEST.
+  env->create_dir(j + "working_00000000000fffff_temp");
+  env->open(j + "working_00000000000fffff_temp/chunk_00000000", OpenMode::CreateNew)->write(0, "xyz", 3);
+  // A flushed transaction whose deletion was interrupted (garbage inside).
+  env->create_dir(j + "working_0000000000000001_flushed");
+  env->open(j + "working_0000000000000001_flushed/MANIFEST", OpenMode::CreateNew)->write(0, "junk", 4);
+  // A half-built data file.
+  env->open(home + "/data/c.h5.tmp", OpenMode::CreateNew)->write(0, "junk", 4);
+
+  auto store = Store::open(home, no_flusher());
+  auto entries = journal_entries(home);
+  REQUIRE(entries.size() == 1);
+  CHECK(entries[0].find("_done") != std::string::npos);
+  CHECK_FALSE(env->exists(home + "/data/c.h5.tmp"));
+  auto pend = store->pending();
+  REQUIRE(pend.size() == 1);
+  CHECK(pend[0].message == "second");
+  {
+    auto r = store->begin();
+    CHECK(r.read_chunk("a.h5", "/grid", {0, 0}) == chunk_bytes(2, 0, 0));
+    CHECK(r.read_chunk("b.h5", "/grid", {1, 1}) == chunk_bytes(2, 1, 1));
+    CHECK(r.list_files() == std::vector<std::string>{"a.h5", "b.h5"});
+  }
+  // New commits get txids above everything found in the journal.
+  {
+    auto tx = store->begin();
+    tx.write_chunk("a.h5", "/grid", {3, 3}, chunk_bytes(3, 3, 3));
+    tx.commit();
+    CHECK(tx.txid() > 0xfffff);
+  }
+  store->flush();
+  CHECK(journal_entries(home).empty());
+  store->close();
+  auto again = Store::open(home);
+  auto r = again->begin();
+  CHECK(r.read_chunk("a.h5", "/grid", {0, 0}) == chunk_bytes(2, 0, 0));
+  CHECK(r.read_chunk("b.h5", "/grid", {1, 1}) == chunk_bytes(2, 1, 1));
+  CHECK(r.read_chunk("a.h5", "/grid", {3, 3}) == chunk_bytes(3, 3, 3));
+}
+
+TEST_CASE("redo recovery: a corrupt _done fails the open and changes nothing", "[redo][recovery]") {
+  h5tx_test::TempDir dir("redo");
+  std::string home = crashed_copy(dir);
+  Env* env = Env::posix();
+  std::string done;
+  for (const auto& e : journal_entries(home))
+    if (e.find("_done") != std::string::npos) done = home + "/journal/" + e;
+  REQUIRE(!done.empty());
+  std::string chunk;
+  for (const auto& f : env->list_dir(done))
+    if (f != "MANIFEST") chunk = done + "/" + f;
+  REQUIRE(!chunk.empty());
+  env->create_dir(home + "/journal/working_00000000000fffff_temp");
+
+  SECTION("a damaged chunk file") {
+    auto f = env->open(chunk, OpenMode::ReadWrite);
+    char c;
+    f->read(5, &c, 1);
+    c ^= 0x10;
+    f->write(5, &c, 1);
+    try {
+      Store::open(home);
+      FAIL("opened a store with a corrupt committed transaction");
+    } catch (const CorruptionError& e) {
+      CHECK(e.path() == chunk);
+      CHECK(std::string(e.what()).find("working_") != std::string::npos);
+    }
+  }
+  SECTION("a truncated MANIFEST") {
+    auto f = env->open(done + "/MANIFEST", OpenMode::ReadWrite);
+    f->truncate(f->size() - 3);
+    try {
+      Store::open(home);
+      FAIL("opened a store with a corrupt committed transaction");
+    } catch (const CorruptionError& e) {
+      CHECK(e.path() == done + "/MANIFEST");
+    }
+  }
+  SECTION("a missing chunk file") {
+    env->remove_file(chunk);
+    CHECK_THROWS_AS(Store::open(home), CorruptionError);
+  }
+  // Nothing was changed: the transaction and even the _temp garbage remain.
+  CHECK(env->exists(done));
+  CHECK(env->exists(home + "/journal/working_00000000000fffff_temp"));
+}
+
+TEST_CASE("redo: a read-only open serves unflushed transactions and writes nothing", "[redo][recovery]") {
+  h5tx_test::TempDir dir("redo");
+  std::string home = crashed_copy(dir);
+  Env* env = Env::posix();
+  env->create_dir(home + "/journal/working_00000000000fffff_temp");
+  auto before = journal_entries(home);
+  {
+    Options ro;
+    ro.read_only = true;
+    auto store = Store::open(home, ro);
+    auto r = store->begin(TxOptions{Access::Read});
+    CHECK(r.read_chunk("a.h5", "/grid", {0, 0}) == chunk_bytes(2, 0, 0));
+    CHECK(r.read_chunk("b.h5", "/grid", {1, 1}) == chunk_bytes(2, 1, 1));
+    auto w = store->begin();
+    CHECK_THROWS_AS(w.write_chunk("a.h5", "/grid", {0, 0}, chunk_bytes(3, 0, 0)), StateError);
+    store->flush();  // no-op
+    CHECK(store->stats().flusher_state == "stopped");
+  }
+  CHECK(journal_entries(home) == before);
+  CHECK_FALSE(env->exists(home + "/data/b.h5"));
+}
