@@ -523,13 +523,13 @@ TEST_CASE("a legacy sec2j journal is recognised and reverted", "[undo][legacy]")
 
 // Golden files: formats/golden/undo-journal-v1.bin (our format, built with
 // the codec from fixed inputs) and sec2j-legacy-journal.bin (built byte by
-// byte above). Set H5TX_UPDATE_GOLDEN=1 to rewrite them.
+// byte above). Set H5TX_WRITE_GOLDEN=1 to rewrite them.
 namespace {
 
 void check_golden(const std::string& name, const std::string& bytes) {
   std::string path = std::string(H5TX_SOURCE_DIR) + "/formats/golden/" + name;
   h5tx::Env* env = h5tx::Env::posix();
-  if (std::getenv("H5TX_UPDATE_GOLDEN")) env->write_file_atomic(path, bytes);
+  if (std::getenv("H5TX_WRITE_GOLDEN")) env->write_file_atomic(path, bytes);
   REQUIRE(env->exists(path));
   CHECK(env->read_all(path) == bytes);
 }
