@@ -1,0 +1,359 @@
+// Inspection of the journal and the data files: `check` (verify every
+// checksum in the store without modifying it; --repair discards only what
+// is provably uncommitted) and `dump` (one transaction's MANIFEST).
+//
+// These two commands read the redo journal and the undo journals directly,
+// so they include the internal journal/ and undo/ headers (the MANIFEST
+// codec and the undo journal parser): the public API has no view of
+// on-disk journal files. Everything else in the tool uses the public API.
+#include <hdf5.h>
+
+#include <algorithm>
+#include <cinttypes>
+#include <cstdio>
+#include <cstring>
+#include <map>
+
+#include "commands.hpp"
+#include "h5tx/env.hpp"
+#include "h5tx/sec2j.h"
+#include "hdf5_util.hpp"
+#include "journal/manifest.hpp"
+#include "journal/tx_dir.hpp"
+#include "journal/tx_reader.hpp"
+#include "progress.hpp"
+#include "undo/pending_journal.hpp"
+
+namespace h5tx {
+namespace cli {
+
+namespace {
+
+// Takes the store's LOCK (shared to read, exclusive to repair) without
+// opening the store, so that no recovery runs and nothing is modified.
+std::unique_ptr<FileLock> lock_store(Env* env, const std::string& home, bool exclusive, double timeout) {
+  if (!env->exists(path_join(home, "h5tx.store")))
+    throw NotFoundError(home, "not an h5tx store (no h5tx.store)");
+  return env->lock_file(path_join(home, "LOCK"), exclusive ? LockKind::Exclusive : LockKind::Shared, timeout);
+}
+
+struct Checker {
+  Env* env = Env::posix();
+  std::string home;
+  uint64_t problems = 0, notes = 0;
+
+  void problem(const std::string& what) {
+    problems++;
+    std::printf("BAD   %s\n", what.c_str());
+    std::fflush(stdout);
+  }
+  void note(const std::string& what) {
+    notes++;
+    std::printf("note  %s\n", what.c_str());
+  }
+};
+
+// --- HDF5 files --------------------------------------------------------------
+
+struct DatasetInfo {
+  std::string path;
+  hsize_t storage = 0;
+};
+
+herr_t collect_dataset(hid_t, const char* name, const H5O_info_t* info, void* data) {
+  if (info->type == H5O_TYPE_DATASET) {
+    std::string p = std::string("/") + name;
+    static_cast<std::vector<DatasetInfo>*>(data)->push_back({p, 0});
+  }
+  return 0;
+}
+
+struct OpenedFile {
+  H5Handle file;
+  std::vector<DatasetInfo> datasets;
+};
+
+// Opens `path` read-only (through the undo driver when a pending undo
+// journal must be read through) and lists its datasets. Problems are reported.
+bool open_hdf5(Checker& c, const std::string& path, const std::string& undo_journal, OpenedFile* out) {
+  try {
+    H5Handle fapl(H5Pcreate(H5P_FILE_ACCESS), "cannot create a property list", path);
+    if (!undo_journal.empty())
+      h5_check(H5Pset_fapl_sec2j_journal(fapl.id(), undo_journal.c_str()), "cannot select the undo driver", path);
+    out->file = H5Handle(H5Fopen(path.c_str(), H5F_ACC_RDONLY, fapl.id()), "cannot open", path);
+    h5_check(H5Ovisit(out->file.id(), H5_INDEX_NAME, H5_ITER_NATIVE, collect_dataset, &out->datasets),
+             "cannot list the objects", path);
+    for (DatasetInfo& d : out->datasets) {
+      H5Handle ds(H5Dopen2(out->file.id(), d.path.c_str(), H5P_DEFAULT), "cannot open dataset", path + ":" + d.path);
+      d.storage = H5Dget_storage_size(ds.id());
+    }
+    return true;
+  } catch (const Error& e) {
+    c.problem(e.what());
+    return false;
+  }
+}
+
+// Reads every allocated chunk of every dataset through HDF5's filter
+// pipeline (Fletcher32 verified on read).
+void check_hdf5(Checker& c, const std::string& path, OpenedFile& f, Progress& progress) {
+  for (const DatasetInfo& info : f.datasets) {
+    std::string where = path + ":" + info.path;
+    try {
+      H5Handle ds(H5Dopen2(f.file.id(), info.path.c_str(), H5P_DEFAULT), "cannot open dataset", where);
+      H5Handle type(H5Dget_type(ds.id()), "cannot read the type", where);
+      H5Handle space(H5Dget_space(ds.id()), "cannot read the dataspace", where);
+      H5Handle dcpl(H5Dget_create_plist(ds.id()), "cannot read the creation properties", where);
+      int rank = H5Sget_simple_extent_ndims(space.id());
+      size_t es = H5Tget_size(type.id());
+      std::vector<hsize_t> dims(size_t(std::max(rank, 0)));
+      if (rank > 0) H5Sget_simple_extent_dims(space.id(), dims.data(), nullptr);
+      if (H5Pget_layout(dcpl.id()) != H5D_CHUNKED || rank <= 0) {
+        hssize_t n = H5Sget_simple_extent_npoints(space.id());
+        std::vector<uint8_t> buf(size_t(std::max<hssize_t>(n, 0)) * es + 1);
+        h5_check(H5Dread(ds.id(), type.id(), H5S_ALL, H5S_ALL, H5P_DEFAULT, buf.data()), "cannot read", where);
+        progress.add(info.storage, 0);
+        continue;
+      }
+      std::vector<hsize_t> chunk(static_cast<size_t>(rank));
+      H5Pget_chunk(dcpl.id(), rank, chunk.data());
+      hsize_t nchunks = 0;
+      h5_check(H5Dget_num_chunks(ds.id(), space.id(), &nchunks), "cannot count the chunks", where);
+      size_t chunk_bytes = es;
+      for (hsize_t x : chunk) chunk_bytes *= size_t(x);
+      std::vector<uint8_t> buf(chunk_bytes);
+      for (hsize_t i = 0; i < nchunks; i++) {
+        std::vector<hsize_t> off(static_cast<size_t>(rank)), count(static_cast<size_t>(rank));
+        unsigned mask = 0;
+        haddr_t addr = 0;
+        hsize_t size = 0;
+        h5_check(H5Dget_chunk_info(ds.id(), space.id(), i, off.data(), &mask, &addr, &size),
+                 "cannot read the chunk index", where);
+        std::string coords;
+        for (int d = 0; d < rank; d++) {
+          count[size_t(d)] = std::min(chunk[size_t(d)], dims[size_t(d)] - off[size_t(d)]);
+          coords += (d ? "," : "") + std::to_string(off[size_t(d)] / chunk[size_t(d)]);
+        }
+        H5Handle fs(H5Dget_space(ds.id()), "cannot read the dataspace", where);
+        H5Handle ms(H5Screate_simple(rank, count.data(), nullptr), "cannot create a dataspace", where);
+        herr_t rc = H5Sselect_hyperslab(fs.id(), H5S_SELECT_SET, off.data(), nullptr, count.data(), nullptr);
+        if (rc >= 0) rc = H5Dread(ds.id(), type.id(), ms.id(), fs.id(), H5P_DEFAULT, buf.data());
+        if (rc < 0)
+          c.problem(path + ": dataset " + info.path + " chunk (" + coords + ") at file offset " +
+                    std::to_string(addr) + ", " + std::to_string(size) + " bytes: " + hdf5_error_message());
+        progress.add(size);
+      }
+    } catch (const Error& e) {
+      c.problem(e.what());
+    }
+  }
+}
+
+// --- check -------------------------------------------------------------------
+
+int run_check(const Args& a) {
+  Checker c;
+  c.home = a.positional[0];
+  bool repair = a.flags.count("repair") > 0;
+  std::unique_ptr<FileLock> lock = lock_store(c.env, c.home, repair, a.get_double("lock-timeout", 10));
+  std::string jdir = path_join(c.home, "journal"), ddir = path_join(c.home, "data");
+
+  // The journal: committed transactions must verify; the rest is noted.
+  journal::JournalListing jl = journal::list_journal(*c.env, jdir);
+  uint64_t tx_ok = 0;
+  for (uint64_t txid : jl.done) {
+    std::string dir = path_join(jdir, journal::tx_dir_name(txid, journal::TxState::Done));
+    try {
+      journal::verify_transaction(*c.env, dir, txid);
+      tx_ok++;
+    } catch (const Error& e) {
+      c.problem(std::string("committed transaction ") + hex16(txid) + ": " + e.what());
+    }
+  }
+  std::vector<std::string> removable;
+  for (uint64_t txid : jl.temp) {
+    std::string dir = path_join(jdir, journal::tx_dir_name(txid, journal::TxState::Temp));
+    c.note(dir + ": uncommitted transaction (recovery discards it)");
+    removable.push_back(dir);
+  }
+  for (uint64_t txid : jl.flushed) {
+    std::string dir = path_join(jdir, journal::tx_dir_name(txid, journal::TxState::Flushed));
+    c.note(dir + ": transaction already applied to data/ (recovery deletes it)");
+    removable.push_back(dir);
+  }
+  for (const std::string& other : jl.other) c.note(path_join(jdir, other) + ": not an h5tx journal entry (left alone)");
+
+  // Pending undo journals of an interrupted flush or undo-mode transaction:
+  // they must parse; the data files are then checked as recovery will leave
+  // them (read through the journal: pre-transaction bytes).
+  std::map<std::string, std::string> undo_of;  // data file name -> journal path
+  for (uint64_t txid : jl.undo) {
+    std::string dir = path_join(jdir, journal::undo_dir_name(txid));
+    for (const std::string& n : c.env->list_dir(dir)) {
+      std::string jp = path_join(dir, n);
+      try {
+        std::unique_ptr<undo::PendingJournal> pj = undo::PendingJournal::load(*c.env, jp);
+        const char* suffix = ".journal";
+        if (n.size() > 8 && n.compare(n.size() - 8, 8, suffix) == 0 && pj && !pj->nothing_to_undo()) {
+          undo_of[n.substr(0, n.size() - 8)] = jp;
+          c.note(jp + ": pending undo journal (" + std::to_string(pj->images().size()) +
+                 " before-images); recovery reverts data/" + n.substr(0, n.size() - 8));
+        }
+      } catch (const Error& e) {
+        c.problem(std::string("undo journal: ") + e.what());
+      }
+    }
+  }
+
+  // Data files: every chunk through its checksum.
+  std::vector<std::string> names = c.env->is_directory(ddir) ? c.env->list_dir(ddir) : std::vector<std::string>{};
+  std::sort(names.begin(), names.end());
+  std::vector<std::pair<std::string, OpenedFile>> files;
+  uint64_t total = 0;
+  for (const std::string& n : names) {
+    std::string p = path_join(ddir, n);
+    if (c.env->is_directory(p)) {
+      c.note(p + ": unexpected directory in data/ (left alone)");
+      continue;
+    }
+    if (n.size() > 8 && n.compare(n.size() - 8, 8, ".journal") == 0) {
+      try {
+        std::unique_ptr<undo::PendingJournal> pj = undo::PendingJournal::load(*c.env, p);
+        if (pj && !pj->nothing_to_undo()) {
+          undo_of[n.substr(0, n.size() - 8)] = p;
+          c.note(p + ": pending undo journal; the next read-write open reverts " + n.substr(0, n.size() - 8));
+        }
+      } catch (const Error& e) {
+        c.problem(std::string("undo journal: ") + e.what());
+      }
+      continue;
+    }
+    files.emplace_back(p, OpenedFile{});
+    auto u = undo_of.find(n);
+    if (!open_hdf5(c, p, u == undo_of.end() ? "" : u->second, &files.back().second)) {
+      files.pop_back();
+      continue;
+    }
+    for (const DatasetInfo& d : files.back().second.datasets) total += d.storage;
+  }
+  Progress progress("check", total);
+  for (auto& f : files) check_hdf5(c, f.first, f.second, progress);
+  progress.finish();
+  files.clear();
+
+  if (repair) {
+    for (const std::string& dir : removable) {
+      c.env->remove_flat_dir(dir);
+      std::printf("removed %s\n", dir.c_str());
+    }
+    if (!removable.empty()) c.env->sync_dir(jdir);
+  }
+  std::printf("%s: %zu committed transactions verified, %zu data files read, %" PRIu64 " problems, %" PRIu64
+              " notes\n",
+              c.home.c_str(), size_t(tx_ok), names.size(), c.problems, c.notes);
+  if (c.problems) {
+    std::fprintf(stderr, "h5tx check: %s: %" PRIu64 " problems found (lines starting BAD)\n", c.home.c_str(), c.problems);
+    return 1;
+  }
+  return 0;
+}
+
+// --- dump --------------------------------------------------------------------
+
+std::string attr_text(const AttributeValue& v) {
+  if (v.is_string) return "\"" + v.text + "\"";
+  std::string out = std::string(dtype_name(v.dtype)) + "[" + std::to_string(v.count()) + "] 0x";
+  char buf[3];
+  for (size_t i = 0; i < v.bytes.size() && i < 32; i++) {
+    std::snprintf(buf, sizeof buf, "%02x", v.bytes[i]);
+    out += buf;
+  }
+  if (v.bytes.size() > 32) out += "...";
+  return out;
+}
+
+int run_dump(const Args& a) {
+  Env* env = Env::posix();
+  std::string home = a.positional[0], t = a.positional[1];
+  uint64_t txid = 0;
+  if (t.empty() || t.size() > 16 || t.find_first_not_of("0123456789abcdefABCDEF") != std::string::npos)
+    throw UsageError("TXID '" + t + "' is not a transaction id (up to 16 hex digits, as h5tx log prints)");
+  txid = std::stoull(t, nullptr, 16);
+  std::unique_ptr<FileLock> lock = lock_store(env, home, false, a.get_double("lock-timeout", 10));
+  std::string jdir = path_join(home, "journal"), dir, state;
+  for (auto st : {journal::TxState::Done, journal::TxState::Temp, journal::TxState::Flushed}) {
+    std::string d = path_join(jdir, journal::tx_dir_name(txid, st));
+    if (env->is_directory(d)) {
+      dir = d;
+      state = st == journal::TxState::Done ? "committed, not yet flushed"
+              : st == journal::TxState::Temp ? "uncommitted (being written, or left by a crash)"
+                                             : "flushed (being deleted)";
+      break;
+    }
+  }
+  if (dir.empty())
+    throw NotFoundError(path_join(jdir, journal::tx_dir_name(txid, journal::TxState::Done)),
+                        "transaction " + hex16(txid) + " is not in the journal (flushed already, or never committed)");
+  journal::Manifest m = journal::read_manifest(*env, dir, txid);
+  std::printf("transaction %s  %s\n", hex16(m.txid).c_str(), state.c_str());
+  std::printf("  directory   %s\n", dir.c_str());
+  std::printf("  committed   %s\n", format_time_micros(m.commit_time_micros).c_str());
+  std::printf("  message     %s\n", m.message.c_str());
+  for (const auto& kv : m.metadata) std::printf("  metadata    %s = %s\n", kv.first.c_str(), kv.second.c_str());
+  std::printf("  chunk bytes %s in %zu operations\n", format_bytes(double(m.chunk_bytes())).c_str(), m.ops.size());
+  for (const journal::Op& op : m.ops) {
+    switch (op.kind) {
+      case journal::OpKind::CreateFile:
+        std::printf("  create-file     %s\n", op.file.c_str());
+        break;
+      case journal::OpKind::CreateDataset:
+        std::printf("  create-dataset  %s:%s %s %s (max %s) chunk %s%s%s fill %g\n", op.file.c_str(),
+                    op.path.c_str(), dtype_name(op.spec.dtype), format_shape(op.spec.shape, "x").c_str(),
+                    format_shape(op.spec.max_shape, "x").c_str(), format_shape(op.spec.chunk, "x").c_str(),
+                    op.spec.compression == Compression::ShuffleDeflate
+                        ? (" deflate:" + std::to_string(op.spec.deflate_level)).c_str()
+                        : "",
+                    op.spec.fletcher32 ? " fletcher32" : "", op.spec.fill_value);
+        break;
+      case journal::OpKind::ExtendDataset:
+        std::printf("  extend-dataset  %s:%s to %s\n", op.file.c_str(), op.path.c_str(),
+                    format_shape(op.shape, "x").c_str());
+        break;
+      case journal::OpKind::SetAttribute:
+        std::printf("  set-attribute   %s:%s %s = %s\n", op.file.c_str(), op.path.c_str(), op.name.c_str(),
+                    attr_text(op.attr).c_str());
+        break;
+      case journal::OpKind::WriteChunk:
+        std::printf("  write-chunk     %s:%s (%s) -> %s, %" PRIu64 " bytes, xxh3 %016" PRIx64 ", filter mask %u\n",
+                    op.file.c_str(), op.path.c_str(), format_shape(op.shape).c_str(), op.chunk_file.c_str(),
+                    op.chunk_size, op.chunk_hash, op.filter_mask);
+        break;
+    }
+  }
+  return 0;
+}
+
+}  // namespace
+
+std::vector<Command> check_commands() {
+  OptionSpec lt = lock_timeout_option();
+  return {
+      {{"check", "HOME [--repair]",
+        "Verify the whole store without modifying it: every committed journal transaction\n"
+        "(MANIFEST and chunk checksums), every pending undo journal, and every chunk of every\n"
+        "HDF5 file in data/ read through its Fletcher32 checksum. Names the file, dataset and\n"
+        "chunk of every problem; exit status 1 if there is any.",
+        {{"repair", "", "also remove what is provably uncommitted or already applied: _temp and _flushed "
+                        "journal directories (takes the store's exclusive lock)"},
+         lt},
+        1, 1},
+       run_check},
+      {{"dump", "HOME TXID",
+        "Print the MANIFEST of a transaction in the journal: header, metadata and every operation.",
+        {lt}, 2, 2},
+       run_dump},
+  };
+}
+
+}  // namespace cli
+}  // namespace h5tx

@@ -1,0 +1,149 @@
+// `export`: a consistent copy of the store's committed state (flushed or
+// not) as one plain HDF5 file, read through one read transaction. Written
+// to OUT.partial, synced, then renamed, so OUT never holds half an export.
+#include <fcntl.h>
+#include <hdf5.h>
+#include <unistd.h>
+
+#include <algorithm>
+#include <cerrno>
+#include <cinttypes>
+#include <cstdio>
+#include <cstring>
+
+#include "chunk_grid.hpp"
+#include "commands.hpp"
+#include "h5tx/env.hpp"
+#include "hdf5_util.hpp"
+#include "ingest.hpp"
+#include "progress.hpp"
+
+namespace h5tx {
+namespace cli {
+
+namespace {
+
+
+void copy_dataset(Transaction& tx, const std::string& file, const std::string& path, hid_t out,
+                  const std::string& out_path, const std::string& out_name, Progress& progress) {
+  std::string where = out_name + ":" + out_path;
+  DatasetSpec s = tx.dataset_spec(file, path);
+  const size_t rank = s.shape.size();
+  std::vector<hsize_t> dims(s.shape.begin(), s.shape.end()), chunk(s.chunk.begin(), s.chunk.end()), maxd(rank);
+  for (size_t d = 0; d < rank; d++) {
+    uint64_t m = s.max_shape.empty() ? s.shape[d] : s.max_shape[d];
+    maxd[d] = m == kUnlimited ? H5S_UNLIMITED : m;
+  }
+  hid_t type = hdf5_type_of(s.dtype);
+  std::vector<uint8_t> fill = fill_element_of(s.dtype, s.fill_value);
+  H5Handle space(H5Screate_simple(int(rank), dims.data(), maxd.data()), "cannot create a dataspace", where);
+  H5Handle dcpl(H5Pcreate(H5P_DATASET_CREATE), "cannot create a property list", where);
+  h5_check(H5Pset_chunk(dcpl.id(), int(rank), chunk.data()), "cannot set the chunk shape", where);
+  h5_check(H5Pset_fill_value(dcpl.id(), type, fill.data()), "cannot set the fill value", where);
+  if (s.compression == Compression::ShuffleDeflate) {
+    h5_check(H5Pset_shuffle(dcpl.id()), "cannot set shuffle", where);
+    h5_check(H5Pset_deflate(dcpl.id(), unsigned(s.deflate_level)), "cannot set deflate", where);
+  }
+  if (s.fletcher32) h5_check(H5Pset_fletcher32(dcpl.id()), "cannot set fletcher32", where);
+  H5Handle lcpl(H5Pcreate(H5P_LINK_CREATE), "cannot create a property list", where);
+  h5_check(H5Pset_create_intermediate_group(lcpl.id(), 1), "cannot set intermediate groups", where);
+  H5Handle ds(H5Dcreate2(out, out_path.c_str(), type, space.id(), lcpl.id(), dcpl.id(), H5P_DEFAULT),
+              "cannot create dataset", where);
+
+  ChunkGrid grid(s.shape, s.chunk);
+  const size_t es = dtype_size(s.dtype);
+  for (uint64_t i = 0; i < grid.count(); i++) {
+    std::vector<uint8_t> data = tx.read_chunk(file, path, grid.coords(i));
+    bool all_fill = true;
+    for (size_t b = 0; b < data.size() && all_fill; b++) all_fill = data[b] == fill[b % es];
+    progress.add(data.size());
+    if (all_fill) continue;  // reads back as the fill value without being stored
+    Shape start, count;
+    grid.region(i, &start, &count);
+    std::vector<hsize_t> st(start.begin(), start.end()), ct(count.begin(), count.end()), zero(rank, 0);
+    H5Handle fs(H5Dget_space(ds.id()), "cannot read the dataspace", where);
+    h5_check(H5Sselect_hyperslab(fs.id(), H5S_SELECT_SET, st.data(), nullptr, ct.data(), nullptr), "select", where);
+    H5Handle ms(H5Screate_simple(int(rank), chunk.data(), nullptr), "cannot create a dataspace", where);
+    h5_check(H5Sselect_hyperslab(ms.id(), H5S_SELECT_SET, zero.data(), nullptr, ct.data(), nullptr), "select", where);
+    h5_check(H5Dwrite(ds.id(), type, ms.id(), fs.id(), H5P_DEFAULT, data.data()), "cannot write", where);
+  }
+}
+
+void fsync_path(const std::string& path) {
+  int fd = ::open(path.c_str(), O_RDONLY | O_CLOEXEC);
+  if (fd < 0) throw IoError(path, std::string("cannot open to sync: ") + std::strerror(errno), errno);
+  int rc = ::fsync(fd);
+  int e = errno;
+  ::close(fd);
+  if (rc != 0) throw IoError(path, std::string("fsync failed: ") + std::strerror(e), e);
+}
+
+int run_export(const Args& a) {
+  std::string out = a.positional[1];
+  Env* env = Env::posix();
+  if (env->exists(out) && !a.flags.count("force"))
+    throw AlreadyExistsError(out, "exists (pass --force to replace it)");
+  std::unique_ptr<Store> s = open_store(a, true);
+  TxOptions ro;
+  ro.access = Access::Read;
+  Transaction tx = s->begin(ro);
+  std::vector<std::string> files;
+  bool one = a.positional.size() == 3;
+  if (one) {
+    files.push_back(a.positional[2]);
+  } else {
+    for (const std::string& f : tx.list_files())
+      if (f != kIngestFile) files.push_back(f);
+    std::sort(files.begin(), files.end());
+  }
+  std::vector<std::pair<std::string, std::string>> datasets;  // file, path
+  uint64_t total = 0;
+  for (const std::string& f : files) {
+    for (const std::string& d : tx.list_datasets(f)) {
+      DatasetSpec sp = tx.dataset_spec(f, d);
+      ChunkGrid g(sp.shape, sp.chunk);
+      total += g.count() * g.chunk_elements() * dtype_size(sp.dtype);
+      datasets.emplace_back(f, d);
+    }
+  }
+  std::string partial = out + ".partial";
+  if (env->exists(partial)) env->remove_file(partial);
+  {
+    H5Handle h(H5Fcreate(partial.c_str(), H5F_ACC_EXCL, H5P_DEFAULT, H5P_DEFAULT), "cannot create", partial);
+    Progress progress("export", total);
+    for (const auto& fd : datasets) {
+      std::string out_path = one ? fd.second : "/" + fd.first + fd.second;
+      copy_dataset(tx, fd.first, fd.second, h.id(), out_path, out, progress);
+    }
+    progress.finish();
+    h5_check(H5Fflush(h.id(), H5F_SCOPE_GLOBAL), "cannot flush", partial);
+  }
+  uint64_t snapshot = tx.snapshot();
+  tx.abort();
+  s->close();
+  fsync_path(partial);
+  env->rename(partial, out);
+  env->sync_dir(path_dirname(out).empty() ? "." : path_dirname(out));
+  std::string upto = snapshot ? " (committed state up to txid " + hex16(snapshot) + ")" : "";
+  std::printf("exported %zu datasets of %zu files%s to %s%s\n", datasets.size(), files.size(), upto.c_str(),
+              out.c_str(), one ? "" : " (one group per file: /<file>/<dataset path>)");
+  return 0;
+}
+
+}  // namespace
+
+std::vector<Command> export_commands() {
+  return {
+      {{"export", "HOME OUT.h5 [FILE]",
+        "Copy the store's committed state (including transactions not yet flushed), as of one\n"
+        "consistent snapshot, into one plain HDF5 file. With FILE: that file's datasets at their\n"
+        "own paths; without: every file as a group /<FILE>/... (the ingest progress file\n"
+        ".h5tx-ingest.h5 is left out). Datasets keep dtype, shape, chunking and filters;\n"
+        "attributes are not copied (the API cannot list them).",
+        {{"force", "", "replace OUT.h5 if it exists"}, lock_timeout_option()}, 2, 3},
+       run_export},
+  };
+}
+
+}  // namespace cli
+}  // namespace h5tx

@@ -1,0 +1,224 @@
+// Ingest commands: `ingest` (resumable batch ingest of a raw, .npy or HDF5
+// input) and `demo` (the README's main job: a synthetic volume ingested,
+// flushed and verified).
+#include <sys/stat.h>
+#include <unistd.h>
+
+#include <algorithm>
+#include <chrono>
+#include <cinttypes>
+#include <cstdio>
+#include <thread>
+
+#include "chunk_grid.hpp"
+#include "commands.hpp"
+#include "demo_volume.hpp"
+#include "h5tx/env.hpp"
+#include "hdf5_util.hpp"
+#include "ingest.hpp"
+#include "input.hpp"
+#include "progress.hpp"
+
+namespace h5tx {
+namespace cli {
+
+namespace {
+
+unsigned default_threads() {
+  unsigned hw = std::thread::hardware_concurrency();
+  return std::max(2u, std::min(4u, hw));
+}
+
+double seconds_since(std::chrono::steady_clock::time_point t) {
+  return std::chrono::duration<double>(std::chrono::steady_clock::now() - t).count();
+}
+
+void print_result(const IngestResult& r, double flush_seconds) {
+  if (r.already_complete) {
+    std::printf("ingest %s run %u is already complete: all %" PRIu64 " chunks committed; nothing written\n",
+                r.id.c_str(), r.run, r.chunks);
+    return;
+  }
+  double rate = r.seconds > 0 ? double(r.bytes_written) / r.seconds : 0;
+  std::printf("ingest %s run %u: wrote %" PRIu64 " of %" PRIu64 " chunks (%" PRIu64
+              " committed earlier) in %" PRIu64 " transactions: %s in %s (%s/s)\n",
+              r.id.c_str(), r.run, r.chunks_written, r.chunks, r.chunks_skipped, r.transactions,
+              format_bytes(double(r.bytes_written)).c_str(), format_duration(r.seconds).c_str(),
+              format_bytes(rate).c_str());
+  if (flush_seconds >= 0) std::printf("flushed to data/ in %s\n", format_duration(flush_seconds).c_str());
+}
+
+IngestOptions ingest_options(const Args& a) {
+  IngestOptions o;
+  if (a.has("chunk")) o.chunk = parse_shape(a.get("chunk"), "--chunk");
+  o.deflate_level = a.has("compress") ? parse_compress(a.get("compress")) : 0;
+  o.fletcher32 = !a.flags.count("no-checksum");
+  o.tx_chunks = a.get_uint("tx-chunks", 16, 1, 1 << 20);
+  o.threads = unsigned(a.get_uint("threads", default_threads(), 1, 256));
+  if (a.flags.count("resume") && a.flags.count("no-resume")) throw UsageError("--resume and --no-resume exclude each other");
+  if (a.flags.count("resume")) o.resume = IngestOptions::Resume::Yes;
+  if (a.flags.count("no-resume")) o.resume = IngestOptions::Resume::No;
+  o.max_rate_mib = a.get_double("max-rate", 0);
+  o.verbose = a.flags.count("verbose") > 0;
+  o.progress_interval = a.get_double("progress-interval", 2);
+  return o;
+}
+
+// --- ingest ------------------------------------------------------------------
+
+int run_ingest_cmd(const Args& a) {
+  IngestOptions o = ingest_options(a);
+  o.target = parse_target(a.positional[1]);
+  if (!a.has("from")) throw UsageError("ingest needs --from INPUT");
+  bool has_dtype = a.has("dtype");
+  DType dtype = has_dtype ? parse_dtype_arg(a.get("dtype")) : DType::U8;
+  Shape shape = a.has("shape") ? parse_shape(a.get("shape"), "--shape") : Shape{};
+  std::unique_ptr<Input> in = open_input(a.get("from"), has_dtype, dtype, shape);
+  std::unique_ptr<Store> s = open_store(a, false);
+  IngestResult r = run_ingest(*s, *in, o);
+  auto t = std::chrono::steady_clock::now();
+  s->close();
+  print_result(r, r.already_complete ? -1 : seconds_since(t));
+  return 0;
+}
+
+// --- demo --------------------------------------------------------------------
+
+// Reads every chunk of the flushed file with plain HDF5 and compares it with
+// the generator. Returns the number of chunks that differ.
+uint64_t verify_demo(const std::string& path, const std::string& dataset, const ChunkGrid& grid,
+                     uint64_t* checked) {
+  H5Handle f(H5Fopen(path.c_str(), H5F_ACC_RDONLY, H5P_DEFAULT), "cannot open", path);
+  H5Handle d(H5Dopen2(f.id(), dataset.c_str(), H5P_DEFAULT), "cannot open dataset", path + ":" + dataset);
+  std::unique_ptr<Input> gen = demo_input(grid.shape());
+  Progress progress("verify", grid.count() * grid.chunk_elements() * 2);
+  uint64_t bad = 0;
+  for (uint64_t i = 0; i < grid.count(); i++) {
+    Shape start, count;
+    grid.region(i, &start, &count);
+    uint64_t n = 1;
+    for (uint64_t c : count) n *= c;
+    std::vector<uint16_t> got(n), want(n);
+    std::vector<hsize_t> s(start.begin(), start.end()), c(count.begin(), count.end());
+    H5Handle fs(H5Dget_space(d.id()), "cannot get dataspace", path);
+    h5_check(H5Sselect_hyperslab(fs.id(), H5S_SELECT_SET, s.data(), nullptr, c.data(), nullptr), "select", path);
+    H5Handle ms(H5Screate_simple(int(c.size()), c.data(), nullptr), "dataspace", path);
+    h5_check(H5Dread(d.id(), H5T_NATIVE_UINT16, ms.id(), fs.id(), H5P_DEFAULT, got.data()),
+             ("cannot read chunk " + format_shape(grid.coords(i))).c_str(), path + ":" + dataset);
+    gen->read(start, count, want.data());
+    if (got != want) {
+      bad++;
+      std::fprintf(stderr, "h5tx demo: %s:%s chunk %s differs from the generator\n", path.c_str(),
+                   dataset.c_str(), format_shape(grid.coords(i)).c_str());
+    }
+    progress.add(grid.chunk_elements() * 2);
+    ++*checked;
+  }
+  progress.finish();
+  return bad;
+}
+
+int run_demo(const Args& a) {
+  std::string dir = a.positional.empty() ? "h5tx-demo" : a.positional[0];
+  uint64_t mib = a.get_uint("size", 256, 1, 1 << 20);
+  Env* env = Env::posix();
+  if (env->exists(dir) && (!env->is_directory(dir) || !env->list_dir(dir).empty()))
+    throw AlreadyExistsError(dir, "exists and is not empty; remove it or name another directory (h5tx demo DIR)");
+
+  Shape shape = demo_shape(mib);
+  std::unique_ptr<Input> gen = demo_input(shape);
+  IngestOptions o = ingest_options(a);
+  o.target = Target{"volume.h5", "/volume"};
+  uint64_t c = std::min<uint64_t>(64, shape[0]);
+  if (o.chunk.empty()) o.chunk = Shape{c, c, c};
+  if (!a.has("tx-chunks")) o.tx_chunks = 8;
+  o.log = nullptr;
+
+  std::printf("h5tx demo: ingesting a synthetic %s u16 volume (%s) into a new store %s\n",
+              format_shape(shape, "x").c_str(), format_bytes(double(gen->bytes())).c_str(), dir.c_str());
+  std::fflush(stdout);
+  std::unique_ptr<Store> s = Store::create(dir);
+  IngestResult r = run_ingest(*s, *gen, o);
+  auto t = std::chrono::steady_clock::now();
+  s->flush();
+  double flush_s = seconds_since(t);
+  std::string file = s->data_path("volume.h5");
+  s->close();
+
+  ChunkGrid grid(shape, r.chunk);
+  uint64_t checked = 0;
+  t = std::chrono::steady_clock::now();
+  uint64_t bad = verify_demo(file, "/volume", grid, &checked);
+  double verify_s = seconds_since(t);
+
+  double rate = r.seconds > 0 ? double(r.bytes_written) / r.seconds : 0;
+  std::printf("\n");
+  std::printf("  volume           %s u16, %s, %" PRIu64 " chunks of %s\n", format_shape(shape, "x").c_str(),
+              format_bytes(double(gen->bytes())).c_str(), r.chunks, format_shape(r.chunk, "x").c_str());
+  std::printf("  transactions     %" PRIu64 " committed (%" PRIu64 " chunks each, %u worker threads) + 1 setup\n",
+              r.transactions, o.tx_chunks, s->mode() == Mode::Undo ? 1u : o.threads);
+  std::printf("  ingest           %s in %s = %s/s, every commit durable when it returned\n",
+              format_bytes(double(r.bytes_written)).c_str(), format_duration(r.seconds).c_str(),
+              format_bytes(rate).c_str());
+  std::printf("  flush            %s\n", format_duration(flush_s).c_str());
+  std::printf("  verify           %" PRIu64 " of %" PRIu64 " chunks match the generator (%s)\n", checked - bad,
+              checked, format_duration(verify_s).c_str());
+  std::printf("  plain HDF5 file  %s (dataset /volume)\n", file.c_str());
+  std::printf("\nread it with:\n");
+  std::printf("  h5dump -d /volume -s 0,0,0 -c 1,2,8 %s\n", file.c_str());
+  std::printf("  python3 -c \"import h5py; f = h5py.File('%s', 'r'); print(f['volume'].shape, f['volume'][0, 0, :8])\"\n",
+              file.c_str());
+  std::printf("  h5tx ls %s\n", dir.c_str());
+  if (bad) {
+    std::fprintf(stderr, "h5tx demo: %s: %" PRIu64 " chunks differ from the generator\n", file.c_str(), bad);
+    return 1;
+  }
+  return 0;
+}
+
+std::vector<OptionSpec> common_ingest_options() {
+  return {
+      {"chunk", "CHUNK", "chunk shape of a new dataset (default: about 1 MiB)"},
+      {"tx-chunks", "N", "chunks per transaction (default 16; a resumed ingest keeps its first run's)"},
+      {"threads", "N", "worker threads committing transactions (default 2..4)"},
+      {"compress", "deflate:N", "new dataset: shuffle + deflate at level N"},
+      {"no-checksum", "", "new dataset: no Fletcher32 checksums"},
+      {"max-rate", "MIB_PER_S", "limit the ingest to this many MiB/s"},
+      {"progress-interval", "SECONDS", "between progress lines when stderr is not a terminal (default 2)"},
+  };
+}
+
+}  // namespace
+
+std::vector<Command> ingest_commands() {
+  std::vector<OptionSpec> ingest_opts = {
+      {"from", "INPUT", "raw file (with --dtype --shape), .npy file, or OTHER.h5:/dataset"},
+      {"dtype", "DTYPE", "element type of a raw input (u8..u64, i8..i64, f32, f64)"},
+      {"shape", "SHAPE", "shape of a raw input, C order (1024,1024,512)"},
+      {"resume", "", "continue the same unfinished ingest (the default when one is found)"},
+      {"no-resume", "", "start over: write every chunk again, as a new run"},
+      {"verbose", "", "print each committed transaction: txid and chunk indices"},
+  };
+  for (const OptionSpec& o : common_ingest_options()) ingest_opts.push_back(o);
+  ingest_opts.push_back(lock_timeout_option());
+  std::vector<OptionSpec> demo_opts = {{"size", "MIB", "size of the volume (default 256)"}};
+  for (const OptionSpec& o : common_ingest_options())
+    if (o.name != "compress" && o.name != "no-checksum") demo_opts.push_back(o);
+  return {
+      {{"ingest", "HOME FILE:/path --from INPUT [--dtype DTYPE --shape SHAPE] [options]",
+        "Batch-ingest an array into dataset FILE:/path (created if missing from the input's dtype\n"
+        "and shape). The array is cut into chunks; worker threads commit transactions of N chunks.\n"
+        "Each transaction records its chunks in the store, so an ingest that was killed resumes\n"
+        "where it stopped and never writes a committed chunk twice. Flushes before exiting.",
+        ingest_opts, 2, 2},
+       run_ingest_cmd},
+      {{"demo", "[DIR] [--size MIB]",
+        "Generate a synthetic 3-D u16 volume, ingest it into a new store in DIR (default\n"
+        "./h5tx-demo), flush, verify every chunk against the generator, and print a summary.",
+        demo_opts, 0, 1},
+       run_demo},
+  };
+}
+
+}  // namespace cli
+}  // namespace h5tx

@@ -1,0 +1,383 @@
+// Store commands: init, create-dataset, ls, log, get, flush, recover, stats.
+#include <unistd.h>
+
+#include <algorithm>
+#include <cerrno>
+#include <type_traits>
+#include <cinttypes>
+#include <cstdio>
+#include <cstring>
+
+#include "chunk_grid.hpp"
+#include "commands.hpp"
+#include "h5tx/env.hpp"
+#include "ingest.hpp"
+
+namespace h5tx {
+namespace cli {
+
+namespace {
+
+
+std::string describe_spec(const DatasetSpec& s) {
+  std::string out = std::string(dtype_name(s.dtype)) + "  " + format_shape(s.shape, "x");
+  if (!s.max_shape.empty() && s.max_shape != s.shape) out += " (max " + format_shape(s.max_shape, "x") + ")";
+  out += "  chunk " + format_shape(s.chunk, "x");
+  if (s.compression == Compression::ShuffleDeflate) out += "  deflate:" + std::to_string(s.deflate_level);
+  if (s.fletcher32) out += "  fletcher32";
+  return out;
+}
+
+// --- init ------------------------------------------------------------------
+
+int run_init(const Args& a) {
+  Options o;
+  std::string mode = a.get("mode", "redo");
+  if (mode == "redo") o.mode = Mode::Redo;
+  else if (mode == "undo") o.mode = Mode::Undo;
+  else throw UsageError("--mode must be redo or undo, not '" + mode + "'");
+  std::unique_ptr<Store> s = Store::create(a.positional[0], o);
+  s->close();
+  std::printf("created %s-mode store %s\n", mode.c_str(), a.positional[0].c_str());
+  return 0;
+}
+
+// --- create-dataset --------------------------------------------------------
+
+int run_create_dataset(const Args& a) {
+  Target t = parse_target(a.positional[1]);
+  if (!a.has("dtype") || !a.has("shape") || !a.has("chunk"))
+    throw UsageError("create-dataset needs --dtype, --shape and --chunk");
+  DatasetSpec spec;
+  spec.dtype = parse_dtype_arg(a.get("dtype"));
+  spec.shape = parse_shape(a.get("shape"), "--shape", true);
+  spec.chunk = parse_shape(a.get("chunk"), "--chunk");
+  if (a.has("maxshape")) spec.max_shape = parse_shape(a.get("maxshape"), "--maxshape", true, true);
+  if (spec.chunk.size() != spec.shape.size() || (!spec.max_shape.empty() && spec.max_shape.size() != spec.shape.size()))
+    throw UsageError("--shape, --maxshape and --chunk must have the same number of dimensions");
+  int level = a.has("compress") ? parse_compress(a.get("compress")) : 0;
+  if (level) {
+    spec.compression = Compression::ShuffleDeflate;
+    spec.deflate_level = level;
+  }
+  spec.fletcher32 = !a.flags.count("no-checksum");
+  spec.fill_value = a.get_double("fill", 0);
+  std::unique_ptr<Store> s = open_store(a, false);
+  Transaction tx = s->begin();
+  std::vector<std::string> files = tx.list_files();
+  if (std::find(files.begin(), files.end(), t.file) == files.end()) tx.create_file(t.file);
+  tx.create_dataset(t.file, t.path, spec);
+  tx.set_message("h5tx create-dataset " + t.file + ":" + t.path);
+  tx.commit();
+  uint64_t txid = tx.txid();
+  s->close();
+  std::printf("created %s:%s  %s  (txid %s)\n", t.file.c_str(), t.path.c_str(), describe_spec(spec).c_str(),
+              hex16(txid).c_str());
+  return 0;
+}
+
+// --- ls ----------------------------------------------------------------------
+
+int run_ls(const Args& a) {
+  std::unique_ptr<Store> s = open_store(a, true);
+  TxOptions ro;
+  ro.access = Access::Read;
+  Transaction tx = s->begin(ro);
+  std::printf("store %s (%s mode)\n", s->home().c_str(), s->mode() == Mode::Redo ? "redo" : "undo");
+  std::vector<std::string> files = tx.list_files();
+  std::sort(files.begin(), files.end());
+  if (files.empty()) std::printf("no files\n");
+  for (const std::string& f : files) {
+    std::printf("%s\n", f.c_str());
+    std::vector<std::string> ds = tx.list_datasets(f);
+    std::sort(ds.begin(), ds.end());
+    for (const std::string& d : ds) std::printf("  %-24s %s\n", d.c_str(), describe_spec(tx.dataset_spec(f, d)).c_str());
+  }
+  tx.abort();
+  std::vector<TransactionInfo> pending = s->pending();
+  uint64_t bytes = 0;
+  for (const TransactionInfo& t : pending) bytes += t.bytes;
+  if (pending.empty()) std::printf("pending transactions: none (everything is flushed)\n");
+  else
+    std::printf("pending transactions: %zu (%s), txids %s .. %s (see h5tx log)\n", pending.size(),
+                format_bytes(double(bytes)).c_str(), hex16(pending.front().txid).c_str(),
+                hex16(pending.back().txid).c_str());
+  s->close();
+  return 0;
+}
+
+// --- log ---------------------------------------------------------------------
+
+int run_log(const Args& a) {
+  std::unique_ptr<Store> s = open_store(a, true);
+  std::vector<TransactionInfo> pending = s->pending();
+  if (pending.empty()) std::printf("no pending transactions (everything is flushed)\n");
+  for (const TransactionInfo& t : pending) {
+    std::printf("txid %s  %s  %s  %" PRIu64 " ops  %s\n", hex16(t.txid).c_str(),
+                format_time_micros(t.commit_time_micros).c_str(), format_bytes(double(t.bytes)).c_str(),
+                t.operations, t.message.c_str());
+    for (const auto& kv : t.metadata) std::printf("    %s = %s\n", kv.first.c_str(), kv.second.c_str());
+  }
+  s->close();
+  return 0;
+}
+
+// --- get ---------------------------------------------------------------------
+
+template <class T>
+void print_value(const uint8_t* p, std::string* out) {
+  T v;
+  std::memcpy(&v, p, sizeof v);
+  char buf[40];
+  if (std::is_floating_point<T>::value) std::snprintf(buf, sizeof buf, sizeof(T) == 4 ? "%.9g" : "%.17g", double(v));
+  else if (std::is_signed<T>::value) std::snprintf(buf, sizeof buf, "%lld", (long long)v);
+  else std::snprintf(buf, sizeof buf, "%llu", (unsigned long long)v);
+  *out += buf;
+}
+
+void append_value(DType t, const uint8_t* p, std::string* out) {
+  switch (t) {
+    case DType::U8: print_value<uint8_t>(p, out); break;
+    case DType::U16: print_value<uint16_t>(p, out); break;
+    case DType::U32: print_value<uint32_t>(p, out); break;
+    case DType::U64: print_value<uint64_t>(p, out); break;
+    case DType::I8: print_value<int8_t>(p, out); break;
+    case DType::I16: print_value<int16_t>(p, out); break;
+    case DType::I32: print_value<int32_t>(p, out); break;
+    case DType::I64: print_value<int64_t>(p, out); break;
+    case DType::F32: print_value<float>(p, out); break;
+    case DType::F64: print_value<double>(p, out); break;
+  }
+}
+
+// Text: one line per row of the last dimension, prefixed with the index of
+// the row's first element (relative to `origin`, the block's position).
+void print_text(DType t, const Shape& shape, const Shape& origin, const std::vector<uint8_t>& data) {
+  const size_t es = dtype_size(t), rank = shape.size();
+  uint64_t rows = 1;
+  for (size_t d = 0; d + 1 < rank; d++) rows *= shape[d];
+  Shape idx(rank, 0);
+  const uint8_t* p = data.data();
+  std::string line;
+  for (uint64_t r = 0; r < rows; r++) {
+    line = "[";
+    for (size_t d = 0; d < rank; d++) line += (d ? "," : "") + std::to_string(origin[d] + idx[d]);
+    line += "]";
+    for (uint64_t x = 0; x < shape[rank - 1]; x++, p += es) {
+      line += ' ';
+      append_value(t, p, &line);
+    }
+    line += '\n';
+    std::fputs(line.c_str(), stdout);
+    for (size_t d = rank - 1; d-- > 0;) {
+      if (++idx[d] < shape[d]) break;
+      idx[d] = 0;
+    }
+  }
+}
+
+int run_get(const Args& a) {
+  Target t = parse_target(a.positional[1]);
+  if (a.has("chunk") == a.has("slice")) throw UsageError("get needs exactly one of --chunk and --slice");
+  if (a.flags.count("raw") && a.flags.count("text")) throw UsageError("--raw and --text exclude each other");
+  bool raw = a.flags.count("raw") > 0;
+  std::unique_ptr<Store> s = open_store(a, true);
+  TxOptions ro;
+  ro.access = Access::Read;
+  Transaction tx = s->begin(ro);
+  DatasetSpec spec = tx.dataset_spec(t.file, t.path);
+  std::vector<uint8_t> data;
+  Shape shape, origin;
+  if (a.has("chunk")) {
+    Shape coords = parse_shape(a.get("chunk"), "--chunk", true);
+    ChunkGrid grid(spec.shape, spec.chunk);
+    if (coords.size() != spec.shape.size())
+      throw UsageError("--chunk " + a.get("chunk") + " has " + std::to_string(coords.size()) +
+                       " coordinates, the dataset has " + std::to_string(spec.shape.size()) + " dimensions");
+    for (size_t d = 0; d < coords.size(); d++)
+      if (coords[d] >= grid.grid()[d])
+        throw UsageError("--chunk " + a.get("chunk") + " is outside the chunk grid " + format_shape(grid.grid(), "x"));
+    data = tx.read_chunk(t.file, t.path, coords);
+    shape = spec.chunk;
+    for (size_t d = 0; d < coords.size(); d++) origin.push_back(coords[d] * spec.chunk[d]);
+  } else {
+    Shape count;
+    parse_slice(a.get("slice"), spec.shape, &origin, &count);
+    uint64_t n = dtype_size(spec.dtype);
+    for (uint64_t c : count) n *= c;
+    data.resize(size_t(n));
+    tx.read(t.file, t.path, origin, count, spec.dtype, data.data());
+    shape = count;
+  }
+  tx.abort();
+  s->close();
+  if (raw) {
+    if (std::fwrite(data.data(), 1, data.size(), stdout) != data.size() || std::fflush(stdout) != 0)
+      throw IoError("<stdout>", std::string("cannot write: ") + std::strerror(errno), errno);
+  } else {
+    print_text(spec.dtype, shape, origin, data);
+  }
+  return 0;
+}
+
+// --- flush -------------------------------------------------------------------
+
+int run_flush(const Args& a) {
+  std::unique_ptr<Store> s = open_store(a, false);
+  std::vector<TransactionInfo> pending = s->pending();
+  uint64_t bytes = 0;
+  for (const TransactionInfo& t : pending) bytes += t.bytes;
+  Mode mode = s->mode();
+  s->flush();
+  s->close();
+  if (mode == Mode::Undo) std::printf("undo-mode store: nothing to flush (commits write the files)\n");
+  else std::printf("flushed %zu transactions (%s) into data/\n", pending.size(), format_bytes(double(bytes)).c_str());
+  return 0;
+}
+
+// --- recover -----------------------------------------------------------------
+
+struct JournalCounts {
+  size_t temp = 0, done = 0, flushed = 0, undo = 0;
+};
+
+JournalCounts count_journal(const std::string& home) {
+  JournalCounts c;
+  Env* env = Env::posix();
+  std::string dir = path_join(home, "journal");
+  if (!env->is_directory(dir)) return c;
+  auto ends = [](const std::string& s, const char* suf) {
+    size_t n = std::strlen(suf);
+    return s.size() >= n && s.compare(s.size() - n, n, suf) == 0;
+  };
+  for (const std::string& n : env->list_dir(dir)) {
+    if (n.compare(0, 8, "working_") == 0) {
+      if (ends(n, "_temp")) c.temp++;
+      else if (ends(n, "_done")) c.done++;
+      else if (ends(n, "_flushed")) c.flushed++;
+    } else if (n.compare(0, 5, "undo_") == 0) {
+      c.undo++;
+    }
+  }
+  return c;
+}
+
+int run_recover(const Args& a) {
+  JournalCounts before = count_journal(a.positional[0]);
+  std::unique_ptr<Store> s = open_store(a, false);  // opening runs recovery
+  std::vector<TransactionInfo> pending = s->pending();
+  Mode mode = s->mode();
+  s->close();                                        // flushes what was rolled forward
+  JournalCounts after = count_journal(a.positional[0]);
+  std::printf("recovered %s (%s mode)\n", a.positional[0].c_str(), mode == Mode::Redo ? "redo" : "undo");
+  std::printf("  uncommitted transactions discarded (_temp):   %zu\n", before.temp);
+  std::printf("  undo journals reverted (undo_*):              %zu\n", before.undo);
+  std::printf("  committed transactions rolled forward (_done): %zu (%zu were pending after recovery)\n",
+              before.done, pending.size());
+  std::printf("  leftovers of finished flushes removed:         %zu\n", before.flushed);
+  if (after.temp + after.done + after.flushed + after.undo != 0)
+    std::printf("  journal not empty after closing: %zu _temp, %zu _done, %zu _flushed, %zu undo\n", after.temp,
+                after.done, after.flushed, after.undo);
+  return 0;
+}
+
+// --- stats -------------------------------------------------------------------
+
+uint64_t tree_bytes(Env* env, const std::string& dir, uint64_t* files) {
+  uint64_t total = 0;
+  if (!env->is_directory(dir)) return 0;
+  for (const std::string& n : env->list_dir(dir)) {
+    std::string p = path_join(dir, n);
+    if (env->is_directory(p)) total += tree_bytes(env, p, files);
+    else {
+      total += env->file_size(p);
+      ++*files;
+    }
+  }
+  return total;
+}
+
+int run_stats(const Args& a) {
+  std::unique_ptr<Store> s = open_store(a, true);
+  StoreStats st = s->stats();
+  std::vector<TransactionInfo> pending = s->pending();
+  uint64_t pbytes = 0;
+  for (const TransactionInfo& t : pending) pbytes += t.bytes;
+  Env* env = Env::posix();
+  uint64_t data_files = 0, journal_files = 0;
+  uint64_t data_bytes = tree_bytes(env, path_join(s->home(), "data"), &data_files);
+  uint64_t journal_bytes = tree_bytes(env, path_join(s->home(), "journal"), &journal_files);
+  JournalCounts j = count_journal(s->home());
+  std::printf("store               %s\n", s->home().c_str());
+  std::printf("mode                %s\n", s->mode() == Mode::Redo ? "redo" : "undo");
+  std::printf("pending             %zu transactions, %s of chunks\n", pending.size(), format_bytes(double(pbytes)).c_str());
+  if (!pending.empty()) std::printf("last committed txid %s\n", hex16(pending.back().txid).c_str());
+  std::printf("data/               %" PRIu64 " files, %s\n", data_files, format_bytes(double(data_bytes)).c_str());
+  std::printf("journal/            %" PRIu64 " files, %s (%zu _temp, %zu _done, %zu _flushed, %zu undo dirs)\n",
+              journal_files, format_bytes(double(journal_bytes)).c_str(), j.temp, j.done, j.flushed, j.undo);
+  std::printf("flusher             %s (read-only open: this process runs none)\n", st.flusher_state.c_str());
+  s->close();
+  return 0;
+}
+
+}  // namespace
+
+std::vector<Command> store_commands() {
+  OptionSpec lt = lock_timeout_option();
+  return {
+      {{"init", "HOME [--mode redo|undo]",
+        "Create a new store in HOME (a missing or empty directory).\n"
+        "redo (default): transactions go to a redo journal, a background flusher applies them.\n"
+        "undo: transactions write the HDF5 files in place under undo journals.",
+        {{"mode", "MODE", "redo (default) or undo"}}, 1, 1},
+       run_init},
+      {{"create-dataset", "HOME FILE:/path --dtype DTYPE --shape SHAPE --chunk CHUNK [options]",
+        "Create a chunked dataset (and the file and parent groups if missing) in one transaction.\n"
+        "DTYPE is u8..u64, i8..i64, f32 or f64; shapes are comma-separated (1024,1024,512).",
+        {{"dtype", "DTYPE", "element type"},
+         {"shape", "SHAPE", "current extent"},
+         {"maxshape", "SHAPE", "maximum extent (default: the shape); 'unlimited' per dimension"},
+         {"chunk", "CHUNK", "chunk extent"},
+         {"compress", "deflate:N", "shuffle + deflate at level N (1..9)"},
+         {"no-checksum", "", "no Fletcher32 checksum on chunks (default: checksummed)"},
+         {"fill", "VALUE", "fill value of unwritten elements (default 0)"},
+         lt},
+        2, 2},
+       run_create_dataset},
+      {{"ls", "HOME",
+        "List the store's files and datasets (dtype, shape, chunk, filters) as of the last\n"
+        "commit, flushed or not, and the pending (committed, unflushed) transactions.",
+        {lt}, 1, 1},
+       run_ls},
+      {{"log", "HOME",
+        "List the committed transactions not yet flushed: txid, commit time, chunk bytes,\n"
+        "operations, message and metadata.",
+        {lt}, 1, 1},
+       run_log},
+      {{"get", "HOME FILE:/path (--chunk I,J,K | --slice A:B,C:D) [--raw|--text]",
+        "Print one chunk (whole, edge chunks included) or a hyperslab of a dataset as of the\n"
+        "last commit: as text (default, one line per row) or as raw little-endian bytes.",
+        {{"chunk", "COORDS", "chunk coordinates (chunk index per dimension)"},
+         {"slice", "RANGES", "half-open ranges a:b per dimension; 'i' is i:i+1, ':' is all"},
+         {"raw", "", "write the raw bytes to stdout"},
+         {"text", "", "write text (the default)"},
+         lt},
+        2, 2},
+       run_get},
+      {{"flush", "HOME",
+        "Apply every committed transaction to the HDF5 files in data/ and empty the journal.",
+        {lt}, 1, 1},
+       run_flush},
+      {{"recover", "HOME",
+        "Open the store, which runs crash recovery (discard uncommitted transactions, revert\n"
+        "undo journals, roll committed transactions forward), flush and close; print what was done.",
+        {lt}, 1, 1},
+       run_recover},
+      {{"stats", "HOME", "Store statistics: mode, pending transactions, sizes of data/ and journal/.",
+        {lt}, 1, 1},
+       run_stats},
+  };
+}
+
+}  // namespace cli
+}  // namespace h5tx

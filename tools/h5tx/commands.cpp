@@ -1,0 +1,27 @@
+// The command table and the helpers every store command shares.
+#include "commands.hpp"
+
+namespace h5tx {
+namespace cli {
+
+std::vector<Command> all_commands() {
+  std::vector<Command> all;
+  for (auto list : {store_commands(), ingest_commands(), check_commands(), export_commands(),
+                    undo_commands()})
+    all.insert(all.end(), list.begin(), list.end());
+  return all;
+}
+
+OptionSpec lock_timeout_option() {
+  return {"lock-timeout", "SECONDS", "wait this long for another process's lock on the store (default 10)"};
+}
+
+std::unique_ptr<Store> open_store(const Args& args, bool read_only) {
+  Options o;
+  o.read_only = read_only;
+  o.lock_timeout_seconds = args.get_double("lock-timeout", 10);
+  return Store::open(args.positional.at(0), o);
+}
+
+}  // namespace cli
+}  // namespace h5tx

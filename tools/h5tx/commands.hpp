@@ -1,0 +1,38 @@
+// The subcommands of the h5tx tool: each is a CommandSpec (usage, options,
+// --help text) and a function that runs it and returns the exit status
+// (0 ok, 1 problem found; UsageError means 2, any h5tx::Error 1).
+#pragma once
+
+#include <memory>
+#include <string>
+#include <vector>
+
+#include "args.hpp"
+#include "h5tx/store.hpp"
+
+namespace h5tx {
+namespace cli {
+
+struct Command {
+  CommandSpec spec;
+  int (*run)(const Args& args);
+};
+
+// Every command, in the order `h5tx --help` lists them.
+std::vector<Command> all_commands();
+
+// Per-area command lists (cmd_*.cpp).
+std::vector<Command> store_commands();    // init create-dataset ls log get flush recover stats
+std::vector<Command> ingest_commands();   // ingest demo
+std::vector<Command> check_commands();    // check dump
+std::vector<Command> export_commands();   // export
+std::vector<Command> undo_commands();     // undo-recover
+
+// The --lock-timeout option every store command takes.
+OptionSpec lock_timeout_option();
+// Opens the store HOME = args.positional[0] (read-only where the command
+// only reads) with the --lock-timeout of `args`.
+std::unique_ptr<Store> open_store(const Args& args, bool read_only);
+
+}  // namespace cli
+}  // namespace h5tx

@@ -1,0 +1,278 @@
+// Resumable batch ingest (see ingest.hpp).
+#include "ingest.hpp"
+
+#include <xxhash.h>
+
+#include <algorithm>
+#include <atomic>
+#include <chrono>
+#include <cinttypes>
+#include <exception>
+#include <mutex>
+#include <thread>
+#include <vector>
+
+#include "chunk_grid.hpp"
+#include "input.hpp"
+#include "progress.hpp"
+
+namespace h5tx {
+namespace cli {
+
+namespace {
+
+const char kMetaId[] = "h5tx.ingest.id";
+const char kMetaRun[] = "h5tx.ingest.run";
+const char kMetaChunks[] = "h5tx.ingest.chunks";
+const char kMetaTarget[] = "h5tx.ingest.target";
+
+
+bool contains(const std::vector<std::string>& v, const std::string& s) {
+  return std::find(v.begin(), v.end(), s) != v.end();
+}
+
+// Runs of the ingest already in the progress file: the numbers <run> of
+// datasets "/<id>/<run>".
+std::vector<uint32_t> find_runs(Transaction& tx, const std::string& id) {
+  std::vector<uint32_t> runs;
+  if (!contains(tx.list_files(), kIngestFile)) return runs;
+  std::string prefix = "/" + id + "/";
+  for (const std::string& p : tx.list_datasets(kIngestFile)) {
+    if (p.compare(0, prefix.size(), prefix) != 0) continue;
+    std::vector<uint64_t> n;
+    std::string rest = p.substr(prefix.size());
+    if (rest.find_first_not_of("0123456789") == std::string::npos && parse_ranges(rest, &n) && n.size() == 1 &&
+        n[0] > 0 && n[0] < UINT32_MAX)
+      runs.push_back(uint32_t(n[0]));
+  }
+  std::sort(runs.begin(), runs.end());
+  return runs;
+}
+
+}  // namespace
+
+Shape default_chunk(const Shape& shape, DType dtype) {
+  Shape c = shape;
+  const uint64_t target = uint64_t(1) << 20;
+  while (true) {
+    uint64_t bytes = dtype_size(dtype);
+    for (uint64_t d : c) bytes *= d;
+    if (bytes <= target) break;
+    size_t big = size_t(std::max_element(c.begin(), c.end()) - c.begin());
+    if (c[big] == 1) break;
+    c[big] = (c[big] + 1) / 2;
+  }
+  return c;
+}
+
+IngestResult run_ingest(Store& store, Input& input, const IngestOptions& opt) {
+  IngestResult r;
+  const std::string& file = opt.target.file;
+  const std::string& path = opt.target.path;
+  const std::string where = file + ":" + path;
+  const size_t es = dtype_size(input.dtype());
+
+  // --- Setup: the target dataset, the progress dataset, what is done. ----
+  Transaction setup = store.begin();
+  bool changed = false;
+  std::vector<std::string> files = setup.list_files();
+  DatasetSpec spec;
+  if (contains(files, file) && contains(setup.list_datasets(file), path)) {
+    spec = setup.dataset_spec(file, path);
+    if (spec.dtype != input.dtype())
+      throw UsageError(where + " holds " + dtype_name(spec.dtype) + ", " + input.describe() + " is " +
+                       dtype_name(input.dtype()));
+    if (spec.shape.size() != input.shape().size())
+      throw UsageError(where + " has shape " + format_shape(spec.shape) + ", " + input.describe() + " has " +
+                       format_shape(input.shape()));
+    if (!opt.chunk.empty() && opt.chunk != spec.chunk)
+      throw UsageError(where + " exists with chunk shape " + format_shape(spec.chunk) + ", not " +
+                       format_shape(opt.chunk));
+    bool grow = false;
+    for (size_t d = 0; d < spec.shape.size(); d++) {
+      if (spec.shape[d] > input.shape()[d])
+        throw UsageError(where + " has shape " + format_shape(spec.shape) + ", larger than " + input.describe() +
+                         " (" + format_shape(input.shape()) + ")");
+      if (spec.shape[d] < input.shape()[d]) grow = true;
+    }
+    if (grow) {
+      setup.extend_dataset(file, path, input.shape());  // InvalidArgumentError beyond max_shape
+      changed = true;
+    }
+  } else {
+    if (!contains(files, file)) setup.create_file(file);
+    spec.dtype = input.dtype();
+    spec.shape = input.shape();
+    spec.chunk = opt.chunk.empty() ? default_chunk(input.shape(), input.dtype()) : opt.chunk;
+    if (spec.chunk.size() != spec.shape.size())
+      throw UsageError("--chunk " + format_shape(spec.chunk) + " has a different rank than the input's shape " +
+                       format_shape(spec.shape));
+    spec.compression = opt.deflate_level ? Compression::ShuffleDeflate : Compression::None;
+    spec.deflate_level = opt.deflate_level ? opt.deflate_level : 4;
+    spec.fletcher32 = opt.fletcher32;
+    setup.create_dataset(file, path, spec);
+    changed = true;
+  }
+  r.chunk = spec.chunk;
+  ChunkGrid grid(input.shape(), spec.chunk);
+  r.chunks = grid.count();
+  std::string identity = "target=" + where + "\ninput=" + input.identity() + "\ndtype=" +
+                         dtype_name(input.dtype()) + "\nshape=" + format_shape(input.shape()) +
+                         "\nchunk=" + format_shape(spec.chunk);
+  r.id = hex16(XXH3_64bits(identity.data(), identity.size()));
+
+  std::vector<uint32_t> runs = find_runs(setup, r.id);
+  uint64_t group = opt.tx_chunks;
+  std::vector<uint8_t> done(size_t(r.chunks), 0);
+  bool resume = !runs.empty() && opt.resume != IngestOptions::Resume::No;
+  if (resume) {
+    r.run = runs.back();
+    std::string ppath = "/" + r.id + "/" + std::to_string(r.run);
+    DatasetSpec ps = setup.dataset_spec(kIngestFile, ppath);
+    if (ps.shape.size() != 1 || ps.shape[0] != r.chunks || ps.dtype != DType::U32)
+      throw CorruptionError(std::string(kIngestFile) + ":" + ppath,
+                            "progress dataset does not match the ingest (" + format_shape(ps.shape) + " " +
+                                dtype_name(ps.dtype) + ", expected " + std::to_string(r.chunks) + " u32)");
+    group = ps.chunk[0];
+    std::vector<uint32_t> marks(size_t(r.chunks));
+    setup.read(kIngestFile, ppath, Shape{0}, Shape{r.chunks}, marks.data());
+    for (uint64_t i = 0; i < r.chunks; i++) done[i] = marks[i] == r.run;
+    // The pending transactions' metadata says the same for what is not yet
+    // flushed; take the union.
+    for (const TransactionInfo& t : store.pending()) {
+      auto id = t.metadata.find(kMetaId), run = t.metadata.find(kMetaRun), ch = t.metadata.find(kMetaChunks);
+      if (id == t.metadata.end() || id->second != r.id || run == t.metadata.end() ||
+          run->second != std::to_string(r.run) || ch == t.metadata.end())
+        continue;
+      std::vector<uint64_t> idx;
+      if (!parse_ranges(ch->second, &idx))
+        throw CorruptionError(store.home(), "transaction " + hex16(t.txid) + " has unreadable " + kMetaChunks +
+                                                " '" + ch->second + "'");
+      for (uint64_t i : idx)
+        if (i < r.chunks) done[i] = 1;
+    }
+    r.resumed = true;
+  } else {
+    r.run = runs.empty() ? 1 : runs.back() + 1;
+    std::string pfile = kIngestFile, ppath = "/" + r.id + "/" + std::to_string(r.run);
+    if (!contains(files, pfile)) setup.create_file(pfile);
+    DatasetSpec ps;
+    ps.dtype = DType::U32;
+    ps.shape = Shape{r.chunks};
+    ps.chunk = Shape{std::min<uint64_t>(group, r.chunks)};
+    group = ps.chunk[0];
+    setup.create_dataset(pfile, ppath, ps);
+    setup.set_attribute(pfile, ppath, "target", AttributeValue::string(where));
+    setup.set_attribute(pfile, ppath, "input", AttributeValue::string(input.describe()));
+    setup.set_attribute(pfile, ppath, "shape", AttributeValue::string(format_shape(input.shape())));
+    setup.set_attribute(pfile, ppath, "chunk", AttributeValue::string(format_shape(spec.chunk)));
+    changed = true;
+  }
+  if (changed) {
+    setup.set_message("h5tx ingest " + r.id + " run " + std::to_string(r.run) + ": setup");
+    setup.set_metadata(kMetaId, r.id);
+    setup.set_metadata(kMetaRun, std::to_string(r.run));
+    setup.set_metadata(kMetaTarget, where);
+    setup.commit();
+  } else {
+    setup.abort();
+  }
+
+  uint64_t done_count = uint64_t(std::count(done.begin(), done.end(), 1));
+  r.chunks_skipped = done_count;
+  const uint64_t chunk_raw = grid.chunk_elements() * es;
+  if (done_count == r.chunks) {
+    r.already_complete = true;
+    return r;
+  }
+
+  if (opt.log) {
+    if (r.resumed)
+      std::fprintf(opt.log, "resuming ingest %s run %u: %" PRIu64 " of %" PRIu64 " chunks already committed\n",
+                   r.id.c_str(), r.run, done_count, r.chunks);
+    else
+      std::fprintf(opt.log, "starting ingest %s run %u: %" PRIu64 " chunks of %s, %" PRIu64 " per transaction\n",
+                   r.id.c_str(), r.run, r.chunks, format_shape(spec.chunk, "x").c_str(), group);
+    std::fflush(opt.log);
+  }
+
+  // --- Workers. -----------------------------------------------------------
+  const uint64_t groups = (r.chunks + group - 1) / group;
+  Progress progress(opt.progress_label, r.chunks * chunk_raw, opt.progress_tty);
+  progress.set_plain_interval(opt.progress_interval);
+  progress.skip(done_count * chunk_raw, done_count);
+  std::atomic<uint64_t> next_group{0}, written{0}, chunks_written{0}, transactions{0};
+  std::atomic<bool> stop{false};
+  std::mutex err_mu, log_mu;
+  std::exception_ptr error;
+  const std::vector<uint8_t> fill = fill_element_of(spec.dtype, spec.fill_value);
+  const std::string pfile = kIngestFile, ppath = "/" + r.id + "/" + std::to_string(r.run);
+  const std::vector<uint32_t> marks(size_t(group), r.run);
+  auto start = std::chrono::steady_clock::now();
+  TxOptions txo;
+  txo.check_conflicts = false;
+  txo.timeout_seconds = 600;
+
+  auto worker = [&]() {
+    try {
+      while (!stop.load()) {
+        uint64_t g = next_group.fetch_add(1);
+        if (g >= groups) break;
+        uint64_t first = g * group, last = std::min(r.chunks, first + group);
+        std::vector<uint64_t> todo;
+        for (uint64_t i = first; i < last; i++)
+          if (!done[i]) todo.push_back(i);
+        if (todo.empty()) continue;
+        Transaction tx = store.begin(txo);
+        for (uint64_t i : todo) {
+          if (stop.load()) return;
+          std::vector<uint8_t> data = extract_chunk(input, grid, i, fill);
+          tx.write_chunk(file, path, grid.coords(i), data);
+        }
+        tx.write_chunk(pfile, ppath, Shape{g}, marks.data(), marks.size() * sizeof(uint32_t));
+        std::string ranges = format_ranges(todo);
+        tx.set_message("h5tx ingest " + r.id + " run " + std::to_string(r.run) + ": chunks " + ranges);
+        tx.set_metadata(kMetaId, r.id);
+        tx.set_metadata(kMetaRun, std::to_string(r.run));
+        tx.set_metadata(kMetaChunks, ranges);
+        tx.set_metadata(kMetaTarget, where);
+        tx.commit();
+        uint64_t bytes = todo.size() * chunk_raw;
+        uint64_t total_written = written.fetch_add(bytes) + bytes;
+        chunks_written += todo.size();
+        transactions++;
+        progress.add(bytes, todo.size());
+        if (opt.verbose && opt.log) {
+          std::lock_guard<std::mutex> l(log_mu);
+          std::fprintf(opt.log, "committed txid %s chunks %s\n", hex16(tx.txid()).c_str(), ranges.c_str());
+          std::fflush(opt.log);
+        }
+        if (opt.max_rate_mib > 0) {
+          double due = double(total_written) / (opt.max_rate_mib * 1024 * 1024);
+          std::this_thread::sleep_until(start + std::chrono::duration_cast<std::chrono::steady_clock::duration>(
+                                                    std::chrono::duration<double>(due)));
+        }
+      }
+    } catch (...) {
+      // Not swallowed: the first error stops every worker and is rethrown below.
+      std::lock_guard<std::mutex> l(err_mu);
+      if (!error) error = std::current_exception();
+      stop = true;
+    }
+  };
+  unsigned threads = std::max(1u, opt.threads);
+  if (store.mode() == Mode::Undo) threads = 1;  // one writer at a time in undo mode
+  std::vector<std::thread> pool;
+  for (unsigned t = 0; t < threads; t++) pool.emplace_back(worker);
+  for (std::thread& t : pool) t.join();
+  if (error) std::rethrow_exception(error);
+  progress.finish();
+  r.seconds = std::chrono::duration<double>(std::chrono::steady_clock::now() - start).count();
+  r.chunks_written = chunks_written;
+  r.transactions = transactions;
+  r.bytes_written = written;
+  return r;
+}
+
+}  // namespace cli
+}  // namespace h5tx

@@ -1,0 +1,68 @@
+// Resumable batch ingest of an Input into a dataset of a store: the array is
+// cut into chunks, and worker threads commit transactions of whole groups of
+// chunks with blind writes (check_conflicts = false).
+//
+// Progress survives crashes and flushes: every transaction also writes, in
+// the same atomic commit, one chunk of a progress dataset
+// `.h5tx-ingest.h5:/<ingest id>/<run>` (u32, one element per data chunk,
+// chunked by transaction group; an element equal to <run> means that chunk
+// is committed), and records the ingest id, run and chunk range in its
+// metadata. A later ingest with the same id (target, input identity, dtype,
+// shape, chunk shape) reads the progress dataset through a read transaction
+// (journal overlay and flushed data alike) plus the pending transactions'
+// metadata, and writes only the chunks no transaction committed.
+#pragma once
+
+#include <cstdint>
+#include <cstdio>
+#include <functional>
+#include <string>
+
+#include "args.hpp"
+#include "h5tx/store.hpp"
+
+namespace h5tx {
+namespace cli {
+
+class Input;
+
+constexpr char kIngestFile[] = ".h5tx-ingest.h5";
+
+struct IngestOptions {
+  Target target;
+  Shape chunk;                 // for a new dataset; empty: default_chunk()
+  int deflate_level = 0;       // 0: no compression (new dataset)
+  bool fletcher32 = true;      // new dataset
+  uint64_t tx_chunks = 16;     // chunks per transaction (a resumed run keeps the first run's)
+  unsigned threads = 2;
+  enum class Resume { Auto, Yes, No } resume = Resume::Auto;
+  double max_rate_mib = 0;     // 0: unlimited
+  bool verbose = false;        // one line per committed transaction on `log`
+  FILE* log = stdout;
+  int progress_tty = -1;       // Progress interactive flag (-1: isatty)
+  double progress_interval = 2;
+  std::string progress_label = "ingest";
+};
+
+struct IngestResult {
+  std::string id;              // 16 hex digits
+  uint32_t run = 1;
+  uint64_t chunks = 0;         // in the array
+  uint64_t chunks_written = 0; // by this run
+  uint64_t chunks_skipped = 0; // committed by earlier runs
+  uint64_t transactions = 0;   // committed by this run
+  uint64_t bytes_written = 0;  // raw chunk bytes written by this run
+  double seconds = 0;
+  bool resumed = false;
+  bool already_complete = false;
+  Shape chunk;                 // the dataset's chunk shape
+};
+
+// A chunk shape of about 1 MiB for `shape`: halves the largest dimension
+// until the chunk fits.
+Shape default_chunk(const Shape& shape, DType dtype);
+
+IngestResult run_ingest(Store& store, Input& input, const IngestOptions& options);
+
+}  // namespace cli
+}  // namespace h5tx
