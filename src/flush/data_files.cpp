@@ -82,10 +82,11 @@ hid_t DataFiles::handle(const std::string& file) {
 void DataFiles::close(const std::string& file) {
   auto it = handles_.find(file);
   if (it == handles_.end()) return;
+  std::string p = path(file);
   hdf5::Handle h = std::move(it->second);
   handles_.erase(it);
   hdf5::Lock hl(hdf5::mutex());
-  h.close_checked(path(file));
+  h.close_checked(p);
 }
 
 void DataFiles::discard(const std::string& file) {
@@ -96,7 +97,10 @@ void DataFiles::discard(const std::string& file) {
 }
 
 void DataFiles::close_all() {
-  while (!handles_.empty()) close(handles_.begin()->first);
+  while (!handles_.empty()) {
+    std::string file = handles_.begin()->first;  // close() erases the key
+    close(file);
+  }
 }
 
 void DataFiles::create_file(const std::string& file) {
