@@ -347,14 +347,17 @@ void set_attribute(hid_t file, const std::string& object, const std::string& nam
   check(exists, "H5Aexists", what);
   if (exists > 0) check(H5Adelete(obj, name.c_str()), "H5Adelete", what);
   if (v.is_string) {
+    if (v.text.find('\0') != std::string::npos) {
+      throw InvalidArgumentError(what, "string attribute contains a NUL byte");
+    }
     Handle type(H5Tcopy(H5T_C_S1), "H5Tcopy", what);
-    check(H5Tset_size(type, v.text.size() + 1), "H5Tset_size", what);
-    check(H5Tset_strpad(type, H5T_STR_NULLTERM), "H5Tset_strpad", what);
+    check(H5Tset_size(type, H5T_VARIABLE), "H5Tset_size", what);
     check(H5Tset_cset(type, H5T_CSET_UTF8), "H5Tset_cset", what);
     Handle space(H5Screate(H5S_SCALAR), "H5Screate", what);
     Handle attr(H5Acreate2(obj, name.c_str(), type, space, H5P_DEFAULT, H5P_DEFAULT),
                 "H5Acreate2", what);
-    check(H5Awrite(attr, type, v.text.c_str()), "H5Awrite", what);
+    const char* text = v.text.c_str();
+    check(H5Awrite(attr, type, &text), "H5Awrite", what);
     return;
   }
   size_t esize = dtype_size(v.dtype);
@@ -396,6 +399,7 @@ AttributeValue read_attribute(hid_t file, const std::string& object, const std::
     if (vlen > 0) {
       Handle mtype(H5Tcopy(H5T_C_S1), "H5Tcopy", what);
       check(H5Tset_size(mtype, H5T_VARIABLE), "H5Tset_size", what);
+      check(H5Tset_cset(mtype, H5Tget_cset(type)), "H5Tset_cset", what);
       char* s = nullptr;
       check(H5Aread(attr, mtype, &s), "H5Aread", what);
       a.text = s ? s : "";

@@ -52,8 +52,8 @@ void extend_dataset(hid_t file, const std::string& path, const Shape& new_shape)
 
 // Sets attribute `name` on `object` ("/" = the root group, or a group or
 // dataset path), replacing an existing one. Numbers: count 1 is a scalar
-// attribute, otherwise 1-D; little-endian standard types. Strings: fixed
-// length, null-terminated, UTF-8. NotFoundError if the object is missing.
+// attribute, otherwise 1-D; little-endian standard types. Strings:
+// variable-length UTF-8 (h5py reads them as str). NotFoundError if the object is missing.
 void set_attribute(hid_t file, const std::string& object, const std::string& name,
                    const AttributeValue& v);
 // Reads an attribute written by set_attribute (or any scalar/1-D integer,

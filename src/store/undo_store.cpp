@@ -1,0 +1,281 @@
+// The undo-mode store: opening (recovery of undo_<txid> directories), the
+// one-writer-or-many-readers rule, and statistics.
+#include "store/undo_store.hpp"
+
+#include <algorithm>
+#include <chrono>
+
+#include "h5tx/error.hpp"
+#include "hdf5/handle.hpp"
+#include "store/undo_transaction.hpp"
+#include "undo/driver.hpp"
+
+namespace h5tx {
+
+// --- names and the CREATED file ------------------------------------------
+
+bool parse_undo_dir_name(const std::string& name, uint64_t* txid, bool* committed) {
+  const std::string prefix = kUndoDirPrefix, suffix = kCommittedSuffix;
+  if (name.compare(0, prefix.size(), prefix) != 0) return false;
+  std::string rest = name.substr(prefix.size());
+  *committed = false;
+  if (rest.size() == 16 + suffix.size() && rest.compare(16, suffix.size(), suffix) == 0) {
+    *committed = true;
+    rest.resize(16);
+  }
+  return Layout::parse_txid_hex(rest, txid);
+}
+
+std::string encode_created(const std::vector<std::string>& files) {
+  std::string out;
+  for (const std::string& f : files) out += f + "\n";
+  return out;
+}
+
+std::vector<std::string> decode_created(const std::string& text, const std::string& path) {
+  std::vector<std::string> out;
+  size_t pos = 0;
+  while (pos < text.size()) {
+    size_t nl = text.find('\n', pos);
+    if (nl == std::string::npos) throw CorruptionError(path, "last line does not end in a newline");
+    std::string name = text.substr(pos, nl - pos);
+    try {
+      Layout::check_file_name(name);
+    } catch (const InvalidArgumentError& e) {
+      throw CorruptionError(path, "line " + std::to_string(out.size() + 1) +
+                                      " is not a data file name: " + e.detail());
+    }
+    out.push_back(name);
+    pos = nl + 1;
+  }
+  return out;
+}
+
+// --- UndoState -------------------------------------------------------------
+
+std::string UndoState::undo_dir(uint64_t txid) const {
+  return path_join(layout->journal_dir(), kUndoDirPrefix + Layout::txid_hex(txid));
+}
+
+void UndoState::acquire(Access access, double timeout_seconds) {
+  std::unique_lock<std::mutex> lk(mu);
+  auto usable = [&] {
+    if (closed) throw StateError(home, "store is closed");
+    if (!failed.empty()) throw IoError(home, failed);
+  };
+  usable();
+  if (access == Access::Write && read_only) {
+    throw StateError(home, "store is open read-only: write transactions are not allowed");
+  }
+  auto deadline = std::chrono::steady_clock::now() +
+                  std::chrono::duration_cast<std::chrono::steady_clock::duration>(
+                      std::chrono::duration<double>(std::max(0.0, timeout_seconds)));
+  auto wait = [&](auto ready) {
+    if (timeout_seconds < 0) {
+      cv.wait(lk, ready);
+      return true;
+    }
+    return cv.wait_until(lk, deadline, ready);
+  };
+  if (access == Access::Write) {
+    writers_waiting++;
+    bool ok = wait([&] { return closed || !failed.empty() || (!writer && readers == 0); });
+    writers_waiting--;
+    if (!ok) {
+      cv.notify_all();  // readers held back by this waiting writer may go
+      throw BusyError(home, "the store's writer slot is taken (" +
+                                std::string(writer ? "a write transaction" :
+                                                     std::to_string(readers) + " read transactions") +
+                                " active); waited " + std::to_string(timeout_seconds) + " s");
+    }
+    usable();
+    writer = true;
+  } else {
+    // Waiting writers go first, so a stream of readers cannot starve them.
+    bool ok = wait([&] { return closed || !failed.empty() || (!writer && writers_waiting == 0); });
+    if (!ok) {
+      throw BusyError(home, "a write transaction holds the store; waited " +
+                                std::to_string(timeout_seconds) + " s");
+    }
+    usable();
+    readers++;
+  }
+}
+
+void UndoState::release(Access access) {
+  {
+    std::lock_guard<std::mutex> lk(mu);
+    if (access == Access::Write) {
+      writer = false;
+    } else {
+      readers--;
+    }
+    if (closed && !writer && readers == 0) layout.reset();  // releases the LOCK
+  }
+  cv.notify_all();
+}
+
+void UndoState::mark_failed(const std::string& why) {
+  {
+    std::lock_guard<std::mutex> lk(mu);
+    if (failed.empty()) failed = why + "; close and reopen the store to recover";
+  }
+  cv.notify_all();
+}
+
+// --- recovery --------------------------------------------------------------
+
+namespace {
+
+struct UndoDir {
+  uint64_t txid;
+  bool committed;
+  std::string path;
+};
+
+std::vector<UndoDir> scan_undo_dirs(UndoState& st) {
+  std::vector<UndoDir> out;
+  const std::string& jdir = st.layout->journal_dir();
+  for (const std::string& name : st.env->list_dir(jdir)) {
+    UndoDir d;
+    if (!parse_undo_dir_name(name, &d.txid, &d.committed)) continue;
+    d.path = path_join(jdir, name);
+    if (!st.env->is_directory(d.path)) throw CorruptionError(d.path, "expected a directory");
+    out.push_back(d);
+  }
+  // Newest first: reverting in reverse order restores the oldest state.
+  std::sort(out.begin(), out.end(), [](const UndoDir& a, const UndoDir& b) { return a.txid > b.txid; });
+  return out;
+}
+
+std::vector<std::string> read_created(UndoState& st, const std::string& dir) {
+  std::string path = path_join(dir, kCreatedFile);
+  if (!st.env->exists(path)) return {};
+  return decode_created(st.env->read_all(path), path);
+}
+
+// "<file>.journal" -> "<file>"; "" if the entry is not a journal.
+std::string journal_owner(const std::string& entry) {
+  const std::string suffix = kJournalSuffix;
+  if (entry.size() <= suffix.size() ||
+      entry.compare(entry.size() - suffix.size(), suffix.size(), suffix) != 0) {
+    return "";
+  }
+  return entry.substr(0, entry.size() - suffix.size());
+}
+
+void scan_read_only(UndoState& st) {
+  for (const UndoDir& d : scan_undo_dirs(st)) {
+    if (d.committed) continue;  // its files hold the committed state
+    for (const std::string& f : read_created(st, d.path)) st.hidden_files.insert(f);
+    for (const std::string& entry : st.env->list_dir(d.path)) {
+      std::string file = journal_owner(entry);
+      if (!file.empty()) st.pending_journals[file] = path_join(d.path, entry);
+    }
+  }
+}
+
+}  // namespace
+
+void recover_undo_store(UndoState& st) {
+  Env& env = *st.env;
+  std::vector<UndoDir> dirs = scan_undo_dirs(st);
+  for (const UndoDir& d : dirs) {
+    st.layout->observe_txid(d.txid);
+    if (!d.committed) {
+      std::vector<std::string> created = read_created(st, d.path);
+      auto was_created = [&](const std::string& f) {
+        return std::find(created.begin(), created.end(), f) != created.end();
+      };
+      for (const std::string& entry : env.list_dir(d.path)) {
+        std::string file = journal_owner(entry);
+        if (file.empty()) continue;
+        Layout::check_file_name(file);
+        std::string journal = path_join(d.path, entry);
+        if (was_created(file)) {
+          // Reverting is pointless: the file goes. Data file first, so a
+          // crash in between leaves the journal to repeat this.
+          if (env.exists(st.data_path(file))) env.remove_file(st.data_path(file));
+          env.remove_file(journal);
+        } else {
+          undo::recover(env, st.data_path(file), journal);  // removes the journal
+        }
+      }
+      for (const std::string& file : created) {
+        if (env.exists(st.data_path(file))) env.remove_file(st.data_path(file));
+      }
+      env.sync_dir(st.layout->data_dir());
+    }
+    // What is left (CREATED, invalidated journals of a committed transaction)
+    // is garbage.
+    env.remove_flat_dir(d.path);
+  }
+  if (!dirs.empty()) env.sync_dir(st.layout->journal_dir());
+  st.last_committed_txid = st.layout->last_txid();
+}
+
+// --- UndoStore -------------------------------------------------------------
+
+UndoStore::UndoStore(std::unique_ptr<Layout> layout, const Options& options)
+    : state_(std::make_shared<UndoState>()) {
+  UndoState& st = *state_;
+  st.env = layout->env();
+  st.home = layout->home();
+  st.page_size = layout->format().undo_page_size;
+  st.read_only = layout->read_only();
+  st.layout = std::move(layout);
+  (void)options;
+  hdf5::silence_error_printing();
+  if (st.read_only) {
+    scan_read_only(st);
+    st.last_committed_txid = st.layout->last_txid();
+  } else {
+    recover_undo_store(st);
+  }
+}
+
+UndoStore::~UndoStore() = default;
+
+std::unique_ptr<TransactionImpl> UndoStore::begin(const TxOptions& options) {
+  state_->acquire(options.access, options.timeout_seconds);
+  uint64_t txid = 0;
+  try {
+    if (options.access == Access::Write) txid = state_->layout->allocate_txid();
+  } catch (const Error&) {
+    state_->release(options.access);
+    throw;
+  }
+  return std::make_unique<UndoStoreTransaction>(state_, options.access, txid);
+}
+
+void UndoStore::close() {
+  int active;
+  {
+    std::lock_guard<std::mutex> lk(state_->mu);
+    if (state_->closed && !state_->layout) return;
+    state_->closed = true;
+    active = state_->readers + (state_->writer ? 1 : 0);
+    if (active == 0) state_->layout.reset();
+  }
+  state_->cv.notify_all();
+  if (active > 0) {
+    throw StateError(state_->home, std::to_string(active) +
+                                       " transaction(s) still active; the store lock is released "
+                                       "when they end");
+  }
+}
+
+StoreStats UndoStore::stats() {
+  std::lock_guard<std::mutex> lk(state_->mu);
+  StoreStats s;
+  s.committed_transactions = state_->committed;
+  s.last_txid = state_->last_committed_txid;
+  s.flusher_state = state_->failed.empty() ? "none (undo mode)" : "failed: " + state_->failed;
+  return s;
+}
+
+std::unique_ptr<StoreImpl> open_undo_store(std::unique_ptr<Layout> layout, const Options& options) {
+  return std::make_unique<UndoStore>(std::move(layout), options);
+}
+
+}  // namespace h5tx

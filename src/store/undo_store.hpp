@@ -1,0 +1,102 @@
+// The undo-mode store (the sec2j model): transactions write straight into the
+// HDF5 files in data/ through the undo driver, each file's before-images in
+// journal/undo_<txid>/<file>.journal. Commit point: one rename of that
+// directory to undo_<txid>_committed. Recovery on open reverts every file of
+// a directory not renamed, and removes the files the transaction created
+// (listed in its CREATED file). Directory format: formats/undo-store.md.
+//
+// One writer or many readers (AtomicFile's rule): in-process with a mutex and
+// condition variable (begin waits up to TxOptions::timeout_seconds, then
+// BusyError); across processes by the store LOCK (Layout): a read-write
+// store holds it exclusively, read-only stores share it.
+#pragma once
+
+#include <condition_variable>
+#include <cstdint>
+#include <map>
+#include <memory>
+#include <mutex>
+#include <set>
+#include <string>
+#include <vector>
+
+#include "store/impl.hpp"
+#include "store/layout.hpp"
+
+namespace h5tx {
+
+// State shared by the store and its transactions (a transaction may outlive
+// its Store object).
+struct UndoState {
+  std::unique_ptr<Layout> layout;
+  Env* env = nullptr;
+  std::string home;
+  size_t page_size = 4096;
+  bool read_only = false;
+  // Read-only store: what an unfinished transaction of a crashed writer left
+  // (recovery cannot run read-only). Its journals serve the pre-transaction
+  // bytes; the files it created are hidden.
+  std::map<std::string, std::string> pending_journals;  // file -> journal path
+  std::set<std::string> hidden_files;
+
+  std::mutex mu;
+  std::condition_variable cv;
+  int readers = 0;
+  bool writer = false;
+  int writers_waiting = 0;
+  bool closed = false;
+  std::string failed;  // why the store must be reopened ("" if healthy)
+  uint64_t committed = 0;
+  uint64_t last_committed_txid = 0;
+
+  // Waits for the writer slot (Write) or a reader slot (Read) up to
+  // timeout_seconds (< 0: forever). BusyError on timeout; StateError if the
+  // store is closed or read-only (Write); IoError if it failed.
+  void acquire(Access access, double timeout_seconds);
+  void release(Access access);
+  void mark_failed(const std::string& why);
+
+  std::string data_path(const std::string& file) const { return layout->data_path(file); }
+  std::string undo_dir(uint64_t txid) const;
+};
+
+class UndoStore : public StoreImpl {
+ public:
+  // Runs recovery (read-write) or scans for unfinished transactions (read-only).
+  UndoStore(std::unique_ptr<Layout> layout, const Options& options);
+  ~UndoStore() override;
+
+  Mode mode() const override { return Mode::Undo; }
+  const std::string& home() const override { return state_->home; }
+  std::unique_ptr<TransactionImpl> begin(const TxOptions& options) override;
+  void flush() override {}  // undo mode: commit already wrote the files
+  // Releases the LOCK. StateError if transactions are still active (the lock
+  // is then released when the last one ends).
+  void close() override;
+  StoreStats stats() override;
+  std::vector<TransactionInfo> pending() override { return {}; }  // no journal backlog
+
+ private:
+  std::shared_ptr<UndoState> state_;
+};
+
+// Names inside journal/: undo_<16 hex>, and undo_<16 hex>_committed for a
+// committed transaction whose journals are garbage.
+constexpr const char* kUndoDirPrefix = "undo_";
+constexpr const char* kCommittedSuffix = "_committed";
+constexpr const char* kCreatedFile = "CREATED";
+constexpr const char* kJournalSuffix = ".journal";
+
+// Parses a journal/ entry name; false if it is not an undo directory.
+bool parse_undo_dir_name(const std::string& name, uint64_t* txid, bool* committed);
+// The CREATED file: one data file name per line, each ending in '\n'.
+std::string encode_created(const std::vector<std::string>& files);
+std::vector<std::string> decode_created(const std::string& text, const std::string& path);
+
+// Reverts or discards every undo directory in journal/ (read-write open).
+// Idempotent: a crash during it is repaired by running it again.
+void recover_undo_store(UndoState& st);
+
+std::unique_ptr<StoreImpl> open_undo_store(std::unique_ptr<Layout> layout, const Options& options);
+
+}  // namespace h5tx

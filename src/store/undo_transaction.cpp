@@ -1,0 +1,477 @@
+// Undo-mode transactions: in-place HDF5 changes under per-file undo
+// journals in journal/undo_<txid>/, committed for all files at once by
+// renaming that directory; savepoints as nested undo transactions.
+#include "store/undo_transaction.hpp"
+
+#include <algorithm>
+#include <cstdio>
+
+#include "h5tx/error.hpp"
+#include "hdf5/chunk_codec.hpp"
+#include "hdf5/dataset_ops.hpp"
+#include "store/undo_store.hpp"
+#include "undo/driver.hpp"
+
+namespace h5tx {
+
+namespace {
+
+std::string shape_str(const Shape& s) {
+  std::string out = "[";
+  for (size_t i = 0; i < s.size(); i++) out += (i ? "," : "") + std::to_string(s[i]);
+  return out + "]";
+}
+
+}  // namespace
+
+UndoStoreTransaction::UndoStoreTransaction(std::shared_ptr<UndoState> state, Access access,
+                                           uint64_t txid)
+    : st_(std::move(state)), access_(access), txid_(txid) {
+  {
+    std::lock_guard<std::mutex> lk(st_->mu);
+    snapshot_ = st_->last_committed_txid;
+  }
+  if (access_ == Access::Write) dir_ = st_->undo_dir(txid_);
+}
+
+UndoStoreTransaction::~UndoStoreTransaction() {
+  if (!active_) return;
+  try {
+    abort();
+  } catch (const std::exception& e) {
+    // A destructor cannot throw; abort() already marked the store failed.
+    std::fprintf(stderr, "h5tx: aborting undo transaction %llu: %s\n",
+                 static_cast<unsigned long long>(txid_), e.what());
+  }
+}
+
+// --- helpers ---------------------------------------------------------------
+
+void UndoStoreTransaction::check_active(const char* op) const {
+  if (!active_) throw StateError(st_->home, std::string("cannot ") + op + ": the transaction has ended");
+}
+
+void UndoStoreTransaction::check_writer(const char* op) const {
+  check_active(op);
+  if (access_ != Access::Write) {
+    throw StateError(st_->home, std::string("cannot ") + op + " in a read transaction");
+  }
+}
+
+std::string UndoStoreTransaction::journal_path(const std::string& file) const {
+  return path_join(dir_, file + kJournalSuffix);
+}
+
+UndoOptions UndoStoreTransaction::file_options(const std::string& journal) const {
+  UndoOptions o;
+  o.env = st_->env;
+  o.journal_path = journal;
+  o.page_size = st_->page_size;
+  return o;
+}
+
+void UndoStoreTransaction::ensure_dir() {
+  if (dir_made_) return;
+  // The directory must be durable before a journal in it protects anything.
+  st_->env->create_dir(dir_);
+  st_->env->sync_dir(st_->layout->journal_dir());
+  dir_made_ = true;
+}
+
+UndoStoreTransaction::OpenFile& UndoStoreTransaction::open_for_write(const std::string& file) {
+  Layout::check_file_name(file);
+  auto it = files_.find(file);
+  if (it != files_.end()) return it->second;
+  std::string path = st_->data_path(file);
+  if (!st_->env->exists(path)) throw NotFoundError(path, "no such data file");
+  ensure_dir();
+  OpenFile f;
+  f.file = std::make_unique<UndoFile>(UndoFile::open(path, true, file_options(journal_path(file))));
+  undo::tx_start(f.file->hid(), journal_path(file));
+  f.base = savepoints_.size();
+  return files_.emplace(file, std::move(f)).first->second;
+}
+
+hid_t UndoStoreTransaction::open(const std::string& file) {
+  if (access_ == Access::Write) return open_for_write(file).file->hid();
+  Layout::check_file_name(file);
+  auto it = files_.find(file);
+  if (it != files_.end()) return it->second.file->hid();
+  std::string path = st_->data_path(file);
+  if (st_->hidden_files.count(file) || !st_->env->exists(path)) {
+    throw NotFoundError(path, "no such data file");
+  }
+  auto pending = st_->pending_journals.find(file);
+  OpenFile f;
+  f.file = std::make_unique<UndoFile>(UndoFile::open(
+      path, false, file_options(pending == st_->pending_journals.end() ? "" : pending->second)));
+  return files_.emplace(file, std::move(f)).first->second.file->hid();
+}
+
+void UndoStoreTransaction::merge_to(OpenFile& f, int depth) {
+  while (undo::tx_depth(f.file->hid()) > depth) undo::tx_commit(f.file->hid());
+}
+
+void UndoStoreTransaction::reopen(OpenFile& f) {
+  // After an inner abort HDF5's caches are stale. Closing inside the
+  // transaction parks it in the driver; opening again resumes it.
+  std::string path = f.file->path();
+  f.file->close();
+  f.file = std::make_unique<UndoFile>(UndoFile::open(path, true, file_options("")));
+}
+
+void UndoStoreTransaction::drop_file(const std::string& name, OpenFile& f) {
+  // Reverts everything this transaction did to the file and closes it
+  // (its emptied journal is removed on close); a file it created goes.
+  merge_to(f, 1);
+  undo::tx_abort(f.file->hid());
+  f.file->close();
+  if (f.created) {
+    std::string path = st_->data_path(name);
+    if (st_->env->exists(path)) st_->env->remove_file(path);
+  }
+}
+
+size_t UndoStoreTransaction::savepoint_index(const Savepoint& sp, const char* op) const {
+  for (size_t i = 0; i < savepoints_.size(); i++) {
+    if (savepoints_[i].id == sp.id) return i;
+  }
+  throw StateError(st_->home, std::string("cannot ") + op + ": savepoint " + std::to_string(sp.id) +
+                                  " was released or rolled back past");
+}
+
+void UndoStoreTransaction::run_hooks(size_t keep) {
+  std::exception_ptr first;
+  while (hooks_.size() > keep) {
+    std::function<void()> hook = std::move(hooks_.back());
+    hooks_.pop_back();
+    try {
+      hook();
+    } catch (...) {
+      // Every hook runs; the first failure is rethrown below.
+      if (!first) first = std::current_exception();
+    }
+  }
+  if (first) std::rethrow_exception(first);
+}
+
+void UndoStoreTransaction::revert_all() {
+  for (auto& kv : files_) drop_file(kv.first, kv.second);
+  files_.clear();
+  for (const std::string& name : created_) {
+    std::string path = st_->data_path(name);
+    if (st_->env->exists(path)) st_->env->remove_file(path);
+  }
+  if (!created_.empty()) st_->env->sync_dir(st_->layout->data_dir());
+  // Every journal is invalidated and every created file gone: the directory
+  // is garbage now (recovery would find nothing to do in it).
+  if (dir_made_) st_->env->remove_flat_dir(dir_);
+}
+
+void UndoStoreTransaction::close_files() {
+  for (auto& kv : files_) kv.second.file->close();
+  files_.clear();
+}
+
+void UndoStoreTransaction::end() {
+  active_ = false;
+  st_->release(access_);
+}
+
+// --- catalog and chunks ----------------------------------------------------
+
+void UndoStoreTransaction::create_file(const std::string& file) {
+  check_writer("create a file");
+  Layout::check_file_name(file);
+  std::string path = st_->data_path(file);
+  if (files_.count(file) || st_->env->exists(path)) {
+    throw AlreadyExistsError(path, "data file exists");
+  }
+  ensure_dir();
+  // Durably listed before it exists, so recovery removes it after a crash.
+  if (std::find(created_.begin(), created_.end(), file) == created_.end()) {
+    created_.push_back(file);
+    st_->env->write_file_atomic(path_join(dir_, kCreatedFile), encode_created(created_));
+  }
+  OpenFile f;
+  f.created = true;
+  f.base = savepoints_.size();
+  f.file = std::make_unique<UndoFile>(UndoFile::create(path, file_options(journal_path(file))));
+  undo::tx_start(f.file->hid(), journal_path(file));
+  files_.emplace(file, std::move(f));
+}
+
+void UndoStoreTransaction::create_dataset(const std::string& file, const std::string& path,
+                                          const DatasetSpec& spec) {
+  check_writer("create a dataset");
+  hid_t h = open_for_write(file).file->hid();
+  if (hdf5::dataset_exists(h, path)) {
+    DatasetSpec have = hdf5::read_spec(h, path);
+    if (!hdf5::same_definition(have, spec) || have.shape != spec.shape) {
+      throw AlreadyExistsError(file + ":" + path, "a dataset with a different spec exists");
+    }
+    return;
+  }
+  hdf5::create_dataset(h, path, spec);
+}
+
+void UndoStoreTransaction::extend_dataset(const std::string& file, const std::string& path,
+                                          const Shape& new_shape) {
+  check_writer("extend a dataset");
+  hid_t h = open_for_write(file).file->hid();
+  DatasetSpec have = hdf5::read_spec(h, path);
+  for (size_t i = 0; i < have.shape.size() && i < new_shape.size(); i++) {
+    if (new_shape[i] < have.shape[i]) {
+      throw InvalidArgumentError(file + ":" + path, "new shape " + shape_str(new_shape) +
+                                                        " is smaller than the current " +
+                                                        shape_str(have.shape) +
+                                                        "; datasets only grow");
+    }
+  }
+  hdf5::extend_dataset(h, path, new_shape);
+}
+
+void UndoStoreTransaction::set_attribute(const std::string& file, const std::string& object,
+                                         const std::string& name, const AttributeValue& value) {
+  check_writer("set an attribute");
+  hdf5::set_attribute(open_for_write(file).file->hid(), object, name, value);
+}
+
+void UndoStoreTransaction::write_chunk(const std::string& file, const std::string& dataset,
+                                       const Shape& coords, const void* data, size_t size) {
+  check_writer("write a chunk");
+  hid_t h = open_for_write(file).file->hid();
+  DatasetSpec spec = hdf5::read_spec(h, dataset);
+  if (size != hdf5::chunk_bytes(spec)) {
+    throw InvalidArgumentError(file + ":" + dataset, "chunk of " + std::to_string(size) +
+                                                         " bytes; the dataset's chunks have " +
+                                                         std::to_string(hdf5::chunk_bytes(spec)));
+  }
+  uint32_t mask = 0;
+  std::vector<uint8_t> stored = hdf5::encode_chunk(spec, data, size, &mask);
+  hdf5::write_chunk(h, dataset, coords, mask, stored.data(), stored.size());
+}
+
+std::vector<uint8_t> UndoStoreTransaction::read_chunk(const std::string& file,
+                                                      const std::string& dataset,
+                                                      const Shape& coords) {
+  check_active("read a chunk");
+  hid_t h = open(file);
+  DatasetSpec spec = hdf5::read_spec(h, dataset);
+  std::vector<uint8_t> stored;
+  uint32_t mask = 0;
+  if (!hdf5::read_chunk_stored(h, dataset, coords, &stored, &mask)) return hdf5::fill_chunk(spec);
+  return hdf5::decode_chunk(spec, stored.data(), stored.size(), mask,
+                            file + ":" + dataset + " chunk " + shape_str(coords));
+}
+
+std::vector<std::string> UndoStoreTransaction::list_files() {
+  check_active("list files");
+  std::vector<std::string> out;
+  for (const std::string& name : st_->env->list_dir(st_->layout->data_dir())) {
+    if (!st_->hidden_files.count(name)) out.push_back(name);
+  }
+  return out;
+}
+
+std::vector<std::string> UndoStoreTransaction::list_datasets(const std::string& file) {
+  check_active("list datasets");
+  return hdf5::list_datasets(open(file));
+}
+
+DatasetSpec UndoStoreTransaction::dataset_spec(const std::string& file, const std::string& dataset) {
+  check_active("read a dataset spec");
+  return hdf5::read_spec(open(file), dataset);
+}
+
+long long UndoStoreTransaction::hid(const std::string& file) {
+  check_active("get a file id");
+  return open(file);
+}
+
+void UndoStoreTransaction::on_abort(std::function<void()> hook) {
+  check_active("register an abort hook");
+  hooks_.push_back(std::move(hook));
+}
+
+// --- savepoints ------------------------------------------------------------
+//
+// A file first touched while k savepoints were open (base k) runs at depth
+// 1 + (open savepoints - k): its outermost level, plus one nested level per
+// savepoint taken since. Savepoint j (0-based) of such a file with k <= j is
+// its level j - k + 2; a file with k > j was untouched at savepoint j.
+
+Savepoint UndoStoreTransaction::savepoint() {
+  check_active("take a savepoint");
+  if (access_ == Access::Write) {
+    for (auto& kv : files_) undo::tx_start(kv.second.file->hid());
+  }
+  savepoints_.push_back(SavepointMark{next_savepoint_++, hooks_.size()});
+  return Savepoint{savepoints_.back().id};
+}
+
+void UndoStoreTransaction::rollback_to(const Savepoint& sp) {
+  check_active("roll back to a savepoint");
+  size_t j = savepoint_index(sp, "roll back");
+  if (access_ == Access::Write) {
+    try {
+      for (auto it = files_.begin(); it != files_.end();) {
+        OpenFile& f = it->second;
+        if (f.base <= j) {
+          merge_to(f, int(j - f.base) + 2);
+          undo::tx_abort(f.file->hid());
+          reopen(f);
+          undo::tx_start(f.file->hid());  // savepoint j stays valid
+          ++it;
+        } else {
+          drop_file(it->first, f);
+          it = files_.erase(it);
+        }
+      }
+    } catch (const Error&) {
+      // The files are at mixed depths now: end the whole transaction.
+      std::exception_ptr first = std::current_exception();
+      try {
+        abort();
+      } catch (const Error&) {
+        // abort() marked the store failed; the first error says what broke.
+      }
+      std::rethrow_exception(first);
+    }
+  }
+  savepoints_.resize(j + 1);
+  run_hooks(savepoints_[j].hooks);
+}
+
+void UndoStoreTransaction::release(const Savepoint& sp) {
+  check_active("release a savepoint");
+  size_t j = savepoint_index(sp, "release");
+  savepoints_.resize(j);
+  if (access_ != Access::Write) return;
+  for (auto& kv : files_) {
+    OpenFile& f = kv.second;
+    size_t base = std::min(f.base, j);
+    merge_to(f, 1 + int(j - base));
+    f.base = base;
+  }
+}
+
+// --- commit and abort ------------------------------------------------------
+
+void UndoStoreTransaction::commit() {
+  check_active("commit");
+  if (access_ == Access::Read) {
+    close_files();
+    end();
+    return;
+  }
+  Env& env = *st_->env;
+  const std::string& jdir = st_->layout->journal_dir();
+  // 1. Every file's data written and synced; journals still valid.
+  try {
+    for (auto& kv : files_) {
+      merge_to(kv.second, 1);
+      undo::tx_prepare(kv.second.file->hid());
+    }
+    if (!created_.empty()) env.sync_dir(st_->layout->data_dir());
+  } catch (const Error&) {
+    std::exception_ptr first = std::current_exception();
+    try {
+      abort();
+    } catch (const Error&) {
+      // abort() marked the store failed; report the commit's own error.
+    }
+    std::rethrow_exception(first);
+  }
+  if (files_.empty()) {
+    // Nothing to keep (files created and rolled back, or nothing touched).
+    if (dir_made_) env.remove_flat_dir(dir_);
+    end();
+    return;
+  }
+  // 2. The commit point: one rename, made durable.
+  const std::string done = dir_ + kCommittedSuffix;
+  std::string unknown;
+  try {
+    env.rename(dir_, done);
+  } catch (const Error& e) {
+    if (env.exists(dir_) && !env.exists(done)) {
+      // Not renamed: an ordinary failed commit.
+      std::exception_ptr first = std::current_exception();
+      try {
+        abort();
+      } catch (const Error&) {
+        // abort() marked the store failed; report the rename's error.
+      }
+      std::rethrow_exception(first);
+    }
+    unknown = e.what();
+  }
+  if (unknown.empty()) {
+    try {
+      env.sync_dir(jdir);
+    } catch (const Error& e) {
+      unknown = e.what();
+    }
+  }
+  if (!unknown.empty()) {
+    // The rename may or may not be durable. The files hold the new state
+    // (synced) and their journals the old one: recovery settles it either
+    // way, all files alike. Leave both untouched until then.
+    for (auto& kv : files_) undo::tx_forget(kv.second.file->hid());
+    close_files();
+    std::string why = "commit of undo transaction " + Layout::txid_hex(txid_) +
+                      ": its outcome is unknown (" + unknown + ")";
+    st_->mark_failed(why);
+    end();
+    throw IoError(done, why + "; reopen the store: recovery keeps it or reverts it entirely");
+  }
+  {
+    std::lock_guard<std::mutex> lk(st_->mu);
+    st_->committed++;
+    st_->last_committed_txid = std::max(st_->last_committed_txid, txid_);
+  }
+  // 3. Committed. The journals are garbage now.
+  try {
+    for (auto& kv : files_) undo::tx_forget(kv.second.file->hid());
+    close_files();
+    env.remove_flat_dir(done);
+  } catch (const Error& e) {
+    std::string why = "undo transaction " + Layout::txid_hex(txid_) +
+                      " committed, but cleaning up after it failed: " + e.what();
+    files_.clear();
+    st_->mark_failed(why);
+    end();
+    throw IoError(done, why);
+  }
+  end();
+}
+
+void UndoStoreTransaction::abort() {
+  check_active("abort");
+  std::exception_ptr failure;
+  if (access_ == Access::Write) {
+    try {
+      revert_all();
+    } catch (const Error& e) {
+      // Journals that were not reverted stay pending: recovery on the next
+      // open reverts them. Until then the store refuses new transactions.
+      failure = std::current_exception();
+      files_.clear();
+      st_->mark_failed("aborting undo transaction " + Layout::txid_hex(txid_) + " failed: " +
+                       e.what());
+    }
+  } else {
+    close_files();
+  }
+  end();
+  try {
+    run_hooks(0);
+  } catch (...) {
+    // A hook's failure is reported unless the abort itself failed.
+    if (!failure) failure = std::current_exception();
+  }
+  if (failure) std::rethrow_exception(failure);
+}
+
+}  // namespace h5tx
