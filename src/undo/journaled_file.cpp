@@ -54,6 +54,7 @@ JournaledFile::JournaledFile(Env* env, std::string data_path, std::string journa
     : env_(env),
       data_path_(std::move(data_path)),
       journal_path_(std::move(journal_path)),
+      default_journal_path_(journal_path_),
       opt_(options),
       read_only_(mode == Mode::ReadOnly) {
   if (opt_.page_size < kMinPageSize || opt_.page_size > kMaxPageSize)
@@ -284,9 +285,10 @@ void JournaledFile::tx_start(const std::string& journal_path) {
     throw InvalidArgumentError(journal_path, "a nested transaction cannot change the journal path");
   H5TX_GUARDED("tx_start", {
     if (levels_.empty()) {
-      if (!journal_path.empty() && journal_path != journal_path_) {
-        journal_.reset();
-        journal_path_ = journal_path;
+      const std::string& want = journal_path.empty() ? default_journal_path_ : journal_path;
+      if (want != journal_path_) {
+        close_journal();
+        journal_path_ = want;
       }
       // Earlier writes outside a transaction become durable first, so the
       // before-images saved below are the bytes a crash would find.
@@ -395,11 +397,15 @@ bool JournaledFile::close() {
     H5TX_GUARDED("close", spill());
     return true;
   }
-  if (journal_) {
-    journal_.reset();
-    if (env_->exists(journal_path_) && env_->file_size(journal_path_) == 0) env_->remove_file(journal_path_);
-  }
+  close_journal();
   return false;
+}
+
+// Closes the journal of finished transactions and removes the (empty) file.
+void JournaledFile::close_journal() {
+  if (!journal_) return;
+  journal_.reset();
+  if (env_->exists(journal_path_) && env_->file_size(journal_path_) == 0) env_->remove_file(journal_path_);
 }
 
 }  // namespace undo

@@ -53,7 +53,8 @@ class JournaledFile {
   // Sets the size (HDF5's truncate-to-EOA). Ignored while discarding.
   void truncate(uint64_t size);
 
-  // journal_path: for the outermost level only; "" keeps the current one.
+  // journal_path: this transaction's journal (outermost level only); ""
+  // means the one given at open.
   void tx_start(const std::string& journal_path = "");
   void tx_commit();
   void tx_abort();
@@ -84,12 +85,14 @@ class JournaledFile {
   void write_journal(std::string* staging);
   void sync_data_if_dirty();
   void invalidate_journal();
+  void close_journal();
   void read_disk(uint64_t addr, char* buf, size_t n);
 
   std::mutex mu_;
   Env* env_;
   std::string data_path_;
-  std::string journal_path_;
+  std::string journal_path_;          // of the current (or last) transaction
+  std::string default_journal_path_;  // given at open
   JournaledFileOptions opt_;
   bool read_only_;
   std::unique_ptr<File> data_;
