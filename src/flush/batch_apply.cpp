@@ -64,14 +64,22 @@ void apply_file(Env& env, DataFiles& files, const std::string& file, const FileP
     }
     undo::tx_commit(h);  // flushes HDF5, syncs the data, invalidates the journal durably
   } catch (const Error&) {
-    // Put the file back as it was if the driver can (the journal stays
-    // for recovery otherwise), forget the handle, report the first error.
+    // Put the file back as it was now, so readers of this store keep
+    // working: abort if the driver still can, close, and revert from the
+    // undo journal (a no-op if the abort did it). Cleanup errors are not
+    // reported over the original one; whatever is left, the next open's
+    // recovery reverts from the same journal.
     try {
       undo::tx_abort(h);
     } catch (const Error& e2) {
       (void)e2;
     }
     files.discard(file);
+    try {
+      undo::recover(env, files.path(file), journal_path);
+    } catch (const Error& e3) {
+      (void)e3;
+    }
     throw;
   }
 }
