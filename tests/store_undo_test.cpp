@@ -191,3 +191,380 @@ TEST_CASE("undo directory names and the CREATED file") {
   CHECK_THROWS_AS(decode_created("a/b\n", "x"), CorruptionError);
   CHECK_THROWS_AS(decode_created("\n", "x"), CorruptionError);
 }
+
+TEST_CASE("undo store: abort restores every byte of every file and runs hooks newest first") {
+  h5tx_test::TempDir dir("undo");
+  const std::string home = dir / "store";
+  auto store = Store::create(home, undo_options());
+  populate(*store, {"a.h5", "b.h5"}, 1);
+  const std::string a_before = slurp(home + "/data/a.h5");
+  const std::string b_before = slurp(home + "/data/b.h5");
+  REQUIRE(!a_before.empty());
+
+  std::vector<std::string> ran;
+  {
+    Transaction tx = store->begin();
+    tx.on_abort([&] { ran.push_back("first"); });
+    tx.write_chunk("a.h5", "/d", {0, 0}, chunk_of(2));
+    tx.write_chunk("b.h5", "/d", {1, 0}, chunk_of(2));
+    tx.extend_dataset("a.h5", "/d", {100, 8});
+    for (uint64_t r = 2; r < 25; r++) tx.write_chunk("a.h5", "/d", {r, 1}, chunk_of(uint32_t(r)));
+    tx.set_attribute("b.h5", "/d", "note", AttributeValue::string("temporary"));
+    tx.create_dataset("b.h5", "/new/e", chunked_spec());
+    tx.create_file("c.h5");
+    tx.on_abort([&] { ran.push_back("second"); });
+    CHECK(value_of(tx.read_chunk("a.h5", "/d", {0, 0})) == 2);
+    tx.abort();
+    CHECK_FALSE(tx.active());
+    CHECK_THROWS_AS(tx.commit(), StateError);
+  }
+  CHECK(ran == std::vector<std::string>{"second", "first"});
+  CHECK(slurp(home + "/data/a.h5").size() == a_before.size());
+  CHECK((slurp(home + "/data/a.h5") == a_before));
+  CHECK(slurp(home + "/data/b.h5").size() == b_before.size());
+  CHECK((slurp(home + "/data/b.h5") == b_before));
+  CHECK_FALSE(Env::posix()->exists(home + "/data/c.h5"));
+  CHECK(Env::posix()->list_dir(home + "/journal").empty());
+
+  // The destructor of an uncommitted transaction aborts too.
+  ran.clear();
+  {
+    Transaction tx = store->begin();
+    tx.on_abort([&] { ran.push_back("dtor"); });
+    tx.write_chunk("a.h5", "/d", {0, 0}, chunk_of(9));
+    tx.create_file("d.h5");
+  }
+  CHECK(ran == std::vector<std::string>{"dtor"});
+  CHECK(slurp(home + "/data/a.h5").size() == a_before.size());
+  CHECK((slurp(home + "/data/a.h5") == a_before));
+  CHECK_FALSE(Env::posix()->exists(home + "/data/d.h5"));
+  CHECK(read_value(*store, "a.h5") == 1);
+  CHECK(read_value(*store, "b.h5", {1, 1}) == 1);
+  {
+    Transaction tx = store->begin({Access::Read});
+    CHECK(tx.dataset_spec("a.h5", "/d").shape == Shape{8, 8});
+    CHECK(tx.list_datasets("b.h5") == std::vector<std::string>{"/d"});
+    CHECK(tx.list_files() == std::vector<std::string>{"a.h5", "b.h5"});
+  }
+}
+
+TEST_CASE("undo store: savepoints roll back nested changes across files") {
+  h5tx_test::TempDir dir("undo");
+  const std::string home = dir / "store";
+  auto store = Store::create(home, undo_options());
+  populate(*store, {"a.h5", "b.h5"}, 1);
+  std::vector<std::string> hooks;
+
+  Transaction tx = store->begin();
+  tx.write_chunk("a.h5", "/d", {0, 0}, chunk_of(2));
+  Savepoint sp1 = tx.savepoint();
+  tx.on_abort([&] { hooks.push_back("after sp1"); });
+  tx.write_chunk("a.h5", "/d", {0, 0}, chunk_of(3));
+  tx.write_chunk("b.h5", "/d", {0, 0}, chunk_of(3));  // b first touched after sp1
+  tx.create_file("c.h5");
+  tx.create_dataset("c.h5", "/d", chunked_spec());
+  tx.write_chunk("c.h5", "/d", {0, 0}, chunk_of(3));
+  Savepoint sp2 = tx.savepoint();
+  tx.write_chunk("a.h5", "/d", {0, 0}, chunk_of(4));
+  tx.write_chunk("c.h5", "/d", {0, 0}, chunk_of(4));
+  tx.set_attribute("a.h5", "/", "x", AttributeValue::scalar<int32_t>(1));
+
+  tx.rollback_to(sp2);
+  CHECK(value_of(tx.read_chunk("a.h5", "/d", {0, 0})) == 3);
+  CHECK(value_of(tx.read_chunk("c.h5", "/d", {0, 0})) == 3);
+  CHECK(value_of(tx.read_chunk("b.h5", "/d", {0, 0})) == 3);
+  CHECK(hooks.empty());
+  // sp2 stays valid: roll back to it again.
+  tx.write_chunk("a.h5", "/d", {0, 0}, chunk_of(5));
+  tx.rollback_to(sp2);
+  CHECK(value_of(tx.read_chunk("a.h5", "/d", {0, 0})) == 3);
+
+  tx.rollback_to(sp1);
+  CHECK(hooks == std::vector<std::string>{"after sp1"});
+  CHECK(value_of(tx.read_chunk("a.h5", "/d", {0, 0})) == 2);
+  CHECK(value_of(tx.read_chunk("b.h5", "/d", {0, 0})) == 1);
+  CHECK_FALSE(Env::posix()->exists(home + "/data/c.h5"));
+  CHECK_THROWS_AS(tx.rollback_to(sp2), StateError);  // rolled back past it
+
+  // Release merges a savepoint's changes into the enclosing level.
+  tx.write_chunk("b.h5", "/d", {1, 1}, chunk_of(6));
+  Savepoint sp3 = tx.savepoint();
+  tx.write_chunk("b.h5", "/d", {1, 1}, chunk_of(7));
+  tx.release(sp3);
+  CHECK_THROWS_AS(tx.rollback_to(sp3), StateError);
+  tx.rollback_to(sp1);  // undoes the released savepoint's change too
+  CHECK(value_of(tx.read_chunk("b.h5", "/d", {1, 1})) == 1);
+  tx.write_chunk("b.h5", "/d", {1, 1}, chunk_of(8));
+  Savepoint sp4 = tx.savepoint();
+  tx.write_chunk("a.h5", "/d", {1, 1}, chunk_of(8));
+  (void)sp4;
+  tx.commit();  // with savepoints still open
+  CHECK(read_value(*store, "a.h5") == 2);
+  CHECK(read_value(*store, "a.h5", {1, 1}) == 8);
+  CHECK(read_value(*store, "b.h5") == 1);
+  CHECK(read_value(*store, "b.h5", {1, 1}) == 8);
+  CHECK(Env::posix()->list_dir(home + "/data") == std::vector<std::string>{"a.h5", "b.h5"});
+
+  // Reopened, the committed state is what recovery keeps.
+  store->close();
+  store = Store::open(home, undo_options());
+  CHECK(read_value(*store, "a.h5") == 2);
+  CHECK(read_value(*store, "b.h5", {1, 1}) == 8);
+}
+
+TEST_CASE("undo store: raw HDF5 calls through hid() are transactional (the sec2j scenario)") {
+  h5tx_test::TempDir dir("undo");
+  const std::string home = dir / "store";
+  auto store = Store::create(home, undo_options());
+  {
+    Transaction tx = store->begin();
+    tx.create_file("bbic.h5");
+    tx.commit();
+  }
+  const std::string before = slurp(home + "/data/bbic.h5");
+  auto add_group = [](hid_t f) {
+    hdf5::Handle g = hdf5::ensure_group(f, "/bbic/volume/0");
+    hdf5::Handle space(H5Screate(H5S_SCALAR), "H5Screate");
+    hdf5::Handle attr(H5Acreate2(g, "width", H5T_STD_I32LE, space, H5P_DEFAULT, H5P_DEFAULT),
+                      "H5Acreate2");
+    int32_t width = 640;
+    REQUIRE(H5Awrite(attr, H5T_NATIVE_INT32, &width) >= 0);
+    REQUIRE(H5Fflush(f, H5F_SCOPE_GLOBAL) >= 0);
+  };
+  {
+    Transaction tx = store->begin();
+    add_group(hid_t(tx.hid("bbic.h5")));
+    CHECK(hdf5::link_exists(hid_t(tx.hid("bbic.h5")), "/bbic/volume/0"));
+    tx.abort();
+  }
+  CHECK(slurp(home + "/data/bbic.h5").size() == before.size());
+  CHECK((slurp(home + "/data/bbic.h5") == before));
+  {
+    Transaction tx = store->begin({Access::Read});
+    CHECK_FALSE(hdf5::link_exists(hid_t(tx.hid("bbic.h5")), "/bbic"));
+  }
+  {
+    Transaction tx = store->begin();
+    add_group(hid_t(tx.hid("bbic.h5")));
+    tx.commit();
+  }
+  store->close();
+  std::string out = python("import h5py\n"
+                           "f = h5py.File(\"" + home + "/data/bbic.h5\", \"r\")\n"
+                           "print(int(f[\"bbic/volume/0\"].attrs[\"width\"]))\n");
+  CHECK(out == "640\n");
+}
+
+TEST_CASE("undo store: read transactions cannot write; a read-only store cannot begin a writer") {
+  h5tx_test::TempDir dir("undo");
+  const std::string home = dir / "store";
+  {
+    auto store = Store::create(home, undo_options());
+    populate(*store, {"a.h5"}, 1);
+    Transaction tx = store->begin({Access::Read});
+    CHECK(tx.txid() == 0);
+    CHECK_THROWS_AS(tx.write_chunk("a.h5", "/d", {0, 0}, chunk_of(2)), StateError);
+    CHECK_THROWS_AS(tx.create_file("b.h5"), StateError);
+    CHECK_THROWS_AS(tx.create_dataset("a.h5", "/e", chunked_spec()), StateError);
+    CHECK_THROWS_AS(tx.set_attribute("a.h5", "/", "x", AttributeValue::scalar(1.0)), StateError);
+    CHECK_THROWS_AS(tx.extend_dataset("a.h5", "/d", {9, 8}), StateError);
+    CHECK_THROWS_AS(tx.read_chunk("zz.h5", "/d", {0, 0}), NotFoundError);
+    CHECK(value_of(tx.read_chunk("a.h5", "/d", {1, 1})) == 1);
+    tx.commit();
+    Transaction w = store->begin();
+    CHECK_THROWS_AS(w.write_chunk("a.h5", "/d", {0, 0}, chunk_of(2).data(), 10),
+                    InvalidArgumentError);
+    CHECK_THROWS_AS(w.create_file("a.h5"), AlreadyExistsError);
+    CHECK_THROWS_AS(w.create_file("../x.h5"), InvalidArgumentError);
+    CHECK_THROWS_AS(w.extend_dataset("a.h5", "/d", {4, 8}), InvalidArgumentError);  // shrink
+    DatasetSpec other = chunked_spec();
+    other.shape = {16, 8};
+    CHECK_THROWS_AS(w.create_dataset("a.h5", "/d", other), AlreadyExistsError);
+    w.create_dataset("a.h5", "/d", chunked_spec());  // same spec: no-op
+    w.abort();
+  }
+  Options ro = undo_options();
+  ro.read_only = true;
+  auto store = Store::open(home, ro);
+  CHECK_THROWS_AS(store->begin(), StateError);
+  CHECK(read_value(*store, "a.h5") == 1);
+}
+
+TEST_CASE("undo store: one writer or many readers, in-process") {
+  h5tx_test::TempDir dir("undo");
+  const std::string home = dir / "store";
+  auto store = Store::create(home, undo_options());
+  populate(*store, {"a.h5", "b.h5"}, 1);
+
+  SECTION("a writer excludes writers and readers until it ends") {
+    Transaction w = store->begin();
+    w.write_chunk("a.h5", "/d", {0, 0}, chunk_of(2));
+    std::atomic<int> busy{0};
+    std::thread t([&] {
+      try {
+        store->begin({Access::Write, 0.05});
+      } catch (const BusyError&) {
+        busy++;
+      }
+      try {
+        store->begin({Access::Read, 0});
+      } catch (const BusyError&) {
+        busy++;
+      }
+    });
+    t.join();
+    CHECK(busy == 2);
+    // A writer waiting (without limit) gets the slot when the first commits.
+    std::atomic<long> seen{-2};
+    std::thread waiter([&] {
+      Transaction w2 = store->begin({Access::Write, -1});
+      seen = value_of(w2.read_chunk("a.h5", "/d", {0, 0}));
+      w2.write_chunk("a.h5", "/d", {0, 0}, chunk_of(3));
+      w2.commit();
+    });
+    w.commit();
+    waiter.join();
+    CHECK(seen == 2);
+    CHECK(read_value(*store, "a.h5") == 3);
+  }
+
+  SECTION("readers run together; a writer waits for all of them") {
+    Transaction r1 = store->begin({Access::Read});
+    CHECK(value_of(r1.read_chunk("a.h5", "/d", {0, 0})) == 1);
+    std::atomic<int> ok{0};
+    std::vector<std::thread> readers;
+    for (int i = 0; i < 4; i++) {
+      readers.emplace_back([&, i] {
+        Transaction r = store->begin({Access::Read, 5});
+        for (int k = 0; k < 10; k++) {
+          const char* f = (i + k) % 2 ? "a.h5" : "b.h5";
+          if (value_of(r.read_chunk(f, "/d", {1, 1})) == 1 &&
+              r.list_datasets(f) == std::vector<std::string>{"/d"}) {
+            ok++;
+          }
+        }
+        r.commit();
+      });
+    }
+    for (auto& t : readers) t.join();
+    CHECK(ok == 40);
+    CHECK_THROWS_AS(store->begin({Access::Write, 0.01}), BusyError);
+    r1.commit();
+    Transaction w = store->begin({Access::Write, 0});
+    w.abort();
+  }
+
+  SECTION("close with an active transaction") {
+    Transaction r = store->begin({Access::Read});
+    CHECK_THROWS_AS(store->close(), StateError);
+    CHECK_THROWS_AS(store->begin({Access::Read}), StateError);
+    CHECK(value_of(r.read_chunk("a.h5", "/d", {0, 0})) == 1);
+    r.commit();  // the last transaction releases the store lock
+    auto again = Store::open(home, undo_options());
+    CHECK(read_value(*again, "b.h5") == 1);
+  }
+}
+
+TEST_CASE("undo store: across processes the store LOCK admits one writer process") {
+  h5tx_test::TempDir dir("undo");
+  const std::string home = dir / "store";
+  auto store = Store::create(home, undo_options());
+  populate(*store, {"a.h5"}, 1);
+  Transaction w = store->begin();
+  w.write_chunk("a.h5", "/d", {0, 0}, chunk_of(2));
+
+  auto in_child = [&](bool read_only) {
+    pid_t pid = fork();
+    REQUIRE(pid >= 0);
+    if (pid == 0) {
+      int code = 1;
+      try {
+        Options o = undo_options();
+        o.read_only = read_only;
+        auto s = Store::open(home, o);
+        Transaction t = s->begin({Access::Read});
+        code = 10 + int(value_of(t.read_chunk("a.h5", "/d", {0, 0})));
+        t.commit();
+      } catch (const BusyError& e) {
+        code = std::string(e.what()).find(std::to_string(getppid())) != std::string::npos ? 3 : 4;
+      } catch (const std::exception&) {
+        code = 5;
+      }
+      _exit(code);
+    }
+    return child_status(pid);
+  };
+  // A second writer process, and a reader process, are refused while this
+  // process holds the store (the error names our pid).
+  CHECK(in_child(false) == 3);
+  CHECK(in_child(true) == 3);
+  w.commit();
+  store->close();
+  // Once released, other processes open it and see the committed state.
+  CHECK(in_child(true) == 12);
+  CHECK(in_child(false) == 12);
+}
+
+TEST_CASE("undo store: a crashed writer process is reverted; read-only opens see the old state") {
+  h5tx_test::TempDir dir("undo");
+  const std::string home = dir / "store";
+  {
+    auto store = Store::create(home, undo_options());
+    populate(*store, {"a.h5", "b.h5"}, 1);
+  }
+  const std::string a_before = slurp(home + "/data/a.h5");
+  pid_t pid = fork();
+  REQUIRE(pid >= 0);
+  if (pid == 0) {
+    try {
+      auto store = Store::open(home, undo_options());
+      Transaction tx = store->begin();
+      tx.create_file("new.h5");
+      tx.create_dataset("new.h5", "/d", chunked_spec());
+      for (uint64_t r = 0; r < 2; r++) {
+        tx.write_chunk("a.h5", "/d", {r, r}, chunk_of(5));
+        tx.write_chunk("b.h5", "/d", {r, 1 - r}, chunk_of(5));
+      }
+      tx.extend_dataset("a.h5", "/d", {400, 8});
+      for (uint64_t r = 2; r < 100; r++) tx.write_chunk("a.h5", "/d", {r, 0}, chunk_of(5));
+      // Push everything HDF5 holds to the driver, which writes it through
+      // (journal synced first) once its buffer overflows or at flush.
+      H5Fflush(hid_t(tx.hid("a.h5")), H5F_SCOPE_GLOBAL);
+      H5Fflush(hid_t(tx.hid("new.h5")), H5F_SCOPE_GLOBAL);
+      _exit(0);  // dies inside the transaction
+    } catch (...) {
+      _exit(2);
+    }
+  }
+  REQUIRE(child_status(pid) == 0);
+  CHECK(Env::posix()->exists(home + "/data/new.h5"));
+  {
+    Options ro = undo_options();
+    ro.read_only = true;
+    auto store = Store::open(home, ro);
+    Transaction tx = store->begin({Access::Read});
+    CHECK(tx.list_files() == std::vector<std::string>{"a.h5", "b.h5"});
+    CHECK(value_of(tx.read_chunk("a.h5", "/d", {0, 0})) == 1);
+    CHECK(tx.read_chunk("b.h5", "/d", {0, 1}) == hdf5::fill_chunk(chunked_spec()));
+    CHECK(tx.dataset_spec("a.h5", "/d").shape == Shape{8, 8});
+    CHECK_THROWS_AS(tx.read_chunk("new.h5", "/d", {0, 0}), NotFoundError);
+    tx.commit();
+    // Read-only changed nothing.
+    CHECK(Env::posix()->exists(home + "/data/new.h5"));
+  }
+  auto store = Store::open(home, undo_options());
+  CHECK_FALSE(Env::posix()->exists(home + "/data/new.h5"));
+  CHECK(Env::posix()->list_dir(home + "/journal").empty());
+  // Recovery restores the bytes the file had when the transaction began:
+  // HDF5 had already set the superblock's "open for writing" flag (bytes
+  // 20..23 of a version 0 superblock) when it opened the file read-write.
+  std::string a_after = slurp(home + "/data/a.h5");
+  REQUIRE(a_after.size() == a_before.size());
+  std::vector<size_t> differ;
+  for (size_t i = 0; i < a_after.size(); i++) {
+    if (a_after[i] != a_before[i]) differ.push_back(i);
+  }
+  CHECK((differ.empty() || differ == std::vector<size_t>{20}));
+  CHECK(read_value(*store, "a.h5") == 1);
+  CHECK(read_value(*store, "b.h5", {1, 1}) == 1);
+}

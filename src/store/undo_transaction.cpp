@@ -156,7 +156,16 @@ void UndoStoreTransaction::run_hooks(size_t keep) {
 }
 
 void UndoStoreTransaction::revert_all() {
-  for (auto& kv : files_) drop_file(kv.first, kv.second);
+  for (auto& kv : files_) {
+    drop_file(kv.first, kv.second);
+    if (!kv.second.created) {
+      // HDF5 marks the superblock "open for writing" when it opens a file
+      // read-write, before the undo transaction starts, and the abort kept
+      // it from clearing the mark at close. One plain open and close clears
+      // it, so an aborted file is byte-identical to its state before.
+      UndoFile::open(st_->data_path(kv.first), true, file_options("")).close();
+    }
+  }
   files_.clear();
   for (const std::string& name : created_) {
     std::string path = st_->data_path(name);
