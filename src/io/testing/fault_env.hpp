@@ -177,7 +177,9 @@ class FaultEnv final : public Env {
   uint64_t read_count() const;
 
   // Inspection (never counted, work while dead). Paths are reported
-  // absolute ("/a/b"), sorted.
+  // absolute ("/a/b"), sorted. A directory reachable by two paths (possible
+  // only after unsynced cross-directory renames of directories) is listed
+  // once, under the first path found.
   bool durably_exists(const std::string& path) const;
   // The bytes a crash with default options would leave; NotFoundError if the
   // file would not survive (not reachable through durable entries).
