@@ -13,6 +13,7 @@
 #include <cstdio>
 #include <cstring>
 #include <map>
+#include <set>
 
 #include "commands.hpp"
 #include "h5tx/env.hpp"
@@ -181,23 +182,44 @@ int run_check(const Args& a) {
     c.note(dir + ": transaction already applied to data/ (recovery deletes it)");
     removable.push_back(dir);
   }
-  for (const std::string& other : jl.other) c.note(path_join(jdir, other) + ": not an h5tx journal entry (left alone)");
+  for (const std::string& other : jl.other) {
+    std::string p = path_join(jdir, other);
+    uint64_t txid = 0;
+    const std::string committed = "_committed";
+    if (other.size() > committed.size() &&
+        other.compare(other.size() - committed.size(), committed.size(), committed) == 0 &&
+        journal::parse_undo_dir_name(other.substr(0, other.size() - committed.size()), &txid)) {
+      c.note(p + ": committed undo-mode transaction, already in data/ (recovery deletes it)");
+      removable.push_back(p);
+    } else {
+      c.note(p + ": not an h5tx journal entry (left alone)");
+    }
+  }
 
-  // Pending undo journals of an interrupted flush or undo-mode transaction:
-  // they must parse; the data files are then checked as recovery will leave
-  // them (read through the journal: pre-transaction bytes).
+  // Pending undo journals of an interrupted flush batch or undo-mode
+  // transaction: they must parse; the data files are then checked as
+  // recovery will leave them (read through the journal: pre-transaction
+  // bytes), and files the unfinished transaction created are skipped.
   std::map<std::string, std::string> undo_of;  // data file name -> journal path
+  std::set<std::string> created_by_unfinished;
   for (uint64_t txid : jl.undo) {
     std::string dir = path_join(jdir, journal::undo_dir_name(txid));
     for (const std::string& n : c.env->list_dir(dir)) {
       std::string jp = path_join(dir, n);
+      if (n == "CREATED") {
+        std::string list = c.env->read_all(jp);
+        size_t b = 0;
+        for (size_t e; (e = list.find('\n', b)) != std::string::npos; b = e + 1) created_by_unfinished.insert(list.substr(b, e - b));
+        continue;
+      }
+      if (n.size() <= 8 || n.compare(n.size() - 8, 8, ".journal") != 0) continue;
+      std::string file = n.substr(0, n.size() - 8);
       try {
         std::unique_ptr<undo::PendingJournal> pj = undo::PendingJournal::load(*c.env, jp);
-        const char* suffix = ".journal";
-        if (n.size() > 8 && n.compare(n.size() - 8, 8, suffix) == 0 && pj && !pj->nothing_to_undo()) {
-          undo_of[n.substr(0, n.size() - 8)] = jp;
+        if (pj && !pj->nothing_to_undo()) {
+          undo_of[file] = jp;
           c.note(jp + ": pending undo journal (" + std::to_string(pj->images().size()) +
-                 " before-images); recovery reverts data/" + n.substr(0, n.size() - 8));
+                 " before-images); recovery reverts data/" + file);
         }
       } catch (const Error& e) {
         c.problem(std::string("undo journal: ") + e.what());
@@ -226,6 +248,10 @@ int run_check(const Args& a) {
       } catch (const Error& e) {
         c.problem(std::string("undo journal: ") + e.what());
       }
+      continue;
+    }
+    if (created_by_unfinished.count(n)) {
+      c.note(p + ": created by an unfinished transaction (recovery removes it); not checked");
       continue;
     }
     files.emplace_back(p, OpenedFile{});
@@ -343,8 +369,8 @@ std::vector<Command> check_commands() {
         "(MANIFEST and chunk checksums), every pending undo journal, and every chunk of every\n"
         "HDF5 file in data/ read through its Fletcher32 checksum. Names the file, dataset and\n"
         "chunk of every problem; exit status 1 if there is any.",
-        {{"repair", "", "also remove what is provably uncommitted or already applied: _temp and _flushed "
-                        "journal directories (takes the store's exclusive lock)"},
+        {{"repair", "", "also remove what is provably uncommitted or already applied: journal/working_*_temp, "
+                        "working_*_flushed and undo_*_committed directories (takes the store's exclusive lock)"},
          lt},
         1, 1},
        run_check},

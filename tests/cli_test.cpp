@@ -1,0 +1,460 @@
+// End-to-end tests of the h5tx command-line tool: they run the real binary
+// (build/bin/h5tx) as an operator would, and check the HDF5 files it leaves
+// with the Debian HDF5 tools (h5dump) and h5py where installed.
+#include <catch2/catch.hpp>
+#include <dirent.h>
+#include <fcntl.h>
+#include <hdf5.h>
+#include <signal.h>
+#include <sys/stat.h>
+#include <sys/wait.h>
+#include <unistd.h>
+
+#include <cstdio>
+#include <cstring>
+#include <fstream>
+#include <set>
+#include <sstream>
+#include <string>
+#include <vector>
+
+#include "h5tx/sec2j.h"
+#include "h5tx/store.hpp"
+#include "test_util.hpp"
+
+namespace {
+
+const std::string kBinary = std::string(H5TX_BINARY_DIR) + "/bin/h5tx";
+
+std::string read_file(const std::string& path) {
+  std::ifstream f(path, std::ios::binary);
+  std::stringstream s;
+  s << f.rdbuf();
+  return s.str();
+}
+
+void write_file(const std::string& path, const std::string& bytes) {
+  std::ofstream f(path, std::ios::binary);
+  f.write(bytes.data(), std::streamsize(bytes.size()));
+}
+
+struct Result {
+  int status = -1;
+  std::string out, err;
+};
+
+// Runs `argv` (argv[0] is the program path) with stdout/stderr captured in files.
+Result run_program(const std::vector<std::string>& argv, const std::string& scratch) {
+  std::string out = scratch + "/.stdout", err = scratch + "/.stderr";
+  pid_t pid = ::fork();
+  REQUIRE(pid >= 0);
+  if (pid == 0) {
+    int o = ::open(out.c_str(), O_WRONLY | O_CREAT | O_TRUNC, 0644);
+    int e = ::open(err.c_str(), O_WRONLY | O_CREAT | O_TRUNC, 0644);
+    ::dup2(o, 1);
+    ::dup2(e, 2);
+    std::vector<char*> args;
+    for (const std::string& a : argv) args.push_back(const_cast<char*>(a.c_str()));
+    args.push_back(nullptr);
+    ::execv(args[0], args.data());
+    ::_exit(127);
+  }
+  int st = 0;
+  ::waitpid(pid, &st, 0);
+  Result r;
+  r.status = WIFEXITED(st) ? WEXITSTATUS(st) : 128 + WTERMSIG(st);
+  r.out = read_file(out);
+  r.err = read_file(err);
+  return r;
+}
+
+Result cli(const h5tx_test::TempDir& dir, std::vector<std::string> args) {
+  args.insert(args.begin(), kBinary);
+  Result r = run_program(args, dir.path());
+  std::string line;
+  for (size_t i = 1; i < args.size(); i++) line += " " + args[i];
+  INFO("h5tx" << line << " -> " << r.status << "\nstdout:\n" << r.out << "\nstderr:\n" << r.err);
+  return r;
+}
+
+bool contains(const std::string& s, const std::string& part) { return s.find(part) != std::string::npos; }
+
+// The dataset's elements as raw little-endian bytes, dumped by h5dump.
+std::string h5dump_bytes(const h5tx_test::TempDir& dir, const std::string& file, const std::string& dataset) {
+  std::string out = dir / "h5dump.bin";
+  ::unlink(out.c_str());
+  Result r = run_program({"/usr/bin/h5dump", "-b", "LE", "-d", dataset, "-o", out, file}, dir.path());
+  INFO("h5dump stderr: " << r.err);
+  REQUIRE(r.status == 0);
+  return read_file(out);
+}
+
+bool have_h5py() {
+  static int have = -1;
+  if (have < 0) have = ::system("/usr/bin/python3 -c 'import h5py, numpy' >/dev/null 2>&1") == 0;
+  return have == 1;
+}
+
+// A deterministic array of n bytes.
+std::string pattern(size_t n, uint32_t seed) {
+  std::string s(n, '\0');
+  uint32_t x = seed * 2654435761u + 1;
+  for (size_t i = 0; i < n; i++) {
+    x ^= x << 13;
+    x ^= x >> 17;
+    x ^= x << 5;
+    s[i] = char(x >> 24);
+  }
+  return s;
+}
+
+std::string npy_file(const std::string& descr, const std::string& shape, const std::string& data) {
+  std::string dict = "{'descr': '" + descr + "', 'fortran_order': False, 'shape': (" + shape + "), }";
+  size_t total = 10 + dict.size() + 1;
+  dict.append((total + 63) / 64 * 64 - total, ' ');
+  dict += '\n';
+  std::string h("\x93NUMPY\x01\x00", 8);
+  h += char(dict.size() & 0xff);
+  h += char(dict.size() >> 8);
+  return h + dict + data;
+}
+
+std::vector<std::string> lines_of(const std::string& s) {
+  std::vector<std::string> v;
+  std::istringstream in(s);
+  std::string l;
+  while (std::getline(in, l)) v.push_back(l);
+  return v;
+}
+
+// Chunk indices of "committed txid X chunks a-b,c" lines.
+std::vector<uint64_t> committed_chunks(const std::string& out) {
+  std::vector<uint64_t> v;
+  for (const std::string& l : lines_of(out)) {
+    size_t p = l.find(" chunks ");
+    if (l.compare(0, 15, "committed txid ") != 0 || p == std::string::npos) continue;
+    std::string ranges = l.substr(p + 8);
+    std::istringstream in(ranges);
+    std::string part;
+    while (std::getline(in, part, ',')) {
+      size_t dash = part.find('-');
+      uint64_t a = std::stoull(part.substr(0, dash)), b = dash == std::string::npos ? a : std::stoull(part.substr(dash + 1));
+      for (uint64_t i = a; i <= b; i++) v.push_back(i);
+    }
+  }
+  return v;
+}
+
+// Address of the first stored chunk of `dataset` in `file` (to corrupt it).
+haddr_t first_chunk_address(const std::string& file, const std::string& dataset, hsize_t* size) {
+  hid_t f = H5Fopen(file.c_str(), H5F_ACC_RDONLY, H5P_DEFAULT);
+  REQUIRE(f >= 0);
+  hid_t d = H5Dopen2(f, dataset.c_str(), H5P_DEFAULT);
+  REQUIRE(d >= 0);
+  hid_t sp = H5Dget_space(d);
+  hsize_t off[8];
+  unsigned mask = 0;
+  haddr_t addr = 0;
+  REQUIRE(H5Dget_chunk_info(d, sp, 0, off, &mask, &addr, size) >= 0);
+  H5Sclose(sp);
+  H5Dclose(d);
+  H5Fclose(f);
+  return addr;
+}
+
+void flip_byte(const std::string& path, uint64_t offset) {
+  int fd = ::open(path.c_str(), O_RDWR);
+  REQUIRE(fd >= 0);
+  unsigned char b = 0;
+  REQUIRE(::pread(fd, &b, 1, off_t(offset)) == 1);
+  b ^= 0x20;
+  REQUIRE(::pwrite(fd, &b, 1, off_t(offset)) == 1);
+  ::close(fd);
+}
+
+}  // namespace
+
+TEST_CASE("usage errors exit 2 with one line naming the problem; --help exits 0") {
+  h5tx_test::TempDir dir("cli_usage");
+  CHECK(cli(dir, {}).status == 2);
+  Result r = cli(dir, {"frobnicate"});
+  CHECK(r.status == 2);
+  CHECK(contains(r.err, "unknown command 'frobnicate'"));
+  CHECK(cli(dir, {"--version"}).status == 0);
+  CHECK(cli(dir, {"ingest", dir / "s"}).status == 2);
+  r = cli(dir, {"ingest", dir / "s", "vol.h5:/a", "--from", "x", "--bogus"});
+  CHECK(r.status == 2);
+  CHECK(contains(r.err, "--bogus"));
+  CHECK(lines_of(r.err).size() == 1);
+  CHECK(cli(dir, {"create-dataset", dir / "s", "vol.h5:/a", "--dtype", "u17", "--shape", "4", "--chunk", "2"}).status == 2);
+  CHECK(cli(dir, {"create-dataset", dir / "s", "vol.h5", "--dtype", "u8", "--shape", "4", "--chunk", "2"}).status == 2);
+  CHECK(cli(dir, {"init", dir / "s", "--mode", "sideways"}).status == 2);
+  CHECK(cli(dir, {"get", dir / "s", "vol.h5:/a"}).status == 2);
+  for (const char* cmd : {"init", "create-dataset", "ls", "log", "get", "flush", "recover", "stats", "ingest", "demo",
+                          "check", "dump", "export", "undo-recover"}) {
+    Result h = cli(dir, {cmd, "--help"});
+    CHECK(h.status == 0);
+    CHECK(contains(h.out, std::string("usage: h5tx ") + cmd));
+  }
+  // A store that does not exist: a problem (1), not a usage error, naming the path.
+  r = cli(dir, {"ls", dir / "nothing-here"});
+  CHECK(r.status == 1);
+  CHECK(contains(r.err, dir / "nothing-here"));
+  CHECK(lines_of(r.err).size() == 1);
+}
+
+TEST_CASE("ingest of a .npy and a raw file, flushed: the HDF5 files hold exactly the input bytes") {
+  h5tx_test::TempDir dir("cli_ingest");
+  std::string home = dir / "store";
+  REQUIRE(cli(dir, {"init", home}).status == 0);
+
+  // u16 33x40x50 with edge chunks; f32 raw 70x90.
+  std::string a = pattern(33 * 40 * 50 * 2, 1), b = pattern(70 * 90 * 4, 2);
+  for (size_t i = 0; i + 3 < b.size(); i += 4) b[i + 3] = 0x3f;  // finite floats
+  write_file(dir / "a.npy", npy_file("<u2", "33, 40, 50", a));
+  write_file(dir / "b.raw", b);
+  Result r = cli(dir, {"ingest", home, "vol.h5:/raw/a", "--from", dir / "a.npy", "--chunk", "16,16,16",
+                        "--tx-chunks", "3", "--threads", "3"});
+  REQUIRE(r.status == 0);
+  CHECK(contains(r.out, "wrote 36 of 36 chunks"));
+  CHECK(contains(r.err, "100.0%"));  // the progress line, plain (not a terminal)
+  r = cli(dir, {"ingest", home, "other.h5:/b", "--from", dir / "b.raw", "--dtype", "f32", "--shape", "70,90",
+                 "--chunk", "32,32", "--compress", "deflate:5"});
+  REQUIRE(r.status == 0);
+
+  CHECK(h5dump_bytes(dir, home + "/data/vol.h5", "/raw/a") == a);
+  CHECK(h5dump_bytes(dir, home + "/data/other.h5", "/b") == b);
+  if (have_h5py()) {
+    std::string py = "import h5py, numpy as np\n"
+                     "a = np.load('" + dir / "a.npy" + "')\n"
+                     "d = h5py.File('" + home + "/data/vol.h5', 'r')['raw/a']\n"
+                     "assert d.dtype == np.uint16 and d.shape == (33, 40, 50) and d.chunks == (16, 16, 16)\n"
+                     "assert (d[...] == a).all()\n"
+                     "print('h5py-ok')\n";
+    Result p = run_program({"/usr/bin/python3", "-c", py}, dir.path());
+    CHECK(p.err == "");
+    CHECK(contains(p.out, "h5py-ok"));
+  } else {
+    WARN("h5py not installed for /usr/bin/python3: checked with h5dump only");
+  }
+
+  // The same ingest again finds everything committed and writes nothing.
+  r = cli(dir, {"ingest", home, "vol.h5:/raw/a", "--from", dir / "a.npy"});
+  CHECK(r.status == 0);
+  CHECK(contains(r.out, "already complete"));
+
+  r = cli(dir, {"ls", home});
+  CHECK(r.status == 0);
+  CHECK(contains(r.out, "/raw/a"));
+  CHECK(contains(r.out, "u16  33x40x50  chunk 16x16x16  fletcher32"));
+  CHECK(contains(r.out, "f32  70x90  chunk 32x32  deflate:5  fletcher32"));
+  r = cli(dir, {"get", home, "vol.h5:/raw/a", "--slice", "2,3,4:7"});
+  REQUIRE(r.status == 0);
+  uint16_t v[3];
+  std::memcpy(v, &a[((2 * 40 + 3) * 50 + 4) * 2], 6);
+  CHECK(r.out == "[2,3,4] " + std::to_string(v[0]) + " " + std::to_string(v[1]) + " " + std::to_string(v[2]) + "\n");
+  r = cli(dir, {"get", home, "vol.h5:/raw/a", "--chunk", "2,2,3", "--raw"});
+  REQUIRE(r.status == 0);
+  REQUIRE(r.out.size() == 16 * 16 * 16 * 2);  // edge chunk: whole, padded with the fill value
+  CHECK(std::memcmp(&r.out[0], &a[((32 * 40 + 32) * 50 + 48) * 2], 4) == 0);
+  CHECK(r.out[2 * 2] == 0);
+  CHECK(cli(dir, {"get", home, "vol.h5:/raw/a", "--chunk", "3,0,0"}).status == 2);
+
+  r = cli(dir, {"check", home});
+  CHECK(r.status == 0);
+  CHECK(contains(r.out, "0 problems"));
+  r = cli(dir, {"export", home, dir / "out.h5"});
+  REQUIRE(r.status == 0);
+  CHECK(h5dump_bytes(dir, dir / "out.h5", "/vol.h5/raw/a") == a);
+  CHECK(h5dump_bytes(dir, dir / "out.h5", "/other.h5/b") == b);
+  CHECK(cli(dir, {"export", home, dir / "out.h5"}).status == 1);  // exists
+  r = cli(dir, {"export", home, dir / "one.h5", "other.h5"});
+  REQUIRE(r.status == 0);
+  CHECK(h5dump_bytes(dir, dir / "one.h5", "/b") == b);
+}
+
+TEST_CASE("an ingest killed with SIGKILL resumes: exactly the input's bytes, no chunk committed twice") {
+  h5tx_test::TempDir dir("cli_kill");
+  std::string home = dir / "store";
+  REQUIRE(cli(dir, {"init", home}).status == 0);
+  const uint64_t n = 4u << 20;  // 4 MiB of u8, 64 chunks of 64 KiB
+  std::string data = pattern(n, 7);
+  write_file(dir / "in.raw", data);
+  std::vector<std::string> args = {kBinary, "ingest", home, "big.h5:/x", "--from", dir / "in.raw", "--dtype", "u8",
+                                   "--shape", "64,256,256", "--chunk", "1,256,256", "--tx-chunks", "2",
+                                   "--threads", "2", "--verbose", "--max-rate", "2"};
+
+  // First run: killed after five committed transactions.
+  int out_pipe[2];
+  REQUIRE(::pipe(out_pipe) == 0);
+  pid_t pid = ::fork();
+  REQUIRE(pid >= 0);
+  if (pid == 0) {
+    ::dup2(out_pipe[1], 1);
+    int e = ::open((dir / "run1.err").c_str(), O_WRONLY | O_CREAT | O_TRUNC, 0644);
+    ::dup2(e, 2);
+    ::close(out_pipe[0]);
+    std::vector<char*> av;
+    for (const std::string& s : args) av.push_back(const_cast<char*>(s.c_str()));
+    av.push_back(nullptr);
+    ::execv(av[0], av.data());
+    ::_exit(127);
+  }
+  ::close(out_pipe[1]);
+  std::string run1;
+  int committed = 0;
+  char buf[4096];
+  while (committed < 5) {
+    ssize_t got = ::read(out_pipe[0], buf, sizeof buf);
+    if (got <= 0) break;
+    run1.append(buf, size_t(got));
+    committed = 0;
+    for (const std::string& l : lines_of(run1)) committed += l.compare(0, 10, "committed ") == 0;
+  }
+  ::kill(pid, SIGKILL);
+  int st = 0;
+  ::waitpid(pid, &st, 0);
+  while (true) {  // whatever it printed before dying
+    ssize_t got = ::read(out_pipe[0], buf, sizeof buf);
+    if (got <= 0) break;
+    run1.append(buf, size_t(got));
+  }
+  ::close(out_pipe[0]);
+  INFO("run 1 stdout:\n" << run1 << "\nstderr:\n" << read_file(dir / "run1.err"));
+  REQUIRE(WIFSIGNALED(st));
+  REQUIRE(WTERMSIG(st) == SIGKILL);
+  std::vector<uint64_t> first = committed_chunks(run1);
+  REQUIRE(first.size() >= 10);
+  REQUIRE(first.size() < 64);
+
+  // Second run (same command, without the rate limit): resumes.
+  args.erase(args.end() - 2, args.end());
+  Result r = run_program(args, dir.path());
+  INFO("run 2 stdout:\n" << r.out << "\nstderr:\n" << r.err);
+  REQUIRE(r.status == 0);
+  REQUIRE(contains(r.out, "resuming ingest"));
+  std::vector<uint64_t> second = committed_chunks(r.out);
+  // "K of 64 chunks already committed": K covers every chunk run 1 reported
+  // (and any it committed but was killed before printing).
+  size_t p = r.out.find("run 1: ");
+  REQUIRE(p != std::string::npos);
+  uint64_t already = std::stoull(r.out.substr(r.out.find(": ", p) + 2));
+  CHECK(already >= first.size());
+  CHECK(already + second.size() == 64);
+  std::set<uint64_t> all(first.begin(), first.end());
+  CHECK(all.size() == first.size());
+  for (uint64_t c : second) CHECK(all.insert(c).second);  // never written twice
+  CHECK(all.size() + (already - first.size()) == 64);
+
+  CHECK(h5dump_bytes(dir, home + "/data/big.h5", "/x") == data);
+  r = cli(dir, {"check", home});
+  CHECK(r.status == 0);
+  r = cli(dir, {"ingest", home, "big.h5:/x", "--from", dir / "in.raw", "--dtype", "u8", "--shape", "64,256,256"});
+  CHECK(contains(r.out, "already complete"));
+}
+
+TEST_CASE("log and dump show pending transactions; check finds a flipped byte in a journal chunk file") {
+  h5tx_test::TempDir dir("cli_journal");
+  std::string home = dir / "store";
+  REQUIRE(cli(dir, {"init", home}).status == 0);
+  REQUIRE(cli(dir, {"create-dataset", home, "v.h5:/d", "--dtype", "u8", "--shape", "64,64", "--chunk", "32,32"}).status == 0);
+  // A process commits without the background flusher and dies without
+  // closing the store: the transaction stays in the journal, committed.
+  pid_t pid = ::fork();
+  REQUIRE(pid >= 0);
+  if (pid == 0) {
+    int code = 1;
+    try {
+      h5tx::Options o;
+      o.background_flusher = false;
+      std::unique_ptr<h5tx::Store> s = h5tx::Store::open(home, o);
+      h5tx::Transaction tx = s->begin();
+      std::vector<uint8_t> chunk(32 * 32, 0x5a);
+      tx.write_chunk("v.h5", "/d", {1, 0}, chunk);
+      tx.set_message("hand-written");
+      tx.set_metadata("who", "cli_test");
+      tx.commit();
+      ::_exit(0);  // inside the scope: no Store::close (which would flush)
+    } catch (const std::exception& e) {
+      std::fprintf(stderr, "child: %s\n", e.what());
+    }
+    ::_exit(code);
+  }
+  int st = 0;
+  ::waitpid(pid, &st, 0);
+  REQUIRE(WIFEXITED(st));
+  REQUIRE(WEXITSTATUS(st) == 0);
+
+  Result r = cli(dir, {"log", home});
+  REQUIRE(r.status == 0);
+  CHECK(contains(r.out, "hand-written"));
+  CHECK(contains(r.out, "who = cli_test"));
+  std::string txid = r.out.substr(5, 16);
+  r = cli(dir, {"dump", home, txid});
+  REQUIRE(r.status == 0);
+  CHECK(contains(r.out, "write-chunk     v.h5:/d (1,0)"));
+  CHECK(contains(r.out, "metadata    who = cli_test"));
+  r = cli(dir, {"check", home});
+  CHECK(r.status == 0);
+
+  std::string txdir = home + "/journal/working_" + txid + "_done";
+  std::string chunk_file;
+  DIR* d = ::opendir(txdir.c_str());
+  REQUIRE(d != nullptr);
+  while (dirent* e = ::readdir(d))
+    if (std::string(e->d_name) != "MANIFEST" && e->d_name[0] != '.') chunk_file = txdir + "/" + e->d_name;
+  ::closedir(d);
+  REQUIRE(!chunk_file.empty());
+  flip_byte(chunk_file, 7);
+  std::string before = read_file(chunk_file);
+  r = cli(dir, {"check", home});
+  CHECK(r.status == 1);
+  CHECK(contains(r.out, "BAD"));
+  CHECK(contains(r.out, chunk_file));
+  CHECK(contains(r.err, "1 problems"));
+  // check modified nothing: the transaction is still there, byte for byte.
+  CHECK(read_file(chunk_file) == before);
+  CHECK(::access((txdir + "/MANIFEST").c_str(), F_OK) == 0);
+  // The store refuses to open over a committed transaction that fails its
+  // checksum (never silently dropped), naming the file.
+  r = cli(dir, {"log", home});
+  CHECK(r.status == 1);
+  CHECK(contains(r.err, chunk_file));
+}
+
+TEST_CASE("check finds a flipped byte in a flushed HDF5 file and names file, dataset and chunk") {
+  h5tx_test::TempDir dir("cli_check");
+  std::string home = dir / "store";
+  REQUIRE(cli(dir, {"init", home}).status == 0);
+  write_file(dir / "a.npy", npy_file("<i4", "40, 40", pattern(40 * 40 * 4, 3)));
+  REQUIRE(cli(dir, {"ingest", home, "m.h5:/grp/m", "--from", dir / "a.npy", "--chunk", "20,20"}).status == 0);
+  REQUIRE(cli(dir, {"check", home}).status == 0);
+  std::string file = home + "/data/m.h5";
+  hsize_t size = 0;
+  haddr_t addr = first_chunk_address(file, "/grp/m", &size);
+  REQUIRE(size > 100);
+  flip_byte(file, addr + 50);
+  Result r = cli(dir, {"check", home});
+  CHECK(r.status == 1);
+  CHECK(contains(r.out, file));
+  CHECK(contains(r.out, "dataset /grp/m chunk (0,0)"));
+  CHECK(contains(r.err, "problems found"));
+  // --repair does not touch data files: still bad.
+  CHECK(cli(dir, {"check", home, "--repair"}).status == 1);
+}
+
+TEST_CASE("demo --size 8 ingests, flushes and verifies a synthetic volume") {
+  h5tx_test::TempDir dir("cli_demo");
+  Result r = cli(dir, {"demo", dir / "demo", "--size", "8"});
+  REQUIRE(r.status == 0);
+  CHECK(contains(r.out, "27 of 27 chunks match the generator"));
+  CHECK(contains(r.out, dir / "demo/data/volume.h5"));
+  CHECK(contains(r.out, "h5dump -d /volume"));
+  Result d = run_program({"/usr/bin/h5dump", "-d", "/volume", "-s", "0,0,0", "-c", "1,2,8", dir / "demo/data/volume.h5"},
+                         dir.path());
+  CHECK(d.status == 0);
+  CHECK(contains(d.out, "DATASET \"/volume\""));
+  CHECK(h5dump_bytes(dir, dir / "demo/data/volume.h5", "/volume").size() == 161u * 161 * 161 * 2);
+  // DIR must be new.
+  CHECK(cli(dir, {"demo", dir / "demo", "--size", "1"}).status == 1);
+}
