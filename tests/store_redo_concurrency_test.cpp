@@ -294,3 +294,41 @@ TEST_CASE("redo: a large transaction spills its chunks to its _temp directory", 
   for (uint64_t i = 0; i < 15; i++) CHECK(r.read_chunk("a.h5", "/grid", {i, 3}) == chunk_bytes(7, i, 3));
   CHECK(r.read_chunk("a.h5", "/grid", {15, 3}) == chunk_bytes(8, 15, 3));
 }
+
+TEST_CASE("redo: dataset creates conflict only when their paths collide", "[redo]") {
+  h5tx_test::TempDir dir("redo");
+  auto store = Store::create(dir / "s");
+  make_file(*store, "a.h5");
+  auto c1 = store->begin();
+  auto c2 = store->begin();
+  auto c3 = store->begin();
+  c1.create_dataset("a.h5", "/g/x", grid_spec(2));
+  c2.create_dataset("a.h5", "/g", grid_spec(2));    // a dataset where c1 makes a group
+  c3.create_dataset("a.h5", "/g/y", grid_spec(2));  // a sibling: fine
+  c1.commit();
+  CHECK_THROWS_AS(c2.commit(), ConflictError);
+  c3.commit();
+  store->flush();
+  auto r = store->begin();
+  CHECK(r.list_datasets("a.h5") == std::vector<std::string>{"/g/x", "/g/y", "/grid"});
+}
+
+TEST_CASE("redo: close with a transaction still open keeps what it pins", "[redo]") {
+  h5tx_test::TempDir dir("redo");
+  std::string home = dir / "s";
+  {
+    auto store = Store::create(home);
+    make_file(*store, "a.h5");
+    auto reader = store->begin(TxOptions{Access::Read});
+    {
+      auto tx = store->begin();
+      tx.write_chunk("a.h5", "/grid", {1, 1}, chunk_bytes(4, 1, 1));
+      tx.commit();
+    }
+    store->close();  // does not wait for `reader`
+    CHECK_THROWS_AS(reader.read_chunk("a.h5", "/grid", {1, 1}), StateError);
+  }
+  auto store = Store::open(home);
+  auto r = store->begin();
+  CHECK(r.read_chunk("a.h5", "/grid", {1, 1}) == chunk_bytes(4, 1, 1));
+}

@@ -129,11 +129,13 @@ void Flusher::run() {
   }
 }
 
-void Flusher::flush() {
+void Flusher::flush(bool wait_for_snapshots) {
   std::unique_lock<std::mutex> lock(mu_);
   if (started_) {
     cv_.notify_all();
-    while (!pending_.empty() && failed_.empty() && !stopping_) done_cv_.wait(lock);
+    while (!pending_.empty() && failed_.empty() && !stopping_ &&
+           (wait_for_snapshots || busy_ || flushable_locked()))
+      done_cv_.wait(lock);
     if (!failed_.empty()) throw_failed_locked();
     return;
   }
@@ -141,10 +143,12 @@ void Flusher::flush() {
     if (!failed_.empty()) throw_failed_locked();
     if (pending_.empty()) return;
     std::vector<BatchTx> batch = take_batch_locked();
-    if (batch.empty())
+    if (batch.empty()) {
+      if (!wait_for_snapshots) return;
       throw StateError(journal_dir_, "cannot flush transaction " +
                                          journal::txid_hex(pending_.front().info.txid) +
                                          ": it is newer than the snapshot of an open transaction");
+    }
     busy_ = true;
     lock.unlock();
     try {

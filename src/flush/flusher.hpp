@@ -61,11 +61,13 @@ class Flusher {
   // bytes are pending and the flusher can make progress on them. Throws the
   // flusher's failure.
   void wait_for_room();
-  // Waits until nothing is pending (background), or applies batches here
-  // (no background thread). Throws the flusher's failure; StateError if
-  // pending transactions are newer than an open snapshot and the flusher
-  // is not running to wait for it.
-  void flush();
+  // Applies every pending transaction: waits for the background thread, or
+  // applies batches here (no background thread). Throws the flusher's
+  // failure. Transactions newer than an open snapshot cannot be applied
+  // until it is released: with wait_for_snapshots the call waits for that
+  // (background) or throws StateError (no background thread; waiting would
+  // deadlock); without it, it returns leaving them pending (close()).
+  void flush(bool wait_for_snapshots = true);
   // Throws IoError if the flusher has failed.
   void check();
   // Stops the thread (does not flush).

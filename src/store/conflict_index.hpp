@@ -1,7 +1,10 @@
 // First-committer-wins conflict detection of redo mode: the txid of the last
-// commit that wrote each chunk or catalog object. A committing transaction
-// conflicts if any object it wrote was written by a commit newer than its
-// snapshot. Used only inside CommitQueue's rename step (serialized there).
+// commit that wrote each key (a chunk or a catalog object). A committing
+// transaction conflicts if any key it checks was written by a commit newer
+// than its snapshot. The keys a transaction checks and those it records may
+// differ (a dataset create records its parent groups and checks that none of
+// them was created as a dataset meanwhile). Used only inside CommitQueue's
+// rename step (serialized there).
 #pragma once
 
 #include <cstdint>

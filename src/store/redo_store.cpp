@@ -3,6 +3,7 @@
 #include "store/redo_store.hpp"
 
 #include <algorithm>
+#include <exception>
 #include <set>
 
 #include "h5tx/error.hpp"
@@ -145,24 +146,31 @@ void RedoStore::flush() {
   flusher_->flush();
 }
 
+// Applies what can be applied (transactions pinned by a still-open snapshot
+// stay in the journal, durable, for the next open), stops the flusher,
+// closes the data files and releases the lock, even if one of those steps
+// fails; the first failure is then rethrown.
 void RedoStore::close() {
   if (closed_.exchange(true)) return;
+  std::exception_ptr error;
   if (!read_only()) {
     try {
-      flusher_->flush();
-    } catch (...) {
-      flusher_->stop();
-      auto lock = files_->lock();
-      files_->close_all();
-      throw;
+      flusher_->flush(false);
+    } catch (const std::exception&) {
+      error = std::current_exception();
     }
   }
   flusher_->stop();
   {
     auto lock = files_->lock();
-    files_->close_all();
+    try {
+      files_->close_all();
+    } catch (const std::exception&) {
+      if (!error) error = std::current_exception();
+    }
   }
   layout_.reset();  // releases the LOCK
+  if (error) std::rethrow_exception(error);
 }
 
 StoreStats RedoStore::stats() {

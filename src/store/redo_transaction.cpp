@@ -426,26 +426,43 @@ void RedoTransaction::abort() {
   finish_aborted(false);
 }
 
+// Keys: "chunk <coords> of f:/d", "dataset f:/p", "group f:/p",
+// "extent of f:/d", "attribute f:/o@n", "file f". Catalog creates are always
+// checked (two creates of one name, or a dataset where another transaction
+// made a group, would collide when the flusher replays them); the rest only
+// when the transaction checks conflicts.
 void RedoTransaction::conflict_keys(const std::vector<const Entry*>& live,
-                                    std::vector<std::string>* keys) const {
+                                    std::vector<std::string>* check,
+                                    std::vector<std::string>* record) const {
   bool all = options_.check_conflicts;
+  auto both = [&](const std::string& k) {
+    check->push_back(k);
+    record->push_back(k);
+  };
   for (const Entry* e : live) {
     const Op& op = e->op;
     switch (op.kind) {
-      case OpKind::CreateFile:  // creates always conflict: two would collide on replay
-        keys->push_back("file " + op.file);
+      case OpKind::CreateFile:
+        both("file " + op.file);
         break;
-      case OpKind::CreateDataset:
-        keys->push_back("dataset " + what(op.file, op.path));
+      case OpKind::CreateDataset: {
+        both("dataset " + what(op.file, op.path));
+        check->push_back("group " + what(op.file, op.path));
+        for (size_t pos = op.path.find('/', 1); pos != std::string::npos; pos = op.path.find('/', pos + 1)) {
+          std::string parent = op.path.substr(0, pos);
+          check->push_back("dataset " + what(op.file, parent));
+          record->push_back("group " + what(op.file, parent));
+        }
         break;
+      }
       case OpKind::ExtendDataset:
-        if (all) keys->push_back("extent of " + what(op.file, op.path));
+        if (all) both("extent of " + what(op.file, op.path));
         break;
       case OpKind::SetAttribute:
-        if (all) keys->push_back("attribute " + what(op.file, op.path) + "@" + op.name);
+        if (all) both("attribute " + what(op.file, op.path) + "@" + op.name);
         break;
       case OpKind::WriteChunk:
-        if (all) keys->push_back("chunk " + shape_text(op.shape) + " of " + what(op.file, op.path));
+        if (all) both("chunk " + shape_text(op.shape) + " of " + what(op.file, op.path));
         break;
     }
   }
@@ -496,20 +513,20 @@ void RedoTransaction::commit() {
       }
     }
     fsyncs += wr.seal(*m);
-    std::vector<std::string> keys;
-    conflict_keys(live, &keys);
+    std::vector<std::string> check_keys, record_keys;
+    conflict_keys(live, &check_keys, &record_keys);
     RedoStore* store = store_;
     uint64_t snapshot = snapshot_;
     uint64_t txid = txid_;
     in_queue = false;  // finish() leaves the queue on every path
     queue.finish(txid_, [&]() -> std::function<void()> {
       ConflictIndex& conflicts = store->conflicts();
-      if (const std::string* k = conflicts.find_conflict(keys, snapshot))
+      if (const std::string* k = conflicts.find_conflict(check_keys, snapshot))
         throw ConflictError(store->home(), "transaction " + journal::txid_hex(txid) + " wrote the " +
                                                *k + ", which a transaction committed after its snapshot " +
                                                journal::txid_hex(snapshot) + " also wrote");
       std::string dir = wr.publish(txid);
-      conflicts.record(keys, txid);
+      conflicts.record(record_keys, txid);
       conflicts.prune(store->snapshots().flush_limit());
       return [store, m, dir] { store->publish(m, dir); };
     });

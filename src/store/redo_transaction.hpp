@@ -90,8 +90,9 @@ class RedoTransaction : public TransactionImpl {
   void finish_aborted(bool failed_commit);
   void release_snapshot();
   journal::TxWriter& writer(uint64_t temp_id);
-  // The conflict keys of the operations, and whether each is checked.
-  void conflict_keys(const std::vector<const Entry*>& live, std::vector<std::string>* checked) const;
+  // The conflict keys the operations check, and those they record.
+  void conflict_keys(const std::vector<const Entry*>& live, std::vector<std::string>* check,
+                     std::vector<std::string>* record) const;
 
   RedoStore* store_;
   TxOptions options_;
