@@ -689,3 +689,28 @@ TEST_CASE("fault env: unsynced cross-directory renames of directories may leave 
   CHECK(env.read_all("/a/b/a/b/f") == "f");
   CHECK_FALSE(env.list_files().empty());  // terminates despite the cycle
 }
+
+TEST_CASE("fault env: a full disk") {
+  FaultEnv env;
+  put_durable(env, "/a", std::string(600, 'a'));
+  env.set_disk_capacity(1000);
+  CHECK(env.used_bytes() == 600);
+  auto f = env.open("/b", OpenMode::CreateNew);
+  f->write(0, std::string(300, 'b').data(), 300);
+  auto e = catch_error<h5tx::IoError>([&] { f->append(std::string(300, 'c').data(), 300); });
+  CHECK(e.sys_errno() == ENOSPC);
+  CHECK(e.path() == "/b");
+  CHECK(env.read_all("/b") == std::string(300, 'b') + std::string(100, 'c'));  // a short write
+  CHECK(env.used_bytes() == 1000);
+  f->write(0, "BB", 2);  // overwriting needs no space
+  CHECK_THROWS_AS(f->truncate(500), h5tx::IoError);
+  CHECK(env.file_size("/b") == 400);
+  CHECK_THROWS_AS(f->append("x", 1), h5tx::IoError);
+
+  env.remove_file("/a");  // frees its space
+  f->append(std::string(500, 'd').data(), 500);
+  CHECK(env.file_size("/b") == 900);
+  env.set_disk_capacity(0);
+  f->append(std::string(5000, 'e').data(), 5000);
+  CHECK(env.file_size("/b") == 5900);
+}

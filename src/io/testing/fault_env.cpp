@@ -134,6 +134,7 @@ struct FaultEnv::State {
   std::map<uint64_t, Fault> faults;       // by operation number
   std::map<uint64_t, int> read_faults;    // by read number: errno
   CrashOptions crash_options;
+  uint64_t capacity = 0;  // bytes; 0: unlimited
 
   bool tracing = false;
   std::vector<std::string> trace;
@@ -348,6 +349,32 @@ struct FaultEnv::State {
     removed_since_gc = 0;
   }
 
+  // Bytes held by files in the current namespace or open: what a full disk
+  // counts (metadata takes no space here).
+  uint64_t used_bytes() const {
+    std::set<uint64_t> seen;
+    std::vector<uint64_t> stack{kRoot};
+    for (const auto& kv : inodes) {
+      if (kv.second.open_handles > 0) stack.push_back(kv.first);
+    }
+    uint64_t total = 0;
+    while (!stack.empty()) {
+      uint64_t id = stack.back();
+      stack.pop_back();
+      if (!seen.insert(id).second) continue;
+      const Inode& node = inodes.at(id);
+      total += node.data.size();
+      for (const auto& e : node.entries) stack.push_back(e.second);
+    }
+    return total;
+  }
+
+  // With a capacity set: how many bytes past `size` a file may grow.
+  uint64_t room() const {
+    uint64_t used = used_bytes();
+    return used >= capacity ? 0 : capacity - used;
+  }
+
   // `visited` guards against directory cycles, which unsynced cross-directory
   // renames of directories can create in the durable namespace.
   void list_files(uint64_t dir, const std::string& prefix, bool durable,
@@ -418,6 +445,9 @@ class FaultFile final : public File {
     op.inject();
     check_writable("truncate");
     Inode& ino = inode();
+    if (s_->capacity && size > ino.data.size() && size - ino.data.size() > s_->room()) {
+      fail(path_, "ftruncate to " + std::to_string(size) + " bytes: disk full", ENOSPC);
+    }
     ino.data.resize(size, '\0');
     ino.pending.push_back(Pending{true, size, std::string()});
   }
@@ -448,6 +478,18 @@ class FaultFile final : public File {
       op.throw_fault();
     }
     check_writable("write");
+    if (s_->capacity) {
+      // A full disk: write what fits (a short write), then ENOSPC.
+      uint64_t limit = inode().data.size() + s_->room();  // the file may grow up to here
+      if (offset + n > limit) {
+        size_t fits = offset < limit ? static_cast<size_t>(limit - offset) : 0;
+        if (fits > 0) record_write(offset, p, fits);
+        fail(path_, "write of " + std::to_string(n) + " bytes at offset " +
+                        std::to_string(offset) + ": disk full after " + std::to_string(fits) +
+                        " bytes",
+             ENOSPC);
+      }
+    }
     record_write(offset, p, n);
   }
 
@@ -834,9 +876,20 @@ std::unique_ptr<FaultEnv> FaultEnv::clone() const {
   to.faults = from.faults;
   to.read_faults = from.read_faults;
   to.crash_options = from.crash_options;
+  to.capacity = from.capacity;
   to.tracing = from.tracing;
   to.clock = from.clock;
   return copy;
+}
+
+void FaultEnv::set_disk_capacity(uint64_t bytes) {
+  std::lock_guard<std::mutex> l(s_->mu);
+  s_->capacity = bytes;
+}
+
+uint64_t FaultEnv::used_bytes() const {
+  std::lock_guard<std::mutex> l(s_->mu);
+  return s_->used_bytes();
 }
 
 void FaultEnv::set_crash_options(const CrashOptions& options) {

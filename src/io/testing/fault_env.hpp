@@ -162,15 +162,24 @@ class FaultEnv final : public Env {
   void fail_read_at(uint64_t read, int err);
   void clear_faults();  // both kinds
 
+  // A full disk: once the files of the current namespace (and open, removed
+  // ones) hold `bytes` bytes, a write stores what fits and then throws
+  // IoError ENOSPC, a growing truncate throws ENOSPC without effect, until
+  // space is freed (remove, truncate) or the capacity raised. 0: unlimited
+  // (the default). Directories and names take no space.
+  void set_disk_capacity(uint64_t bytes);
+  uint64_t used_bytes() const;
+
   // A process crash (kill -9), not a power cut: Files and locks die and the
   // Env is alive again, but the file system keeps everything, synced or not
   // (the page cache survives); a later crash() can still drop what is unsynced.
   void kill_process();
 
   // A copy of the whole file system (current and durable bytes, pending
-  // changes, the directory log), the counters, faults, crash options, clock
-  // and trace flag; without open Files, locks or the trace log. Lets a crash
-  // test prepare a state once and run each crash point on a fresh copy.
+  // changes, the directory log), the counters, faults, crash options,
+  // capacity, clock and trace flag; without open Files, locks or the trace
+  // log. Lets a crash test prepare a state once and run each crash point on
+  // a fresh copy.
   std::unique_ptr<FaultEnv> clone() const;
 
   uint64_t op_count() const;
