@@ -458,3 +458,64 @@ TEST_CASE("demo --size 8 ingests, flushes and verifies a synthetic volume") {
   // DIR must be new.
   CHECK(cli(dir, {"demo", dir / "demo", "--size", "1"}).status == 1);
 }
+
+TEST_CASE("undo mode: ingest, ls, check, export through the same commands") {
+  h5tx_test::TempDir dir("cli_undo");
+  std::string home = dir / "store";
+  REQUIRE(cli(dir, {"init", home, "--mode", "undo"}).status == 0);
+  std::string a = pattern(30 * 20 * 2, 5);
+  write_file(dir / "a.npy", npy_file("<i2", "30, 20", a));
+  Result r = cli(dir, {"ingest", home, "u.h5:/a", "--from", dir / "a.npy", "--chunk", "8,8", "--tx-chunks", "3"});
+  REQUIRE(r.status == 0);
+  CHECK(contains(r.out, "wrote 12 of 12 chunks"));
+  CHECK(h5dump_bytes(dir, home + "/data/u.h5", "/a") == a);
+  CHECK(contains(cli(dir, {"ls", home}).out, "i16  30x20  chunk 8x8"));
+  CHECK(cli(dir, {"check", home}).status == 0);
+  REQUIRE(cli(dir, {"export", home, dir / "e.h5", "u.h5"}).status == 0);
+  CHECK(h5dump_bytes(dir, dir / "e.h5", "/a") == a);
+  CHECK(contains(cli(dir, {"ingest", home, "u.h5:/a", "--from", dir / "a.npy"}).out, "already complete"));
+}
+
+TEST_CASE("undo-recover reverts a bare sec2j file whose writer died inside a transaction") {
+  h5tx_test::TempDir dir("cli_sec2j");
+  std::string file = dir / "f.h5";
+  // 24 MiB: more than the driver's 16 MiB write buffer, so the new values
+  // reach the data file (after the journal is synced) before the crash.
+  const int n_elems = 6 << 20;
+  std::vector<int32_t> before(n_elems), after(n_elems);
+  for (int i = 0; i < n_elems; i++) {
+    before[size_t(i)] = i;
+    after[size_t(i)] = -i - 1;
+  }
+  pid_t pid = ::fork();
+  REQUIRE(pid >= 0);
+  if (pid == 0) {
+    hid_t fapl = H5Pcreate(H5P_FILE_ACCESS);
+    H5Pset_fapl_sec2j(fapl);
+    hid_t f = H5Fcreate(file.c_str(), H5F_ACC_TRUNC, H5P_DEFAULT, fapl);
+    hsize_t n = hsize_t(n_elems);
+    hid_t sp = H5Screate_simple(1, &n, nullptr);
+    hid_t d = H5Dcreate2(f, "/d", H5T_STD_I32LE, sp, H5P_DEFAULT, H5P_DEFAULT, H5P_DEFAULT);
+    H5Dwrite(d, H5T_NATIVE_INT32, H5S_ALL, H5S_ALL, H5P_DEFAULT, before.data());
+    H5Fflush(f, H5F_SCOPE_GLOBAL);
+    if (H5FD_sec2j_tx_start(f) < 0) ::_exit(2);
+    H5Dwrite(d, H5T_NATIVE_INT32, H5S_ALL, H5S_ALL, H5P_DEFAULT, after.data());
+    H5Fflush(f, H5F_SCOPE_GLOBAL);
+    ::_exit(0);                      // dies inside the transaction
+  }
+  int st = 0;
+  ::waitpid(pid, &st, 0);
+  REQUIRE(WIFEXITED(st));
+  REQUIRE(WEXITSTATUS(st) == 0);
+  REQUIRE(::access((file + ".journal").c_str(), F_OK) == 0);
+
+  Result r = cli(dir, {"undo-recover", file});
+  REQUIRE(r.status == 0);
+  CHECK(contains(r.out, "reverted"));
+  std::string want(reinterpret_cast<const char*>(before.data()), before.size() * 4);
+  CHECK(h5dump_bytes(dir, file, "/d") == want);
+  r = cli(dir, {"undo-recover", file});
+  CHECK(r.status == 0);
+  CHECK(contains(r.out, "nothing to revert"));
+  CHECK(cli(dir, {"undo-recover", dir / "missing.h5"}).status == 1);
+}

@@ -77,8 +77,9 @@ int run_ingest_cmd(const Args& a) {
   std::unique_ptr<Store> s = open_store(a, false);
   IngestResult r = run_ingest(*s, *in, o);
   auto t = std::chrono::steady_clock::now();
-  s->close();
-  print_result(r, r.already_complete ? -1 : seconds_since(t));
+  bool redo = s->mode() == Mode::Redo;
+  s->close();  // redo mode: flushes the journal into data/
+  print_result(r, r.already_complete || !redo ? -1 : seconds_since(t));
   return 0;
 }
 

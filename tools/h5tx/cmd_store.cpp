@@ -97,7 +97,8 @@ int run_ls(const Args& a) {
   std::vector<TransactionInfo> pending = s->pending();
   uint64_t bytes = 0;
   for (const TransactionInfo& t : pending) bytes += t.bytes;
-  if (pending.empty()) std::printf("pending transactions: none (everything is flushed)\n");
+  if (s->mode() == Mode::Undo) std::printf("undo mode: every commit is in data/ when it returns\n");
+  else if (pending.empty()) std::printf("pending transactions: none (everything is flushed)\n");
   else
     std::printf("pending transactions: %zu (%s), txids %s .. %s (see h5tx log)\n", pending.size(),
                 format_bytes(double(bytes)).c_str(), hex16(pending.front().txid).c_str(),
@@ -111,7 +112,8 @@ int run_ls(const Args& a) {
 int run_log(const Args& a) {
   std::unique_ptr<Store> s = open_store(a, true);
   std::vector<TransactionInfo> pending = s->pending();
-  if (pending.empty()) std::printf("no pending transactions (everything is flushed)\n");
+  if (s->mode() == Mode::Undo) std::printf("undo mode: no journal of committed transactions (commits write data/)\n");
+  else if (pending.empty()) std::printf("no pending transactions (everything is flushed)\n");
   for (const TransactionInfo& t : pending) {
     std::printf("txid %s  %s  %s  %" PRIu64 " ops  %s\n", hex16(t.txid).c_str(),
                 format_time_micros(t.commit_time_micros).c_str(), format_bytes(double(t.bytes)).c_str(),
@@ -238,7 +240,7 @@ int run_flush(const Args& a) {
 // --- recover -----------------------------------------------------------------
 
 struct JournalCounts {
-  size_t temp = 0, done = 0, flushed = 0, undo = 0;
+  size_t temp = 0, done = 0, flushed = 0, undo = 0, undo_committed = 0;
 };
 
 JournalCounts count_journal(const std::string& home) {
@@ -256,7 +258,8 @@ JournalCounts count_journal(const std::string& home) {
       else if (ends(n, "_done")) c.done++;
       else if (ends(n, "_flushed")) c.flushed++;
     } else if (n.compare(0, 5, "undo_") == 0) {
-      c.undo++;
+      if (ends(n, "_committed")) c.undo_committed++;
+      else c.undo++;
     }
   }
   return c;
@@ -270,14 +273,19 @@ int run_recover(const Args& a) {
   s->close();                                        // flushes what was rolled forward
   JournalCounts after = count_journal(a.positional[0]);
   std::printf("recovered %s (%s mode)\n", a.positional[0].c_str(), mode == Mode::Redo ? "redo" : "undo");
-  std::printf("  uncommitted transactions discarded (_temp):   %zu\n", before.temp);
-  std::printf("  undo journals reverted (undo_*):              %zu\n", before.undo);
-  std::printf("  committed transactions rolled forward (_done): %zu (%zu were pending after recovery)\n",
-              before.done, pending.size());
-  std::printf("  leftovers of finished flushes removed:         %zu\n", before.flushed);
-  if (after.temp + after.done + after.flushed + after.undo != 0)
-    std::printf("  journal not empty after closing: %zu _temp, %zu _done, %zu _flushed, %zu undo\n", after.temp,
-                after.done, after.flushed, after.undo);
+  if (mode == Mode::Redo) {
+    std::printf("  uncommitted transactions discarded (_temp):    %zu\n", before.temp);
+    std::printf("  interrupted flush batches reverted (undo_*):   %zu\n", before.undo);
+    std::printf("  committed transactions rolled forward (_done): %zu (%zu pending after recovery, now flushed)\n",
+                before.done, pending.size());
+    std::printf("  leftovers of finished flushes removed:         %zu\n", before.flushed);
+  } else {
+    std::printf("  unfinished transactions reverted (undo_*):     %zu\n", before.undo);
+    std::printf("  leftovers of committed transactions removed:   %zu\n", before.undo_committed);
+  }
+  if (after.temp + after.done + after.flushed + after.undo + after.undo_committed != 0)
+    std::printf("  journal not empty after closing: %zu _temp, %zu _done, %zu _flushed, %zu undo dirs\n", after.temp,
+                after.done, after.flushed, after.undo + after.undo_committed);
   return 0;
 }
 
@@ -299,7 +307,6 @@ uint64_t tree_bytes(Env* env, const std::string& dir, uint64_t* files) {
 
 int run_stats(const Args& a) {
   std::unique_ptr<Store> s = open_store(a, true);
-  StoreStats st = s->stats();
   std::vector<TransactionInfo> pending = s->pending();
   uint64_t pbytes = 0;
   for (const TransactionInfo& t : pending) pbytes += t.bytes;
@@ -314,8 +321,10 @@ int run_stats(const Args& a) {
   if (!pending.empty()) std::printf("last committed txid %s\n", hex16(pending.back().txid).c_str());
   std::printf("data/               %" PRIu64 " files, %s\n", data_files, format_bytes(double(data_bytes)).c_str());
   std::printf("journal/            %" PRIu64 " files, %s (%zu _temp, %zu _done, %zu _flushed, %zu undo dirs)\n",
-              journal_files, format_bytes(double(journal_bytes)).c_str(), j.temp, j.done, j.flushed, j.undo);
-  std::printf("flusher             %s (read-only open: this process runs none)\n", st.flusher_state.c_str());
+              journal_files, format_bytes(double(journal_bytes)).c_str(), j.temp, j.done, j.flushed,
+              j.undo + j.undo_committed);
+  if (s->mode() == Mode::Redo)
+    std::printf("flusher             runs inside the process that has the store open for writing\n");
   s->close();
   return 0;
 }
