@@ -12,6 +12,7 @@
 #include <sys/wait.h>
 #include <unistd.h>
 
+#include <algorithm>
 #include <cerrno>
 #include <cstdio>
 #include <cstring>
@@ -40,6 +41,8 @@ const char* kUsage =
     "  --md FILE        write the Markdown report to FILE (default: stdout)\n"
     "  --json FILE      write the JSON report to FILE\n"
     "  --only LIST      comma-separated rows or workloads (W1,W4/plain,FLUSH)\n"
+    "  --repeat N       run the W1-W5 rows N times, interleaved, and report the\n"
+    "                   median of each metric (default 3; 1 with --quick)\n"
     "  --list           print the rows and exit\n"
     "  --keep           keep the scratch directories\n"
     "  --SIZE N         override a size (after --quick): see --sizes\n"
@@ -76,6 +79,7 @@ struct Args {
   bool list = false;
   bool keep = false;
   bool print_sizes = false;
+  int repeat = 3;
   Sizes sizes;
   std::string dir = "h5tx-bench-scratch";
   std::string md, json, only;
@@ -102,7 +106,10 @@ Args parse_args(int argc, char** argv) {
   std::vector<std::string> v(argv + 1, argv + argc);
   for (const auto& s : v)
     if (s == "--quick") a.quick = true;
-  if (a.quick) a.sizes = Sizes::quick();
+  if (a.quick) {
+    a.sizes = Sizes::quick();
+    a.repeat = 1;
+  }
   for (size_t i = 0; i < v.size(); i++) {
     const std::string& s = v[i];
     auto value = [&]() -> std::string {
@@ -120,6 +127,7 @@ Args parse_args(int argc, char** argv) {
     else if (s == "--md") a.md = value();
     else if (s == "--json") a.json = value();
     else if (s == "--only") a.only = value();
+    else if (s == "--repeat") a.repeat = int(parse_u64("repeat", value()));
     else if (s == "--child") a.child = value();
     else if (s == "--child-dir") a.child_dir = value();
     else if (s == "--child-out") a.child_out = value();
@@ -278,6 +286,40 @@ RowOutcome run_row(const Args& a, const RowSpec& row, const std::string& exe) {
   return o;
 }
 
+// One outcome from several runs of a row: the median of every metric,
+// plus the range of tx/s; the first error if any run failed.
+RowOutcome combine_runs(const std::vector<RowOutcome>& runs) {
+  for (const auto& o : runs)
+    if (!o.result.error.empty()) return o;
+  RowOutcome c = runs.front();
+  if (runs.size() == 1) {
+    c.result.metrics["runs"] = 1;
+    return c;
+  }
+  for (auto& m : c.result.metrics) {
+    std::vector<double> v;
+    for (const auto& o : runs) {
+      auto it = o.result.metrics.find(m.first);
+      if (it != o.result.metrics.end()) v.push_back(it->second);
+    }
+    std::sort(v.begin(), v.end());
+    size_t n = v.size();
+    m.second = n % 2 ? v[n / 2] : (v[n / 2 - 1] + v[n / 2]) / 2;
+  }
+  double lo = 1e300, hi = 0, load = 0;
+  for (const auto& o : runs) {
+    double t = o.result.metrics.at("tx_per_s");
+    lo = std::min(lo, t);
+    hi = std::max(hi, t);
+    load = std::max(load, o.load_before);
+  }
+  c.result.metrics["tx_per_s_min"] = lo;
+  c.result.metrics["tx_per_s_max"] = hi;
+  c.result.metrics["runs"] = double(runs.size());
+  c.load_before = load;
+  return c;
+}
+
 std::string machine_info() {
   std::ostringstream m;
   struct utsname u;
@@ -314,6 +356,7 @@ int run_parent(const Args& a, int argc, char** argv) {
   }
   RunInfo info;
   info.quick = a.quick;
+  info.repeat = a.repeat;
   info.sizes = a.sizes;
   for (int i = 0; i < argc; i++) info.command += (i ? " " : "") + std::string(argv[i]);
   info.started_utc = utc_now();
@@ -321,22 +364,32 @@ int run_parent(const Args& a, int argc, char** argv) {
   info.load_start = load_average();
   std::string exe = self_exe();
   make_dirs(a.dir);
-  std::vector<RowOutcome> rows;
+  std::vector<const RowSpec*> selected_rows;
+  for (const auto& r : all_rows())
+    if (selected(a, r)) selected_rows.push_back(&r);
+  if (selected_rows.empty()) usage_error("--only selected no row (see --list)");
+  // runs[i]: the outcomes of selected_rows[i], one per pass (rows that are
+  // not repeated run in the first pass only).
+  std::vector<std::vector<RowOutcome>> runs(selected_rows.size());
   double t0 = now_seconds();
-  for (const auto& r : all_rows()) {
-    if (!selected(a, r)) continue;
-    std::fprintf(stderr, "h5tx-bench: %-22s ", r.id().c_str());
-    std::fflush(stderr);
-    RowOutcome o = run_row(a, r, exe);
-    if (o.result.error.empty())
-      std::fprintf(stderr, "%.1f s\n", o.result.metrics["row_wall_seconds"]);
-    else
-      std::fprintf(stderr, "not measured: %s\n", o.result.error.c_str());
-    rows.push_back(std::move(o));
+  for (int pass = 0; pass < a.repeat; pass++) {
+    for (size_t i = 0; i < selected_rows.size(); i++) {
+      const RowSpec& r = *selected_rows[i];
+      if (pass > 0 && (!r.repeated || !runs[i].front().result.error.empty())) continue;
+      std::fprintf(stderr, "h5tx-bench: pass %d/%d %-22s ", pass + 1, a.repeat, r.id().c_str());
+      std::fflush(stderr);
+      RowOutcome o = run_row(a, r, exe);
+      if (o.result.error.empty())
+        std::fprintf(stderr, "%.1f s\n", o.result.metrics["row_wall_seconds"]);
+      else
+        std::fprintf(stderr, "not measured: %s\n", o.result.error.c_str());
+      runs[i].push_back(std::move(o));
+    }
   }
+  std::vector<RowOutcome> rows;
+  for (const auto& r : runs) rows.push_back(combine_runs(r));
   info.total_seconds = now_seconds() - t0;
   info.load_end = load_average();
-  if (rows.empty()) usage_error("--only selected no row (see --list)");
   if (!a.keep) ::rmdir(a.dir.c_str());
   std::string md = markdown_report(rows, info);
   if (a.md.empty()) std::fputs(md.c_str(), stdout);

@@ -10,30 +10,30 @@ namespace bench {
 
 const std::vector<RowSpec>& all_rows() {
   static const std::vector<RowSpec> rows = {
-      {"W1", "raw", false, raw_w1},
-      {"W1", "plain", false, plain_w1},
-      {"W1", "sqlite", false, sqlite_w1},
-      {"W1", "copy+rename", false, copy_rename_w1},
-      {"W1", "h5tx-redo", true, redo_w1},
-      {"W1", "h5tx-undo", true, undo_w1},
-      {"W2", "raw", false, raw_w2},
-      {"W2", "plain", false, plain_w2},
-      {"W2", "sqlite", false, sqlite_w2},
-      {"W2", "h5tx-redo", true, redo_w2},
-      {"W3", "raw", false, raw_w3},
-      {"W3", "sqlite", false, sqlite_w3},
-      {"W3", "h5tx-redo", true, redo_w3},
-      {"W4", "plain", false, plain_w4},
-      {"W4", "per-write-fsync", false, driver_fsync_w4},
-      {"W4", "undo-driver", true, driver_w4},
-      {"W4", "h5tx-undo", true, undo_w4},
-      {"W5", "plain", false, plain_w5},
-      {"W5", "per-write-fsync", false, driver_fsync_w5},
-      {"W5", "undo-driver", true, driver_w5},
-      {"W5", "h5tx-undo", true, undo_w5},
-      {"FLUSH", "small", true, redo_flush_small},
-      {"FLUSH", "large", true, redo_flush_large},
-      {"OPEN", "h5tx-redo", true, redo_open},
+      {"W1", "raw", false, raw_w1, true},
+      {"W1", "plain", false, plain_w1, true},
+      {"W1", "sqlite", false, sqlite_w1, true},
+      {"W1", "copy+rename", false, copy_rename_w1, true},
+      {"W1", "h5tx-redo", true, redo_w1, true},
+      {"W1", "h5tx-undo", true, undo_w1, true},
+      {"W2", "raw", false, raw_w2, true},
+      {"W2", "plain", false, plain_w2, true},
+      {"W2", "sqlite", false, sqlite_w2, true},
+      {"W2", "h5tx-redo", true, redo_w2, true},
+      {"W3", "raw", false, raw_w3, true},
+      {"W3", "sqlite", false, sqlite_w3, true},
+      {"W3", "h5tx-redo", true, redo_w3, true},
+      {"W4", "plain", false, plain_w4, true},
+      {"W4", "per-write-fsync", false, driver_fsync_w4, true},
+      {"W4", "undo-driver", true, driver_w4, true},
+      {"W4", "h5tx-undo", true, undo_w4, true},
+      {"W5", "plain", false, plain_w5, true},
+      {"W5", "per-write-fsync", false, driver_fsync_w5, true},
+      {"W5", "undo-driver", true, driver_w5, true},
+      {"W5", "h5tx-undo", true, undo_w5, true},
+      {"FLUSH", "small", true, redo_flush_small, false},
+      {"FLUSH", "large", true, redo_flush_large, false},
+      {"OPEN", "h5tx-redo", true, redo_open, false},
   };
   return rows;
 }
@@ -179,7 +179,12 @@ std::string notes_of(const RowOutcome& r) {
     n << sep << "until flushed " << num(m.at("e2e_seconds")) << " s";
     sep = "; ";
   }
-  n << sep << "total " << num(m.at("seconds")) << " s; load " << num(r.load_before, 1);
+  if (has("tx_per_s_min"))
+    n << sep << "tx/s " << num(m.at("tx_per_s_min")) << ".." << num(m.at("tx_per_s_max")) << " over "
+      << num(m.at("runs"), 0) << " runs";
+  else
+    n << sep << "total " << num(m.at("seconds")) << " s";
+  n << "; load " << num(r.load_before, 1);
   return n.str();
 }
 
@@ -193,7 +198,8 @@ std::string markdown_report(const std::vector<RowOutcome>& rows, const RunInfo& 
   md << "- machine: " << info.machine << "; 1-min load average " << num(info.load_start, 2)
      << " at start, " << num(info.load_end, 2) << " at end\n";
   md << "- each row runs in its own child process; peak RSS is that process's VmHWM. "
-        "Latency is one transaction from begin to durable commit.\n\n";
+        "Latency is one transaction from begin to durable commit.\n";
+  md << "- W1-W5 rows ran " << info.repeat << " time(s), interleaved; every number is the median of the runs\n\n";
 
   md << "## Targets (issue 7)\n\n| target | measured | holds? |\n|---|---|---|\n";
   for (const auto& t : targets()) {
@@ -273,6 +279,7 @@ std::string json_report(const std::vector<RowOutcome>& rows, const RunInfo& info
   std::ostringstream j;
   const Sizes& s = info.sizes;
   j << "{\n  \"quick\": " << (info.quick ? "true" : "false") << ",\n";
+  j << "  \"repeat\": " << info.repeat << ",\n";
   j << "  \"command\": " << json_str(info.command) << ",\n";
   j << "  \"started_utc\": " << json_str(info.started_utc) << ",\n";
   j << "  \"total_seconds\": " << json_num(info.total_seconds) << ",\n";

@@ -17,6 +17,7 @@ struct RowSpec {
   std::string system;    // "raw", "plain", "h5tx-redo", ...
   bool is_h5tx;          // a subject (compared to the baselines), not a baseline
   RunFn run;
+  bool repeated;         // run --repeat times (the W rows); else once
   std::string id() const { return workload + "/" + system; }
 };
 
@@ -26,11 +27,12 @@ const std::vector<RowSpec>& all_rows();
 struct RowOutcome {
   const RowSpec* spec;
   Result result;      // metrics incl. rss_mib, or error ("not measured: ...")
-  double load_before = 0;  // 1-minute load average when the row started
+  double load_before = 0;  // 1-minute load average when the row started (max over runs)
 };
 
 struct RunInfo {
   bool quick = false;
+  int repeat = 1;
   Sizes sizes;
   std::string command;
   std::string started_utc;
