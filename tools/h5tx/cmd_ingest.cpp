@@ -8,6 +8,7 @@
 #include <chrono>
 #include <cinttypes>
 #include <cstdio>
+#include <cstdlib>
 #include <thread>
 
 #include "chunk_grid.hpp"
@@ -144,7 +145,12 @@ int run_demo(const Args& a) {
   s->flush();
   double flush_s = seconds_since(t);
   std::string file = s->data_path("volume.h5");
+  Mode mode = s->mode();
   s->close();
+  if (char* real = ::realpath(file.c_str(), nullptr)) {  // a path that works from anywhere
+    file = real;
+    std::free(real);
+  }
 
   ChunkGrid grid(shape, r.chunk);
   uint64_t checked = 0;
@@ -157,7 +163,7 @@ int run_demo(const Args& a) {
   std::printf("  volume           %s u16, %s, %" PRIu64 " chunks of %s\n", format_shape(shape, "x").c_str(),
               format_bytes(double(gen->bytes())).c_str(), r.chunks, format_shape(r.chunk, "x").c_str());
   std::printf("  transactions     %" PRIu64 " committed (%" PRIu64 " chunks each, %u worker threads) + 1 setup\n",
-              r.transactions, o.tx_chunks, s->mode() == Mode::Undo ? 1u : o.threads);
+              r.transactions, o.tx_chunks, mode == Mode::Undo ? 1u : o.threads);
   std::printf("  ingest           %s in %s = %s/s, every commit durable when it returned\n",
               format_bytes(double(r.bytes_written)).c_str(), format_duration(r.seconds).c_str(),
               format_bytes(rate).c_str());
