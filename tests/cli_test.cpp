@@ -271,6 +271,11 @@ TEST_CASE("ingest of a .npy and a raw file, flushed: the HDF5 files hold exactly
   r = cli(dir, {"export", home, dir / "one.h5", "other.h5"});
   REQUIRE(r.status == 0);
   CHECK(h5dump_bytes(dir, dir / "one.h5", "/b") == b);
+
+  // An HDF5 dataset as input (here: the export), default chunk shape.
+  r = cli(dir, {"ingest", home, "copy.h5:/c", "--from", dir / "out.h5:/vol.h5/raw/a"});
+  REQUIRE(r.status == 0);
+  CHECK(h5dump_bytes(dir, home + "/data/copy.h5", "/c") == a);
 }
 
 TEST_CASE("an ingest killed with SIGKILL resumes: exactly the input's bytes, no chunk committed twice") {
@@ -327,6 +332,19 @@ TEST_CASE("an ingest killed with SIGKILL resumes: exactly the input's bytes, no 
   REQUIRE(first.size() >= 10);
   REQUIRE(first.size() < 64);
 
+  // The crashed store: check finds no problem (leftovers are notes) and
+  // changes nothing; log lists what is committed but not yet flushed.
+  Result c = cli(dir, {"check", home});
+  INFO("check after the kill:\n" << c.out << c.err);
+  CHECK(c.status == 0);
+  Result lg = cli(dir, {"log", home});
+  CHECK(lg.status == 0);
+  for (const std::string& l : lines_of(lg.out))
+    if (contains(l, "h5tx.ingest.chunks = ")) {
+      std::vector<uint64_t> pending = committed_chunks("committed txid x chunks " + l.substr(l.find("= ") + 2));
+      for (uint64_t i : pending) CHECK(i < 64);
+    }
+
   // Second run (same command, without the rate limit): resumes.
   args.erase(args.end() - 2, args.end());
   Result r = run_program(args, dir.path());
@@ -367,6 +385,7 @@ TEST_CASE("log and dump show pending transactions; check finds a flipped byte in
     try {
       h5tx::Options o;
       o.background_flusher = false;
+      o.spill_bytes = 1;
       std::unique_ptr<h5tx::Store> s = h5tx::Store::open(home, o);
       h5tx::Transaction tx = s->begin();
       std::vector<uint8_t> chunk(32 * 32, 0x5a);
@@ -374,6 +393,11 @@ TEST_CASE("log and dump show pending transactions; check finds a flipped byte in
       tx.set_message("hand-written");
       tx.set_metadata("who", "cli_test");
       tx.commit();
+      // And an uncommitted transaction whose chunks were spilled to its
+      // _temp directory when the process died.
+      h5tx::Transaction t2 = s->begin();
+      t2.write_chunk("v.h5", "/d", {0, 0}, chunk);
+      t2.write_chunk("v.h5", "/d", {0, 1}, chunk);
       ::_exit(0);  // inside the scope: no Store::close (which would flush)
     } catch (const std::exception& e) {
       std::fprintf(stderr, "child: %s\n", e.what());
@@ -396,6 +420,7 @@ TEST_CASE("log and dump show pending transactions; check finds a flipped byte in
   CHECK(contains(r.out, "metadata    who = cli_test"));
   r = cli(dir, {"check", home});
   CHECK(r.status == 0);
+  CHECK(contains(r.out, "_temp: uncommitted transaction"));
 
   std::string txdir = home + "/journal/working_" + txid + "_done";
   std::string chunk_file;
@@ -415,6 +440,13 @@ TEST_CASE("log and dump show pending transactions; check finds a flipped byte in
   // check modified nothing: the transaction is still there, byte for byte.
   CHECK(read_file(chunk_file) == before);
   CHECK(::access((txdir + "/MANIFEST").c_str(), F_OK) == 0);
+  // --repair removes the uncommitted _temp directory, nothing else.
+  r = cli(dir, {"check", home, "--repair"});
+  CHECK(r.status == 1);
+  CHECK(contains(r.out, "removed " + home + "/journal/working_"));
+  CHECK(read_file(chunk_file) == before);
+  r = cli(dir, {"check", home});
+  CHECK_FALSE(contains(r.out, "_temp"));
   // The store refuses to open over a committed transaction that fails its
   // checksum (never silently dropped), naming the file.
   r = cli(dir, {"log", home});
