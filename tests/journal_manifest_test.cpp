@@ -136,7 +136,7 @@ TEST_CASE("MANIFEST round-trips every field", "[journal]") {
   CHECK(r.chunk_bytes() == 1234);
 }
 
-TEST_CASE("MANIFEST decoder rejects truncation, garbage and bit flips", "[journal]") {
+TEST_CASE("MANIFEST decoder rejects truncation and garbage and bit flips", "[journal]") {
   std::string good = encode_manifest(golden_manifest());
   for (size_t n = 0; n < good.size(); n++) expect_corrupt(good.substr(0, n), "T/MANIFEST");
   expect_corrupt(good + "x", "T/MANIFEST");

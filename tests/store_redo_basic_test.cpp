@@ -14,7 +14,7 @@
 using namespace h5tx;
 using namespace redo_test;
 
-TEST_CASE("redo: commit, read back, flush, reopen", "[redo]") {
+TEST_CASE("redo: commit then read back before and after flush and reopen", "[redo]") {
   h5tx_test::TempDir dir("redo");
   std::string home = dir / "store";
   {
@@ -94,7 +94,7 @@ TEST_CASE("redo: h5py reads exactly the committed bytes of a flushed file", "[re
   CHECK(std::system(cmd.c_str()) == 0);
 }
 
-TEST_CASE("redo: abort, destructor abort and on_abort hooks", "[redo]") {
+TEST_CASE("redo: abort and destructor abort run on_abort hooks", "[redo]") {
   h5tx_test::TempDir dir("redo");
   auto store = Store::create(dir / "s");
   make_file(*store, "a.h5");
@@ -119,7 +119,7 @@ TEST_CASE("redo: abort, destructor abort and on_abort hooks", "[redo]") {
   CHECK_THROWS_AS(r.hid("a.h5"), StateError);
 }
 
-TEST_CASE("redo: savepoints roll back chunks, catalog and metadata", "[redo]") {
+TEST_CASE("redo: savepoints roll back chunks and catalog and metadata", "[redo]") {
   h5tx_test::TempDir dir("redo");
   auto store = Store::create(dir / "s");
   make_file(*store, "a.h5");

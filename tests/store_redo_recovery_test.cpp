@@ -55,7 +55,7 @@ std::vector<std::string> journal_entries(const std::string& home) {
 
 }  // namespace
 
-TEST_CASE("redo recovery: _done is rolled forward, _temp and _flushed are discarded", "[redo][recovery]") {
+TEST_CASE("redo recovery: _done is rolled forward while _temp and _flushed are discarded", "[redo][recovery]") {
   h5tx_test::TempDir dir("redo");
   std::string home = crashed_copy(dir);
   Env* env = Env::posix();

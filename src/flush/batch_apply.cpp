@@ -50,7 +50,7 @@ void apply_file(Env& env, DataFiles& files, const std::string& file, const FileP
   else if (!files.exists(file))
     throw CorruptionError(files.path(file),
                           "a committed transaction writes to this data file but it does not exist");
-  hid_t h = files.handle(file);
+  hdf5::Handle h = files.open_for_update(file);
   undo::tx_start(h, journal_path);
   try {
     for (const Op* op : plan.catalog) apply_catalog_op(h, *op);
@@ -74,7 +74,10 @@ void apply_file(Env& env, DataFiles& files, const std::string& file, const FileP
     } catch (const Error& e2) {
       (void)e2;
     }
-    files.discard(file);
+    {
+      hdf5::Lock hl(hdf5::mutex());
+      h.reset();
+    }
     try {
       undo::recover(env, files.path(file), journal_path);
     } catch (const Error& e3) {
@@ -82,6 +85,8 @@ void apply_file(Env& env, DataFiles& files, const std::string& file, const FileP
     }
     throw;
   }
+  hdf5::Lock hl(hdf5::mutex());
+  h.close_checked(files.path(file));
 }
 
 }  // namespace

@@ -64,6 +64,19 @@ std::string DataFiles::pending_journal(const std::string& file) {
   return "";
 }
 
+namespace {
+
+hid_t open_file(const std::string& path, unsigned flags, hid_t fapl) {
+  hid_t id = H5Fopen(path.c_str(), flags, fapl);
+  if (id < 0) {
+    if (auto e = undo::take_last_error()) std::rethrow_exception(e);
+    hdf5::throw_hdf5_error("H5Fopen", path);
+  }
+  return id;
+}
+
+}  // namespace
+
 hid_t DataFiles::handle(const std::string& file) {
   auto it = handles_.find(file);
   if (it != handles_.end()) return it->second;
@@ -71,12 +84,16 @@ hid_t DataFiles::handle(const std::string& file) {
   if (!env_->exists(p)) throw NotFoundError(p, "no such data file");
   hdf5::Lock hl(hdf5::mutex());
   hdf5::Handle fapl = make_fapl(read_only_ ? pending_journal(file) : "");
-  hid_t id = H5Fopen(p.c_str(), read_only_ ? H5F_ACC_RDONLY : H5F_ACC_RDWR, fapl);
-  if (id < 0) {
-    if (auto e = undo::take_last_error()) std::rethrow_exception(e);
-    hdf5::throw_hdf5_error("H5Fopen", p);
-  }
+  hid_t id = open_file(p, H5F_ACC_RDONLY, fapl);
   return handles_.emplace(file, hdf5::Handle::adopt(id)).first->second;
+}
+
+hdf5::Handle DataFiles::open_for_update(const std::string& file) {
+  if (read_only_) throw StateError(path(file), "the store is open read-only");
+  close(file);
+  hdf5::Lock hl(hdf5::mutex());
+  hdf5::Handle fapl = make_fapl("");
+  return hdf5::Handle::adopt(open_file(path(file), H5F_ACC_RDWR, fapl));
 }
 
 void DataFiles::close(const std::string& file) {
@@ -87,13 +104,6 @@ void DataFiles::close(const std::string& file) {
   handles_.erase(it);
   hdf5::Lock hl(hdf5::mutex());
   h.close_checked(p);
-}
-
-void DataFiles::discard(const std::string& file) {
-  auto it = handles_.find(file);
-  if (it == handles_.end()) return;
-  hdf5::Lock hl(hdf5::mutex());
-  handles_.erase(it);  // Handle::reset ignores a failing close
 }
 
 void DataFiles::close_all() {

@@ -1,10 +1,10 @@
 // Access to the HDF5 files in data/ for redo mode. Every open goes through a
 // file access property list made by undo::set_fapl, so every byte goes
-// through the store's Env. One handle per file is cached and shared by
-// readers and the flusher (read-write in a read-write store, read-only in a
-// read-only one); the flusher runs each batch of a file as an undo
-// transaction on that handle. Callers hold lock() around any use, so a
-// reader never sees a file in the middle of a flush batch.
+// through the store's Env. Readers share one cached read-only handle per
+// file (read-only handles never write, so they are harmless whatever
+// happens); the flusher closes it and opens the file read-write for the
+// length of one batch, as an undo transaction. Callers hold lock() around
+// any use, so a reader never sees a file in the middle of a flush batch.
 #pragma once
 
 #include <map>
@@ -33,13 +33,13 @@ class DataFiles {
   // Names of the data files (not the *.tmp files of an unfinished create).
   std::vector<std::string> list();
 
-  // The cached handle of `file` (lock() held).
+  // The cached read-only handle of `file` (lock() held).
   hid_t handle(const std::string& file);
-  // Closes the cached handle of `file` (lock() held); close_checked errors propagate.
+  // Closes the cached handle of `file` (lock() held).
   void close(const std::string& file);
-  // Drops the cached handle after a failure, ignoring close errors.
-  void discard(const std::string& file);
   void close_all();
+  // Closes the cached handle and opens `file` read-write (lock() held).
+  hdf5::Handle open_for_update(const std::string& file);
 
   // Creates an empty HDF5 file atomically: builds data/<file>.tmp, syncs it,
   // renames it into place and syncs data/. No-op if the file exists.
