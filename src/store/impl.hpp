@@ -61,12 +61,8 @@ class Layout;
 struct Options;
 
 // The two modes' factories (src/store/redo_store.cpp, src/store/undo_store.cpp).
-// They take an opened, locked layout and run recovery. Declared weak while
-// the modes are being built so either can be linked without the other; a
-// missing mode raises UnsupportedError.
-__attribute__((weak)) std::unique_ptr<StoreImpl> open_redo_store(std::unique_ptr<Layout> layout,
-                                                                 const Options& options);
-__attribute__((weak)) std::unique_ptr<StoreImpl> open_undo_store(std::unique_ptr<Layout> layout,
-                                                                 const Options& options);
+// They take an opened, locked layout and run recovery.
+std::unique_ptr<StoreImpl> open_redo_store(std::unique_ptr<Layout> layout, const Options& options);
+std::unique_ptr<StoreImpl> open_undo_store(std::unique_ptr<Layout> layout, const Options& options);
 
 }  // namespace h5tx

@@ -20,11 +20,11 @@ const char* version() { return H5TX_VERSION_STRING; }
 static std::unique_ptr<Store> make_store(std::unique_ptr<Layout> layout, const Options& options) {
   hdf5::silence_error_printing();
   std::unique_ptr<StoreImpl> impl;
-  auto factory = layout->mode() == Mode::Redo ? &open_redo_store : &open_undo_store;
-  if (!factory)
-    throw UnsupportedError(layout->home(), std::string(layout->mode() == Mode::Redo ? "redo" : "undo") +
-                                               " mode is not built into this h5tx");
-  impl = factory(std::move(layout), options);
+  if (layout->mode() == Mode::Redo) {
+    impl = open_redo_store(std::move(layout), options);
+  } else {
+    impl = open_undo_store(std::move(layout), options);
+  }
   return std::unique_ptr<Store>(new Store(std::move(impl)));
 }
 
