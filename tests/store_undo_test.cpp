@@ -711,3 +711,48 @@ TEST_CASE("undo store: a multi-file transaction is all-or-nothing at every crash
   CHECK(verdicts[kOld] > 0);
   CHECK(verdicts[kNew] > 0);
 }
+
+TEST_CASE("undo store: bad input in journal/ is refused by name and changes nothing") {
+  h5tx_test::TempDir dir("undo");
+  const std::string home = dir / "store";
+  {
+    auto store = Store::create(home, undo_options());
+    populate(*store, {"a.h5"}, 1);
+  }
+  Env* env = Env::posix();
+  const std::string a_before = slurp(home + "/data/a.h5");
+  const std::string undo = home + "/journal/undo_00000000000000ff";
+  struct Case {
+    std::string name, bad_path, contents;
+  };
+  std::vector<Case> cases = {
+      {"stray file", home + "/journal/notes.txt", "hello"},
+      {"garbage journal", undo + "/a.h5.journal", "this is not an undo journal, just text"},
+      {"bad CREATED list", undo + "/CREATED", "a.h5\nno/slash.h5\n"},
+      {"stray file in an undo directory", undo + "/core", "x"},
+  };
+  for (const Case& c : cases) {
+    INFO(c.name);
+    if (path_dirname(c.bad_path) == undo) env->create_dir(undo);
+    {
+      auto f = env->open(c.bad_path, OpenMode::CreateTrunc);
+      f->write(0, c.contents.data(), c.contents.size());
+    }
+    try {
+      Store::open(home, undo_options());
+      FAIL("opened");
+    } catch (const CorruptionError& e) {
+      CHECK(e.path() == c.bad_path);
+    }
+    // Read-only opens refuse it too.
+    Options ro = undo_options();
+    ro.read_only = true;
+    CHECK_THROWS_AS(Store::open(home, ro), CorruptionError);
+    CHECK(slurp(c.bad_path) == c.contents);
+    CHECK((slurp(home + "/data/a.h5") == a_before));
+    env->remove_file(c.bad_path);
+    if (env->exists(undo)) env->remove_flat_dir(undo);
+  }
+  auto store = Store::open(home, undo_options());
+  CHECK(read_value(*store, "a.h5") == 1);
+}

@@ -127,32 +127,14 @@ void UndoState::mark_failed(const std::string& why) {
 
 namespace {
 
+// One journal/undo_* directory, checked before recovery changes anything.
 struct UndoDir {
-  uint64_t txid;
-  bool committed;
+  uint64_t txid = 0;
+  bool committed = false;
   std::string path;
+  std::vector<std::string> journals;  // data file names with a journal here
+  std::vector<std::string> created;   // the CREATED list
 };
-
-std::vector<UndoDir> scan_undo_dirs(UndoState& st) {
-  std::vector<UndoDir> out;
-  const std::string& jdir = st.layout->journal_dir();
-  for (const std::string& name : st.env->list_dir(jdir)) {
-    UndoDir d;
-    if (!parse_undo_dir_name(name, &d.txid, &d.committed)) continue;
-    d.path = path_join(jdir, name);
-    if (!st.env->is_directory(d.path)) throw CorruptionError(d.path, "expected a directory");
-    out.push_back(d);
-  }
-  // Newest first: reverting in reverse order restores the oldest state.
-  std::sort(out.begin(), out.end(), [](const UndoDir& a, const UndoDir& b) { return a.txid > b.txid; });
-  return out;
-}
-
-std::vector<std::string> read_created(UndoState& st, const std::string& dir) {
-  std::string path = path_join(dir, kCreatedFile);
-  if (!st.env->exists(path)) return {};
-  return decode_created(st.env->read_all(path), path);
-}
 
 // "<file>.journal" -> "<file>"; "" if the entry is not a journal.
 std::string journal_owner(const std::string& entry) {
@@ -164,13 +146,54 @@ std::string journal_owner(const std::string& entry) {
   return entry.substr(0, entry.size() - suffix.size());
 }
 
+// Reads and validates every undo directory, newest first (reverting in
+// reverse order restores the oldest state). Anything unexpected in journal/
+// -- a stray file, a garbage journal, a bad CREATED list -- is a
+// CorruptionError naming it, raised before anything is changed.
+std::vector<UndoDir> scan_undo_dirs(UndoState& st) {
+  Env& env = *st.env;
+  std::vector<UndoDir> out;
+  const std::string& jdir = st.layout->journal_dir();
+  for (const std::string& name : env.list_dir(jdir)) {
+    UndoDir d;
+    d.path = path_join(jdir, name);
+    if (!parse_undo_dir_name(name, &d.txid, &d.committed) || !env.is_directory(d.path)) {
+      throw CorruptionError(d.path, "unexpected entry in the journal directory of an undo-mode "
+                                    "store (expected directories undo_<16 hex digits>[_committed])");
+    }
+    if (!d.committed) {
+      for (const std::string& entry : env.list_dir(d.path)) {
+        std::string entry_path = path_join(d.path, entry);
+        std::string file = journal_owner(entry);
+        if (entry == kCreatedFile) {
+          d.created = decode_created(env.read_all(entry_path), entry_path);
+        } else if (entry == std::string(kCreatedFile) + ".tmp") {
+          // Leftover of an interrupted atomic rewrite of CREATED: garbage.
+        } else if (!file.empty()) {
+          try {
+            Layout::check_file_name(file);
+          } catch (const InvalidArgumentError& e) {
+            throw CorruptionError(entry_path, "journal of an invalid data file name: " + e.detail());
+          }
+          undo::has_pending_journal(env, entry_path);  // CorruptionError if garbage
+          d.journals.push_back(file);
+        } else {
+          throw CorruptionError(entry_path, "unexpected file in an undo transaction directory");
+        }
+      }
+    }
+    out.push_back(std::move(d));
+  }
+  std::sort(out.begin(), out.end(), [](const UndoDir& a, const UndoDir& b) { return a.txid > b.txid; });
+  return out;
+}
+
 void scan_read_only(UndoState& st) {
   for (const UndoDir& d : scan_undo_dirs(st)) {
     if (d.committed) continue;  // its files hold the committed state
-    for (const std::string& f : read_created(st, d.path)) st.hidden_files.insert(f);
-    for (const std::string& entry : st.env->list_dir(d.path)) {
-      std::string file = journal_owner(entry);
-      if (!file.empty()) st.pending_journals[file] = path_join(d.path, entry);
+    for (const std::string& f : d.created) st.hidden_files.insert(f);
+    for (const std::string& f : d.journals) {
+      st.pending_journals[f] = path_join(d.path, f + kJournalSuffix);
     }
   }
 }
@@ -183,15 +206,11 @@ void recover_undo_store(UndoState& st) {
   for (const UndoDir& d : dirs) {
     st.layout->observe_txid(d.txid);
     if (!d.committed) {
-      std::vector<std::string> created = read_created(st, d.path);
       auto was_created = [&](const std::string& f) {
-        return std::find(created.begin(), created.end(), f) != created.end();
+        return std::find(d.created.begin(), d.created.end(), f) != d.created.end();
       };
-      for (const std::string& entry : env.list_dir(d.path)) {
-        std::string file = journal_owner(entry);
-        if (file.empty()) continue;
-        Layout::check_file_name(file);
-        std::string journal = path_join(d.path, entry);
+      for (const std::string& file : d.journals) {
+        std::string journal = path_join(d.path, file + kJournalSuffix);
         if (was_created(file)) {
           // Reverting is pointless: the file goes. Data file first, so a
           // crash in between leaves the journal to repeat this.
@@ -201,7 +220,7 @@ void recover_undo_store(UndoState& st) {
           undo::recover(env, st.data_path(file), journal);  // removes the journal
         }
       }
-      for (const std::string& file : created) {
+      for (const std::string& file : d.created) {
         if (env.exists(st.data_path(file))) env.remove_file(st.data_path(file));
       }
       env.sync_dir(st.layout->data_dir());
