@@ -182,20 +182,20 @@ void run_errors(const Scenario& s) {
 
 }  // namespace
 
-TEST_CASE("crash points: small transaction, redo") { run_scenario(small_transaction(Mode::Redo)); }
-TEST_CASE("crash points: three files with catalog operations, redo") {
+TEST_CASE("crash points: small transaction (redo)") { run_scenario(small_transaction(Mode::Redo)); }
+TEST_CASE("crash points: three files with catalog operations (redo)") {
   run_scenario(three_files_with_catalog(Mode::Redo));
 }
-TEST_CASE("crash points: flush batch, redo") { run_scenario(flush_batch()); }
-TEST_CASE("crash points: small transaction over one file, undo") {
+TEST_CASE("crash points: flush batch (redo)") { run_scenario(flush_batch()); }
+TEST_CASE("crash points: small transaction over one file (undo)") {
   run_scenario(small_transaction(Mode::Undo));
 }
-TEST_CASE("crash points: three files with catalog operations, undo") {
+TEST_CASE("crash points: three files with catalog operations (undo)") {
   run_scenario(three_files_with_catalog(Mode::Undo));
 }
 
-TEST_CASE("injected I/O errors: small transaction, redo") { run_errors(small_transaction(Mode::Redo)); }
-TEST_CASE("injected I/O errors: flush batch, redo") { run_errors(flush_batch()); }
-TEST_CASE("injected I/O errors: three files, undo") {
+TEST_CASE("injected I/O errors: small transaction (redo)") { run_errors(small_transaction(Mode::Redo)); }
+TEST_CASE("injected I/O errors: flush batch (redo)") { run_errors(flush_batch()); }
+TEST_CASE("injected I/O errors: three files (undo)") {
   run_errors(three_files_with_catalog(Mode::Undo));
 }

@@ -313,6 +313,7 @@ Tally inject_errors(const Scenario& s) {
   uint64_t ops = full.env->op_count() - full.base;
   // Which of act's operations are syncs (from a traced run).
   std::set<uint64_t> syncs;
+  std::map<uint64_t, std::string> op_text;  // act's op k -> its trace line
   {
     auto env = std::make_unique<FaultEnv>();
     s.prepare(*env);
@@ -327,6 +328,7 @@ Tally inject_errors(const Scenario& s) {
       uint64_t idx;
       std::string op;
       in >> idx >> op;
+      if (idx > base) op_text[idx - base] = line;
       if (idx > base && op.find("sync") != std::string::npos) syncs.insert(idx - base);
     }
   }
@@ -342,7 +344,8 @@ Tally inject_errors(const Scenario& s) {
   for (uint64_t k : syncs) faults.push_back({k, EIO});  // the "failed fsync" pass
   for (const auto& f : faults) {
     Run r = run_act(s, 0, f.k, f.err);
-    std::string what = s.name + " errno " + std::to_string(f.err) + " at op " + std::to_string(f.k);
+    std::string what = s.name + " errno " + std::to_string(f.err) + " at op " + std::to_string(f.k) +
+                       " (" + op_text[f.k] + ")";
     std::vector<std::string> problems;
     if (!r.out.error)
       problems.push_back("G5: the injected error did not surface as an h5tx::Error");
