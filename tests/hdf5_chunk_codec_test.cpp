@@ -14,6 +14,7 @@
 #include "hdf5/chunk_codec.hpp"
 #include "hdf5/dataset_ops.hpp"
 #include "hdf5/handle.hpp"
+#include "undo/driver.hpp"
 #include "test_util.hpp"
 
 using namespace h5tx;
@@ -42,9 +43,16 @@ std::vector<T> pattern(size_t n, uint32_t seed) {
   return v;
 }
 
+// Files go through the undo driver (every byte through Env), as in h5tx.
+Handle undo_fapl() {
+  Handle fapl(H5Pcreate(H5P_FILE_ACCESS), "H5Pcreate");
+  undo::set_fapl(fapl, undo::DriverConfig{});
+  return fapl;
+}
+
 Handle create_file(const std::string& path) {
   hdf5::silence_error_printing();
-  return Handle(H5Fcreate(path.c_str(), H5F_ACC_TRUNC, H5P_DEFAULT, H5P_DEFAULT), "H5Fcreate",
+  return Handle(H5Fcreate(path.c_str(), H5F_ACC_TRUNC, H5P_DEFAULT, undo_fapl()), "H5Fcreate",
                 path);
 }
 

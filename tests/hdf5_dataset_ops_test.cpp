@@ -12,6 +12,7 @@
 #include "hdf5/chunk_codec.hpp"
 #include "hdf5/dataset_ops.hpp"
 #include "hdf5/handle.hpp"
+#include "undo/driver.hpp"
 #include "test_util.hpp"
 
 using namespace h5tx;
@@ -19,14 +20,21 @@ using h5tx::hdf5::Handle;
 
 namespace {
 
+// Files go through the undo driver (every byte through Env), as in h5tx.
+Handle undo_fapl() {
+  Handle fapl(H5Pcreate(H5P_FILE_ACCESS), "H5Pcreate");
+  undo::set_fapl(fapl, undo::DriverConfig{});
+  return fapl;
+}
+
 Handle create_file(const std::string& path) {
   hdf5::silence_error_printing();
-  return Handle(H5Fcreate(path.c_str(), H5F_ACC_TRUNC, H5P_DEFAULT, H5P_DEFAULT), "H5Fcreate",
+  return Handle(H5Fcreate(path.c_str(), H5F_ACC_TRUNC, H5P_DEFAULT, undo_fapl()), "H5Fcreate",
                 path);
 }
 
 Handle open_file(const std::string& path, unsigned flags = H5F_ACC_RDWR) {
-  return Handle(H5Fopen(path.c_str(), flags, H5P_DEFAULT), "H5Fopen", path);
+  return Handle(H5Fopen(path.c_str(), flags, undo_fapl()), "H5Fopen", path);
 }
 
 DatasetSpec make_spec(DType t, Shape shape, Shape chunk, Shape max = {}) {
