@@ -194,6 +194,24 @@ Handle open_plain(const std::string& path) {
   return Handle(H5Fopen(path.c_str(), H5F_ACC_RDONLY, H5P_DEFAULT), "H5Fopen(sec2)", path);
 }
 
+// Power cut (mode chosen by k), then the durable data file and journal of
+// `path` are copied to `real` and `real`.journal on the real file system.
+int crash_and_dump(h5tx::testing::FaultEnv& env, uint64_t k, const std::string& path,
+                   const std::string& real, int fd) {
+  h5tx::testing::CrashOptions c;
+  c.keep_random_unsynced = k % 2 == 1;
+  c.tear_sectors = k % 3 == 0;
+  c.seed = k;
+  env.crash(c);
+  Env* posix = Env::posix();
+  for (const std::string& suffix : {std::string(), std::string(".journal")}) {
+    if (posix->exists(real + suffix)) posix->remove_file(real + suffix);
+    if (env.exists(path + suffix)) posix->write_file_atomic(real + suffix, env.read_all(path + suffix));
+  }
+  note(fd, "#dumped");
+  return 0;
+}
+
 }  // namespace
 
 TEST_CASE("seed scenario through the sec2j C API, in a child that _exits", "[undo][hdf5][fork]") {
@@ -283,6 +301,8 @@ TEST_CASE("the child exits at every operation of a transaction", "[undo][hdf5][f
       REQUIRE((r.status == 99 || r.status == 0));
       bool started = r.notes.find('C') != std::string::npos;
       bool done = r.notes.find('D') != std::string::npos;
+      uint64_t journal_size = Env::posix()->exists(path + ".journal") ? Env::posix()->file_size(path + ".journal") : 0;
+      INFO("journal bytes " << journal_size);
       UndoFile f = UndoFile::open(path, true);
       bool present = exists(f.hid(), "/bbic/volume/0");
       if (done) CHECK(present);
@@ -495,55 +515,62 @@ TEST_CASE("sec2j C API: custom journal path, nesting, abort, wrong driver", "[un
 }
 
 // FaultEnv hosts the HDF5 file itself: a power cut after every operation of
-// a transaction, with unsynced writes dropped, kept or torn.
-TEST_CASE("HDF5 file on FaultEnv: power cut at every operation", "[undo][hdf5][crash]") {
+// a transaction, with unsynced writes dropped, kept or torn. Each run is a
+// child process (HDF5 cannot close a file whose storage vanished, and its
+// dangling ids would crash the test at exit); the child hands the durable
+// bytes to the parent, which recovers them.
+TEST_CASE("HDF5 file on FaultEnv: power cut at every operation", "[undo][hdf5][crash][fork]") {
   using h5tx::testing::FaultEnv;
   using h5tx::testing::SimulatedCrash;
-  int run = 0;
+  h5tx_test::TempDir dir("undo-power");
+  const std::string real = dir / "f.h5";
   for (uint64_t k = 1;; k++) {
-    FaultEnv env;
-    env.create_dir("/d");
-    env.sync_dir("/");
-    const std::string path = "/d/f" + std::to_string(run++) + ".h5";  // HDF5 may keep a dead file around
-    UndoOptions o;
-    o.env = &env;
-    o.page_size = 512;
-    o.buffer_bytes = 8192;
-    {
-      UndoFile f = UndoFile::create(path, o);
-      auto tx = f.begin();
-      write_dataset(f.hid(), "base", 1);
-      tx.commit();
-    }
-    env.crash_after(env.op_count() + k);
-    bool started = false, done = false;
-    try {
-      UndoFile f = UndoFile::open(path, true, o);
-      auto tx = f.begin();
-      make_seed_group(f.hid());
-      write_dataset(f.hid(), "bbic/volume/0/data", 4);
-      h5tx::hdf5::check(H5Fflush(f.hid(), H5F_SCOPE_GLOBAL), "H5Fflush");
-      started = true;
-      tx.commit();
-      done = true;
-      f.close();
-    } catch (const SimulatedCrash&) {
-    } catch (const h5tx::Error&) {
-      REQUIRE(env.dead());  // HDF5 turned the simulated crash into its own error
-    }
-    bool finished = !env.dead();
-    h5tx::testing::CrashOptions c;
-    c.keep_random_unsynced = k % 2 == 1;
-    c.tear_sectors = k % 3 == 0;
-    c.seed = k;
-    env.crash(c);
-    INFO("power cut after op " << k);
-    UndoFile f = UndoFile::open(path, true, o);
+    ChildResult r = run_child([&](int fd) {
+      FaultEnv env;
+      env.create_dir("/d");
+      env.sync_dir("/");
+      const std::string path = "/d/f.h5";
+      UndoOptions o;
+      o.env = &env;
+      o.page_size = 512;
+      o.buffer_bytes = 8192;
+      {
+        UndoFile f = UndoFile::create(path, o);
+        auto tx = f.begin();
+        write_dataset(f.hid(), "base", 1);
+        tx.commit();
+      }
+      env.crash_after(env.op_count() + k);
+      try {
+        UndoFile f = UndoFile::open(path, true, o);
+        auto tx = f.begin();
+        make_seed_group(f.hid());
+        write_dataset(f.hid(), "bbic/volume/0/data", 4);
+        h5tx::hdf5::check(H5Fflush(f.hid(), H5F_SCOPE_GLOBAL), "H5Fflush");
+        note(fd, "S");
+        tx.commit();
+        note(fd, "D");
+        f.close();
+      } catch (const SimulatedCrash&) {
+        _exit(crash_and_dump(env, k, path, real, fd));
+      } catch (const h5tx::Error&) {
+        if (!env.dead()) throw;  // HDF5 turned the simulated crash into its own error
+        _exit(crash_and_dump(env, k, path, real, fd));
+      }
+      note(fd, "F");
+      _exit(crash_and_dump(env, k, path, real, fd));
+    });
+    INFO("power cut after op " << k << ", child: " << r.notes);
+    REQUIRE(r.status == 0);
+    bool started = r.notes.find('S') != std::string::npos;
+    bool done = r.notes.find('D') != std::string::npos;
+    UndoFile f = UndoFile::open(real, true);
     bool present = exists(f.hid(), "/bbic/volume/0");
     if (done) CHECK(present);
     if (!started) CHECK_FALSE(present);
     if (present) CHECK(dataset_sum(f.hid(), "bbic/volume/0/data") == 4 * 64 * 64);
     CHECK(dataset_sum(f.hid(), "base") == 64 * 64);
-    if (finished) break;
+    f.close();
+    if (r.notes.find('F') != std::string::npos) break;
   }
 }

@@ -10,6 +10,8 @@
 #include <random>
 #include <string>
 
+#include <xxhash.h>
+
 #include "h5tx/error.hpp"
 #include "io/testing/fault_env.hpp"
 #include "undo/driver.hpp"
@@ -551,6 +553,12 @@ TEST_CASE("golden: undo journal v1", "[undo][golden]") {
   h5tx::undo::append_entry(&j, h, 0, 1, p0b.data(), 512);   // a nested level's image
   REQUIRE(j.size() == 64 + 3 * 32 + 512 + 488 + 512);
   check_golden("undo-journal-v1.bin", j);
+  // The checksums as the format doc defines them, computed in one shot.
+  CHECK(h5tx::undo::get_u64(reinterpret_cast<const unsigned char*>(j.data()) + 56) ==
+        XXH3_64bits(j.data(), 56));
+  std::string e1 = j.substr(64 + 32 + 512, 24) + p1;  // second entry: bytes 0..23, then data
+  CHECK(h5tx::undo::get_u64(reinterpret_cast<const unsigned char*>(j.data()) + 64 + 32 + 512 + 24) ==
+        XXH3_64bits_withSeed(e1.data(), e1.size(), 0x0123456789abcdefull));
 
   // And it parses back to what went in.
   FaultEnv env;

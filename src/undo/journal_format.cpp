@@ -44,6 +44,7 @@ std::string encode_header(const JournalHeader& h) {
 static uint64_t entry_checksum(const JournalHeader& h, const void* entry_head, const void* data,
                                size_t length) {
   XXH3_state_t state;
+  XXH3_INITSTATE(&state);  // required on the stack before a seeded reset
   XXH3_64bits_reset_withSeed(&state, h.nonce);
   XXH3_64bits_update(&state, entry_head, 24);
   XXH3_64bits_update(&state, data, length);

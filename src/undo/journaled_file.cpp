@@ -36,15 +36,16 @@ OpenMode env_mode(JournaledFile::Mode m) {
 
 }  // namespace
 
-// Marks the file broken if the guarded block throws: after a failed write or
-// sync nobody knows what reached the disk, so only close (and the journal
-// revert at the next open) is safe.
+// Marks the file broken if the guarded block throws inside a transaction:
+// after a failed write or sync nobody knows what reached the disk, so the
+// transaction can only be abandoned (the next open reverts its journal).
+// Outside a transaction an error just propagates, as with sec2.
 #define H5TX_GUARDED(what, ...)                                             \
   do {                                                                      \
     try {                                                                   \
       __VA_ARGS__;                                                          \
     } catch (...) {                                                         \
-      if (broken_.empty()) broken_ = std::string("failed during ") + what;  \
+      if (broken_.empty() && !levels_.empty()) broken_ = std::string(what) + " failed"; \
       throw;                                                                \
     }                                                                       \
   } while (0)
@@ -131,7 +132,10 @@ void JournaledFile::read(uint64_t addr, void* out, size_t n) {
 
 void JournaledFile::write(uint64_t addr, const void* buf, size_t n) {
   std::lock_guard<std::mutex> l(mu_);
-  if (discarding_) return;  // stale cache contents after an abort
+  // Stale cache contents after an abort, or writes of a transaction that an
+  // I/O error already doomed (its commit will refuse): dropped, so HDF5 can
+  // close the file (HDF5 1.10 leaves a dangling file id when close fails).
+  if (discarding_ || !broken_.empty()) return;
   check_writable("write");
   if (n == 0) return;
   H5TX_GUARDED("write", {
@@ -151,7 +155,7 @@ void JournaledFile::write(uint64_t addr, const void* buf, size_t n) {
 
 void JournaledFile::truncate(uint64_t size) {
   std::lock_guard<std::mutex> l(mu_);
-  if (discarding_) return;
+  if (discarding_ || !broken_.empty()) return;  // as in write()
   check_writable("truncate");
   H5TX_GUARDED("truncate", {
     if (levels_.empty()) {

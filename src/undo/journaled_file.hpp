@@ -49,8 +49,11 @@ class JournaledFile {
   // The file as HDF5 sees it: reads past the end return zeros.
   uint64_t size();
   void read(uint64_t addr, void* buf, size_t n);
+  // After an abort (until close), and after an I/O error inside a
+  // transaction (whose commit/prepare then throw StateError), writes and
+  // truncates are dropped.
   void write(uint64_t addr, const void* buf, size_t n);
-  // Sets the size (HDF5's truncate-to-EOA). Ignored while discarding.
+  // Sets the size (HDF5's truncate-to-EOA).
   void truncate(uint64_t size);
 
   // journal_path: this transaction's journal (outermost level only); ""

@@ -72,10 +72,10 @@ void UndoFile::close() {
   hdf5::Lock l(hdf5::mutex());
   hid_t id = std::exchange(hid_, H5I_INVALID_HID);
   undo::take_last_error();
-  if (H5Fclose(id) < 0) {
-    if (std::exception_ptr e = undo::take_last_error()) std::rethrow_exception(e);
-    hdf5::throw_hdf5_error("H5Fclose", path_);
-  }
+  herr_t status = H5Fclose(id);
+  // The driver reports a failed close as its last error (see driver.cpp).
+  if (std::exception_ptr e = undo::take_last_error()) std::rethrow_exception(e);
+  if (status < 0) hdf5::throw_hdf5_error("H5Fclose", path_);
 }
 
 int UndoFile::depth() const {
