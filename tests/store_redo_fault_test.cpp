@@ -9,6 +9,8 @@
 #include <cstdio>
 #include <cstdlib>
 
+#include <hdf5.h>
+
 #include "h5tx/env.hpp"
 #include "h5tx/store.hpp"
 #include "io/testing/fault_env.hpp"
@@ -21,6 +23,13 @@ using h5tx::testing::FaultEnv;
 using h5tx::testing::SimulatedCrash;
 
 namespace {
+
+// A simulated crash leaves HDF5 file ids whose H5Fclose failed (HDF5 rewrites
+// the superblock when it closes a file opened read-write, and that write
+// hits the dead Env); HDF5 1.10 keeps such an id pointing at freed memory and
+// crashes on it in its at-exit cleanup. A real crash ends the process, so
+// this test binary skips that cleanup (set before HDF5 initializes).
+const int kNoHdf5AtExit = (H5dont_atexit(), 0);
 
 const std::string kHome = "/store";
 
@@ -115,21 +124,6 @@ TEST_CASE("redo: fsyncs per commit", "[redo][fault]") {
   CHECK(dir_syncs == 2);
 }
 
-// HDF5 rewrites the (unchanged) superblock when it closes a file opened
-// read-write, after the flusher's undo transaction has committed. If that
-// write fails, H5Fclose fails and HDF5 1.10 keeps a dangling file id that
-// crashes the process at exit. The committed batch is safe and the error
-// surfaces, but the test skips those operations so the binary can exit.
-static bool close_time_superblock_write(const std::vector<std::string>& ops, size_t i) {
-  const std::string& op = ops[i];
-  auto w = op.find(" write /store/data/");
-  if (w == std::string::npos || op.find(" offset=0 ") == std::string::npos) return false;
-  std::string file = op.substr(w + 19, op.find(' ', w + 19) - (w + 19));
-  for (size_t j = 0; j < i; j++)
-    if (ops[j].find(file + ".journal size=0") != std::string::npos) return true;
-  return false;
-}
-
 TEST_CASE("redo: a flusher I/O error surfaces and stops the flusher and loses nothing", "[redo][fault]") {
   // A dry run lists the operations of the flush.
   std::vector<std::string> flush_ops;
@@ -148,7 +142,6 @@ TEST_CASE("redo: a flusher I/O error surfaces and stops the flusher and loses no
   REQUIRE(flush_ops.size() > 20);
   int failures_seen = 0;
   for (uint64_t k = 1; k <= flush_ops.size(); k++) {
-    if (close_time_superblock_write(flush_ops, k - 1)) continue;
     INFO("failing operation " << k << " of the flush: " << flush_ops[k - 1]);
     FaultEnv env;
     prepare(env);
@@ -165,7 +158,9 @@ TEST_CASE("redo: a flusher I/O error surfaces and stops the flusher and loses no
       store->flush();
     } catch (const Error& e) {
       failed = true;
-      CHECK(e.code() == ErrorCode::Io);
+      // Io; or Hdf5 when the failed write is HDF5's rewrite of the
+      // (unchanged) superblock as it closes the file after the batch.
+      CHECK((e.code() == ErrorCode::Io || e.code() == ErrorCode::Hdf5));
     }
     if (!failed) {
       // A failure the driver may tolerate (removing an already invalidated
