@@ -127,8 +127,28 @@ void put(std::vector<uint8_t>* out, T v) {
 
 Handle open_dataset(hid_t file, const std::string& path) {
   check_path(path, "dataset");
+  hid_t id = H5Dopen2(file, path.c_str(), H5P_DEFAULT);
+  if (id >= 0) return Handle::adopt(id);
+  std::string why = error_stack_message();
   if (!dataset_exists(file, path)) throw NotFoundError(path, "no such dataset");
-  return Handle(H5Dopen2(file, path.c_str(), H5P_DEFAULT), "H5Dopen2", path);
+  throw Hdf5Error(path, "H5Dopen2: " + why);
+}
+
+// Only the current extent and the chunk shape of an open dataset (what chunk
+// I/O needs), cheaper than read_spec.
+DatasetSpec chunk_layout(hid_t ds, const std::string& path) {
+  DatasetSpec s;
+  Handle space(H5Dget_space(ds), "H5Dget_space", path);
+  Handle dcpl(H5Dget_create_plist(ds), "H5Dget_create_plist", path);
+  int rank = H5Sget_simple_extent_ndims(space);
+  if (rank < 1) throw UnsupportedError(path, "scalar or null dataspaces are not supported");
+  if (H5Pget_layout(dcpl) != H5D_CHUNKED) throw UnsupportedError(path, "dataset is not chunked");
+  std::vector<hsize_t> dims(static_cast<size_t>(rank)), chunk(static_cast<size_t>(rank));
+  check(H5Sget_simple_extent_dims(space, dims.data(), nullptr), "H5Sget_simple_extent_dims", path);
+  if (H5Pget_chunk(dcpl, rank, chunk.data()) != rank) throw_hdf5_error("H5Pget_chunk", path);
+  s.shape.assign(dims.begin(), dims.end());
+  s.chunk.assign(chunk.begin(), chunk.end());
+  return s;
 }
 
 // Chunk offset in elements of chunk index `coords`, checked against the
@@ -315,7 +335,7 @@ void create_dataset(hid_t file, const std::string& path, const DatasetSpec& spec
 void extend_dataset(hid_t file, const std::string& path, const Shape& new_shape) {
   Guard g;
   Handle ds = open_dataset(file, path);
-  DatasetSpec s = read_spec(file, path);
+  DatasetSpec s = read_spec(file, path);  // max_shape too
   if (new_shape.size() != s.shape.size()) {
     throw InvalidArgumentError(path, "new shape " + shape_str(new_shape) + " has rank " +
                                          std::to_string(new_shape.size()) + ", dataset has rank " +
@@ -423,8 +443,7 @@ void write_chunk(hid_t file, const std::string& dataset, const Shape& chunk_coor
                  uint32_t filter_mask, const void* stored, size_t n) {
   Guard g;
   Handle ds = open_dataset(file, dataset);
-  DatasetSpec s = read_spec(file, dataset);
-  std::vector<hsize_t> off = chunk_offset(s, dataset, chunk_coords);
+  std::vector<hsize_t> off = chunk_offset(chunk_layout(ds, dataset), dataset, chunk_coords);
   check(H5Dwrite_chunk(ds, H5P_DEFAULT, filter_mask, off.data(), n, stored), "H5Dwrite_chunk",
         dataset + " chunk " + shape_str(chunk_coords));
 }
@@ -433,8 +452,7 @@ bool read_chunk_stored(hid_t file, const std::string& dataset, const Shape& chun
                        std::vector<uint8_t>* stored, uint32_t* filter_mask) {
   Guard g;
   Handle ds = open_dataset(file, dataset);
-  DatasetSpec s = read_spec(file, dataset);
-  std::vector<hsize_t> off = chunk_offset(s, dataset, chunk_coords);
+  std::vector<hsize_t> off = chunk_offset(chunk_layout(ds, dataset), dataset, chunk_coords);
   const std::string what = dataset + " chunk " + shape_str(chunk_coords);
   unsigned mask = 0;
   haddr_t addr = HADDR_UNDEF;

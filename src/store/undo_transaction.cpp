@@ -250,7 +250,7 @@ void UndoStoreTransaction::write_chunk(const std::string& file, const std::strin
                                        const Shape& coords, const void* data, size_t size) {
   check_writer("write a chunk");
   hid_t h = open_for_write(file).file->hid();
-  DatasetSpec spec = hdf5::read_spec(h, dataset);
+  const DatasetSpec& spec = spec_for_write(file, dataset);
   if (size != hdf5::chunk_bytes(spec)) {
     throw InvalidArgumentError(file + ":" + dataset, "chunk of " + std::to_string(size) +
                                                          " bytes; the dataset's chunks have " +
@@ -259,6 +259,16 @@ void UndoStoreTransaction::write_chunk(const std::string& file, const std::strin
   uint32_t mask = 0;
   std::vector<uint8_t> stored = hdf5::encode_chunk(spec, data, size, &mask);
   hdf5::write_chunk(h, dataset, coords, mask, stored.data(), stored.size());
+}
+
+const DatasetSpec& UndoStoreTransaction::spec_for_write(const std::string& file,
+                                                        const std::string& dataset) {
+  std::string key = file + ":" + dataset;
+  auto it = specs_.find(key);
+  if (it == specs_.end()) {
+    it = specs_.emplace(key, hdf5::read_spec(open_for_write(file).file->hid(), dataset)).first;
+  }
+  return it->second;
 }
 
 std::vector<uint8_t> UndoStoreTransaction::read_chunk(const std::string& file,
@@ -295,6 +305,7 @@ DatasetSpec UndoStoreTransaction::dataset_spec(const std::string& file, const st
 
 long long UndoStoreTransaction::hid(const std::string& file) {
   check_active("get a file id");
+  specs_.clear();
   return open(file);
 }
 
@@ -322,6 +333,7 @@ Savepoint UndoStoreTransaction::savepoint() {
 void UndoStoreTransaction::rollback_to(const Savepoint& sp) {
   check_active("roll back to a savepoint");
   size_t j = savepoint_index(sp, "roll back");
+  specs_.clear();
   if (access_ == Access::Write) {
     try {
       for (auto it = files_.begin(); it != files_.end();) {

@@ -96,6 +96,11 @@ class UndoStoreTransaction : public TransactionImpl {
   bool active_ = true;
   std::string dir_;  // journal/undo_<txid>
   bool dir_made_ = false;
+  // Definitions of datasets written to, by "file:dataset" (dtype, chunk and
+  // filters cannot change while a dataset exists). Cleared whenever raw
+  // HDF5 access (hid()) or a rollback could have replaced a dataset.
+  const DatasetSpec& spec_for_write(const std::string& file, const std::string& dataset);
+  std::map<std::string, DatasetSpec> specs_;
   std::map<std::string, OpenFile> files_;
   std::vector<std::string> created_;
   std::vector<SavepointMark> savepoints_;
