@@ -225,7 +225,20 @@ TEST_CASE("redo: crash at every operation of a commit and flush", "[redo][fault]
     crashes++;
     env.crash();
     INFO("crash after operation " << k << ", commit returned: " << committed);
+    // A read-only open first: no recovery writes, the interrupted flush
+    // batch read through its undo journals, the same visible state.
+    int visible_ro;
+    {
+      std::vector<std::string> files_before = env.list_files();
+      Options ro = fault_options(env);
+      ro.read_only = true;
+      auto store = Store::open(kHome, ro);
+      visible_ro = second_visible(*store);
+      store->close();
+      CHECK(env.list_files() == files_before);
+    }
     int visible = recover_and_check(env);
+    CHECK(visible_ro == visible);
     if (committed) CHECK(visible == 1);
     visible_after_crash += visible;
   }

@@ -37,7 +37,8 @@ bool DataFiles::exists(const std::string& file) {
 std::vector<std::string> DataFiles::list() {
   std::vector<std::string> out;
   for (const auto& name : env_->list_dir(data_dir_))
-    if (!ends_with(name, ".tmp") && !env_->is_directory(path(name))) out.push_back(name);
+    if (!ends_with(name, ".tmp") && !ends_with(name, ".journal") && !env_->is_directory(path(name)))
+      out.push_back(name);
   return out;
 }
 

@@ -30,7 +30,8 @@ class DataFiles {
 
   std::string path(const std::string& file) const;
   bool exists(const std::string& file);
-  // Names of the data files (not the *.tmp files of an unfinished create).
+  // Names of the data files (not the *.tmp files of an unfinished create,
+  // nor undo journals).
   std::vector<std::string> list();
 
   // The cached read-only handle of `file` (lock() held).

@@ -87,7 +87,9 @@ void RedoStore::recover() {
           name.compare(name.size() - suffix.size(), suffix.size(), suffix) != 0)
         continue;
       std::string file = name.substr(0, name.size() - suffix.size());
-      undo::recover(env, layout_->data_path(file), path_join(udir, name));
+      std::string data = layout_->data_path(file);
+      if (!env.exists(data)) continue;  // nothing was written that needs reverting
+      undo::recover(env, data, path_join(udir, name));
     }
   }
   // 2. Garbage: unfinished commits, applied transactions, reverted undo
