@@ -119,7 +119,7 @@ TEST_CASE("the journal is synced once per spill, not per write", "[undo]") {
   jf->tx_commit();
   env.set_trace(false);
   int journal_syncs = 0, data_syncs = 0, dir_syncs = 0;
-  int first_data_write = -1, first_journal_sync = -1, index = 0;
+  int first_data_write = -1, first_journal_sync = -1, first_dir_sync = -1, index = 0;
   for (const auto& line : env.trace()) {
     index++;
     bool journal = line.find(kJournal) != std::string::npos;
@@ -128,7 +128,10 @@ TEST_CASE("the journal is synced once per spill, not per write", "[undo]") {
       if (first_journal_sync < 0) first_journal_sync = index;
     }
     if (!journal && line.find(" sync " + kData) != std::string::npos) data_syncs++;
-    if (line.find(" sync_dir /d") != std::string::npos) dir_syncs++;
+    if (line.find(" sync_dir /d") != std::string::npos) {
+      dir_syncs++;
+      if (first_dir_sync < 0) first_dir_sync = index;
+    }
     if (!journal && line.find(" write " + kData) != std::string::npos && first_data_write < 0)
       first_data_write = index;
   }
@@ -137,6 +140,8 @@ TEST_CASE("the journal is synced once per spill, not per write", "[undo]") {
   CHECK(dir_syncs == 1);  // the journal's creation
   CHECK(first_journal_sync > 0);
   CHECK(first_data_write > first_journal_sync);
+  CHECK(first_dir_sync > first_journal_sync);  // the new journal's name is durable ...
+  CHECK(first_data_write > first_dir_sync);    // ... before the data file changes
   CHECK(env.read_all(kData) == model);
 }
 
