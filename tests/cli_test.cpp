@@ -421,6 +421,11 @@ TEST_CASE("log and dump show pending transactions; check finds a flipped byte in
   r = cli(dir, {"check", home});
   CHECK(r.status == 0);
   CHECK(contains(r.out, "_temp: uncommitted transaction"));
+  size_t tp = r.out.find("/journal/working_");
+  REQUIRE(tp != std::string::npos);
+  Result dt = cli(dir, {"dump", home, r.out.substr(tp + 17, 16)});
+  CHECK(dt.status == 0);
+  CHECK(contains(dt.out, "never committed"));
 
   std::string txdir = home + "/journal/working_" + txid + "_done";
   std::string chunk_file;

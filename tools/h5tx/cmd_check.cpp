@@ -320,6 +320,12 @@ int run_dump(const Args& a) {
   if (dir.empty())
     throw NotFoundError(path_join(jdir, journal::tx_dir_name(txid, journal::TxState::Done)),
                         "transaction " + hex16(txid) + " is not in the journal (flushed already, or never committed)");
+  if (!env->exists(path_join(dir, journal::kManifestName))) {  // an uncommitted transaction's spilled chunks
+    std::vector<std::string> names = env->list_dir(dir);
+    std::printf("transaction %s  %s\n  directory   %s\n  no MANIFEST: %zu spilled chunk files, never committed\n",
+                hex16(txid).c_str(), state.c_str(), dir.c_str(), names.size());
+    return 0;
+  }
   journal::Manifest m = journal::read_manifest(*env, dir, txid);
   std::printf("transaction %s  %s\n", hex16(m.txid).c_str(), state.c_str());
   std::printf("  directory   %s\n", dir.c_str());
