@@ -192,6 +192,43 @@ TEST_CASE("redo: a flusher I/O error surfaces and stops the flusher and loses no
   CHECK(failures_seen > 20);
 }
 
+TEST_CASE("redo: a background flusher failure surfaces on the next commit and in stats", "[redo][fault]") {
+  FaultEnv env;
+  prepare(env);
+  Options opt = fault_options(env);
+  opt.background_flusher = true;
+  auto store = Store::open(kHome, opt);
+  store->flush();
+  // An open snapshot holds the flusher back while the transaction commits.
+  auto pin = store->begin(TxOptions{Access::Read});
+  {
+    auto tx = store->begin();
+    write_second(tx);
+    tx.set_message("kept");
+    tx.commit();
+  }
+  REQUIRE(store->pending().size() == 1);
+  CHECK(store->pending()[0].message == "kept");
+  // Every operation from now on fails: the flusher's batch fails at once.
+  uint64_t base = env.op_count();
+  for (uint64_t k = 1; k < 400; k++) env.fail_at(base + k, EIO);
+  pin.abort();
+  while (store->stats().flusher_state.compare(0, 7, "failed:") != 0) env.sleep_micros(1000);
+  env.clear_faults();
+  StoreStats st = store->stats();
+  CHECK(st.pending_transactions >= 1);
+  {
+    auto tx = store->begin();
+    tx.write_chunk("a.h5", "/grid", {1, 0}, chunk_bytes(9, 1, 0));
+    CHECK_THROWS_AS(tx.commit(), IoError);
+  }
+  CHECK_THROWS_AS(store->flush(), IoError);
+  CHECK(second_visible(*store) == 1);
+  CHECK_THROWS_AS(store->close(), IoError);
+  store.reset();
+  CHECK(recover_and_check(env) == 1);
+}
+
 TEST_CASE("redo: crash at every operation of a commit and flush", "[redo][fault]") {
   int crashes = 0, visible_after_crash = 0;
   for (uint64_t k = 1;; k++) {
