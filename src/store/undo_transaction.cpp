@@ -117,7 +117,8 @@ void UndoStoreTransaction::reopen(OpenFile& f) {
   // transaction parks it in the driver; opening again resumes it.
   std::string path = f.file->path();
   f.file->close();
-  f.file = std::make_unique<UndoFile>(UndoFile::open(path, true, file_options("")));
+  f.file = std::make_unique<UndoFile>(
+      UndoFile::open(path, true, file_options(journal_path(path_basename(path)))));
 }
 
 void UndoStoreTransaction::drop_file(const std::string& name, OpenFile& f) {
@@ -163,7 +164,7 @@ void UndoStoreTransaction::revert_all() {
       // read-write, before the undo transaction starts, and the abort kept
       // it from clearing the mark at close. One plain open and close clears
       // it, so an aborted file is byte-identical to its state before.
-      UndoFile::open(st_->data_path(kv.first), true, file_options("")).close();
+      UndoFile::open(st_->data_path(kv.first), true, file_options(journal_path(kv.first))).close();
     }
   }
   files_.clear();
