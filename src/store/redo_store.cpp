@@ -60,6 +60,22 @@ void RedoStore::add_committed(const journal::Manifest& m, const std::string& dir
   flusher_->enqueue(m.info(), dir);
 }
 
+// The flusher renames a batch's _done directories to _flushed only after
+// the whole batch is in the data files, and starts the next batch only after
+// those renames are durable. So every _done directory older than a _flushed
+// one belongs to an applied batch (its rename was lost in a crash, or the
+// file system made a later rename durable first): replaying it would put
+// older chunk copies over newer ones. Moves those from l->done to the result.
+std::vector<uint64_t> RedoStore::split_applied(journal::JournalListing* l) {
+  std::vector<uint64_t> applied;
+  if (l->flushed.empty()) return applied;
+  uint64_t newest_flushed = l->flushed.back();
+  std::vector<uint64_t> rest;
+  for (uint64_t t : l->done) (t < newest_flushed ? applied : rest).push_back(t);
+  l->done = rest;
+  return applied;
+}
+
 // Recovery of a read-write open. Verification comes first and only reads,
 // so a corrupt committed transaction fails the open with nothing changed.
 // Each later step is idempotent: a crash during recovery is repaired by the
@@ -68,6 +84,7 @@ void RedoStore::recover() {
   Env& env = *this->env();
   const std::string& jdir = layout_->journal_dir();
   journal::JournalListing l = journal::list_journal(env, jdir);
+  std::vector<uint64_t> applied = split_applied(&l);
   std::vector<journal::Manifest> done;
   for (uint64_t txid : l.done) {
     std::string dir = path_join(jdir, journal::tx_dir_name(txid, TxState::Done));
@@ -107,6 +124,10 @@ void RedoStore::recover() {
     env.remove_flat_dir(path_join(jdir, journal::tx_dir_name(id, TxState::Flushed)));
     removed = true;
   }
+  for (uint64_t id : applied) {
+    env.remove_flat_dir(path_join(jdir, journal::tx_dir_name(id, TxState::Done)));
+    removed = true;
+  }
   if (removed) env.sync_dir(jdir);
   files_->remove_temporaries();
   // 3. Queue the committed transactions in txid order and rebuild the overlay.
@@ -122,6 +143,7 @@ void RedoStore::scan_read_only() {
   Env& env = *this->env();
   const std::string& jdir = layout_->journal_dir();
   journal::JournalListing l = journal::list_journal(env, jdir);
+  split_applied(&l);
   for (uint64_t txid : l.done) {
     std::string dir = path_join(jdir, journal::tx_dir_name(txid, TxState::Done));
     add_committed(journal::verify_transaction(env, dir, txid), dir);

@@ -14,6 +14,7 @@
 
 #include "flush/data_files.hpp"
 #include "flush/flusher.hpp"
+#include "journal/tx_reader.hpp"
 #include "store/commit_queue.hpp"
 #include "store/conflict_index.hpp"
 #include "store/impl.hpp"
@@ -71,6 +72,7 @@ class RedoStore : public StoreImpl {
  private:
   void recover();
   void scan_read_only();
+  static std::vector<uint64_t> split_applied(journal::JournalListing* l);
   void add_committed(const journal::Manifest& m, const std::string& dir);
 
   std::unique_ptr<Layout> layout_;  // released (unlocked) by close()
