@@ -109,8 +109,14 @@ void RedoStore::recover() {
       undo::recover(env, data, path_join(udir, name));
     }
   }
-  // 2. Garbage: unfinished commits, applied transactions, reverted undo
-  // journals, half-built data files.
+  // 2. Garbage. The applied _done directories go first, durably: they are
+  // recognised as applied only while a _flushed directory remains.
+  if (!applied.empty()) {
+    for (uint64_t id : applied)
+      env.remove_flat_dir(path_join(jdir, journal::tx_dir_name(id, TxState::Done)));
+    env.sync_dir(jdir);
+  }
+  // Then reverted undo journals, unfinished commits, applied transactions.
   bool removed = false;
   for (uint64_t id : l.undo) {
     env.remove_flat_dir(path_join(jdir, journal::undo_dir_name(id)));
@@ -122,10 +128,6 @@ void RedoStore::recover() {
   }
   for (uint64_t id : l.flushed) {
     env.remove_flat_dir(path_join(jdir, journal::tx_dir_name(id, TxState::Flushed)));
-    removed = true;
-  }
-  for (uint64_t id : applied) {
-    env.remove_flat_dir(path_join(jdir, journal::tx_dir_name(id, TxState::Done)));
     removed = true;
   }
   if (removed) env.sync_dir(jdir);
