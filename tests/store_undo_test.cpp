@@ -756,3 +756,27 @@ TEST_CASE("undo store: bad input in journal/ is refused by name and changes noth
   auto store = Store::open(home, undo_options());
   CHECK(read_value(*store, "a.h5") == 1);
 }
+
+TEST_CASE("undo store: typed hyperslab writes land in the HDF5 file as h5py sees them") {
+  h5tx_test::TempDir dir("undo");
+  const std::string home = dir / "store";
+  {
+    auto store = Store::create(home, undo_options());
+    Transaction tx = store->begin();
+    tx.create_file("v.h5");
+    DatasetSpec s = chunked_spec();
+    s.shape = {10, 8};
+    tx.create_dataset("v.h5", "/img", s);
+    std::vector<uint32_t> box(5 * 6);
+    for (uint32_t i = 0; i < box.size(); i++) box[i] = 100 + i;
+    tx.write<uint32_t>("v.h5", "/img", {3, 1}, {5, 6}, box.data());
+    std::vector<uint32_t> back(5 * 6);
+    tx.read<uint32_t>("v.h5", "/img", {3, 1}, {5, 6}, back.data());
+    CHECK(back == box);
+    tx.commit();
+  }
+  std::string out = python("import h5py\n"
+                           "d = h5py.File(\"" + home + "/data/v.h5\", \"r\")[\"img\"]\n"
+                           "print(int(d[3, 1]), int(d[7, 6]), int(d[2, 1]), int(d[9, 7]))\n");
+  CHECK(out == "100 129 7 7\n");
+}
