@@ -408,6 +408,10 @@ void UndoStoreTransaction::commit() {
   if (files_.empty()) {
     // Nothing to keep (files created and rolled back, or nothing touched).
     if (dir_made_) env.remove_flat_dir(dir_);
+    {
+      std::lock_guard<std::mutex> lk(st_->mu);
+      st_->committed++;
+    }
     end();
     return;
   }
