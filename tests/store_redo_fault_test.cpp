@@ -229,8 +229,16 @@ TEST_CASE("redo: a background flusher failure surfaces on the next commit and in
   CHECK(recover_and_check(env) == 1);
 }
 
-TEST_CASE("redo: crash at every operation of a commit and flush", "[redo][fault]") {
-  int crashes = 0, visible_after_crash = 0;
+enum class CrashMode {
+  Plain,          // every unsynced change is lost
+  Torn,           // a random subset of unsynced writes lands, torn at sectors
+  DuringRecovery  // and the first recovery crashes too, at each of its operations
+};
+
+// Runs commit + flush crashing after operation k, for every k; checks the
+// guarantees after recovery. Returns the number of crash points.
+int enumerate_crashes(CrashMode mode, int* recovery_crash_points = nullptr) {
+  int crashes = 0, visible_after_crash = 0, recovery_crashes = 0;
   for (uint64_t k = 1;; k++) {
     FaultEnv env;
     prepare(env);
@@ -260,8 +268,37 @@ TEST_CASE("redo: crash at every operation of a commit and flush", "[redo][fault]
     }
     if (finished) break;
     crashes++;
-    env.crash();
+    h5tx::testing::CrashOptions co;
+    if (mode == CrashMode::Torn) {
+      co.keep_random_unsynced = true;
+      co.tear_sectors = true;
+      co.seed = k;
+    }
+    env.crash(co);
     INFO("crash after operation " << k << ", commit returned: " << committed);
+    if (mode == CrashMode::DuringRecovery && k % 3 == 0) {
+      // Crash the recovery at each of its operations; the next one repairs.
+      for (uint64_t j = 1;; j++) {
+        uint64_t base = env.op_count();
+        env.crash_after(base + j);
+        bool recovered = false;
+        try {
+          auto store = Store::open(kHome, fault_options(env));
+          recovered = true;
+          store->close();
+        } catch (const SimulatedCrash&) {
+        } catch (const Error&) {
+          REQUIRE(env.dead());
+        }
+        if (!env.dead()) {
+          env.crash_after(~uint64_t(0) >> 1);
+          break;
+        }
+        (void)recovered;
+        recovery_crashes++;
+        env.crash();
+      }
+    }
     // A read-only open first: no recovery writes, the interrupted flush
     // batch read through its undo journals, the same visible state.
     int visible_ro;
@@ -279,7 +316,24 @@ TEST_CASE("redo: crash at every operation of a commit and flush", "[redo][fault]
     if (committed) CHECK(visible == 1);
     visible_after_crash += visible;
   }
+  CHECK(visible_after_crash > 0);
+  if (recovery_crash_points) *recovery_crash_points = recovery_crashes;
+  return crashes;
+}
+
+TEST_CASE("redo: crash at every operation of a commit and flush", "[redo][fault]") {
+  int crashes = enumerate_crashes(CrashMode::Plain);
   CHECK(crashes > 20);
   WARN("crash points enumerated: " << crashes);
-  CHECK(visible_after_crash > 0);
+}
+
+TEST_CASE("redo: crash at every operation with torn unsynced writes", "[redo][fault]") {
+  CHECK(enumerate_crashes(CrashMode::Torn) > 20);
+}
+
+TEST_CASE("redo: crash during recovery is repaired by the next recovery", "[redo][fault]") {
+  int recovery_crashes = 0;
+  CHECK(enumerate_crashes(CrashMode::DuringRecovery, &recovery_crashes) > 20);
+  CHECK(recovery_crashes > 20);
+  WARN("crashes inside recovery: " << recovery_crashes);
 }
