@@ -177,10 +177,21 @@ int run_check(const Args& a) {
     c.note(dir + ": uncommitted transaction (recovery discards it)");
     removable.push_back(dir);
   }
+  // A _done older than a _flushed belongs to an applied batch whose rename
+  // was lost: recovery drops it, and only the _flushed directory tells it
+  // so. Then --repair leaves the _flushed directories to recovery too.
+  uint64_t newest_flushed = jl.flushed.empty() ? 0 : jl.flushed.back();
+  bool applied_done = false;
+  for (uint64_t txid : jl.done) {
+    if (txid >= newest_flushed) continue;
+    applied_done = true;
+    c.note(path_join(jdir, journal::tx_dir_name(txid, journal::TxState::Done)) +
+           ": already applied by a finished flush batch (recovery drops it)");
+  }
   for (uint64_t txid : jl.flushed) {
     std::string dir = path_join(jdir, journal::tx_dir_name(txid, journal::TxState::Flushed));
     c.note(dir + ": transaction already applied to data/ (recovery deletes it)");
-    removable.push_back(dir);
+    if (!applied_done) removable.push_back(dir);
   }
   for (const std::string& other : jl.other) {
     std::string p = path_join(jdir, other);
@@ -238,7 +249,15 @@ int run_check(const Args& a) {
       c.note(p + ": unexpected directory in data/ (left alone)");
       continue;
     }
-    if (n.size() > 8 && n.compare(n.size() - 8, 8, ".journal") == 0) {
+    auto ends = [&](const char* suffix) {
+      size_t k = std::strlen(suffix);
+      return n.size() > k && n.compare(n.size() - k, k, suffix) == 0;
+    };
+    if (ends(".tmp") || ends(".tmp.journal")) {
+      c.note(p + ": a data file being created when the store was last open (recovery removes it)");
+      continue;
+    }
+    if (ends(".journal")) {
       try {
         std::unique_ptr<undo::PendingJournal> pj = undo::PendingJournal::load(*c.env, p);
         if (pj && !pj->nothing_to_undo()) {
@@ -268,6 +287,8 @@ int run_check(const Args& a) {
   files.clear();
 
   if (repair) {
+    if (applied_done)
+      std::printf("left the _flushed directories for recovery: they mark older _done ones as applied\n");
     for (const std::string& dir : removable) {
       c.env->remove_flat_dir(dir);
       std::printf("removed %s\n", dir.c_str());

@@ -276,7 +276,7 @@ int run_recover(const Args& a) {
   if (mode == Mode::Redo) {
     std::printf("  uncommitted transactions discarded (_temp):    %zu\n", before.temp);
     std::printf("  interrupted flush batches reverted (undo_*):   %zu\n", before.undo);
-    std::printf("  committed transactions rolled forward (_done): %zu (%zu pending after recovery, now flushed)\n",
+    std::printf("  committed transactions in the journal (_done):  %zu (%zu pending after recovery, now flushed)\n",
                 before.done, pending.size());
     std::printf("  leftovers of finished flushes removed:         %zu\n", before.flushed);
   } else {
