@@ -465,6 +465,15 @@ TEST_CASE("log and dump show pending transactions; check finds a flipped byte in
   CHECK(read_file(chunk_file) == before);
   r = cli(dir, {"check", home});
   CHECK_FALSE(contains(r.out, "_temp"));
+  // A _flushed directory newer than the _done one marks it applied (a lost
+  // rename): --repair must then leave the _flushed directory to recovery.
+  std::string flushed = home + "/journal/working_7fffffffffffffff_flushed";
+  REQUIRE(::mkdir(flushed.c_str(), 0755) == 0);
+  r = cli(dir, {"check", home, "--repair"});
+  CHECK(contains(r.out, "already applied by a finished flush batch"));
+  CHECK(contains(r.out, "left the _flushed directories for recovery"));
+  CHECK(::access(flushed.c_str(), F_OK) == 0);
+  CHECK(::access(txdir.c_str(), F_OK) == 0);
   // The store refuses to open over a committed transaction that fails its
   // checksum (never silently dropped), naming the file.
   r = cli(dir, {"log", home});
