@@ -239,6 +239,10 @@ RowOutcome run_row(const Args& a, const RowSpec& row, const std::string& exe) {
   std::vector<char*> argv;
   for (auto& s : args) argv.push_back(&s[0]);
   argv.push_back(nullptr);
+  // Start every row from a clean disk state: the previous row's dirty
+  // pages written back and its deleted files' blocks freed (ext4 frees, and
+  // with -o discard trims, them at the next journal commit).
+  ::sync();
   std::fflush(nullptr);
   double t0 = now_seconds();
   pid_t pid = ::fork();
@@ -284,6 +288,21 @@ RowOutcome run_row(const Args& a, const RowSpec& row, const std::string& exe) {
   if (!a.keep) remove_tree(dir);
   ::unlink(out.c_str());
   return o;
+}
+
+// The order of the rows in pass `pass`: each workload's rows rotated by
+// `pass` places, so no system always runs first after another workload
+// (the first row after a pause or a large delete tends to pay for it).
+std::vector<size_t> pass_order(const std::vector<const RowSpec*>& rows, int pass) {
+  std::vector<size_t> order;
+  for (size_t begin = 0; begin < rows.size();) {
+    size_t end = begin;
+    while (end < rows.size() && rows[end]->workload == rows[begin]->workload) end++;
+    size_t n = end - begin;
+    for (size_t k = 0; k < n; k++) order.push_back(begin + (k + size_t(pass)) % n);
+    begin = end;
+  }
+  return order;
 }
 
 // One outcome from several runs of a row: the median of every metric,
@@ -373,7 +392,7 @@ int run_parent(const Args& a, int argc, char** argv) {
   std::vector<std::vector<RowOutcome>> runs(selected_rows.size());
   double t0 = now_seconds();
   for (int pass = 0; pass < a.repeat; pass++) {
-    for (size_t i = 0; i < selected_rows.size(); i++) {
+    for (size_t i : pass_order(selected_rows, pass)) {
       const RowSpec& r = *selected_rows[i];
       if (pass > 0 && (!r.repeated || !runs[i].front().result.error.empty())) continue;
       std::fprintf(stderr, "h5tx-bench: pass %d/%d %-22s ", pass + 1, a.repeat, r.id().c_str());
