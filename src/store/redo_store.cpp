@@ -275,11 +275,12 @@ bool RedoStore::read_chunk_stored(const ChunkKey& key, uint64_t snapshot, std::s
     return true;
   }
   auto lock = files_->lock();
+  // The dataset may be created in the overlay and not yet in the file.
   if (!files_->exists(key.file)) return false;
+  hid_t h = files_->handle(key.file);
+  if (!hdf5::dataset_exists(h, key.dataset)) return false;
   std::vector<uint8_t> bytes;
-  if (!hdf5::read_chunk_stored(files_->handle(key.file), key.dataset, key.coords, &bytes,
-                               filter_mask))
-    return false;
+  if (!hdf5::read_chunk_stored(h, key.dataset, key.coords, &bytes, filter_mask)) return false;
   stored->assign(bytes.begin(), bytes.end());
   return true;
 }
