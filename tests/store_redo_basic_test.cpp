@@ -179,3 +179,29 @@ TEST_CASE("redo: inputs are validated at write time", "[redo]") {
   CHECK(r.dataset_spec("a.h5", "/grid").shape == Shape{24, 32});
   CHECK(r.read_chunk("a.h5", "/grid", {2, 0}) == chunk_bytes(1, 2, 0));
 }
+
+TEST_CASE("redo: unwritten chunks of a dataset not yet flushed read as its fill value", "[redo]") {
+  h5tx_test::TempDir dir("redo");
+  Options opt;
+  opt.background_flusher = false;
+  auto store = Store::create(dir / "s", opt);
+  make_file(*store, "a.h5");
+  store->flush();  // a.h5 exists in data/, without /filled
+  DatasetSpec s = grid_spec(2);
+  s.fill_value = 7;
+  {
+    auto tx = store->begin();
+    tx.create_dataset("a.h5", "/filled", s);
+    tx.commit();
+  }
+  std::vector<uint32_t> sevens(64, 7);
+  std::vector<uint8_t> expect(reinterpret_cast<uint8_t*>(sevens.data()),
+                              reinterpret_cast<uint8_t*>(sevens.data()) + 256);
+  auto r = store->begin();
+  CHECK(r.read_chunk("a.h5", "/filled", {1, 1}) == expect);
+  r.abort();
+  store->flush();
+  auto r2 = store->begin();
+  CHECK(r2.read_chunk("a.h5", "/filled", {1, 1}) == expect);
+  CHECK(r2.dataset_spec("a.h5", "/filled").fill_value == 7);
+}
