@@ -142,6 +142,16 @@ TEST_CASE("redo recovery: a corrupt _done fails the open and changes nothing", "
     env->remove_file(chunk);
     CHECK_THROWS_AS(Store::open(home), CorruptionError);
   }
+  SECTION("a stray entry in journal/") {
+    env->open(home + "/journal/notes.txt", OpenMode::CreateNew)->write(0, "hi", 2);
+    try {
+      Store::open(home);
+      FAIL("opened a store with a stray journal entry");
+    } catch (const CorruptionError& e) {
+      CHECK(e.path() == home + "/journal/notes.txt");
+    }
+    CHECK(env->exists(home + "/journal/notes.txt"));
+  }
   // Nothing was changed: the transaction and even the _temp garbage remain.
   CHECK(env->exists(done));
   CHECK(env->exists(home + "/journal/working_00000000000fffff_temp"));

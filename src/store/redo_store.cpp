@@ -66,6 +66,16 @@ void RedoStore::add_committed(const journal::Manifest& m, const std::string& dir
 // one belongs to an applied batch (its rename was lost in a crash, or the
 // file system made a later rename durable first): replaying it would put
 // older chunk copies over newer ones. Moves those from l->done to the result.
+// An entry of journal/ that is neither a transaction nor an undo directory
+// is not something h5tx made: refuse to guess (the open fails, nothing is
+// changed).
+static void refuse_strays(const journal::JournalListing& l, const std::string& jdir) {
+  if (l.other.empty()) return;
+  throw CorruptionError(path_join(jdir, l.other.front()),
+                        "unexpected entry in the journal directory (not a transaction or undo "
+                        "directory of this store); move it away to open the store");
+}
+
 std::vector<uint64_t> RedoStore::split_applied(journal::JournalListing* l) {
   std::vector<uint64_t> applied;
   if (l->flushed.empty()) return applied;
@@ -84,6 +94,7 @@ void RedoStore::recover() {
   Env& env = *this->env();
   const std::string& jdir = layout_->journal_dir();
   journal::JournalListing l = journal::list_journal(env, jdir);
+  refuse_strays(l, jdir);
   std::vector<uint64_t> applied = split_applied(&l);
   std::vector<journal::Manifest> done;
   for (uint64_t txid : l.done) {
@@ -145,6 +156,7 @@ void RedoStore::scan_read_only() {
   Env& env = *this->env();
   const std::string& jdir = layout_->journal_dir();
   journal::JournalListing l = journal::list_journal(env, jdir);
+  refuse_strays(l, jdir);
   split_applied(&l);
   for (uint64_t txid : l.done) {
     std::string dir = path_join(jdir, journal::tx_dir_name(txid, TxState::Done));
