@@ -589,3 +589,39 @@ TEST_CASE("golden: legacy sec2j journal", "[undo][golden]") {
   REQUIRE(j.size() == 13 + 28 + 16 + 28 + 8);
   check_golden("sec2j-legacy-journal.bin", j);
 }
+
+// Every injected I/O error inside a transaction reaches the caller (never
+// swallowed), and the file is then all-or-nothing.
+TEST_CASE("an I/O error at any operation of a transaction surfaces", "[undo][faults]") {
+  const std::string original = pattern(6000, 50);
+  for (uint64_t k = 1;; k++) {
+    FaultEnv env;
+    make_file(env, original);
+    env.create_dir("/d/undo_1");
+    std::string model = original;
+    uint64_t base = env.op_count();
+    env.fail_at(base + k, k % 2 ? EIO : ENOSPC);
+    bool threw = false, committed = false;
+    try {
+      auto jf = open_rw(env, small_pages(2048));
+      jf->tx_start("/d/undo_1/data.h5.journal");  // a per-transaction journal is removed at commit
+      for (int i = 0; i < 6; i++) put(*jf, model, static_cast<uint64_t>(i) * 1100, pattern(1500, 60 + i));
+      jf->tx_commit();
+      committed = true;
+      jf->close();
+    } catch (const h5tx::Error& e) {
+      threw = true;
+    }
+    INFO("fault at op " << k << " of the transaction");
+    bool fault_hit = env.op_count() >= base + k;
+    CHECK(threw == fault_hit);
+    env.clear_faults();
+    std::string got = read_all(*std::make_unique<JournaledFile>(&env, kData, "/d/undo_1/data.h5.journal",
+                                                                 JournaledFile::Mode::ReadWrite,
+                                                                 JournaledFileOptions{}));
+    if (committed) CHECK(got == model);
+    else CHECK((got == original || got == model));
+    CHECK_FALSE(env.exists("/d/undo_1/data.h5.journal"));
+    if (!fault_hit) break;
+  }
+}

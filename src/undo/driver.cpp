@@ -54,6 +54,13 @@ Registry& registry() {
 
 thread_local std::exception_ptr t_last_error;
 
+// H5Fcreate first opens the file without the create flags and, if that
+// fails, clears the error and retries with them. An I/O error (or a garbage
+// journal) in the first attempt must not be masked by the retry: it is
+// remembered here and thrown again by the retry of the same path.
+thread_local std::string t_failed_open_key;
+thread_local std::exception_ptr t_failed_open_error;
+
 std::mutex g_id_mu;
 hid_t g_id = H5I_INVALID_HID;
 
@@ -143,6 +150,8 @@ H5FD_t* drv_open(const char* name, unsigned flags, hid_t fapl, haddr_t maxaddr) 
     auto f = std::make_unique<DriverFile>();
     f->key = normalize(path);
     f->cfg = cfg;
+    std::exception_ptr earlier = std::exchange(t_failed_open_error, nullptr);
+    if (earlier && t_failed_open_key == f->key && (flags & H5F_ACC_CREAT)) std::rethrow_exception(earlier);
     Registry& reg = registry();
     std::lock_guard<std::mutex> l(reg.mu);
     auto it = reg.files.find(f->key);
@@ -163,6 +172,16 @@ H5FD_t* drv_open(const char* name, unsigned flags, hid_t fapl, haddr_t maxaddr) 
     }
     out = f.release();
   });
+  if (r < 0 && !(flags & H5F_ACC_CREAT)) {
+    try {
+      std::rethrow_exception(t_last_error);
+    } catch (const NotFoundError&) {
+      // The expected failure of H5Fcreate's first attempt on a new file.
+    } catch (...) {
+      t_failed_open_key = normalize(name ? name : "");
+      t_failed_open_error = t_last_error;
+    }
+  }
   return r < 0 ? nullptr : &out->pub;
 }
 

@@ -51,7 +51,8 @@ class JournaledFile {
   void read(uint64_t addr, void* buf, size_t n);
   // After an abort (until close), and after an I/O error inside a
   // transaction (whose commit/prepare then throw StateError), writes and
-  // truncates are dropped.
+  // truncates are dropped. After the Env died (it threw something that is
+  // not an h5tx::Error: a test's simulated power cut) reads return zeros.
   void write(uint64_t addr, const void* buf, size_t n);
   // Sets the size (HDF5's truncate-to-EOA).
   void truncate(uint64_t size);
@@ -90,6 +91,8 @@ class JournaledFile {
   void invalidate_journal();
   void close_journal();
   void read_disk(uint64_t addr, char* buf, size_t n);
+  void read_locked(uint64_t addr, char* buf, size_t n);
+  void mark_dead(const char* what);
 
   std::mutex mu_;
   Env* env_;
@@ -121,6 +124,7 @@ class JournaledFile {
   bool prepared_ = false;
   bool discarding_ = false;
   std::string broken_;  // why the file is unusable ("" if it is fine)
+  bool dead_ = false;   // the Env died (simulated power cut): no more storage calls
 };
 
 }  // namespace undo
