@@ -6,6 +6,7 @@
 
 #include <atomic>
 #include <condition_variable>
+#include <functional>
 #include <map>
 #include <mutex>
 #include <thread>
@@ -20,8 +21,9 @@ using namespace redo_test;
 
 namespace {
 
-// Env that forwards to POSIX but holds renames to *_flushed while the gate
-// is closed, so a test can keep the flusher busy.
+// Env that forwards to POSIX but holds the operations `gated` selects
+// (default: renames to *_flushed) while the gate is closed, so a test can
+// stop the flusher or a committer at a chosen point.
 class GateEnv : public Env {
  public:
   std::unique_ptr<File> open(const std::string& p, OpenMode m) override { return base_->open(p, m); }
@@ -30,23 +32,26 @@ class GateEnv : public Env {
   uint64_t file_size(const std::string& p) override { return base_->file_size(p); }
   void remove_file(const std::string& p) override { base_->remove_file(p); }
   void rename(const std::string& from, const std::string& to) override {
-    if (to.size() > 8 && to.compare(to.size() - 8, 8, "_flushed") == 0) {
-      std::unique_lock<std::mutex> lock(mu_);
-      waiting_++;
-      cv_.notify_all();
-      cv_.wait(lock, [&] { return open_; });
-    }
+    maybe_wait("rename", to);
     base_->rename(from, to);
   }
   void create_dir(const std::string& p) override { base_->create_dir(p); }
   void remove_dir(const std::string& p) override { base_->remove_dir(p); }
   std::vector<std::string> list_dir(const std::string& p) override { return base_->list_dir(p); }
-  void sync_dir(const std::string& p) override { base_->sync_dir(p); }
+  void sync_dir(const std::string& p) override {
+    maybe_wait("sync_dir", p);
+    base_->sync_dir(p);
+  }
   std::unique_ptr<FileLock> lock_file(const std::string& p, LockKind k, double t) override {
     return base_->lock_file(p, k, t);
   }
   uint64_t now_micros() override { return base_->now_micros(); }
   void sleep_micros(uint64_t m) override { base_->sleep_micros(m); }
+
+  std::function<bool(const std::string& op, const std::string& path)> gated =
+      [](const std::string& op, const std::string& path) {
+        return op == "rename" && path.size() > 8 && path.compare(path.size() - 8, 8, "_flushed") == 0;
+      };
 
   void set_open(bool open) {
     std::lock_guard<std::mutex> lock(mu_);
@@ -59,6 +64,14 @@ class GateEnv : public Env {
   }
 
  private:
+  void maybe_wait(const std::string& op, const std::string& path) {
+    std::unique_lock<std::mutex> lock(mu_);
+    if (open_ || !gated(op, path)) return;
+    waiting_++;
+    cv_.notify_all();
+    cv_.wait(lock, [&] { return open_; });
+  }
+
   Env* base_ = Env::posix();
   std::mutex mu_;
   std::condition_variable cv_;
@@ -358,4 +371,51 @@ TEST_CASE("redo: close with a transaction still open keeps what it pins", "[redo
   auto store = Store::open(home);
   auto r = store->begin();
   CHECK(r.read_chunk("a.h5", "/grid", {1, 1}) == chunk_bytes(4, 1, 1));
+}
+
+TEST_CASE("redo: a conflict found at rename time leaves nothing visible", "[redo][threads]") {
+  // t1 is held after writing its files; t2 passes the early conflict check,
+  // writes its files and waits for t1's turn; t1 commits; t2 must fail.
+  h5tx_test::TempDir dir("redo");
+  GateEnv env;
+  Options opt;
+  opt.env = &env;
+  opt.background_flusher = false;
+  auto store = Store::create(dir / "s", opt);
+  make_file(*store, "a.h5");
+  env.gated = [](const std::string& op, const std::string& path) {
+    return op == "sync_dir" && path.find("_temp") != std::string::npos;
+  };
+  auto t1 = store->begin();
+  auto t2 = store->begin();
+  t1.write_chunk("a.h5", "/grid", {0, 0}, chunk_bytes(1, 0, 0));
+  t2.write_chunk("a.h5", "/grid", {0, 0}, chunk_bytes(2, 0, 0));
+  t2.write_chunk("a.h5", "/grid", {1, 1}, chunk_bytes(2, 1, 1));
+  env.set_open(false);
+  std::thread c1([&] { t1.commit(); });
+  env.wait_for_flusher();  // t1 is at its _temp directory sync
+  std::atomic<bool> conflict{false};
+  std::thread c2([&] {
+    try {
+      t2.commit();
+    } catch (const ConflictError&) {
+      conflict = true;
+    }
+  });
+  std::this_thread::sleep_for(std::chrono::milliseconds(100));
+  env.set_open(true);
+  c1.join();
+  c2.join();
+  CHECK(conflict.load());
+  auto r = store->begin();
+  CHECK(r.read_chunk("a.h5", "/grid", {0, 0}) == chunk_bytes(1, 0, 0));
+  CHECK(r.read_chunk("a.h5", "/grid", {1, 1}) == std::vector<uint8_t>(256, 0));
+  r.abort();
+  // The loser's directory is gone; only t1's and the setup's remain.
+  int done = 0;
+  for (const auto& n : Env::posix()->list_dir(dir / "s/journal")) {
+    CHECK(n.find("_temp") == std::string::npos);
+    done += n.find("_done") != std::string::npos;
+  }
+  CHECK(done == 2);
 }

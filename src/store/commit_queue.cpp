@@ -85,6 +85,11 @@ void CommitQueue::finish(uint64_t txid, const std::function<std::function<void()
   }
 }
 
+void CommitQueue::locked(const std::function<void()>& fn) {
+  std::lock_guard<std::mutex> lock(mu_);
+  fn();
+}
+
 uint64_t CommitQueue::dir_syncs() const {
   std::lock_guard<std::mutex> lock(mu_);
   return dir_syncs_;

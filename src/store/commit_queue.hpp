@@ -44,6 +44,10 @@ class CommitQueue {
   // durable. If rename() throws, the txid is abandoned and the error rethrown.
   void finish(uint64_t txid, const std::function<std::function<void()>()>& rename);
 
+  // Runs fn under the queue lock (an early conflict check before the
+  // transaction's files are written; finish() checks again).
+  void locked(const std::function<void()>& fn);
+
   uint64_t dir_syncs() const;
   // Non-empty once a journal/ fsync has failed.
   std::string poisoned() const;

@@ -492,6 +492,20 @@ void RedoTransaction::commit() {
   CommitQueue& queue = store_->commit_queue();
   bool in_queue = false;
   try {
+    std::vector<std::string> check_keys, record_keys;
+    conflict_keys(live, &check_keys, &record_keys);
+    RedoStore* store = store_;
+    uint64_t snapshot = snapshot_;
+    auto check_conflicts = [&](uint64_t txid) {
+      if (const std::string* k = store->conflicts().find_conflict(check_keys, snapshot))
+        throw ConflictError(store->home(), "transaction " + (txid ? journal::txid_hex(txid) : std::string("being committed")) +
+                                               " wrote the " + *k +
+                                               ", which a transaction committed after its snapshot " +
+                                               journal::txid_hex(snapshot) + " also wrote");
+    };
+    // Fail fast, before any file is written; the check that counts is the
+    // one at rename time.
+    queue.locked([&] { check_conflicts(0); });
     store_->flusher().wait_for_room();
     txid_ = queue.begin_commit();
     in_queue = true;
@@ -513,19 +527,12 @@ void RedoTransaction::commit() {
       }
     }
     fsyncs += wr.seal(*m);
-    std::vector<std::string> check_keys, record_keys;
-    conflict_keys(live, &check_keys, &record_keys);
-    RedoStore* store = store_;
-    uint64_t snapshot = snapshot_;
     uint64_t txid = txid_;
     in_queue = false;  // finish() leaves the queue on every path
     queue.finish(txid_, [&]() -> std::function<void()> {
-      ConflictIndex& conflicts = store->conflicts();
-      if (const std::string* k = conflicts.find_conflict(check_keys, snapshot))
-        throw ConflictError(store->home(), "transaction " + journal::txid_hex(txid) + " wrote the " +
-                                               *k + ", which a transaction committed after its snapshot " +
-                                               journal::txid_hex(snapshot) + " also wrote");
+      check_conflicts(txid);
       std::string dir = wr.publish(txid);
+      ConflictIndex& conflicts = store->conflicts();
       conflicts.record(record_keys, txid);
       conflicts.prune(store->snapshots().flush_limit());
       return [store, m, dir] { store->publish(m, dir); };
