@@ -5,6 +5,7 @@
 #include <algorithm>
 #include <atomic>
 #include <cstring>
+#include <new>
 
 #include "h5tx/error.hpp"
 #include "undo/pending_journal.hpp"
@@ -40,15 +41,18 @@ OpenMode env_mode(JournaledFile::Mode m) {
 // after a failed write or sync nobody knows what reached the disk, so the
 // transaction can only be abandoned (the next open reverts its journal).
 // Outside a transaction an h5tx::Error just propagates, as with sec2.
-// Anything else thrown by the Env (a test Env's simulated power cut, which is
-// deliberately not an h5tx::Error) means the machine is gone: the file stops
-// touching storage altogether, so HDF5 can still close it.
+// Anything else thrown by the Env except std::bad_alloc (a test Env's
+// simulated power cut, deliberately not an h5tx::Error) means the machine is
+// gone: see mark_dead.
 #define H5TX_GUARDED(what, ...)                                                         \
   do {                                                                                  \
     try {                                                                               \
       __VA_ARGS__;                                                                      \
     } catch (const Error&) {                                                            \
-      if (broken_.empty() && !levels_.empty()) broken_ = std::string(what) + " failed"; \
+      mark_failed(what);                                                                \
+      throw;                                                                            \
+    } catch (const std::bad_alloc&) {                                                   \
+      mark_failed(what);                                                                \
       throw;                                                                            \
     } catch (...) {                                                                     \
       mark_dead(what);                                                                  \
@@ -56,7 +60,24 @@ OpenMode env_mode(JournaledFile::Mode m) {
     }                                                                                   \
   } while (0)
 
+// The Env died. From now on the file makes no storage call at all. The
+// transaction calls (tx_*) rethrow the death, so it always reaches the code
+// that drives the transaction; the HDF5 callbacks (read, write, truncate,
+// close) swallow it instead, the first one included. A dead machine's writes
+// reach nothing anyway, and an HDF5 1.10 call that fails inside its metadata
+// cache can leave an entry pinned, after which the file can never be closed
+// and its id crashes the process at exit.
+// An error inside a transaction dooms it; every later transaction call
+// rethrows this first error (the HDF5 callbacks drop their work instead, see
+// write()).
+void JournaledFile::mark_failed(const char* what) {
+  if (levels_.empty() || !broken_.empty()) return;
+  broken_ = std::string(what) + " failed";
+  failure_ = std::current_exception();
+}
+
 void JournaledFile::mark_dead(const char* what) {
+  if (!dead_) death_ = std::current_exception();
   dead_ = true;
   if (broken_.empty()) broken_ = std::string("the environment died during ") + what;
 }
@@ -94,6 +115,8 @@ JournaledFile::JournaledFile(Env* env, std::string data_path, std::string journa
 JournaledFile::~JournaledFile() = default;
 
 void JournaledFile::check_usable(const char* op) const {
+  if (dead_) std::rethrow_exception(death_);
+  if (failure_) std::rethrow_exception(failure_);
   if (!broken_.empty())
     throw StateError(data_path_, std::string("cannot ") + op + ": the file is unusable after an error (" +
                                      broken_ + "); close it, the next open reverts its journal");
@@ -127,7 +150,12 @@ void JournaledFile::read(uint64_t addr, void* out, size_t n) {
     std::memset(buf, 0, n);
     return;
   }
-  H5TX_GUARDED("read", read_locked(addr, buf, n));
+  try {
+    H5TX_GUARDED("read", read_locked(addr, buf, n));
+  } catch (...) {
+    if (!dead_) throw;
+    std::memset(buf, 0, n);  // died just now (see mark_dead)
+  }
 }
 
 void JournaledFile::read_locked(uint64_t addr, char* buf, size_t n) {
@@ -150,12 +178,25 @@ void JournaledFile::read_locked(uint64_t addr, char* buf, size_t n) {
 
 void JournaledFile::write(uint64_t addr, const void* buf, size_t n) {
   std::lock_guard<std::mutex> l(mu_);
-  // Stale cache contents after an abort, or writes of a transaction that an
-  // I/O error already doomed (its commit will refuse): dropped, so HDF5 can
-  // close the file (HDF5 1.10 leaves a dangling file id when close fails).
+  // Stale cache contents after an abort, writes of a transaction that an
+  // I/O error already doomed (its commit will refuse), and anything after
+  // the Env died: dropped, so HDF5 can close the file (HDF5 1.10 leaves a
+  // dangling file id when close fails).
   if (discarding_ || !broken_.empty()) return;
   check_writable("write");
   if (n == 0) return;
+  try {
+    write_locked(addr, buf, n);
+  } catch (...) {
+    // Died just now (see mark_dead), or an error doomed the transaction:
+    // its next transaction call (commit, prepare, abort) rethrows it. HDF5
+    // is not told, because an HDF5 1.10 call failing inside its metadata
+    // cache can leave the file impossible to close.
+    if (!dead_ && !failure_) throw;
+  }
+}
+
+void JournaledFile::write_locked(uint64_t addr, const void* buf, size_t n) {
   H5TX_GUARDED("write", {
     if (levels_.empty()) {
       data_->write(addr, buf, n);
@@ -175,6 +216,14 @@ void JournaledFile::truncate(uint64_t size) {
   std::lock_guard<std::mutex> l(mu_);
   if (discarding_ || !broken_.empty()) return;  // as in write()
   check_writable("truncate");
+  try {
+    truncate_locked(size);
+  } catch (...) {
+    if (!dead_ && !failure_) throw;  // as in write()
+  }
+}
+
+void JournaledFile::truncate_locked(uint64_t size) {
   H5TX_GUARDED("truncate", {
     if (levels_.empty()) {
       if (size != disk_size_) {

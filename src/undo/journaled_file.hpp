@@ -8,6 +8,7 @@
 
 #include <cstddef>
 #include <cstdint>
+#include <exception>
 #include <memory>
 #include <mutex>
 #include <string>
@@ -50,9 +51,12 @@ class JournaledFile {
   uint64_t size();
   void read(uint64_t addr, void* buf, size_t n);
   // After an abort (until close), and after an I/O error inside a
-  // transaction (whose commit/prepare then throw StateError), writes and
-  // truncates are dropped. After the Env died (it threw something that is
-  // not an h5tx::Error: a test's simulated power cut) reads return zeros.
+  // transaction (whose commit/prepare/abort then rethrow that error), writes
+  // and truncates are dropped; the write or truncate that hit the error
+  // inside a transaction does not throw either. Once the Env died (it threw something that is
+  // neither an h5tx::Error nor std::bad_alloc: a test's simulated power cut)
+  // these four never throw and never touch storage (reads return zeros),
+  // while the transaction calls rethrow what the Env threw.
   void write(uint64_t addr, const void* buf, size_t n);
   // Sets the size (HDF5's truncate-to-EOA).
   void truncate(uint64_t size);
@@ -92,7 +96,10 @@ class JournaledFile {
   void close_journal();
   void read_disk(uint64_t addr, char* buf, size_t n);
   void read_locked(uint64_t addr, char* buf, size_t n);
+  void write_locked(uint64_t addr, const void* buf, size_t n);
+  void truncate_locked(uint64_t size);
   void mark_dead(const char* what);
+  void mark_failed(const char* what);
 
   std::mutex mu_;
   Env* env_;
@@ -125,6 +132,8 @@ class JournaledFile {
   bool discarding_ = false;
   std::string broken_;  // why the file is unusable ("" if it is fine)
   bool dead_ = false;   // the Env died (simulated power cut): no more storage calls
+  std::exception_ptr death_;  // what it threw; rethrown by the transaction calls
+  std::exception_ptr failure_;  // first error inside the transaction; rethrown likewise
 };
 
 }  // namespace undo
