@@ -107,16 +107,24 @@ std::vector<std::string> Overlay::datasets(const std::string& file, uint64_t sna
   return out;
 }
 
-std::optional<DatasetSpec> Overlay::dataset_spec(const std::string& file, const std::string& path,
-                                                 uint64_t snapshot,
-                                                 const std::optional<DatasetSpec>& base) const {
-  std::optional<DatasetSpec> spec = base;
+std::vector<Overlay::CatalogVersion> Overlay::dataset_versions(const std::string& file,
+                                                               const std::string& path,
+                                                               uint64_t snapshot) const {
+  std::vector<CatalogVersion> out;
   auto it = datasets_.find({file, path});
-  if (it == datasets_.end()) return spec;
+  if (it == datasets_.end()) return out;
   for (const auto& v : it->second) {
     if (v.txid > snapshot) break;
+    out.push_back(v);
+  }
+  return out;
+}
+
+std::optional<DatasetSpec> Overlay::apply(std::optional<DatasetSpec> spec,
+                                          const std::vector<CatalogVersion>& versions) {
+  for (const auto& v : versions) {
     if (v.create) {
-      // A later create of an existing dataset with the same definition is a
+      // A create of a dataset that exists with the same definition is a
       // no-op on replay: keep the grown extent.
       if (spec) grow_shape(&spec->shape, v.spec.shape);
       else spec = v.spec;

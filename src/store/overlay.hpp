@@ -7,7 +7,10 @@
 // Locking: readers hold read_lock() across a lookup and the read of the
 // chunk file it returns; the flusher removes versions under the exclusive
 // lock before it renames their directories away, so a version a reader found
-// stays readable until the reader lets go.
+// stays readable until the reader lets go. Readers release the lock before
+// they look at an HDF5 file: the flusher writes a batch into the files
+// before it removes the batch from the overlay, and catalog versions only
+// grow things, so a version missing from the overlay is in the file.
 #pragma once
 
 #include <cstdint>
@@ -60,12 +63,20 @@ class Overlay {
   std::vector<std::string> files(uint64_t snapshot) const;
   // Datasets of `file` created at or below snapshot.
   std::vector<std::string> datasets(const std::string& file, uint64_t snapshot) const;
-  // The dataset's spec at snapshot: the newest create at or below it (else
-  // `base`, the spec in the HDF5 file, if any), grown by every later extend
-  // at or below snapshot. nullopt if neither exists.
-  std::optional<DatasetSpec> dataset_spec(const std::string& file, const std::string& path,
-                                          uint64_t snapshot,
-                                          const std::optional<DatasetSpec>& base) const;
+  // The creates and extends of a dataset at or below snapshot, in txid order.
+  struct CatalogVersion {
+    uint64_t txid;
+    bool create;      // create_dataset (spec) or extend_dataset (shape)
+    DatasetSpec spec;
+    Shape shape;
+  };
+  std::vector<CatalogVersion> dataset_versions(const std::string& file, const std::string& path,
+                                               uint64_t snapshot) const;
+  // The dataset's spec: `base` (the spec in the HDF5 file, if any) with
+  // `versions` applied: a create supplies the spec if there is none yet,
+  // every create and extend grows the extent. nullopt if neither exists.
+  static std::optional<DatasetSpec> apply(std::optional<DatasetSpec> base,
+                                          const std::vector<CatalogVersion>& versions);
   // True if the overlay has a create of this dataset at or below snapshot
   // (then the HDF5 file need not be consulted).
   bool dataset_created(const std::string& file, const std::string& path, uint64_t snapshot) const;
@@ -73,12 +84,6 @@ class Overlay {
   size_t chunk_keys() const;
 
  private:
-  struct CatalogVersion {
-    uint64_t txid;
-    bool create;      // create_dataset (spec) or extend_dataset (shape)
-    DatasetSpec spec;
-    Shape shape;
-  };
   using DatasetKey = std::pair<std::string, std::string>;
 
   mutable std::shared_mutex mu_;

@@ -230,23 +230,28 @@ std::vector<TransactionInfo> RedoStore::pending() { return flusher_->pending(); 
 
 // --- the committed view ----------------------------------------------------
 //
-// Every lookup holds the overlay's read lock while it also looks at the
-// HDF5 file (lock order: overlay, then data files). The flusher writes a
-// batch into the files first and removes it from the overlay afterwards, so
-// a reader sees each version in the overlay, in the file, or in both, never
-// in neither.
+// Each lookup asks the overlay first and lets go of it before it looks at an
+// HDF5 file (waiting for the data files while holding the overlay would
+// stall commits, which publish into the overlay, behind a flush batch). That
+// is safe because the flusher writes a batch into the files before it removes
+// it from the overlay, and catalog versions only add or grow: a version at or
+// below the snapshot is in the overlay, in the file, or in both.
 
 bool RedoStore::file_exists(const std::string& file, uint64_t snapshot) {
-  auto olock = overlay_.read_lock();
-  if (overlay_.file_created(file, snapshot)) return true;
+  {
+    auto olock = overlay_.read_lock();
+    if (overlay_.file_created(file, snapshot)) return true;
+  }
   auto lock = files_->lock();
   return files_->exists(file);
 }
 
 std::vector<std::string> RedoStore::list_files(uint64_t snapshot) {
   std::set<std::string> names;
-  auto olock = overlay_.read_lock();
-  for (auto& f : overlay_.files(snapshot)) names.insert(f);
+  {
+    auto olock = overlay_.read_lock();
+    for (auto& f : overlay_.files(snapshot)) names.insert(f);
+  }
   auto lock = files_->lock();
   for (auto& f : files_->list()) names.insert(f);
   return {names.begin(), names.end()};
@@ -254,8 +259,10 @@ std::vector<std::string> RedoStore::list_files(uint64_t snapshot) {
 
 std::vector<std::string> RedoStore::list_datasets(const std::string& file, uint64_t snapshot) {
   std::set<std::string> names;
-  auto olock = overlay_.read_lock();
-  for (auto& d : overlay_.datasets(file, snapshot)) names.insert(d);
+  {
+    auto olock = overlay_.read_lock();
+    for (auto& d : overlay_.datasets(file, snapshot)) names.insert(d);
+  }
   auto lock = files_->lock();
   if (files_->exists(file))
     for (auto& d : hdf5::list_datasets(files_->handle(file))) names.insert(d);
@@ -264,9 +271,13 @@ std::vector<std::string> RedoStore::list_datasets(const std::string& file, uint6
 
 std::optional<DatasetSpec> RedoStore::dataset_spec(const std::string& file, const std::string& path,
                                                    uint64_t snapshot) {
+  std::vector<Overlay::CatalogVersion> versions;
+  {
+    auto olock = overlay_.read_lock();
+    versions = overlay_.dataset_versions(file, path, snapshot);
+  }
   // The file's spec (the flusher only ever grows it, and only with
   // transactions at or below every open snapshot), then the overlay on top.
-  auto olock = overlay_.read_lock();
   std::optional<DatasetSpec> base;
   {
     auto lock = files_->lock();
@@ -275,16 +286,18 @@ std::optional<DatasetSpec> RedoStore::dataset_spec(const std::string& file, cons
       if (hdf5::dataset_exists(h, path)) base = hdf5::read_spec(h, path);
     }
   }
-  return overlay_.dataset_spec(file, path, snapshot, base);
+  return Overlay::apply(base, versions);
 }
 
 bool RedoStore::read_chunk_stored(const ChunkKey& key, uint64_t snapshot, std::string* stored,
                                   uint32_t* filter_mask) {
-  auto olock = overlay_.read_lock();
-  if (const ChunkVersion* v = overlay_.find_chunk(key, snapshot)) {
-    *stored = journal::read_chunk_file(*env(), *v->dir, v->op);
-    *filter_mask = v->op.filter_mask;
-    return true;
+  {
+    auto olock = overlay_.read_lock();
+    if (const ChunkVersion* v = overlay_.find_chunk(key, snapshot)) {
+      *stored = journal::read_chunk_file(*env(), *v->dir, v->op);
+      *filter_mask = v->op.filter_mask;
+      return true;
+    }
   }
   auto lock = files_->lock();
   // The dataset may be created in the overlay and not yet in the file.
