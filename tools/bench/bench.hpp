@@ -147,6 +147,7 @@ Result sqlite_w3(const Context& c);
 
 // h5tx (h5tx_redo.cpp, h5tx_undo.cpp).
 Result redo_w1(const Context& c);
+Result redo_w1_no_flusher(const Context& c);
 Result redo_w2(const Context& c);
 Result redo_w3(const Context& c);
 Result redo_flush_small(const Context& c);

@@ -42,6 +42,14 @@ void run_small(Store* st, uint64_t first, uint64_t tx, uint64_t chunk, Latencies
   }
 }
 
+// How the background flusher batched the transactions of a run.
+void report_batches(Store* st, Result* r) {
+  StoreStats s = st->stats();
+  r->metrics["flush_batches"] = double(s.flush_batches);
+  if (s.flush_batches)
+    r->metrics["tx_per_flush_batch"] = double(s.flushed_transactions) / double(s.flush_batches);
+}
+
 // Options for building a backlog: no background flusher and no
 // backpressure (nothing would ever drain it).
 Options backlog_options() {
@@ -155,9 +163,11 @@ uint64_t read_manifests(const std::string& journal) {
 
 }  // namespace
 
-Result redo_w1(const Context& c) {
+// W1; with_flusher=false: the commit path alone (no background flusher,
+// no backpressure), the flush afterwards.
+Result small_transactions(const Context& c, bool with_flusher) {
   const Sizes& s = c.sizes;
-  Options o;
+  Options o = with_flusher ? Options() : backlog_options();
   std::unique_ptr<Store> st = make_store(c.scratch + "/store", o, s.w1_tx * s.w1_chunk, s.w1_chunk);
   Latencies lat;
   double t0 = now_seconds();
@@ -165,13 +175,17 @@ Result redo_w1(const Context& c) {
   double commit = now_seconds() - t0;
   st->flush();
   double total = now_seconds() - t0;
-  st->close();
   Result r;
+  report_batches(st.get(), &r);
+  st->close();
   report_throughput(&r, s.w1_tx, s.w1_tx * s.w1_chunk, commit);
   r.metrics["e2e_seconds"] = total;
   lat.report(&r);
   return r;
 }
+
+Result redo_w1(const Context& c) { return small_transactions(c, true); }
+Result redo_w1_no_flusher(const Context& c) { return small_transactions(c, false); }
 
 Result redo_w2(const Context& c) {
   const Sizes& s = c.sizes;
@@ -194,8 +208,9 @@ Result redo_w2(const Context& c) {
   double commit = now_seconds() - t0;
   st->flush();
   double secs = now_seconds() - t0;
-  st->close();
   Result r;
+  report_batches(st.get(), &r);
+  st->close();
   report_throughput(&r, tx, total, secs);
   r.metrics["commit_seconds"] = commit;
   r.metrics["commit_mib_per_s"] = double(total) / double(MiB) / commit;
@@ -218,8 +233,9 @@ Result redo_w3(const Context& c) {
   double t1 = now_seconds();
   st->flush();
   double total = commit + (now_seconds() - t1);
-  st->close();
   Result r;
+  report_batches(st.get(), &r);
+  st->close();
   report_throughput(&r, n, n * s.w1_chunk, commit);
   r.metrics["e2e_seconds"] = total;
   all.report(&r);

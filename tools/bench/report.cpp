@@ -16,6 +16,7 @@ const std::vector<RowSpec>& all_rows() {
       {"W1", "copy+rename", false, copy_rename_w1, true},
       {"W1", "h5tx-redo", true, redo_w1, true},
       {"W1", "h5tx-undo", true, undo_w1, true},
+      {"W1", "h5tx-redo-noflusher", true, redo_w1_no_flusher, true},
       {"W2", "raw", false, raw_w2, true},
       {"W2", "plain", false, plain_w2, true},
       {"W2", "sqlite", false, sqlite_w2, true},
@@ -173,6 +174,10 @@ std::string notes_of(const RowOutcome& r) {
   const char* sep = "";
   if (has("commit_mib_per_s") && r.spec->workload == "W2") {
     n << sep << "commit path " << num(m.at("commit_mib_per_s")) << " MiB/s";
+    sep = "; ";
+  }
+  if (has("tx_per_flush_batch")) {
+    n << sep << num(m.at("tx_per_flush_batch"), 1) << " tx per flush batch";
     sep = "; ";
   }
   if (has("e2e_seconds")) {
