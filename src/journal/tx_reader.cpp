@@ -38,13 +38,18 @@ Manifest read_manifest(Env& env, const std::string& tx_dir, uint64_t txid) {
 }
 
 std::string read_chunk_file(Env& env, const std::string& tx_dir, const Op& op) {
-  std::string path = path_join(tx_dir, op.chunk_file);
+  return read_chunk_file(env, tx_dir, op.chunk_file, op.chunk_size, op.chunk_hash);
+}
+
+std::string read_chunk_file(Env& env, const std::string& tx_dir, const std::string& name,
+                            uint64_t size, uint64_t hash) {
+  std::string path = path_join(tx_dir, name);
   if (!env.exists(path)) throw CorruptionError(path, "chunk file listed in the MANIFEST is missing");
   std::string data = env.read_all(path);
-  if (data.size() != op.chunk_size)
+  if (data.size() != size)
     throw CorruptionError(path, "chunk file has " + std::to_string(data.size()) +
-                                    " bytes, the MANIFEST says " + std::to_string(op.chunk_size));
-  if (checksum(data.data(), data.size()) != op.chunk_hash)
+                                    " bytes, the MANIFEST says " + std::to_string(size));
+  if (checksum(data.data(), data.size()) != hash)
     throw CorruptionError(path, "chunk file checksum mismatch");
   return data;
 }

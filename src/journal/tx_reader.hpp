@@ -29,6 +29,8 @@ Manifest read_manifest(Env& env, const std::string& tx_dir, uint64_t txid);
 // Reads the chunk file of a WriteChunk op; CorruptionError naming the file if
 // its size or checksum differs from the MANIFEST.
 std::string read_chunk_file(Env& env, const std::string& tx_dir, const Op& op);
+std::string read_chunk_file(Env& env, const std::string& tx_dir, const std::string& name,
+                            uint64_t size, uint64_t hash);
 
 // Reads the MANIFEST and every chunk file (one at a time) and checks them.
 // Also rejects duplicate chunk file names. Returns the manifest.

@@ -30,7 +30,8 @@ void Overlay::add(const journal::Manifest& m, const std::string& dir) {
       case OpKind::SetAttribute:
         break;
       case OpKind::WriteChunk:
-        chunks_[{op.file, op.path, op.shape}].push_back({m.txid, dir_ptr, op});
+        chunks_[{op.file, op.path, op.shape}].push_back(
+            {m.txid, dir_ptr, op.chunk_file, op.chunk_size, op.chunk_hash, op.filter_mask});
         break;
     }
   }

@@ -38,10 +38,14 @@ struct ChunkKey {
   }
 };
 
+// Where one committed copy of a chunk is (kept small: one per pending chunk).
 struct ChunkVersion {
   uint64_t txid = 0;
   std::shared_ptr<const std::string> dir;  // the working_<txid>_done directory
-  journal::Op op;                          // the WriteChunk operation
+  std::string chunk_file;
+  uint64_t size = 0;
+  uint64_t hash = 0;
+  uint32_t filter_mask = 0;
 };
 
 class Overlay {

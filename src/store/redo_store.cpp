@@ -294,8 +294,8 @@ bool RedoStore::read_chunk_stored(const ChunkKey& key, uint64_t snapshot, std::s
   {
     auto olock = overlay_.read_lock();
     if (const ChunkVersion* v = overlay_.find_chunk(key, snapshot)) {
-      *stored = journal::read_chunk_file(*env(), *v->dir, v->op);
-      *filter_mask = v->op.filter_mask;
+      *stored = journal::read_chunk_file(*env(), *v->dir, v->chunk_file, v->size, v->hash);
+      *filter_mask = v->filter_mask;
       return true;
     }
   }
