@@ -25,13 +25,20 @@ struct FaplInfo {
   DriverConfig cfg;
 };
 
+// One open of a file through the driver.
 struct DriverFile {
-  H5FD_t pub;  // first: HDF5 sees a DriverFile* as an H5FD_t*
   uint64_t magic = kFileMagic;
   std::string key;
   std::shared_ptr<JournaledFile> jf;
   haddr_t eoa = 0;
   DriverConfig cfg;
+};
+
+// What HDF5 holds: a standard-layout struct whose first member is the
+// public H5FD_t, so the two pointers convert into each other.
+struct DriverHandle {
+  H5FD_t pub;
+  DriverFile* file;
 };
 
 // Files open through the driver, by normalized path. HDF5 opens a file a
@@ -98,8 +105,7 @@ herr_t guarded(const char* func, H5E_minor_t minor, Fn&& fn) {
   }
 }
 
-DriverFile* as_file(H5FD_t* f) { return reinterpret_cast<DriverFile*>(f); }
-const DriverFile* as_file(const H5FD_t* f) { return reinterpret_cast<const DriverFile*>(f); }
+DriverFile* as_file(const H5FD_t* f) { return reinterpret_cast<const DriverHandle*>(f)->file; }
 
 void* fapl_copy(const void* p) {
   try {
@@ -135,7 +141,7 @@ JournaledFile::Mode mode_of(unsigned flags) {
 
 H5FD_t* drv_open(const char* name, unsigned flags, hid_t fapl, haddr_t maxaddr) {
   t_last_error = nullptr;
-  DriverFile* out = nullptr;
+  DriverHandle* out = nullptr;
   herr_t r = guarded("undo_open", H5E_CANTOPENFILE, [&] {
     if (!name || !*name) throw InvalidArgumentError("", "empty file name");
     if (maxaddr == 0 || maxaddr == HADDR_UNDEF || maxaddr > kMaxAddr)
@@ -170,7 +176,8 @@ H5FD_t* drv_open(const char* name, unsigned flags, hid_t fapl, haddr_t maxaddr) 
       f->jf = std::make_shared<JournaledFile>(env, path, journal, mode, o);
       reg.files[f->key] = Registry::Entry{f->jf, 1};
     }
-    out = f.release();
+    out = new DriverHandle();
+    out->file = f.release();
   });
   if (r < 0 && !(flags & H5F_ACC_CREAT)) {
     try {
@@ -190,7 +197,8 @@ H5FD_t* drv_open(const char* name, unsigned flags, hid_t fapl, haddr_t maxaddr) 
 // pointing at freed memory and crashes on it at exit. The file's journal
 // stays pending, so the next open reverts the unfinished transaction.
 herr_t drv_close(H5FD_t* file) {
-  std::unique_ptr<DriverFile> f(as_file(file));
+  std::unique_ptr<DriverHandle> handle(reinterpret_cast<DriverHandle*>(file));
+  std::unique_ptr<DriverFile> f(handle->file);
   guarded("undo_close", H5E_CANTCLOSEFILE, [&] {
     Registry& reg = registry();
     std::lock_guard<std::mutex> l(reg.mu);
@@ -314,7 +322,7 @@ std::shared_ptr<JournaledFile> file_of(hid_t file) {
     throw StateError("", "the HDF5 file is not open with the h5tx undo driver");
   void* h = nullptr;
   hdf5::check(H5Fget_vfd_handle(file, H5P_DEFAULT, &h), "H5Fget_vfd_handle");
-  DriverFile* f = static_cast<DriverFile*>(h);
+  DriverFile* f = h ? static_cast<DriverHandle*>(h)->file : nullptr;
   if (!f || f->magic != kFileMagic) throw StateError("", "bad undo driver handle");
   return f->jf;
 }
