@@ -28,10 +28,17 @@ hid_t driver_id();                                   // registers the class once
 void unregister_driver();                            // H5FDunregister if registered
 void set_fapl(hid_t fapl, const DriverConfig& cfg);  // H5Pset_driver
 
-// Every call below throws an h5tx::Error (StateError if the file does not
-// use this driver or the call is out of order; IoError on I/O failure, after
-// which the file is unusable until closed, and the next open reverts it).
+// Every call below throws an h5tx::Error: StateError if the file does not
+// use this driver or the call is out of order; the I/O error itself (IoError)
+// if one happened in the transaction, also in an earlier HDF5 write, which the
+// driver does not fail (HDF5 1.10 cannot always close a file after a write
+// error inside its cache). After such an error every transaction call
+// rethrows it and the data file is left alone: close it, and the next open
+// (or recover()) reverts the transaction from its journal.
 // tx_start, tx_commit and tx_prepare call H5Fflush(file) first.
+// Closing a file inside a transaction does not end it: a read-write reopen
+// in this process resumes it (abort an inner level, close, reopen: the
+// outer level goes on); if the process ends first, the next open reverts.
 void tx_start(hid_t file);  // nested allowed
 // Outermost level only: the journal of this transaction lives at
 // journal_path instead of the one given in the file access property list.
