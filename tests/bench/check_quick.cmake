@@ -4,7 +4,7 @@
 set(expected_rows
   W1/raw W1/plain W1/sqlite W1/copy+rename W1/h5tx-redo W1/h5tx-undo W1/h5tx-redo-noflusher
   W2/raw W2/plain W2/sqlite W2/h5tx-redo
-  W3/raw W3/sqlite W3/h5tx-redo
+  W3/raw W3/sqlite W3/h5tx-redo W3/h5tx-redo-noflusher
   W4/plain W4/per-write-fsync W4/undo-driver W4/h5tx-undo
   W5/plain W5/per-write-fsync W5/undo-driver W5/h5tx-undo
   FLUSH/small FLUSH/large OPEN/h5tx-redo)

@@ -150,6 +150,7 @@ Result redo_w1(const Context& c);
 Result redo_w1_no_flusher(const Context& c);
 Result redo_w2(const Context& c);
 Result redo_w3(const Context& c);
+Result redo_w3_no_flusher(const Context& c);
 Result redo_flush_small(const Context& c);
 Result redo_flush_large(const Context& c);
 Result redo_open(const Context& c);

@@ -218,10 +218,11 @@ Result redo_w2(const Context& c) {
   return r;
 }
 
-Result redo_w3(const Context& c) {
+// W3; with_flusher=false as in small_transactions.
+Result concurrent_transactions(const Context& c, bool with_flusher) {
   const Sizes& s = c.sizes;
   uint64_t n = s.w3_threads * s.w3_tx_per_thread;
-  Options o;
+  Options o = with_flusher ? Options() : backlog_options();
   std::unique_ptr<Store> st = make_store(c.scratch + "/store", o, n * s.w1_chunk, s.w1_chunk);
   Latencies all;
   double commit = run_threads(
@@ -241,6 +242,9 @@ Result redo_w3(const Context& c) {
   all.report(&r);
   return r;
 }
+
+Result redo_w3(const Context& c) { return concurrent_transactions(c, true); }
+Result redo_w3_no_flusher(const Context& c) { return concurrent_transactions(c, false); }
 
 Result redo_flush_small(const Context& c) { return flush_backlog(c, c.sizes.flush_small_mib); }
 Result redo_flush_large(const Context& c) { return flush_backlog(c, c.sizes.flush_large_mib); }

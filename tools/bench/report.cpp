@@ -24,6 +24,7 @@ const std::vector<RowSpec>& all_rows() {
       {"W3", "raw", false, raw_w3, true},
       {"W3", "sqlite", false, sqlite_w3, true},
       {"W3", "h5tx-redo", true, redo_w3, true},
+      {"W3", "h5tx-redo-noflusher", true, redo_w3_no_flusher, true},
       {"W4", "plain", false, plain_w4, true},
       {"W4", "per-write-fsync", false, driver_fsync_w4, true},
       {"W4", "undo-driver", true, driver_w4, true},
