@@ -214,6 +214,62 @@ TEST_CASE("redo: a flusher I/O error surfaces and stops the flusher and loses no
   CHECK(failures_seen > 20);
 }
 
+TEST_CASE("redo: an I/O error at any operation of a commit fails it cleanly", "[redo][fault]") {
+  int failures = 0;
+  for (uint64_t k = 1;; k++) {
+    INFO("failing operation " << k << " of the commit");
+    FaultEnv env;
+    prepare(env);
+    auto store = Store::open(kHome, fault_options(env));
+    uint64_t base = 0;
+    bool failed = false;
+    {
+      auto tx = store->begin();
+      write_second(tx);
+      base = env.op_count();
+      env.fail_at(base + k, k % 2 ? EIO : ENOSPC);
+      try {
+        tx.commit();
+      } catch (const Error& e) {
+        failed = true;
+        CHECK(e.code() == ErrorCode::Io);
+      }
+    }
+    if (!failed) {
+      CHECK(env.op_count() < base + k);  // past the commit's last operation
+      env.clear_faults();
+      CHECK(second_visible(*store) == 1);
+      break;
+    }
+    failures++;
+    // Nothing of a failed commit is visible in this process...
+    CHECK(second_visible(*store) == 0);
+    // ...and the store keeps working unless journal/ itself could not be
+    // synced (then commits are refused until it is reopened).
+    bool poisoned = false;
+    {
+      auto tx = store->begin();
+      tx.write_chunk("a.h5", "/grid", {1, 0}, chunk_bytes(9, 1, 0));
+      try {
+        tx.commit();
+      } catch (const IoError&) {
+        poisoned = true;
+      }
+    }
+    try {
+      store->close();
+    } catch (const Error&) {
+    }
+    store.reset();
+    if (k % 2 == 0) env.crash();
+    // After reopening, the failed transaction is all or nothing (a failed
+    // journal/ fsync may still have made it durable).
+    int visible = recover_and_check(env);
+    if (!poisoned) CHECK(visible == 0);
+  }
+  CHECK(failures > 5);
+}
+
 TEST_CASE("redo: a background flusher failure surfaces on the next commit and in stats", "[redo][fault]") {
   FaultEnv env;
   prepare(env);
