@@ -510,8 +510,22 @@ TEST_CASE("sec2j C API: custom journal path, nesting, abort, wrong driver", "[un
   H5Pclose(fapl);
   CHECK_FALSE(Env::posix()->exists(journal));
   // A file under another driver is refused.
-  Handle plain(H5Fopen(path.c_str(), H5F_ACC_RDWR, H5P_DEFAULT), "H5Fopen");
-  CHECK(H5FD_sec2j_tx_start(plain) < 0);
+  {
+    Handle plain(H5Fopen(path.c_str(), H5F_ACC_RDWR, H5P_DEFAULT), "H5Fopen");
+    CHECK(H5FD_sec2j_tx_start(plain) < 0);
+  }
+  // term unregisters; init registers again.
+  H5FD_sec2j_term();
+  CHECK(H5Iis_valid(id) <= 0);
+  hid_t again = H5FD_sec2j_init();
+  REQUIRE(again >= 0);
+  fapl = H5Pcreate(H5P_FILE_ACCESS);
+  REQUIRE(H5Pset_fapl_sec2j(fapl) >= 0);
+  fid = H5Fopen(path.c_str(), H5F_ACC_RDONLY, fapl);
+  CHECK(fid >= 0);
+  CHECK(exists(fid, "/a"));
+  H5Fclose(fid);
+  H5Pclose(fapl);
 }
 
 // FaultEnv hosts the HDF5 file itself: a power cut after every operation of
