@@ -46,8 +46,8 @@ struct Committed {
 std::vector<Committed> build_redo(FaultEnv& env) {
   Options o = torture_options(env, Mode::Redo);
   std::vector<Committed> out;
+  auto store = Store::create("/store", o);
   {
-    auto store = Store::create("/store", o);
     auto tx = store->begin();
     tx.create_file("f.h5");
     DatasetSpec s;
@@ -65,7 +65,7 @@ std::vector<Committed> build_redo(FaultEnv& env) {
     tx2.commit();
     out.push_back({"f.h5", "/d", {1, 2}, chunk_bytes(2)});
   }
-  env.crash();
+  power_cut_with_open_store(env, std::move(store));
   return out;
 }
 

@@ -141,7 +141,7 @@ Scenario flush_batch() {
       recs.push_back(rec);
     }
     // Leave them unflushed: a power cut now keeps exactly what commit made durable.
-    env.crash();
+    power_cut_with_open_store(env, std::move(store));
     return recs;
   };
   s.act = [](FaultEnv& env, Outcome&) {

@@ -30,6 +30,15 @@ QuietStderr::~QuietStderr() {
   ::close(saved_);
 }
 
+void power_cut_with_open_store(FaultEnv& env, std::unique_ptr<h5tx::Store> store) {
+  env.crash_after(env.op_count());
+  {
+    QuietStderr quiet;
+    store.reset();
+  }
+  env.crash();
+}
+
 h5tx::Options torture_options(FaultEnv& env, h5tx::Mode mode) {
   h5tx::Options o;
   o.env = &env;

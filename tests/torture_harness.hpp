@@ -97,6 +97,11 @@ CrashRunStats enumerate_crashes(const Scenario& s, int random_seeds, uint64_t re
 // surfaced as an h5tx::Error naming a path, then power-cuts and checks 1-3.
 Tally inject_errors(const Scenario& s);
 
+// Power cut with `store` still open: the machine dies first (so the
+// store's destructor can write nothing), then the Env drops what was not
+// synced. Leaves exactly what commit() made durable.
+void power_cut_with_open_store(h5tx::testing::FaultEnv& env, std::unique_ptr<h5tx::Store> store);
+
 // Silences stderr (the Store destructor's reports of the simulated crash)
 // while alive.
 class QuietStderr {
