@@ -214,7 +214,7 @@ int crash_and_dump(h5tx::testing::FaultEnv& env, uint64_t k, const std::string& 
 
 }  // namespace
 
-TEST_CASE("seed scenario through the sec2j C API, in a child that _exits", "[undo][hdf5][fork]") {
+TEST_CASE("seed scenario through the sec2j C API in a child that _exits", "[undo][hdf5][fork]") {
   h5tx_test::TempDir dir("undo-seed");
   const std::string path = dir / "test.h5";
   for (bool commit : {false, true}) {
@@ -322,7 +322,7 @@ TEST_CASE("the child exits at every operation of a transaction", "[undo][hdf5][f
   }
 }
 
-TEST_CASE("abort reverts and reopens; the file stays usable", "[undo][hdf5]") {
+TEST_CASE("abort reverts and reopens and the file stays usable", "[undo][hdf5]") {
   h5tx_test::TempDir dir("undo-abort");
   const std::string path = dir / "a.h5";
   UndoFile f = UndoFile::create(path);
@@ -477,7 +477,7 @@ TEST_CASE("a garbage journal stops the open with a CorruptionError naming it", "
   CHECK(Env::posix()->read_all(path) == data);
 }
 
-TEST_CASE("sec2j C API: custom journal path, nesting, abort, wrong driver", "[undo][hdf5]") {
+TEST_CASE("sec2j C API: custom journal path and nesting and abort and wrong driver", "[undo][hdf5]") {
   h5tx_test::TempDir dir("undo-capi");
   const std::string path = dir / "c.h5";
   const std::string journal = dir / "elsewhere.jnl";

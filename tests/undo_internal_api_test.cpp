@@ -137,7 +137,7 @@ TEST_CASE("a prepared transaction whose journal survives a crash is reverted", "
   CHECK_THROWS_AS(undo::recover(*env, a, journal), StateError);  // the file is open here
 }
 
-TEST_CASE("closing inside a transaction keeps it; a reopen resumes it", "[undo][api]") {
+TEST_CASE("closing inside a transaction keeps it and a reopen resumes it", "[undo][api]") {
   h5tx_test::TempDir dir("undo-park");
   const std::string a = dir / "a.h5";
   Handle f = open_file(a, true);

@@ -108,7 +108,7 @@ TEST_CASE("commit makes the changes durable and invalidates the journal", "[undo
   CHECK(env.read_all(kData) == model);
 }
 
-TEST_CASE("the journal is synced once per spill, not per write", "[undo]") {
+TEST_CASE("the journal is synced once per spill and not per write", "[undo]") {
   FaultEnv env;
   std::string model = pattern(64 * 1024, 4);
   make_file(env, model);
@@ -145,7 +145,7 @@ TEST_CASE("the journal is synced once per spill, not per write", "[undo]") {
   CHECK(env.read_all(kData) == model);
 }
 
-TEST_CASE("abort restores the before-images, truncates growth, then discards writes", "[undo]") {
+TEST_CASE("abort restores the before-images and truncates growth and then discards writes", "[undo]") {
   FaultEnv env;
   const std::string original = pattern(3000, 5);
   make_file(env, original);
@@ -166,7 +166,7 @@ TEST_CASE("abort restores the before-images, truncates growth, then discards wri
   CHECK_FALSE(jf->close());
 }
 
-TEST_CASE("nested transactions: inner rollback and merge; crash restores the outermost state", "[undo]") {
+TEST_CASE("nested transactions: inner rollback and merge and a crash restores the outermost state", "[undo]") {
   FaultEnv env;
   const std::string original = pattern(4096, 6);
   make_file(env, original);
@@ -345,7 +345,7 @@ TEST_CASE("read-only open with a pending journal shows the old bytes and changes
   CHECK(env.read_all(kJournal) == journal_before);
 }
 
-TEST_CASE("a garbage journal is rejected naming the journal, the data file untouched", "[undo]") {
+TEST_CASE("a garbage journal is rejected naming the journal and the data file is untouched", "[undo]") {
   for (int kind = 0; kind < 3; kind++) {
     FaultEnv env;
     const std::string original = pattern(5000, 18);
@@ -378,7 +378,7 @@ TEST_CASE("a garbage journal is rejected naming the journal, the data file untou
   }
 }
 
-TEST_CASE("a torn tail entry is ignored; its page was never overwritten", "[undo]") {
+TEST_CASE("a torn tail entry is ignored because its page was never overwritten", "[undo]") {
   FaultEnv env;
   const std::string original = pattern(2048, 20);
   make_file(env, original);
