@@ -12,6 +12,7 @@
 
 #include "h5tx/error.hpp"
 #include "hdf5/handle.hpp"
+#include "io/testing/fault_env.hpp"
 #include "test_util.hpp"
 #include "undo/driver.hpp"
 
@@ -199,5 +200,82 @@ TEST_CASE("transactions on several files from several threads", "[undo][api][thr
   for (int t = 0; t < kThreads; t++) {
     INFO("thread " << t);
     CHECK(errors[t].empty());
+  }
+}
+
+// Ending the transaction inside H5Fclose keeps HDF5's closing writes
+// (superblock, free-space release, truncate) inside it.
+TEST_CASE("close_commit and close_prepare end the transaction after HDF5's last writes", "[undo][api]") {
+  h5tx_test::TempDir dir("undo-closeend");
+  Env* env = Env::posix();
+  const std::string a = dir / "a.h5";
+  { Handle f = open_file(a, true); add_group(f, "base"); }
+
+  // close_commit: durable, journal gone.
+  Handle f = open_file(a, false);
+  undo::tx_start(f);
+  add_group(f, "c");
+  {
+    Handle g(H5Gopen2(f, "/c", H5P_DEFAULT), "H5Gopen2");
+    CHECK_THROWS_AS(undo::close_commit(f), StateError);  // another id is open
+  }
+  undo::close_commit(f.release());
+  CHECK_FALSE(env->exists(a + ".journal"));
+  f = open_file(a, false);
+  CHECK(has(f, "/c"));
+
+  // close_prepare: the journal stays valid until the caller removes it.
+  const std::string udir = dir / "undo_1";
+  env->create_dir(udir);
+  undo::tx_start(f, udir + "/a.h5.journal");
+  add_group(f, "p");
+  undo::close_prepare(f.release());
+  CHECK(undo::has_pending_journal(*env, udir + "/a.h5.journal"));
+  remove_undo_dir(udir);  // the caller's commit point
+  f = open_file(a, false);
+  CHECK(has(f, "/p"));
+
+  // close_prepare, then no commit point: recovery reverts.
+  env->create_dir(udir);
+  undo::tx_start(f, udir + "/a.h5.journal");
+  add_group(f, "q");
+  undo::close_prepare(f.release());
+  CHECK(undo::recover(*env, a, udir + "/a.h5.journal"));
+  f = open_file(a, false);
+  CHECK(has(f, "/p"));
+  CHECK_FALSE(has(f, "/q"));
+  CHECK_THROWS_AS(undo::close_commit(f), StateError);  // no transaction
+}
+
+TEST_CASE("an I/O error during close_commit surfaces and releases the file id", "[undo][api][faults]") {
+  const std::string path = "/d/f.h5";
+  for (uint64_t k = 1;; k++) {
+    h5tx::testing::FaultEnv env;
+    env.create_dir("/d");
+    env.sync_dir("/");
+    undo::DriverConfig cfg;
+    cfg.env = &env;
+    cfg.page_size = 512;
+    { Handle f = open_file(path, true, cfg); add_group(f, "base"); }
+    Handle f = open_file(path, false, cfg);
+    undo::tx_start(f);
+    add_group(f, "new");
+    uint64_t base = env.op_count();
+    env.fail_at(base + k, EIO);
+    bool threw = false;
+    try {
+      undo::close_commit(f.release());
+    } catch (const h5tx::Error&) {
+      threw = true;
+    }
+    INFO("fault at op " << k << " of close_commit");
+    bool hit = env.op_count() >= base + k;
+    CHECK(threw == hit);
+    CHECK(H5Fget_obj_count(H5F_OBJ_ALL, H5F_OBJ_FILE) == 0);
+    env.clear_faults();
+    Handle again = open_file(path, false, cfg);
+    CHECK(has(again, "/base"));
+    if (!threw) CHECK(has(again, "/new"));
+    if (!hit) break;
   }
 }

@@ -398,6 +398,27 @@ int tx_depth(hid_t file) {
   return file_of(file)->depth();
 }
 
+namespace {
+
+void close_ending(hid_t file, JournaledFile::EndOnClose how) {
+  hdf5::Lock l(hdf5::mutex());
+  auto jf = file_of(file);
+  ssize_t ids = H5Fget_obj_count(file, H5F_OBJ_ALL);
+  if (ids != 1)
+    throw StateError(jf->data_path(), "cannot end the transaction on close: " + std::to_string(ids - 1) +
+                                          " other ids of the file are open");
+  jf->end_on_close(how);
+  take_last_error();
+  herr_t status = H5Fclose(file);
+  if (std::exception_ptr e = take_last_error()) std::rethrow_exception(e);
+  if (status < 0) hdf5::throw_hdf5_error("H5Fclose", jf->data_path());
+}
+
+}  // namespace
+
+void close_commit(hid_t file) { close_ending(file, JournaledFile::EndOnClose::Commit); }
+void close_prepare(hid_t file) { close_ending(file, JournaledFile::EndOnClose::Prepare); }
+
 bool has_pending_journal(Env& env, const std::string& journal_path) {
   auto p = PendingJournal::load(env, journal_path);
   return p && !p->nothing_to_undo();

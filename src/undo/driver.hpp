@@ -50,6 +50,19 @@ void tx_prepare(hid_t file);  // outer only: all data written+synced, journal st
 void tx_forget(hid_t file);   // after prepare, once the caller removed the journal durably
 int tx_depth(hid_t file);
 
+// Closes the file (H5Fclose) and ends its outermost transaction after
+// HDF5's own closing writes (superblock, free-space release, truncate), which
+// a tx_commit before H5Fclose would leave outside any transaction:
+//   close_commit:  as tx_commit;
+//   close_prepare: as tx_prepare, then forget at once (the caller commits by
+//                  removing the journal; the driver never touches it again).
+// The file id is released even if ending fails; the error is thrown after
+// (the journal then stays pending: the next open or recover() reverts).
+// StateError, without closing, unless the transaction has one level and
+// `file` is the only open id of the file (no other file id or object).
+void close_commit(hid_t file);
+void close_prepare(hid_t file);
+
 // True if the journal holds an unfinished transaction (throws
 // CorruptionError if it is garbage).
 bool has_pending_journal(Env& env, const std::string& journal_path);

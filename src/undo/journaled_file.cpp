@@ -6,6 +6,7 @@
 #include <atomic>
 #include <cstring>
 #include <new>
+#include <utility>
 
 #include "h5tx/error.hpp"
 #include "undo/pending_journal.hpp"
@@ -465,13 +466,37 @@ bool JournaledFile::discarding() {
   return discarding_;
 }
 
+void JournaledFile::end_on_close(EndOnClose how) {
+  std::lock_guard<std::mutex> l(mu_);
+  check_writable("end the transaction on close");
+  if (levels_.size() != 1 || discarding_)
+    throw StateError(data_path_, "ending on close needs exactly one open transaction level, have " +
+                                     std::to_string(levels_.size()));
+  end_on_close_ = how;
+}
+
 bool JournaledFile::close() {
   std::lock_guard<std::mutex> l(mu_);
   discarding_ = false;
-  if (read_only_ || !broken_.empty()) return false;  // a broken file keeps its journal pending
+  EndOnClose end = std::exchange(end_on_close_, EndOnClose::None);
+  if (read_only_ || !broken_.empty()) {
+    if (end != EndOnClose::None && dead_) std::rethrow_exception(death_);
+    if (end != EndOnClose::None && failure_) std::rethrow_exception(failure_);
+    return false;  // a broken file keeps its journal pending
+  }
   if (!levels_.empty()) {
-    H5TX_GUARDED("close", spill());
-    return true;
+    H5TX_GUARDED("close", {
+      spill();
+      if (end == EndOnClose::None) return true;
+      sync_data_if_dirty();
+      if (end == EndOnClose::Commit) {
+        invalidate_journal();
+      } else {
+        journal_.reset();  // prepared: the caller owns the journal from now on
+        journal_size_ = 0;
+      }
+      levels_.clear();
+    });
   }
   close_journal();
   return false;

@@ -71,6 +71,13 @@ class JournaledFile {
   int depth();
   bool discarding();
 
+  // Makes close() end the (single-level) transaction after HDF5's last
+  // writes: Commit as tx_commit does; Prepare as tx_prepare does, then drops
+  // the transaction without touching the journal again (the caller commits
+  // by removing it).
+  enum class EndOnClose { None, Commit, Prepare };
+  void end_on_close(EndOnClose how);
+
   // HDF5 is closing the file. Returns true if a transaction is still open:
   // the caller keeps the object so a reopen in this process resumes it (the
   // journal is synced and the data written, so a crash reverts it).
@@ -129,6 +136,7 @@ class JournaledFile {
   uint64_t journal_size_ = 0;
   JournalHeader header_;
   bool prepared_ = false;
+  EndOnClose end_on_close_ = EndOnClose::None;
   bool discarding_ = false;
   std::string broken_;  // why the file is unusable ("" if it is fine)
   bool dead_ = false;   // the Env died (simulated power cut): no more storage calls
