@@ -62,19 +62,36 @@ void apply_file(Env& env, DataFiles& files, const std::string& file, const FileP
       stats->chunks_written++;
       stats->bytes_written += bytes.size();
     }
-    undo::tx_commit(h);  // flushes HDF5, syncs the data, invalidates the journal durably
+    // Commit and close in one step: HDF5 still writes at H5Fclose (the
+    // superblock's open-for-write flag), and those writes must stay under
+    // the transaction, or an I/O error there fails the close and HDF5 1.10
+    // crashes on the dangling file id at exit. The id is released even if
+    // this throws; the journal then stays pending for the revert below.
+    hdf5::Lock hl(hdf5::mutex());
+    try {
+      undo::close_commit(h.get());  // flushes HDF5, syncs the data, invalidates the journal durably
+      h.release();
+    } catch (const StateError&) {
+      // Another id of the file is still open (left by an earlier failure):
+      // commit, then close separately.
+      undo::tx_commit(h);
+      h.close_checked(files.path(file));
+    } catch (...) {
+      h.release();  // close_commit released the id even though it failed
+      throw;
+    }
   } catch (const Error&) {
     // Put the file back as it was now, so readers of this store keep
     // working: abort if the driver still can, close, and revert from the
     // undo journal (a no-op if the abort did it). Cleanup errors are not
     // reported over the original one; whatever is left, the next open's
     // recovery reverts from the same journal.
-    try {
-      undo::tx_abort(h);
-    } catch (const Error& e2) {
-      (void)e2;
-    }
-    {
+    if (h.valid()) {
+      try {
+        undo::tx_abort(h);
+      } catch (const Error& e2) {
+        (void)e2;
+      }
       hdf5::Lock hl(hdf5::mutex());
       h.reset();
     }
@@ -85,8 +102,6 @@ void apply_file(Env& env, DataFiles& files, const std::string& file, const FileP
     }
     throw;
   }
-  hdf5::Lock hl(hdf5::mutex());
-  h.close_checked(files.path(file));
 }
 
 }  // namespace
