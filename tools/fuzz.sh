@@ -27,6 +27,7 @@ mkdir -p "$out/crashes"
 status=0
 total=0
 for bin in "$out"/*_fuzz; do
+  [ -f "$bin" ] && [ -x "$bin" ] || continue
   name=$(basename "$bin")
   corpus="$out/corpus-$name"
   rm -rf "$corpus"; mkdir -p "$corpus"

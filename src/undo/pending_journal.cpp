@@ -74,6 +74,31 @@ void PendingJournal::read_journal(uint64_t pos, void* buf, size_t n) {
 }
 
 void PendingJournal::apply(File& data) {
+  // Check every before-image first, so a journal that passes its checksums
+  // but names impossible places (a bug, or a legacy journal of another
+  // file) is refused before anything is written. Ours: images cover bytes
+  // that existed when the transaction began, below the original size.
+  // Legacy sec2j never shrank a file, so its images lie inside the file.
+  uint64_t limit = has_size_ ? original_size_ : data.size();
+  uint64_t images_end = 0;
+  for (const Image& im : images_) {
+    if (im.offset > limit || im.length > limit - im.offset)
+      throw CorruptionError(path(), "before-image of " + std::to_string(im.length) +
+                                        " bytes at offset " + std::to_string(im.offset) +
+                                        " lies beyond " +
+                                        (has_size_ ? "the original size " : "the end of ") +
+                                        (has_size_ ? std::to_string(limit) : data.path()) +
+                                        "; refusing to revert");
+    images_end = std::max(images_end, im.offset + im.length);
+  }
+  // Every byte below the original size that the file no longer has must
+  // come back from a before-image (a transaction that shrank the file
+  // journaled what it cut): the final truncate never grows the file.
+  if (has_size_ && original_size_ > data.size() && original_size_ > images_end)
+    throw CorruptionError(path(), "original size " + std::to_string(original_size_) +
+                                      " exceeds both " + data.path() + " (" +
+                                      std::to_string(data.size()) +
+                                      " bytes) and its before-images; refusing to revert");
   std::string buf;
   for (const Image& im : images_) {
     uint64_t done = 0;
