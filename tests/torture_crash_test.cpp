@@ -3,10 +3,12 @@
 // the figures recorded in the reliability ledger.
 //
 // Scale: H5TX_TORTURE_SCALE multiplies the random seeds per crash point and
-// the recovery-crash budget (default: 1 seed, 300 recovery crashes).
+// the recovery-crash budget (default: 3 seeds, 1000 recovery crashes per scenario).
 #include <catch2/catch.hpp>
 
 #include "h5tx/store.hpp"
+#include "h5tx/undo.hpp"
+#include "hdf5/handle.hpp"
 #include "test_util.hpp"
 #include "torture_harness.hpp"
 #include "torture_ledger.hpp"
@@ -16,6 +18,14 @@ using h5tx::testing::FaultEnv;
 using namespace h5tx_test;
 
 namespace {
+
+// When a simulated crash or an injected error hits a write HDF5 makes
+// outside any undo transaction (H5Fclose of a bare file, the creation of a
+// new data file), H5Fclose fails and HDF5 1.10 keeps the file id pointing at
+// freed memory, then crashes on it in its at-exit cleanup. The guarantees
+// are checked before exit; this binary skips that cleanup (set before HDF5
+// initializes). The gap is documented in docs/design.md and the user guide.
+const int kNoHdf5AtExit = (H5dont_atexit(), 0);
 
 std::vector<uint8_t> bytes(size_t n, uint32_t seed) {
   std::vector<uint8_t> v(n);
@@ -152,10 +162,102 @@ Scenario flush_batch() {
   return s;
 }
 
+// The sec2j seed scenario on a bare HDF5 file under the undo driver: one
+// transaction creates group bbic/volume/0 with attribute width = 640 and
+// overwrites a dataset. After recovery the file opens and shows all of it
+// or none of it (all of it once commit returned).
+const char* kBare = "/bare.h5";
+std::vector<uint8_t> bare_bytes(uint32_t seed) { return bytes(64 * 1024, seed); }
+
+void write_bare_dataset(hid_t file, const std::vector<uint8_t>& v, bool create) {
+  hdf5::Handle d;
+  if (create) {
+    hsize_t n = v.size();
+    hdf5::Handle space(H5Screate_simple(1, &n, nullptr), "H5Screate_simple");
+    d = hdf5::Handle(H5Dcreate2(file, "/d", H5T_NATIVE_UINT8, space, H5P_DEFAULT, H5P_DEFAULT,
+                                H5P_DEFAULT), "H5Dcreate2", "/d");
+  } else {
+    d = hdf5::Handle(H5Dopen2(file, "/d", H5P_DEFAULT), "H5Dopen2", "/d");
+  }
+  hdf5::check(H5Dwrite(d, H5T_NATIVE_UINT8, H5S_ALL, H5S_ALL, H5P_DEFAULT, v.data()), "H5Dwrite");
+}
+
+Scenario bare_undo_file() {
+  Scenario s;
+  s.name = "bare-file-undo-driver";
+  s.mode = Mode::Undo;
+  s.prepare = [](FaultEnv& env) {
+    UndoOptions o;
+    o.env = &env;
+    auto f = UndoFile::create(kBare, o);
+    write_bare_dataset(f.hid(), bare_bytes(1), true);
+    f.close();
+    // Outside a transaction the driver is plain sec2: make the starting file durable.
+    env.open(kBare, OpenMode::ReadWrite)->sync();
+    env.sync_dir("/");
+    return std::vector<TxRecord>{};
+  };
+  s.act = [](FaultEnv& env, Outcome& out) {
+    UndoOptions o;
+    o.env = &env;
+    auto f = UndoFile::open(kBare, true, o);
+    auto tx = f.begin();
+    out.in_flight = TxRecord{};
+    {
+      hdf5::Lock l(hdf5::mutex());
+      hdf5::Handle g = hdf5::ensure_group(f.hid(), "/bbic/volume/0");
+      hdf5::Handle space(H5Screate(H5S_SCALAR), "H5Screate");
+      hdf5::Handle a(H5Acreate2(g, "width", H5T_NATIVE_INT32, space, H5P_DEFAULT, H5P_DEFAULT),
+                     "H5Acreate2");
+      int32_t width = 640;
+      hdf5::check(H5Awrite(a, H5T_NATIVE_INT32, &width), "H5Awrite");
+      write_bare_dataset(f.hid(), bare_bytes(2), false);
+    }
+    tx.commit();
+    out.committed.push_back(*out.in_flight);
+    out.in_flight.reset();
+    f.close();
+  };
+  s.recover = [](FaultEnv& env) {
+    UndoOptions o;
+    o.env = &env;
+    UndoFile::open(kBare, true, o).close();  // a read-write open reverts a pending journal
+  };
+  s.check = [](FaultEnv& env, const std::vector<TxRecord>&, const Outcome& out) {
+    std::vector<std::string> problems;
+    try {
+      UndoOptions o;
+      o.env = &env;
+      auto f = UndoFile::open(kBare, false, o);
+      hdf5::Lock l(hdf5::mutex());
+      bool group = hdf5::link_exists(f.hid(), "/bbic/volume/0");
+      bool width_ok = false;
+      if (group) {
+        int32_t w = 0;
+        hdf5::Handle a(H5Aopen_by_name(f.hid(), "/bbic/volume/0", "width", H5P_DEFAULT, H5P_DEFAULT),
+                       "H5Aopen_by_name");
+        hdf5::check(H5Aread(a, H5T_NATIVE_INT32, &w), "H5Aread");
+        width_ok = w == 640;
+      }
+      std::vector<uint8_t> v(64 * 1024);
+      hdf5::Handle d(H5Dopen2(f.hid(), "/d", H5P_DEFAULT), "H5Dopen2", "/d");
+      hdf5::check(H5Dread(d, H5T_NATIVE_UINT8, H5S_ALL, H5S_ALL, H5P_DEFAULT, v.data()), "H5Dread");
+      bool is_new = group && width_ok && v == bare_bytes(2);
+      bool is_old = !group && v == bare_bytes(1);
+      if (!out.committed.empty() && !is_new) problems.push_back("G1: the committed transaction is lost");
+      if (!is_new && !is_old) problems.push_back("G2: the transaction is partly visible");
+    } catch (const std::exception& e) {
+      problems.push_back(std::string("G3: the file does not open or read: ") + e.what());
+    }
+    return problems;
+  };
+  return s;
+}
+
 void run_scenario(const Scenario& s, int guarantee_mask = 0) {
   (void)guarantee_mask;
-  int seeds = int(torture_scale(1));
-  uint64_t budget = torture_scale(300);
+  int seeds = int(torture_scale(3));
+  uint64_t budget = torture_scale(1000);
   CrashRunStats st = enumerate_crashes(s, seeds, budget);
   for (const auto& m : st.crash.messages) UNSCOPED_INFO(m);
   for (const auto& m : st.recovery_crash.messages) UNSCOPED_INFO(m);
@@ -194,8 +296,18 @@ TEST_CASE("crash points: three files with catalog operations (undo)") {
   run_scenario(three_files_with_catalog(Mode::Undo));
 }
 
+TEST_CASE("crash points: undo driver transaction on a bare HDF5 file (sec2j seed)") {
+  run_scenario(bare_undo_file());
+}
+
 TEST_CASE("injected I/O errors: small transaction (redo)") { run_errors(small_transaction(Mode::Redo)); }
 TEST_CASE("injected I/O errors: flush batch (redo)") { run_errors(flush_batch()); }
 TEST_CASE("injected I/O errors: three files (undo)") {
   run_errors(three_files_with_catalog(Mode::Undo));
+}
+TEST_CASE("injected I/O errors: three files with catalog operations (redo)") {
+  run_errors(three_files_with_catalog(Mode::Redo));
+}
+TEST_CASE("injected I/O errors: undo driver transaction on a bare HDF5 file") {
+  run_errors(bare_undo_file());
 }

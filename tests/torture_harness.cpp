@@ -48,6 +48,7 @@ h5tx::Options torture_options(FaultEnv& env, h5tx::Mode mode) {
 }
 
 void recover(FaultEnv& env, const Scenario& s) {
+  if (s.recover) return s.recover(env);
   auto store = h5tx::Store::open(s.home, torture_options(env, s.mode));
   store->close();
 }
@@ -114,6 +115,7 @@ void check_readable(h5tx::Transaction& tx, std::vector<std::string>* problems) {
 
 std::vector<std::string> check_state(FaultEnv& env, const Scenario& s,
                                      const std::vector<TxRecord>& prepared, const Outcome& out) {
+  if (s.check) return s.check(env, prepared, out);
   std::vector<std::string> problems;
   std::map<Key, std::vector<uint8_t>> model;
   std::set<std::string> model_files;

@@ -56,6 +56,12 @@ struct Scenario {
   std::function<std::vector<TxRecord>(h5tx::testing::FaultEnv&)> prepare;
   // The scenario. Appends to `out` as it goes (committed / in_flight).
   std::function<void(h5tx::testing::FaultEnv&, Outcome& out)> act;
+  // Optional, for scenarios without a store (a bare HDF5 file under the
+  // undo driver): recovery, and the guarantee checks after it.
+  std::function<void(h5tx::testing::FaultEnv&)> recover;
+  std::function<std::vector<std::string>(h5tx::testing::FaultEnv&, const std::vector<TxRecord>&,
+                                         const Outcome&)>
+      check;
 };
 
 struct Tally {

@@ -4,7 +4,7 @@
 // flushes, and right after start, i.e. during recovery), reopens the store
 // and checks that every reported transaction is complete and that no
 // transaction is partly visible. Both modes. Rounds: H5TX_KILL_ROUNDS
-// (default 60 per mode), or scaled by H5TX_TORTURE_SCALE.
+// (default 150 per mode), or scaled by H5TX_TORTURE_SCALE.
 #include <catch2/catch.hpp>
 #include <signal.h>
 #include <sys/wait.h>
@@ -164,7 +164,7 @@ void run_kills(Mode mode, uint64_t rounds) {
 
 uint64_t rounds() {
   if (const char* r = std::getenv("H5TX_KILL_ROUNDS")) return std::strtoull(r, nullptr, 10);
-  return h5tx_test::torture_scale(60);
+  return h5tx_test::torture_scale(150);
 }
 
 }  // namespace
