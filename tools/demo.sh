@@ -4,5 +4,5 @@
 # flushed and verified. Arguments are passed to `h5tx demo` (see --help).
 set -euo pipefail
 here=$(cd "$(dirname "$0")/.." && pwd)
-build_dir=$("$here/tools/setup.sh" --type Release --build-dir "$here/build-release")
+build_dir=$("$here/tools/setup.sh" --type Release --build-dir "$here/build-release" -- -DH5TX_BUILD_TESTS=OFF)
 exec "$build_dir/bin/h5tx" demo "$@"

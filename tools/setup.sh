@@ -4,6 +4,7 @@
 #
 #   tools/setup.sh [--build-dir DIR] [--sanitize address,undefined|thread] [--type Release|Debug|RelWithDebInfo]
 #   tools/setup.sh --deps-only     (only install the missing packages)
+#   tools/setup.sh ... -- -DOPTION=VALUE ...   (extra CMake options)
 #
 # Prints the build directory's path as its last line.
 set -euo pipefail
@@ -13,13 +14,15 @@ build_dir="$here/build"
 sanitize=""
 build_type="RelWithDebInfo"
 deps_only=0
+cmake_args=()
 while [ $# -gt 0 ]; do
   case "$1" in
     --build-dir) build_dir=$2; shift 2 ;;
     --sanitize) sanitize=$2; shift 2 ;;
     --type) build_type=$2; shift 2 ;;
     --deps-only) deps_only=1; shift ;;
-    -h|--help) sed -n '2,9p' "$0"; exit 0 ;;
+    --) shift; cmake_args=("$@"); break ;;
+    -h|--help) sed -n '2,10p' "$0"; exit 0 ;;
     *) echo "setup.sh: unknown option $1" >&2; exit 2 ;;
   esac
 done
@@ -39,6 +42,6 @@ if [ ${#missing[@]} -gt 0 ]; then
 fi
 
 [ "$deps_only" = 1 ] && exit 0
-cmake -S "$here" -B "$build_dir" -DCMAKE_BUILD_TYPE="$build_type" -DH5TX_SANITIZE="$sanitize" >&2
+cmake -S "$here" -B "$build_dir" -DCMAKE_BUILD_TYPE="$build_type" -DH5TX_SANITIZE="$sanitize" "${cmake_args[@]}" >&2
 cmake --build "$build_dir" -j"$(nproc)" >&2
 echo "$build_dir"

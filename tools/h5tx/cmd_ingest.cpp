@@ -175,7 +175,12 @@ int run_demo(const Args& a) {
   std::printf("  h5dump -d /volume -s 0,0,0 -c 1,2,8 %s\n", file.c_str());
   std::printf("  python3 -c \"import h5py; f = h5py.File('%s', 'r'); print(f['volume'].shape, f['volume'][0, 0, :8])\"\n",
               file.c_str());
-  std::printf("  h5tx ls %s\n", dir.c_str());
+  // The binary's own path: after tools/demo.sh, h5tx is not on PATH.
+  std::string self = "h5tx";
+  char exe[4096];
+  ssize_t n = ::readlink("/proc/self/exe", exe, sizeof exe - 1);
+  if (n > 0) self.assign(exe, size_t(n));
+  std::printf("  %s ls %s\n", self.c_str(), dir.c_str());
   if (bad) {
     std::fprintf(stderr, "h5tx demo: %s: %" PRIu64 " chunks differ from the generator\n", file.c_str(), bad);
     return 1;
