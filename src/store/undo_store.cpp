@@ -4,6 +4,7 @@
 
 #include <algorithm>
 #include <chrono>
+#include <cstdio>
 
 #include "h5tx/error.hpp"
 #include "hdf5/handle.hpp"
@@ -103,6 +104,7 @@ void UndoState::acquire(Access access, double timeout_seconds) {
 }
 
 void UndoState::release(Access access) {
+  bool last;
   {
     std::lock_guard<std::mutex> lk(mu);
     if (access == Access::Write) {
@@ -110,9 +112,56 @@ void UndoState::release(Access access) {
     } else {
       readers--;
     }
-    if (closed && !writer && readers == 0) layout.reset();  // releases the LOCK
+    last = closed && !writer && readers == 0 && layout;
+  }
+  if (last) {
+    // The store was closed while this transaction ran. Its files are closed
+    // before the LOCK goes, so no other process sees them open.
+    std::string error;
+    try {
+      close_kept();
+    } catch (const Error& e) {
+      error = e.what();
+    }
+    {
+      std::lock_guard<std::mutex> lk(mu);
+      if (!writer && readers == 0) layout.reset();  // releases the LOCK
+    }
+    // Nobody is left to report it to: the store is closed and this
+    // transaction already ended. The file keeps its last committed state.
+    if (!error.empty()) std::fprintf(stderr, "h5tx: closing the data files of %s: %s\n", home.c_str(), error.c_str());
   }
   cv.notify_all();
+}
+
+std::unique_ptr<UndoFile> UndoState::take_kept(const std::string& file) {
+  std::lock_guard<std::mutex> lk(kept_mu);
+  auto it = kept.find(file);
+  if (it == kept.end()) return nullptr;
+  std::unique_ptr<UndoFile> f = std::move(it->second);
+  kept.erase(it);
+  return f;
+}
+
+void UndoState::keep(const std::string& file, std::unique_ptr<UndoFile> f) {
+  std::lock_guard<std::mutex> lk(kept_mu);
+  kept[file] = std::move(f);
+}
+
+void UndoState::close_kept() {
+  std::lock_guard<std::mutex> lk(kept_mu);
+  std::exception_ptr first;
+  while (!kept.empty()) {
+    std::unique_ptr<UndoFile> f = std::move(kept.begin()->second);
+    kept.erase(kept.begin());
+    try {
+      f->close();
+    } catch (const Error&) {
+      // Every file is closed; the first failure is rethrown below.
+      if (!first) first = std::current_exception();
+    }
+  }
+  if (first) std::rethrow_exception(first);
 }
 
 void UndoState::mark_failed(const std::string& why) {
@@ -257,6 +306,17 @@ UndoStore::~UndoStore() = default;
 
 std::unique_ptr<TransactionImpl> UndoStore::begin(const TxOptions& options) {
   state_->acquire(options.access, options.timeout_seconds);
+  if (options.access == Access::Read) {
+    // No writer is active. A read-only open of a file the writer kept open
+    // would share its read-write HDF5 file: close them first.
+    try {
+      state_->close_kept();
+    } catch (const Error& e) {
+      state_->mark_failed(std::string("closing the data files for a read transaction failed: ") + e.what());
+      state_->release(options.access);
+      throw;
+    }
+  }
   uint64_t txid = 0;
   try {
     if (options.access == Access::Write) txid = state_->layout->allocate_txid();
@@ -274,7 +334,6 @@ void UndoStore::close() {
     if (state_->closed && !state_->layout) return;
     state_->closed = true;
     active = state_->readers + (state_->writer ? 1 : 0);
-    if (active == 0) state_->layout.reset();
   }
   state_->cv.notify_all();
   if (active > 0) {
@@ -282,6 +341,19 @@ void UndoStore::close() {
                                        " transaction(s) still active; the store lock is released "
                                        "when they end");
   }
+  // No transaction can start any more: close the kept files, then release
+  // the LOCK (even if a close failed: the files keep their committed state).
+  std::exception_ptr failure;
+  try {
+    state_->close_kept();
+  } catch (const Error&) {
+    failure = std::current_exception();
+  }
+  {
+    std::lock_guard<std::mutex> lk(state_->mu);
+    if (!state_->writer && state_->readers == 0) state_->layout.reset();
+  }
+  if (failure) std::rethrow_exception(failure);
 }
 
 StoreStats UndoStore::stats() {

@@ -20,6 +20,7 @@
 #include <string>
 #include <vector>
 
+#include "h5tx/undo.hpp"
 #include "store/impl.hpp"
 #include "store/layout.hpp"
 
@@ -55,6 +56,19 @@ struct UndoState {
   void acquire(Access access, double timeout_seconds);
   void release(Access access);
   void mark_failed(const std::string& why);
+
+  // Data files that committed write transactions left open for the next one
+  // (no H5Fopen/H5Fclose, and a warm HDF5 cache, per transaction). Outside
+  // a write transaction they are open with no undo transaction and nothing
+  // unflushed. Only the writer uses them; a read transaction closes them
+  // first (a read-only open would share the read-write file), and they are
+  // closed before the LOCK is released.
+  std::mutex kept_mu;
+  std::map<std::string, std::unique_ptr<UndoFile>> kept;
+  std::unique_ptr<UndoFile> take_kept(const std::string& file);
+  void keep(const std::string& file, std::unique_ptr<UndoFile> f);
+  // Closes every kept file; the first close error is thrown after all closed.
+  void close_kept();
 
   std::string data_path(const std::string& file) const { return layout->data_path(file); }
   std::string undo_dir(uint64_t txid) const;

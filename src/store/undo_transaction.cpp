@@ -9,6 +9,7 @@
 #include "h5tx/error.hpp"
 #include "hdf5/chunk_codec.hpp"
 #include "hdf5/dataset_ops.hpp"
+#include "hdf5/handle.hpp"
 #include "store/undo_store.hpp"
 #include "undo/driver.hpp"
 
@@ -86,7 +87,11 @@ UndoStoreTransaction::OpenFile& UndoStoreTransaction::open_for_write(const std::
   if (!st_->env->exists(path)) throw NotFoundError(path, "no such data file");
   ensure_dir();
   OpenFile f;
-  f.file = std::make_unique<UndoFile>(UndoFile::open(path, true, file_options(journal_path(file))));
+  // A file an earlier commit kept open has no undo transaction and nothing
+  // unflushed: this transaction's journal starts from its bytes on disk.
+  f.file = st_->take_kept(file);
+  f.was_kept = f.file != nullptr;
+  if (!f.file) f.file = std::make_unique<UndoFile>(UndoFile::open(path, true, file_options(journal_path(file))));
   undo::tx_start(f.file->hid(), journal_path(file));
   f.base = savepoints_.size();
   return files_.emplace(file, std::move(f)).first->second;
@@ -159,7 +164,12 @@ void UndoStoreTransaction::run_hooks(size_t keep) {
 void UndoStoreTransaction::revert_all() {
   for (auto& kv : files_) {
     drop_file(kv.first, kv.second);
-    if (!kv.second.created) {
+    if (kv.second.was_kept) {
+      // The file was open before this transaction, and is again (the abort
+      // dropped HDF5's closing writes, so its bytes are those it had then).
+      st_->keep(kv.first, std::make_unique<UndoFile>(UndoFile::open(
+                              st_->data_path(kv.first), true, file_options(journal_path(kv.first)))));
+    } else if (!kv.second.created) {
       // HDF5 marks the superblock "open for writing" when it opens a file
       // read-write, before the undo transaction starts, and the abort kept
       // it from clearing the mark at close. One plain open and close clears
@@ -181,6 +191,30 @@ void UndoStoreTransaction::revert_all() {
 void UndoStoreTransaction::close_files() {
   for (auto& kv : files_) kv.second.file->close();
   files_.clear();
+}
+
+// After the commit point: each file stays open for the next write
+// transaction, unless the store is closing or objects opened through hid()
+// are still open (closing the file closes them, as the user guide says).
+void UndoStoreTransaction::keep_files() {
+  bool closing;
+  {
+    std::lock_guard<std::mutex> lk(st_->mu);
+    closing = st_->closed;
+  }
+  for (auto it = files_.begin(); it != files_.end(); it = files_.erase(it)) {
+    std::unique_ptr<UndoFile> f = std::move(it->second.file);
+    bool alone;
+    {
+      hdf5::Lock l(hdf5::mutex());
+      alone = H5Fget_obj_count(f->hid(), H5F_OBJ_ALL) == 1;
+    }
+    if (!closing && alone) {
+      st_->keep(it->first, std::move(f));
+    } else {
+      f->close();
+    }
+  }
 }
 
 void UndoStoreTransaction::end() {
@@ -460,7 +494,7 @@ void UndoStoreTransaction::commit() {
   // 3. Committed. The journals are garbage now.
   try {
     for (auto& kv : files_) undo::tx_forget(kv.second.file->hid());
-    close_files();
+    keep_files();
     env.remove_flat_dir(done);
   } catch (const Error& e) {
     std::string why = "undo transaction " + Layout::txid_hex(txid_) +

@@ -5,8 +5,10 @@
 //
 // Undo mode has no MANIFEST: set_message/set_metadata are kept in memory for
 // the life of the transaction only. hid() ids (and everything opened from
-// them) become invalid at rollback_to, commit and abort: the files are
-// closed and reopened because HDF5's caches are stale after a revert.
+// them) become invalid at rollback_to, commit and abort: after a revert the
+// files are closed and reopened because HDF5's caches are stale; a commit
+// hands its files to the store, open, for the next write transaction (which
+// may return the same id), unless objects opened from them are still open.
 #pragma once
 
 #include <functional>
@@ -64,6 +66,7 @@ class UndoStoreTransaction : public TransactionImpl {
   struct OpenFile {
     std::unique_ptr<UndoFile> file;
     bool created = false;  // by this transaction
+    bool was_kept = false; // open (kept by an earlier commit) when this transaction began it
     size_t base = 0;       // savepoints open when this transaction first touched it
   };
   struct SavepointMark {
@@ -87,6 +90,7 @@ class UndoStoreTransaction : public TransactionImpl {
   void run_hooks(size_t keep);
   void revert_all();
   void close_files();
+  void keep_files();
   void end();
 
   std::shared_ptr<UndoState> st_;

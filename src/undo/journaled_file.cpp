@@ -17,6 +17,7 @@ namespace undo {
 namespace {
 
 constexpr size_t kStagingFlushBytes = 1 << 20;
+constexpr size_t kMaxRunBytes = 1 << 20;  // before-images read with one call
 
 uint64_t make_nonce(Env* env, const void* self) {
   static std::atomic<uint64_t> counter{0};
@@ -298,16 +299,24 @@ void JournaledFile::spill() {
       header_.nonce = make_nonce(env_, this);
       staging = encode_header(header_);
     }
-    std::string page(ps, '\0');
-    for (uint64_t p : pages) {
-      uint64_t off = p * ps;
-      uint32_t len = static_cast<uint32_t>(std::min<uint64_t>(ps, level.start_size - off));
-      if (data_->read(off, &page[0], len) != len)
-        throw IoError(data_path_, "short read of " + std::to_string(len) + " bytes at " +
-                                      std::to_string(off) + " while saving a before-image");
-      uint64_t pos = journal_size_ + staging.size() + kEntryHeaderSize;
-      append_entry(&staging, header_, off, level_no, page.data(), len);
-      level.images[p] = Image{pos, len};
+    // One read per run of adjacent pages (at most kMaxRunBytes), not one per page.
+    std::string run;
+    for (size_t i = 0; i < pages.size();) {
+      size_t j = i + 1;
+      while (j < pages.size() && pages[j] == pages[j - 1] + 1 && (j - i) * ps < kMaxRunBytes) j++;
+      uint64_t run_off = pages[i] * ps;
+      size_t run_len = static_cast<size_t>(std::min<uint64_t>((pages[j - 1] + 1) * ps, level.start_size) - run_off);
+      run.resize(run_len);
+      if (data_->read(run_off, &run[0], run_len) != run_len)
+        throw IoError(data_path_, "short read of " + std::to_string(run_len) + " bytes at " +
+                                      std::to_string(run_off) + " while saving before-images");
+      for (; i < j; i++) {
+        uint64_t off = pages[i] * ps;
+        uint32_t len = static_cast<uint32_t>(std::min<uint64_t>(ps, level.start_size - off));
+        uint64_t pos = journal_size_ + staging.size() + kEntryHeaderSize;
+        append_entry(&staging, header_, off, level_no, run.data() + (off - run_off), len);
+        level.images[pages[i]] = Image{pos, len};
+      }
       if (staging.size() >= kStagingFlushBytes) write_journal(&staging);
     }
     write_journal(&staging);
