@@ -20,6 +20,11 @@ struct Options {
   uint64_t max_unflushed_bytes = uint64_t(1) << 30;
   size_t flush_batch_transactions = 32;       // at most this many per batch
   uint64_t flush_batch_bytes = uint64_t(256) << 20;
+  // The background flusher starts a batch when it is full (the two limits
+  // above), when the oldest committed transaction has waited this long, or
+  // at once for flush(), close() and backpressure. 0: as soon as anything
+  // is committed.
+  uint64_t flush_delay_ms = 200;
   uint64_t spill_bytes = uint64_t(64) << 20;  // a transaction spills chunk copies beyond this
   bool background_flusher = true;  // false: only flush() applies the journal
   // Undo driver page size for before-images (undo mode and the flusher).

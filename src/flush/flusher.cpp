@@ -25,7 +25,7 @@ void Flusher::start() {
 
 void Flusher::enqueue(const TransactionInfo& info, const std::string& dir) {
   std::lock_guard<std::mutex> lock(mu_);
-  pending_.push_back({info, dir});
+  pending_.push_back({info, dir, Clock::now()});
   pending_bytes_ += info.bytes;
   cv_.notify_all();
 }
@@ -59,9 +59,39 @@ void Flusher::wait_for_room() {
     return pending_.size() > options_.max_unflushed_transactions ||
            pending_bytes_ > options_.max_unflushed_bytes;
   };
-  while (over() && failed_.empty() && !stopping_ && (busy_ || flushable_locked()))
-    done_cv_.wait(lock);
+  if (over()) {
+    urgent_++;
+    cv_.notify_all();
+    while (over() && failed_.empty() && !stopping_ && (busy_ || flushable_locked()))
+      done_cv_.wait(lock);
+    urgent_--;
+  }
   if (!failed_.empty()) throw_failed_locked();
+}
+
+bool Flusher::batch_due_locked(Clock::time_point now, Clock::time_point* deadline) {
+  if (!flushable_locked()) return false;
+  if (urgent_ > 0 || options_.flush_delay_ms == 0) return true;
+  if (pending_.size() > options_.max_unflushed_transactions / 2 ||
+      pending_bytes_ > options_.max_unflushed_bytes / 2)
+    return true;
+  uint64_t limit = hooks_.flush_limit();
+  size_t n = 0;
+  uint64_t bytes = 0;
+  for (const auto& p : pending_) {
+    if (p.info.txid > limit) break;
+    n++;
+    bytes += p.info.bytes;
+    if (n >= options_.flush_batch_transactions || bytes >= options_.flush_batch_bytes) return true;
+  }
+  const uint64_t kForever = uint64_t(1) << 40;  // ~35 years: no deadline at all
+  if (options_.flush_delay_ms >= kForever) {
+    *deadline = Clock::time_point::max();
+    return false;
+  }
+  *deadline = pending_.front().queued +
+              std::chrono::milliseconds(static_cast<int64_t>(options_.flush_delay_ms));
+  return now >= *deadline;
 }
 
 std::vector<BatchTx> Flusher::take_batch_locked() {
@@ -109,8 +139,16 @@ void Flusher::flush_batch(const std::vector<BatchTx>& batch) {
 void Flusher::run() {
   std::unique_lock<std::mutex> lock(mu_);
   for (;;) {
-    cv_.wait(lock, [&] { return stopping_ || (failed_.empty() && flushable_locked()); });
     if (stopping_) break;
+    Clock::time_point deadline;
+    if (!failed_.empty() || !batch_due_locked(Clock::now(), &deadline)) {
+      // Nothing flushable: wait for work; else wait for the batch to fill
+      // or for the oldest transaction's delay to run out.
+      if (!failed_.empty() || !flushable_locked() || deadline == Clock::time_point::max())
+        cv_.wait(lock);
+      else cv_.wait_until(lock, deadline);
+      continue;
+    }
     std::vector<BatchTx> batch = take_batch_locked();
     busy_ = true;
     lock.unlock();
@@ -132,10 +170,12 @@ void Flusher::run() {
 void Flusher::flush(bool wait_for_snapshots) {
   std::unique_lock<std::mutex> lock(mu_);
   if (started_) {
+    urgent_++;  // the thread starts batches at once, without waiting for the delay
     cv_.notify_all();
     while (!pending_.empty() && failed_.empty() && !stopping_ &&
            (wait_for_snapshots || busy_ || flushable_locked()))
       done_cv_.wait(lock);
+    urgent_--;
     if (!failed_.empty()) throw_failed_locked();
     return;
   }

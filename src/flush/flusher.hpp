@@ -4,6 +4,14 @@
 // when the background flusher is disabled. Also the backpressure point:
 // commit() waits in wait_for_room() while too much is unflushed.
 //
+// The background thread waits for a worthwhile batch (a batch costs about
+// the same number of syncs whatever its size): it starts one when the
+// flushable transactions fill a batch (flush_batch_transactions or
+// flush_batch_bytes), when the oldest has waited options.flush_delay_ms, or
+// at once when flush() or close() asks, a committer is blocked by
+// backpressure, or the pending transactions or bytes exceed half of
+// max_unflushed_*.
+//
 // A batch: apply_batch (undo-protected, per file), then the hook `flushed`
 // (the store drops the batch from its read overlay), then every _done
 // directory is renamed to _flushed, journal/ is fsynced, and the directories
@@ -14,6 +22,7 @@
 // stats().state.
 #pragma once
 
+#include <chrono>
 #include <condition_variable>
 #include <cstdint>
 #include <deque>
@@ -77,9 +86,11 @@ class Flusher {
   std::vector<TransactionInfo> pending();
 
  private:
+  using Clock = std::chrono::steady_clock;
   struct Pending {
     TransactionInfo info;
     std::string dir;
+    Clock::time_point queued;
   };
 
   void run();
@@ -88,6 +99,9 @@ class Flusher {
   // Applies a batch (mu_ not held). Throws on failure.
   void flush_batch(const std::vector<BatchTx>& batch);
   bool flushable_locked();
+  // True if a batch should start now; else sets *deadline to when the
+  // oldest flushable transaction's delay runs out.
+  bool batch_due_locked(Clock::time_point now, Clock::time_point* deadline);
   [[noreturn]] void throw_failed_locked();
 
   Env* env_;
@@ -102,6 +116,7 @@ class Flusher {
   std::deque<Pending> pending_;
   uint64_t pending_bytes_ = 0;
   bool busy_ = false;      // a batch is being applied
+  int urgent_ = 0;         // flush()/close() calls and blocked committers waiting
   bool stopping_ = false;
   bool started_ = false;
   std::string failed_;

@@ -35,6 +35,11 @@ RedoStore::RedoStore(std::unique_ptr<Layout> layout, const Options& options)
   Flusher::Hooks hooks;
   hooks.flush_limit = [this] { return snapshots_.flush_limit(); };
   hooks.flushed = [this](const std::vector<journal::Manifest>& ms) {
+    // The files changed: forget what was cached of their catalog before the
+    // overlay stops covering the change (store/catalog_cache.hpp).
+    for (const auto& m : ms)
+      for (const auto& op : m.ops)
+        if (op.kind != journal::OpKind::WriteChunk) catalog_.invalidate(op.file);
     for (const auto& m : ms) overlay_.remove(m);
   };
   flusher_ = std::make_unique<Flusher>(layout_->env(), layout_->journal_dir(), files_.get(),
@@ -235,15 +240,21 @@ std::vector<TransactionInfo> RedoStore::pending() { return flusher_->pending(); 
 // stall commits, which publish into the overlay, behind a flush batch). That
 // is safe because the flusher writes a batch into the files before it removes
 // it from the overlay, and catalog versions only add or grow: a version at or
-// below the snapshot is in the overlay, in the file, or in both.
+// below the snapshot is in the overlay, in the file, or in both. What the
+// files say of the catalog is cached (catalog_): a cached answer needs
+// neither the data-file lock nor HDF5.
 
 bool RedoStore::file_exists(const std::string& file, uint64_t snapshot) {
   {
     auto olock = overlay_.read_lock();
     if (overlay_.file_created(file, snapshot)) return true;
   }
+  bool exists = false;
+  if (catalog_.find_file(file, &exists)) return exists;
   auto lock = files_->lock();
-  return files_->exists(file);
+  exists = files_->exists(file);
+  catalog_.put_file(file, exists);  // under the lock: see catalog_cache.hpp
+  return exists;
 }
 
 std::vector<std::string> RedoStore::list_files(uint64_t snapshot) {
@@ -279,12 +290,13 @@ std::optional<DatasetSpec> RedoStore::dataset_spec(const std::string& file, cons
   // The file's spec (the flusher only ever grows it, and only with
   // transactions at or below every open snapshot), then the overlay on top.
   std::optional<DatasetSpec> base;
-  {
+  if (!catalog_.find_spec(file, path, &base)) {
     auto lock = files_->lock();
     if (files_->exists(file)) {
       hid_t h = files_->handle(file);
       if (hdf5::dataset_exists(h, path)) base = hdf5::read_spec(h, path);
     }
+    catalog_.put_spec(file, path, base);  // under the lock: see catalog_cache.hpp
   }
   return Overlay::apply(base, versions);
 }

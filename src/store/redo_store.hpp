@@ -15,6 +15,7 @@
 #include "flush/data_files.hpp"
 #include "flush/flusher.hpp"
 #include "journal/tx_reader.hpp"
+#include "store/catalog_cache.hpp"
 #include "store/commit_queue.hpp"
 #include "store/conflict_index.hpp"
 #include "store/impl.hpp"
@@ -81,6 +82,7 @@ class RedoStore : public StoreImpl {
   bool read_only_;
   Options options_;
   std::unique_ptr<DataFiles> files_;
+  CatalogCache catalog_;  // the data files' catalog, off the data-file lock
   Overlay overlay_;
   SnapshotRegistry snapshots_;
   CommitQueue queue_;
