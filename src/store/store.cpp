@@ -140,15 +140,23 @@ static size_t chunk_elements(const DatasetSpec& s) {
   return n;
 }
 
-void Transaction::write(const std::string& file, const std::string& dataset, const Shape& start,
-                        const Shape& count, DType type, const void* data) {
-  TransactionImpl& t = impl();
+// The dataset's spec, once the selection and element type are checked against it.
+static DatasetSpec checked_spec(TransactionImpl& t, const std::string& file,
+                                const std::string& dataset, const Shape& start, const Shape& count,
+                                DType type) {
   DatasetSpec spec = t.dataset_spec(file, dataset);
   std::string what = file + ":" + dataset;
   if (type != spec.dtype)
     throw InvalidArgumentError(what, std::string("element type ") + dtype_name(type) +
                                          " does not match the dataset's " + dtype_name(spec.dtype));
   check_box(spec, start, count, what);
+  return spec;
+}
+
+void Transaction::write(const std::string& file, const std::string& dataset, const Shape& start,
+                        const Shape& count, DType type, const void* data) {
+  TransactionImpl& t = impl();
+  DatasetSpec spec = checked_spec(t, file, dataset, start, count, type);
   size_t elem = dtype_size(spec.dtype);
   const auto* src = static_cast<const uint8_t*>(data);
   for_each_chunk_overlap(spec, start, count,
@@ -169,12 +177,7 @@ void Transaction::write(const std::string& file, const std::string& dataset, con
 void Transaction::read(const std::string& file, const std::string& dataset, const Shape& start,
                        const Shape& count, DType type, void* out) {
   TransactionImpl& t = impl();
-  DatasetSpec spec = t.dataset_spec(file, dataset);
-  std::string what = file + ":" + dataset;
-  if (type != spec.dtype)
-    throw InvalidArgumentError(what, std::string("element type ") + dtype_name(type) +
-                                         " does not match the dataset's " + dtype_name(spec.dtype));
-  check_box(spec, start, count, what);
+  DatasetSpec spec = checked_spec(t, file, dataset, start, count, type);
   size_t elem = dtype_size(spec.dtype);
   auto* dst = static_cast<uint8_t*>(out);
   for_each_chunk_overlap(spec, start, count,
