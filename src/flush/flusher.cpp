@@ -75,11 +75,12 @@ bool Flusher::batch_due_locked(Clock::time_point now, Clock::time_point* deadlin
   if (pending_.size() > options_.max_unflushed_transactions / 2 ||
       pending_bytes_ > options_.max_unflushed_bytes / 2)
     return true;
-  uint64_t limit = hooks_.flush_limit();
+  // A full batch counts every pending transaction, flushable or not: with
+  // many concurrent writers their open snapshots pin the newest few, and
+  // waiting for those would only let the queue grow.
   size_t n = 0;
   uint64_t bytes = 0;
   for (const auto& p : pending_) {
-    if (p.info.txid > limit) break;
     n++;
     bytes += p.info.bytes;
     if (n >= options_.flush_batch_transactions || bytes >= options_.flush_batch_bytes) return true;

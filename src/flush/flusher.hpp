@@ -6,7 +6,7 @@
 //
 // The background thread waits for a worthwhile batch (a batch costs about
 // the same number of syncs whatever its size): it starts one when the
-// flushable transactions fill a batch (flush_batch_transactions or
+// pending transactions fill a batch (flush_batch_transactions or
 // flush_batch_bytes), when the oldest has waited options.flush_delay_ms, or
 // at once when flush() or close() asks, a committer is blocked by
 // backpressure, or the pending transactions or bytes exceed half of
