@@ -11,11 +11,6 @@
 
 namespace redo_test {
 
-// store.cpp refers to open_redo_store weakly (impl.hpp), and a weak
-// reference does not pull redo_store.o out of the static library the tests
-// link: refer to a strong symbol of that object here.
-[[gnu::used]] static auto const kLinkRedoStore = &h5tx::RedoStore::open;
-
 // A 2-D u32 dataset of 8x8 chunks, `rows` chunk rows by 4 chunk columns.
 inline h5tx::DatasetSpec grid_spec(uint64_t chunk_rows = 16, bool compress = false) {
   h5tx::DatasetSpec s;

@@ -10,9 +10,7 @@ target_link_libraries(h5tx_cli_parts PUBLIC h5tx_objects)
 file(GLOB H5TX_CLI_TESTS CONFIGURE_DEPENDS ${CMAKE_CURRENT_SOURCE_DIR}/cli*_test.cpp)
 foreach(src ${H5TX_CLI_TESTS})
   get_filename_component(name ${src} NAME_WE)
-  # h5tx_objects directly: the modes' factories are weak references
-  # (src/store/impl.hpp) that archive members would not satisfy.
-  target_link_libraries(${name} PRIVATE h5tx_objects h5tx_cli_parts)
+  target_link_libraries(${name} PRIVATE h5tx_cli_parts)
   if(TARGET h5tx_cli)
     add_dependencies(${name} h5tx_cli)
   endif()
