@@ -55,18 +55,6 @@ ChunkWrite cw(const std::string& f, const std::string& d, Shape c, uint32_t seed
   return {f, d, std::move(c), bytes(kChunkBytes, seed), std::move(before)};
 }
 
-void do_writes(Transaction& tx, const TxRecord& rec) {
-  for (const auto& w : rec.writes) tx.write_chunk(w.file, w.dataset, w.coords, w.after);
-}
-
-// Commits `rec` with the outcome bookkeeping: in flight until commit returns.
-void commit(Transaction& tx, const TxRecord& rec, Outcome& out) {
-  out.in_flight = rec;
-  tx.commit();
-  out.committed.push_back(rec);
-  out.in_flight.reset();
-}
-
 std::unique_ptr<Store> open(FaultEnv& env, Mode mode, const std::string& home = "/store") {
   return Store::open(home, torture_options(env, mode));
 }
@@ -80,7 +68,7 @@ std::vector<TxRecord> prepare_one_file(FaultEnv& env, Mode mode) {
   auto tx = store->begin();
   tx.create_file("f.h5");
   tx.create_dataset("f.h5", "/d", spec_2d());
-  do_writes(tx, rec);
+  write_all(tx, rec);
   tx.commit();
   store->close();
   return {rec};
@@ -96,8 +84,8 @@ Scenario small_transaction(Mode mode) {
     TxRecord rec;
     rec.writes = {cw("f.h5", "/d", {0, 0}, 2, bytes(kChunkBytes, 1)), cw("f.h5", "/d", {1, 1}, 3)};
     auto tx = store->begin();
-    do_writes(tx, rec);
-    commit(tx, rec, out);
+    write_all(tx, rec);
+    commit_recorded(tx, rec, out);
     store->close();
   };
   return s;
@@ -126,8 +114,8 @@ Scenario three_files_with_catalog(Mode mode) {
     tx.set_attribute("a.h5", "/x/raw", "width", AttributeValue::scalar<int32_t>(640));
     tx.set_attribute("b.h5", "/", "title", AttributeValue::string("torture"));
     tx.extend_dataset("c.h5", "/z", {64, 64});
-    do_writes(tx, rec);
-    commit(tx, rec, out);
+    write_all(tx, rec);
+    commit_recorded(tx, rec, out);
     store->close();
   };
   return s;
@@ -146,7 +134,7 @@ Scenario flush_batch() {
       rec.writes = {cw("f.h5", "/d", {i, 1}, 100 + i), cw("f.h5", "/d", {2, i}, 200 + i)};
       if (i == 2) rec.writes.push_back(cw("f.h5", "/d", {0, 1}, 300, bytes(kChunkBytes, 100)));
       auto tx = store->begin();
-      do_writes(tx, rec);
+      write_all(tx, rec);
       tx.commit();
       recs.push_back(rec);
     }

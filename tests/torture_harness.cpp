@@ -30,6 +30,17 @@ QuietStderr::~QuietStderr() {
   ::close(saved_);
 }
 
+void write_all(h5tx::Transaction& tx, const TxRecord& rec) {
+  for (const auto& w : rec.writes) tx.write_chunk(w.file, w.dataset, w.coords, w.after);
+}
+
+void commit_recorded(h5tx::Transaction& tx, const TxRecord& rec, Outcome& out) {
+  out.in_flight = rec;
+  tx.commit();
+  out.committed.push_back(rec);
+  out.in_flight.reset();
+}
+
 void power_cut_with_open_store(FaultEnv& env, std::unique_ptr<h5tx::Store> store) {
   env.crash_after(env.op_count());
   {

@@ -73,6 +73,12 @@ struct Tally {
   }
 };
 
+// Writes every chunk of `rec` in `tx`.
+void write_all(h5tx::Transaction& tx, const TxRecord& rec);
+// Commits `rec` with the outcome bookkeeping: in flight until commit()
+// returns, committed after.
+void commit_recorded(h5tx::Transaction& tx, const TxRecord& rec, Outcome& out);
+
 // Store options used by every torture scenario: no background flusher, so
 // the sequence of I/O operations is deterministic.
 h5tx::Options torture_options(h5tx::testing::FaultEnv& env, h5tx::Mode mode);

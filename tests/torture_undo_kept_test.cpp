@@ -34,17 +34,6 @@ ChunkWrite write_of(Shape coords, uint32_t seed, uint32_t before_seed = 0) {
           before_seed ? pattern(before_seed) : std::vector<uint8_t>(kChunkBytes, 0)};
 }
 
-void apply(Transaction& tx, const TxRecord& rec) {
-  for (const auto& w : rec.writes) tx.write_chunk(w.file, w.dataset, w.coords, w.after);
-}
-
-void commit(Transaction& tx, const TxRecord& rec, Outcome& out) {
-  out.in_flight = rec;
-  tx.commit();
-  out.committed.push_back(rec);
-  out.in_flight.reset();
-}
-
 // One store, one file; then, with the store open throughout: two commits
 // (the second on the file the first kept open), an abort, and a commit.
 Scenario kept_open_file() {
@@ -63,7 +52,7 @@ Scenario kept_open_file() {
     auto tx = store->begin();
     tx.create_file("f.h5");
     tx.create_dataset("f.h5", "/d", spec);
-    apply(tx, rec);
+    write_all(tx, rec);
     tx.commit();
     store->close();
     return std::vector<TxRecord>{rec};
@@ -78,13 +67,13 @@ Scenario kept_open_file() {
     fourth.writes = {write_of({3, 3}, 26), write_of({2, 2}, 27, 23)};
     {
       auto tx = store->begin();
-      apply(tx, first);
-      commit(tx, first, out);
+      write_all(tx, first);
+      commit_recorded(tx, first, out);
     }
     {
       auto tx = store->begin();
-      apply(tx, second);
-      commit(tx, second, out);
+      write_all(tx, second);
+      commit_recorded(tx, second, out);
     }
     {
       // Aborted: neither committed nor in flight, so the checks expect
@@ -96,8 +85,8 @@ Scenario kept_open_file() {
     }
     {
       auto tx = store->begin();
-      apply(tx, fourth);
-      commit(tx, fourth, out);
+      write_all(tx, fourth);
+      commit_recorded(tx, fourth, out);
     }
     store->close();
   };
