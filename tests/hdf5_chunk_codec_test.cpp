@@ -15,6 +15,7 @@
 #include "hdf5/dataset_ops.hpp"
 #include "hdf5/handle.hpp"
 #include "undo/driver.hpp"
+#include "hdf5_test_util.hpp"
 #include "test_util.hpp"
 
 using namespace h5tx;
@@ -43,18 +44,8 @@ std::vector<T> pattern(size_t n, uint32_t seed) {
   return v;
 }
 
-// Files go through the undo driver (every byte through Env), as in h5tx.
-Handle undo_fapl() {
-  Handle fapl(H5Pcreate(H5P_FILE_ACCESS), "H5Pcreate");
-  undo::set_fapl(fapl, undo::DriverConfig{});
-  return fapl;
-}
-
-Handle create_file(const std::string& path) {
-  hdf5::silence_error_printing();
-  return Handle(H5Fcreate(path.c_str(), H5F_ACC_TRUNC, H5P_DEFAULT, undo_fapl()), "H5Fcreate",
-                path);
-}
+using h5tx_test::create_file;
+using h5tx_test::undo_fapl;
 
 std::vector<uint8_t> hdf5_stored_chunk(hid_t file, const std::string& ds, const Shape& coords,
                                        uint32_t* mask) {

@@ -13,6 +13,7 @@
 #include "hdf5/dataset_ops.hpp"
 #include "hdf5/handle.hpp"
 #include "undo/driver.hpp"
+#include "hdf5_test_util.hpp"
 #include "test_util.hpp"
 
 using namespace h5tx;
@@ -20,18 +21,10 @@ using h5tx::hdf5::Handle;
 
 namespace {
 
-// Files go through the undo driver (every byte through Env), as in h5tx.
-Handle undo_fapl() {
-  Handle fapl(H5Pcreate(H5P_FILE_ACCESS), "H5Pcreate");
-  undo::set_fapl(fapl, undo::DriverConfig{});
-  return fapl;
-}
+using h5tx_test::python;
 
-Handle create_file(const std::string& path) {
-  hdf5::silence_error_printing();
-  return Handle(H5Fcreate(path.c_str(), H5F_ACC_TRUNC, H5P_DEFAULT, undo_fapl()), "H5Fcreate",
-                path);
-}
+using h5tx_test::create_file;
+using h5tx_test::undo_fapl;
 
 Handle open_file(const std::string& path, unsigned flags = H5F_ACC_RDWR) {
   return Handle(H5Fopen(path.c_str(), flags, undo_fapl()), "H5Fopen", path);
@@ -44,22 +37,6 @@ DatasetSpec make_spec(DType t, Shape shape, Shape chunk, Shape max = {}) {
   s.chunk = chunk;
   s.max_shape = max;
   return s;
-}
-
-std::string python(const std::string& script) {
-  // Debian's python3 carries h5py; a python3 earlier in PATH (pyenv) may not.
-  std::string py = ::access("/usr/bin/python3", X_OK) == 0 ? "/usr/bin/python3" : "python3";
-  std::string cmd = py + " -c '" + script + "' 2>&1";
-  std::string out;
-  FILE* p = popen(cmd.c_str(), "r");
-  REQUIRE(p != nullptr);
-  char buf[4096];
-  size_t n;
-  while ((n = fread(buf, 1, sizeof buf, p)) > 0) out.append(buf, n);
-  int rc = pclose(p);
-  INFO(out);
-  REQUIRE(rc == 0);
-  return out;
 }
 
 }  // namespace

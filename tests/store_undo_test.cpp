@@ -30,6 +30,8 @@ using h5tx::testing::SimulatedCrash;
 
 namespace {
 
+using h5tx_test::python;
+
 Options undo_options(Env* env = nullptr) {
   Options o;
   o.mode = Mode::Undo;
@@ -71,21 +73,6 @@ std::string slurp(const std::string& path) {
   std::stringstream ss;
   ss << in.rdbuf();
   return ss.str();
-}
-
-std::string python(const std::string& script) {
-  std::string py = ::access("/usr/bin/python3", X_OK) == 0 ? "/usr/bin/python3" : "python3";
-  std::string cmd = py + " -c '" + script + "' 2>&1";
-  std::string out;
-  FILE* p = popen(cmd.c_str(), "r");
-  REQUIRE(p != nullptr);
-  char buf[4096];
-  size_t n;
-  while ((n = fread(buf, 1, sizeof buf, p)) > 0) out.append(buf, n);
-  int rc = pclose(p);
-  INFO(out);
-  REQUIRE(rc == 0);
-  return out;
 }
 
 // Creates files with dataset /d (chunks [0,0] and [1,1] = `value`).

@@ -18,4 +18,9 @@ class TempDir {
   std::string path_;
 };
 
+// Runs `python3 -c script` (Debian's, which has h5py and numpy) and returns
+// its output; fails the test if it exits non-zero. The script must not
+// contain single quotes.
+std::string python(const std::string& script);
+
 }  // namespace h5tx_test
