@@ -10,7 +10,6 @@
 #include <cstdint>
 #include <iterator>
 #include <map>
-#include <string>
 #include <utility>
 
 namespace h5tx {
@@ -85,10 +84,10 @@ class IntervalMap {
   uint64_t bytes_ = 0;
 };
 
-// Payload: the bytes themselves.
-struct Bytes {
-  std::string data;
-  Bytes slice(uint64_t skip, uint64_t len) const { return Bytes{data.substr(skip, len)}; }
+// Payload: the bytes themselves, held elsewhere (the driver's WriteArena).
+struct BufferedBytes {
+  const char* data;
+  BufferedBytes slice(uint64_t skip, uint64_t) const { return BufferedBytes{data + skip}; }
 };
 
 // Payload: a position in another file (the journal).

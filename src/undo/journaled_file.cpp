@@ -18,6 +18,7 @@ namespace {
 
 constexpr size_t kStagingFlushBytes = 1 << 20;
 constexpr size_t kMaxRunBytes = 1 << 20;  // before-images read with one call
+constexpr size_t kKeepArenaBytes = 8 << 20;  // buffer memory kept between transactions
 
 uint64_t make_nonce(Env* env, const void* self) {
   static std::atomic<uint64_t> counter{0};
@@ -172,9 +173,9 @@ void JournaledFile::read_locked(uint64_t addr, char* buf, size_t n) {
     return;
   }
   read_disk(addr, buf, n);
-  buffer_.for_each_overlap(addr, addr + n, [&](uint64_t s, uint64_t e, const Bytes& b) {
+  buffer_.for_each_overlap(addr, addr + n, [&](uint64_t s, uint64_t e, const BufferedBytes& b) {
     uint64_t from = std::max(s, addr), to = std::min(e, addr + n);
-    std::memcpy(buf + (from - addr), b.data.data() + (from - s), static_cast<size_t>(to - from));
+    std::memcpy(buf + (from - addr), b.data + (from - s), static_cast<size_t>(to - from));
   });
 }
 
@@ -207,10 +208,13 @@ void JournaledFile::write_locked(uint64_t addr, const void* buf, size_t n) {
       disk_valid_ = logical_size_ = disk_size_;
       return;
     }
-    buffer_.insert(addr, n, Bytes{std::string(static_cast<const char*>(buf), n)});
+    buffer_.insert(addr, n, BufferedBytes{arena_.copy(buf, n)});
     logical_size_ = std::max(logical_size_, addr + n);
     prepared_ = false;
-    if (opt_.sync_every_write || buffer_.bytes() > opt_.buffer_bytes) spill();
+    // The arena also holds overwritten bytes: bound it too.
+    if (opt_.sync_every_write || buffer_.bytes() > opt_.buffer_bytes ||
+        arena_.used() > 2 * opt_.buffer_bytes)
+      spill();
   });
 }
 
@@ -255,14 +259,16 @@ void JournaledFile::open_journal() {
                                       "transaction? refusing to overwrite it");
     }
     journal_needs_dir_sync_ = true;
-    journal_size_ = 0;
+    journal_size_ = journal_extent_ = 0;
   }
 }
 
 void JournaledFile::write_journal(std::string* staging) {
   if (staging->empty()) return;
+  journal_pending_ = true;
   journal_->write(journal_size_, staging->data(), staging->size());
   journal_size_ += staging->size();
+  journal_extent_ = std::max(journal_extent_, journal_size_);
   staging->clear();
 }
 
@@ -320,7 +326,7 @@ void JournaledFile::spill() {
       if (staging.size() >= kStagingFlushBytes) write_journal(&staging);
     }
     write_journal(&staging);
-    journal_->sync();
+    journal_->datasync();  // also makes a new size durable
     if (journal_needs_dir_sync_) {
       env_->sync_dir(path_dirname(journal_path_));
       journal_needs_dir_sync_ = false;
@@ -332,19 +338,25 @@ void JournaledFile::spill() {
     data_->truncate(disk_valid_);
     disk_size_ = disk_valid_;
   }
-  for (const auto& kv : buffer_.pieces()) {
-    const std::string& d = kv.second.payload.data;
-    data_->write(kv.first, d.data(), d.size());
-    disk_size_ = std::max(disk_size_, kv.second.end);
+  // Pieces adjacent both in the file and in the arena go out in one call.
+  const auto& pieces = buffer_.pieces();
+  for (auto it = pieces.begin(); it != pieces.end();) {
+    uint64_t start = it->first, end = it->second.end;
+    const char* data = it->second.payload.data;
+    for (++it; it != pieces.end() && it->first == end && it->second.payload.data == data + (end - start); ++it)
+      end = it->second.end;
+    data_->write(start, data, static_cast<size_t>(end - start));
+    disk_size_ = std::max(disk_size_, end);
   }
   buffer_.clear();
+  arena_.reset();
   if (logical_size_ != disk_size_) data_->truncate(logical_size_);
   disk_size_ = disk_valid_ = logical_size_;
 }
 
 void JournaledFile::sync_data_if_dirty() {
   if (data_dirty_) {
-    data_->sync();
+    data_->datasync();  // also makes a new size durable
     data_dirty_ = false;
   }
 }
@@ -353,13 +365,33 @@ void JournaledFile::sync_data_if_dirty() {
 // commit point). A journal at the path given at open stays open for the next
 // transaction; one given to tx_start is removed now, so an error doing so
 // reaches the caller of commit/abort rather than a close that cannot fail.
+// A journal that stays open is invalidated by zeroing its header instead
+// (a zero header means "nothing pending"; the next transaction overwrites
+// the file from the start, and the stale entries after its own fail their
+// checksums under its new nonce): no blocks are freed and reallocated per
+// transaction, and the sync writes one block.
 void JournaledFile::invalidate_journal() {
+  bool keep = journal_path_ == default_journal_path_ && journal_extent_ <= opt_.journal_keep_bytes;
   if (journal_ && journal_size_ > 0) {
-    journal_->truncate(0);
-    journal_->sync();
+    if (keep) {
+      static const char zeros[kHeaderSize] = {};
+      journal_->write(0, zeros, sizeof zeros);
+      journal_->datasync();
+    } else {
+      journal_->truncate(0);
+      journal_->sync();
+      journal_extent_ = 0;
+    }
   }
   journal_size_ = 0;
+  journal_pending_ = false;
   if (journal_path_ != default_journal_path_) close_journal();
+}
+
+// The outermost transaction ended: most of the buffer memory goes back.
+void JournaledFile::end_transaction_memory() {
+  buffer_.clear();
+  arena_.release(kKeepArenaBytes);
 }
 
 void JournaledFile::tx_start(const std::string& journal_path) {
@@ -409,6 +441,7 @@ void JournaledFile::tx_commit() {
     invalidate_journal();
     levels_.clear();
     prepared_ = false;
+    end_transaction_memory();
   });
 }
 
@@ -433,8 +466,10 @@ void JournaledFile::tx_forget() {
     throw StateError(data_path_, "forget needs a prepared transaction with no write since prepare");
   levels_.clear();
   journal_.reset();  // the caller removed it; no journal I/O here
-  journal_size_ = 0;
+  journal_size_ = journal_extent_ = 0;
+  journal_pending_ = false;
   prepared_ = false;
+  end_transaction_memory();
 }
 
 void JournaledFile::tx_abort() {
@@ -445,6 +480,7 @@ void JournaledFile::tx_abort() {
   H5TX_GUARDED("abort", {
     Level level = std::move(levels_.back());
     buffer_.clear();
+    arena_.reset();
     if (!level.images.empty() || disk_size_ != level.start_size) {
       std::string page(opt_.page_size, '\0');
       for (const auto& kv : level.images) {
@@ -459,7 +495,10 @@ void JournaledFile::tx_abort() {
     sync_data_if_dirty();
     disk_size_ = disk_valid_ = logical_size_ = level.start_size;
     levels_.pop_back();
-    if (levels_.empty()) invalidate_journal();
+    if (levels_.empty()) {
+      invalidate_journal();
+      end_transaction_memory();
+    }
     prepared_ = false;
     discarding_ = true;
   });
@@ -502,9 +541,11 @@ bool JournaledFile::close() {
         invalidate_journal();
       } else {
         journal_.reset();  // prepared: the caller owns the journal from now on
-        journal_size_ = 0;
+        journal_size_ = journal_extent_ = 0;
+        journal_pending_ = false;
       }
       levels_.clear();
+      end_transaction_memory();
     });
   }
   close_journal();
@@ -512,10 +553,14 @@ bool JournaledFile::close() {
 }
 
 // Closes the journal of finished transactions and removes the (empty) file.
+// Only called with no transaction pending in the journal (empty, or its
+// header zeroed).
 void JournaledFile::close_journal() {
   if (!journal_) return;
   journal_.reset();
-  if (env_->exists(journal_path_) && env_->file_size(journal_path_) == 0) env_->remove_file(journal_path_);
+  bool invalid = !journal_pending_;
+  journal_size_ = journal_extent_ = 0;
+  if (invalid && env_->exists(journal_path_)) env_->remove_file(journal_path_);
 }
 
 }  // namespace undo

@@ -18,6 +18,7 @@
 #include "h5tx/env.hpp"
 #include "undo/interval_map.hpp"
 #include "undo/journal_format.hpp"
+#include "undo/write_arena.hpp"
 
 namespace h5tx {
 namespace undo {
@@ -28,6 +29,10 @@ struct JournaledFileOptions {
   size_t page_size = 4096;
   size_t buffer_bytes = 16 << 20;
   bool sync_every_write = false;
+  // A journal at the path given at open is kept between transactions (its
+  // header zeroed, its space reused) while it is at most this big; a larger
+  // one is truncated to 0 bytes instead.
+  uint64_t journal_keep_bytes = 256ull << 20;
 };
 
 class JournaledFile {
@@ -100,6 +105,7 @@ class JournaledFile {
   void write_journal(std::string* staging);
   void sync_data_if_dirty();
   void invalidate_journal();
+  void end_transaction_memory();
   void close_journal();
   void read_disk(uint64_t addr, char* buf, size_t n);
   void read_locked(uint64_t addr, char* buf, size_t n);
@@ -130,10 +136,13 @@ class JournaledFile {
   uint64_t logical_size_ = 0;
 
   std::vector<Level> levels_;
-  IntervalMap<Bytes> buffer_;
+  IntervalMap<BufferedBytes> buffer_;
+  WriteArena arena_;  // the bytes of buffer_
   std::unique_ptr<File> journal_;
   bool journal_needs_dir_sync_ = false;
-  uint64_t journal_size_ = 0;
+  uint64_t journal_size_ = 0;    // bytes of the current transaction's journal
+  uint64_t journal_extent_ = 0;  // the journal file's size (stale bytes past journal_size_)
+  bool journal_pending_ = false; // holds this transaction's header (not invalidated)
   JournalHeader header_;
   bool prepared_ = false;
   EndOnClose end_on_close_ = EndOnClose::None;
