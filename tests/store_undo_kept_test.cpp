@@ -13,6 +13,7 @@
 #include "h5tx/store.hpp"
 #include "hdf5/handle.hpp"
 #include "test_util.hpp"
+#include "undo/driver.hpp"
 
 using namespace h5tx;
 
@@ -162,4 +163,41 @@ TEST_CASE("undo store: the kept files close before the LOCK goes, also after a l
   CHECK(open_files() == 0);
   store = Store::open(home, undo_options());
   CHECK(read_value(*store, "a.h5") == 4);
+}
+
+TEST_CASE("undo store: single-file commits reuse one undo directory and its journal; nothing is left after close") {
+  h5tx_test::TempDir dir("undo-kept");
+  const std::string home = dir / "store";
+  Env& env = *Env::posix();
+  auto store = Store::create(home, undo_options());
+  create_file(*store, "a.h5");  // created a file: committed by renaming its directory
+  CHECK(env.list_dir(home + "/journal").empty());
+  write_value(*store, "a.h5", 2);  // one existing file: committed in place
+  std::vector<std::string> spare = env.list_dir(home + "/journal");
+  REQUIRE(spare.size() == 1);
+  const std::string journal = home + "/journal/" + spare[0] + "/a.h5.journal";
+  CHECK(env.exists(journal));  // kept open, its header zeroed
+  CHECK_FALSE(undo::has_pending_journal(env, journal));
+  for (uint8_t v = 3; v < 6; v++) write_value(*store, "a.h5", v);
+  CHECK(env.list_dir(home + "/journal") == spare);
+  CHECK(read_value(*store, "a.h5") == 5);  // a reader closes the kept file and its journal
+  CHECK(env.list_dir(home + "/journal/" + spare[0]).empty());
+  write_value(*store, "a.h5", 6);
+  CHECK(env.list_dir(home + "/journal") == spare);
+  {
+    // Two files: committed by renaming the (reused) directory.
+    create_file(*store, "b.h5");
+    Transaction tx = store->begin();
+    tx.write_chunk("a.h5", "/d", {0, 0}, chunk_of(7));
+    tx.write_chunk("b.h5", "/d", {0, 0}, chunk_of(7));
+    tx.commit();
+  }
+  CHECK(env.list_dir(home + "/journal").empty());
+  write_value(*store, "b.h5", 8);
+  CHECK(env.list_dir(home + "/journal").size() == 1);
+  store->close();
+  CHECK(env.list_dir(home + "/journal").empty());
+  store = Store::open(home, undo_options());
+  CHECK(read_value(*store, "a.h5") == 7);
+  CHECK(read_value(*store, "b.h5") == 8);
 }

@@ -5,6 +5,7 @@
 #include <algorithm>
 #include <chrono>
 #include <cstdio>
+#include <utility>
 
 #include "h5tx/error.hpp"
 #include "hdf5/handle.hpp"
@@ -120,6 +121,7 @@ void UndoState::release(Access access) {
     std::string error;
     try {
       close_kept();
+      remove_spare_dir();
     } catch (const Error& e) {
       error = e.what();
     }
@@ -162,6 +164,16 @@ void UndoState::close_kept() {
     }
   }
   if (first) std::rethrow_exception(first);
+}
+
+std::string UndoState::take_spare_dir() {
+  std::lock_guard<std::mutex> lk(mu);
+  return std::exchange(spare_dir, std::string());
+}
+
+void UndoState::remove_spare_dir() {
+  std::string dir = take_spare_dir();
+  if (!dir.empty() && env->exists(dir)) env->remove_flat_dir(dir);
 }
 
 void UndoState::mark_failed(const std::string& why) {
@@ -346,6 +358,7 @@ void UndoStore::close() {
   std::exception_ptr failure;
   try {
     state_->close_kept();
+    state_->remove_spare_dir();
   } catch (const Error&) {
     failure = std::current_exception();
   }

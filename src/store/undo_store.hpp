@@ -70,6 +70,16 @@ struct UndoState {
   // Closes every kept file; the first close error is thrown after all closed.
   void close_kept();
 
+  // A journal/undo_<txid> directory left by an earlier single-file commit
+  // (formats/undo-store.md): durable, with no CREATED and no journal holding
+  // a transaction. The next write transaction uses it instead of creating
+  // its own; it is removed when the store closes. Only the writer and
+  // close() use it.
+  std::string spare_dir;
+  std::string take_spare_dir();
+  // Removes the spare directory, if any (not synced: it holds nothing).
+  void remove_spare_dir();
+
   std::string data_path(const std::string& file) const { return layout->data_path(file); }
   std::string undo_dir(uint64_t txid) const;
 };

@@ -73,6 +73,14 @@ UndoOptions UndoStoreTransaction::file_options(const std::string& journal) const
 
 void UndoStoreTransaction::ensure_dir() {
   if (dir_made_) return;
+  std::string spare = st_->take_spare_dir();
+  if (!spare.empty()) {
+    // Left by an earlier single-file commit: durable and holding nothing
+    // recovery would act on. Its name keeps that transaction's txid.
+    dir_ = spare;
+    dir_made_ = true;
+    return;
+  }
   // The directory must be durable before a journal in it protects anything.
   st_->env->create_dir(dir_);
   st_->env->sync_dir(st_->layout->journal_dir());
@@ -92,7 +100,8 @@ UndoStoreTransaction::OpenFile& UndoStoreTransaction::open_for_write(const std::
   f.file = st_->take_kept(file);
   f.was_kept = f.file != nullptr;
   if (!f.file) f.file = std::make_unique<UndoFile>(UndoFile::open(path, true, file_options(journal_path(file))));
-  undo::tx_start(f.file->hid(), journal_path(file));
+  // The journal stays open between transactions while the directory is reused.
+  undo::tx_start_kept(f.file->hid(), journal_path(file));
   f.base = savepoints_.size();
   return files_.emplace(file, std::move(f)).first->second;
 }
@@ -241,7 +250,7 @@ void UndoStoreTransaction::create_file(const std::string& file) {
   f.created = true;
   f.base = savepoints_.size();
   f.file = std::make_unique<UndoFile>(UndoFile::create(path, file_options(journal_path(file))));
-  undo::tx_start(f.file->hid(), journal_path(file));
+  undo::tx_start_kept(f.file->hid(), journal_path(file));
   files_.emplace(file, std::move(f));
 }
 
@@ -439,6 +448,10 @@ void UndoStoreTransaction::commit() {
     }
     std::rethrow_exception(first);
   }
+  if (files_.size() == 1 && created_.empty()) {
+    commit_in_place();
+    return;
+  }
   if (files_.empty()) {
     // Nothing to keep (files created and rolled back, or nothing touched).
     if (dir_made_) env.remove_flat_dir(dir_);
@@ -503,6 +516,46 @@ void UndoStoreTransaction::commit() {
     st_->mark_failed(why);
     end();
     throw IoError(done, why);
+  }
+  end();
+}
+
+// A transaction that changed one file it did not create commits as the bare
+// driver does: the invalidation of that file's journal is the commit point
+// (durable once synced). Nothing else in the directory would make recovery
+// act (no CREATED; other journals, of files kept open, hold no transaction),
+// so no rename is needed, and the directory stays for the next transaction:
+// 3 syncs per transaction (journal, data, invalidation), as the driver alone.
+void UndoStoreTransaction::commit_in_place() {
+  OpenFile& f = files_.begin()->second;
+  try {
+    undo::tx_commit(f.file->hid());
+  } catch (const Error& e) {
+    // The invalidation may or may not have reached the disk: recovery
+    // settles it (the journal stays as it is; the file is unusable).
+    std::string why = "commit of undo transaction " + Layout::txid_hex(txid_) +
+                      ": its outcome is unknown (" + e.what() + ")";
+    std::string journal = journal_path(files_.begin()->first);
+    files_.clear();
+    st_->mark_failed(why);
+    end();
+    throw IoError(journal, why + "; reopen the store: recovery keeps it or reverts it");
+  }
+  {
+    std::lock_guard<std::mutex> lk(st_->mu);
+    st_->committed++;
+    st_->last_committed_txid = std::max(st_->last_committed_txid, txid_);
+    st_->spare_dir = dir_;
+  }
+  try {
+    keep_files();
+  } catch (const Error& e) {
+    std::string why = "undo transaction " + Layout::txid_hex(txid_) +
+                      " committed, but closing its file failed: " + e.what();
+    files_.clear();
+    st_->mark_failed(why);
+    end();
+    throw IoError(dir_, why);
   }
   end();
 }

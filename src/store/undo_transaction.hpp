@@ -91,6 +91,7 @@ class UndoStoreTransaction : public TransactionImpl {
   void revert_all();
   void close_files();
   void keep_files();
+  void commit_in_place();
   void end();
 
   std::shared_ptr<UndoState> st_;

@@ -369,6 +369,13 @@ void tx_start(hid_t file, const std::string& journal_path) {
   jf->tx_start(journal_path);
 }
 
+void tx_start_kept(hid_t file, const std::string& journal_path) {
+  hdf5::Lock l(hdf5::mutex());
+  auto jf = file_of(file);
+  flush(file, jf);
+  jf->tx_start(journal_path, true);
+}
+
 void tx_commit(hid_t file) {
   hdf5::Lock l(hdf5::mutex());
   auto jf = file_of(file);

@@ -43,6 +43,10 @@ void tx_start(hid_t file);  // nested allowed
 // Outermost level only: the journal of this transaction lives at
 // journal_path instead of the one given in the file access property list.
 void tx_start(hid_t file, const std::string& journal_path);
+// As tx_start(file, journal_path), and journal_path becomes the file's
+// journal for later transactions too: kept open between them (invalidated by
+// zeroing its header, formats/undo-journal.md) and removed at close.
+void tx_start_kept(hid_t file, const std::string& journal_path);
 void tx_commit(hid_t file);   // inner: merge into parent. outer: sync data, invalidate journal durably
 void tx_abort(hid_t file);    // inner: restore inner before-images. outer: restore + truncate;
                               // then discard writes until close (close and reopen the file)

@@ -394,7 +394,7 @@ void JournaledFile::end_transaction_memory() {
   arena_.release(kKeepArenaBytes);
 }
 
-void JournaledFile::tx_start(const std::string& journal_path) {
+void JournaledFile::tx_start(const std::string& journal_path, bool keep_journal) {
   std::lock_guard<std::mutex> l(mu_);
   check_writable("start a transaction");
   if (discarding_)
@@ -408,6 +408,7 @@ void JournaledFile::tx_start(const std::string& journal_path) {
         close_journal();
         journal_path_ = want;
       }
+      if (keep_journal) default_journal_path_ = want;
       // Earlier writes outside a transaction become durable first, so the
       // before-images saved below are the bytes a crash would find.
       sync_data_if_dirty();

@@ -67,8 +67,9 @@ class JournaledFile {
   void truncate(uint64_t size);
 
   // journal_path: this transaction's journal (outermost level only); ""
-  // means the one given at open.
-  void tx_start(const std::string& journal_path = "");
+  // means the one given at open. keep_journal: journal_path replaces the one
+  // given at open, for this and later transactions (kept open between them).
+  void tx_start(const std::string& journal_path = "", bool keep_journal = false);
   void tx_commit();
   void tx_abort();
   void tx_prepare();
