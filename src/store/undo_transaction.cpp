@@ -510,14 +510,19 @@ void UndoStoreTransaction::commit() {
     keep_files();
     env.remove_flat_dir(done);
   } catch (const Error& e) {
-    std::string why = "undo transaction " + Layout::txid_hex(txid_) +
-                      " committed, but cleaning up after it failed: " + e.what();
-    files_.clear();
-    st_->mark_failed(why);
-    end();
-    throw IoError(done, why);
+    fail(done, "undo transaction " + Layout::txid_hex(txid_) +
+                   " committed, but cleaning up after it failed: " + e.what(), "");
   }
   end();
+}
+
+// Ends the transaction after an error at or past its commit point: the store
+// refuses new transactions until it is reopened.
+void UndoStoreTransaction::fail(const std::string& path, const std::string& why, const std::string& advice) {
+  files_.clear();
+  st_->mark_failed(why);
+  end();
+  throw IoError(path, why + advice);
 }
 
 // A transaction that changed one file it did not create commits as the bare
@@ -533,13 +538,10 @@ void UndoStoreTransaction::commit_in_place() {
   } catch (const Error& e) {
     // The invalidation may or may not have reached the disk: recovery
     // settles it (the journal stays as it is; the file is unusable).
-    std::string why = "commit of undo transaction " + Layout::txid_hex(txid_) +
-                      ": its outcome is unknown (" + e.what() + ")";
-    std::string journal = journal_path(files_.begin()->first);
-    files_.clear();
-    st_->mark_failed(why);
-    end();
-    throw IoError(journal, why + "; reopen the store: recovery keeps it or reverts it");
+    fail(journal_path(files_.begin()->first),
+         "commit of undo transaction " + Layout::txid_hex(txid_) + ": its outcome is unknown (" +
+             e.what() + ")",
+         "; reopen the store: recovery keeps it or reverts it");
   }
   {
     std::lock_guard<std::mutex> lk(st_->mu);
@@ -550,12 +552,8 @@ void UndoStoreTransaction::commit_in_place() {
   try {
     keep_files();
   } catch (const Error& e) {
-    std::string why = "undo transaction " + Layout::txid_hex(txid_) +
-                      " committed, but closing its file failed: " + e.what();
-    files_.clear();
-    st_->mark_failed(why);
-    end();
-    throw IoError(dir_, why);
+    fail(dir_, "undo transaction " + Layout::txid_hex(txid_) + " committed, but closing its file failed: " +
+                   e.what(), "");
   }
   end();
 }

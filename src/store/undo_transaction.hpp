@@ -92,6 +92,7 @@ class UndoStoreTransaction : public TransactionImpl {
   void close_files();
   void keep_files();
   void commit_in_place();
+  [[noreturn]] void fail(const std::string& path, const std::string& why, const std::string& advice);
   void end();
 
   std::shared_ptr<UndoState> st_;
