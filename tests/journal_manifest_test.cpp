@@ -1,6 +1,7 @@
-// The redo MANIFEST codec: the golden file pins the format byte for byte;
-// the decoder rejects truncated, garbage and bit-flipped manifests with a
-// CorruptionError naming the file.
+// The redo MANIFEST codec: the golden files pin the format byte for byte
+// (version 2 is written, version 1 still read); the decoder rejects
+// truncated, garbage and bit-flipped manifests with a CorruptionError naming
+// the file; damaged chunk copies are caught when read.
 #include <catch2/catch.hpp>
 
 #include <cstdlib>
@@ -71,11 +72,30 @@ Manifest golden_manifest() {
   c.path = "/raw/a";
   c.shape = {3, 0};
   c.filter_mask = 0;
-  c.chunk_file = "chunk_00000000";
+  c.chunk_file = "";  // inline, at offset 0 of the inline data
   c.chunk_size = 1234;
   c.chunk_hash = 0xfedcba9876543210ULL;
   m.ops.push_back(c);
+  Op sp = c;
+  sp.shape = {4, 0};
+  sp.chunk_file = "spill";
+  sp.chunk_offset = 4096;
+  sp.chunk_size = 1000;
+  sp.chunk_hash = 0x0011223344556677ULL;
+  m.ops.push_back(sp);
   return m;
+}
+
+// The golden MANIFEST file: the record, then the inline chunk's 1234 bytes.
+std::string golden_inline_data() {
+  std::string d(1234, '\0');
+  for (size_t i = 0; i < d.size(); i++) d[i] = static_cast<char>(i * 7 + 3);
+  return d;
+}
+
+std::string golden_file() {
+  Manifest m = golden_manifest();
+  return encode_manifest(m) + golden_inline_data();
 }
 
 std::string read_file(const std::string& path) {
@@ -84,6 +104,8 @@ std::string read_file(const std::string& path) {
   ss << in.rdbuf();
   return ss.str();
 }
+
+std::string encode(Manifest m) { return encode_manifest(m); }
 
 void expect_corrupt(const std::string& bytes, const std::string& name) {
   try {
@@ -97,24 +119,51 @@ void expect_corrupt(const std::string& bytes, const std::string& name) {
 }  // namespace
 
 TEST_CASE("golden MANIFEST is byte for byte the format spec", "[journal]") {
-  std::string bytes = encode_manifest(golden_manifest());
-  std::string golden_path = std::string(H5TX_SOURCE_DIR) + "/formats/golden/redo-manifest-v1.bin";
+  std::string bytes = golden_file();
+  std::string golden_path = std::string(H5TX_SOURCE_DIR) + "/formats/golden/redo-manifest-v2.bin";
   if (std::getenv("H5TX_WRITE_GOLDEN")) {
     std::ofstream(golden_path, std::ios::binary) << bytes;
   }
   std::string golden = read_file(golden_path);
   REQUIRE(golden.size() == bytes.size());
   CHECK(golden == bytes);
-  // Spot checks of the spec: magic, version, txid little-endian, total length.
+  // Spot checks of the spec: magic, version, txid little-endian, record
+  // length, inline data after the record.
+  Manifest m = golden_manifest();
+  std::string record = encode_manifest(m);
   CHECK(bytes.substr(0, 8) == std::string("H5TXRDO\n"));
-  CHECK(uint8_t(bytes[8]) == 1);
+  CHECK(uint8_t(bytes[8]) == 2);
   CHECK(uint8_t(bytes[16]) == 0xef);
-  CHECK(size_t(uint8_t(bytes[32]) + 256 * uint8_t(bytes[33])) == bytes.size());
+  CHECK(size_t(uint8_t(bytes[32]) + 256 * uint8_t(bytes[33])) == record.size());
+  CHECK(m.record_size == record.size());
+  CHECK(m.inline_bytes == 1234);
+  CHECK(bytes.substr(record.size()) == golden_inline_data());
+}
+
+TEST_CASE("version 1 MANIFESTs (one file per chunk) are still read", "[journal]") {
+  std::string path = std::string(H5TX_SOURCE_DIR) + "/formats/golden/redo-manifest-v1.bin";
+  Manifest r = decode_manifest(read_file(path), path);
+  Manifest m = golden_manifest();
+  CHECK(r.version == 1);
+  CHECK(r.txid == m.txid);
+  CHECK(r.commit_time_micros == m.commit_time_micros);
+  CHECK(r.message == m.message);
+  CHECK(r.metadata == m.metadata);
+  REQUIRE(r.ops.size() == 6);
+  CHECK(r.ops[1].spec.chunk == m.ops[1].spec.chunk);
+  CHECK(r.ops[5].chunk_file == "chunk_00000000");
+  CHECK(r.ops[5].chunk_offset == 0);
+  CHECK(r.ops[5].chunk_size == 1234);
+  CHECK(r.ops[5].chunk_hash == 0xfedcba9876543210ULL);
+  CHECK(r.inline_bytes == 0);
+  std::string v1 = read_file(path);
+  expect_corrupt(v1 + "x", "T/MANIFEST");  // a version 1 record is the whole file
 }
 
 TEST_CASE("MANIFEST round-trips every field", "[journal]") {
   Manifest m = golden_manifest();
-  Manifest r = decode_manifest(encode_manifest(m), "MANIFEST");
+  Manifest r = decode_manifest(golden_file(), "MANIFEST");
+  CHECK(r.version == 2);
   CHECK(r.txid == m.txid);
   CHECK(r.commit_time_micros == m.commit_time_micros);
   CHECK(r.message == m.message);
@@ -130,19 +179,28 @@ TEST_CASE("MANIFEST round-trips every field", "[journal]") {
   CHECK(r.ops[4].attr.is_string);
   CHECK(r.ops[4].attr.text == "beamline");
   CHECK(r.ops[5].shape == Shape{3, 0});
-  CHECK(r.ops[5].chunk_file == "chunk_00000000");
+  // Decoded locations are absolute: the inline chunk is in the MANIFEST
+  // right after the record.
+  CHECK(r.ops[5].chunk_file == "MANIFEST");
+  CHECK(r.ops[5].chunk_offset == r.record_size);
   CHECK(r.ops[5].chunk_size == 1234);
   CHECK(r.ops[5].chunk_hash == 0xfedcba9876543210ULL);
-  CHECK(r.chunk_bytes() == 1234);
+  CHECK(r.ops[6].chunk_file == "spill");
+  CHECK(r.ops[6].chunk_offset == 4096);
+  CHECK(r.chunk_bytes() == 2234);
+  CHECK(r.inline_bytes == 1234);
 }
 
 TEST_CASE("MANIFEST decoder rejects truncation and garbage and bit flips", "[journal]") {
-  std::string good = encode_manifest(golden_manifest());
+  std::string good = golden_file();
+  size_t record = decode_manifest(good, "M").record_size;
   for (size_t n = 0; n < good.size(); n++) expect_corrupt(good.substr(0, n), "T/MANIFEST");
   expect_corrupt(good + "x", "T/MANIFEST");
   expect_corrupt(std::string(good.size(), '\0'), "T/MANIFEST");
   expect_corrupt("garbage garbage garbage garbage garbage garbage garbage", "T/MANIFEST");
-  for (size_t i = 0; i < good.size(); i++) {
+  // Every bit flip in the record (the inline data is checked per chunk when
+  // read: see the TxWriter test).
+  for (size_t i = 0; i < record; i++) {
     for (int bit : {0, 7}) {
       std::string bad = good;
       bad[i] = static_cast<char>(bad[i] ^ (1 << bit));
@@ -151,11 +209,18 @@ TEST_CASE("MANIFEST decoder rejects truncation and garbage and bit flips", "[jou
   }
   // A structurally bad body with a valid checksum is still rejected (strict parse).
   Manifest m = golden_manifest();
-  m.ops[5].chunk_file = "../escape";
-  expect_corrupt(encode_manifest(m), "T/MANIFEST");
+  m.ops[6].chunk_file = "../escape";
+  expect_corrupt(encode(m) + golden_inline_data(), "T/MANIFEST");
   m = golden_manifest();
   m.ops[1].spec.chunk = {0, 64};
-  expect_corrupt(encode_manifest(m), "T/MANIFEST");
+  expect_corrupt(encode(m) + golden_inline_data(), "T/MANIFEST");
+  m = golden_manifest();
+  m.ops[6].chunk_offset = UINT64_MAX - 10;
+  expect_corrupt(encode(m) + golden_inline_data(), "T/MANIFEST");
+  // The encoder refuses inline chunks that do not follow one another.
+  m = golden_manifest();
+  m.ops[5].chunk_offset = 8;
+  CHECK_THROWS_AS(encode_manifest(m), InvalidArgumentError);
 }
 
 TEST_CASE("transaction directory names", "[journal]") {
@@ -178,33 +243,55 @@ TEST_CASE("TxWriter writes a directory that verifies; damage names the file", "[
   TxWriter w(env, jdir, 5);
   Manifest m;
   m.txid = 9;
-  std::string payload(1000, 'q');
+  std::vector<uint8_t> small(1000, 'q'), spilled(3000, 's'), second(500, 'r');
   Op op;
   op.kind = OpKind::WriteChunk;
   op.file = "a.h5";
   op.path = "/d";
   op.shape = {0};
-  op.chunk_file = w.write_chunk_file(payload.data(), payload.size(), &op.chunk_hash);
-  op.chunk_size = payload.size();
+  Op sp = op;
+  sp.shape = {1};
+  w.spill(spilled.data(), spilled.size(), &sp);
+  CHECK(w.read_spilled(sp) == std::string(spilled.begin(), spilled.end()));
   m.ops.push_back(op);
-  CHECK(w.seal(m) == 2);
+  w.add_inline(small, &m.ops.back());
+  m.ops.push_back(sp);
+  m.ops.push_back(op);
+  m.ops.back().shape = {2};
+  w.add_inline(second, &m.ops.back());
+  CHECK(w.seal(m, {&small, &second}) == 3);  // spill file, MANIFEST, directory
+  // seal() leaves the ops pointing where readers find them.
+  CHECK(m.ops[0].chunk_file == "MANIFEST");
+  CHECK(m.ops[0].chunk_offset == m.record_size);
   std::string done = w.publish(9);
   CHECK(done == jdir + "/working_0000000000000009_done");
   JournalListing l = list_journal(*env, jdir);
   CHECK(l.done == std::vector<uint64_t>{9});
+  CHECK(env->list_dir(done) == std::vector<std::string>{"MANIFEST", "spill"});
   Manifest r = verify_transaction(*env, done, 9);
-  CHECK(read_chunk_file(*env, done, r.ops[0]) == payload);
+  REQUIRE(r.ops.size() == 3);
+  CHECK(read_chunk_file(*env, done, r.ops[0]) == std::string(small.begin(), small.end()));
+  CHECK(read_chunk_file(*env, done, r.ops[1]) == std::string(spilled.begin(), spilled.end()));
+  CHECK(read_chunk_file(*env, done, r.ops[2]) == std::string(second.begin(), second.end()));
+  CHECK(read_manifest(*env, done, 9).ops[2].chunk_offset == m.ops[2].chunk_offset);
   CHECK_THROWS_AS(verify_transaction(*env, done, 8), CorruptionError);
-  // Flip one byte of the chunk file.
-  std::string chunk_path = done + "/" + op.chunk_file;
-  {
-    auto f = env->open(chunk_path, OpenMode::ReadWrite);
-    f->write(10, "x", 1);
+  // One flipped byte in an inline chunk, then in the spill file: each is
+  // found and names the file that holds it.
+  for (const std::string name : {"MANIFEST", "spill"}) {
+    std::string path = done + "/" + name;
+    uint64_t at = name == "MANIFEST" ? r.ops[2].chunk_offset + 10 : 10;
+    char c;
+    auto f = env->open(path, OpenMode::ReadWrite);
+    f->read(at, &c, 1);
+    char x = static_cast<char>(c ^ 1);
+    f->write(at, &x, 1);
+    try {
+      verify_transaction(*env, done, 9);
+      FAIL("verified a damaged chunk");
+    } catch (const CorruptionError& e) {
+      CHECK(e.path() == path);
+    }
+    f->write(at, &c, 1);
   }
-  try {
-    verify_transaction(*env, done, 9);
-    FAIL("verified a damaged chunk");
-  } catch (const CorruptionError& e) {
-    CHECK(e.path() == chunk_path);
-  }
+  CHECK(verify_transaction(*env, done, 9).ops.size() == 3);
 }

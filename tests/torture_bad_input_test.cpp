@@ -87,7 +87,8 @@ std::vector<std::pair<std::string, std::string>> mutations(const std::string& or
   v.push_back({"empty", ""});
   if (n > 1) v.push_back({"truncated to half", orig.substr(0, n / 2)});
   if (n > 0) v.push_back({"last byte cut", orig.substr(0, n - 1)});
-  for (size_t off : {size_t(0), size_t(8), size_t(16), size_t(33), n / 2, n > 9 ? n - 9 : 0, n ? n - 1 : 0}) {
+  for (size_t off : {size_t(0), size_t(8), size_t(16), size_t(33), n / 4, n / 2, 3 * n / 4, n > 9 ? n - 9 : 0,
+                     n ? n - 1 : 0}) {
     if (off >= n) continue;
     std::string m = orig;
     m[off] = char(m[off] ^ 0x01);

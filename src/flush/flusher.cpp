@@ -122,7 +122,10 @@ void Flusher::flush_batch(const std::vector<BatchTx>& batch) {
     flushed_dirs.push_back(to);
   }
   env_->sync_dir(journal_dir_);
-  for (const auto& d : flushed_dirs) env_->remove_flat_dir(d);
+  for (const auto& d : flushed_dirs) {
+    if (hooks_.retired) hooks_.retired(d);
+    else env_->remove_flat_dir(d);
+  }
   env_->remove_flat_dir(path_join(journal_dir_, journal::undo_dir_name(batch.front().txid)));
 
   std::lock_guard<std::mutex> lock(mu_);

@@ -15,7 +15,8 @@
 // A batch: apply_batch (undo-protected, per file), then the hook `flushed`
 // (the store drops the batch from its read overlay), then every _done
 // directory is renamed to _flushed, journal/ is fsynced, and the directories
-// and the batch's undo directory are deleted.
+// are handed to the hook `retired` (kept for reuse, or deleted) and the
+// batch's undo directory is deleted.
 //
 // A failure stops the flusher; the journal stays as it is (recovery at the
 // next open replays it); the error is reported by check(), flush() and
@@ -55,6 +56,9 @@ class Flusher {
   struct Hooks {
     std::function<uint64_t()> flush_limit;  // highest txid that may be applied
     std::function<void(const std::vector<journal::Manifest>&)> flushed;
+    // A _flushed directory whose rename is durable: the store may keep it
+    // for reuse (journal/spare_dirs.hpp). Unset: it is removed.
+    std::function<void(const std::string& dir)> retired;
   };
 
   Flusher(Env* env, std::string journal_dir, DataFiles* files, const Options& options, Hooks hooks);

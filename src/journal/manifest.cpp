@@ -3,6 +3,7 @@
 
 #include <xxhash.h>
 
+#include "h5tx/error.hpp"
 #include "journal/byte_codec.hpp"
 
 namespace h5tx {
@@ -13,7 +14,8 @@ namespace {
 constexpr char kMagic[8] = {'H', '5', 'T', 'X', 'R', 'D', 'O', '\n'};
 constexpr size_t kMaxRank = 32;
 constexpr size_t kMaxName = 4096;
-constexpr size_t kHeaderSize = 8 + 4 + 4 + 8 + 8 + 8;  // magic .. total_length
+constexpr size_t kHeaderSize = kManifestHeaderSize;  // magic .. total_length
+static_assert(kHeaderSize == 8 + 4 + 4 + 8 + 8 + 8, "header layout");
 
 void put_shape(ByteWriter& w, const Shape& s) {
   w.u8(static_cast<uint8_t>(s.size()));
@@ -81,7 +83,15 @@ bool valid_chunk_file_name(const std::string& name) {
   return true;
 }
 
-std::string encode_manifest(const Manifest& m) {
+std::string encode_manifest(Manifest& m) {
+  uint64_t inline_bytes = 0;
+  for (const auto& op : m.ops) {
+    if (op.kind != OpKind::WriteChunk || !op.chunk_file.empty()) continue;
+    if (op.chunk_offset != inline_bytes)
+      throw InvalidArgumentError(kManifestName, "inline chunk at offset " + std::to_string(op.chunk_offset) +
+                                                    ", expected " + std::to_string(inline_bytes));
+    inline_bytes += op.chunk_size;
+  }
   ByteWriter w;
   w.bytes(kMagic, 8);
   w.u32(kManifestVersion);
@@ -138,11 +148,13 @@ std::string encode_manifest(const Manifest& m) {
         put_shape(w, op.shape);
         w.u32(op.filter_mask);
         w.str(op.chunk_file);
+        w.u64(op.chunk_offset);
         w.u64(op.chunk_size);
         w.u64(op.chunk_hash);
         break;
     }
   }
+  w.u64(inline_bytes);
   std::string& out = w.data();
   uint64_t total = out.size() + 8;
   for (int i = 0; i < 8; i++) out[32 + i] = static_cast<char>((total >> (8 * i)) & 0xff);
@@ -150,28 +162,57 @@ std::string encode_manifest(const Manifest& m) {
   ByteWriter tail;
   tail.u64(sum);
   out += tail.data();
+  m.version = kManifestVersion;
+  m.record_size = out.size();
+  m.inline_bytes = inline_bytes;
   return out;
 }
 
+void locate_inline_chunks(Manifest& m) {
+  for (auto& op : m.ops) {
+    if (op.kind != OpKind::WriteChunk || !op.chunk_file.empty()) continue;
+    op.chunk_file = kManifestName;
+    op.chunk_offset += m.record_size;
+  }
+}
+
+uint64_t manifest_record_size(const std::string& header) {
+  if (header.size() < kHeaderSize || header.compare(0, 8, kMagic, 8) != 0) return 0;
+  uint64_t total = 0;
+  for (int i = 7; i >= 0; i--) total = (total << 8) | static_cast<uint8_t>(header[32 + i]);
+  return total;
+}
+
 Manifest decode_manifest(const std::string& data, const std::string& path) {
+  uint64_t total = manifest_record_size(data);
+  if (total >= kHeaderSize + 8 && total < data.size())
+    return decode_manifest_record(data.substr(0, total), data.size(), path);
+  return decode_manifest_record(data, data.size(), path);
+}
+
+Manifest decode_manifest_record(const std::string& data, uint64_t file_size, const std::string& path) {
   if (data.size() < kHeaderSize + 8)
     throw CorruptionError(path, "at offset 0: manifest too short (" + std::to_string(data.size()) +
                                     " bytes)");
   ByteReader r(data, data.size(), path);
   if (r.raw(8, "magic") != std::string(kMagic, 8)) r.fail(0, "bad magic (not a redo MANIFEST)");
   uint32_t version = r.u32("version");
-  if (version != kManifestVersion)
+  if (version < kManifestOldestVersion || version > kManifestVersion)
     r.fail(8, "unsupported manifest version " + std::to_string(version) + " (this build reads " +
-                  std::to_string(kManifestVersion) + ")");
+                  std::to_string(kManifestOldestVersion) + " to " + std::to_string(kManifestVersion) + ")");
   uint32_t flags = r.u32("flags");
   if (flags != 0) r.fail(12, "unknown flags " + std::to_string(flags));
   Manifest m;
+  m.version = version;
   m.txid = r.u64("txid");
   m.commit_time_micros = r.u64("commit time");
   uint64_t total = r.u64("total length");
-  if (total != data.size())
+  // Version 1: the record is the whole file. Version 2: inline chunk data
+  // follows it (its length is inside the record, checked below).
+  if (total != data.size() || (version == 1 && total != file_size) || total > file_size)
     r.fail(32, "total length field says " + std::to_string(total) + " bytes, file has " +
-                   std::to_string(data.size()) + " (truncated or appended to)");
+                   std::to_string(file_size) + " (truncated or appended to)");
+  m.record_size = total;
   // Verify the checksum before trusting any length inside.
   ByteReader tail(data, data.size(), path);
   tail.raw(data.size() - 8, "body");
@@ -263,14 +304,37 @@ Manifest decode_manifest(const std::string& data, const std::string& path) {
         op.filter_mask = b.u32("filter mask");
         size_t n_at = b.offset();
         op.chunk_file = b.str("chunk file name", kMaxName);
-        if (!valid_chunk_file_name(op.chunk_file))
+        if (!(version >= 2 && op.chunk_file.empty()) && !valid_chunk_file_name(op.chunk_file))
           b.fail(n_at, "invalid chunk file name '" + op.chunk_file + "'");
+        size_t o_at = b.offset();
+        if (version >= 2) op.chunk_offset = b.u64("chunk offset");
         op.chunk_size = b.u64("chunk size");
+        if (op.chunk_offset > UINT64_MAX / 2 || op.chunk_size > UINT64_MAX / 2)
+          b.fail(o_at, "chunk offset or size out of range");
         op.chunk_hash = b.u64("chunk checksum");
         break;
       }
     }
     m.ops.push_back(std::move(op));
+  }
+  if (version >= 2) {
+    size_t at = b.offset();
+    m.inline_bytes = b.u64("inline data length");
+    if (m.inline_bytes != file_size - total)
+      b.fail(at, "inline data length " + std::to_string(m.inline_bytes) + " but the file has " +
+                     std::to_string(file_size - total) + " bytes after the record (truncated or appended to)");
+    // Inline chunks tile the inline data in order; readers get absolute offsets.
+    uint64_t next = 0;
+    for (auto& op : m.ops) {
+      if (op.kind != OpKind::WriteChunk || !op.chunk_file.empty()) continue;
+      if (op.chunk_offset != next || op.chunk_size > m.inline_bytes - next)
+        b.fail(at, "inline chunk at offset " + std::to_string(op.chunk_offset) + " (" +
+                       std::to_string(op.chunk_size) + " bytes) does not follow the previous one inside " +
+                       std::to_string(m.inline_bytes) + " bytes of inline data");
+      next += op.chunk_size;
+    }
+    if (next != m.inline_bytes) b.fail(at, "inline data has bytes no chunk uses");
+    locate_inline_chunks(m);
   }
   if (b.remaining() != 0)
     b.fail(b.offset(), std::to_string(b.remaining()) + " unexpected bytes after the last operation");

@@ -1,7 +1,9 @@
 // The MANIFEST of a redo transaction directory: every operation of the
-// transaction in order, its txid, commit time, message and metadata, and the
-// name, size and XXH3-64 of every chunk file. Binary, little-endian,
-// self-checksummed; every byte is specified in formats/redo-manifest.md.
+// transaction in order, its txid, commit time, message and metadata, and
+// where every chunk copy is (inline after the MANIFEST's record, or in a
+// named file of the directory), with its size and XXH3-64. Binary,
+// little-endian, self-checksummed; every byte is specified in
+// formats/redo-manifest.md (version 2 is written; version 1 is still read).
 #pragma once
 
 #include <cstdint>
@@ -14,8 +16,11 @@
 namespace h5tx {
 namespace journal {
 
-constexpr uint32_t kManifestVersion = 1;
+constexpr uint32_t kManifestVersion = 2;        // written
+constexpr uint32_t kManifestOldestVersion = 1;  // still read
 constexpr char kManifestName[] = "MANIFEST";
+// The file of a transaction directory holding the chunks it spilled before commit.
+constexpr char kSpillFileName[] = "spill";
 
 enum class OpKind : uint8_t {
   CreateFile = 1,
@@ -31,7 +36,13 @@ enum class OpKind : uint8_t {
 //   ExtendDataset: file, path, shape (grow each dimension to at least this)
 //   SetAttribute:  file, path (object), name, attr
 //   WriteChunk:    file, path (dataset), shape (chunk coordinates), filter_mask,
-//                  chunk_file, chunk_size, chunk_hash (of the stored bytes)
+//                  chunk_file, chunk_offset, chunk_size, chunk_hash (of the
+//                  stored bytes)
+// Where a chunk's bytes are: encode_manifest takes chunk_file "" for a chunk
+// inline in the MANIFEST, chunk_offset then counting from the start of the
+// inline data; decode_manifest reports every chunk as a file of the
+// directory and an absolute offset (inline ones as kManifestName at
+// record_size + offset), which is what readers need.
 struct Op {
   OpKind kind = OpKind::CreateFile;
   std::string file;
@@ -42,11 +53,15 @@ struct Op {
   AttributeValue attr;
   uint32_t filter_mask = 0;
   std::string chunk_file;
+  uint64_t chunk_offset = 0;
   uint64_t chunk_size = 0;
   uint64_t chunk_hash = 0;
 };
 
 struct Manifest {
+  uint32_t version = kManifestVersion;  // as decoded; encode always writes kManifestVersion
+  uint64_t record_size = 0;  // bytes of the record (header .. checksum); set by encode and decode
+  uint64_t inline_bytes = 0;  // bytes of inline chunk data after the record
   uint64_t txid = 0;
   uint64_t commit_time_micros = 0;
   std::string message;
@@ -61,11 +76,27 @@ struct Manifest {
 // XXH3-64 (seed 0), the checksum of chunk files and of the MANIFEST.
 uint64_t checksum(const void* data, size_t n);
 
-std::string encode_manifest(const Manifest& m);
-// Strict parse: CorruptionError naming `path` and the offset of the first
-// bad byte (bad magic, unknown version, truncation, bad lengths, values out of
-// range, trailing bytes, checksum mismatch).
+// The record (header .. checksum) of a version-2 MANIFEST. The inline chunk
+// data (the ops with chunk_file "", at their chunk_offset) follows it in the
+// file; m.inline_bytes and m.record_size are set. InvalidArgumentError if the
+// inline chunks do not tile [0, inline_bytes) in order.
+std::string encode_manifest(Manifest& m);
+// Strict parse of a whole MANIFEST file: CorruptionError naming `path` and
+// the offset of the first bad byte (bad magic, unknown version, truncation,
+// bad lengths, values out of range, trailing bytes, checksum mismatch).
+// Inline chunk data is not hashed here (see tx_reader.hpp).
 Manifest decode_manifest(const std::string& data, const std::string& path);
+// Turns the inline chunks of an encoded manifest (chunk_file "", offsets
+// into the inline data) into where readers find them (kManifestName at
+// record_size + offset), as decode does.
+void locate_inline_chunks(Manifest& m);
+// The same from the record alone plus the file's size (readers that do not
+// load the inline chunk data).
+Manifest decode_manifest_record(const std::string& record, uint64_t file_size, const std::string& path);
+// The record's length from the first kManifestHeaderSize bytes (0 if they are
+// not a MANIFEST header; decode then reports what is wrong).
+constexpr size_t kManifestHeaderSize = 40;
+uint64_t manifest_record_size(const std::string& header);
 
 // A chunk file name is safe to use inside a transaction directory: 1..64
 // characters of [A-Za-z0-9._-], not starting with '.', not "MANIFEST".

@@ -30,7 +30,20 @@ JournalListing list_journal(Env& env, const std::string& journal_dir) {
 Manifest read_manifest(Env& env, const std::string& tx_dir, uint64_t txid) {
   std::string path = path_join(tx_dir, kManifestName);
   if (!env.exists(path)) throw CorruptionError(path, "committed transaction has no MANIFEST");
-  Manifest m = decode_manifest(env.read_all(path), path);
+  auto f = env.open(path, OpenMode::ReadOnly);
+  uint64_t file_size = f->size();
+  // Read the header, then exactly the record it announces (not the inline
+  // chunk data after it). A bad header is read whole for the decoder to report.
+  std::string record(std::min<uint64_t>(file_size, kManifestHeaderSize), '\0');
+  record.resize(f->read(0, &record[0], record.size()));
+  uint64_t total = manifest_record_size(record);
+  uint64_t want = (total >= kManifestHeaderSize && total <= file_size) ? total : file_size;
+  if (want > record.size()) {
+    size_t have = record.size();
+    record.resize(want);
+    record.resize(have + f->read(have, &record[have], want - have));
+  }
+  Manifest m = decode_manifest_record(record, file_size, path);
   if (m.txid != txid)
     throw CorruptionError(path, "MANIFEST names txid " + txid_hex(m.txid) +
                                     " but its directory names " + txid_hex(txid));
@@ -38,19 +51,23 @@ Manifest read_manifest(Env& env, const std::string& tx_dir, uint64_t txid) {
 }
 
 std::string read_chunk_file(Env& env, const std::string& tx_dir, const Op& op) {
-  return read_chunk_file(env, tx_dir, op.chunk_file, op.chunk_size, op.chunk_hash);
+  return read_chunk_file(env, tx_dir, op.chunk_file, op.chunk_offset, op.chunk_size, op.chunk_hash);
 }
 
 std::string read_chunk_file(Env& env, const std::string& tx_dir, const std::string& name,
-                            uint64_t size, uint64_t hash) {
+                            uint64_t offset, uint64_t size, uint64_t hash) {
   std::string path = path_join(tx_dir, name);
   if (!env.exists(path)) throw CorruptionError(path, "chunk file listed in the MANIFEST is missing");
-  std::string data = env.read_all(path);
-  if (data.size() != size)
-    throw CorruptionError(path, "chunk file has " + std::to_string(data.size()) +
+  auto f = env.open(path, OpenMode::ReadOnly);
+  std::string data(size, '\0');
+  size_t got = size ? f->read(offset, &data[0], size) : 0;
+  if (got != size)
+    throw CorruptionError(path, "chunk copy at offset " + std::to_string(offset) + " has " + std::to_string(got) +
                                     " bytes, the MANIFEST says " + std::to_string(size));
   if (checksum(data.data(), data.size()) != hash)
-    throw CorruptionError(path, "chunk file checksum mismatch");
+    throw CorruptionError(path, name == kManifestName
+                                    ? "checksum mismatch in the chunk copy at offset " + std::to_string(offset)
+                                    : "chunk file checksum mismatch");
   return data;
 }
 
@@ -59,9 +76,15 @@ Manifest verify_transaction(Env& env, const std::string& tx_dir, uint64_t txid) 
   std::set<std::string> names;
   for (const auto& op : m.ops) {
     if (op.kind != OpKind::WriteChunk) continue;
-    if (!names.insert(op.chunk_file).second)
-      throw CorruptionError(path_join(tx_dir, kManifestName),
-                            "chunk file '" + op.chunk_file + "' listed twice");
+    if (m.version == 1) {
+      std::string path = path_join(tx_dir, op.chunk_file);
+      if (!names.insert(op.chunk_file).second)
+        throw CorruptionError(path_join(tx_dir, kManifestName),
+                              "chunk file '" + op.chunk_file + "' listed twice");
+      if (env.exists(path) && env.file_size(path) != op.chunk_size)
+        throw CorruptionError(path, "chunk file has " + std::to_string(env.file_size(path)) +
+                                        " bytes, the MANIFEST says " + std::to_string(op.chunk_size));
+    }
     read_chunk_file(env, tx_dir, op);
   }
   return m;

@@ -1,6 +1,8 @@
 // Reading committed redo transaction directories: the journal listing, the
-// MANIFEST of one directory, one chunk file (checked against the size and
-// XXH3-64 the MANIFEST records), and full verification of a directory.
+// MANIFEST of one directory (its record only, not the inline chunk data),
+// one chunk copy (inline in the MANIFEST or in a named file; checked against
+// the size and XXH3-64 the MANIFEST records), and full verification of a
+// directory.
 #pragma once
 
 #include <cstdint>
@@ -23,17 +25,19 @@ struct JournalListing {
 
 JournalListing list_journal(Env& env, const std::string& journal_dir);
 
-// Reads and decodes tx_dir/MANIFEST; checks that it names `txid`.
+// Reads and decodes the record of tx_dir/MANIFEST; checks that it names `txid`.
 Manifest read_manifest(Env& env, const std::string& tx_dir, uint64_t txid);
 
-// Reads the chunk file of a WriteChunk op; CorruptionError naming the file if
-// its size or checksum differs from the MANIFEST.
+// Reads the bytes of a WriteChunk op of a decoded manifest (file chunk_file
+// at chunk_offset); CorruptionError naming the file if they are missing or
+// their checksum differs from the MANIFEST's.
 std::string read_chunk_file(Env& env, const std::string& tx_dir, const Op& op);
 std::string read_chunk_file(Env& env, const std::string& tx_dir, const std::string& name,
-                            uint64_t size, uint64_t hash);
+                            uint64_t offset, uint64_t size, uint64_t hash);
 
-// Reads the MANIFEST and every chunk file (one at a time) and checks them.
-// Also rejects duplicate chunk file names. Returns the manifest.
+// Reads the MANIFEST and every chunk copy (one at a time) and checks them.
+// Version 1 also: no chunk file listed twice, and each has exactly the
+// recorded size. Returns the manifest.
 Manifest verify_transaction(Env& env, const std::string& tx_dir, uint64_t txid);
 
 }  // namespace journal

@@ -9,50 +9,95 @@
 namespace h5tx {
 namespace journal {
 
-TxWriter::TxWriter(Env* env, std::string journal_dir, uint64_t temp_id)
+TxWriter::TxWriter(Env* env, std::string journal_dir, uint64_t temp_id, std::string spare)
     : env_(env),
       journal_dir_(std::move(journal_dir)),
-      dir_(path_join(journal_dir_, tx_dir_name(temp_id, TxState::Temp))) {}
+      dir_(path_join(journal_dir_, tx_dir_name(temp_id, TxState::Temp))),
+      spare_(std::move(spare)) {}
 
 TxWriter::~TxWriter() = default;
 
 void TxWriter::ensure_dir() {
   if (created_) return;
-  env_->create_dir(dir_);
+  if (!spare_.empty()) {
+    // A _flushed directory is garbage to recovery, and so is a _temp one:
+    // the rename needs no sync.
+    env_->rename(spare_, dir_);
+    reused_ = true;
+  } else {
+    env_->create_dir(dir_);
+  }
   created_ = true;
 }
 
-std::string TxWriter::write_chunk_file(const void* data, size_t n, uint64_t* hash) {
+void TxWriter::spill(const void* data, size_t n, Op* op) {
   ensure_dir();
-  char name[32];
-  std::snprintf(name, sizeof name, "chunk_%08llu", static_cast<unsigned long long>(next_chunk_++));
-  auto f = env_->open(path_join(dir_, name), OpenMode::CreateNew);
-  if (n) f->write(0, data, n);
-  f->datasync();
-  *hash = checksum(data, n);
-  return name;
+  if (!spill_) spill_ = env_->open(path_join(dir_, kSpillFileName), OpenMode::CreateNew);
+  if (n) spill_->write(spill_size_, data, n);
+  op->chunk_file = kSpillFileName;
+  op->chunk_offset = spill_size_;
+  op->chunk_size = n;
+  op->chunk_hash = checksum(data, n);
+  spill_size_ += n;
 }
 
-std::string TxWriter::read_chunk_file(const std::string& name, size_t n) {
-  std::string path = path_join(dir_, name);
-  std::string s = env_->read_all(path);
-  if (s.size() != n) throw IoError(path, "spilled chunk has " + std::to_string(s.size()) +
-                                             " bytes, expected " + std::to_string(n));
+std::string TxWriter::read_spilled(const Op& op) {
+  std::string s(op.chunk_size, '\0');
+  size_t got = op.chunk_size ? spill_->read(op.chunk_offset, &s[0], s.size()) : 0;
+  if (got != s.size())
+    throw IoError(spill_->path(), "spilled chunk at offset " + std::to_string(op.chunk_offset) + " has " +
+                                      std::to_string(got) + " bytes, expected " + std::to_string(s.size()));
   return s;
 }
 
-void TxWriter::remove_chunk_file(const std::string& name) {
-  env_->remove_file(path_join(dir_, name));
+void TxWriter::add_inline(const std::vector<uint8_t>& data, Op* op) {
+  op->chunk_file.clear();
+  op->chunk_offset = inline_size_;
+  op->chunk_size = data.size();
+  op->chunk_hash = checksum(data.data(), data.size());
+  inline_size_ += data.size();
 }
 
-int TxWriter::seal(const Manifest& m) {
+int TxWriter::seal(Manifest& m, const std::vector<const std::vector<uint8_t>*>& inline_data) {
   ensure_dir();
-  std::string bytes = encode_manifest(m);
-  auto f = env_->open(path_join(dir_, kManifestName), OpenMode::CreateTrunc);
-  f->write(0, bytes.data(), bytes.size());
+  std::string record = encode_manifest(m);
+  // A recycled MANIFEST is overwritten in place (its blocks stay allocated,
+  // so its data sync need not commit the file system's journal) and cut to
+  // the new length; the directory is _temp until the rename, so a torn
+  // overwrite is garbage to recovery like any unfinished commit.
+  auto f = env_->open(path_join(dir_, kManifestName), reused_ ? OpenMode::Create : OpenMode::CreateTrunc);
+  uint64_t old_size = reused_ ? f->size() : 0;
+  // Small transactions go out in one write; large inline chunks are written
+  // where they are, without another copy.
+  constexpr size_t kGather = 1 << 20;
+  std::string buf = std::move(record);
+  uint64_t at = 0;
+  for (const auto* d : inline_data) {
+    if (buf.size() + d->size() <= kGather) {
+      buf.append(reinterpret_cast<const char*>(d->data()), d->size());
+      continue;
+    }
+    if (!buf.empty()) f->write(at, buf.data(), buf.size());
+    at += buf.size();
+    buf.clear();
+    if (!d->empty()) f->write(at, d->data(), d->size());
+    at += d->size();
+  }
+  if (!buf.empty()) f->write(at, buf.data(), buf.size());
+  at += buf.size();
+  if (at != m.record_size + m.inline_bytes)
+    throw InvalidArgumentError(f->path(), "inline chunk data does not match the MANIFEST's layout");
+  if (old_size > at) f->truncate(at);
+  int syncs = 0;
+  if (spill_) {
+    spill_->datasync();
+    syncs++;
+  }
   f->datasync();
   env_->sync_dir(dir_);
-  return 2;
+  spill_.reset();
+  locate_inline_chunks(m);
+  return syncs + 2;
 }
 
 std::string TxWriter::publish(uint64_t txid) {
@@ -66,6 +111,7 @@ std::string TxWriter::publish(uint64_t txid) {
 void TxWriter::discard() {
   if (!created_ || published_) return;
   created_ = false;
+  spill_.reset();
   env_->remove_flat_dir(dir_);
 }
 

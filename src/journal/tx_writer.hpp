@@ -1,12 +1,15 @@
-// Writing one redo transaction directory: chunk files (written as they are
-// spilled or at commit), the MANIFEST, the syncs, and the rename from
-// working_<id>_temp to working_<txid>_done that is the commit point. The
-// journal/ directory fsync that makes the rename durable is the caller's
-// (it is shared by concurrent committers).
+// Writing one redo transaction directory: the spill file (chunks written
+// before commit because the transaction outgrew its memory budget), the
+// MANIFEST with every other chunk inline after its record, the syncs, and
+// the rename from working_<id>_temp to working_<txid>_done that is the
+// commit point. The journal/ directory fsync that makes the rename durable
+// is the caller's (it is shared by concurrent committers).
 #pragma once
 
 #include <cstdint>
+#include <memory>
 #include <string>
+#include <vector>
 
 #include "h5tx/env.hpp"
 #include "journal/manifest.hpp"
@@ -16,20 +19,28 @@ namespace journal {
 
 class TxWriter {
  public:
-  // The directory journal_dir/working_<temp_id>_temp is created on first use.
-  TxWriter(Env* env, std::string journal_dir, uint64_t temp_id);
+  // The directory journal_dir/working_<temp_id>_temp is created on first
+  // use, or, if `spare` names a recycled directory (spare_dirs.hpp), renamed
+  // from it; its old MANIFEST is then overwritten in place at seal().
+  TxWriter(Env* env, std::string journal_dir, uint64_t temp_id, std::string spare = std::string());
   ~TxWriter();
   TxWriter(const TxWriter&) = delete;
   TxWriter& operator=(const TxWriter&) = delete;
 
-  // Writes a new chunk file and syncs its data (one fdatasync). Returns its name; *hash gets its checksum.
-  std::string write_chunk_file(const void* data, size_t n, uint64_t* hash);
-  std::string read_chunk_file(const std::string& name, size_t n);
-  void remove_chunk_file(const std::string& name);
+  // Appends a chunk to the spill file (not synced: seal() syncs it once).
+  // Sets op->chunk_file, chunk_offset, chunk_size and chunk_hash.
+  void spill(const void* data, size_t n, Op* op);
+  // Reads back a spilled chunk.
+  std::string read_spilled(const Op& op);
 
-  // Writes the MANIFEST, syncs it and the directory. Returns the number of
-  // fsyncs done (2).
-  int seal(const Manifest& m);
+  // Writes the MANIFEST: its record, then inline_data[i] for the i-th
+  // WriteChunk op whose chunk_file is "" (their chunk_offset/size/hash must
+  // already describe that layout: see add_inline). Then syncs the spill
+  // file (if any), the MANIFEST and the directory. Returns the fsyncs done.
+  int seal(Manifest& m, const std::vector<const std::vector<uint8_t>*>& inline_data);
+  // Lays out an inline chunk: sets op's chunk_file "", its offset after the
+  // previous inline chunk, size and hash.
+  void add_inline(const std::vector<uint8_t>& data, Op* op);
   // Renames the directory to working_<txid>_done (the commit point; not
   // durable until the caller syncs journal/). Returns the new path.
   std::string publish(uint64_t txid);
@@ -45,9 +56,13 @@ class TxWriter {
   Env* env_;
   std::string journal_dir_;
   std::string dir_;
+  std::string spare_;
   bool created_ = false;
+  bool reused_ = false;
   bool published_ = false;
-  uint64_t next_chunk_ = 0;
+  std::unique_ptr<File> spill_;
+  uint64_t spill_size_ = 0;
+  uint64_t inline_size_ = 0;
 };
 
 }  // namespace journal

@@ -31,7 +31,7 @@ void Overlay::add(const journal::Manifest& m, const std::string& dir) {
         break;
       case OpKind::WriteChunk:
         chunks_[{op.file, op.path, op.shape}].push_back(
-            {m.txid, dir_ptr, op.chunk_file, op.chunk_size, op.chunk_hash, op.filter_mask});
+            {m.txid, dir_ptr, op.chunk_file, op.chunk_offset, op.chunk_size, op.chunk_hash, op.filter_mask});
         break;
     }
   }

@@ -43,6 +43,7 @@ struct ChunkVersion {
   uint64_t txid = 0;
   std::shared_ptr<const std::string> dir;  // the working_<txid>_done directory
   std::string chunk_file;
+  uint64_t offset = 0;
   uint64_t size = 0;
   uint64_t hash = 0;
   uint32_t filter_mask = 0;

@@ -15,6 +15,12 @@
 
 namespace h5tx {
 
+// Flushed transaction directories kept for reuse (journal/spare_dirs.hpp):
+// enough for a flush batch of small transactions; larger MANIFESTs are
+// deleted (reusing them saves nothing measurable against their bytes).
+static constexpr size_t kSpareDirs = 64;
+static constexpr uint64_t kSpareDirBytes = 1 << 20;
+
 using journal::TxState;
 
 std::unique_ptr<StoreImpl> open_redo_store(std::unique_ptr<Layout> layout, const Options& options) {
@@ -29,7 +35,8 @@ RedoStore::RedoStore(std::unique_ptr<Layout> layout, const Options& options)
       home_(layout_->home()),
       read_only_(layout_->read_only()),
       options_(options),
-      queue_(layout_->env(), layout_->journal_dir(), [this] { return layout_->allocate_txid(); }) {
+      queue_(layout_->env(), layout_->journal_dir(), [this] { return layout_->allocate_txid(); }),
+      spares_(layout_->env(), kSpareDirs, kSpareDirBytes) {
   files_ = std::make_unique<DataFiles>(layout_->env(), layout_->data_dir(), layout_->journal_dir(),
                                        layout_->format().undo_page_size, layout_->read_only());
   Flusher::Hooks hooks;
@@ -42,6 +49,7 @@ RedoStore::RedoStore(std::unique_ptr<Layout> layout, const Options& options)
         if (op.kind != journal::OpKind::WriteChunk) catalog_.invalidate(op.file);
     for (const auto& m : ms) overlay_.remove(m);
   };
+  hooks.retired = [this](const std::string& dir) { spares_.offer(dir); };
   flusher_ = std::make_unique<Flusher>(layout_->env(), layout_->journal_dir(), files_.get(),
                                        options_, std::move(hooks));
   snapshots_.set_on_change([this] { flusher_->notify(); });
@@ -204,6 +212,13 @@ void RedoStore::close() {
     }
   }
   flusher_->stop();
+  if (!read_only()) {
+    try {
+      spares_.clear();
+    } catch (const std::exception&) {
+      if (!error) error = std::current_exception();
+    }
+  }
   {
     auto lock = files_->lock();
     try {
@@ -306,7 +321,7 @@ bool RedoStore::read_chunk_stored(const ChunkKey& key, uint64_t snapshot, std::s
   {
     auto olock = overlay_.read_lock();
     if (const ChunkVersion* v = overlay_.find_chunk(key, snapshot)) {
-      *stored = journal::read_chunk_file(*env(), *v->dir, v->chunk_file, v->size, v->hash);
+      *stored = journal::read_chunk_file(*env(), *v->dir, v->chunk_file, v->offset, v->size, v->hash);
       *filter_mask = v->filter_mask;
       return true;
     }

@@ -14,6 +14,7 @@
 
 #include "flush/data_files.hpp"
 #include "flush/flusher.hpp"
+#include "journal/spare_dirs.hpp"
 #include "journal/tx_reader.hpp"
 #include "store/catalog_cache.hpp"
 #include "store/commit_queue.hpp"
@@ -63,6 +64,7 @@ class RedoStore : public StoreImpl {
 
   SnapshotRegistry& snapshots() { return snapshots_; }
   CommitQueue& commit_queue() { return queue_; }
+  journal::SpareDirs& spare_dirs() { return spares_; }
   ConflictIndex& conflicts() { return conflicts_; }  // only inside the commit queue's rename step
   Flusher& flusher() { return *flusher_; }
   // Runs after a commit is durable, in txid order: makes it visible.
@@ -86,6 +88,7 @@ class RedoStore : public StoreImpl {
   Overlay overlay_;
   SnapshotRegistry snapshots_;
   CommitQueue queue_;
+  journal::SpareDirs spares_;
   ConflictIndex conflicts_;
   std::unique_ptr<Flusher> flusher_;
   std::atomic<bool> closed_{false};

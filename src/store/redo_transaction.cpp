@@ -254,7 +254,7 @@ void RedoTransaction::set_attribute(const std::string& file, const std::string& 
 journal::TxWriter& RedoTransaction::writer(uint64_t temp_id) {
   if (!writer_)
     writer_ = std::make_unique<journal::TxWriter>(store_->env(), store_->layout().journal_dir(),
-                                                  temp_id);
+                                                  temp_id, store_->spare_dirs().take());
   return *writer_;
 }
 
@@ -279,7 +279,7 @@ void RedoTransaction::write_chunk(const std::string& file, const std::string& da
     // Spill into the _temp directory (named with an id of its own; commit
     // renames it straight to the final _done name).
     journal::TxWriter& wr = writer_ ? *writer_ : writer(store_->layout().allocate_txid());
-    e.op.chunk_file = wr.write_chunk_file(stored.data(), stored.size(), &e.op.chunk_hash);
+    wr.spill(stored.data(), stored.size(), &e.op);
     e.spilled = true;
   } else {
     memory_bytes_ += stored.size();
@@ -289,7 +289,7 @@ void RedoTransaction::write_chunk(const std::string& file, const std::string& da
 }
 
 std::string RedoTransaction::entry_bytes(const Entry& e) {
-  if (e.spilled) return writer_->read_chunk_file(e.op.chunk_file, e.op.chunk_size);
+  if (e.spilled) return writer_->read_spilled(e.op);
   return std::string(e.bytes.begin(), e.bytes.end());
 }
 
@@ -324,7 +324,8 @@ Savepoint RedoTransaction::savepoint() {
 void RedoTransaction::drop_entry(Entry& e) {
   if (e.dead) return;
   e.dead = true;
-  if (e.spilled) writer_->remove_chunk_file(e.op.chunk_file);
+  // A spilled copy stays in the spill file as dead bytes until the
+  // directory goes; nothing refers to it.
   memory_bytes_ -= e.bytes.size();
   e.bytes.clear();
   e.bytes.shrink_to_fit();
@@ -515,18 +516,15 @@ void RedoTransaction::commit() {
     m->commit_time_micros = store_->env()->now_micros();
     m->message = message_;
     m->metadata = metadata_;
-    uint64_t fsyncs = 0;
+    std::vector<const std::vector<uint8_t>*> inline_data;
     for (const Entry* e : live) {
       m->ops.push_back(e->op);
       if (e->op.kind == OpKind::WriteChunk && !e->spilled) {
-        Op& op = m->ops.back();
-        op.chunk_file = wr.write_chunk_file(e->bytes.data(), e->bytes.size(), &op.chunk_hash);
-        fsyncs++;
-      } else if (e->spilled) {
-        fsyncs++;  // synced when it was spilled
+        wr.add_inline(e->bytes, &m->ops.back());
+        inline_data.push_back(&e->bytes);
       }
     }
-    fsyncs += wr.seal(*m);
+    uint64_t fsyncs = wr.seal(*m, inline_data);
     uint64_t txid = txid_;
     in_queue = false;  // finish() leaves the queue on every path
     queue.finish(txid_, [&]() -> std::function<void()> {

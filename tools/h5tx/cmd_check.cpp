@@ -342,9 +342,10 @@ int run_dump(const Args& a) {
     throw NotFoundError(path_join(jdir, journal::tx_dir_name(txid, journal::TxState::Done)),
                         "transaction " + hex16(txid) + " is not in the journal (flushed already, or never committed)");
   if (!env->exists(path_join(dir, journal::kManifestName))) {  // an uncommitted transaction's spilled chunks
-    std::vector<std::string> names = env->list_dir(dir);
-    std::printf("transaction %s  %s\n  directory   %s\n  no MANIFEST: %zu spilled chunk files, never committed\n",
-                hex16(txid).c_str(), state.c_str(), dir.c_str(), names.size());
+    std::string spill = path_join(dir, journal::kSpillFileName);
+    std::printf("transaction %s  %s\n  directory   %s\n  no MANIFEST: %s of spilled chunks, never committed\n",
+                hex16(txid).c_str(), state.c_str(), dir.c_str(),
+                format_bytes(env->exists(spill) ? double(env->file_size(spill)) : 0.0).c_str());
     return 0;
   }
   journal::Manifest m = journal::read_manifest(*env, dir, txid);
@@ -377,9 +378,10 @@ int run_dump(const Args& a) {
                     attr_text(op.attr).c_str());
         break;
       case journal::OpKind::WriteChunk:
-        std::printf("  write-chunk     %s:%s (%s) -> %s, %" PRIu64 " bytes, xxh3 %016" PRIx64 ", filter mask %u\n",
+        std::printf("  write-chunk     %s:%s (%s) -> %s @%" PRIu64 ", %" PRIu64 " bytes, xxh3 %016" PRIx64
+                    ", filter mask %u\n",
                     op.file.c_str(), op.path.c_str(), format_shape(op.shape).c_str(), op.chunk_file.c_str(),
-                    op.chunk_size, op.chunk_hash, op.filter_mask);
+                    op.chunk_offset, op.chunk_size, op.chunk_hash, op.filter_mask);
         break;
     }
   }

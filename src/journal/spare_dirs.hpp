@@ -1,0 +1,43 @@
+// Recycled transaction directories. A new directory and a new MANIFEST cost
+// two inode allocations per commit, and a new file's fdatasync always
+// commits the file system's journal; a flushed directory renamed back into
+// use as the next transaction's _temp directory, its MANIFEST overwritten in
+// place, costs neither. The flusher offers each directory once its rename
+// to _flushed is durable (so recovery would only delete it); committers take
+// them. Only small directories holding nothing but a MANIFEST are kept, at
+// most max_count of them; the rest are removed at once, as before.
+#pragma once
+
+#include <cstdint>
+#include <mutex>
+#include <string>
+#include <vector>
+
+#include "h5tx/env.hpp"
+
+namespace h5tx {
+namespace journal {
+
+class SpareDirs {
+ public:
+  SpareDirs(Env* env, size_t max_count, uint64_t max_bytes);
+
+  // Keeps `dir` (a journal/working_<txid>_flushed directory whose rename is
+  // durable) for reuse, or removes it.
+  void offer(const std::string& dir);
+  // A directory to rename into place as a _temp directory, or "" if none.
+  std::string take();
+  // Removes the directories still kept (the store is closing).
+  void clear();
+  size_t size() const;
+
+ private:
+  Env* env_;
+  size_t max_count_;
+  uint64_t max_bytes_;
+  mutable std::mutex mu_;
+  std::vector<std::string> dirs_;
+};
+
+}  // namespace journal
+}  // namespace h5tx
