@@ -51,16 +51,24 @@ static uint64_t entry_checksum(const JournalHeader& h, const void* entry_head, c
   return XXH3_64bits_digest(&state);
 }
 
+namespace {
+
+void store_le(unsigned char* p, uint64_t v, int bytes) {
+  for (int i = 0; i < bytes; i++) p[i] = static_cast<unsigned char>(v >> (8 * i));
+}
+
+}  // namespace
+
 void append_entry(std::string* out, const JournalHeader& h, uint64_t offset, uint32_t level,
                   const void* data, uint32_t length) {
-  std::string head;
-  put_u32(&head, kEntryBeforeImage);
-  put_u32(&head, length);
-  put_u64(&head, offset);
-  put_u32(&head, level);
-  put_u32(&head, 0);  // reserved
-  put_u64(&head, entry_checksum(h, head.data(), data, length));
-  out->append(head);
+  unsigned char head[kEntryHeaderSize];
+  store_le(head, kEntryBeforeImage, 4);
+  store_le(head + 4, length, 4);
+  store_le(head + 8, offset, 8);
+  store_le(head + 16, level, 4);
+  store_le(head + 20, 0, 4);  // reserved
+  store_le(head + 24, entry_checksum(h, head, data, length), 8);
+  out->append(reinterpret_cast<const char*>(head), sizeof head);
   out->append(static_cast<const char*>(data), length);
 }
 

@@ -296,17 +296,21 @@ void JournaledFile::spill() {
   bool first = journal_size_ == 0;
   if (pages.empty() && buffer_.empty() && !size_change) return;
 
-  std::string staging;
+  std::string& staging = staging_;
+  staging.clear();
+  // At most kStagingFlushBytes, then one more run of entries: no regrowth.
+  uint64_t most = kStagingFlushBytes + kMaxRunBytes + (kMaxRunBytes / ps + 1) * kEntryHeaderSize;
+  staging.reserve(static_cast<size_t>(std::min<uint64_t>(pages.size() * (ps + kEntryHeaderSize), most) + kHeaderSize));
   if (!pages.empty() || first) {
     open_journal();
     if (journal_size_ == 0) {
       header_.page_size = ps;
       header_.original_size = levels_.front().start_size;
       header_.nonce = make_nonce(env_, this);
-      staging = encode_header(header_);
+      staging.append(encode_header(header_));
     }
     // One read per run of adjacent pages (at most kMaxRunBytes), not one per page.
-    std::string run;
+    std::string& run = run_;
     for (size_t i = 0; i < pages.size();) {
       size_t j = i + 1;
       while (j < pages.size() && pages[j] == pages[j - 1] + 1 && (j - i) * ps < kMaxRunBytes) j++;
@@ -392,6 +396,8 @@ void JournaledFile::invalidate_journal() {
 void JournaledFile::end_transaction_memory() {
   buffer_.clear();
   arena_.release(kKeepArenaBytes);
+  std::string().swap(staging_);
+  std::string().swap(run_);
 }
 
 void JournaledFile::tx_start(const std::string& journal_path, bool keep_journal) {

@@ -139,6 +139,7 @@ class JournaledFile {
   std::vector<Level> levels_;
   IntervalMap<BufferedBytes> buffer_;
   WriteArena arena_;  // the bytes of buffer_
+  std::string staging_, run_;  // spill's journal bytes and before-images (capacity reused)
   std::unique_ptr<File> journal_;
   bool journal_needs_dir_sync_ = false;
   uint64_t journal_size_ = 0;    // bytes of the current transaction's journal

@@ -7,6 +7,7 @@
 #pragma once
 
 #include <cstddef>
+#include <cstdlib>
 #include <memory>
 #include <vector>
 
@@ -15,7 +16,7 @@ namespace undo {
 
 class WriteArena {
  public:
-  explicit WriteArena(size_t block_bytes = 1 << 20) : block_bytes_(block_bytes) {}
+  explicit WriteArena(size_t block_bytes = 2 << 20) : block_bytes_(block_bytes) {}
 
   // A copy of [p, p + n), valid until reset() or release().
   const char* copy(const void* p, size_t n);
@@ -27,10 +28,14 @@ class WriteArena {
   void release(size_t keep_bytes);
 
  private:
+  struct Free {
+    void operator()(char* p) const { std::free(p); }
+  };
   struct Block {
-    std::unique_ptr<char[]> mem;
+    std::unique_ptr<char, Free> mem;
     size_t size;
   };
+  static Block allocate(size_t size);
   size_t block_bytes_;
   std::vector<Block> blocks_;  // blocks_[0..current_] are in use
   size_t current_ = 0;
