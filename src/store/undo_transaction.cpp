@@ -300,6 +300,11 @@ void UndoStoreTransaction::write_chunk(const std::string& file, const std::strin
                                                          " bytes; the dataset's chunks have " +
                                                          std::to_string(hdf5::chunk_bytes(spec)));
   }
+  if (spec.compression == Compression::None && !spec.fletcher32) {
+    // No filter: the stored chunk is the raw one (no copy).
+    hdf5::write_chunk(h, dataset, coords, 0, data, size);
+    return;
+  }
   uint32_t mask = 0;
   std::vector<uint8_t> stored = hdf5::encode_chunk(spec, data, size, &mask);
   hdf5::write_chunk(h, dataset, coords, mask, stored.data(), stored.size());
