@@ -184,6 +184,49 @@ TEST_CASE("redo: a commit after a flush reuses a flushed directory and its MANIF
   CHECK(second_visible(*again) == 1);
 }
 
+TEST_CASE("redo: a large chunk goes to the spill file at once, and the spill file is recycled", "[redo][fault]") {
+  FaultEnv env;
+  prepare(env);
+  Options o = fault_options(env);
+  o.spill_chunk_bytes = 256;  // the test's chunks are 256 bytes
+  auto store = Store::open(kHome, o);
+  uint64_t first, second;
+  {
+    auto tx = store->begin();
+    write_second(tx);
+    tx.commit();
+    first = tx.txid();
+  }
+  char done[64];
+  std::snprintf(done, sizeof done, "/store/journal/working_%016llx_done", static_cast<unsigned long long>(first));
+  CHECK(env.list_dir(done) == std::vector<std::string>{"MANIFEST", "spill"});
+  uint64_t spill_size = env.file_size(std::string(done) + "/spill");
+  CHECK(spill_size >= 3 * 256);  // the three chunks, stored (c.h5's may be filtered)
+  store->flush();
+  env.set_trace(true);
+  {
+    auto tx = store->begin();
+    tx.write_chunk("a.h5", "/grid", {1, 0}, chunk_bytes(4, 1, 0));
+    // Read-your-writes from the spill file.
+    CHECK(tx.read_chunk("a.h5", "/grid", {1, 0}) == chunk_bytes(4, 1, 0));
+    tx.commit();
+    second = tx.txid();
+  }
+  std::string trace = env.trace_text();
+  INFO(trace);
+  CHECK(trace.find("create_dir") == std::string::npos);
+  CHECK(trace.find("create-new") == std::string::npos);
+  std::snprintf(done, sizeof done, "/store/journal/working_%016llx_done", static_cast<unsigned long long>(second));
+  // The old spill file is reused from offset 0: its tail is unreferenced.
+  CHECK(env.file_size(std::string(done) + "/spill") == spill_size);
+  CHECK(store->begin().read_chunk("a.h5", "/grid", {1, 0}) == chunk_bytes(4, 1, 0));
+  store->close();
+  auto again = Store::open(kHome, fault_options(env));
+  auto r = again->begin();
+  CHECK(r.read_chunk("a.h5", "/grid", {1, 0}) == chunk_bytes(4, 1, 0));
+  CHECK(second_visible(*again) == 1);
+}
+
 TEST_CASE("redo: a flusher I/O error surfaces and stops the flusher and loses nothing", "[redo][fault]") {
   // A dry run lists the operations of the flush.
   std::vector<std::string> flush_ops;

@@ -123,14 +123,17 @@ Scenario three_files_with_catalog(Mode mode) {
 
 // Redo only: commits into recycled transaction directories (a flushed
 // directory renamed back into use, its MANIFEST overwritten in place, cut
-// shorter by the second commit and grown by the third).
-Scenario recycled_dirs() {
+// shorter by the second commit and grown by the third). With `spill`, every
+// chunk goes to the spill file, which is recycled too.
+Scenario recycled_dirs(bool spill) {
   Scenario s;
-  s.name = "recycled-dirs-redo";
+  s.name = spill ? "recycled-spill-redo" : "recycled-dirs-redo";
   s.mode = Mode::Redo;
   s.prepare = [](FaultEnv& env) { return prepare_one_file(env, Mode::Redo); };
-  s.act = [](FaultEnv& env, Outcome& out) {
-    auto store = open(env, Mode::Redo);
+  s.act = [spill](FaultEnv& env, Outcome& out) {
+    Options o = torture_options(env, Mode::Redo);
+    if (spill) o.spill_chunk_bytes = 1;
+    auto store = Store::open("/store", o);
     std::vector<TxRecord> recs(3);
     recs[0].writes = {cw("f.h5", "/d", {0, 0}, 2, bytes(kChunkBytes, 1)), cw("f.h5", "/d", {1, 1}, 3)};
     recs[1].writes = {cw("f.h5", "/d", {0, 0}, 4, bytes(kChunkBytes, 2))};
@@ -303,7 +306,8 @@ TEST_CASE("crash points: three files with catalog operations (redo)") {
   run_scenario(three_files_with_catalog(Mode::Redo));
 }
 TEST_CASE("crash points: flush batch (redo)") { run_scenario(flush_batch()); }
-TEST_CASE("crash points: commits into recycled directories (redo)") { run_scenario(recycled_dirs()); }
+TEST_CASE("crash points: commits into recycled directories (redo)") { run_scenario(recycled_dirs(false)); }
+TEST_CASE("crash points: commits into recycled spill files (redo)") { run_scenario(recycled_dirs(true)); }
 TEST_CASE("crash points: small transaction over one file (undo)") {
   run_scenario(small_transaction(Mode::Undo));
 }
@@ -317,7 +321,8 @@ TEST_CASE("crash points: undo driver transaction on a bare HDF5 file (sec2j seed
 
 TEST_CASE("injected I/O errors: small transaction (redo)") { run_errors(small_transaction(Mode::Redo)); }
 TEST_CASE("injected I/O errors: flush batch (redo)") { run_errors(flush_batch()); }
-TEST_CASE("injected I/O errors: commits into recycled directories (redo)") { run_errors(recycled_dirs()); }
+TEST_CASE("injected I/O errors: commits into recycled directories (redo)") { run_errors(recycled_dirs(false)); }
+TEST_CASE("injected I/O errors: commits into recycled spill files (redo)") { run_errors(recycled_dirs(true)); }
 TEST_CASE("injected I/O errors: three files (undo)") {
   run_errors(three_files_with_catalog(Mode::Undo));
 }

@@ -26,6 +26,11 @@ struct Options {
   // is committed.
   uint64_t flush_delay_ms = 200;
   uint64_t spill_bytes = uint64_t(64) << 20;  // a transaction spills chunk copies beyond this
+  // Redo mode: a stored chunk of at least this many bytes goes straight to
+  // the transaction's spill file when it is written (no copy kept in
+  // memory; the commit then syncs that file once). Smaller chunks stay in
+  // memory and are written inline in the MANIFEST at commit.
+  uint64_t spill_chunk_bytes = uint64_t(256) << 10;
   bool background_flusher = true;  // false: only flush() applies the journal
   // Undo driver page size for before-images (undo mode and the flusher).
   size_t undo_page_size = 4096;

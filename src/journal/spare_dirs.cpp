@@ -13,36 +13,43 @@ void SpareDirs::offer(const std::string& dir) {
   bool keep = false;
   {
     std::lock_guard<std::mutex> lock(mu_);
-    keep = dirs_.size() < max_count_;
+    keep = dirs_.size() < max_count_ && bytes_ < max_bytes_;
+  }
+  uint64_t bytes = 0;
+  if (keep) {
+    for (const auto& name : env_->list_dir(dir)) {
+      if (name != kManifestName && name != kSpillFileName) keep = false;
+      else bytes += env_->file_size(path_join(dir, name));
+    }
   }
   if (keep) {
-    std::vector<std::string> names = env_->list_dir(dir);
-    keep = names.size() == 1 && names[0] == kManifestName &&
-           env_->file_size(path_join(dir, kManifestName)) <= max_bytes_;
+    std::lock_guard<std::mutex> lock(mu_);
+    if (dirs_.size() < max_count_ && bytes_ + bytes <= max_bytes_) {
+      dirs_.push_back({dir, bytes});
+      bytes_ += bytes;
+      return;
+    }
   }
-  if (!keep) {
-    env_->remove_flat_dir(dir);
-    return;
-  }
-  std::lock_guard<std::mutex> lock(mu_);
-  dirs_.push_back(dir);
+  env_->remove_flat_dir(dir);
 }
 
 std::string SpareDirs::take() {
   std::lock_guard<std::mutex> lock(mu_);
   if (dirs_.empty()) return std::string();
-  std::string d = std::move(dirs_.back());
+  Spare s = std::move(dirs_.back());
   dirs_.pop_back();
-  return d;
+  bytes_ -= s.bytes;
+  return s.dir;
 }
 
 void SpareDirs::clear() {
-  std::vector<std::string> dirs;
+  std::vector<Spare> dirs;
   {
     std::lock_guard<std::mutex> lock(mu_);
     dirs.swap(dirs_);
+    bytes_ = 0;
   }
-  for (const auto& d : dirs) env_->remove_flat_dir(d);
+  for (const auto& s : dirs) env_->remove_flat_dir(s.dir);
 }
 
 size_t SpareDirs::size() const {

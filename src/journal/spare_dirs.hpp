@@ -2,10 +2,12 @@
 // two inode allocations per commit, and a new file's fdatasync always
 // commits the file system's journal; a flushed directory renamed back into
 // use as the next transaction's _temp directory, its MANIFEST overwritten in
-// place, costs neither. The flusher offers each directory once its rename
-// to _flushed is durable (so recovery would only delete it); committers take
-// them. Only small directories holding nothing but a MANIFEST are kept, at
-// most max_count of them; the rest are removed at once, as before.
+// place, costs neither; a recycled spill file is overwritten in place too
+// (no block allocation, no discard of freed blocks when it is deleted). The
+// flusher offers each directory once its rename to _flushed is durable (so
+// recovery would only delete it); committers take them. At most max_count
+// directories holding at most max_bytes in all are kept; the rest are
+// removed at once, as before.
 #pragma once
 
 #include <cstdint>
@@ -23,7 +25,8 @@ class SpareDirs {
   SpareDirs(Env* env, size_t max_count, uint64_t max_bytes);
 
   // Keeps `dir` (a journal/working_<txid>_flushed directory whose rename is
-  // durable) for reuse, or removes it.
+  // durable, holding a MANIFEST and perhaps a spill file) for reuse, or
+  // removes it.
   void offer(const std::string& dir);
   // A directory to rename into place as a _temp directory, or "" if none.
   std::string take();
@@ -36,7 +39,12 @@ class SpareDirs {
   size_t max_count_;
   uint64_t max_bytes_;
   mutable std::mutex mu_;
-  std::vector<std::string> dirs_;
+  struct Spare {
+    std::string dir;
+    uint64_t bytes;
+  };
+  std::vector<Spare> dirs_;
+  uint64_t bytes_ = 0;
 };
 
 }  // namespace journal

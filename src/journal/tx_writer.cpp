@@ -26,13 +26,23 @@ void TxWriter::ensure_dir() {
     reused_ = true;
   } else {
     env_->create_dir(dir_);
+    new_entries_ = true;
   }
   created_ = true;
 }
 
+std::unique_ptr<File> TxWriter::open_file(const char* name, OpenMode fresh) {
+  std::string path = path_join(dir_, name);
+  if (reused_ && env_->exists(path)) return env_->open(path, OpenMode::ReadWrite);
+  new_entries_ = true;
+  return env_->open(path, fresh);
+}
+
 void TxWriter::spill(const void* data, size_t n, Op* op) {
   ensure_dir();
-  if (!spill_) spill_ = env_->open(path_join(dir_, kSpillFileName), OpenMode::CreateNew);
+  // A recycled directory's spill file is overwritten from offset 0; bytes
+  // past what this transaction writes are never referred to.
+  if (!spill_) spill_ = open_file(kSpillFileName, OpenMode::CreateNew);
   if (n) spill_->write(spill_size_, data, n);
   op->chunk_file = kSpillFileName;
   op->chunk_offset = spill_size_;
@@ -65,8 +75,8 @@ int TxWriter::seal(Manifest& m, const std::vector<const std::vector<uint8_t>*>& 
   // so its data sync need not commit the file system's journal) and cut to
   // the new length; the directory is _temp until the rename, so a torn
   // overwrite is garbage to recovery like any unfinished commit.
-  auto f = env_->open(path_join(dir_, kManifestName), reused_ ? OpenMode::Create : OpenMode::CreateTrunc);
-  uint64_t old_size = reused_ ? f->size() : 0;
+  auto f = open_file(kManifestName, OpenMode::CreateTrunc);
+  uint64_t old_size = f->size();
   // Small transactions go out in one write; large inline chunks are written
   // where they are, without another copy.
   constexpr size_t kGather = 1 << 20;
@@ -94,10 +104,14 @@ int TxWriter::seal(Manifest& m, const std::vector<const std::vector<uint8_t>*>& 
     syncs++;
   }
   f->datasync();
-  env_->sync_dir(dir_);
+  syncs++;
+  if (new_entries_) {
+    env_->sync_dir(dir_);
+    syncs++;
+  }
   spill_.reset();
   locate_inline_chunks(m);
-  return syncs + 2;
+  return syncs;
 }
 
 std::string TxWriter::publish(uint64_t txid) {

@@ -36,7 +36,9 @@ class TxWriter {
   // Writes the MANIFEST: its record, then inline_data[i] for the i-th
   // WriteChunk op whose chunk_file is "" (their chunk_offset/size/hash must
   // already describe that layout: see add_inline). Then syncs the spill
-  // file (if any), the MANIFEST and the directory. Returns the fsyncs done.
+  // file (if any), the MANIFEST and, if an entry was created in it, the
+  // directory (a recycled directory whose files all existed needs no sync:
+  // its entries are durable since they were created). Returns the syncs.
   int seal(Manifest& m, const std::vector<const std::vector<uint8_t>*>& inline_data);
   // Lays out an inline chunk: sets op's chunk_file "", its offset after the
   // previous inline chunk, size and hash.
@@ -52,6 +54,9 @@ class TxWriter {
 
  private:
   void ensure_dir();
+  // Opens a file of the directory: the existing one of a recycled
+  // directory (read-write, contents kept), else a new one with `fresh`.
+  std::unique_ptr<File> open_file(const char* name, OpenMode fresh);
 
   Env* env_;
   std::string journal_dir_;
@@ -59,6 +64,7 @@ class TxWriter {
   std::string spare_;
   bool created_ = false;
   bool reused_ = false;
+  bool new_entries_ = false;  // a file or the directory was created: seal syncs the directory
   bool published_ = false;
   std::unique_ptr<File> spill_;
   uint64_t spill_size_ = 0;

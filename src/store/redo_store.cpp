@@ -16,10 +16,11 @@
 namespace h5tx {
 
 // Flushed transaction directories kept for reuse (journal/spare_dirs.hpp):
-// enough for a flush batch of small transactions; larger MANIFESTs are
-// deleted (reusing them saves nothing measurable against their bytes).
+// enough for two flush batches of small transactions, or a flush batch of
+// large ones (Options::flush_batch_bytes is 256 MiB by default). Disk space
+// the journal keeps while the store is open; all of it goes at close.
 static constexpr size_t kSpareDirs = 64;
-static constexpr uint64_t kSpareDirBytes = 1 << 20;
+static constexpr uint64_t kSpareDirBytes = uint64_t(256) << 20;
 
 using journal::TxState;
 

@@ -273,9 +273,19 @@ void RedoTransaction::write_chunk(const std::string& file, const std::string& da
   e.op.file = file;
   e.op.path = dataset;
   e.op.shape = coords;
+  const Options& o = store_->options();
+  bool unfiltered = spec.compression == Compression::None && !spec.fletcher32;
+  if (unfiltered && size >= o.spill_chunk_bytes) {
+    // Stored bytes are the caller's bytes: straight to the spill file.
+    journal::TxWriter& wr = writer_ ? *writer_ : writer(store_->layout().allocate_txid());
+    wr.spill(data, size, &e.op);
+    e.spilled = true;
+    push(std::move(e));
+    return;
+  }
   std::vector<uint8_t> stored = hdf5::encode_chunk(spec, data, size, &e.op.filter_mask);
   e.op.chunk_size = stored.size();
-  if (memory_bytes_ + stored.size() > store_->options().spill_bytes) {
+  if (stored.size() >= o.spill_chunk_bytes || memory_bytes_ + stored.size() > o.spill_bytes) {
     // Spill into the _temp directory (named with an id of its own; commit
     // renames it straight to the final _done name).
     journal::TxWriter& wr = writer_ ? *writer_ : writer(store_->layout().allocate_txid());
