@@ -614,8 +614,10 @@ std::string ramp(size_t n, int start) {
 
 }  // namespace
 
+// Version 1 is no longer written, but still read (a journal left by an
+// older build must revert).
 TEST_CASE("golden: undo journal v1", "[undo][golden]") {
-  h5tx::undo::JournalHeader h{512, 1000, 0x0123456789abcdefull};
+  h5tx::undo::JournalHeader h{512, 1000, 0x0123456789abcdefull, 1};
   std::string j = h5tx::undo::encode_header(h);
   std::string p0 = ramp(512, 0), p1 = ramp(488, 7), p0b = ramp(512, 100);
   h5tx::undo::append_entry(&j, h, 0, 0, p0.data(), 512);
@@ -647,6 +649,51 @@ TEST_CASE("golden: undo journal v1", "[undo][golden]") {
   CHECK(s.entries[1].length == 488);
   CHECK(s.entries[2].level == 1);
   CHECK_FALSE(s.torn_tail);
+  f.reset();
+
+  // A version 1 journal still reverts: the first image of each page wins.
+  {
+    auto d = env.open(kData, OpenMode::CreateTrunc);
+    d->write(0, std::string(3000, 'x').data(), 3000);
+    d->sync();
+  }
+  CHECK(h5tx::undo::recover(env, kData, kJournal));
+  CHECK(env.read_all(kData) == p0 + p1);
+}
+
+TEST_CASE("golden: undo journal v2", "[undo][golden]") {
+  h5tx::undo::JournalHeader h{512, 1000, 0x0123456789abcdefull, 2};
+  std::string run = ramp(1000, 3), p0b = ramp(512, 100);
+  std::string j = h5tx::undo::encode_header(h);
+  h5tx::undo::append_entry(&j, h, 0, 0, run.data(), 1000);  // pages 0 and 1 (short: the end of the file)
+  h5tx::undo::append_entry(&j, h, 0, 1, p0b.data(), 512);   // a nested level's image of page 0
+  REQUIRE(j.size() == 64 + 2 * 32 + 1000 + 512);
+  check_golden("undo-journal-v2.bin", j);
+  CHECK(h5tx::undo::get_u32(reinterpret_cast<const unsigned char*>(j.data()) + 8) == 2);
+  std::string e0 = j.substr(64, 24) + run;  // first entry: bytes 0..23, then data
+  CHECK(h5tx::undo::get_u64(reinterpret_cast<const unsigned char*>(j.data()) + 64 + 24) ==
+        XXH3_64bits_withSeed(e0.data(), e0.size(), 0x0123456789abcdefull));
+
+  // It parses back, and reverting it writes the run (not the nested image
+  // of page 0) and truncates to 1000 bytes.
+  FaultEnv env;
+  make_file(env, std::string(3000, 'x'));
+  {
+    auto f = env.open(kJournal, OpenMode::CreateTrunc);
+    f->write(0, j.data(), j.size());
+    f->sync();
+  }
+  {
+    auto f = env.open(kJournal, OpenMode::ReadOnly);
+    auto s = h5tx::undo::scan_journal(*f);
+    CHECK(s.header.version == 2);
+    REQUIRE(s.entries.size() == 2);
+    CHECK(s.entries[0].length == 1000);
+    CHECK(s.entries[1].level == 1);
+    CHECK_FALSE(s.torn_tail);
+  }
+  CHECK(h5tx::undo::recover(env, kData, kJournal));
+  CHECK(env.read_all(kData) == run);
 }
 
 TEST_CASE("golden: legacy sec2j journal", "[undo][golden]") {

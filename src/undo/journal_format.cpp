@@ -4,6 +4,7 @@
 #define XXH_STATIC_LINKING_ONLY  // XXH3_state_t on the stack
 #include <xxhash.h>
 
+#include <algorithm>
 #include <cstring>
 
 #include "h5tx/error.hpp"
@@ -28,9 +29,14 @@ uint64_t get_u64(const unsigned char* p) {
   return v;
 }
 
+uint64_t max_entry_length(const JournalHeader& h) {
+  if (h.version == kJournalVersionPageEntries) return h.page_size;
+  return std::max<uint64_t>(h.page_size, kMaxRunEntryBytes);
+}
+
 std::string encode_header(const JournalHeader& h) {
   std::string out(kJournalMagic, sizeof(kJournalMagic));
-  put_u32(&out, kJournalVersion);
+  put_u32(&out, h.version);
   put_u32(&out, static_cast<uint32_t>(kHeaderSize));
   put_u64(&out, h.page_size);
   put_u64(&out, h.original_size);
@@ -59,17 +65,22 @@ void store_le(unsigned char* p, uint64_t v, int bytes) {
 
 }  // namespace
 
-void append_entry(std::string* out, const JournalHeader& h, uint64_t offset, uint32_t level,
-                  const void* data, uint32_t length) {
-  unsigned char head[kEntryHeaderSize];
+void seal_entry(char* entry, const JournalHeader& h, uint64_t offset, uint32_t level, uint32_t length) {
+  unsigned char* head = reinterpret_cast<unsigned char*>(entry);
   store_le(head, kEntryBeforeImage, 4);
   store_le(head + 4, length, 4);
   store_le(head + 8, offset, 8);
   store_le(head + 16, level, 4);
   store_le(head + 20, 0, 4);  // reserved
-  store_le(head + 24, entry_checksum(h, head, data, length), 8);
-  out->append(reinterpret_cast<const char*>(head), sizeof head);
+  store_le(head + 24, entry_checksum(h, head, entry + kEntryHeaderSize, length), 8);
+}
+
+void append_entry(std::string* out, const JournalHeader& h, uint64_t offset, uint32_t level,
+                  const void* data, uint32_t length) {
+  size_t at = out->size();
+  out->resize(at + kEntryHeaderSize);
   out->append(static_cast<const char*>(data), length);
+  seal_entry(&(*out)[at], h, offset, level, length);
 }
 
 ScannedJournal scan_journal(File& f) {
@@ -85,10 +96,12 @@ ScannedJournal scan_journal(File& f) {
   if (get_u64(hb + 56) != XXH3_64bits(hb, 56))
     throw CorruptionError(path, "undo journal header checksum mismatch");
   uint32_t version = get_u32(hb + 8);
-  if (version != kJournalVersion)
+  if (version != kJournalVersion && version != kJournalVersionPageEntries)
     throw UnsupportedError(path, "undo journal format version " + std::to_string(version) +
-                                     " (this build reads version " +
+                                     " (this build reads versions " +
+                                     std::to_string(kJournalVersionPageEntries) + " and " +
                                      std::to_string(kJournalVersion) + ")");
+  out.header.version = version;
   if (get_u32(hb + 12) != kHeaderSize)
     throw CorruptionError(path, "undo journal header size field is " + std::to_string(get_u32(hb + 12)));
   out.header.page_size = get_u64(hb + 16);
@@ -98,14 +111,16 @@ ScannedJournal scan_journal(File& f) {
     throw CorruptionError(path, "undo journal page size " + std::to_string(out.header.page_size) +
                                     " is out of range");
 
-  std::string data(out.header.page_size, '\0');
+  const uint64_t max_length = max_entry_length(out.header);
+  std::string data;
   uint64_t pos = kHeaderSize;
   out.valid_end = pos;
   while (pos < size) {
     unsigned char eh[kEntryHeaderSize];
     if (size - pos < kEntryHeaderSize || f.read(pos, eh, kEntryHeaderSize) != kEntryHeaderSize) break;
     uint32_t length = get_u32(eh + 4);
-    if (length == 0 || length > out.header.page_size || size - pos - kEntryHeaderSize < length) break;
+    if (length == 0 || length > max_length || size - pos - kEntryHeaderSize < length) break;
+    if (data.size() < length) data.resize(length);
     if (f.read(pos + kEntryHeaderSize, &data[0], length) != length) break;
     if (entry_checksum(out.header, eh, data.data(), length) != get_u64(eh + 24)) break;
     JournalEntry e;

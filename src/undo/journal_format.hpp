@@ -1,7 +1,8 @@
 // The undo journal format (formats/undo-journal.md): a 64-byte header, then
-// before-image entries of at most one page each, every one checksummed with
-// XXH3-64. This file only encodes and parses; the driver decides when to write
-// and sync.
+// before-image entries, every one checksummed with XXH3-64. Version 2 (written)
+// lets an entry cover a run of adjacent pages; version 1 (still read) has at
+// most one page per entry. This file only encodes and parses; the driver
+// decides when to write and sync.
 #pragma once
 
 #include <cstddef>
@@ -15,7 +16,9 @@ namespace h5tx {
 namespace undo {
 
 constexpr char kJournalMagic[8] = {'h', '5', 't', 'x', 'u', 'n', 'd', 'o'};
-constexpr uint32_t kJournalVersion = 1;
+constexpr uint32_t kJournalVersion = 2;           // written
+constexpr uint32_t kJournalVersionPageEntries = 1;  // still read: one page per entry
+constexpr uint64_t kMaxRunEntryBytes = 1 << 20;    // version 2: an entry's length, if above page_size
 constexpr size_t kHeaderSize = 64;
 constexpr size_t kEntryHeaderSize = 32;
 constexpr uint32_t kEntryBeforeImage = 1;
@@ -26,13 +29,17 @@ struct JournalHeader {
   uint64_t page_size = 0;
   uint64_t original_size = 0;  // data file size when the outermost transaction began
   uint64_t nonce = 0;          // seeds every entry checksum
+  uint32_t version = kJournalVersion;
 };
+
+// The longest entry a journal of this header may hold.
+uint64_t max_entry_length(const JournalHeader& h);
 
 // One before-image found in a journal.
 struct JournalEntry {
   uint64_t data_pos = 0;  // where its bytes start in the journal
   uint64_t offset = 0;    // page-aligned offset in the data file
-  uint32_t length = 0;    // bytes (1..page_size)
+  uint32_t length = 0;    // bytes (1..max_entry_length)
   uint32_t level = 0;     // transaction nesting depth that recorded it (0: outermost)
 };
 
@@ -47,6 +54,9 @@ std::string encode_header(const JournalHeader& h);
 // Appends one entry (32-byte entry header + data) to *out.
 void append_entry(std::string* out, const JournalHeader& h, uint64_t offset, uint32_t level,
                   const void* data, uint32_t length);
+// Fills in the 32-byte header of the entry at `entry`, whose `length` data
+// bytes already follow it (so a writer can read the data in place).
+void seal_entry(char* entry, const JournalHeader& h, uint64_t offset, uint32_t level, uint32_t length);
 
 // Parses a journal whose first 8 bytes are kJournalMagic. Throws
 // CorruptionError (bad header checksum, impossible field, an entry whose

@@ -17,7 +17,6 @@ namespace undo {
 namespace {
 
 constexpr size_t kStagingFlushBytes = 1 << 20;
-constexpr size_t kMaxRunBytes = 1 << 20;  // before-images read with one call
 constexpr size_t kKeepArenaBytes = 8 << 20;  // buffer memory kept between transactions
 
 uint64_t make_nonce(Env* env, const void* self) {
@@ -263,13 +262,19 @@ void JournaledFile::open_journal() {
   }
 }
 
-void JournaledFile::write_journal(std::string* staging) {
-  if (staging->empty()) return;
+char* JournaledFile::Staging::grow(size_t n) {
+  char* p = mem.get() + size;
+  size += n;
+  return p;
+}
+
+void JournaledFile::write_journal() {
+  if (staging_.size == 0) return;
   journal_pending_ = true;
-  journal_->write(journal_size_, staging->data(), staging->size());
-  journal_size_ += staging->size();
+  journal_->write(journal_size_, staging_.mem.get(), staging_.size);
+  journal_size_ += staging_.size;
   journal_extent_ = std::max(journal_extent_, journal_size_);
-  staging->clear();
+  staging_.size = 0;
 }
 
 // Makes the buffered writes and size change of the innermost level reach the
@@ -296,40 +301,44 @@ void JournaledFile::spill() {
   bool first = journal_size_ == 0;
   if (pages.empty() && buffer_.empty() && !size_change) return;
 
-  std::string& staging = staging_;
-  staging.clear();
-  // At most kStagingFlushBytes, then one more run of entries: no regrowth.
-  uint64_t most = kStagingFlushBytes + kMaxRunBytes + (kMaxRunBytes / ps + 1) * kEntryHeaderSize;
-  staging.reserve(static_cast<size_t>(std::min<uint64_t>(pages.size() * (ps + kEntryHeaderSize), most) + kHeaderSize));
   if (!pages.empty() || first) {
     open_journal();
+    const uint64_t max_run = std::max<uint64_t>(ps, kMaxRunEntryBytes);
+    // Flushed past kStagingFlushBytes, so one more entry always fits.
+    size_t want = static_cast<size_t>(kHeaderSize + kStagingFlushBytes + kEntryHeaderSize + max_run);
+    if (staging_.capacity < want) {
+      staging_.mem.reset(new char[want]);
+      staging_.capacity = want;
+    }
+    staging_.size = 0;
     if (journal_size_ == 0) {
       header_.page_size = ps;
       header_.original_size = levels_.front().start_size;
       header_.nonce = make_nonce(env_, this);
-      staging.append(encode_header(header_));
+      std::string h = encode_header(header_);
+      std::memcpy(staging_.grow(h.size()), h.data(), h.size());
     }
-    // One read per run of adjacent pages (at most kMaxRunBytes), not one per page.
-    std::string& run = run_;
+    // One entry per run of adjacent pages (at most max_run bytes), its
+    // before-image read with one call straight into the staging buffer.
     for (size_t i = 0; i < pages.size();) {
       size_t j = i + 1;
-      while (j < pages.size() && pages[j] == pages[j - 1] + 1 && (j - i) * ps < kMaxRunBytes) j++;
+      while (j < pages.size() && pages[j] == pages[j - 1] + 1 && (j + 1 - i) * ps <= max_run) j++;
       uint64_t run_off = pages[i] * ps;
       size_t run_len = static_cast<size_t>(std::min<uint64_t>((pages[j - 1] + 1) * ps, level.start_size) - run_off);
-      run.resize(run_len);
-      if (data_->read(run_off, &run[0], run_len) != run_len)
+      uint64_t pos = journal_size_ + staging_.size + kEntryHeaderSize;
+      char* entry = staging_.grow(kEntryHeaderSize + run_len);
+      if (data_->read(run_off, entry + kEntryHeaderSize, run_len) != run_len)
         throw IoError(data_path_, "short read of " + std::to_string(run_len) + " bytes at " +
                                       std::to_string(run_off) + " while saving before-images");
+      seal_entry(entry, header_, run_off, level_no, static_cast<uint32_t>(run_len));
       for (; i < j; i++) {
         uint64_t off = pages[i] * ps;
         uint32_t len = static_cast<uint32_t>(std::min<uint64_t>(ps, level.start_size - off));
-        uint64_t pos = journal_size_ + staging.size() + kEntryHeaderSize;
-        append_entry(&staging, header_, off, level_no, run.data() + (off - run_off), len);
-        level.images[pages[i]] = Image{pos, len};
+        level.images[pages[i]] = Image{pos + (off - run_off), len};
       }
-      if (staging.size() >= kStagingFlushBytes) write_journal(&staging);
+      if (staging_.size >= kStagingFlushBytes) write_journal();
     }
-    write_journal(&staging);
+    write_journal();
     journal_->datasync();  // also makes a new size durable
     if (journal_needs_dir_sync_) {
       env_->sync_dir(path_dirname(journal_path_));
@@ -396,8 +405,7 @@ void JournaledFile::invalidate_journal() {
 void JournaledFile::end_transaction_memory() {
   buffer_.clear();
   arena_.release(kKeepArenaBytes);
-  std::string().swap(staging_);
-  std::string().swap(run_);
+  staging_ = Staging();
 }
 
 void JournaledFile::tx_start(const std::string& journal_path, bool keep_journal) {

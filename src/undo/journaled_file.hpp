@@ -103,7 +103,7 @@ class JournaledFile {
   void check_writable(const char* op) const;
   void spill();
   void open_journal();
-  void write_journal(std::string* staging);
+  void write_journal();
   void sync_data_if_dirty();
   void invalidate_journal();
   void end_transaction_memory();
@@ -139,7 +139,15 @@ class JournaledFile {
   std::vector<Level> levels_;
   IntervalMap<BufferedBytes> buffer_;
   WriteArena arena_;  // the bytes of buffer_
-  std::string staging_, run_;  // spill's journal bytes and before-images (capacity reused)
+  // A spill's journal bytes before they are written: allocated once per
+  // transaction, not zero-filled (before-images are read straight into it).
+  struct Staging {
+    std::unique_ptr<char[]> mem;
+    size_t capacity = 0;
+    size_t size = 0;
+    char* grow(size_t n);  // n more bytes at the end (capacity must suffice)
+  };
+  Staging staging_;
   std::unique_ptr<File> journal_;
   bool journal_needs_dir_sync_ = false;
   uint64_t journal_size_ = 0;    // bytes of the current transaction's journal

@@ -45,12 +45,23 @@ std::unique_ptr<PendingJournal> PendingJournal::load(Env& env, const std::string
       p->has_size_ = true;
       p->original_size_ = s.header.original_size;
       p->torn_tail_ = s.torn_tail;
+      // Page by page (a version 2 entry covers a run of pages): the first
+      // image of a page wins; growth is undone by the truncate. Pages that
+      // follow each other in the file and in the journal stay one image.
+      const uint64_t ps = s.header.page_size, size = s.header.original_size;
       std::unordered_set<uint64_t> seen;
       for (const JournalEntry& e : s.entries) {
-        if (e.offset >= s.header.original_size) continue;  // growth: undone by the truncate
-        if (!seen.insert(e.offset).second) continue;       // first image of a page wins
-        uint64_t len = std::min<uint64_t>(e.length, s.header.original_size - e.offset);
-        p->images_.push_back(Image{e.offset, len, e.data_pos});
+        uint64_t end = std::min<uint64_t>(e.offset + e.length, size);
+        for (uint64_t at = e.offset; at < end; at += ps) {
+          if (!seen.insert(at / ps).second) continue;
+          uint64_t len = std::min<uint64_t>(ps, end - at), pos = e.data_pos + (at - e.offset);
+          Image* last = p->images_.empty() ? nullptr : &p->images_.back();
+          if (last && last->offset + last->length == at && last->journal_pos + last->length == pos) {
+            last->length += len;
+          } else {
+            p->images_.push_back(Image{at, len, pos});
+          }
+        }
       }
     }
   } else if (matches_magic(head, n, kLegacyMagic, sizeof kLegacyMagic)) {
