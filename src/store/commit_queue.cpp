@@ -1,9 +1,15 @@
 // Ordering and group commit of redo transactions.
 #include "store/commit_queue.hpp"
 
+#include <chrono>
+
 #include "h5tx/error.hpp"
 
 namespace h5tx {
+
+// How long a group commit leader waits for committers that are writing
+// their MANIFEST: about one data sync on a fast disk.
+static constexpr std::chrono::microseconds kGroupWait(1000);
 
 CommitQueue::CommitQueue(Env* env, std::string journal_dir, std::function<uint64_t()> allocate)
     : env_(env), journal_dir_(std::move(journal_dir)), allocate_(std::move(allocate)) {}
@@ -49,8 +55,13 @@ void CommitQueue::finish(uint64_t txid, const std::function<std::function<void()
       cv_.wait(lock);
       continue;
     }
-    // Leader: one fsync for every rename done so far.
+    // Leader: one fsync for every rename done so far. Committers already
+    // past begin_commit() (writing and syncing their MANIFEST) are about to
+    // rename: wait a moment for them, so that one fsync covers them too
+    // (group commit's classic delay; it costs nothing to a lone committer).
     syncing_ = true;
+    if (!inflight_.empty())
+      cv_.wait_for(lock, kGroupWait, [&] { return inflight_.empty() || !poisoned_.empty(); });
     uint64_t target = rename_seq_;
     lock.unlock();
     std::string error;

@@ -6,7 +6,9 @@
 // committer's rename step (conflict check + rename to _done) under the
 // queue lock, and then waits for a journal/ fsync that began after the
 // rename. One waiting committer does that fsync for everyone renamed so far
-// (the leader); the others wait for it (followers). After the fsync the
+// (the leader); the others wait for it (followers). Before its fsync the
+// leader waits up to a millisecond while other committers are between
+// begin_commit() and their rename, so that the fsync covers them too. After the fsync the
 // leader publishes every newly durable transaction in txid order.
 //
 // So renames happen in txid order and a transaction is published (visible,
