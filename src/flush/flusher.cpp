@@ -1,6 +1,8 @@
 // The redo flusher.
 #include "flush/flusher.hpp"
 
+#include <algorithm>
+
 #include "h5tx/error.hpp"
 #include "journal/tx_dir.hpp"
 
@@ -27,6 +29,7 @@ void Flusher::enqueue(const TransactionInfo& info, const std::string& dir) {
   std::lock_guard<std::mutex> lock(mu_);
   pending_.push_back({info, dir, Clock::now()});
   pending_bytes_ += info.bytes;
+  replenished_ = false;  // the commit may have used a spare directory
   cv_.notify_all();
 }
 
@@ -99,9 +102,13 @@ std::vector<BatchTx> Flusher::take_batch_locked() {
   std::vector<BatchTx> batch;
   uint64_t limit = hooks_.flush_limit();
   uint64_t bytes = 0;
+  // A flusher that has fallen behind catches up with fewer, larger batches
+  // (a batch's fixed cost, its syncs and the HDF5 open, is then shared by
+  // more transactions); flush_batch_bytes still bounds each batch.
+  size_t max_tx = std::max(options_.flush_batch_transactions, pending_.size() / 2);
   for (const auto& p : pending_) {
     if (p.info.txid > limit) break;
-    if (!batch.empty() && (batch.size() >= options_.flush_batch_transactions ||
+    if (!batch.empty() && (batch.size() >= max_tx ||
                            bytes + p.info.bytes > options_.flush_batch_bytes))
       break;
     batch.push_back({p.info.txid, p.dir});
@@ -146,6 +153,20 @@ void Flusher::run() {
     if (stopping_) break;
     Clock::time_point deadline;
     if (!failed_.empty() || !batch_due_locked(Clock::now(), &deadline)) {
+      if (failed_.empty() && hooks_.replenish && !replenished_) {
+        lock.unlock();
+        bool more = false;
+        std::string error;
+        try {
+          more = hooks_.replenish();
+        } catch (const std::exception& e) {
+          error = e.what();
+        }
+        lock.lock();
+        if (!error.empty()) failed_ = error;
+        if (!more) replenished_ = true;
+        continue;
+      }
       // Nothing flushable: wait for work; else wait for the batch to fill
       // or for the oldest transaction's delay to run out.
       if (!failed_.empty() || !flushable_locked() || deadline == Clock::time_point::max())

@@ -59,6 +59,11 @@ class Flusher {
     // A _flushed directory whose rename is durable: the store may keep it
     // for reuse (journal/spare_dirs.hpp). Unset: it is removed.
     std::function<void(const std::string& dir)> retired;
+    // Background thread, when it has nothing to apply: prepares spare
+    // transaction directories ahead of the committers (journal/
+    // spare_dirs.hpp); returns true while there is more to do. An error
+    // stops the flusher like a failed batch.
+    std::function<bool()> replenish;
   };
 
   Flusher(Env* env, std::string journal_dir, DataFiles* files, const Options& options, Hooks hooks);
@@ -113,6 +118,7 @@ class Flusher {
   DataFiles* files_;
   Options options_;
   Hooks hooks_;
+  bool replenished_ = false;  // replenish() had nothing left to do since the last commit
 
   std::mutex mu_;
   std::condition_variable cv_;        // work arrived / state changed

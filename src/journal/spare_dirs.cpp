@@ -2,6 +2,7 @@
 #include "journal/spare_dirs.hpp"
 
 #include "journal/manifest.hpp"
+#include "journal/tx_dir.hpp"
 
 namespace h5tx {
 namespace journal {
@@ -31,6 +32,19 @@ void SpareDirs::offer(const std::string& dir) {
     }
   }
   env_->remove_flat_dir(dir);
+}
+
+void SpareDirs::add_fresh(const std::string& dir) {
+  std::lock_guard<std::mutex> lock(mu_);
+  dirs_.push_back({dir, 0});
+}
+
+void SpareDirs::make_fresh(const std::string& journal_dir, uint64_t temp_id) {
+  std::string dir = path_join(journal_dir, tx_dir_name(temp_id, TxState::Temp));
+  env_->create_dir(dir);
+  env_->open(path_join(dir, kManifestName), OpenMode::CreateNew);
+  env_->sync_dir(dir);
+  add_fresh(dir);
 }
 
 std::string SpareDirs::take() {

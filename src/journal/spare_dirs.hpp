@@ -28,6 +28,12 @@ class SpareDirs {
   // durable, holding a MANIFEST and perhaps a spill file) for reuse, or
   // removes it.
   void offer(const std::string& dir);
+  // Keeps a directory made ahead of use: a journal/working_<id>_temp
+  // directory holding an empty MANIFEST, both synced (so, like a flushed
+  // one, its entries are durable).
+  void add_fresh(const std::string& dir);
+  // Makes one such directory named by `temp_id` under journal_dir.
+  void make_fresh(const std::string& journal_dir, uint64_t temp_id);
   // A directory to rename into place as a _temp directory, or "" if none.
   std::string take();
   // Removes the directories still kept (the store is closing).

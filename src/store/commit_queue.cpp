@@ -25,15 +25,15 @@ uint64_t CommitQueue::begin_commit() {
 void CommitQueue::abandon(uint64_t txid) {
   std::lock_guard<std::mutex> lock(mu_);
   inflight_.erase(txid);
-  cv_.notify_all();
+  turn_cv_.notify_all();
 }
 
 void CommitQueue::finish(uint64_t txid, const std::function<std::function<void()>()>& rename) {
   std::unique_lock<std::mutex> lock(mu_);
-  cv_.wait(lock, [&] { return *inflight_.begin() == txid || !poisoned_.empty(); });
+  turn_cv_.wait(lock, [&] { return *inflight_.begin() == txid || !poisoned_.empty(); });
   if (!poisoned_.empty()) {
     inflight_.erase(txid);
-    cv_.notify_all();
+    turn_cv_.notify_all();
     throw IoError(journal_dir_, poisoned_);
   }
   std::function<void()> publish;
@@ -41,18 +41,18 @@ void CommitQueue::finish(uint64_t txid, const std::function<std::function<void()
     publish = rename();
   } catch (...) {
     inflight_.erase(txid);
-    cv_.notify_all();
+    turn_cv_.notify_all();
     throw;
   }
   inflight_.erase(txid);
   uint64_t my_seq = ++rename_seq_;
   renamed_.push_back({my_seq, std::move(publish)});
-  cv_.notify_all();
+  turn_cv_.notify_all();
 
   while (synced_seq_ < my_seq) {
     if (!poisoned_.empty()) throw IoError(journal_dir_, poisoned_);
     if (syncing_) {
-      cv_.wait(lock);
+      sync_cv_.wait(lock);
       continue;
     }
     // Leader: one fsync for every rename done so far. Committers already
@@ -61,7 +61,7 @@ void CommitQueue::finish(uint64_t txid, const std::function<std::function<void()
     // (group commit's classic delay; it costs nothing to a lone committer).
     syncing_ = true;
     if (!inflight_.empty())
-      cv_.wait_for(lock, kGroupWait, [&] { return inflight_.empty() || !poisoned_.empty(); });
+      turn_cv_.wait_for(lock, kGroupWait, [&] { return inflight_.empty() || !poisoned_.empty(); });
     uint64_t target = rename_seq_;
     lock.unlock();
     std::string error;
@@ -75,7 +75,8 @@ void CommitQueue::finish(uint64_t txid, const std::function<std::function<void()
       lock.lock();
       syncing_ = false;
       poisoned_ = "journal directory fsync did not complete";
-      cv_.notify_all();
+      turn_cv_.notify_all();
+      sync_cv_.notify_all();
       throw;
     }
     lock.lock();
@@ -84,7 +85,8 @@ void CommitQueue::finish(uint64_t txid, const std::function<std::function<void()
     if (!error.empty()) {
       poisoned_ = "fsync of the journal directory failed (" + error +
                   "); commits are refused until the store is reopened";
-      cv_.notify_all();
+      turn_cv_.notify_all();
+      sync_cv_.notify_all();
       throw IoError(journal_dir_, poisoned_);
     }
     synced_seq_ = target;
@@ -92,7 +94,7 @@ void CommitQueue::finish(uint64_t txid, const std::function<std::function<void()
       renamed_.front().publish();
       renamed_.pop_front();
     }
-    cv_.notify_all();
+    sync_cv_.notify_all();
   }
 }
 

@@ -64,7 +64,8 @@ class CommitQueue {
   std::string journal_dir_;
   std::function<uint64_t()> allocate_;
   mutable std::mutex mu_;
-  std::condition_variable cv_;
+  std::condition_variable turn_cv_;  // inflight_ shrank: a committer's turn to rename may have come
+  std::condition_variable sync_cv_;  // a journal/ fsync ended (or the queue was poisoned)
   std::set<uint64_t> inflight_;   // allocated, neither renamed nor abandoned
   std::deque<Renamed> renamed_;   // renamed, waiting for the fsync, in txid order
   uint64_t rename_seq_ = 0;       // renames done

@@ -16,11 +16,16 @@
 namespace h5tx {
 
 // Flushed transaction directories kept for reuse (journal/spare_dirs.hpp):
-// enough for two flush batches of small transactions, or a flush batch of
-// large ones (Options::flush_batch_bytes is 256 MiB by default). Disk space
-// the journal keeps while the store is open; all of it goes at close.
-static constexpr size_t kSpareDirs = 64;
+// as many as may be pending (Options::max_unflushed_transactions), so that
+// a store that has once had that many pending creates no more directories;
+// at most 256 MiB of them (a flush batch of large transactions by default).
+// Disk space the journal keeps while the store is open; all of it goes at
+// close.
 static constexpr uint64_t kSpareDirBytes = uint64_t(256) << 20;
+// Spare directories the background flusher makes ahead of the committers
+// when it has nothing to apply (so that creating them, two inode
+// allocations each, is not on the commit path).
+static constexpr size_t kSpareDirsAhead = 32;
 
 using journal::TxState;
 
@@ -37,7 +42,7 @@ RedoStore::RedoStore(std::unique_ptr<Layout> layout, const Options& options)
       read_only_(layout_->read_only()),
       options_(options),
       queue_(layout_->env(), layout_->journal_dir(), [this] { return layout_->allocate_txid(); }),
-      spares_(layout_->env(), kSpareDirs, kSpareDirBytes) {
+      spares_(layout_->env(), options.max_unflushed_transactions, kSpareDirBytes) {
   files_ = std::make_unique<DataFiles>(layout_->env(), layout_->data_dir(), layout_->journal_dir(),
                                        layout_->format().undo_page_size, layout_->read_only());
   Flusher::Hooks hooks;
@@ -51,6 +56,12 @@ RedoStore::RedoStore(std::unique_ptr<Layout> layout, const Options& options)
     for (const auto& m : ms) overlay_.remove(m);
   };
   hooks.retired = [this](const std::string& dir) { spares_.offer(dir); };
+  hooks.replenish = [this] {
+    // A few at a time, so a due batch never waits long behind this.
+    for (int i = 0; i < 4 && spares_.size() < kSpareDirsAhead; i++)
+      spares_.make_fresh(layout_->journal_dir(), layout_->allocate_txid());
+    return spares_.size() < kSpareDirsAhead;
+  };
   flusher_ = std::make_unique<Flusher>(layout_->env(), layout_->journal_dir(), files_.get(),
                                        options_, std::move(hooks));
   snapshots_.set_on_change([this] { flusher_->notify(); });
