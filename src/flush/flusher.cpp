@@ -8,6 +8,9 @@
 
 namespace h5tx {
 
+// Pending bytes that make a batch worth starting before flush_delay_ms.
+static constexpr uint64_t kWorthwhileBatchBytes = uint64_t(16) << 20;
+
 Flusher::Flusher(Env* env, std::string journal_dir, DataFiles* files, const Options& options,
                  Hooks hooks)
     : env_(env),
@@ -81,12 +84,16 @@ bool Flusher::batch_due_locked(Clock::time_point now, Clock::time_point* deadlin
   // A full batch counts every pending transaction, flushable or not: with
   // many concurrent writers their open snapshots pin the newest few, and
   // waiting for those would only let the queue grow.
+  // So does a worthwhile amount of bytes: a batch's fixed cost (its
+  // syncs, the HDF5 open) is small against a few MiB, and starting early
+  // lets a bulk ingest's flush overlap its commits.
   size_t n = 0;
   uint64_t bytes = 0;
+  const uint64_t worthwhile = std::min<uint64_t>(options_.flush_batch_bytes, kWorthwhileBatchBytes);
   for (const auto& p : pending_) {
     n++;
     bytes += p.info.bytes;
-    if (n >= options_.flush_batch_transactions || bytes >= options_.flush_batch_bytes) return true;
+    if (n >= options_.flush_batch_transactions || bytes >= worthwhile) return true;
   }
   const uint64_t kForever = uint64_t(1) << 40;  // ~35 years: no deadline at all
   if (options_.flush_delay_ms >= kForever) {

@@ -6,8 +6,9 @@
 //
 // The background thread waits for a worthwhile batch (a batch costs about
 // the same number of syncs whatever its size): it starts one when the
-// pending transactions fill a batch (flush_batch_transactions or
-// flush_batch_bytes), when the oldest has waited options.flush_delay_ms, or
+// pending transactions fill a batch (flush_batch_transactions) or hold 16
+// MiB (or flush_batch_bytes if smaller), when the oldest has waited
+// options.flush_delay_ms, or
 // at once when flush() or close() asks, a committer is blocked by
 // backpressure, or the pending transactions or bytes exceed half of
 // max_unflushed_*.
