@@ -33,6 +33,12 @@ class File {
   virtual void sync() = 0;
   // fdatasync: data durable (and size, if it changed).
   virtual void datasync() = 0;
+  // A hint, no durability meaning: start writing [offset, offset + n) back
+  // now, so a later sync has less to wait for. The default does nothing.
+  virtual void start_writeback(uint64_t offset, uint64_t n) {
+    (void)offset;
+    (void)n;
+  }
   virtual uint64_t size() = 0;
   virtual const std::string& path() const = 0;
 };

@@ -272,6 +272,7 @@ void JournaledFile::write_journal() {
   if (staging_.size == 0) return;
   journal_pending_ = true;
   journal_->write(journal_size_, staging_.mem.get(), staging_.size);
+  journal_->start_writeback(journal_size_, staging_.size);  // overlaps the next run's reads
   journal_size_ += staging_.size;
   journal_extent_ = std::max(journal_extent_, journal_size_);
   staging_.size = 0;
@@ -359,6 +360,7 @@ void JournaledFile::spill() {
     for (++it; it != pieces.end() && it->first == end && it->second.payload.data == data + (end - start); ++it)
       end = it->second.end;
     data_->write(start, data, static_cast<size_t>(end - start));
+    data_->start_writeback(start, end - start);  // the commit's sync waits less
     disk_size_ = std::max(disk_size_, end);
   }
   buffer_.clear();
