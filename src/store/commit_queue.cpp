@@ -60,8 +60,13 @@ void CommitQueue::finish(uint64_t txid, const std::function<std::function<void()
     // rename: wait a moment for them, so that one fsync covers them too
     // (group commit's classic delay; it costs nothing to a lone committer).
     syncing_ = true;
-    if (!inflight_.empty())
-      turn_cv_.wait_for(lock, kGroupWait, [&] { return inflight_.empty() || !poisoned_.empty(); });
+    if (!inflight_.empty()) {
+      // Only those in flight now: later ones would keep the wait going.
+      const uint64_t last = *inflight_.rbegin();
+      turn_cv_.wait_for(lock, kGroupWait, [&] {
+        return inflight_.empty() || *inflight_.begin() > last || !poisoned_.empty();
+      });
+    }
     uint64_t target = rename_seq_;
     lock.unlock();
     std::string error;
