@@ -439,6 +439,16 @@ TEST_CASE("log and dump show pending transactions; check finds a flipped byte in
   Result dt = cli(dir, {"dump", home, r.out.substr(tp + 17, 16)});
   CHECK(dt.status == 0);
   CHECK(contains(dt.out, "never committed"));
+  // A spare directory a crash left behind (empty MANIFEST) is reported, not an error.
+  {
+    std::string spare = home + "/journal/working_00000000000000aa_temp";
+    REQUIRE(::mkdir(spare.c_str(), 0755) == 0);
+    std::ofstream(spare + "/MANIFEST").close();
+    Result sp = cli(dir, {"dump", home, "aa"});
+    CHECK(sp.status == 0);
+    CHECK(contains(sp.out, "spare directory"));
+    REQUIRE(std::system(("rm -rf " + spare).c_str()) == 0);
+  }
 
   std::string txdir = home + "/journal/working_" + txid + "_done";
   std::string chunk_file;

@@ -18,12 +18,15 @@ struct Options {
   // Redo mode: backpressure. commit() blocks while more than this is unflushed.
   size_t max_unflushed_transactions = 256;
   uint64_t max_unflushed_bytes = uint64_t(1) << 30;
-  size_t flush_batch_transactions = 32;       // at most this many per batch
+  // A batch takes at most this many transactions (or half of those
+  // pending, if more: a flusher that fell behind catches up in larger
+  // batches) and at most flush_batch_bytes (always at least one).
+  size_t flush_batch_transactions = 32;
   uint64_t flush_batch_bytes = uint64_t(256) << 20;
-  // The background flusher starts a batch when it is full (the two limits
-  // above), when the oldest committed transaction has waited this long, or
-  // at once for flush(), close() and backpressure. 0: as soon as anything
-  // is committed.
+  // The background flusher starts a batch when flush_batch_transactions
+  // are pending, or 16 MiB (flush_batch_bytes if smaller), when the oldest
+  // committed transaction has waited this long, or at once for flush(),
+  // close() and backpressure. 0: as soon as anything is committed.
   uint64_t flush_delay_ms = 200;
   uint64_t spill_bytes = uint64_t(64) << 20;  // a transaction spills chunk copies beyond this
   // Redo mode: a stored chunk of at least this many bytes goes straight to

@@ -348,7 +348,21 @@ int run_dump(const Args& a) {
                 format_bytes(env->exists(spill) ? double(env->file_size(spill)) : 0.0).c_str());
     return 0;
   }
-  journal::Manifest m = journal::read_manifest(*env, dir, txid);
+  journal::Manifest m;
+  if (dir.size() >= 5 && dir.compare(dir.size() - 5, 5, "_done") == 0) {
+    m = journal::read_manifest(*env, dir, txid);  // a committed one must parse: errors are real
+  } else {
+    // A _temp or _flushed directory may hold anything: an unfinished
+    // commit's MANIFEST, or (a spare kept for reuse) an empty or older one.
+    try {
+      m = journal::read_manifest(*env, dir, txid);
+    } catch (const CorruptionError& e) {
+      std::printf("transaction %s  %s\n  directory   %s\n  no MANIFEST of this transaction (%s): never committed,"
+                  " or a spare directory kept for reuse\n",
+                  hex16(txid).c_str(), state.c_str(), dir.c_str(), e.what());
+      return 0;
+    }
+  }
   std::printf("transaction %s  %s\n", hex16(m.txid).c_str(), state.c_str());
   std::printf("  directory   %s\n", dir.c_str());
   std::printf("  committed   %s\n", format_time_micros(m.commit_time_micros).c_str());
