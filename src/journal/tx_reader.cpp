@@ -57,8 +57,12 @@ std::string read_chunk_file(Env& env, const std::string& tx_dir, const Op& op) {
 std::string read_chunk_file(Env& env, const std::string& tx_dir, const std::string& name,
                             uint64_t offset, uint64_t size, uint64_t hash) {
   std::string path = path_join(tx_dir, name);
-  if (!env.exists(path)) throw CorruptionError(path, "chunk file listed in the MANIFEST is missing");
-  auto f = env.open(path, OpenMode::ReadOnly);
+  std::unique_ptr<File> f;
+  try {
+    f = env.open(path, OpenMode::ReadOnly);
+  } catch (const NotFoundError&) {
+    throw CorruptionError(path, "chunk file listed in the MANIFEST is missing");
+  }
   std::string data(size, '\0');
   size_t got = size ? f->read(offset, &data[0], size) : 0;
   if (got != size)

@@ -258,6 +258,12 @@ journal::TxWriter& RedoTransaction::writer(uint64_t temp_id) {
   return *writer_;
 }
 
+journal::TxWriter& RedoTransaction::spill_writer() {
+  // Spilled before commit: the directory is named with an id of its own
+  // (commit renames it straight to the final _done name).
+  return writer_ ? *writer_ : writer(store_->layout().allocate_txid());
+}
+
 void RedoTransaction::write_chunk(const std::string& file, const std::string& dataset,
                                   const Shape& coords, const void* data, size_t size) {
   check_writable("write_chunk");
@@ -277,8 +283,7 @@ void RedoTransaction::write_chunk(const std::string& file, const std::string& da
   bool unfiltered = spec.compression == Compression::None && !spec.fletcher32;
   if (unfiltered && size >= o.spill_chunk_bytes) {
     // Stored bytes are the caller's bytes: straight to the spill file.
-    journal::TxWriter& wr = writer_ ? *writer_ : writer(store_->layout().allocate_txid());
-    wr.spill(data, size, &e.op);
+    spill_writer().spill(data, size, &e.op);
     e.spilled = true;
     push(std::move(e));
     return;
@@ -286,10 +291,7 @@ void RedoTransaction::write_chunk(const std::string& file, const std::string& da
   std::vector<uint8_t> stored = hdf5::encode_chunk(spec, data, size, &e.op.filter_mask);
   e.op.chunk_size = stored.size();
   if (stored.size() >= o.spill_chunk_bytes || memory_bytes_ + stored.size() > o.spill_bytes) {
-    // Spill into the _temp directory (named with an id of its own; commit
-    // renames it straight to the final _done name).
-    journal::TxWriter& wr = writer_ ? *writer_ : writer(store_->layout().allocate_txid());
-    wr.spill(stored.data(), stored.size(), &e.op);
+    spill_writer().spill(stored.data(), stored.size(), &e.op);
     e.spilled = true;
   } else {
     memory_bytes_ += stored.size();

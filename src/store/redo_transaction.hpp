@@ -90,6 +90,7 @@ class RedoTransaction : public TransactionImpl {
   void finish_aborted(bool failed_commit);
   void release_snapshot();
   journal::TxWriter& writer(uint64_t temp_id);
+  journal::TxWriter& spill_writer();  // the writer, created with a fresh temp id if needed
   // The conflict keys the operations check, and those they record.
   void conflict_keys(const std::vector<const Entry*>& live, std::vector<std::string>* check,
                      std::vector<std::string>* record) const;
