@@ -1,6 +1,7 @@
 // Dataset and attribute operations on an open HDF5 file: create, extend,
 // attributes, raw chunk I/O (H5Dwrite_chunk / H5Dread_chunk), spec readback.
 #include "hdf5/dataset_ops.hpp"
+#include "util/names.hpp"
 
 #include <algorithm>
 #include <cfloat>
@@ -84,10 +85,9 @@ DType dtype_of_hdf5(hid_t type, const std::string& path) {
 }
 
 void check_path(const std::string& path, const char* kind) {
-  bool ok = !path.empty() && path[0] == '/' && path.find("//") == std::string::npos &&
-            path.find('\0') == std::string::npos;
-  if (ok && path.size() > 1 && path.back() == '/') ok = false;
-  if (!ok) throw InvalidArgumentError(path, std::string("not an absolute HDF5 ") + kind + " path");
+  std::string p = std::string(kind) == "dataset" ? names::dataset_path_problem(path)
+                                                 : names::object_path_problem(path);
+  if (!p.empty()) throw InvalidArgumentError(names::printable(path), std::string("HDF5 ") + kind + " path " + p);
 }
 
 std::string shape_str(const Shape& s) {

@@ -5,6 +5,8 @@
 
 #include "h5tx/error.hpp"
 #include "journal/byte_codec.hpp"
+#include "journal/tx_dir.hpp"
+#include "util/names.hpp"
 
 namespace h5tx {
 namespace journal {
@@ -48,6 +50,16 @@ std::string get_name(ByteReader& r, const char* what) {
   size_t at = r.offset();
   std::string s = r.str(what, kMaxName);
   if (s.empty()) r.fail(at, std::string(what) + " is empty");
+  return s;
+}
+
+// A name from the record, checked by the one validator (util/names.hpp): a
+// record that passes its checksum is still untrusted.
+std::string get_checked(ByteReader& r, const char* what, std::string (*problem)(const std::string&)) {
+  size_t at = r.offset();
+  std::string s = get_name(r, what);
+  std::string p = problem(s);
+  if (!p.empty()) r.fail(at, std::string(what) + " '" + names::printable(s) + "' " + p);
   return s;
 }
 
@@ -205,6 +217,7 @@ Manifest decode_manifest_record(const std::string& data, uint64_t file_size, con
   Manifest m;
   m.version = version;
   m.txid = r.u64("txid");
+  if (m.txid > kMaxTxid) r.fail(16, "txid " + std::to_string(m.txid) + " out of range");
   m.commit_time_micros = r.u64("commit time");
   uint64_t total = r.u64("total length");
   // Version 1: the record is the whole file. Version 2: inline chunk data
@@ -242,12 +255,12 @@ Manifest decode_manifest_record(const std::string& data, uint64_t file_size, con
       b.fail(at, "unknown operation kind " + std::to_string(kind));
     Op op;
     op.kind = static_cast<OpKind>(kind);
-    op.file = get_name(b, "file name");
+    op.file = get_checked(b, "file name", names::file_name_problem);
     switch (op.kind) {
       case OpKind::CreateFile:
         break;
       case OpKind::CreateDataset: {
-        op.path = get_name(b, "dataset path");
+        op.path = get_checked(b, "dataset path", names::dataset_path_problem);
         DatasetSpec& s = op.spec;
         s.dtype = get_dtype(b);
         size_t rank = get_rank(b, "dataset rank");
@@ -275,12 +288,12 @@ Manifest decode_manifest_record(const std::string& data, uint64_t file_size, con
         break;
       }
       case OpKind::ExtendDataset:
-        op.path = get_name(b, "dataset path");
+        op.path = get_checked(b, "dataset path", names::dataset_path_problem);
         op.shape = get_dims(b, get_rank(b, "extend rank"), "extent");
         break;
       case OpKind::SetAttribute: {
-        op.path = get_name(b, "object path");
-        op.name = get_name(b, "attribute name");
+        op.path = get_checked(b, "object path", names::object_path_problem);
+        op.name = get_checked(b, "attribute name", names::attribute_name_problem);
         size_t s_at = b.offset();
         uint8_t is_string = b.u8("attribute kind");
         if (is_string > 1) b.fail(s_at, "attribute kind is not 0 or 1");
@@ -299,13 +312,13 @@ Manifest decode_manifest_record(const std::string& data, uint64_t file_size, con
         break;
       }
       case OpKind::WriteChunk: {
-        op.path = get_name(b, "dataset path");
+        op.path = get_checked(b, "dataset path", names::dataset_path_problem);
         op.shape = get_dims(b, get_rank(b, "chunk rank"), "chunk coordinates");
         op.filter_mask = b.u32("filter mask");
         size_t n_at = b.offset();
         op.chunk_file = b.str("chunk file name", kMaxName);
         if (!(version >= 2 && op.chunk_file.empty()) && !valid_chunk_file_name(op.chunk_file))
-          b.fail(n_at, "invalid chunk file name '" + op.chunk_file + "'");
+          b.fail(n_at, "invalid chunk file name '" + names::printable(op.chunk_file) + "'");
         size_t o_at = b.offset();
         if (version >= 2) op.chunk_offset = b.u64("chunk offset");
         op.chunk_size = b.u64("chunk size");

@@ -19,6 +19,7 @@ bool parse_hex16(const std::string& s, size_t pos, uint64_t* out) {
     else return false;
     v = (v << 4) | uint64_t(d);
   }
+  if (v == 0 || v > kMaxTxid) return false;
   *out = v;
   return true;
 }

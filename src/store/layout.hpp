@@ -56,8 +56,7 @@ class Layout {
   // The last txid handed out (0 if none since open).
   uint64_t last_txid() const;
 
-  // Validates a data file name ("vol.h5": no '/', not empty, not '.'/'..',
-  // no control characters). InvalidArgumentError otherwise.
+  // Validates a data file name: names::check_file_name (util/names.hpp).
   static void check_file_name(const std::string& name);
 
   // Formats a txid as 16 lowercase hex digits, and parses it back

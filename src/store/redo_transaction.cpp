@@ -5,6 +5,7 @@
 #include <algorithm>
 
 #include "h5tx/error.hpp"
+#include "util/names.hpp"
 #include "hdf5/chunk_codec.hpp"
 #include "hdf5/dataset_ops.hpp"
 #include "journal/tx_dir.hpp"
@@ -23,17 +24,8 @@ std::string shape_text(const Shape& s) {
   return out + ")";
 }
 
-void check_object_path(const std::string& path, const std::string& w) {
-  bool ok = !path.empty() && path[0] == '/' && path.find("//") == std::string::npos &&
-            path.find('\0') == std::string::npos;
-  if (!ok) throw InvalidArgumentError(w, "HDF5 path must be absolute, like \"/group/name\"");
-}
-
-void check_dataset_path(const std::string& path, const std::string& w) {
-  check_object_path(path, w);
-  if (path.size() < 2 || path.back() == '/')
-    throw InvalidArgumentError(w, "dataset path must name an object below \"/\"");
-}
+using names::check_dataset_path;
+using names::check_object_path;
 
 }  // namespace
 

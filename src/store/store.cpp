@@ -8,8 +8,10 @@
 
 #include "hdf5/handle.hpp"
 #include "store/hyperslab.hpp"
+#include "journal/tx_dir.hpp"
 #include "store/impl.hpp"
 #include "store/layout.hpp"
+#include "util/names.hpp"
 
 namespace h5tx {
 
@@ -38,6 +40,36 @@ std::unique_ptr<Store> Store::open(const std::string& home, const Options& optio
   return make_store(Layout::open(env, home, options), options);
 }
 
+void Store::quarantine(const std::string& home, uint64_t txid, const Options& options) {
+  Env* env = options.env ? options.env : Env::posix();
+  Options o = options;
+  o.read_only = false;
+  std::unique_ptr<Layout> layout = Layout::open(env, home, o);
+  if (layout->mode() != Mode::Redo)
+    throw InvalidArgumentError(home, "quarantine applies to redo-mode stores (undo mode has no committed journal)");
+  if (txid == 0 || txid > journal::kMaxTxid)
+    throw InvalidArgumentError(home, "txid " + std::to_string(txid) + " is out of range");
+  const std::string& jdir = layout->journal_dir();
+  std::string from;
+  for (journal::TxState st : {journal::TxState::Done, journal::TxState::Flushed}) {
+    std::string p = path_join(jdir, journal::tx_dir_name(txid, st));
+    if (env->is_directory(p)) from = p;
+  }
+  if (from.empty())
+    throw NotFoundError(path_join(jdir, journal::tx_dir_name(txid, journal::TxState::Done)),
+                        "no committed transaction " + journal::txid_hex(txid) + " in the journal");
+  std::string qdir = path_join(layout->home(), "quarantine");
+  if (!env->is_directory(qdir)) {
+    env->create_dir(qdir);
+    env->sync_dir(layout->home());
+  }
+  std::string to = path_join(qdir, path_basename(from));
+  if (env->exists(to)) throw AlreadyExistsError(to, "already quarantined under this name");
+  env->rename(from, to);
+  env->sync_dir(qdir);  // the new name first: a crash keeps it under one name or both, never none
+  env->sync_dir(jdir);
+}
+
 Store::Store(std::unique_ptr<StoreImpl> impl) : impl_(std::move(impl)) {}
 
 Store::~Store() {
@@ -57,7 +89,7 @@ void Store::close() { impl_->close(); }
 StoreStats Store::stats() { return impl_->stats(); }
 std::vector<TransactionInfo> Store::pending() { return impl_->pending(); }
 std::string Store::data_path(const std::string& file) const {
-  Layout::check_file_name(file);
+  names::check_file_name(file);
   return path_join(path_join(impl_->home(), "data"), file);
 }
 
@@ -93,33 +125,52 @@ TransactionImpl& Transaction::impl() const {
   return *impl_;
 }
 
+// Every name a caller gives is checked here, once, for both modes
+// (util/names.hpp), before the mode sees it.
+static void check_dataset(const std::string& f, const std::string& d) {
+  names::check_file_name(f);
+  names::check_dataset_path(d, f + ":" + d);
+}
+
 uint64_t Transaction::txid() const { return impl().txid(); }
 uint64_t Transaction::snapshot() const { return impl().snapshot(); }
 bool Transaction::active() const { return impl_ && impl_->active(); }
-void Transaction::create_file(const std::string& f) { impl().create_file(f); }
+void Transaction::create_file(const std::string& f) {
+  names::check_file_name(f);
+  impl().create_file(f);
+}
 void Transaction::create_dataset(const std::string& f, const std::string& p, const DatasetSpec& s) {
+  check_dataset(f, p);
   impl().create_dataset(f, p, s);
 }
 void Transaction::extend_dataset(const std::string& f, const std::string& p, const Shape& s) {
+  check_dataset(f, p);
   impl().extend_dataset(f, p, s);
 }
 void Transaction::set_attribute(const std::string& f, const std::string& o, const std::string& n,
                                 const AttributeValue& v) {
+  names::check_file_name(f);
+  names::check_object_path(o, f + ":" + o);
+  names::check_attribute_name(n, f + ":" + o);
   impl().set_attribute(f, o, n, v);
 }
 void Transaction::write_chunk(const std::string& f, const std::string& d, const Shape& c,
                               const void* data, size_t size) {
+  check_dataset(f, d);
   impl().write_chunk(f, d, c, data, size);
 }
 std::vector<uint8_t> Transaction::read_chunk(const std::string& f, const std::string& d,
                                              const Shape& c) {
+  check_dataset(f, d);
   return impl().read_chunk(f, d, c);
 }
 std::vector<std::string> Transaction::list_files() { return impl().list_files(); }
 std::vector<std::string> Transaction::list_datasets(const std::string& f) {
+  names::check_file_name(f);
   return impl().list_datasets(f);
 }
 DatasetSpec Transaction::dataset_spec(const std::string& f, const std::string& d) {
+  check_dataset(f, d);
   return impl().dataset_spec(f, d);
 }
 Savepoint Transaction::savepoint() { return impl().savepoint(); }
@@ -130,7 +181,10 @@ void Transaction::set_metadata(const std::string& k, const std::string& v) {
   impl().set_metadata(k, v);
 }
 void Transaction::on_abort(std::function<void()> hook) { impl().on_abort(std::move(hook)); }
-long long Transaction::hid(const std::string& f) { return impl().hid(f); }
+long long Transaction::hid(const std::string& f) {
+  names::check_file_name(f);
+  return impl().hid(f);
+}
 void Transaction::commit() { impl().commit(); }
 void Transaction::abort() { impl().abort(); }
 
