@@ -66,10 +66,30 @@ class Env {
   // The process-wide POSIX Env. Never destroyed.
   static Env* posix();
 
+  // Symbolic links: an Env never follows one in the last component of a
+  // path. open() fails with IoError on a symlink and on anything that is not
+  // a regular file (a FIFO, a socket, a device: never blocks on them);
+  // exists() sees the link itself; is_directory() is false for a link to a
+  // directory; list_dir/sync_dir refuse a link. A store's own entries are
+  // thereby never followed out of HOME.
   virtual std::unique_ptr<File> open(const std::string& path, OpenMode mode) = 0;
   virtual bool exists(const std::string& path) = 0;
   virtual bool is_directory(const std::string& path) = 0;
   virtual uint64_t file_size(const std::string& path) = 0;
+  // A path the caller was given by the user (a store's HOME, a bare HDF5
+  // file) with the symlinks in it resolved, so it can then be used with the
+  // no-follow calls above; the path unchanged if it is not a symlink or does
+  // not exist. The default (Envs without symlinks) returns `path`.
+  virtual std::string resolve_symlinks(const std::string& path) { return path; }
+  // What identifies the file itself rather than its name (POSIX: device and
+  // inode, "dev:ino"), for records that must still name the same file after a
+  // crash; not followed through a symlink. NotFoundError if missing. The
+  // default, for Envs that cannot tell, is "" (callers then have no such
+  // evidence).
+  virtual std::string file_identity(const std::string& path) {
+    (void)path;
+    return "";
+  }
   virtual void remove_file(const std::string& path) = 0;
   virtual void rename(const std::string& from, const std::string& to) = 0;
 
@@ -95,7 +115,10 @@ class Env {
   void create_dir_if_missing(const std::string& path);
   // Removes a directory and the files directly inside it (flat directories only).
   void remove_flat_dir(const std::string& path);
-  std::string read_all(const std::string& path);
+  // The whole file; IoError (EFBIG) if it is larger than max_bytes, checked
+  // before anything is allocated (files read whole are small by design: a
+  // huge or sparse one is damage, not data).
+  std::string read_all(const std::string& path, uint64_t max_bytes = uint64_t(1) << 20);
   // Writes path.tmp, syncs it, renames it over path, syncs the parent directory.
   void write_file_atomic(const std::string& path, const std::string& contents);
 };

@@ -1,5 +1,11 @@
 // The POSIX (Linux) Env: files through pread/pwrite, durability through
 // fsync/fdatasync, locks through open-file-description fcntl locks.
+//
+// Untrusted trees: this Env never follows a symbolic link in the last
+// component of a path (O_NOFOLLOW, lstat), and opens only regular files
+// (O_NONBLOCK, so a FIFO planted where a file belongs cannot hang the open,
+// then fstat). Callers that accept a user's symlink (a store's HOME, a bare
+// HDF5 file) resolve it first (Env::resolve_symlinks).
 #include "io/posix_env.hpp"
 
 #include <dirent.h>
@@ -13,6 +19,7 @@
 #include <cerrno>
 #include <chrono>
 #include <cstdio>
+#include <cstdlib>
 #include <mutex>
 
 #include "h5tx/env.hpp"
@@ -158,6 +165,53 @@ const char* mode_name(OpenMode mode) {
   return "open";
 }
 
+// Opens `path` with `flags`, never following a symlink in its last component
+// and never blocking on a FIFO; the result is a regular file or an IoError.
+int open_regular(const std::string& path, int flags, const char* what) {
+  int fd = open_retry(path.c_str(), flags | O_NOFOLLOW | O_NONBLOCK, 0644);
+  if (fd < 0) {
+    int err = errno;
+    if (err == ELOOP)
+      throw IoError(path, std::string(what) + " failed: is a symbolic link (h5tx does not follow them)", err);
+    throw_errno(path, what, err);
+  }
+  struct stat st;
+  if (::fstat(fd, &st) != 0) {
+    int err = errno;
+    ::close(fd);
+    throw_errno(path, "fstat", err);
+  }
+  if (!S_ISREG(st.st_mode)) {
+    ::close(fd);
+    const char* kind = S_ISDIR(st.st_mode) ? "a directory" : S_ISFIFO(st.st_mode) ? "a FIFO"
+                       : S_ISSOCK(st.st_mode) ? "a socket" : "a device or special file";
+    throw IoError(path, std::string(what) + " failed: is " + kind + ", not a regular file",
+                  S_ISDIR(st.st_mode) ? EISDIR : EINVAL);
+  }
+  int fl = ::fcntl(fd, F_GETFL);
+  if (fl < 0 || ::fcntl(fd, F_SETFL, fl & ~O_NONBLOCK) != 0) {
+    int err = errno;
+    ::close(fd);
+    throw_errno(path, "fcntl(F_SETFL)", err);
+  }
+  return fd;
+}
+
+// Opens a directory for listing or fsync, never through a symlink.
+int open_directory(const std::string& path, const char* what) {
+  int fd = open_retry(path.c_str(), O_RDONLY | O_DIRECTORY | O_NOFOLLOW, 0);
+  if (fd < 0) {
+    int err = errno;
+    struct stat st;
+    if ((err == ELOOP || err == ENOTDIR) && ::lstat(path.c_str(), &st) == 0)
+      throw IoError(path, std::string(what) + " failed: " +
+                              (S_ISLNK(st.st_mode) ? "is a symbolic link (h5tx does not follow them)"
+                                                   : "is not a directory"), err);
+    throw_errno(path, what, err);
+  }
+  return fd;
+}
+
 const char* lock_name(short type) { return type == F_RDLCK ? "shared" : "exclusive"; }
 const char* a_lock_name(short type) { return type == F_RDLCK ? "a shared" : "an exclusive"; }
 
@@ -172,38 +226,44 @@ class PosixEnv final : public Env {
       case OpenMode::CreateNew: flags = O_RDWR | O_CREAT | O_EXCL; break;
       case OpenMode::CreateTrunc: flags = O_RDWR | O_CREAT | O_TRUNC; break;
     }
-    int fd = open_retry(path.c_str(), flags, 0644);
-    if (fd < 0) throw_errno(path, mode_name(mode), errno);
-    struct stat st;
-    if (::fstat(fd, &st) != 0) {
-      int err = errno;
-      ::close(fd);
-      throw_errno(path, "fstat", err);
-    }
-    if (S_ISDIR(st.st_mode)) {
-      ::close(fd);
-      throw IoError(path, std::string(mode_name(mode)) + " failed: is a directory", EISDIR);
-    }
+    int fd = open_regular(path, flags, mode_name(mode));
     return std::unique_ptr<File>(new PosixFile(path, fd));
   }
 
   bool exists(const std::string& path) override {
     struct stat st;
-    if (::stat(path.c_str(), &st) == 0) return true;
+    if (::lstat(path.c_str(), &st) == 0) return true;
     if (errno == ENOENT || errno == ENOTDIR) return false;
     throw_errno(path, "stat", errno);
   }
 
+  std::string resolve_symlinks(const std::string& path) override {
+    struct stat st;
+    if (::lstat(path.c_str(), &st) != 0 || !S_ISLNK(st.st_mode)) return path;
+    char* real = ::realpath(path.c_str(), nullptr);
+    if (real == nullptr) throw_errno(path, "realpath", errno);
+    std::string out = real;
+    ::free(real);
+    return out;
+  }
+
+  std::string file_identity(const std::string& path) override {
+    struct stat st;
+    if (::lstat(path.c_str(), &st) != 0) throw_errno(path, "lstat", errno);
+    return std::to_string(static_cast<unsigned long long>(st.st_dev)) + ":" +
+           std::to_string(static_cast<unsigned long long>(st.st_ino));
+  }
+
   bool is_directory(const std::string& path) override {
     struct stat st;
-    if (::stat(path.c_str(), &st) == 0) return S_ISDIR(st.st_mode);
+    if (::lstat(path.c_str(), &st) == 0) return S_ISDIR(st.st_mode);
     if (errno == ENOENT || errno == ENOTDIR) return false;
     throw_errno(path, "stat", errno);
   }
 
   uint64_t file_size(const std::string& path) override {
     struct stat st;
-    if (::stat(path.c_str(), &st) != 0) throw_errno(path, "stat", errno);
+    if (::lstat(path.c_str(), &st) != 0) throw_errno(path, "lstat", errno);
     return static_cast<uint64_t>(st.st_size);
   }
 
@@ -224,8 +284,13 @@ class PosixEnv final : public Env {
   }
 
   std::vector<std::string> list_dir(const std::string& path) override {
-    DIR* dir = ::opendir(path.c_str());
-    if (dir == nullptr) throw_errno(path, "opendir", errno);
+    int fd = open_directory(path, "opendir");
+    DIR* dir = ::fdopendir(fd);
+    if (dir == nullptr) {
+      int err = errno;
+      ::close(fd);
+      throw_errno(path, "fdopendir", err);
+    }
     std::vector<std::string> names;
     for (;;) {
       errno = 0;
@@ -245,8 +310,7 @@ class PosixEnv final : public Env {
   }
 
   void sync_dir(const std::string& path) override {
-    int fd = open_retry(path.c_str(), O_RDONLY | O_DIRECTORY, 0);
-    if (fd < 0) throw_errno(path, "open directory for fsync", errno);
+    int fd = open_directory(path, "open directory for fsync");
     if (::fsync(fd) != 0) {
       int err = errno;
       ::close(fd);
@@ -257,11 +321,13 @@ class PosixEnv final : public Env {
 
   std::unique_ptr<FileLock> lock_file(const std::string& path, LockKind kind,
                                       double timeout_seconds) override {
-    int fd = open_retry(path.c_str(), O_RDWR | O_CREAT, 0644);
-    if (fd < 0 && kind == LockKind::Shared && (errno == EACCES || errno == EROFS)) {
-      fd = open_retry(path.c_str(), O_RDONLY, 0);  // a read lock needs only read access
+    int fd;
+    try {
+      fd = open_regular(path, O_RDWR | O_CREAT, "open for locking");
+    } catch (const IoError& e) {
+      if (kind != LockKind::Shared || (e.sys_errno() != EACCES && e.sys_errno() != EROFS)) throw;
+      fd = open_regular(path, O_RDONLY, "open for locking");  // a read lock needs only read access
     }
-    if (fd < 0) throw_errno(path, "open for locking", errno);
     std::unique_ptr<PosixLock> guard(new PosixLock(fd));  // closes fd on every exit
 
     const short type = kind == LockKind::Shared ? F_RDLCK : F_WRLCK;

@@ -600,6 +600,12 @@ uint64_t FaultEnv::file_size(const std::string& path) {
   return node.is_dir ? 0 : node.data.size();
 }
 
+std::string FaultEnv::file_identity(const std::string& path) {
+  std::lock_guard<std::mutex> l(s_->mu);
+  s_->begin_read("file_identity", path);
+  return "0:" + std::to_string(s_->resolve(path, "stat"));
+}
+
 void FaultEnv::remove_file(const std::string& path) {
   std::lock_guard<std::mutex> l(s_->mu);
   State::Op op(s_.get(), "remove_file", path, "");

@@ -134,6 +134,8 @@ class FaultEnv final : public Env {
   bool exists(const std::string& path) override;
   bool is_directory(const std::string& path) override;
   uint64_t file_size(const std::string& path) override;
+  // "0:<inode number>" (stable across crash() and clone()).
+  std::string file_identity(const std::string& path) override;
   void remove_file(const std::string& path) override;
   void rename(const std::string& from, const std::string& to) override;
   void create_dir(const std::string& path) override;
