@@ -114,6 +114,15 @@ class Store {
   // Opens an existing store: locks it and recovers (see docs/user-guide.md).
   static std::unique_ptr<Store> open(const std::string& home, const Options& options = {});
 
+  // Redo mode: moves the committed transaction `txid` out of the journal,
+  // from journal/working_<txid>_done (or _flushed) to HOME/quarantine/,
+  // without opening the store (no recovery runs; takes the store's lock).
+  // For a transaction that recovery reports cannot be applied: the store
+  // then opens without it. Never deletes anything; the directory keeps its
+  // MANIFEST and chunk copies for inspection. NotFoundError if there is no
+  // such transaction, InvalidArgumentError in undo mode.
+  static void quarantine(const std::string& home, uint64_t txid, const Options& options = {});
+
   ~Store();
   Store(const Store&) = delete;
   Store& operator=(const Store&) = delete;

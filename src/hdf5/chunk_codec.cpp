@@ -139,6 +139,25 @@ std::vector<uint8_t> encode_chunk(const DatasetSpec& s, const void* raw, size_t 
   return buf;
 }
 
+std::string stored_chunk_problem(const DatasetSpec& s, uint64_t n, uint32_t filter_mask) {
+  const Pipeline p = pipeline_of(s);
+  int filters = (p.shuffle >= 0) + (p.deflate >= 0) + (p.fletcher >= 0);
+  if (filters < 32 && (filter_mask >> filters) != 0)
+    return "filter mask " + std::to_string(filter_mask) + " names filters the dataset does not have";
+  uint64_t raw = chunk_bytes(s);
+  uint64_t tail = applied(p.fletcher, filter_mask) ? 4 : 0;
+  if (applied(p.deflate, filter_mask)) {
+    uint64_t bound = uint64_t(compressBound(uLong(raw))) + tail;
+    if (n <= tail || n > bound)
+      return "stored size " + std::to_string(n) + " is not possible for a deflated chunk of " +
+             std::to_string(raw) + " bytes";
+  } else if (n != raw + tail) {
+    return "stored size " + std::to_string(n) + " differs from the dataset's chunk size " +
+           std::to_string(raw + tail);
+  }
+  return "";
+}
+
 std::vector<uint8_t> decode_chunk(const DatasetSpec& s, const void* stored, size_t n,
                                   uint32_t filter_mask, const std::string& what) {
   const Pipeline p = pipeline_of(s);

@@ -31,6 +31,14 @@ std::vector<uint8_t> encode_chunk(const DatasetSpec& s, const void* raw, size_t 
 std::vector<uint8_t> decode_chunk(const DatasetSpec& s, const void* stored, size_t n,
                                   uint32_t filter_mask, const std::string& what);
 
+// "" if a stored chunk of n bytes with this filter mask can belong to a
+// dataset of spec `s`, else what is wrong: a mask naming filters the
+// pipeline does not have, or a size no chunk of the dataset can have (an
+// unfiltered chunk must be exactly chunk_bytes(s), plus 4 with Fletcher32; a
+// deflated one at most zlib's bound). Checked before a journaled chunk is
+// handed to HDF5, which trusts the size of an unfiltered chunk.
+std::string stored_chunk_problem(const DatasetSpec& s, uint64_t n, uint32_t filter_mask);
+
 // HDF5's Fletcher32 (H5_checksum_fletcher32): 16-bit big-endian words, an
 // odd trailing byte as the high byte of a word. The filter stores it after
 // the data, little-endian.

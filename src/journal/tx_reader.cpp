@@ -15,9 +15,15 @@ JournalListing list_journal(Env& env, const std::string& journal_dir) {
   for (const auto& name : env.list_dir(journal_dir)) {
     uint64_t txid;
     TxState state;
-    if (parse_tx_dir_name(name, &txid, &state)) {
+    bool tx = parse_tx_dir_name(name, &txid, &state);
+    bool undo = !tx && parse_undo_dir_name(name, &txid);
+    // A name of ours that is not a real directory (a symlink, a FIFO, a
+    // file) is not ours: never entered, never removed.
+    if ((tx || undo) && !env.is_directory(path_join(journal_dir, name))) {
+      l.other.push_back(name);
+    } else if (tx) {
       (state == TxState::Temp ? l.temp : state == TxState::Done ? l.done : l.flushed).push_back(txid);
-    } else if (parse_undo_dir_name(name, &txid)) {
+    } else if (undo) {
       l.undo.push_back(txid);
     } else {
       l.other.push_back(name);
@@ -25,6 +31,13 @@ JournalListing list_journal(Env& env, const std::string& journal_dir) {
   }
   for (auto* v : {&l.temp, &l.done, &l.flushed, &l.undo}) std::sort(v->begin(), v->end());
   return l;
+}
+
+FlushedPlan plan_flushed(const JournalListing& l) {
+  FlushedPlan p;
+  uint64_t oldest_done = l.done.empty() ? UINT64_MAX : l.done.front();
+  for (uint64_t t : l.flushed) (t > oldest_done ? p.reapply : p.garbage).push_back(t);
+  return p;
 }
 
 Manifest read_manifest(Env& env, const std::string& tx_dir, uint64_t txid) {
@@ -63,6 +76,13 @@ std::string read_chunk_file(Env& env, const std::string& tx_dir, const std::stri
   } catch (const NotFoundError&) {
     throw CorruptionError(path, "chunk file listed in the MANIFEST is missing");
   }
+  // Bound by the real file before allocating: a MANIFEST is untrusted even
+  // when its checksum holds.
+  uint64_t file_size = f->size();
+  if (offset > file_size || size > file_size - offset)
+    throw CorruptionError(path, "chunk copy at offset " + std::to_string(offset) + " (" + std::to_string(size) +
+                                    " bytes) extends past the end of the file (" + std::to_string(file_size) +
+                                    " bytes)");
   std::string data(size, '\0');
   size_t got = size ? f->read(offset, &data[0], size) : 0;
   if (got != size)

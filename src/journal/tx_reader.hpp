@@ -20,10 +20,27 @@ struct JournalListing {
   std::vector<uint64_t> done;
   std::vector<uint64_t> flushed;
   std::vector<uint64_t> undo;
-  std::vector<std::string> other;  // entries h5tx does not know
+  // Entries h5tx did not make: unknown names, and names of ours that are not
+  // directories (a symlink, a FIFO, a file). Recovery refuses them.
+  std::vector<std::string> other;
 };
 
+// Lists journal/ (lstat only: nothing is followed or opened).
 JournalListing list_journal(Env& env, const std::string& journal_dir);
+
+// What recovery does with the _flushed directories of a listing. The flusher
+// renames a batch's _done directories to _flushed only after the batch is in
+// the data files, and a crash may keep any subset of those renames. So a
+// _done transaction older than a _flushed one may or may not be applied; it
+// is never deleted on that inference: it is replayed, and every _flushed
+// transaction newer than it is replayed again after it (`reapply`: renamed
+// back to _done), which restores the newest data (replay is idempotent).
+// The other _flushed directories are garbage (`garbage`).
+struct FlushedPlan {
+  std::vector<uint64_t> reapply;
+  std::vector<uint64_t> garbage;
+};
+FlushedPlan plan_flushed(const JournalListing& l);
 
 // Reads and decodes the record of tx_dir/MANIFEST; checks that it names `txid`.
 Manifest read_manifest(Env& env, const std::string& tx_dir, uint64_t txid);

@@ -11,7 +11,9 @@
 #include "journal/tx_dir.hpp"
 #include "journal/tx_reader.hpp"
 #include "store/redo_transaction.hpp"
+#include "store/replay_check.hpp"
 #include "undo/driver.hpp"
+#include "util/names.hpp"
 
 namespace h5tx {
 
@@ -85,47 +87,74 @@ void RedoStore::add_committed(const journal::Manifest& m, const std::string& dir
   flusher_->enqueue(m.info(), dir);
 }
 
-// The flusher renames a batch's _done directories to _flushed only after
-// the whole batch is in the data files, and starts the next batch only after
-// those renames are durable. So every _done directory older than a _flushed
-// one belongs to an applied batch (its rename was lost in a crash, or the
-// file system made a later rename durable first): replaying it would put
-// older chunk copies over newer ones. Moves those from l->done to the result.
-// An entry of journal/ that is neither a transaction nor an undo directory
-// is not something h5tx made: refuse to guess (the open fails, nothing is
-// changed).
-static void refuse_strays(const journal::JournalListing& l, const std::string& jdir) {
+// An entry of journal/ that h5tx did not make (an unknown name, or one of
+// our names that is not a directory) is not something to guess about: the
+// open fails naming it, and nothing is changed.
+static void refuse_strays(Env& env, const journal::JournalListing& l, const std::string& jdir) {
   if (l.other.empty()) return;
-  throw CorruptionError(path_join(jdir, l.other.front()),
-                        "unexpected entry in the journal directory (not a transaction or undo "
-                        "directory of this store); move it away to open the store");
+  std::string p = path_join(jdir, l.other.front());
+  bool ours_by_name = env.exists(p) && !env.is_directory(p);
+  throw CorruptionError(p, ours_by_name
+                               ? "journal entry is not a directory (a symlink, FIFO or file where a "
+                                 "transaction directory belongs); move it away to open the store"
+                               : "unexpected entry in the journal directory (not a transaction or undo "
+                                 "directory of this store); move it away to open the store");
 }
 
-std::vector<uint64_t> RedoStore::split_applied(journal::JournalListing* l) {
-  std::vector<uint64_t> applied;
-  if (l->flushed.empty()) return applied;
-  uint64_t newest_flushed = l->flushed.back();
-  std::vector<uint64_t> rest;
-  for (uint64_t t : l->done) (t < newest_flushed ? applied : rest).push_back(t);
-  l->done = rest;
-  return applied;
+// The committed transactions recovery must (re)apply, in txid order, each
+// verified (MANIFEST and every chunk copy): the _done ones, and the _flushed
+// ones newer than the oldest _done (journal::plan_flushed). Reads only.
+std::vector<RedoStore::Committed> RedoStore::committed_on_disk(const journal::JournalListing& l,
+                                                               const journal::FlushedPlan& plan) {
+  Env& env = *this->env();
+  const std::string& jdir = layout_->journal_dir();
+  std::vector<Committed> out;
+  for (uint64_t txid : l.done) {
+    std::string dir = path_join(jdir, journal::tx_dir_name(txid, TxState::Done));
+    out.push_back({journal::verify_transaction(env, dir, txid), dir, false});
+  }
+  for (uint64_t txid : plan.reapply) {
+    std::string dir = path_join(jdir, journal::tx_dir_name(txid, TxState::Flushed));
+    try {
+      out.push_back({journal::verify_transaction(env, dir, txid), dir, true});
+    } catch (const CorruptionError& e) {
+      throw CorruptionError(dir, "applied transaction newer than the pending committed transaction " +
+                                     journal::txid_hex(l.done.front()) +
+                                     " cannot be read, so replaying that one could overwrite its data: " +
+                                     e.detail());
+    }
+  }
+  std::sort(out.begin(), out.end(),
+            [](const Committed& a, const Committed& b) { return a.manifest.txid < b.manifest.txid; });
+  return out;
+}
+
+void RedoStore::check_replay(const std::vector<Committed>& committed) {
+  if (committed.empty()) return;
+  ReplayCheck check(files_.get());
+  try {
+    for (const auto& c : committed) check.check(c.manifest, c.dir);
+  } catch (...) {
+    auto lock = files_->lock();
+    files_->close_all();
+    throw;
+  }
+  auto lock = files_->lock();
+  files_->close_all();
 }
 
 // Recovery of a read-write open. Verification comes first and only reads,
 // so a corrupt committed transaction fails the open with nothing changed.
 // Each later step is idempotent: a crash during recovery is repaired by the
-// next recovery.
+// next recovery. No committed transaction is ever deleted here: a _done
+// directory goes only after its own apply is durable (the flusher).
 void RedoStore::recover() {
   Env& env = *this->env();
   const std::string& jdir = layout_->journal_dir();
   journal::JournalListing l = journal::list_journal(env, jdir);
-  refuse_strays(l, jdir);
-  std::vector<uint64_t> applied = split_applied(&l);
-  std::vector<journal::Manifest> done;
-  for (uint64_t txid : l.done) {
-    std::string dir = path_join(jdir, journal::tx_dir_name(txid, TxState::Done));
-    done.push_back(journal::verify_transaction(env, dir, txid));
-  }
+  refuse_strays(env, l, jdir);
+  journal::FlushedPlan plan = journal::plan_flushed(l);
+  std::vector<Committed> committed = committed_on_disk(l, plan);
   uint64_t max_txid = 0;
   for (const auto* v : {&l.temp, &l.done, &l.flushed, &l.undo})
     if (!v->empty()) max_txid = std::max(max_txid, v->back());
@@ -136,23 +165,31 @@ void RedoStore::recover() {
     std::string udir = path_join(jdir, journal::undo_dir_name(id));
     for (const auto& name : env.list_dir(udir)) {
       const std::string suffix = ".journal";
-      if (name.size() <= suffix.size() ||
-          name.compare(name.size() - suffix.size(), suffix.size(), suffix) != 0)
-        continue;
-      std::string file = name.substr(0, name.size() - suffix.size());
+      std::string file = name.size() > suffix.size() &&
+                                 name.compare(name.size() - suffix.size(), suffix.size(), suffix) == 0
+                             ? name.substr(0, name.size() - suffix.size())
+                             : "";
+      if (file.empty() || !names::file_name_problem(file).empty())
+        throw CorruptionError(path_join(udir, name), "unexpected entry in a flush batch's undo directory");
       std::string data = layout_->data_path(file);
       if (!env.exists(data)) continue;  // nothing was written that needs reverting
       undo::recover(env, data, path_join(udir, name));
     }
   }
-  // 2. Garbage. The applied _done directories go first, durably: they are
-  // recognised as applied only while a _flushed directory remains.
-  if (!applied.empty()) {
-    for (uint64_t id : applied)
-      env.remove_flat_dir(path_join(jdir, journal::tx_dir_name(id, TxState::Done)));
+  // Every operation must apply to the catalog as it now is (after the revert).
+  check_replay(committed);
+  // 2. Applied transactions newer than a pending one go back to _done, so
+  // they are replayed after it (durably, before anything is removed).
+  if (!plan.reapply.empty()) {
+    for (auto& c : committed) {
+      if (!c.flushed) continue;
+      std::string done = path_join(jdir, journal::tx_dir_name(c.manifest.txid, TxState::Done));
+      env.rename(c.dir, done);
+      c.dir = done;
+    }
     env.sync_dir(jdir);
   }
-  // Then reverted undo journals, unfinished commits, applied transactions.
+  // 3. Garbage: reverted undo journals, unfinished commits, applied transactions.
   bool removed = false;
   for (uint64_t id : l.undo) {
     env.remove_flat_dir(path_join(jdir, journal::undo_dir_name(id)));
@@ -162,31 +199,29 @@ void RedoStore::recover() {
     env.remove_flat_dir(path_join(jdir, journal::tx_dir_name(id, TxState::Temp)));
     removed = true;
   }
-  for (uint64_t id : l.flushed) {
+  for (uint64_t id : plan.garbage) {
     env.remove_flat_dir(path_join(jdir, journal::tx_dir_name(id, TxState::Flushed)));
     removed = true;
   }
   if (removed) env.sync_dir(jdir);
   files_->remove_temporaries();
-  // 3. Queue the committed transactions in txid order and rebuild the overlay.
-  for (size_t i = 0; i < done.size(); i++)
-    add_committed(done[i], path_join(jdir, journal::tx_dir_name(l.done[i], TxState::Done)));
+  // 4. Queue the committed transactions in txid order and rebuild the overlay.
+  for (const auto& c : committed) add_committed(c.manifest, c.dir);
 }
 
 // A read-only open writes nothing: _temp and _flushed directories are
-// ignored, pending undo journals are read through by DataFiles (the data
+// ignored (but for _flushed ones newer than a _done one, served from where
+// they are, as recovery would replay them), pending undo journals are read through by DataFiles (the data
 // files are seen as they were before the interrupted batch), and every
 // _done transaction is verified and served from the overlay.
 void RedoStore::scan_read_only() {
   Env& env = *this->env();
   const std::string& jdir = layout_->journal_dir();
   journal::JournalListing l = journal::list_journal(env, jdir);
-  refuse_strays(l, jdir);
-  split_applied(&l);
-  for (uint64_t txid : l.done) {
-    std::string dir = path_join(jdir, journal::tx_dir_name(txid, TxState::Done));
-    add_committed(journal::verify_transaction(env, dir, txid), dir);
-  }
+  refuse_strays(env, l, jdir);
+  std::vector<Committed> committed = committed_on_disk(l, journal::plan_flushed(l));
+  check_replay(committed);
+  for (const auto& c : committed) add_committed(c.manifest, c.dir);
 }
 
 void RedoStore::check_open() const {

@@ -75,7 +75,15 @@ class RedoStore : public StoreImpl {
  private:
   void recover();
   void scan_read_only();
-  static std::vector<uint64_t> split_applied(journal::JournalListing* l);
+  struct Committed {
+    journal::Manifest manifest;
+    std::string dir;
+    bool flushed;  // a _flushed directory recovery replays again
+  };
+  std::vector<Committed> committed_on_disk(const journal::JournalListing& l,
+                                           const journal::FlushedPlan& plan);
+  // store/replay_check.hpp over `committed`, in order (CorruptionError).
+  void check_replay(const std::vector<Committed>& committed);
   void add_committed(const journal::Manifest& m, const std::string& dir);
 
   std::unique_ptr<Layout> layout_;  // released (unlocked) by close()
