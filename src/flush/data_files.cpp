@@ -4,13 +4,14 @@
 #include "h5tx/error.hpp"
 #include "journal/tx_dir.hpp"
 #include "undo/driver.hpp"
+#include "util/names.hpp"
 
 namespace h5tx {
 
 namespace {
 
-bool ends_with(const std::string& s, const std::string& suffix) {
-  return s.size() >= suffix.size() && s.compare(s.size() - suffix.size(), suffix.size(), suffix) == 0;
+bool reserved(const std::string& name) {
+  return name.compare(0, sizeof names::kReservedPrefix - 1, names::kReservedPrefix) == 0;
 }
 
 }  // namespace
@@ -30,6 +31,18 @@ DataFiles::~DataFiles() {
 
 std::string DataFiles::path(const std::string& file) const { return path_join(data_dir_, file); }
 
+// The store's own names in data/ begin with names::kReservedPrefix, which no
+// data file name may (util/names.hpp): a user's "vol.h5.journal" or "x.tmp"
+// is an ordinary data file.
+// Two kinds, told apart by what follows the prefix so no file name makes one
+// look like the other: "new.<file>" (an unfinished create, and
+// "new.<file>.journal" its journal) and "jnl.<file>" (the driver's default
+// journal of a data file opened outside a flush batch; never written by a
+// batch, which names its own journals under journal/).
+std::string DataFiles::scratch_path(const char* kind, const std::string& file) const {
+  return path_join(data_dir_, std::string(names::kReservedPrefix) + kind + file);
+}
+
 bool DataFiles::exists(const std::string& file) {
   return handles_.count(file) || env_->exists(path(file));
 }
@@ -37,7 +50,7 @@ bool DataFiles::exists(const std::string& file) {
 std::vector<std::string> DataFiles::list() {
   std::vector<std::string> out;
   for (const auto& name : env_->list_dir(data_dir_))
-    if (!ends_with(name, ".tmp") && !ends_with(name, ".journal") && !env_->is_directory(path(name)))
+    if (!reserved(name) && names::file_name_problem(name).empty() && !env_->is_directory(path(name)))
       out.push_back(name);
   return out;
 }
@@ -84,7 +97,8 @@ hid_t DataFiles::handle(const std::string& file) {
   std::string p = path(file);
   if (!env_->exists(p)) throw NotFoundError(p, "no such data file");
   hdf5::Lock hl(hdf5::mutex());
-  hdf5::Handle fapl = make_fapl(read_only_ ? pending_journal(file) : "");
+  std::string journal = read_only_ ? pending_journal(file) : "";
+  hdf5::Handle fapl = make_fapl(journal.empty() ? scratch_path("jnl.", file) : journal);
   hid_t id = open_file(p, H5F_ACC_RDONLY, fapl);
   return handles_.emplace(file, hdf5::Handle::adopt(id)).first->second;
 }
@@ -93,7 +107,7 @@ hdf5::Handle DataFiles::open_for_update(const std::string& file) {
   if (read_only_) throw StateError(path(file), "the store is open read-only");
   close(file);
   hdf5::Lock hl(hdf5::mutex());
-  hdf5::Handle fapl = make_fapl("");
+  hdf5::Handle fapl = make_fapl(scratch_path("jnl.", file));
   return hdf5::Handle::adopt(open_file(path(file), H5F_ACC_RDWR, fapl));
 }
 
@@ -117,7 +131,7 @@ void DataFiles::close_all() {
 void DataFiles::create_file(const std::string& file) {
   std::string p = path(file);
   if (handles_.count(file) || env_->exists(p)) return;
-  std::string tmp = p + ".tmp";
+  std::string tmp = scratch_path("new.", file);
   {
     hdf5::Lock hl(hdf5::mutex());
     hdf5::Handle fapl = make_fapl(tmp + ".journal");
@@ -136,7 +150,10 @@ void DataFiles::create_file(const std::string& file) {
 void DataFiles::remove_temporaries() {
   bool removed = false;
   for (const auto& name : env_->list_dir(data_dir_)) {
-    if (!ends_with(name, ".tmp") && !ends_with(name, ".tmp.journal")) continue;
+    // An unfinished create's scratch file and its journal; never the
+    // default journal of a data file (the driver reverts that one at open).
+    const std::string prefix = std::string(names::kReservedPrefix) + "new.";
+    if (name.compare(0, prefix.size(), prefix) != 0) continue;
     env_->remove_file(path(name));
     removed = true;
   }

@@ -30,8 +30,9 @@ class DataFiles {
 
   std::string path(const std::string& file) const;
   bool exists(const std::string& file);
-  // Names of the data files (not the *.tmp files of an unfinished create,
-  // nor undo journals).
+  // Names of the data files: every entry of data/ that is a valid data file
+  // name (so not the store's own scratch files, names::kReservedPrefix) and
+  // not a directory.
   std::vector<std::string> list();
 
   // The cached read-only handle of `file` (lock() held).
@@ -42,14 +43,17 @@ class DataFiles {
   // Closes the cached handle and opens `file` read-write (lock() held).
   hdf5::Handle open_for_update(const std::string& file);
 
-  // Creates an empty HDF5 file atomically: builds data/<file>.tmp, syncs it,
-  // renames it into place and syncs data/. No-op if the file exists.
+  // Creates an empty HDF5 file atomically: builds data/.h5tx.new.<file>,
+  // syncs it, renames it into place and syncs data/. No-op if the file exists.
   void create_file(const std::string& file);
-  // Removes leftover data/*.tmp files (recovery).
+  // Removes an unfinished create's leftovers from data/ (recovery): only
+  // names beginning with ".h5tx.new.".
   void remove_temporaries();
 
  private:
   hdf5::Handle make_fapl(const std::string& journal_path);
+  // data/<kReservedPrefix><kind><file>: the store's scratch names.
+  std::string scratch_path(const char* kind, const std::string& file) const;
   std::string pending_journal(const std::string& file);
 
   Env* env_;

@@ -9,6 +9,8 @@
 #include <sstream>
 
 #include "h5tx/error.hpp"
+#include "journal/tx_dir.hpp"
+#include "util/names.hpp"
 
 namespace h5tx {
 
@@ -83,12 +85,7 @@ std::string Layout::data_path(const std::string& file) const {
   return path_join(data_dir_, file);
 }
 
-void Layout::check_file_name(const std::string& name) {
-  bool bad = name.empty() || name == "." || name == ".." || name.size() > 255 ||
-             name.find('/') != std::string::npos;
-  for (unsigned char c : name) bad = bad || c < 0x20 || c == 0x7f;
-  if (bad) throw InvalidArgumentError(name, "not a valid data file name (a plain file name like 'vol.h5')");
-}
+void Layout::check_file_name(const std::string& name) { names::check_file_name(name); }
 
 std::string Layout::txid_hex(uint64_t txid) {
   char buf[17];
@@ -98,15 +95,42 @@ std::string Layout::txid_hex(uint64_t txid) {
 
 bool Layout::parse_txid_hex(const std::string& s, uint64_t* txid) {
   if (s.size() != 16 || s.find_first_not_of("0123456789abcdef") != std::string::npos) return false;
-  *txid = std::stoull(s, nullptr, 16);
+  uint64_t v = std::stoull(s, nullptr, 16);
+  if (v == 0 || v > journal::kMaxTxid) return false;
+  *txid = v;
   return true;
 }
 
-std::unique_ptr<Layout> Layout::create(Env* env, const std::string& home, const Options& options) {
-  if (options.read_only) throw InvalidArgumentError(home, "cannot create a store read-only");
+// What an interrupted create leaves behind (h5tx.store is written last):
+// any of these, and nothing else, with data/ and journal/ empty.
+static bool unfinished_create(Env* env, const std::string& home) {
+  for (const auto& name : env->list_dir(home)) {
+    std::string p = path_join(home, name);
+    if (name == Layout::kLockFile || name == std::string(Layout::kTxidFile) ||
+        name == std::string(Layout::kTxidFile) + ".tmp" ||
+        name == std::string(Layout::kFormatFile) + ".tmp") {
+      if (env->is_directory(p)) return false;
+    } else if (name == "data" || name == "journal") {
+      if (!env->is_directory(p) || !env->list_dir(p).empty()) return false;
+    } else {
+      return false;
+    }
+  }
+  return true;
+}
+
+// Creates the store in steps that a crash can interrupt anywhere: h5tx.store
+// is written last, and its absence with only the files of the steps before
+// it marks an unfinished create, which the next create finishes.
+std::unique_ptr<Layout> Layout::create(Env* env, const std::string& home_arg, const Options& options) {
+  if (options.read_only) throw InvalidArgumentError(home_arg, "cannot create a store read-only");
+  // HOME itself may be a user's symlink; nothing below it is ever followed.
+  const std::string home = env->resolve_symlinks(home_arg);
   if (env->exists(home)) {
     if (!env->is_directory(home)) throw AlreadyExistsError(home, "exists and is not a directory");
-    if (!env->list_dir(home).empty())
+    if (env->exists(path_join(home, kFormatFile)))
+      throw AlreadyExistsError(home, "is already an h5tx store");
+    if (!unfinished_create(env, home))
       throw AlreadyExistsError(home, "directory is not empty; refusing to create a store in it");
   } else {
     env->create_dir(home);
@@ -122,37 +146,45 @@ std::unique_ptr<Layout> Layout::create(Env* env, const std::string& home, const 
   // Validate before writing anything.
   StoreFormat::decode(l->format_.encode(), path_join(home, kFormatFile));
   l->lock(options);
-  env->create_dir(l->data_dir_);
-  env->create_dir(l->journal_dir_);
+  env->create_dir_if_missing(l->data_dir_);
+  env->create_dir_if_missing(l->journal_dir_);
   env->sync_dir(home);
+  {
+    std::lock_guard<std::mutex> g(l->txid_mu_);
+    l->reserve_locked(1);
+  }
   // h5tx.store last: its presence marks a complete store.
   env->write_file_atomic(path_join(home, kFormatFile), l->format_.encode());
-  std::lock_guard<std::mutex> g(l->txid_mu_);
-  l->reserve_locked(1);
   return l;
 }
 
-std::unique_ptr<Layout> Layout::open(Env* env, const std::string& home, const Options& options) {
+std::unique_ptr<Layout> Layout::open(Env* env, const std::string& home_arg, const Options& options) {
+  const std::string home = env->resolve_symlinks(home_arg);
   std::string fmt_path = path_join(home, kFormatFile);
-  if (!env->is_directory(home)) throw NotFoundError(home, "no such store directory");
-  if (!env->exists(fmt_path))
+  if (!env->is_directory(home)) throw NotFoundError(home_arg, "no such store directory");
+  if (!env->exists(fmt_path)) {
+    if (unfinished_create(env, home))
+      throw NotFoundError(fmt_path, "not an h5tx store: a create of it was interrupted (run init again to finish it)");
     throw NotFoundError(fmt_path, "not an h5tx store (h5tx.store is missing)");
+  }
   std::unique_ptr<Layout> l(new Layout);
   l->env_ = env;
   l->home_ = home;
   l->data_dir_ = path_join(home, "data");
   l->journal_dir_ = path_join(home, "journal");
   l->read_only_ = options.read_only;
-  l->format_ = StoreFormat::decode(env->read_all(fmt_path), fmt_path);
+  l->format_ = StoreFormat::decode(env->read_all(fmt_path, 64 << 10), fmt_path);
   for (const auto& d : {l->data_dir_, l->journal_dir_})
     if (!env->is_directory(d)) throw CorruptionError(d, "store directory is missing");
   l->lock(options);
   std::string txid_path = path_join(home, kTxidFile);
   if (env->exists(txid_path)) {
-    std::string t = env->read_all(txid_path);
+    std::string t = env->read_all(txid_path, 64);
     while (!t.empty() && (t.back() == '\n' || t.back() == '\r')) t.pop_back();
     uint64_t v;
-    if (!parse_txid_hex(t, &v)) throw CorruptionError(txid_path, "expected 16 hex digits");
+    if (!parse_txid_hex(t, &v))
+      throw CorruptionError(txid_path, "expected 16 hex digits of a txid in 1.." +
+                                           std::to_string(journal::kMaxTxid));
     l->next_txid_ = l->reserved_end_ = v;
   } else if (!l->read_only_) {
     throw CorruptionError(txid_path, "txid reservation file is missing");
@@ -168,7 +200,7 @@ void Layout::lock(const Options& options) {
   } catch (const BusyError&) {
     std::string holder;
     try {
-      holder = env_->read_all(path);
+      holder = env_->read_all(path, 64);
     } catch (const Error&) {
     }
     while (!holder.empty() && (holder.back() == '\n' || holder.back() == ' ')) holder.pop_back();
@@ -195,6 +227,9 @@ void Layout::reserve_locked(uint64_t needed) {
 uint64_t Layout::allocate_txid() {
   if (read_only_) throw StateError(home_, "store is open read-only");
   std::lock_guard<std::mutex> g(txid_mu_);
+  if (next_txid_ > journal::kMaxTxid)
+    throw CorruptionError(path_join(home_, kTxidFile), "txids are exhausted (the next would exceed " +
+                                                           std::to_string(journal::kMaxTxid) + ")");
   reserve_locked(next_txid_);
   return next_txid_++;
 }

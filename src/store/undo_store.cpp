@@ -11,6 +11,7 @@
 #include "hdf5/handle.hpp"
 #include "store/undo_transaction.hpp"
 #include "undo/driver.hpp"
+#include "undo/pending_journal.hpp"
 
 namespace h5tx {
 
@@ -28,19 +29,32 @@ bool parse_undo_dir_name(const std::string& name, uint64_t* txid, bool* committe
   return Layout::parse_txid_hex(rest, txid);
 }
 
-std::string encode_created(const std::vector<std::string>& files) {
+std::string encode_created(const std::vector<std::string>& files,
+                           const std::map<std::string, std::string>& ids) {
   std::string out;
-  for (const std::string& f : files) out += f + "\n";
+  for (const std::string& f : files) {
+    auto it = ids.find(f);
+    out += f + (it != ids.end() && !it->second.empty() ? "\t" + it->second : "") + "\n";
+  }
   return out;
 }
 
-std::vector<std::string> decode_created(const std::string& text, const std::string& path) {
+std::vector<std::string> decode_created(const std::string& text, const std::string& path,
+                                        std::map<std::string, std::string>* ids) {
   std::vector<std::string> out;
   size_t pos = 0;
   while (pos < text.size()) {
     size_t nl = text.find('\n', pos);
     if (nl == std::string::npos) throw CorruptionError(path, "last line does not end in a newline");
     std::string name = text.substr(pos, nl - pos);
+    size_t tab = name.find('\t');
+    if (tab != std::string::npos) {
+      std::string id = name.substr(tab + 1);
+      name.resize(tab);
+      if (id.empty() || id.size() > 64 || id.find_first_not_of("0123456789:") != std::string::npos)
+        throw CorruptionError(path, "line " + std::to_string(out.size() + 1) + ": bad file identity");
+      if (ids) (*ids)[name] = id;
+    }
     try {
       Layout::check_file_name(name);
     } catch (const InvalidArgumentError& e) {
@@ -195,6 +209,7 @@ struct UndoDir {
   std::string path;
   std::vector<std::string> journals;  // data file names with a journal here
   std::vector<std::string> created;   // the CREATED list
+  std::map<std::string, std::string> created_ids;  // their identities, where recorded
 };
 
 // "<file>.journal" -> "<file>"; "" if the entry is not a journal.
@@ -227,7 +242,7 @@ std::vector<UndoDir> scan_undo_dirs(UndoState& st) {
         std::string entry_path = path_join(d.path, entry);
         std::string file = journal_owner(entry);
         if (entry == kCreatedFile) {
-          d.created = decode_created(env.read_all(entry_path), entry_path);
+          d.created = decode_created(env.read_all(entry_path, 16 << 20), entry_path, &d.created_ids);
         } else if (entry == std::string(kCreatedFile) + ".tmp") {
           // Leftover of an interrupted atomic rewrite of CREATED: garbage.
         } else if (!file.empty()) {
@@ -249,9 +264,38 @@ std::vector<UndoDir> scan_undo_dirs(UndoState& st) {
   return out;
 }
 
+// A file listed in an unfinished transaction's CREATED is removed only on
+// evidence that this transaction made it, so that a stray or damaged
+// CREATED can never delete committed data: the file is empty; or CREATED
+// records the identity (device and inode) of the empty file the
+// transaction made before HDF5 wrote to it, and the file is still that one;
+// or (a CREATED of an older build, without identities) the transaction's own
+// journal for it records that it was empty when the transaction began.
+// Otherwise the open fails naming both, and nothing is changed.
+void check_created_evidence(Env& env, const UndoState& st, const UndoDir& d) {
+  for (const std::string& file : d.created) {
+    std::string data = st.data_path(file);
+    if (!env.exists(data) || env.file_size(data) == 0) continue;
+    auto id = d.created_ids.find(file);
+    bool evidence = id != d.created_ids.end() && env.file_identity(data) == id->second;
+    if (!evidence && id == d.created_ids.end() &&
+        std::find(d.journals.begin(), d.journals.end(), file) != d.journals.end()) {
+      auto pj = undo::PendingJournal::load(env, path_join(d.path, file + kJournalSuffix));
+      evidence = pj && !pj->nothing_to_undo() && pj->has_original_size() && pj->original_size() == 0;
+    }
+    if (!evidence)
+      throw CorruptionError(data, "listed as created by the unfinished transaction " + d.path + "/" +
+                                      kCreatedFile + ", but it is not the file that transaction made "
+                                      "(identity " + env.file_identity(data) + ", recorded " +
+                                      (id == d.created_ids.end() ? std::string("none") : id->second) +
+                                      "); left alone: move the undo directory away to open the store");
+  }
+}
+
 void scan_read_only(UndoState& st) {
   for (const UndoDir& d : scan_undo_dirs(st)) {
     if (d.committed) continue;  // its files hold the committed state
+    check_created_evidence(*st.env, st, d);
     for (const std::string& f : d.created) st.hidden_files.insert(f);
     for (const std::string& f : d.journals) {
       st.pending_journals[f] = path_join(d.path, f + kJournalSuffix);
@@ -264,6 +308,8 @@ void scan_read_only(UndoState& st) {
 void recover_undo_store(UndoState& st) {
   Env& env = *st.env;
   std::vector<UndoDir> dirs = scan_undo_dirs(st);
+  for (const UndoDir& d : dirs)
+    if (!d.committed) check_created_evidence(env, st, d);
   for (const UndoDir& d : dirs) {
     st.layout->observe_txid(d.txid);
     if (!d.committed) {
@@ -273,8 +319,9 @@ void recover_undo_store(UndoState& st) {
       for (const std::string& file : d.journals) {
         std::string journal = path_join(d.path, file + kJournalSuffix);
         if (was_created(file)) {
-          // Reverting is pointless: the file goes. Data file first, so a
-          // crash in between leaves the journal to repeat this.
+          // Reverting is pointless: the file goes (check_created_evidence
+          // showed it is this transaction's). Data file first, so a crash
+          // in between leaves the journal to repeat this.
           if (env.exists(st.data_path(file))) env.remove_file(st.data_path(file));
           env.remove_file(journal);
         } else {

@@ -114,8 +114,13 @@ constexpr const char* kJournalSuffix = ".journal";
 // Parses a journal/ entry name; false if it is not an undo directory.
 bool parse_undo_dir_name(const std::string& name, uint64_t* txid, bool* committed);
 // The CREATED file: one data file name per line, each ending in '\n'.
-std::string encode_created(const std::vector<std::string>& files);
-std::vector<std::string> decode_created(const std::string& text, const std::string& path);
+// CREATED: one line per file, "<name>\n", or "<name>\t<identity>\n" once
+// the transaction has made the (empty) file and knows its Env::file_identity
+// (formats/undo-store.md). `ids` maps names to identities (absent: none yet).
+std::string encode_created(const std::vector<std::string>& files,
+                           const std::map<std::string, std::string>& ids = {});
+std::vector<std::string> decode_created(const std::string& text, const std::string& path,
+                                        std::map<std::string, std::string>* ids = nullptr);
 
 // Reverts or discards every undo directory in journal/ (read-write open).
 // Idempotent: a crash during it is repaired by running it again.

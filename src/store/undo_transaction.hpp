@@ -109,6 +109,7 @@ class UndoStoreTransaction : public TransactionImpl {
   std::map<std::string, DatasetSpec> specs_;
   std::map<std::string, OpenFile> files_;
   std::vector<std::string> created_;
+  std::map<std::string, std::string> created_ids_;  // Env::file_identity of each, once made
   std::vector<SavepointMark> savepoints_;
   uint64_t next_savepoint_ = 1;
   std::vector<std::function<void()>> hooks_;
