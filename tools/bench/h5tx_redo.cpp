@@ -154,7 +154,7 @@ uint64_t read_manifests(const std::string& journal) {
   for (const std::string& name : env->list_dir(journal)) {
     std::string dir = path_join(journal, name);
     if (name.size() < 5 || name.compare(name.size() - 5, 5, "_done") != 0) continue;
-    bytes += env->read_all(path_join(dir, "MANIFEST")).size();
+    bytes += env->read_all(path_join(dir, "MANIFEST"), UINT64_MAX).size();
     n++;
   }
   if (bytes == 0) throw NotFoundError(journal, "no MANIFEST files found");

@@ -18,12 +18,14 @@
 #include "commands.hpp"
 #include "h5tx/env.hpp"
 #include "h5tx/sec2j.h"
+#include "h5tx/store.hpp"
 #include "hdf5_util.hpp"
 #include "journal/manifest.hpp"
 #include "journal/tx_dir.hpp"
 #include "journal/tx_reader.hpp"
 #include "progress.hpp"
 #include "undo/pending_journal.hpp"
+#include "util/names.hpp"
 
 namespace h5tx {
 namespace cli {
@@ -177,21 +179,23 @@ int run_check(const Args& a) {
     c.note(dir + ": uncommitted transaction (recovery discards it)");
     removable.push_back(dir);
   }
-  // A _done older than a _flushed belongs to an applied batch whose rename
-  // was lost: recovery drops it, and only the _flushed directory tells it
-  // so. Then --repair leaves the _flushed directories to recovery too.
-  uint64_t newest_flushed = jl.flushed.empty() ? 0 : jl.flushed.back();
-  bool applied_done = false;
-  for (uint64_t txid : jl.done) {
-    if (txid >= newest_flushed) continue;
-    applied_done = true;
-    c.note(path_join(jdir, journal::tx_dir_name(txid, journal::TxState::Done)) +
-           ": already applied by a finished flush batch (recovery drops it)");
+  // _flushed directories newer than a _done one are replayed again after it
+  // by recovery (journal::plan_flushed): they must verify, and stay.
+  journal::FlushedPlan plan = journal::plan_flushed(jl);
+  for (uint64_t txid : plan.reapply) {
+    std::string dir = path_join(jdir, journal::tx_dir_name(txid, journal::TxState::Flushed));
+    try {
+      journal::verify_transaction(*c.env, dir, txid);
+      c.note(dir + ": applied, but newer than a pending committed transaction (recovery replays it again)");
+    } catch (const Error& e) {
+      c.problem(dir + ": applied transaction newer than a pending committed one cannot be read "
+                      "(recovery refuses to open the store): " + e.what());
+    }
   }
-  for (uint64_t txid : jl.flushed) {
+  for (uint64_t txid : plan.garbage) {
     std::string dir = path_join(jdir, journal::tx_dir_name(txid, journal::TxState::Flushed));
     c.note(dir + ": transaction already applied to data/ (recovery deletes it)");
-    if (!applied_done) removable.push_back(dir);
+    removable.push_back(dir);
   }
   for (const std::string& other : jl.other) {
     std::string p = path_join(jdir, other);
@@ -199,11 +203,13 @@ int run_check(const Args& a) {
     const std::string committed = "_committed";
     if (other.size() > committed.size() &&
         other.compare(other.size() - committed.size(), committed.size(), committed) == 0 &&
-        journal::parse_undo_dir_name(other.substr(0, other.size() - committed.size()), &txid)) {
+        journal::parse_undo_dir_name(other.substr(0, other.size() - committed.size()), &txid) &&
+        c.env->is_directory(p)) {
       c.note(p + ": committed undo-mode transaction, already in data/ (recovery deletes it)");
       removable.push_back(p);
     } else {
-      c.note(p + ": not an h5tx journal entry (left alone)");
+      c.problem(p + ": not an h5tx journal entry, or not a directory (every open refuses the store "
+                    "until it is moved away; left alone)");
     }
   }
 
@@ -218,7 +224,7 @@ int run_check(const Args& a) {
     for (const std::string& n : c.env->list_dir(dir)) {
       std::string jp = path_join(dir, n);
       if (n == "CREATED") {
-        std::string list = c.env->read_all(jp);
+        std::string list = c.env->read_all(jp, 16 << 20);
         size_t b = 0;
         for (size_t e; (e = list.find('\n', b)) != std::string::npos; b = e + 1) created_by_unfinished.insert(list.substr(b, e - b));
         continue;
@@ -249,24 +255,28 @@ int run_check(const Args& a) {
       c.note(p + ": unexpected directory in data/ (left alone)");
       continue;
     }
-    auto ends = [&](const char* suffix) {
-      size_t k = std::strlen(suffix);
-      return n.size() > k && n.compare(n.size() - k, k, suffix) == 0;
-    };
-    if (ends(".tmp") || ends(".tmp.journal")) {
-      c.note(p + ": a data file being created when the store was last open (recovery removes it)");
-      continue;
-    }
-    if (ends(".journal")) {
+    // The store's own names in data/ carry the reserved prefix (util/names.hpp);
+    // every other name is a data file, whatever its suffix.
+    const std::string jnl = std::string(names::kReservedPrefix) + "jnl.";
+    if (n.compare(0, jnl.size(), jnl) == 0) {
+      std::string file = n.substr(jnl.size());
       try {
         std::unique_ptr<undo::PendingJournal> pj = undo::PendingJournal::load(*c.env, p);
         if (pj && !pj->nothing_to_undo()) {
-          undo_of[n.substr(0, n.size() - 8)] = p;
-          c.note(p + ": pending undo journal; the next read-write open reverts " + n.substr(0, n.size() - 8));
+          undo_of[file] = p;
+          c.note(p + ": pending undo journal; the next read-write open reverts " + file);
         }
       } catch (const Error& e) {
         c.problem(std::string("undo journal: ") + e.what());
       }
+      continue;
+    }
+    if (n.compare(0, sizeof names::kReservedPrefix - 1, names::kReservedPrefix) == 0) {
+      c.note(p + ": a data file being created when the store was last open (recovery removes it)");
+      continue;
+    }
+    if (!names::file_name_problem(n).empty()) {
+      c.note(p + ": not a valid data file name (" + names::file_name_problem(n) + "; ignored by the store)");
       continue;
     }
     if (created_by_unfinished.count(n)) {
@@ -287,13 +297,24 @@ int run_check(const Args& a) {
   files.clear();
 
   if (repair) {
-    if (applied_done)
-      std::printf("left the _flushed directories for recovery: they mark older _done ones as applied\n");
     for (const std::string& dir : removable) {
       c.env->remove_flat_dir(dir);
       std::printf("removed %s\n", dir.c_str());
     }
     if (!removable.empty()) c.env->sync_dir(jdir);
+  }
+  // Last, the library's own judgement: whatever every open refuses is a
+  // problem here too, whatever the checks above made of it.
+  lock.reset();
+  try {
+    Options o;
+    o.read_only = true;
+    o.lock_timeout_seconds = a.get_double("lock-timeout", 10);
+    Store::open(c.home, o)->close();
+  } catch (const BusyError& e) {
+    c.note(std::string("could not open the store to confirm it opens: ") + e.what());
+  } catch (const Error& e) {
+    c.problem(std::string("the store does not open: ") + e.what());
   }
   std::printf("%s: %zu committed transactions verified, %zu data files read, %" PRIu64 " problems, %" PRIu64
               " notes\n",
@@ -366,8 +387,10 @@ int run_dump(const Args& a) {
   std::printf("transaction %s  %s\n", hex16(m.txid).c_str(), state.c_str());
   std::printf("  directory   %s\n", dir.c_str());
   std::printf("  committed   %s\n", format_time_micros(m.commit_time_micros).c_str());
-  std::printf("  message     %s\n", m.message.c_str());
-  for (const auto& kv : m.metadata) std::printf("  metadata    %s = %s\n", kv.first.c_str(), kv.second.c_str());
+  // User text is escaped: a message must not drive the terminal.
+  std::printf("  message     %s\n", names::printable(m.message).c_str());
+  for (const auto& kv : m.metadata)
+    std::printf("  metadata    %s = %s\n", names::printable(kv.first).c_str(), names::printable(kv.second).c_str());
   std::printf("  chunk bytes %s in %zu operations\n", format_bytes(double(m.chunk_bytes())).c_str(), m.ops.size());
   for (const journal::Op& op : m.ops) {
     switch (op.kind) {
@@ -389,7 +412,7 @@ int run_dump(const Args& a) {
         break;
       case journal::OpKind::SetAttribute:
         std::printf("  set-attribute   %s:%s %s = %s\n", op.file.c_str(), op.path.c_str(), op.name.c_str(),
-                    attr_text(op.attr).c_str());
+                    names::printable(attr_text(op.attr)).c_str());
         break;
       case journal::OpKind::WriteChunk:
         std::printf("  write-chunk     %s:%s (%s) -> %s @%" PRIu64 ", %" PRIu64 " bytes, xxh3 %016" PRIx64

@@ -10,6 +10,7 @@
 
 #include "chunk_grid.hpp"
 #include "commands.hpp"
+#include "util/names.hpp"
 #include "h5tx/env.hpp"
 #include "ingest.hpp"
 
@@ -117,8 +118,9 @@ int run_log(const Args& a) {
   for (const TransactionInfo& t : pending) {
     std::printf("txid %s  %s  %s  %" PRIu64 " ops  %s\n", hex16(t.txid).c_str(),
                 format_time_micros(t.commit_time_micros).c_str(), format_bytes(double(t.bytes)).c_str(),
-                t.operations, t.message.c_str());
-    for (const auto& kv : t.metadata) std::printf("    %s = %s\n", kv.first.c_str(), kv.second.c_str());
+                t.operations, names::printable(t.message).c_str());
+    for (const auto& kv : t.metadata)
+      std::printf("    %s = %s\n", names::printable(kv.first).c_str(), names::printable(kv.second).c_str());
   }
   s->close();
   return 0;
@@ -266,6 +268,17 @@ JournalCounts count_journal(const std::string& home) {
 }
 
 int run_recover(const Args& a) {
+  if (a.has("quarantine")) {
+    std::string t = a.get("quarantine", "");
+    if (t.empty() || t.size() > 16 || t.find_first_not_of("0123456789abcdefABCDEF") != std::string::npos)
+      throw UsageError("--quarantine '" + t + "' is not a transaction id (up to 16 hex digits, as h5tx log prints)");
+    Options o;
+    o.lock_timeout_seconds = a.get_double("lock-timeout", 10);
+    Store::quarantine(a.positional[0], std::stoull(t, nullptr, 16), o);
+    std::printf("moved transaction %s of %s to %s/quarantine/ (not applied; nothing deleted)\n", t.c_str(),
+                a.positional[0].c_str(), a.positional[0].c_str());
+    return 0;
+  }
   JournalCounts before = count_journal(a.positional[0]);
   std::unique_ptr<Store> s = open_store(a, false);  // opening runs recovery
   std::vector<TransactionInfo> pending = s->pending();
@@ -379,8 +392,10 @@ std::vector<Command> store_commands() {
        run_flush},
       {{"recover", "HOME",
         "Open the store, which runs crash recovery (discard uncommitted transactions, revert\n"
-        "undo journals, roll committed transactions forward), flush and close; print what was done.",
-        {lt}, 1, 1},
+        "undo journals, roll committed transactions forward), flush and close; print what was done.\n"
+        "With --quarantine TXID: move that committed transaction (one recovery reports cannot be\n"
+        "applied) to HOME/quarantine/ instead, without opening the store; nothing is deleted.",
+        {{"quarantine", "TXID", "move this committed transaction aside (redo mode)"}, lt}, 1, 1},
        run_recover},
       {{"stats", "HOME", "Store statistics: mode, pending transactions, sizes of data/ and journal/.",
         {lt}, 1, 1},

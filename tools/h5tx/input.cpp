@@ -20,7 +20,11 @@ namespace cli {
 
 uint64_t Input::elements() const {
   uint64_t n = 1;
-  for (uint64_t d : shape()) n *= d;
+  for (uint64_t d : shape()) {
+    if (d != 0 && n > (UINT64_MAX / 16) / d)  // room for the element size too
+      throw InvalidArgumentError(describe(), "shape " + format_shape(shape(), "x") + " overflows 64 bits");
+    n *= d;
+  }
   return n;
 }
 

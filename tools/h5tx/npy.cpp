@@ -173,6 +173,9 @@ NpyHeader read_npy_header(const std::string& path) {
     if (elems > UINT64_MAX / d) bad(path, "shape overflows");
     elems *= d;
   }
+  // Every product checked: the header is untrusted, and a wrapped size would
+  // pass the comparison with the file's size below.
+  if (elems > (UINT64_MAX - h.data_offset) / dtype_size(h.dtype)) bad(path, "shape overflows");
   uint64_t need = h.data_offset + elems * dtype_size(h.dtype);
   if (uint64_t(st.st_size) < need)
     bad(path, "truncated: the header announces " + std::to_string(need) + " bytes, the file has " +
