@@ -111,7 +111,14 @@ std::vector<RedoStore::Committed> RedoStore::committed_on_disk(const journal::Jo
   std::vector<Committed> out;
   for (uint64_t txid : l.done) {
     std::string dir = path_join(jdir, journal::tx_dir_name(txid, TxState::Done));
-    out.push_back({journal::verify_transaction(env, dir, txid), dir, false});
+    try {
+      out.push_back({journal::verify_transaction(env, dir, txid), dir, false});
+    } catch (const CorruptionError& e) {
+      // Restore it from a copy, or move it aside (never deleted).
+      throw CorruptionError(e.path(), e.detail() + " (committed transaction " + journal::txid_hex(txid) +
+                                          "; restore it, or h5tx recover HOME --quarantine " +
+                                          journal::txid_hex(txid) + " moves it aside)");
+    }
   }
   for (uint64_t txid : plan.reapply) {
     std::string dir = path_join(jdir, journal::tx_dir_name(txid, TxState::Flushed));
