@@ -146,6 +146,10 @@ std::unique_ptr<UndoFile> UndoState::take_kept(const std::string& file) {
 }
 
 void UndoState::keep(const std::string& file, std::unique_ptr<UndoFile> f) {
+  // While no transaction writes it, readers in other processes (h5py,
+  // h5dump) may open the file: its lock becomes shared. A write transaction
+  // takes it back (UndoStoreTransaction::open_for_write).
+  undo::set_file_lock(f->hid(), LockKind::Shared);
   std::lock_guard<std::mutex> lk(kept_mu);
   kept[file] = std::move(f);
 }

@@ -131,12 +131,13 @@ LockPolicy lock_policy(hid_t fapl) {
 // LOCK_EX (read-write) or LOCK_SH (read-only), never waiting. BusyError if
 // another process (or another open of the file outside this driver's
 // registry) holds a conflicting one.
-void take_file_lock(File& data, bool writable, const LockPolicy& policy) {
-  if (!policy.use) return;
+// True if it took the lock (false: locking is off, or ignored as sec2 does).
+bool take_file_lock(File& data, bool writable, const LockPolicy& policy) {
+  if (!policy.use) return false;
   try {
-    if (data.try_lock(writable ? LockKind::Exclusive : LockKind::Shared)) return;
+    if (data.try_lock(writable ? LockKind::Exclusive : LockKind::Shared)) return true;
   } catch (const IoError& e) {
-    if (policy.ignore_disabled && e.sys_errno() == ENOSYS) return;  // as sec2
+    if (policy.ignore_disabled && e.sys_errno() == ENOSYS) return false;  // as sec2
     throw;
   }
   throw BusyError(data.path(), std::string("unable to lock file, errno = ") + std::to_string(EWOULDBLOCK) +
@@ -246,12 +247,13 @@ H5FD_t* drv_open(const char* name, unsigned flags, hid_t fapl, haddr_t maxaddr) 
     } else {
       // The lock comes before anything reads the journal: a second process
       // must never revert (or read through) a live transaction's journal.
-      take_file_lock(*data, mode != JournaledFile::Mode::ReadOnly, lock_policy(fapl));
+      bool locked = take_file_lock(*data, mode != JournaledFile::Mode::ReadOnly, lock_policy(fapl));
       JournaledFileOptions o;
       o.page_size = cfg.page_size;
       o.buffer_bytes = cfg.buffer_bytes;
       o.sync_every_write = cfg.sync_every_write;
       f->jf = std::make_shared<JournaledFile>(env, path, journal, mode, o, std::move(data));
+      f->jf->set_locked(locked);
       reg.files[f->key] = Registry::Entry{f->jf, 1};
     }
     out = new DriverHandle();
@@ -465,6 +467,11 @@ void tx_commit(hid_t file) {
 void tx_abort(hid_t file) {
   hdf5::Lock l(hdf5::mutex());
   file_of(file)->tx_abort();
+}
+
+void set_file_lock(hid_t file, LockKind kind) {
+  hdf5::Lock l(hdf5::mutex());
+  file_of(file)->relock(kind);
 }
 
 void tx_prepare(hid_t file) {

@@ -4,6 +4,7 @@
 
 #include <algorithm>
 #include <atomic>
+#include <cerrno>
 #include <cstring>
 #include <new>
 #include <utility>
@@ -553,6 +554,41 @@ int JournaledFile::depth() {
 bool JournaledFile::discarding() {
   std::lock_guard<std::mutex> l(mu_);
   return discarding_;
+}
+
+void JournaledFile::set_locked(bool locked) {
+  std::lock_guard<std::mutex> l(mu_);
+  locked_ = locked;
+}
+
+void JournaledFile::relock(LockKind kind) {
+  std::lock_guard<std::mutex> l(mu_);
+  if (kind == LockKind::Shared) {
+    // Only lets readers in: on any failure the file keeps its exclusive
+    // lock, which is merely less friendly. Never throws (it runs after a
+    // commit point); a dead Env is noted as everywhere else.
+    if (!locked_ || dead_ || !levels_.empty()) return;
+    try {
+      data_->try_lock(LockKind::Shared);
+    } catch (const Error&) {
+    } catch (const std::bad_alloc&) {
+    } catch (...) {
+      mark_dead("relock");
+    }
+    return;
+  }
+  check_usable("change the file lock");
+  if (!locked_) return;
+  if (!levels_.empty())
+    throw StateError(data_path_, "cannot change the file lock inside a transaction");
+  bool taken = false;
+  H5TX_GUARDED("relock", taken = data_->try_lock(kind));
+  if (taken) return;
+  // flock dropped the shared lock while converting: take it back if it can.
+  H5TX_GUARDED("relock", if (!data_->try_lock(LockKind::Shared)) locked_ = false);
+  throw BusyError(data_path_, "another process has the file open (HDF5's file lock, e.g. an h5py or h5dump "
+                              "reader); it cannot be written until that process closes it",
+                  EWOULDBLOCK);
 }
 
 void JournaledFile::end_on_close(EndOnClose how) {

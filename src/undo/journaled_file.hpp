@@ -81,6 +81,11 @@ class JournaledFile {
   int depth();
   bool discarding();
 
+  // The data File holds HDF5's file lock (taken by the driver).
+  void set_locked(bool locked);
+  // Converts that lock (see undo::set_file_lock); no transaction may be open.
+  void relock(LockKind kind);
+
   // Makes close() end the (single-level) transaction after HDF5's last
   // writes: Commit as tx_commit does; Prepare as tx_prepare does, then drops
   // the transaction without touching the journal again (the caller commits
@@ -128,6 +133,7 @@ class JournaledFile {
   bool read_only_;
   std::unique_ptr<File> data_;
   bool data_dirty_ = false;
+  bool locked_ = false;  // data_ holds HDF5's file lock
 
   // Read-only view of a file with a pending journal.
   std::unique_ptr<PendingJournal> pending_;

@@ -325,6 +325,9 @@ int run_stats(const Args& a) {
               j.undo + j.undo_committed);
   if (s->mode() == Mode::Redo)
     std::printf("flusher             runs inside the process that has the store open for writing\n");
+  StoreStats st = s->stats();
+  for (const std::string& f : st.waiting_for)
+    std::printf("waiting for         %s (open in another process: HDF5's file lock)\n", f.c_str());
   s->close();
   return 0;
 }

@@ -469,7 +469,10 @@ class FaultFile final : public File {
   FileIdentity identity() override {
     std::lock_guard<std::mutex> l(s_->mu);
     s_->check_epoch(epoch_, "identity", path_);
-    return FileIdentity{1, ino_, true};
+    // Each crash (power cut or killed process) starts a new "device", so a
+    // file reopened after it is never the same file as a dead handle's (as
+    // a test's leftover HDF5 state of the dead run would otherwise share it).
+    return FileIdentity{epoch_ + 1, ino_, true};
   }
 
   // flock semantics, per File; not a counted operation (like a read).
