@@ -91,10 +91,13 @@ std::string PythonProcess::line() {
   return s;
 }
 
-int PythonProcess::finish() {
+int PythonProcess::finish(std::string* rest) {
   if (pid_ < 0) return -1;
   if (in_fd_ >= 0) ::close(in_fd_);
   in_fd_ = -1;
+  int c;
+  while (out_ && (c = std::fgetc(static_cast<FILE*>(out_))) != EOF)
+    if (rest) rest->push_back(static_cast<char>(c));
   int st = 0;
   ::waitpid(pid_, &st, 0);
   pid_ = -1;

@@ -30,8 +30,9 @@ std::string python_status(const std::string& script, int* status);
 // A /usr/bin/python3 process (h5py) running `script` beside the test, e.g.
 // holding an HDF5 file open. line() reads one line of its stdout (the
 // script says when it is ready); finish() closes its stdin (a script
-// blocked in sys.stdin.read() then goes on) and waits for it, returning its
-// exit status; the destructor does the same.
+// blocked in sys.stdin.read() then goes on), collects the rest of its output
+// into *rest (if given) and waits for it, returning its exit status; the
+// destructor does the same.
 class PythonProcess {
  public:
   explicit PythonProcess(const std::string& script);
@@ -39,7 +40,7 @@ class PythonProcess {
   PythonProcess(const PythonProcess&) = delete;
   PythonProcess& operator=(const PythonProcess&) = delete;
   std::string line();
-  int finish();
+  int finish(std::string* rest = nullptr);
 
  private:
   int pid_ = -1;
