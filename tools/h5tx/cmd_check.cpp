@@ -228,6 +228,8 @@ int run_check(const Args& a) {
       try {
         std::unique_ptr<undo::PendingJournal> pj = undo::PendingJournal::load(*c.env, jp);
         if (pj && !pj->nothing_to_undo()) {
+          std::string dp = path_join(ddir, file);  // a journal of another file is refused
+          if (c.env->exists(dp)) pj->check_owner(*c.env->open(dp, OpenMode::ReadOnly));
           undo_of[file] = jp;
           c.note(jp + ": pending undo journal (" + std::to_string(pj->images().size()) +
                  " before-images); recovery reverts data/" + file);
@@ -261,6 +263,8 @@ int run_check(const Args& a) {
       try {
         std::unique_ptr<undo::PendingJournal> pj = undo::PendingJournal::load(*c.env, p);
         if (pj && !pj->nothing_to_undo()) {
+          std::string dp = p.substr(0, p.size() - 8);
+          if (c.env->exists(dp)) pj->check_owner(*c.env->open(dp, OpenMode::ReadOnly));
           undo_of[n.substr(0, n.size() - 8)] = p;
           c.note(p + ": pending undo journal; the next read-write open reverts " + n.substr(0, n.size() - 8));
         }
