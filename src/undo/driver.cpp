@@ -518,6 +518,9 @@ bool has_pending_journal(Env& env, const std::string& journal_path) {
 }
 
 bool recover(Env& env, const std::string& data_path, const std::string& journal_path) {
+  if (!env.exists(journal_path)) return false;  // nothing to do, nothing to lock
+  // The lock before the journal is even read: a live transaction's journal
+  // (perhaps not yet synced, so it looks empty) must not be touched.
   std::unique_ptr<File> data;
   if (env.exists(data_path)) {
     data = env.open(data_path, OpenMode::ReadWrite);
