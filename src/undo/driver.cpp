@@ -518,19 +518,21 @@ bool has_pending_journal(Env& env, const std::string& journal_path) {
 }
 
 bool recover(Env& env, const std::string& data_path, const std::string& journal_path) {
+  const bool data_exists = env.exists(data_path);
+  if (data_exists) {
+    FileIdentity id = env.open(data_path, OpenMode::ReadOnly)->identity();
+    Registry& reg = registry();
+    std::lock_guard<std::mutex> l(reg.mu);
+    if (reg.files.count(key_of(id, data_path)))
+      throw StateError(data_path, "cannot recover a file that is open (or inside a parked transaction) "
+                                  "in this process");
+  }
   if (!env.exists(journal_path)) return false;  // nothing to do, nothing to lock
   // The lock before the journal is even read: a live transaction's journal
   // (perhaps not yet synced, so it looks empty) must not be touched.
   std::unique_ptr<File> data;
-  if (env.exists(data_path)) {
+  if (data_exists) {
     data = env.open(data_path, OpenMode::ReadWrite);
-    {
-      Registry& reg = registry();
-      std::lock_guard<std::mutex> l(reg.mu);
-      if (reg.files.count(key_of(data->identity(), data_path)))
-        throw StateError(data_path, "cannot recover a file that is open (or inside a parked transaction) "
-                                    "in this process");
-    }
     take_file_lock(*data, true, lock_policy(H5I_INVALID_HID));
   }
   return revert_pending_journal(env, data_path, journal_path, data.get());
