@@ -11,6 +11,7 @@
 #include "hdf5/handle.hpp"
 #include "store/undo_transaction.hpp"
 #include "undo/driver.hpp"
+#include "undo/pending_journal.hpp"
 
 namespace h5tx {
 
@@ -240,7 +241,10 @@ std::vector<UndoDir> scan_undo_dirs(UndoState& st) {
           } catch (const InvalidArgumentError& e) {
             throw CorruptionError(entry_path, "journal of an invalid data file name: " + e.detail());
           }
-          undo::has_pending_journal(env, entry_path);  // CorruptionError if garbage
+          // CorruptionError if garbage, or if it belongs to another data file.
+          auto pending = undo::PendingJournal::load(env, entry_path);
+          if (pending && !pending->nothing_to_undo() && env.exists(st.data_path(file)))
+            pending->check_owner(*env.open(st.data_path(file), OpenMode::ReadOnly));
           d.journals.push_back(file);
         } else {
           throw CorruptionError(entry_path, "unexpected file in an undo transaction directory");
