@@ -108,8 +108,7 @@ UndoStoreTransaction::OpenFile& UndoStoreTransaction::open_for_write(const std::
   } catch (const BusyError& e) {
     if (f.file) st_->keep(file, std::move(f.file));  // still open, between transactions
     throw BusyError(path, "a write transaction cannot change this data file: another process has it open "
-                          "(HDF5's file lock is held, e.g. by an h5py or h5dump reader); retry after it closes the "
-                          "file (" + e.detail() + ")",
+                          "(HDF5's file lock, e.g. an h5py or h5dump reader); retry once it has closed it",
                     e.sys_errno());
   }
   // The journal stays open between transactions while the directory is reused.
