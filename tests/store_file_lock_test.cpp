@@ -240,3 +240,30 @@ TEST_CASE("undo store: a write transaction on a data file held by an h5py reader
   CHECK(h5py_value(a) == "3\n");
   CHECK(h5py_value(b) == "2\n");
 }
+
+TEST_CASE("h5tx stats names the data files other processes hold open", "[store][lock][cli]") {
+  h5tx_test::TempDir dir("flock");
+  const std::string home = dir / "store";
+  const std::string a = home + "/data/a.h5";
+  {
+    auto store = Store::create(home, Options());
+    write_value(*store, {"a.h5", "b.h5"}, 1, true);
+    store->close();
+  }
+  h5tx_test::PythonProcess reader("import h5py, os, sys\nf = h5py.File(\"" + a +
+                                  "\", \"r\")\nprint(os.getpid())\nsys.stdin.read()\n");
+  std::string pid = reader.line();
+  REQUIRE(!pid.empty());
+  std::string cmd = std::string(H5TX_BINARY_DIR) + "/bin/h5tx stats '" + home + "' 2>&1";
+  std::string out;
+  FILE* p = popen(cmd.c_str(), "r");
+  REQUIRE(p != nullptr);
+  char buf[4096];
+  size_t n;
+  while ((n = fread(buf, 1, sizeof buf, p)) > 0) out.append(buf, n);
+  CHECK(pclose(p) == 0);
+  INFO(out);
+  CHECK(contains(out, "held open           data/a.h5 by process " + pid + " (READ) (HDF5's file lock)"));
+  CHECK_FALSE(contains(out, "data/b.h5 by process"));
+  CHECK(reader.finish() == 0);
+}
