@@ -714,3 +714,26 @@ TEST_CASE("fault env: a full disk") {
   f->append(std::string(5000, 'e').data(), 5000);
   CHECK(env.file_size("/b") == 5900);
 }
+
+TEST_CASE("fault env: File::try_lock has flock semantics and dies at a crash") {
+  FaultEnv env;
+  auto a = env.open("/f", OpenMode::CreateNew);
+  auto b = env.open("/f", OpenMode::ReadOnly);
+  auto other = env.open("/g", OpenMode::CreateNew);
+  CHECK(a->identity() == b->identity());
+  CHECK(a->identity() != other->identity());
+  CHECK(a->try_lock(LockKind::Exclusive));
+  CHECK_FALSE(b->try_lock(LockKind::Shared));
+  CHECK(a->try_lock(LockKind::Shared));
+  CHECK(b->try_lock(LockKind::Shared));
+  CHECK(other->try_lock(LockKind::Exclusive));  // another file
+  a->unlock();
+  CHECK(b->try_lock(LockKind::Exclusive));  // b alone now: converts
+  auto before = a->identity();
+  env.sync_dir("/");
+  env.crash();
+  auto c = env.open("/f", OpenMode::ReadWrite);
+  CHECK(c->try_lock(LockKind::Exclusive));  // the dead handles' locks are gone
+  CHECK(c->identity() != before);           // a new "device" after a crash
+  CHECK_THROWS_AS(b->try_lock(LockKind::Shared), SimulatedCrash);
+}

@@ -237,3 +237,44 @@ TEST_CASE("path helpers") {
   CHECK(h5tx::path_dirname("x") == ".");
   CHECK(h5tx::path_basename("/x/y") == "y");
 }
+
+// File::try_lock is HDF5's flock: per open file description, so two Files of
+// one process conflict too; independent of lock_file's fcntl locks.
+TEST_CASE("posix: File::try_lock (flock) and File::identity") {
+  h5tx_test::TempDir dir("io");
+  Env* env = Env::posix();
+  std::string path = dir / "f.h5";
+  auto a = env->open(path, OpenMode::CreateNew);
+  auto b = env->open(path, OpenMode::ReadOnly);
+  REQUIRE(::link(path.c_str(), (dir / "link.h5").c_str()) == 0);
+  auto c = env->open(dir / "link.h5", OpenMode::ReadOnly);
+  auto other = env->open(dir / "other.h5", OpenMode::CreateNew);
+
+  CHECK(a->identity().known);
+  CHECK(a->identity() == b->identity());
+  CHECK(a->identity() == c->identity());  // another name, the same file
+  CHECK(a->identity() != other->identity());
+
+  CHECK(a->try_lock(LockKind::Exclusive));
+  CHECK_FALSE(b->try_lock(LockKind::Shared));
+  CHECK_FALSE(c->try_lock(LockKind::Exclusive));
+  auto fcntl_lock = env->lock_file(path, LockKind::Exclusive, 0);  // a different kind of lock
+  fcntl_lock.reset();
+  CHECK(a->try_lock(LockKind::Shared));  // converted
+  CHECK(b->try_lock(LockKind::Shared));  // readers share
+  CHECK_FALSE(c->try_lock(LockKind::Exclusive));
+  a->unlock();
+  b.reset();  // closing releases
+  CHECK(c->try_lock(LockKind::Exclusive));
+  // Another process meets the same lock.
+  pid_t pid = ::fork();
+  REQUIRE(pid >= 0);
+  if (pid == 0) {
+    auto mine = Env::posix()->open(path, OpenMode::ReadOnly);
+    ::_exit(mine->try_lock(LockKind::Shared) ? 1 : 0);
+  }
+  int st = 0;
+  REQUIRE(::waitpid(pid, &st, 0) == pid);
+  CHECK(WIFEXITED(st));
+  CHECK(WEXITSTATUS(st) == 0);
+}

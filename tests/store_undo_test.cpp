@@ -767,3 +767,54 @@ TEST_CASE("undo store: typed hyperslab writes land in the HDF5 file as h5py sees
                            "print(int(d[3, 1]), int(d[7, 6]), int(d[2, 1]), int(d[9, 7]))\n");
   CHECK(out == "100 129 7 7\n");
 }
+
+// Issue 11 item 13 in a store: a journal in journal/undo_<txid>/ under
+// another data file's name (x's journal named y.h5.journal) is refused
+// before recovery changes anything, naming both files.
+TEST_CASE("undo store: recovery refuses an undo journal of another data file and changes nothing") {
+  h5tx_test::TempDir dir("undo");
+  const std::string home = dir / "store";
+  {
+    auto store = Store::create(home, undo_options());
+    populate(*store, {"a.h5", "b.h5"}, 1);
+  }
+  pid_t pid = fork();
+  REQUIRE(pid >= 0);
+  if (pid == 0) {
+    try {
+      auto store = Store::open(home, undo_options());
+      Transaction tx = store->begin();
+      tx.extend_dataset("a.h5", "/d", {400, 8});
+      for (uint64_t r = 0; r < 100; r++) tx.write_chunk("a.h5", "/d", {r, 0}, chunk_of(5));
+      tx.savepoint();  // a nested level: the writes so far go through, journal synced first
+      _exit(0);  // dies inside the transaction
+    } catch (...) {
+      _exit(2);
+    }
+  }
+  REQUIRE(child_status(pid) == 0);
+  Env* env = Env::posix();
+  std::string udir;
+  for (const std::string& n : env->list_dir(home + "/journal"))
+    if (n.compare(0, 5, "undo_") == 0 && env->exists(home + "/journal/" + n + "/a.h5.journal"))
+      udir = home + "/journal/" + n;
+  REQUIRE(!udir.empty());
+  env->rename(udir + "/a.h5.journal", udir + "/b.h5.journal");
+  const std::string a_torn = slurp(home + "/data/a.h5"), b_before = slurp(home + "/data/b.h5");
+  try {
+    Store::open(home, undo_options());
+    FAIL("recovery used a.h5's journal for b.h5");
+  } catch (const CorruptionError& e) {
+    CHECK(e.path() == udir + "/b.h5.journal");
+    CHECK(std::string(e.what()).find("belongs to data file 'a.h5'") != std::string::npos);
+    CHECK(std::string(e.what()).find(home + "/data/b.h5") != std::string::npos);
+  }
+  CHECK(slurp(home + "/data/a.h5") == a_torn);
+  CHECK(slurp(home + "/data/b.h5") == b_before);
+  CHECK(env->exists(udir + "/b.h5.journal"));
+  // Put right, the store recovers: a.h5 as it was.
+  env->rename(udir + "/b.h5.journal", udir + "/a.h5.journal");
+  auto store = Store::open(home, undo_options());
+  CHECK(read_value(*store, "a.h5") == 1);
+  CHECK(read_value(*store, "b.h5") == 1);
+}

@@ -23,4 +23,29 @@ class TempDir {
 // contain single quotes.
 std::string python(const std::string& script);
 
+// Like python(), but returns the output and the exit status instead of
+// failing the test when the script fails.
+std::string python_status(const std::string& script, int* status);
+
+// A /usr/bin/python3 process (h5py) running `script` beside the test, e.g.
+// holding an HDF5 file open. line() reads one line of its stdout (the
+// script says when it is ready); finish() closes its stdin (a script
+// blocked in sys.stdin.read() then goes on), collects the rest of its output
+// into *rest (if given) and waits for it, returning its exit status; the
+// destructor does the same.
+class PythonProcess {
+ public:
+  explicit PythonProcess(const std::string& script);
+  ~PythonProcess();
+  PythonProcess(const PythonProcess&) = delete;
+  PythonProcess& operator=(const PythonProcess&) = delete;
+  std::string line();
+  int finish(std::string* rest = nullptr);
+
+ private:
+  int pid_ = -1;
+  int in_fd_ = -1;
+  void* out_ = nullptr;  // FILE*
+};
+
 }  // namespace h5tx_test

@@ -62,7 +62,8 @@ void check_runs(size_t page, const std::string& original,
   auto scanned = h5tx::undo::scan_journal(*journal);
   CHECK_FALSE(scanned.torn_tail);
   std::set<uint64_t> got;
-  CHECK(scanned.header.version == 2);
+  CHECK(scanned.header.version == h5tx::undo::kJournalVersion);  // runs since version 2
+  CHECK(scanned.header.owner.name == h5tx::path_basename(kData));
   for (const auto& e : scanned.entries) {
     INFO("entry at offset " << e.offset << " length " << e.length);
     CHECK(e.offset % page == 0);

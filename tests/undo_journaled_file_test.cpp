@@ -418,7 +418,7 @@ TEST_CASE("a garbage journal is rejected naming the journal and the data file is
     std::string garbage;
     if (kind == 0) garbage = "this is not a journal at all";
     if (kind == 1) {  // our magic, damaged header checksum
-      h5tx::undo::JournalHeader h{4096, 5000, 7};
+      h5tx::undo::JournalHeader h{4096, 5000, 7, h5tx::undo::kJournalVersion, {}};
       garbage = h5tx::undo::encode_header(h);
       garbage[30] ^= 1;
     }
@@ -449,7 +449,7 @@ TEST_CASE("a torn tail entry is ignored because its page was never overwritten",
   make_file(env, original);
   // Entry 1 (page 0) synced and its page overwritten; entry 2 (page 2) torn,
   // page 2 untouched, as the write ordering guarantees.
-  h5tx::undo::JournalHeader h{512, original.size(), 99};
+  h5tx::undo::JournalHeader h{512, original.size(), 99, h5tx::undo::kJournalVersion, {}};
   std::string j = h5tx::undo::encode_header(h);
   h5tx::undo::append_entry(&j, h, 0, 0, original.data(), 512);
   std::string torn;
@@ -617,7 +617,7 @@ std::string ramp(size_t n, int start) {
 // Version 1 is no longer written, but still read (a journal left by an
 // older build must revert).
 TEST_CASE("golden: undo journal v1", "[undo][golden]") {
-  h5tx::undo::JournalHeader h{512, 1000, 0x0123456789abcdefull, 1};
+  h5tx::undo::JournalHeader h{512, 1000, 0x0123456789abcdefull, 1, {}};
   std::string j = h5tx::undo::encode_header(h);
   std::string p0 = ramp(512, 0), p1 = ramp(488, 7), p0b = ramp(512, 100);
   h5tx::undo::append_entry(&j, h, 0, 0, p0.data(), 512);
@@ -662,7 +662,7 @@ TEST_CASE("golden: undo journal v1", "[undo][golden]") {
 }
 
 TEST_CASE("golden: undo journal v2", "[undo][golden]") {
-  h5tx::undo::JournalHeader h{512, 1000, 0x0123456789abcdefull, 2};
+  h5tx::undo::JournalHeader h{512, 1000, 0x0123456789abcdefull, 2, {}};
   std::string run = ramp(1000, 3), p0b = ramp(512, 100);
   std::string j = h5tx::undo::encode_header(h);
   h5tx::undo::append_entry(&j, h, 0, 0, run.data(), 1000);  // pages 0 and 1 (short: the end of the file)
@@ -692,6 +692,72 @@ TEST_CASE("golden: undo journal v2", "[undo][golden]") {
     CHECK(s.entries[1].level == 1);
     CHECK_FALSE(s.torn_tail);
   }
+  CHECK(h5tx::undo::recover(env, kData, kJournal));
+  CHECK(env.read_all(kData) == run);
+}
+
+// Version 3 (written): the header records the data file's identity
+// (device, inode, base name) and is 384 bytes.
+TEST_CASE("golden: undo journal v3", "[undo][golden]") {
+  h5tx::undo::JournalHeader h{512, 1000, 0x0123456789abcdefull, 3, {}};
+  h.owner.device = 0x801;     // 8:1, e.g. /dev/sda1
+  h.owner.inode = 0x3039;     // 12345
+  h.owner.name = "data.h5";
+  std::string run = ramp(1000, 3), p0b = ramp(512, 100);
+  std::string j = h5tx::undo::encode_header(h);
+  REQUIRE(j.size() == 384);
+  h5tx::undo::append_entry(&j, h, 0, 0, run.data(), 1000);
+  h5tx::undo::append_entry(&j, h, 0, 1, p0b.data(), 512);
+  REQUIRE(j.size() == 384 + 2 * 32 + 1000 + 512);
+  check_golden("undo-journal-v3.bin", j);
+  const unsigned char* u = reinterpret_cast<const unsigned char*>(j.data());
+  CHECK(h5tx::undo::get_u32(u + 8) == 3);
+  CHECK(h5tx::undo::get_u32(u + 12) == 384);
+  CHECK(h5tx::undo::get_u64(u + 40) == 0x801);
+  CHECK(h5tx::undo::get_u64(u + 48) == 12345);
+  CHECK(h5tx::undo::get_u32(u + 56) == 7);
+  CHECK(j.compare(64, 7, "data.h5") == 0);
+  CHECK(std::all_of(j.begin() + 71, j.begin() + 376, [](char c) { return c == 0; }));
+  CHECK(h5tx::undo::get_u64(u + 376) == XXH3_64bits(j.data(), 376));
+  std::string e0 = j.substr(384, 24) + run;
+  CHECK(h5tx::undo::get_u64(u + 384 + 24) == XXH3_64bits_withSeed(e0.data(), e0.size(), 0x0123456789abcdefull));
+
+  FaultEnv env;
+  make_file(env, std::string(3000, 'x'));
+  auto put_journal = [&](const std::string& path) {
+    auto f = env.open(path, OpenMode::CreateTrunc);
+    f->write(0, j.data(), j.size());
+    f->sync();
+  };
+  put_journal(kJournal);
+  {
+    auto f = env.open(kJournal, OpenMode::ReadOnly);
+    auto s = h5tx::undo::scan_journal(*f);
+    CHECK(s.header.version == 3);
+    CHECK(s.header.owner.device == 0x801);
+    CHECK(s.header.owner.inode == 12345);
+    CHECK(s.header.owner.name == "data.h5");
+    REQUIRE(s.entries.size() == 2);
+    CHECK(s.entries[0].length == 1000);
+    CHECK_FALSE(s.torn_tail);
+  }
+  // Another data file (other name, other inode) is refused, untouched, and
+  // the journal is kept; the file it names (same base name: a restore from
+  // backup gets new inodes) reverts.
+  {
+    auto d = env.open("/d/other.h5", OpenMode::CreateTrunc);
+    d->write(0, std::string(3000, 'y').data(), 3000);
+    d->sync();
+  }
+  try {
+    h5tx::undo::recover(env, "/d/other.h5", kJournal);
+    FAIL("a journal of data.h5 reverted other.h5");
+  } catch (const CorruptionError& e) {
+    CHECK(std::string(e.what()).find("data.h5") != std::string::npos);
+    CHECK(std::string(e.what()).find("/d/other.h5") != std::string::npos);
+  }
+  CHECK(env.read_all("/d/other.h5") == std::string(3000, 'y'));
+  CHECK(env.exists(kJournal));
   CHECK(h5tx::undo::recover(env, kData, kJournal));
   CHECK(env.read_all(kData) == run);
 }

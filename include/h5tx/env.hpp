@@ -13,6 +13,20 @@
 
 namespace h5tx {
 
+enum class LockKind { Shared, Exclusive };
+
+// What names a file whatever path reached it: st_dev and st_ino. `known` is
+// false for an Env (or a wrapping File) that cannot tell.
+struct FileIdentity {
+  uint64_t device = 0;
+  uint64_t inode = 0;
+  bool known = false;
+  bool operator==(const FileIdentity& o) const {
+    return known && o.known && device == o.device && inode == o.inode;
+  }
+  bool operator!=(const FileIdentity& o) const { return !(*this == o); }
+};
+
 // An open file. Not thread-safe for concurrent writes to overlapping ranges;
 // read/write at explicit offsets may be called from several threads.
 class File {
@@ -41,6 +55,20 @@ class File {
   }
   virtual uint64_t size() = 0;
   virtual const std::string& path() const = 0;
+  // The open file's identity (device and inode). Default: unknown.
+  virtual FileIdentity identity() { return FileIdentity{}; }
+  // HDF5's own file lock, with flock(2) semantics: whole file, held by this
+  // File until unlock() or its destruction; Shared and Exclusive locks of
+  // two Files (two open file descriptions) conflict, in one process too;
+  // independent of Env::lock_file's locks. Never waits: false if another
+  // File holds a conflicting lock; IoError for any other failure (errno
+  // ENOSYS or ENOLCK: the file system does not support locks). Taking a
+  // lock again converts it. Default: no locking (true).
+  virtual bool try_lock(LockKind kind) {
+    (void)kind;
+    return true;
+  }
+  virtual void unlock() {}
 };
 
 enum class OpenMode {
@@ -50,8 +78,6 @@ enum class OpenMode {
   CreateNew,     // read-write; AlreadyExistsError if it exists
   CreateTrunc,   // read-write; created or truncated to zero
 };
-
-enum class LockKind { Shared, Exclusive };
 
 // An advisory lock held on a file; released when destroyed.
 class FileLock {

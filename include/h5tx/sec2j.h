@@ -17,6 +17,13 @@
  *  - Transactions nest: each tx_start needs its tx_end (or tx_abort).
  *  - The journal is synced once before the data file is first overwritten,
  *    not once per write. Journals of the original driver are reverted too.
+ *  - The file is locked as HDF5's sec2 driver locks it (flock LOCK_EX for
+ *    read-write, LOCK_SH for read-only, honouring HDF5_USE_FILE_LOCKING),
+ *    before any journal is read: a second process cannot open (or recover)
+ *    a file in a live transaction. Files are identified by device and
+ *    inode, so another spelling of an open file joins its transaction.
+ *  - A journal records its data file (device, inode, base name) and is
+ *    refused for another file.
  */
 #ifndef H5TX_SEC2J_H
 #define H5TX_SEC2J_H

@@ -79,7 +79,11 @@ struct StoreStats {
   uint64_t flush_batches = 0;
   uint64_t committed_transactions = 0; // since open
   uint64_t last_txid = 0;
-  std::string flusher_state;           // "running", "idle", "stopped", "failed: <message>"
+  std::string flusher_state;           // "running", "idle", "stopped", "failed: <message>",
+                                       // "waiting: <which data files and why>"
+  // Data files the flusher waits for because another process (an h5py or
+  // h5dump reader) has them open (HDF5's file lock); the other files go on.
+  std::vector<std::string> waiting_for;
 };
 
 }  // namespace h5tx

@@ -1,6 +1,7 @@
 // Applying one flush batch of committed redo transactions to the HDF5 files.
 #include "flush/batch_apply.hpp"
 
+#include <cerrno>
 #include <map>
 
 #include "h5tx/error.hpp"
@@ -108,7 +109,8 @@ void apply_file(Env& env, DataFiles& files, const std::string& file, const FileP
 
 std::vector<journal::Manifest> apply_batch(Env& env, DataFiles& files,
                                            const std::string& journal_dir,
-                                           const std::vector<BatchTx>& batch, BatchStats* stats) {
+                                           const std::vector<BatchTx>& batch, BatchStats* stats,
+                                           const WaitForFiles& wait_busy) {
   std::vector<journal::Manifest> manifests;
   manifests.reserve(batch.size());
   for (const auto& t : batch) manifests.push_back(journal::read_manifest(env, t.dir, t.txid));
@@ -137,8 +139,28 @@ std::vector<journal::Manifest> apply_batch(Env& env, DataFiles& files,
   std::string undo_dir = path_join(journal_dir, journal::undo_dir_name(batch.front().txid));
   env.create_dir_if_missing(undo_dir);
   env.sync_dir(journal_dir);
-  for (const auto& kv : plans)
-    apply_file(env, files, kv.first, kv.second, path_join(undo_dir, kv.first + ".journal"), stats);
+  // Files are independent (one undo journal each): one held by another
+  // process waits, the others go on.
+  std::vector<std::string> todo;
+  for (const auto& kv : plans) todo.push_back(kv.first);
+  while (!todo.empty()) {
+    std::vector<std::string> held;
+    std::vector<BusyFile> busy;
+    for (const std::string& file : todo) {
+      try {
+        apply_file(env, files, file, plans[file], path_join(undo_dir, file + ".journal"), stats);
+      } catch (const BusyError& e) {
+        // HDF5's file lock, taken before anything is read or written.
+        if (!wait_busy || e.sys_errno() != EWOULDBLOCK) throw;
+        held.push_back(file);
+        busy.push_back(BusyFile{files.path(file), e.detail()});
+      }
+    }
+    todo.swap(held);
+    if (!todo.empty() && !wait_busy(busy))
+      throw FlushInterrupted("flush batch " + journal::txid_hex(batch.front().txid) + " left unfinished: " +
+                             busy.front().path + " is held by another process");
+  }
   return manifests;
 }
 

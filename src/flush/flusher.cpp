@@ -2,6 +2,8 @@
 #include "flush/flusher.hpp"
 
 #include <algorithm>
+#include <cinttypes>
+#include <cstdio>
 
 #include "h5tx/error.hpp"
 #include "journal/tx_dir.hpp"
@@ -57,6 +59,39 @@ void Flusher::check() {
   if (!failed_.empty()) throw_failed_locked();
 }
 
+std::string Flusher::waiting_text_locked() const {
+  std::string out;
+  for (const BusyFile& b : waiting_) {
+    if (!out.empty()) out += "; ";
+    out += b.path + " is open in another process (HDF5's file lock: " + b.why + ")";
+  }
+  return out;
+}
+
+bool Flusher::wait_for_held_files(const std::vector<BusyFile>& busy, bool give_up, uint64_t* pause_ms) {
+  std::unique_lock<std::mutex> lock(mu_);
+  bool changed = waiting_.size() != busy.size();
+  for (size_t i = 0; !changed && i < busy.size(); i++) changed = waiting_[i].path != busy[i].path;
+  waiting_ = busy;
+  if (changed) {
+    std::fprintf(stderr, "h5tx: flusher waits (%zu committed transactions pending): %s; the other data files go on\n",
+                 pending_.size(), waiting_text_locked().c_str());
+    told_committers_ = false;
+  }
+  if (urgent_ > 0 && !told_committers_) {
+    std::fprintf(stderr, "h5tx: commits are blocked by backpressure (%zu transactions, %" PRIu64
+                         " bytes unflushed; limits %zu and %" PRIu64 ") until the flusher can write %s\n",
+                 pending_.size(), pending_bytes_, options_.max_unflushed_transactions,
+                 static_cast<uint64_t>(options_.max_unflushed_bytes), busy.front().path.c_str());
+    told_committers_ = true;
+  }
+  done_cv_.notify_all();  // flush(false) does not wait for these files
+  if (give_up || stopping_) return false;
+  cv_.wait_for(lock, std::chrono::milliseconds(*pause_ms));
+  *pause_ms = std::min<uint64_t>(*pause_ms * 2, 1000);
+  return !stopping_;
+}
+
 void Flusher::wait_for_room() {
   std::unique_lock<std::mutex> lock(mu_);
   if (!failed_.empty()) throw_failed_locked();
@@ -68,6 +103,13 @@ void Flusher::wait_for_room() {
   if (over()) {
     urgent_++;
     cv_.notify_all();
+    if (!waiting_.empty() && !told_committers_) {
+      std::fprintf(stderr, "h5tx: commit waits: %zu transactions, %" PRIu64
+                           " bytes unflushed (limits %zu and %" PRIu64 "); the flusher waits for %s\n",
+                   pending_.size(), pending_bytes_, options_.max_unflushed_transactions,
+                   static_cast<uint64_t>(options_.max_unflushed_bytes), waiting_text_locked().c_str());
+      told_committers_ = true;
+    }
     while (over() && failed_.empty() && !stopping_ && (busy_ || flushable_locked()))
       done_cv_.wait(lock);
     urgent_--;
@@ -124,9 +166,26 @@ std::vector<BatchTx> Flusher::take_batch_locked() {
   return batch;
 }
 
-void Flusher::flush_batch(const std::vector<BatchTx>& batch) {
+void Flusher::flush_batch(const std::vector<BatchTx>& batch, bool give_up_when_held) {
   BatchStats bs;
-  std::vector<journal::Manifest> manifests = apply_batch(*env_, *files_, journal_dir_, batch, &bs);
+  uint64_t pause_ms = 10;
+  std::vector<journal::Manifest> manifests;
+  try {
+    manifests = apply_batch(*env_, *files_, journal_dir_, batch, &bs, [&](const std::vector<BusyFile>& busy) {
+      return wait_for_held_files(busy, give_up_when_held, &pause_ms);
+    });
+  } catch (...) {
+    std::lock_guard<std::mutex> lock(mu_);
+    waiting_.clear();
+    throw;
+  }
+  {
+    std::lock_guard<std::mutex> lock(mu_);
+    if (!waiting_.empty()) {
+      std::fprintf(stderr, "h5tx: flusher: %s released; flushing goes on\n", waiting_.front().path.c_str());
+      waiting_.clear();
+    }
+  }
   // Readers now find these versions in the HDF5 files.
   hooks_.flushed(manifests);
   std::vector<std::string> flushed_dirs;
@@ -187,6 +246,9 @@ void Flusher::run() {
     std::string error;
     try {
       flush_batch(batch);
+    } catch (const FlushInterrupted&) {
+      // Stopping while a data file is held by another process: the batch
+      // stays in the journal for the next open. Not a failure.
     } catch (const std::exception& e) {
       // Any failure (an I/O error, or a simulated crash in tests) stops the
       // flusher; the journal is untouched beyond what recovery repairs.
@@ -204,8 +266,10 @@ void Flusher::flush(bool wait_for_snapshots) {
   if (started_) {
     urgent_++;  // the thread starts batches at once, without waiting for the delay
     cv_.notify_all();
+    // close() (!wait_for_snapshots) does not wait for a data file held by
+    // another process either: those transactions stay for the next open.
     while (!pending_.empty() && failed_.empty() && !stopping_ &&
-           (wait_for_snapshots || busy_ || flushable_locked()))
+           (wait_for_snapshots || ((busy_ || flushable_locked()) && waiting_.empty())))
       done_cv_.wait(lock);
     urgent_--;
     if (!failed_.empty()) throw_failed_locked();
@@ -224,7 +288,11 @@ void Flusher::flush(bool wait_for_snapshots) {
     busy_ = true;
     lock.unlock();
     try {
-      flush_batch(batch);
+      flush_batch(batch, !wait_for_snapshots);
+    } catch (const FlushInterrupted&) {
+      lock.lock();
+      busy_ = false;
+      return;  // close(): the batch stays in the journal for the next open
     } catch (const std::exception& e) {
       lock.lock();
       busy_ = false;
@@ -251,8 +319,10 @@ FlusherStats Flusher::stats() {
   FlusherStats s = totals_;
   s.pending_transactions = pending_.size();
   s.pending_bytes = pending_bytes_;
+  for (const BusyFile& b : waiting_) s.waiting_for.push_back(b.path);
   if (!failed_.empty()) s.state = "failed: " + failed_;
   else if (stopping_ || (!started_ && options_.background_flusher)) s.state = "stopped";
+  else if (!waiting_.empty()) s.state = "waiting: " + waiting_text_locked();
   else if (busy_) s.state = "running";
   else s.state = "idle";
   return s;

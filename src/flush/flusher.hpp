@@ -22,6 +22,14 @@
 // A failure stops the flusher; the journal stays as it is (recovery at the
 // next open replays it); the error is reported by check(), flush() and
 // stats().state.
+//
+// A data file that another process holds open (HDF5's file lock: an h5py or
+// h5dump reader) is not written under it: the batch's other files are
+// applied, and the flusher waits for that file only, retrying (10 ms
+// doubling to 1 s), says so on stderr once per episode and in
+// stats().state ("waiting: ...") and stats().waiting_for; commits blocked
+// by backpressure meanwhile say why on stderr. close() does not wait for
+// such a file: the batch stays in the journal for the next open.
 #pragma once
 
 #include <chrono>
@@ -49,7 +57,10 @@ struct FlusherStats {
   uint64_t batches = 0;
   uint64_t chunks_written = 0;
   uint64_t chunks_coalesced = 0;
-  std::string state;  // "running", "idle", "stopped", "failed: <message>"
+  // "running", "idle", "stopped", "failed: <message>", or "waiting: <why>"
+  // while a data file is held by another process.
+  std::string state;
+  std::vector<std::string> waiting_for;  // paths of the data files the flusher waits for
 };
 
 class Flusher {
@@ -106,8 +117,13 @@ class Flusher {
   void run();
   // Takes the next batch (under mu_); empty if nothing may be applied.
   std::vector<BatchTx> take_batch_locked();
-  // Applies a batch (mu_ not held). Throws on failure.
-  void flush_batch(const std::vector<BatchTx>& batch);
+  // Applies a batch (mu_ not held). Throws on failure; FlushInterrupted if
+  // it gave up waiting for a data file held by another process (when
+  // stopping, or at once with give_up_when_held).
+  void flush_batch(const std::vector<BatchTx>& batch, bool give_up_when_held = false);
+  // apply_batch's WaitForFiles (mu_ not held).
+  bool wait_for_held_files(const std::vector<BusyFile>& busy, bool give_up, uint64_t* pause_ms);
+  std::string waiting_text_locked() const;
   bool flushable_locked();
   // True if a batch should start now; else sets *deadline to when the
   // oldest flushable transaction's delay runs out.
@@ -131,6 +147,8 @@ class Flusher {
   bool stopping_ = false;
   bool started_ = false;
   std::string failed_;
+  std::vector<BusyFile> waiting_;  // data files held by other processes, while waiting for them
+  bool told_committers_ = false;   // the waiting was explained to blocked committers
   FlusherStats totals_;
   std::thread thread_;
 };

@@ -10,6 +10,7 @@
 
 #include <dirent.h>
 #include <fcntl.h>
+#include <sys/file.h>
 #include <sys/stat.h>
 #include <sys/types.h>
 #include <time.h>
@@ -122,6 +123,31 @@ class PosixFile final : public File {
   }
 
   const std::string& path() const override { return path_; }
+
+  FileIdentity identity() override {
+    struct stat st;
+    if (::fstat(fd_, &st) != 0) throw_errno(path_, "fstat", errno);
+    return FileIdentity{static_cast<uint64_t>(st.st_dev), static_cast<uint64_t>(st.st_ino), true};
+  }
+
+  // flock(2), as HDF5's sec2 driver locks (LOCK_NB).
+  bool try_lock(LockKind kind) override {
+    const int op = (kind == LockKind::Shared ? LOCK_SH : LOCK_EX) | LOCK_NB;
+    for (;;) {
+      if (::flock(fd_, op) == 0) return true;
+      if (errno == EINTR) continue;
+      if (errno == EWOULDBLOCK) return false;
+      throw_errno(path_, std::string("flock(") + (kind == LockKind::Shared ? "LOCK_SH" : "LOCK_EX") + ")",
+                  errno);
+    }
+  }
+
+  void unlock() override {
+    while (::flock(fd_, LOCK_UN) != 0) {
+      if (errno == EINTR) continue;
+      throw_errno(path_, "flock(LOCK_UN)", errno);
+    }
+  }
 
  private:
   std::string path_;

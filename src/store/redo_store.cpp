@@ -296,6 +296,7 @@ StoreStats RedoStore::stats() {
   s.committed_transactions = committed_;
   s.last_txid = snapshots_.last_committed();
   s.flusher_state = read_only() ? std::string("stopped") : f.state;
+  s.waiting_for = f.waiting_for;
   if (closed_ && f.state.compare(0, 6, "failed") != 0) s.flusher_state = "stopped";
   return s;
 }

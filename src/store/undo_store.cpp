@@ -160,6 +160,10 @@ std::unique_ptr<UndoFile> UndoState::take_kept(const std::string& file) {
 }
 
 void UndoState::keep(const std::string& file, std::unique_ptr<UndoFile> f) {
+  // While no transaction writes it, readers in other processes (h5py,
+  // h5dump) may open the file: its lock becomes shared. A write transaction
+  // takes it back (UndoStoreTransaction::open_for_write).
+  undo::set_file_lock(f->hid(), LockKind::Shared);
   std::lock_guard<std::mutex> lk(kept_mu);
   kept[file] = std::move(f);
 }
@@ -251,7 +255,10 @@ std::vector<UndoDir> scan_undo_dirs(UndoState& st) {
           } catch (const InvalidArgumentError& e) {
             throw CorruptionError(entry_path, "journal of an invalid data file name: " + e.detail());
           }
-          undo::has_pending_journal(env, entry_path);  // CorruptionError if garbage
+          // CorruptionError if garbage, or if it belongs to another data file.
+          auto pending = undo::PendingJournal::load(env, entry_path);
+          if (pending && !pending->nothing_to_undo() && env.exists(st.data_path(file)))
+            pending->check_owner(*env.open(st.data_path(file), OpenMode::ReadOnly));
           d.journals.push_back(file);
         } else {
           throw CorruptionError(entry_path, "unexpected file in an undo transaction directory");
@@ -277,7 +284,10 @@ void check_created_evidence(Env& env, const UndoState& st, const UndoDir& d) {
     std::string data = st.data_path(file);
     if (!env.exists(data) || env.file_size(data) == 0) continue;
     auto id = d.created_ids.find(file);
-    bool evidence = id != d.created_ids.end() && env.file_identity(data) == id->second;
+    // The inode alone: the file is on the file system of this directory, and
+    // a device number may change across a reboot.
+    auto ino = [](const std::string& identity) { return identity.substr(identity.find(':') + 1); };
+    bool evidence = id != d.created_ids.end() && ino(env.file_identity(data)) == ino(id->second);
     if (!evidence && id == d.created_ids.end() &&
         std::find(d.journals.begin(), d.journals.end(), file) != d.journals.end()) {
       auto pj = undo::PendingJournal::load(env, path_join(d.path, file + kJournalSuffix));

@@ -99,7 +99,18 @@ UndoStoreTransaction::OpenFile& UndoStoreTransaction::open_for_write(const std::
   // unflushed: this transaction's journal starts from its bytes on disk.
   f.file = st_->take_kept(file);
   f.was_kept = f.file != nullptr;
-  if (!f.file) f.file = std::make_unique<UndoFile>(UndoFile::open(path, true, file_options(journal_path(file))));
+  // HDF5's file lock, exclusive for the transaction: another process that
+  // has the file open (an h5py or h5dump reader) keeps this transaction out
+  // of it, with a BusyError naming the file.
+  try {
+    if (f.file) undo::set_file_lock(f.file->hid(), LockKind::Exclusive);
+    else f.file = std::make_unique<UndoFile>(UndoFile::open(path, true, file_options(journal_path(file))));
+  } catch (const BusyError& e) {
+    if (f.file) st_->keep(file, std::move(f.file));  // still open, between transactions
+    throw BusyError(path, "a write transaction cannot change this data file: another process has it open "
+                          "(HDF5's file lock, e.g. an h5py or h5dump reader); retry once it has closed it",
+                    e.sys_errno());
+  }
   // The journal stays open between transactions while the directory is reused.
   undo::tx_start_kept(f.file->hid(), journal_path(file));
   f.base = savepoints_.size();
@@ -211,15 +222,18 @@ void UndoStoreTransaction::keep_files() {
     std::lock_guard<std::mutex> lk(st_->mu);
     closing = st_->closed;
   }
-  for (auto it = files_.begin(); it != files_.end(); it = files_.erase(it)) {
+  while (!files_.empty()) {
+    auto it = files_.begin();
     std::unique_ptr<UndoFile> f = std::move(it->second.file);
+    const std::string name = it->first;
+    files_.erase(it);  // before anything can throw: files_ never holds a moved-from file
     bool alone;
     {
       hdf5::Lock l(hdf5::mutex());
       alone = H5Fget_obj_count(f->hid(), H5F_OBJ_ALL) == 1;
     }
     if (!closing && alone) {
-      st_->keep(it->first, std::move(f));
+      st_->keep(name, std::move(f));
     } else {
       f->close();
     }

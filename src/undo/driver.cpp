@@ -3,6 +3,8 @@
 // transaction calls on hid_t.
 #include "undo/driver.hpp"
 
+#include <cerrno>
+#include <cstdlib>
 #include <cstring>
 #include <map>
 #include <memory>
@@ -41,11 +43,15 @@ struct DriverHandle {
   DriverFile* file;
 };
 
-// Files open through the driver, by normalized path. HDF5 opens a file a
-// second time to find out it is already open; both handles must share one
-// JournaledFile, or the second would revert the first's live journal. An
-// entry with opens == 0 is a file closed inside a transaction ("parked"): a
-// reopen in this process resumes the transaction.
+// Files open through the driver, by identity (device and inode, as HDF5's
+// sec2 driver compares files; the normalized path only for an Env that
+// cannot tell). HDF5 opens a file a second time to find out it is already
+// open, and a user may open it under another spelling (./t.h5, an absolute
+// path, a hard link): every handle of one file must share one JournaledFile,
+// or the second would revert the first's live journal. The JournaledFile's
+// data File holds the process's one flock of the file. An entry with
+// opens == 0 is a file closed inside a transaction ("parked"): a reopen in
+// this process resumes the transaction (and the lock is kept meanwhile).
 struct Registry {
   struct Entry {
     std::shared_ptr<JournaledFile> jf;
@@ -86,6 +92,60 @@ std::string normalize(const std::string& p) {
     i = j + 1;
   }
   return out.empty() ? p : out;
+}
+
+std::string key_of(const FileIdentity& id, const std::string& path) {
+  if (!id.known) return normalize(path);
+  return "@" + std::to_string(id.device) + ":" + std::to_string(id.inode);
+}
+
+// HDF5 1.10.8's rule (H5F__parse_file_lock_env_var, H5FD_sec2_lock): the
+// environment variable HDF5_USE_FILE_LOCKING wins (TRUE or 1: lock, fail if
+// the file system cannot; BEST_EFFORT: lock, ignore a file system without
+// locks; FALSE or 0: no lock), else the file access property list's
+// H5Pset_file_locking values (default: lock, ignore a file system without
+// locks, ENOSYS).
+struct LockPolicy {
+  bool use = true;
+  bool ignore_disabled = true;
+};
+
+LockPolicy lock_policy(hid_t fapl) {
+  LockPolicy p;
+  if (fapl >= 0) {
+    hbool_t use = 1, ignore = 1;
+    if (H5Pget_file_locking(fapl, &use, &ignore) >= 0) {
+      p.use = use != 0;
+      p.ignore_disabled = ignore != 0;
+    }
+  }
+  if (const char* v = std::getenv("HDF5_USE_FILE_LOCKING")) {
+    if (std::strcmp(v, "BEST_EFFORT") == 0) p = LockPolicy{true, true};
+    else if (std::strcmp(v, "TRUE") == 0 || std::strcmp(v, "1") == 0) p = LockPolicy{true, false};
+    else if (std::strcmp(v, "FALSE") == 0 || std::strcmp(v, "0") == 0) p = LockPolicy{false, false};
+  }
+  return p;
+}
+
+// Takes HDF5's lock on the data file as the sec2 driver does: flock
+// LOCK_EX (read-write) or LOCK_SH (read-only), never waiting. BusyError if
+// another process (or another open of the file outside this driver's
+// registry) holds a conflicting one.
+// True if it took the lock (false: locking is off, or ignored as sec2 does).
+bool take_file_lock(File& data, bool writable, const LockPolicy& policy) {
+  if (!policy.use) return false;
+  try {
+    if (data.try_lock(writable ? LockKind::Exclusive : LockKind::Shared)) return true;
+  } catch (const IoError& e) {
+    if (policy.ignore_disabled && e.sys_errno() == ENOSYS) return false;  // as sec2
+    throw;
+  }
+  throw BusyError(data.path(), std::string("unable to lock file, errno = ") + std::to_string(EWOULDBLOCK) +
+                                   ", error message = '" + std::strerror(EWOULDBLOCK) +
+                                   "': another process has it open" +
+                                   (writable ? "" : " for writing") +
+                                   " (HDF5's file lock; HDF5_USE_FILE_LOCKING=FALSE opens it without)",
+                  EWOULDBLOCK);
 }
 
 void push_error(const char* func, H5E_minor_t minor, const std::exception& e) {
@@ -154,10 +214,26 @@ H5FD_t* drv_open(const char* name, unsigned flags, hid_t fapl, haddr_t maxaddr) 
     JournaledFile::Mode mode = mode_of(flags);
 
     auto f = std::make_unique<DriverFile>();
-    f->key = normalize(path);
     f->cfg = cfg;
     std::exception_ptr earlier = std::exchange(t_failed_open_error, nullptr);
-    if (earlier && t_failed_open_key == f->key && (flags & H5F_ACC_CREAT)) std::rethrow_exception(earlier);
+    if (earlier && t_failed_open_key == normalize(path) && (flags & H5F_ACC_CREAT)) std::rethrow_exception(earlier);
+    // Open the file first (never truncating: it may be open already) to learn
+    // which file it is; a new file's name is made durable.
+    std::unique_ptr<File> data;
+    bool created = false;
+    if (mode == JournaledFile::Mode::ReadOnly) {
+      data = env->open(path, OpenMode::ReadOnly);
+    } else if (mode == JournaledFile::Mode::ReadWrite) {
+      data = env->open(path, OpenMode::ReadWrite);
+    } else if (mode == JournaledFile::Mode::CreateNew) {
+      data = env->open(path, OpenMode::CreateNew);
+      created = true;
+    } else {
+      created = !env->exists(path);
+      data = env->open(path, OpenMode::Create);
+    }
+    if (created) env->sync_dir(path_dirname(path));
+    f->key = key_of(data->identity(), path);
     Registry& reg = registry();
     std::lock_guard<std::mutex> l(reg.mu);
     auto it = reg.files.find(f->key);
@@ -169,11 +245,15 @@ H5FD_t* drv_open(const char* name, unsigned flags, hid_t fapl, haddr_t maxaddr) 
       f->jf = it->second.jf;
       it->second.opens++;
     } else {
+      // The lock comes before anything reads the journal: a second process
+      // must never revert (or read through) a live transaction's journal.
+      bool locked = take_file_lock(*data, mode != JournaledFile::Mode::ReadOnly, lock_policy(fapl));
       JournaledFileOptions o;
       o.page_size = cfg.page_size;
       o.buffer_bytes = cfg.buffer_bytes;
       o.sync_every_write = cfg.sync_every_write;
-      f->jf = std::make_shared<JournaledFile>(env, path, journal, mode, o);
+      f->jf = std::make_shared<JournaledFile>(env, path, journal, mode, o, std::move(data));
+      f->jf->set_locked(locked);
       reg.files[f->key] = Registry::Entry{f->jf, 1};
     }
     out = new DriverHandle();
@@ -276,7 +356,8 @@ herr_t drv_truncate(H5FD_t* f, hid_t, hbool_t) {
   });
 }
 
-// Locking is the store's business (its LOCK file); HDF5's own flock is not used.
+// HDF5's flock is taken in drv_open, before a pending journal is read
+// (H5F_open calls lock only after open), and held by the JournaledFile.
 herr_t drv_lock(H5FD_t*, hbool_t) { return 0; }
 herr_t drv_unlock(H5FD_t*) { return 0; }
 
@@ -388,6 +469,11 @@ void tx_abort(hid_t file) {
   file_of(file)->tx_abort();
 }
 
+void set_file_lock(hid_t file, LockKind kind) {
+  hdf5::Lock l(hdf5::mutex());
+  file_of(file)->relock(kind);
+}
+
 void tx_prepare(hid_t file) {
   hdf5::Lock l(hdf5::mutex());
   auto jf = file_of(file);
@@ -432,14 +518,24 @@ bool has_pending_journal(Env& env, const std::string& journal_path) {
 }
 
 bool recover(Env& env, const std::string& data_path, const std::string& journal_path) {
-  {
+  const bool data_exists = env.exists(data_path);
+  if (data_exists) {
+    FileIdentity id = env.open(data_path, OpenMode::ReadOnly)->identity();
     Registry& reg = registry();
     std::lock_guard<std::mutex> l(reg.mu);
-    if (reg.files.count(normalize(data_path)))
+    if (reg.files.count(key_of(id, data_path)))
       throw StateError(data_path, "cannot recover a file that is open (or inside a parked transaction) "
                                   "in this process");
   }
-  return revert_pending_journal(env, data_path, journal_path);
+  if (!env.exists(journal_path)) return false;  // nothing to do, nothing to lock
+  // The lock before the journal is even read: a live transaction's journal
+  // (perhaps not yet synced, so it looks empty) must not be touched.
+  std::unique_ptr<File> data;
+  if (data_exists) {
+    data = env.open(data_path, OpenMode::ReadWrite);
+    take_file_lock(*data, true, lock_policy(H5I_INVALID_HID));
+  }
+  return revert_pending_journal(env, data_path, journal_path, data.get());
 }
 
 std::string default_journal_path(const std::string& data_path) { return data_path + ".journal"; }

@@ -50,6 +50,12 @@ void tx_start_kept(hid_t file, const std::string& journal_path);
 void tx_commit(hid_t file);   // inner: merge into parent. outer: sync data, invalidate journal durably
 void tx_abort(hid_t file);    // inner: restore inner before-images. outer: restore + truncate;
                               // then discard writes until close (close and reopen the file)
+// HDF5's file lock of a file open read-write, between transactions only:
+// Shared lets other processes' readers (h5py, h5dump) open it while nothing
+// is written; Exclusive takes it back, BusyError if such a reader has it
+// open (the file then keeps a shared lock if it can). No-op for a file
+// opened without a lock (HDF5_USE_FILE_LOCKING=FALSE).
+void set_file_lock(hid_t file, LockKind kind);
 void tx_prepare(hid_t file);  // outer only: all data written+synced, journal still valid
 void tx_forget(hid_t file);   // after prepare, once the caller removed the journal durably
 int tx_depth(hid_t file);

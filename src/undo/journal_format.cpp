@@ -7,6 +7,7 @@
 #include <algorithm>
 #include <cstring>
 
+#include "h5tx/env.hpp"
 #include "h5tx/error.hpp"
 
 namespace h5tx {
@@ -29,6 +30,23 @@ uint64_t get_u64(const unsigned char* p) {
   return v;
 }
 
+size_t header_size_of(uint32_t version) {
+  if (version == kJournalVersionPageEntries || version == kJournalVersionRuns) return kHeaderSize;
+  if (version == kJournalVersion) return kHeaderSizeV3;
+  return 0;
+}
+
+JournalOwner owner_of(File& data, const std::string& data_path) {
+  JournalOwner o;
+  FileIdentity id = data.identity();
+  if (id.known) {
+    o.device = id.device;
+    o.inode = id.inode;
+  }
+  o.name = path_basename(data_path).substr(0, kOwnerNameBytes);
+  return o;
+}
+
 uint64_t max_entry_length(const JournalHeader& h) {
   if (h.version == kJournalVersionPageEntries) return h.page_size;
   return std::max<uint64_t>(h.page_size, kMaxRunEntryBytes);
@@ -36,13 +54,24 @@ uint64_t max_entry_length(const JournalHeader& h) {
 
 std::string encode_header(const JournalHeader& h) {
   std::string out(kJournalMagic, sizeof(kJournalMagic));
+  const size_t size = header_size_of(h.version);
   put_u32(&out, h.version);
-  put_u32(&out, static_cast<uint32_t>(kHeaderSize));
+  put_u32(&out, static_cast<uint32_t>(size));
   put_u64(&out, h.page_size);
   put_u64(&out, h.original_size);
   put_u64(&out, h.nonce);
-  put_u64(&out, 0);  // reserved
-  put_u64(&out, 0);  // reserved
+  if (h.version >= kJournalVersion) {
+    std::string name = h.owner.name.substr(0, kOwnerNameBytes);
+    put_u64(&out, h.owner.device);
+    put_u64(&out, h.owner.inode);
+    put_u32(&out, static_cast<uint32_t>(name.size()));
+    put_u32(&out, 0);  // reserved
+    out += name;
+    out.resize(size - 8, '\0');  // name padding and reserved bytes
+  } else {
+    put_u64(&out, 0);  // reserved
+    put_u64(&out, 0);  // reserved
+  }
   put_u64(&out, XXH3_64bits(out.data(), out.size()));
   return out;
 }
@@ -87,23 +116,41 @@ ScannedJournal scan_journal(File& f) {
   const std::string& path = f.path();
   ScannedJournal out;
   uint64_t size = f.size();
-  unsigned char hb[kHeaderSize];
+  unsigned char hb[kMaxHeaderSize];
   if (size < kHeaderSize || f.read(0, hb, kHeaderSize) != kHeaderSize)
     throw CorruptionError(path, "undo journal header is truncated (" + std::to_string(size) +
                                     " bytes, need " + std::to_string(kHeaderSize) + ")");
   if (std::memcmp(hb, kJournalMagic, sizeof(kJournalMagic)) != 0)
     throw CorruptionError(path, "not an undo journal (bad magic)");
-  if (get_u64(hb + 56) != XXH3_64bits(hb, 56))
-    throw CorruptionError(path, "undo journal header checksum mismatch");
   uint32_t version = get_u32(hb + 8);
-  if (version != kJournalVersion && version != kJournalVersionPageEntries)
+  const size_t header_size = header_size_of(version);
+  if (header_size == 0) {
+    if (get_u64(hb + 56) != XXH3_64bits(hb, 56))  // a damaged older header, or a newer one
+      throw CorruptionError(path, "undo journal header checksum mismatch (or unknown version " +
+                                      std::to_string(version) + ")");
     throw UnsupportedError(path, "undo journal format version " + std::to_string(version) +
-                                     " (this build reads versions " +
-                                     std::to_string(kJournalVersionPageEntries) + " and " +
+                                     " (this build reads versions 1 to " +
                                      std::to_string(kJournalVersion) + ")");
+  }
+  if (header_size > kHeaderSize &&
+      (size < header_size || f.read(kHeaderSize, hb + kHeaderSize, header_size - kHeaderSize) !=
+                                 header_size - kHeaderSize))
+    throw CorruptionError(path, "undo journal header is truncated (" + std::to_string(size) +
+                                    " bytes, need " + std::to_string(header_size) + ")");
+  if (get_u64(hb + header_size - 8) != XXH3_64bits(hb, header_size - 8))
+    throw CorruptionError(path, "undo journal header checksum mismatch");
   out.header.version = version;
-  if (get_u32(hb + 12) != kHeaderSize)
+  if (get_u32(hb + 12) != header_size)
     throw CorruptionError(path, "undo journal header size field is " + std::to_string(get_u32(hb + 12)));
+  if (version >= kJournalVersion) {
+    out.header.owner.device = get_u64(hb + 40);
+    out.header.owner.inode = get_u64(hb + 48);
+    uint32_t name_len = get_u32(hb + 56);
+    if (name_len > kOwnerNameBytes)
+      throw CorruptionError(path, "undo journal header: data file name length " + std::to_string(name_len) +
+                                      " is out of range");
+    out.header.owner.name.assign(reinterpret_cast<const char*>(hb + 64), name_len);
+  }
   out.header.page_size = get_u64(hb + 16);
   out.header.original_size = get_u64(hb + 24);
   out.header.nonce = get_u64(hb + 32);
@@ -113,7 +160,7 @@ ScannedJournal scan_journal(File& f) {
 
   const uint64_t max_length = max_entry_length(out.header);
   std::string data;
-  uint64_t pos = kHeaderSize;
+  uint64_t pos = header_size;
   out.valid_end = pos;
   while (pos < size) {
     unsigned char eh[kEntryHeaderSize];

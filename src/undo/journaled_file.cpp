@@ -4,12 +4,14 @@
 
 #include <algorithm>
 #include <atomic>
+#include <cerrno>
 #include <cstring>
 #include <new>
 #include <utility>
 
 #include "h5tx/error.hpp"
 #include "undo/pending_journal.hpp"
+#include "undo/superblock.hpp"
 
 namespace h5tx {
 namespace undo {
@@ -85,7 +87,7 @@ void JournaledFile::mark_dead(const char* what) {
 }
 
 JournaledFile::JournaledFile(Env* env, std::string data_path, std::string journal_path, Mode mode,
-                             const JournaledFileOptions& options)
+                             const JournaledFileOptions& options, std::unique_ptr<File> data)
     : env_(env),
       data_path_(std::move(data_path)),
       journal_path_(std::move(journal_path)),
@@ -96,14 +98,30 @@ JournaledFile::JournaledFile(Env* env, std::string data_path, std::string journa
     throw InvalidArgumentError(data_path_, "undo page size " + std::to_string(opt_.page_size) +
                                                " is outside [512, 64 MiB]");
   if (read_only_) {
+    data_ = data ? std::move(data) : env_->open(data_path_, OpenMode::ReadOnly);
     pending_ = PendingJournal::load(*env_, journal_path_);
     if (pending_ && pending_->nothing_to_undo()) pending_.reset();
-    data_ = env_->open(data_path_, OpenMode::ReadOnly);
+    if (pending_) pending_->check_owner(*data_);
     disk_size_ = data_->size();
     if (pending_) {
       pending_overlay_ = pending_->overlay();
       pending_size_ = pending_->has_original_size() ? pending_->original_size() : disk_size_;
+      disk_valid_ = disk_size_;
+      SuperblockFlags sb = find_superblock(pending_size_, [&](uint64_t off, void* buf, size_t n) {
+        size_t got = static_cast<size_t>(std::min<uint64_t>(n, off < pending_size_ ? pending_size_ - off : 0));
+        read_locked(off, static_cast<char*>(buf), got);
+        return got;
+      });
+      if (sb.flags() != 0) {
+        pending_sb_offset_ = sb.offset;
+        pending_sb_ = sb.cleared();
+      }
     }
+  } else if (data) {
+    data_ = std::move(data);
+    revert_pending_journal(*env_, data_path_, journal_path_, data_.get());
+    if (mode == Mode::CreateTrunc && data_->size() != 0) data_->truncate(0);
+    disk_size_ = data_->size();
   } else {
     revert_pending_journal(*env_, data_path_, journal_path_);
     bool existed = env_->exists(data_path_);
@@ -169,6 +187,11 @@ void JournaledFile::read_locked(uint64_t addr, char* buf, size_t n) {
       uint64_t from = std::max(s, addr), to = std::min(e, addr + in_file);
       pending_->read_journal(p.pos + (from - s), buf + (from - addr), static_cast<size_t>(to - from));
     });
+    uint64_t sb_end = pending_sb_offset_ + pending_sb_.size();
+    if (!pending_sb_.empty() && addr < sb_end && pending_sb_offset_ < addr + n) {
+      uint64_t from = std::max(addr, pending_sb_offset_), to = std::min(addr + n, sb_end);
+      std::memcpy(buf + (from - addr), pending_sb_.data() + (from - pending_sb_offset_), static_cast<size_t>(to - from));
+    }
     return;
   }
   read_disk(addr, buf, n);
@@ -306,7 +329,7 @@ void JournaledFile::spill() {
     open_journal();
     const uint64_t max_run = std::max<uint64_t>(ps, kMaxRunEntryBytes);
     // Flushed past kStagingFlushBytes, so one more entry always fits.
-    size_t want = static_cast<size_t>(kHeaderSize + kStagingFlushBytes + kEntryHeaderSize + max_run);
+    size_t want = static_cast<size_t>(kMaxHeaderSize + kStagingFlushBytes + kEntryHeaderSize + max_run);
     if (staging_.capacity < want) {
       staging_.mem.reset(new char[want]);
       staging_.capacity = want;
@@ -316,6 +339,8 @@ void JournaledFile::spill() {
       header_.page_size = ps;
       header_.original_size = levels_.front().start_size;
       header_.nonce = make_nonce(env_, this);
+      header_.version = kJournalVersion;
+      header_.owner = owner_of(*data_, data_path_);
       std::string h = encode_header(header_);
       std::memcpy(staging_.grow(h.size()), h.data(), h.size());
     }
@@ -389,7 +414,7 @@ void JournaledFile::invalidate_journal() {
   bool keep = journal_path_ == default_journal_path_ && journal_extent_ <= opt_.journal_keep_bytes;
   if (journal_ && journal_size_ > 0) {
     if (keep) {
-      static const char zeros[kHeaderSize] = {};
+      static const char zeros[kMaxHeaderSize] = {};  // a whole header of any version
       journal_->write(0, zeros, sizeof zeros);
       journal_->datasync();
     } else {
@@ -529,6 +554,41 @@ int JournaledFile::depth() {
 bool JournaledFile::discarding() {
   std::lock_guard<std::mutex> l(mu_);
   return discarding_;
+}
+
+void JournaledFile::set_locked(bool locked) {
+  std::lock_guard<std::mutex> l(mu_);
+  locked_ = locked;
+}
+
+void JournaledFile::relock(LockKind kind) {
+  std::lock_guard<std::mutex> l(mu_);
+  if (kind == LockKind::Shared) {
+    // Only lets readers in: on any failure the file keeps its exclusive
+    // lock, which is merely less friendly. Never throws (it runs after a
+    // commit point); a dead Env is noted as everywhere else.
+    if (!locked_ || dead_ || !levels_.empty()) return;
+    try {
+      data_->try_lock(LockKind::Shared);
+    } catch (const Error&) {
+    } catch (const std::bad_alloc&) {
+    } catch (...) {
+      mark_dead("relock");
+    }
+    return;
+  }
+  check_usable("change the file lock");
+  if (!locked_) return;
+  if (!levels_.empty())
+    throw StateError(data_path_, "cannot change the file lock inside a transaction");
+  bool taken = false;
+  H5TX_GUARDED("relock", taken = data_->try_lock(kind));
+  if (taken) return;
+  // flock dropped the shared lock while converting: take it back if it can.
+  H5TX_GUARDED("relock", if (!data_->try_lock(LockKind::Shared)) locked_ = false);
+  throw BusyError(data_path_, "another process has the file open (HDF5's file lock, e.g. an h5py or h5dump "
+                              "reader); it cannot be written until that process closes it",
+                  EWOULDBLOCK);
 }
 
 void JournaledFile::end_on_close(EndOnClose how) {

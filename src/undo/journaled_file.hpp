@@ -41,9 +41,13 @@ class JournaledFile {
 
   // Writable modes first revert a pending journal at journal_path. ReadOnly
   // with a pending journal serves the pre-transaction bytes and size without
-  // modifying anything. Throws CorruptionError for a garbage journal.
+  // modifying anything. Throws CorruptionError for a garbage journal, or one
+  // that belongs to another data file (formats/undo-journal.md, version 3).
+  // `data`: the data file already open (read-only for ReadOnly, else
+  // read-write, never truncated: CreateTrunc truncates it here after the
+  // revert), e.g. holding HDF5's file lock; null: opened here in `mode`.
   JournaledFile(Env* env, std::string data_path, std::string journal_path, Mode mode,
-                const JournaledFileOptions& options);
+                const JournaledFileOptions& options, std::unique_ptr<File> data = nullptr);
   ~JournaledFile();
   JournaledFile(const JournaledFile&) = delete;
   JournaledFile& operator=(const JournaledFile&) = delete;
@@ -76,6 +80,11 @@ class JournaledFile {
   void tx_forget();
   int depth();
   bool discarding();
+
+  // The data File holds HDF5's file lock (taken by the driver).
+  void set_locked(bool locked);
+  // Converts that lock (see undo::set_file_lock); no transaction may be open.
+  void relock(LockKind kind);
 
   // Makes close() end the (single-level) transaction after HDF5's last
   // writes: Commit as tx_commit does; Prepare as tx_prepare does, then drops
@@ -124,11 +133,17 @@ class JournaledFile {
   bool read_only_;
   std::unique_ptr<File> data_;
   bool data_dirty_ = false;
+  bool locked_ = false;  // data_ holds HDF5's file lock
 
   // Read-only view of a file with a pending journal.
   std::unique_ptr<PendingJournal> pending_;
   IntervalMap<FilePos> pending_overlay_;
   uint64_t pending_size_ = 0;
+  // The pre-transaction superblock with HDF5's "open for write" flags
+  // cleared (a version 3 superblock; see undo/superblock.hpp), served over
+  // the overlay so HDF5 opens the read-only view; empty if none.
+  uint64_t pending_sb_offset_ = 0;
+  std::string pending_sb_;
 
   // Sizes: disk_size_ is the data file's size; bytes at or past disk_valid_
   // read as zeros (a shrink not yet applied); logical_size_ is HDF5's size.

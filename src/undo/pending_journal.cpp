@@ -8,6 +8,7 @@
 #include "h5tx/error.hpp"
 #include "undo/journal_format.hpp"
 #include "undo/legacy_journal.hpp"
+#include "undo/superblock.hpp"
 
 namespace h5tx {
 namespace undo {
@@ -38,10 +39,15 @@ std::unique_ptr<PendingJournal> PendingJournal::load(Env& env, const std::string
     // synced, so no data write happened under it.
     p->nothing_ = true;
   } else if (matches_magic(head, n, kJournalMagic, sizeof kJournalMagic)) {
-    if (size < kHeaderSize) {
-      p->nothing_ = true;  // torn header: never synced (format doc, "Torn tail")
+    // A header shorter than its version's size is torn: never synced
+    // (format doc, "Torn tail"). An unknown version is scan_journal's to report.
+    size_t header_size = n >= 12 ? header_size_of(get_u32(head + 8)) : kHeaderSize;
+    if (size < kHeaderSize || (header_size != 0 && size < header_size)) {
+      p->nothing_ = true;
     } else {
       ScannedJournal s = scan_journal(f);
+      p->has_owner_ = s.header.version >= kJournalVersion;
+      p->owner_ = s.header.owner;
       p->has_size_ = true;
       p->original_size_ = s.header.original_size;
       p->torn_tail_ = s.torn_tail;
@@ -77,6 +83,22 @@ std::unique_ptr<PendingJournal> PendingJournal::load(Env& env, const std::string
                                 "refusing to open the data file until it is removed or repaired");
   }
   return p;
+}
+
+void PendingJournal::check_owner(File& data) const {
+  if (!has_owner_) return;
+  const bool has_inode = owner_.device != 0 || owner_.inode != 0;
+  if (!has_inode && owner_.name.empty()) return;  // recorded as unknown
+  FileIdentity id = data.identity();
+  bool same_inode = id.known && has_inode && id.device == owner_.device && id.inode == owner_.inode;
+  bool same_name = !owner_.name.empty() && path_basename(data.path()).substr(0, kOwnerNameBytes) == owner_.name;
+  if (same_inode || same_name) return;
+  std::string theirs = id.known ? " (device " + std::to_string(id.device) + ", inode " + std::to_string(id.inode) + ")"
+                                : "";
+  throw CorruptionError(journal_->path(), "undo journal belongs to data file '" + owner_.name + "' (device " +
+                                              std::to_string(owner_.device) + ", inode " +
+                                              std::to_string(owner_.inode) + "), not to " + data.path() + theirs +
+                                              "; refusing to revert or read through it");
 }
 
 void PendingJournal::read_journal(uint64_t pos, void* buf, size_t n) {
@@ -122,6 +144,9 @@ void PendingJournal::apply(File& data) {
     }
   }
   if (has_size_ && data.size() != original_size_) data.truncate(original_size_);
+  // HDF5 set a version 3 superblock's "open for write" flags when it opened
+  // the file, before the transaction: they are stale now (undo/superblock.hpp).
+  clear_superblock_flags(data);
   data.sync();
 }
 
@@ -131,7 +156,8 @@ IntervalMap<FilePos> PendingJournal::overlay() const {
   return m;
 }
 
-bool revert_pending_journal(Env& env, const std::string& data_path, const std::string& journal_path) {
+bool revert_pending_journal(Env& env, const std::string& data_path, const std::string& journal_path,
+                            File* data) {
   auto p = PendingJournal::load(env, journal_path);
   if (!p) {
     if (env.exists(journal_path)) env.remove_file(journal_path);  // empty: clutter only
@@ -139,10 +165,15 @@ bool revert_pending_journal(Env& env, const std::string& data_path, const std::s
   }
   bool reverted = false;
   if (!p->nothing_to_undo()) {
-    if (!env.exists(data_path))
-      throw NotFoundError(data_path, "data file is missing but its undo journal " + journal_path +
-                                         " holds an unfinished transaction");
-    auto data = env.open(data_path, OpenMode::ReadWrite);
+    std::unique_ptr<File> opened;
+    if (!data) {
+      if (!env.exists(data_path))
+        throw NotFoundError(data_path, "data file is missing but its undo journal " + journal_path +
+                                           " holds an unfinished transaction");
+      opened = env.open(data_path, OpenMode::ReadWrite);
+      data = opened.get();
+    }
+    p->check_owner(*data);
     p->apply(*data);
     reverted = true;
   }

@@ -11,6 +11,7 @@
 
 #include "h5tx/env.hpp"
 #include "undo/interval_map.hpp"
+#include "undo/journal_format.hpp"
 
 namespace h5tx {
 namespace undo {
@@ -42,6 +43,13 @@ class PendingJournal {
   const std::vector<Image>& images() const { return images_; }
   bool torn_tail() const { return torn_tail_; }
   const std::string& path() const { return journal_->path(); }
+  // Version 3: the identity of the data file the journal was written for.
+  bool has_owner() const { return has_owner_; }
+  const JournalOwner& owner() const { return owner_; }
+  // CorruptionError naming both files unless the journal may belong to
+  // `data` (formats/undo-journal.md, "Which data file"). Older versions
+  // record no owner and pass.
+  void check_owner(File& data) const;
 
   // Writes the before-images into `data`, truncates it to the original size
   // and syncs it. Idempotent.
@@ -58,13 +66,18 @@ class PendingJournal {
   bool has_size_ = false;
   uint64_t original_size_ = 0;
   bool torn_tail_ = false;
+  bool has_owner_ = false;
+  JournalOwner owner_;
   std::vector<Image> images_;
 };
 
 // Reverts the pending journal of a closed data file, then invalidates the
 // journal (truncate to 0, sync, remove). Returns true if it reverted
 // something. A journal with nothing to undo is just removed.
-bool revert_pending_journal(Env& env, const std::string& data_path, const std::string& journal_path);
+// `data`: the data file already open read-write (e.g. holding HDF5's lock);
+// null: opened here. CorruptionError if the journal belongs to another file.
+bool revert_pending_journal(Env& env, const std::string& data_path, const std::string& journal_path,
+                            File* data = nullptr);
 
 }  // namespace undo
 }  // namespace h5tx

@@ -234,6 +234,8 @@ int run_check(const Args& a) {
       try {
         std::unique_ptr<undo::PendingJournal> pj = undo::PendingJournal::load(*c.env, jp);
         if (pj && !pj->nothing_to_undo()) {
+          std::string dp = path_join(ddir, file);  // a journal of another file is refused
+          if (c.env->exists(dp)) pj->check_owner(*c.env->open(dp, OpenMode::ReadOnly));
           undo_of[file] = jp;
           c.note(jp + ": pending undo journal (" + std::to_string(pj->images().size()) +
                  " before-images); recovery reverts data/" + file);
@@ -263,6 +265,8 @@ int run_check(const Args& a) {
       try {
         std::unique_ptr<undo::PendingJournal> pj = undo::PendingJournal::load(*c.env, p);
         if (pj && !pj->nothing_to_undo()) {
+          std::string dp = path_join(ddir, file);
+          if (c.env->exists(dp)) pj->check_owner(*c.env->open(dp, OpenMode::ReadOnly));
           undo_of[file] = p;
           c.note(p + ": pending undo journal; the next read-write open reverts " + file);
         }

@@ -1,4 +1,6 @@
 // Store commands: init, create-dataset, ls, log, get, flush, recover, stats.
+#include <sys/sysmacros.h>
+#include <sys/types.h>
 #include <unistd.h>
 
 #include <algorithm>
@@ -318,6 +320,52 @@ uint64_t tree_bytes(Env* env, const std::string& dir, uint64_t* files) {
   return total;
 }
 
+// The processes that hold HDF5's file lock (flock) on `path`, from Linux's
+// /proc/locks ("N: FLOCK ADVISORY READ|WRITE <pid> <maj>:<min>:<inode> ...",
+// device numbers in hex): "<pid> (READ)" each. Empty where /proc/locks is
+// missing or unreadable (the line is informational only).
+std::vector<std::string> flock_holders(Env* env, const std::string& locks, const std::string& path) {
+  std::vector<std::string> out;
+  FileIdentity id;
+  try {
+    id = env->open(path, OpenMode::ReadOnly)->identity();
+  } catch (const Error&) {
+    return out;
+  }
+  if (!id.known) return out;
+  char key[64];
+  std::snprintf(key, sizeof key, "%02x:%02x:%" PRIu64, major(static_cast<dev_t>(id.device)),
+                minor(static_cast<dev_t>(id.device)), id.inode);
+  size_t pos = 0;
+  while (pos < locks.size()) {
+    size_t nl = locks.find('\n', pos);
+    if (nl == std::string::npos) nl = locks.size();
+    std::string line = locks.substr(pos, nl - pos);
+    pos = nl + 1;
+    char kind[16], adv[16], mode[16], dev[64];
+    long pid = 0;
+    if (line.find("->") != std::string::npos) continue;  // a waiter, not a holder
+    const char* colon = std::strchr(line.c_str(), ':');
+    if (!colon || std::sscanf(colon + 1, "%15s %15s %15s %ld %63s", kind, adv, mode, &pid, dev) != 5) continue;
+    if (std::strcmp(kind, "FLOCK") != 0 || std::strcmp(dev, key) != 0 || pid == static_cast<long>(::getpid()))
+      continue;
+    out.push_back(std::to_string(pid) + " (" + mode + ")");
+  }
+  return out;
+}
+
+std::string read_proc_locks(Env* env) {
+  std::string text;
+  try {
+    auto f = env->open("/proc/locks", OpenMode::ReadOnly);
+    char buf[65536];
+    for (size_t n; text.size() < (size_t(16) << 20) && (n = f->read(text.size(), buf, sizeof buf)) > 0;)
+      text.append(buf, n);
+  } catch (const Error&) {
+  }
+  return text;
+}
+
 int run_stats(const Args& a) {
   std::unique_ptr<Store> s = open_store(a, true);
   std::vector<TransactionInfo> pending = s->pending();
@@ -338,6 +386,22 @@ int run_stats(const Args& a) {
               j.undo + j.undo_committed);
   if (s->mode() == Mode::Redo)
     std::printf("flusher             runs inside the process that has the store open for writing\n");
+  StoreStats st = s->stats();
+  for (const std::string& f : st.waiting_for)
+    std::printf("waiting for         %s (open in another process: HDF5's file lock)\n", f.c_str());
+  // Data files other processes hold open (h5py, h5dump): a writer of the
+  // store waits for them (redo flusher) or is refused them (undo mode).
+  std::string locks = read_proc_locks(env);
+  std::string ddir = path_join(s->home(), "data");
+  if (!locks.empty() && env->is_directory(ddir)) {
+    for (const std::string& n : env->list_dir(ddir)) {
+      std::vector<std::string> holders = flock_holders(env, locks, path_join(ddir, n));
+      for (const std::string& h : holders)
+        std::printf("held open           data/%s by process %s (HDF5's file lock): the store cannot write it "
+                    "until that process closes it\n",
+                    n.c_str(), h.c_str());
+    }
+  }
   s->close();
   return 0;
 }

@@ -37,8 +37,9 @@ std::vector<Command> undo_commands() {
       {{"undo-recover", "FILE.h5 [--journal JOURNAL]",
         "Revert the unfinished transaction of a bare HDF5 file written through the sec2j driver\n"
         "(journal FILE.h5.journal by default; h5tx's format or the original sec2j's). The file then\n"
-        "holds exactly its bytes from before the transaction. Not for files inside a store: opening\n"
-        "the store recovers those.",
+        "holds exactly its bytes from before the transaction. Refused while another process has the\n"
+        "file open (HDF5's file lock), and for a journal written for another data file. Not for files\n"
+        "inside a store: opening the store recovers those.",
         {{"journal", "JOURNAL", "the journal's path (default FILE.h5.journal)"}}, 1, 1},
        run_undo_recover},
   };

@@ -122,6 +122,7 @@ struct FaultEnv::State {
   uint64_t next_inode = kRoot + 1;
   std::vector<DirChange> dir_log;
   std::map<uint64_t, LockState> locks;
+  std::map<uint64_t, LockState> flocks;  // File::try_lock (flock), per inode
   uint64_t removed_since_gc = 0;
 
   uint64_t epoch = 0;  // bumped by every crash; Files and locks remember theirs
@@ -408,6 +409,7 @@ class FaultFile final : public File {
   ~FaultFile() override {
     std::lock_guard<std::mutex> l(s_->mu);
     if (epoch_ != s_->epoch) return;  // the inode table was rebuilt by a crash
+    release_flock();
     auto it = s_->inodes.find(ino_);
     if (it != s_->inodes.end()) it->second.open_handles--;
   }
@@ -464,8 +466,52 @@ class FaultFile final : public File {
 
   const std::string& path() const override { return path_; }
 
+  FileIdentity identity() override {
+    std::lock_guard<std::mutex> l(s_->mu);
+    s_->check_epoch(epoch_, "identity", path_);
+    // Each crash (power cut or killed process) starts a new "device", so a
+    // file reopened after it is never the same file as a dead handle's (as
+    // a test's leftover HDF5 state of the dead run would otherwise share it).
+    return FileIdentity{epoch_ + 1, ino_, true};
+  }
+
+  // flock semantics, per File; not a counted operation (like a read).
+  bool try_lock(LockKind kind) override {
+    std::lock_guard<std::mutex> l(s_->mu);
+    s_->check_epoch(epoch_, "try_lock", path_);
+    const bool exclusive = kind == LockKind::Exclusive;
+    release_flock();  // a conversion, as flock does (not atomic there either)
+    LockState& ls = s_->flocks[ino_];
+    bool free = exclusive ? (!ls.exclusive && ls.shared == 0) : !ls.exclusive;
+    if (!free) {
+      if (!ls.exclusive && ls.shared == 0) s_->flocks.erase(ino_);
+      return false;
+    }
+    if (exclusive) ls.exclusive = true;
+    else ls.shared++;
+    flock_ = exclusive ? 2 : 1;
+    return true;
+  }
+
+  void unlock() override {
+    std::lock_guard<std::mutex> l(s_->mu);
+    s_->check_epoch(epoch_, "unlock", path_);
+    release_flock();
+  }
+
  private:
   Inode& inode() { return s_->inodes.at(ino_); }
+
+  void release_flock() {  // the caller holds the mutex
+    if (flock_ == 0) return;
+    auto it = s_->flocks.find(ino_);
+    if (it != s_->flocks.end()) {
+      if (flock_ == 2) it->second.exclusive = false;
+      else it->second.shared--;
+      if (!it->second.exclusive && it->second.shared == 0) s_->flocks.erase(it);
+    }
+    flock_ = 0;
+  }
 
   void check_writable(const char* op) {
     if (!writable_) fail(path_, std::string(op) + " on a file opened read-only", EBADF);
@@ -519,6 +565,7 @@ class FaultFile final : public File {
   std::string path_;
   uint64_t epoch_;
   bool writable_;
+  int flock_ = 0;  // 0 none, 1 shared, 2 exclusive
 };
 
 class FaultLock final : public FileLock {
@@ -839,6 +886,7 @@ CrashStats FaultEnv::crash(const CrashOptions& options) {
   s.collect_garbage();  // what the durable tree cannot reach is gone
 
   s.locks.clear();
+  s.flocks.clear();
   s.epoch++;
   s.dead = false;
   s.crash_after_set = false;
@@ -856,6 +904,7 @@ void FaultEnv::kill_process() {
   State& s = *s_;
   for (auto& kv : s.inodes) kv.second.open_handles = 0;
   s.locks.clear();
+  s.flocks.clear();
   s.epoch++;
   s.dead = false;
   s.crash_after_set = false;

@@ -53,6 +53,12 @@
 // is_directory, file_size, list_dir) are counted separately (read_count(),
 // fail_read_at()); now_micros/sleep_micros are not counted.
 //
+// File::identity() and File::try_lock()/unlock() are neither counted nor
+// faultable. try_lock has flock semantics per File (independent of
+// lock_file's locks); crash() and kill_process() release every such lock.
+// identity() is {crash epoch + 1, inode}: a file reopened after a crash is
+// never "the same open file" as a dead handle's.
+//
 // crash_after(k): once operation k has completed the Env is dead: every
 // later call (counted or not) throws SimulatedCrash, which is NOT an
 // h5tx::Error, until the test calls crash() (or kill_process()).
