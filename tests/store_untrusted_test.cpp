@@ -12,6 +12,7 @@
 
 #include "h5tx/env.hpp"
 #include "h5tx/store.hpp"
+#include "h5tx/undo.hpp"
 #include "store_redo_util.hpp"
 #include "test_util.hpp"
 #include "util/names.hpp"
@@ -314,4 +315,37 @@ TEST_CASE("untrusted: log and dump print a message's escape sequences escaped", 
   std::string dump = read_text(out_path);
   CHECK(dump.find('\x1b') == std::string::npos);
   CHECK(dump.find("evil\\x1b[2J\\x07 text") != std::string::npos);
+}
+
+TEST_CASE("untrusted: a data file that is a symlink is refused; a bare file through a symlink opens",
+          "[untrusted][undo][redo]") {
+  for (Mode mode : {Mode::Redo, Mode::Undo}) {
+    h5tx_test::TempDir dir("untrusted");
+    std::string home = dir / "s";
+    Options o = no_flusher();
+    o.mode = mode;
+    {
+      auto store = Store::create(home, o);
+      make_file(*store, "a.h5");
+    }
+    // Outside HOME: an HDF5 file the store must never read or write.
+    std::string outside = dir / "outside.h5";
+    REQUIRE(std::system(("cp " + home + "/data/a.h5 " + outside).c_str()) == 0);
+    auto before = read_text(outside);
+    REQUIRE(::symlink(outside.c_str(), (home + "/data/evil.h5").c_str()) == 0);
+    auto store = Store::open(home, o);
+    auto tx = store->begin();
+    CHECK_THROWS_AS(tx.write_chunk("evil.h5", "/grid", {0, 0}, chunk_bytes(1, 0, 0)), Error);
+    tx.abort();
+    store->close();
+    CHECK(read_text(outside) == before);
+  }
+  // The sec2j user's file is theirs to symlink: it opens, and its journal
+  // sits beside the real file.
+  h5tx_test::TempDir dir("untrusted");
+  std::string real = dir / "t.h5", link = dir / "l.h5";
+  UndoFile::create(real).close();
+  REQUIRE(::symlink(real.c_str(), link.c_str()) == 0);
+  UndoFile f = UndoFile::open(link, true);
+  f.close();
 }

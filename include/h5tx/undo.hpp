@@ -31,6 +31,10 @@ struct UndoOptions {
   size_t page_size = 4096;         // before-image granularity
   size_t buffer_bytes = 16 << 20;  // write buffer of a transaction
   bool sync_every_write = false;   // the original sec2j behaviour (slow)
+  // A path that is a symlink is resolved to the file it names (as sec2
+  // would open it), and the default journal sits beside that file. A store
+  // sets false for its own files: nothing below HOME is followed.
+  bool follow_symlinks = true;
 };
 
 class UndoTransaction;

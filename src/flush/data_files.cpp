@@ -62,6 +62,7 @@ hdf5::Handle DataFiles::make_fapl(const std::string& journal_path) {
   cfg.env = env_;
   cfg.journal_path = journal_path;
   cfg.page_size = page_size_;
+  cfg.follow_symlinks = false;  // nothing below HOME is followed
   undo::set_fapl(fapl, cfg);
   return fapl;
 }

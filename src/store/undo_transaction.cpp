@@ -68,6 +68,7 @@ UndoOptions UndoStoreTransaction::file_options(const std::string& journal) const
   o.env = st_->env;
   o.journal_path = journal;
   o.page_size = st_->page_size;
+  o.follow_symlinks = false;  // nothing below HOME is followed
   return o;
 }
 

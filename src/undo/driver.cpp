@@ -209,7 +209,10 @@ H5FD_t* drv_open(const char* name, unsigned flags, hid_t fapl, haddr_t maxaddr) 
     const FaplInfo* info = static_cast<const FaplInfo*>(H5Pget_driver_info(fapl));
     DriverConfig cfg = info ? info->cfg : DriverConfig{};
     Env* env = cfg.env ? cfg.env : Env::posix();
-    std::string path = name;
+    // A user's bare file may be a symlink: resolve it once, so the Env
+    // (which never follows one) opens the file itself, and its default
+    // journal sits beside the real file. A store's files are never followed.
+    std::string path = cfg.follow_symlinks ? env->resolve_symlinks(name) : std::string(name);
     std::string journal = cfg.journal_path.empty() ? default_journal_path(path) : cfg.journal_path;
     JournaledFile::Mode mode = mode_of(flags);
 

@@ -22,6 +22,7 @@ struct DriverConfig {
   size_t page_size = 4096;         // before-image granularity (512 B .. 64 MiB)
   size_t buffer_bytes = 16 << 20;  // write buffer; beyond it: sync journal, then write through
   bool sync_every_write = false;   // original sec2j behaviour (benchmark baseline)
+  bool follow_symlinks = true;     // resolve a symlinked path first (false: refuse it; stores)
 };
 
 hid_t driver_id();                                   // registers the class once (thread-safe)

@@ -29,6 +29,7 @@ UndoFile::UndoFile(std::string path, bool writable, const UndoOptions& options, 
   cfg.page_size = options_.page_size;
   cfg.buffer_bytes = options_.buffer_bytes;
   cfg.sync_every_write = options_.sync_every_write;
+  cfg.follow_symlinks = options_.follow_symlinks;
   undo::set_fapl(fapl, cfg);
   hdf5::check(H5Pset_fclose_degree(fapl, H5F_CLOSE_STRONG), "H5Pset_fclose_degree", path_);
   undo::take_last_error();
