@@ -214,8 +214,9 @@ int open_regular(const std::string& path, int flags, const char* what) {
     throw IoError(path, std::string(what) + " failed: is " + kind + ", not a regular file",
                   S_ISDIR(st.st_mode) ? EISDIR : EINVAL);
   }
-  int fl = ::fcntl(fd, F_GETFL);
-  if (fl < 0 || ::fcntl(fd, F_SETFL, fl & ~O_NONBLOCK) != 0) {
+  // Back to blocking I/O. F_SETFL sets only the status flags, and none but
+  // O_NONBLOCK was asked for, so 0 clears it without an F_GETFL first.
+  if (::fcntl(fd, F_SETFL, 0) != 0) {
     int err = errno;
     ::close(fd);
     throw_errno(path, "fcntl(F_SETFL)", err);
