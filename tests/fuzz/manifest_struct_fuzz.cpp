@@ -30,7 +30,8 @@
 // (txid read from the input's header) with a fixed 16 KiB `spill` file
 // beside it. Then Store::open (read-write: recovery), reads of what the
 // manifest names through a read transaction (list_files, list_datasets,
-// dataset_spec, read_chunk), flush and close, with any h5tx::Error caught.
+// dataset_spec, read_chunk), flush, the same reads again (now from the
+// HDF5 files), and close, with any h5tx::Error caught.
 // Failures (each traps, so libFuzzer saves the input):
 //  - an exception other than h5tx::Error escapes (std::bad_alloc included),
 //    or libFuzzer's malloc/RSS limit is hit (-rss_limit_mb, -malloc_limit_mb);
@@ -893,6 +894,8 @@ extern "C" int LLVMFuzzerTestOneInput(const uint8_t* data, size_t size) {
     }
     try {
       store->flush();
+      // Again, now from the data files (HDF5 reads of what was applied).
+      read_back(*store, input);
     } catch (const h5tx::Error&) {
     }
     store->close();
