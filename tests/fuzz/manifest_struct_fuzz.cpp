@@ -49,7 +49,7 @@
 // away from a class of finding already known, to look for others behind it.
 //
 // Scratch root: $H5TX_FUZZ_TMP, else /dev/shm (fsyncs are free), else /tmp;
-// removed at a normal exit. Run: tools/fuzz.sh (see tests/fuzz/README.md).
+// removed at a normal exit. Run: tools/fuzz.sh, or by hand: tests/fuzz/README.md.
 #include <signal.h>
 #include <sys/stat.h>
 #include <unistd.h>
