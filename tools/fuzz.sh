@@ -51,7 +51,7 @@ for bin in "$out"/*_fuzz; do
     cp "$here/tests/fuzz/regressions/$name"/* "$corpus/" 2>/dev/null || true
   fi
   extra=()
-  if [ -f "$here/tests/fuzz/$name.flags" ]; then read -r -a extra < "$here/tests/fuzz/$name.flags"; fi
+  if [ -f "$here/tests/fuzz/$name.flags" ]; then read -r -a extra < "$here/tests/fuzz/$name.flags" || true; fi
   echo "== $name: $(ls "$corpus" | wc -l) seeds, ${seconds}s ${extra[*]}"
   export ASAN_OPTIONS=detect_leaks=0 UBSAN_OPTIONS=halt_on_error=1:print_stacktrace=1
   if ! "$bin" -max_total_time="$seconds" -timeout=10 -rss_limit_mb=2048 "${extra[@]}" \
