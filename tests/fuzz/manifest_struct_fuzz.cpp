@@ -37,6 +37,9 @@
 //  - an exception other than h5tx::Error escapes (std::bad_alloc included),
 //    or libFuzzer's malloc/RSS limit is hit (-rss_limit_mb, -malloc_limit_mb);
 //  - a sanitizer report (ASan/UBSan), including in the plain reader;
+//  - committed data lost: the template's chunk (0,0) of vol.h5:/grid is no
+//    longer readable (read-only open, the crafted transaction moved aside
+//    as an operator would) although the input does not write it;
 //  - anything under <root>/w outside HOME changed: created, removed, or
 //    its size or mtime changed (a walk before and after);
 //  - the store touched a path outside HOME through its Env (every path is
@@ -45,8 +48,9 @@
 //    never reach files of this machine outside the scratch tree.
 //
 // Knobs (environment): H5TX_SFUZZ_PRINT=1 prints what each input holds
-// (replay a finding with it); H5TX_SFUZZ_SKIP=names,sizes keeps the mutator
-// away from a class of finding already known, to look for others behind it.
+// (replay a finding with it); H5TX_SFUZZ_SKIP=names,sizes,suffixes keeps
+// the mutator away from a class of finding already known, to look for
+// others behind it (plain and data turn those checks off).
 //
 // Scratch root: $H5TX_FUZZ_TMP, else /dev/shm (fsyncs are free), else /tmp;
 // removed at a normal exit. Run: tools/fuzz.sh, or by hand: tests/fuzz/README.md.
@@ -724,17 +728,25 @@ namespace {
 // H5TX_SFUZZ_SKIP=names,sizes: leave out a class of finding already known,
 // to look for others behind it. names: file names lose '/' (and "." and
 // ".." become plain names), so none leaves HOME; sizes: spill references
-// larger than 16 MiB are cut to 256 bytes.
+// larger than 16 MiB are cut to 256 bytes; suffixes: no data file name
+// ends in the store's own ".journal" or ".tmp". (And, read where they are
+// used: plain = no plain HDF5 reader, data = no committed-data check.)
 struct Skips {
   bool names = false;
   bool sizes = false;
+  bool suffixes = false;
   Skips() {
     const char* e = std::getenv("H5TX_SFUZZ_SKIP");
     std::string v = e ? e : "";
     names = v.find("names") != std::string::npos;
     sizes = v.find("sizes") != std::string::npos;
+    suffixes = v.find("suffixes") != std::string::npos;
   }
 };
+
+bool ends_with(const std::string& s, const std::string& tail) {
+  return s.size() >= tail.size() && s.compare(s.size() - tail.size(), tail.size(), tail) == 0;
+}
 
 void apply_skips(Model& md) {
   static const Skips skips;
@@ -744,6 +756,7 @@ void apply_skips(Model& md) {
         if (c == '/') c = '_';
       if (op.file == "." || op.file == "..") op.file = "dot.h5";
     }
+    if (skips.suffixes && (ends_with(op.file, ".journal") || ends_with(op.file, ".tmp"))) op.file += "_";
     if (skips.sizes && op.kind == OpKind::WriteChunk && !op.chunk_file.empty() && op.chunk_size > (16u << 20))
       op.chunk_size = 256;
   }
@@ -841,6 +854,46 @@ void plain_hdf5_read(const std::string& data_dir) {
     if (f < 0) continue;
     H5Ovisit(f, H5_INDEX_NAME, H5_ITER_NATIVE, read_dataset, nullptr);
     H5Fclose(f);
+  }
+}
+
+// Committed data survives: the template's chunk (0,0) of vol.h5:/grid is
+// still there after the execution, unless the input writes a chunk of
+// /grid in vol.h5 itself (under any spelling of the two). The crafted
+// transaction directory is moved out of the way first (as an operator
+// would quarantine a bad transaction), then a read-only open reads it.
+// Returns "" or what went wrong.
+bool may_touch_grid(const Model& md) {
+  for (const auto& op : md.m.ops) {
+    std::string f = normalize("/data/" + op.file);
+    std::string p = normalize(op.path);
+    bool file = f == "/data/vol.h5" || op.file.find('\0') != std::string::npos;
+    bool path = p == "/grid" || op.path.find('\0') != std::string::npos;
+    if (file && path && op.kind != OpKind::SetAttribute && op.kind != OpKind::ExtendDataset) return true;
+  }
+  return false;
+}
+
+std::string check_committed_data(const std::string& home, uint64_t txid, const std::string& input) {
+  Model md;
+  if (decode_model(reinterpret_cast<const uint8_t*>(input.data()), input.size(), &md) && may_touch_grid(md))
+    return "";
+  std::error_code ec;
+  for (auto st : {h5tx::journal::TxState::Done, h5tx::journal::TxState::Temp, h5tx::journal::TxState::Flushed})
+    fs::remove_all(cs::tx_dir(home, txid, st), ec);
+  try {
+    h5tx::Options o;
+    o.env = g_env;
+    o.read_only = true;
+    auto store = h5tx::Store::open(home, o);
+    auto tx = store->begin(h5tx::TxOptions{h5tx::Access::Read});
+    auto v = tx.read_chunk(cs::kFile, cs::kGrid, {0, 0});
+    if (std::string(v.begin(), v.end()) != cs::chunk_bytes(1, 0, 0))
+      return "committed chunk (0,0) of vol.h5:/grid has changed";
+    return "";
+  } catch (const h5tx::Error& e) {
+    return std::string("committed chunk (0,0) of vol.h5:/grid is unreadable once the transaction is "
+                       "moved aside: ") + e.what();
   }
 }
 
@@ -943,7 +996,11 @@ extern "C" int LLVMFuzzerTestOneInput(const uint8_t* data, size_t size) {
   } catch (...) {
     escaped = "an exception of unknown type escaped";
   }
-  if (escaped.empty()) plain_hdf5_read(s.home + "/data");
+  static const bool plain = !std::getenv("H5TX_SFUZZ_SKIP") || !std::strstr(std::getenv("H5TX_SFUZZ_SKIP"), "plain");
+  if (escaped.empty() && plain) plain_hdf5_read(s.home + "/data");
+  static const bool data_check = !std::getenv("H5TX_SFUZZ_SKIP") || !std::strstr(std::getenv("H5TX_SFUZZ_SKIP"), "data");
+  std::string lost;
+  if (escaped.empty() && data_check) lost = check_committed_data(s.home, txid, input);
   std::string report;
   std::vector<std::string> seen;
   for (const auto& v : g_env->take_violations()) {
@@ -955,6 +1012,7 @@ extern "C" int LLVMFuzzerTestOneInput(const uint8_t* data, size_t size) {
   std::string d = cs::diff_trees(before, cs::snapshot_tree(s.fence, s.home));
   if (!d.empty()) report += "  changed outside HOME (under " + s.fence + "):\n" + d;
   if (!escaped.empty()) report += "  " + escaped + "\n";
+  if (!lost.empty()) report += "  " + lost + "\n";
   if (!report.empty()) fail("failure for the MANIFEST of txid " + h5tx::journal::txid_hex(txid) + ":\n" + report);
   return 0;
 }
