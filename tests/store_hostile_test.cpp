@@ -7,10 +7,6 @@
 // changed, the data files are untouched, the transaction is left where it
 // is (never deleted on inferred evidence), committed data stays readable,
 // and no length read from disk is allocated before it is checked.
-//
-// The tests that fail with today's library are hidden with the [.] tag and
-// marked "// enable when fixed" (run them with: store_hostile_test "[hostile]"
-// or by name), so CI stays green until the fixes land.
 #include <sys/stat.h>
 #include <unistd.h>
 
@@ -134,9 +130,8 @@ std::string read_chunk_now(const std::string& home, const std::string& dataset, 
 
 // ---------------------------------------------------------------- item 1
 
-// enable when fixed
 TEST_CASE("hostile 1: a committed file name leaving HOME is refused; nothing outside HOME is created",
-          "[hostile][.]") {
+          "[hostile]") {
   Scene s;
   uint64_t t = cs::unused_txid(s.home);
   cs::CraftedTx tx(t);
@@ -152,8 +147,7 @@ TEST_CASE("hostile 1: a committed file name leaving HOME is refused; nothing out
   CHECK_FALSE(Env::posix()->exists(s.dir / "escape.h5"));
 }
 
-// enable when fixed
-TEST_CASE("hostile 1: a committed HDF5 path with '..' is refused by recovery", "[hostile][.]") {
+TEST_CASE("hostile 1: a committed HDF5 path with '..' is refused by recovery", "[hostile]") {
   Scene s;
   uint64_t t = cs::unused_txid(s.home);
   cs::CraftedTx tx(t);
@@ -166,8 +160,7 @@ TEST_CASE("hostile 1: a committed HDF5 path with '..' is refused by recovery", "
   require_nothing_changed(s, d);
 }
 
-// enable when fixed
-TEST_CASE("hostile 1: redo reads refuse a file name leaving HOME", "[hostile][.]") {
+TEST_CASE("hostile 1: redo reads refuse a file name leaving HOME", "[hostile]") {
   Scene s;
   // A real store beside HOME: its vol.h5 is <dir>/other/data/vol.h5.
   cs::make_store(s.dir / "other");
@@ -210,9 +203,8 @@ TEST_CASE("hostile 1: writes through the API refuse a file name leaving HOME", "
 
 // ---------------------------------------------------------------- item 3
 
-// enable when fixed
 TEST_CASE("hostile 3: a stray empty _flushed directory with a higher txid loses no committed transaction",
-          "[hostile][.]") {
+          "[hostile]") {
   Scene s;
   uint64_t t = cs::unused_txid(s.home);
   const std::string chunk = cs::chunk_bytes(42, 1, 0);
@@ -238,8 +230,7 @@ TEST_CASE("hostile 3: a stray empty _flushed directory with a higher txid loses 
 
 // ---------------------------------------------------------------- item 4
 
-// enable when fixed
-TEST_CASE("hostile 4: a journal entry with txid 2^64-1 is corruption, not a wrap to 0", "[hostile][.]") {
+TEST_CASE("hostile 4: a journal entry with txid 2^64-1 is corruption, not a wrap to 0", "[hostile]") {
   Scene s;
   std::string d = cs::make_empty_tx_dir(s.home, ~uint64_t(0), TxState::Temp);
   s.snapshot();
@@ -248,8 +239,7 @@ TEST_CASE("hostile 4: a journal entry with txid 2^64-1 is corruption, not a wrap
   require_nothing_changed(s, d);
 }
 
-// enable when fixed
-TEST_CASE("hostile 4: a committed transaction with txid 2^64-1 is corruption", "[hostile][.]") {
+TEST_CASE("hostile 4: a committed transaction with txid 2^64-1 is corruption", "[hostile]") {
   Scene s;
   cs::CraftedTx tx(~uint64_t(0));
   tx.write_chunk_inline(cs::kFile, cs::kGrid, {1, 0}, cs::chunk_bytes(4, 1, 0));
@@ -262,9 +252,8 @@ TEST_CASE("hostile 4: a committed transaction with txid 2^64-1 is corruption", "
 
 // ---------------------------------------------------------------- item 6
 
-// enable when fixed
 TEST_CASE("hostile 6: a spilled chunk of 2 GiB in a small spill file is refused without allocating it",
-          "[hostile][.]") {
+          "[hostile]") {
   Scene s;
   uint64_t t = cs::unused_txid(s.home);
   cs::CraftedTx tx(t);
@@ -281,8 +270,7 @@ TEST_CASE("hostile 6: a spilled chunk of 2 GiB in a small spill file is refused 
   CHECK(grew < 256);
 }
 
-// enable when fixed
-TEST_CASE("hostile 6: a spilled chunk of 2^40 bytes is a CorruptionError, not std::bad_alloc", "[hostile][.]") {
+TEST_CASE("hostile 6: a spilled chunk of 2^40 bytes is a CorruptionError, not std::bad_alloc", "[hostile]") {
   Scene s;
   uint64_t t = cs::unused_txid(s.home);
   cs::CraftedTx tx(t);
@@ -308,9 +296,8 @@ TEST_CASE("hostile 6: a spill offset of 2 GiB is a CorruptionError naming the sp
   require_nothing_changed(s, d);
 }
 
-// enable when fixed
 TEST_CASE("hostile 6: a sparse 128 MiB h5tx.store is refused without reading it into memory",
-          "[hostile][.]") {
+          "[hostile]") {
   Scene s;
   {
     auto f = Env::posix()->open(s.home + "/h5tx.store", OpenMode::ReadWrite);
@@ -328,9 +315,8 @@ TEST_CASE("hostile 6: a sparse 128 MiB h5tx.store is refused without reading it 
 
 // ---------------------------------------------------------------- item 7
 
-// enable when fixed
 TEST_CASE("hostile 7: a chunk copy of the wrong size marked filters-skipped is refused at recovery",
-          "[hostile][.]") {
+          "[hostile]") {
   Scene s;
   uint64_t t = cs::unused_txid(s.home);
   cs::CraftedTx tx(t);
@@ -344,8 +330,7 @@ TEST_CASE("hostile 7: a chunk copy of the wrong size marked filters-skipped is r
   require_nothing_changed(s, d);
 }
 
-// enable when fixed
-TEST_CASE("hostile 7: an unfiltered chunk copy of the wrong size is refused at recovery", "[hostile][.]") {
+TEST_CASE("hostile 7: an unfiltered chunk copy of the wrong size is refused at recovery", "[hostile]") {
   Scene s;
   uint64_t t = cs::unused_txid(s.home);
   cs::CraftedTx tx(t);
@@ -357,9 +342,8 @@ TEST_CASE("hostile 7: an unfiltered chunk copy of the wrong size is refused at r
   require_nothing_changed(s, d);
 }
 
-// enable when fixed
 TEST_CASE("hostile 7: operations that cannot apply are refused at recovery, naming the transaction",
-          "[hostile][.]") {
+          "[hostile]") {
   Scene s;
   uint64_t t = cs::unused_txid(s.home);
   cs::CraftedTx tx(t);

@@ -173,6 +173,11 @@ std::unique_ptr<Layout> Layout::open(Env* env, const std::string& home_arg, cons
   l->data_dir_ = path_join(home, "data");
   l->journal_dir_ = path_join(home, "journal");
   l->read_only_ = options.read_only;
+  // A store file of more than 64 KiB is damage (a real one is ~80 bytes):
+  // refused before it is read into memory.
+  if (env->file_size(fmt_path) > (64 << 10))
+    throw CorruptionError(fmt_path, "store file is " + std::to_string(env->file_size(fmt_path)) +
+                                        " bytes, not a store format file (at most 64 KiB)");
   l->format_ = StoreFormat::decode(env->read_all(fmt_path, 64 << 10), fmt_path);
   for (const auto& d : {l->data_dir_, l->journal_dir_})
     if (!env->is_directory(d)) throw CorruptionError(d, "store directory is missing");
