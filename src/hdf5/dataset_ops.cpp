@@ -188,6 +188,16 @@ herr_t visit_cb(hid_t, const char* name, const H5O_info_t* info, void* data) {
 
 }  // namespace
 
+std::string extent_problem(DType t, const Shape& shape) {
+  const uint64_t limit = uint64_t(1) << 62;
+  uint64_t bytes = dtype_size(t);
+  for (uint64_t d : shape) {
+    if (d != 0 && bytes > limit / d) return "extent " + shape_str(shape) + " is 2^62 bytes or more";
+    bytes *= d;
+  }
+  return "";
+}
+
 void validate_spec(const DatasetSpec& spec, const std::string& path) {
   auto bad = [&](const std::string& msg) { throw InvalidArgumentError(path, msg); };
   dtype_size(spec.dtype);  // throws on an unknown dtype
@@ -201,6 +211,8 @@ void validate_spec(const DatasetSpec& spec, const std::string& path) {
     bad("max_shape " + shape_str(spec.max_shape) + " does not have the rank of shape " +
         shape_str(spec.shape));
   }
+  std::string too_big = extent_problem(spec.dtype, spec.shape);
+  if (!too_big.empty()) bad(too_big);
   uint64_t bytes = dtype_size(spec.dtype);
   for (size_t i = 0; i < rank; i++) {
     uint64_t max = spec.max_shape.empty() ? spec.shape[i] : spec.max_shape[i];
@@ -352,6 +364,8 @@ void extend_dataset(hid_t file, const std::string& path, const Shape& new_shape)
     grows = grows || new_shape[i] > s.shape[i];
   }
   if (!grows) return;
+  std::string too_big = extent_problem(s.dtype, Shape(dims.begin(), dims.end()));
+  if (!too_big.empty()) throw InvalidArgumentError(path, too_big);
   check(H5Dset_extent(ds, dims.data()), "H5Dset_extent", path);
 }
 

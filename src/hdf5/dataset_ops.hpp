@@ -25,6 +25,11 @@ namespace hdf5 {
 // 4 GiB, deflate level 1..9 when compressed, fill value representable in dtype.
 void validate_spec(const DatasetSpec& spec, const std::string& path);
 
+// "" if a dataset of element type `t` may have the extent `shape`, else what
+// is wrong: its size in bytes must stay below 2^62 (HDF5 1.10's chunk index
+// misbehaves on extents whose byte size overflows 64 bits).
+std::string extent_problem(DType t, const Shape& shape);
+
 // `spec` with an empty max_shape replaced by shape (read_spec never returns
 // an empty max_shape).
 DatasetSpec normalize_spec(const DatasetSpec& spec);

@@ -211,6 +211,8 @@ void RedoTransaction::extend_dataset(const std::string& file, const std::string&
     if (new_shape[i] > s.max_shape[i])
       throw InvalidArgumentError(w, "new extent " + shape_text(new_shape) +
                                         " exceeds the maximum shape " + shape_text(s.max_shape));
+  std::string too_big = hdf5::extent_problem(s.dtype, new_shape);
+  if (!too_big.empty()) throw InvalidArgumentError(w, too_big);
   Entry e;
   e.op.kind = OpKind::ExtendDataset;
   e.op.file = file;

@@ -80,7 +80,7 @@ std::string ReplayCheck::problem(const Op& op) {
         if (op.shape[i] > d->max_shape[i]) return "extent beyond the dataset's maximum shape";
         d->shape[i] = std::max(d->shape[i], op.shape[i]);
       }
-      return "";
+      return hdf5::extent_problem(d->dtype, d->shape);
     }
     case OpKind::SetAttribute:
       return object_exists(op.file, op.path) ? "" : "no such object";
