@@ -1,5 +1,6 @@
 // Command-line parsing and value parsers of the h5tx tool (see args.hpp).
 #include "args.hpp"
+#include "util/names.hpp"
 
 #include <algorithm>
 #include <cerrno>
@@ -141,9 +142,14 @@ Target parse_target(const std::string& s) {
   if (colon == std::string::npos || colon == 0 || colon + 1 >= s.size() || s[colon + 1] != '/')
     throw UsageError("'" + s + "' is not FILE:/path (for example vol.h5:/raw/a)");
   Target t{s.substr(0, colon), s.substr(colon + 1)};
-  if (t.file.find('/') != std::string::npos || t.file == "." || t.file == "..")
-    throw UsageError("'" + t.file + "' is not a file name of the store's data/ directory");
-  if (t.path == "/") throw UsageError("'" + s + "' names the root group, not a dataset");
+  // The library's one validator (util/names.hpp), so the CLI refuses
+  // exactly what the API does, as a usage error.
+  std::string problem = names::file_name_problem(t.file);
+  if (!problem.empty())
+    throw UsageError("'" + names::printable(t.file) + "' is not a file name of the store's data/ directory: " +
+                     problem);
+  problem = names::dataset_path_problem(t.path);
+  if (!problem.empty()) throw UsageError("'" + names::printable(s) + "': the dataset path " + problem);
   return t;
 }
 
