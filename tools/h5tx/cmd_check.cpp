@@ -438,9 +438,11 @@ std::vector<Command> check_commands() {
         "Verify the whole store without modifying it: every committed journal transaction\n"
         "(MANIFEST and chunk checksums), every pending undo journal, and every chunk of every\n"
         "HDF5 file in data/ read through its Fletcher32 checksum. Names the file, dataset and\n"
-        "chunk of every problem; exit status 1 if there is any.",
+        "chunk of every problem; last, open the store read-only through the library, so whatever\n"
+        "every open refuses is a problem too. Exit status 1 if there is any.",
         {{"repair", "", "also remove what is provably uncommitted or already applied: journal/working_*_temp, "
-                        "working_*_flushed and undo_*_committed directories (takes the store's exclusive lock)"},
+                        "working_*_flushed older than every _done, and undo_*_committed directories (never an "
+                        "entry that is not a real directory; takes the store's exclusive lock)"},
          lt},
         1, 1},
        run_check},
