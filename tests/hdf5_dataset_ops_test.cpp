@@ -218,7 +218,7 @@ TEST_CASE("fill_chunk matches what HDF5 returns for an unwritten chunk") {
   CHECK(d == 0.25);
 }
 
-TEST_CASE("attributes on the root, groups and datasets; replaced; read by h5py") {
+TEST_CASE("attributes on the root, groups and datasets, replaced, read by h5py") {
   h5tx_test::TempDir dir("ops");
   const std::string path = dir / "attrs.h5";
   {

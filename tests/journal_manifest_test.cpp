@@ -236,7 +236,7 @@ TEST_CASE("transaction directory names", "[journal]") {
   CHECK(txid == 16);
 }
 
-TEST_CASE("TxWriter writes a directory that verifies; damage names the file", "[journal]") {
+TEST_CASE("TxWriter writes a directory that verifies, damage names the file", "[journal]") {
   h5tx_test::TempDir dir("journal");
   Env* env = Env::posix();
   std::string jdir = dir.path();

@@ -130,7 +130,7 @@ std::string read_chunk_now(const std::string& home, const std::string& dataset, 
 
 // ---------------------------------------------------------------- item 1
 
-TEST_CASE("hostile 1: a committed file name leaving HOME is refused; nothing outside HOME is created",
+TEST_CASE("hostile 1: a committed file name leaving HOME is refused, nothing outside HOME is created",
           "[hostile]") {
   Scene s;
   uint64_t t = cs::unused_txid(s.home);

@@ -60,7 +60,7 @@ TEST_CASE("a newer store version is refused and nothing is changed") {
   CHECK(Env::posix()->read_all(home + "/TXID") == txid_before);
 }
 
-TEST_CASE("create refuses a non-empty directory; open refuses a non-store") {
+TEST_CASE("create refuses a non-empty directory, open refuses a non-store") {
   h5tx_test::TempDir dir("layout");
   Env* env = Env::posix();
   env->open(dir / "stray", OpenMode::CreateNew);
@@ -69,7 +69,7 @@ TEST_CASE("create refuses a non-empty directory; open refuses a non-store") {
   CHECK_THROWS_AS(Layout::open(env, dir / "missing", Options{}), NotFoundError);
 }
 
-TEST_CASE("a second writer gets Busy naming the holder's pid; readers share") {
+TEST_CASE("a second writer gets Busy naming the holder's pid, readers share") {
   h5tx_test::TempDir dir("layout");
   std::string home = dir / "s";
   auto writer = Layout::create(Env::posix(), home, Options{});

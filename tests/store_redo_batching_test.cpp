@@ -33,7 +33,7 @@ void wait_flushed(Store& store, uint64_t n) {
 
 }  // namespace
 
-TEST_CASE("redo batching: quick commits wait for the delay; flush() does not", "[redo]") {
+TEST_CASE("redo batching: quick commits wait for the delay, flush() does not", "[redo]") {
   h5tx_test::TempDir dir("redo");
   Options opt;
   opt.flush_delay_ms = kHour;
@@ -52,7 +52,7 @@ TEST_CASE("redo batching: quick commits wait for the delay; flush() does not", "
   for (uint64_t i = 0; i < 9; i++) CHECK(r.read_chunk("a.h5", "/grid", {i, 0}) == chunk_bytes(1, i, 0));
 }
 
-TEST_CASE("redo batching: a full batch starts at once; close() does not wait", "[redo]") {
+TEST_CASE("redo batching: a full batch starts at once, close() does not wait", "[redo]") {
   h5tx_test::TempDir dir("redo");
   std::string home = dir / "s";
   Options opt;

@@ -81,7 +81,7 @@ class GateEnv : public Env {
 
 }  // namespace
 
-TEST_CASE("redo: many threads commit to several files; all reads agree", "[redo][threads]") {
+TEST_CASE("redo: many threads commit to several files, all reads agree", "[redo][threads]") {
   h5tx_test::TempDir dir("redo");
   std::string home = dir / "s";
   const int kThreads = 6, kCommits = 12;
@@ -164,7 +164,7 @@ TEST_CASE("redo: many threads commit to several files; all reads agree", "[redo]
             kv.second);
 }
 
-TEST_CASE("redo: first committer wins; blind writes last committer wins", "[redo]") {
+TEST_CASE("redo: first committer wins, blind writes last committer wins", "[redo]") {
   h5tx_test::TempDir dir("redo");
   auto store = Store::create(dir / "s");
   make_file(*store, "a.h5");

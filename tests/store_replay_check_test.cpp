@@ -115,7 +115,7 @@ TEST_CASE("replay check: operations that cannot apply fail the open naming the t
   }
 }
 
-TEST_CASE("replay check: quarantine moves a bad transaction aside; the store opens with its data",
+TEST_CASE("replay check: quarantine moves a bad transaction aside, the store opens with its data",
           "[untrusted][redo]") {
   h5tx_test::TempDir dir("replay");
   std::string home = make_store(dir);

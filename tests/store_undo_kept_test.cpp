@@ -64,7 +64,7 @@ ssize_t open_files() { return H5Fget_obj_count(H5F_OBJ_ALL, H5F_OBJ_FILE); }
 
 }  // namespace
 
-TEST_CASE("undo store: a committed file stays open for the next writer; abort restores its bytes") {
+TEST_CASE("undo store: a committed file stays open for the next writer, abort restores its bytes") {
   h5tx_test::TempDir dir("undo-kept");
   const std::string home = dir / "store";
   auto store = Store::create(home, undo_options());
@@ -165,7 +165,7 @@ TEST_CASE("undo store: the kept files close before the LOCK goes, also after a l
   CHECK(read_value(*store, "a.h5") == 4);
 }
 
-TEST_CASE("undo store: single-file commits reuse one undo directory and its journal; nothing is left after close") {
+TEST_CASE("undo store: single-file commits reuse one undo directory and its journal, nothing is left after close") {
   h5tx_test::TempDir dir("undo-kept");
   const std::string home = dir / "store";
   Env& env = *Env::posix();

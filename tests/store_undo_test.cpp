@@ -354,7 +354,7 @@ TEST_CASE("undo store: raw HDF5 calls through hid() are transactional (the sec2j
   CHECK(out == "640\n");
 }
 
-TEST_CASE("undo store: read transactions cannot write; a read-only store cannot begin a writer") {
+TEST_CASE("undo store: read transactions cannot write, a read-only store cannot begin a writer") {
   h5tx_test::TempDir dir("undo");
   const std::string home = dir / "store";
   {
@@ -504,7 +504,7 @@ TEST_CASE("undo store: across processes the store LOCK admits one writer process
   CHECK(in_child(false) == 12);
 }
 
-TEST_CASE("undo store: a crashed writer process is reverted; read-only opens see the old state") {
+TEST_CASE("undo store: a crashed writer process is reverted, read-only opens see the old state") {
   h5tx_test::TempDir dir("undo");
   const std::string home = dir / "store";
   {

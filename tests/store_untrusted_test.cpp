@@ -317,7 +317,7 @@ TEST_CASE("untrusted: log and dump print a message's escape sequences escaped", 
   CHECK(dump.find("evil\\x1b[2J\\x07 text") != std::string::npos);
 }
 
-TEST_CASE("untrusted: a data file that is a symlink is refused; a bare file through a symlink opens",
+TEST_CASE("untrusted: a data file that is a symlink is refused, a bare file through a symlink opens",
           "[untrusted][undo][redo]") {
   for (Mode mode : {Mode::Redo, Mode::Undo}) {
     h5tx_test::TempDir dir("untrusted");
