@@ -144,7 +144,7 @@ TEST_CASE("redo: savepoints roll back chunks and catalog and metadata", "[redo]"
   tx.rollback_to(sp);
   CHECK(tx.read_chunk("a.h5", "/grid", {2, 0}) == std::vector<uint8_t>(256, 0));
   tx.release(sp);
-  CHECK_THROWS_AS(tx.rollback_to(sp), InvalidArgumentError);
+  CHECK_THROWS_AS(tx.rollback_to(sp), StateError);
   tx.commit();
   auto pend = store->pending();
   store->flush();

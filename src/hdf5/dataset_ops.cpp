@@ -2,6 +2,7 @@
 // attributes, raw chunk I/O (H5Dwrite_chunk / H5Dread_chunk), spec readback.
 #include "hdf5/dataset_ops.hpp"
 #include "util/names.hpp"
+#include "util/shape_text.hpp"
 
 #include <algorithm>
 #include <cfloat>
@@ -90,14 +91,7 @@ void check_path(const std::string& path, const char* kind) {
   if (!p.empty()) throw InvalidArgumentError(names::printable(path), std::string("HDF5 ") + kind + " path " + p);
 }
 
-std::string shape_str(const Shape& s) {
-  std::string out = "[";
-  for (size_t i = 0; i < s.size(); i++) {
-    if (i) out += ",";
-    out += s[i] == kUnlimited ? std::string("unlimited") : std::to_string(s[i]);
-  }
-  return out + "]";
-}
+std::string shape_str(const Shape& s) { return shape_text(s); }
 
 bool fill_representable(DType t, double v) {
   switch (t) {

@@ -6,6 +6,7 @@
 
 #include "h5tx/error.hpp"
 #include "util/names.hpp"
+#include "util/shape_text.hpp"
 #include "hdf5/chunk_codec.hpp"
 #include "hdf5/dataset_ops.hpp"
 #include "journal/tx_dir.hpp"
@@ -18,11 +19,6 @@ using journal::OpKind;
 
 namespace {
 
-std::string shape_text(const Shape& s) {
-  std::string out = "(";
-  for (size_t i = 0; i < s.size(); i++) out += (i ? "," : "") + std::to_string(s[i]);
-  return out + ")";
-}
 
 using names::check_dataset_path;
 using names::check_object_path;
@@ -355,7 +351,7 @@ void RedoTransaction::rollback_to(const Savepoint& sp) {
   auto it = std::find_if(savepoints_.begin(), savepoints_.end(),
                          [&](const SavepointState& s) { return s.id == sp.id; });
   if (it == savepoints_.end())
-    throw InvalidArgumentError(store_->home(), "unknown or released savepoint " + std::to_string(sp.id));
+    throw StateError(store_->home(), "savepoint " + std::to_string(sp.id) + " was released or rolled back past");
   while (hooks_.size() > it->hooks) {
     auto hook = std::move(hooks_.back());
     hooks_.pop_back();
@@ -376,7 +372,7 @@ void RedoTransaction::release(const Savepoint& sp) {
   auto it = std::find_if(savepoints_.begin(), savepoints_.end(),
                          [&](const SavepointState& s) { return s.id == sp.id; });
   if (it == savepoints_.end())
-    throw InvalidArgumentError(store_->home(), "unknown or released savepoint " + std::to_string(sp.id));
+    throw StateError(store_->home(), "savepoint " + std::to_string(sp.id) + " was released or rolled back past");
   savepoints_.erase(it, savepoints_.end());
 }
 

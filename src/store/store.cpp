@@ -6,12 +6,16 @@
 
 #include <cstdio>
 
+#include <algorithm>
+
+#include "hdf5/dataset_ops.hpp"
 #include "hdf5/handle.hpp"
 #include "store/hyperslab.hpp"
 #include "journal/tx_dir.hpp"
 #include "store/impl.hpp"
 #include "store/layout.hpp"
 #include "util/names.hpp"
+#include "util/shape_text.hpp"
 
 namespace h5tx {
 
@@ -125,11 +129,17 @@ TransactionImpl& Transaction::impl() const {
   return *impl_;
 }
 
-// Every name a caller gives is checked here, once, for both modes
-// (util/names.hpp), before the mode sees it.
+// The contract both modes share is checked here, once, before the mode sees
+// the call (tests/store_contract_test.cpp runs the same script against both):
+// every name (util/names.hpp), the transaction being active, and the
+// catalog rules of create_dataset and extend_dataset, with one wording.
 static void check_dataset(const std::string& f, const std::string& d) {
   names::check_file_name(f);
   names::check_dataset_path(d, f + ":" + d);
+}
+
+static void check_active(TransactionImpl& t, const char* op) {
+  if (!t.active()) throw StateError("", std::string(op) + ": the transaction has ended");
 }
 
 uint64_t Transaction::txid() const { return impl().txid(); }
@@ -140,12 +150,41 @@ void Transaction::create_file(const std::string& f) {
   impl().create_file(f);
 }
 void Transaction::create_dataset(const std::string& f, const std::string& p, const DatasetSpec& s) {
+  TransactionImpl& t = impl();
+  check_active(t, "create_dataset");
   check_dataset(f, p);
-  impl().create_dataset(f, p, s);
+  const std::string w = f + ":" + p;
+  hdf5::validate_spec(s, w);
+  auto files = t.list_files();
+  if (std::find(files.begin(), files.end(), f) == files.end()) throw NotFoundError(f, "no such data file");
+  for (const std::string& d : t.list_datasets(f)) {
+    if (d == p) throw AlreadyExistsError(w, "dataset exists");
+    if (p.compare(0, d.size() + 1, d + "/") == 0)
+      throw InvalidArgumentError(w, "a parent of the path is the dataset " + d);
+    if (d.compare(0, p.size() + 1, p + "/") == 0) throw AlreadyExistsError(w, "a group exists at this path");
+  }
+  t.create_dataset(f, p, s);
 }
 void Transaction::extend_dataset(const std::string& f, const std::string& p, const Shape& s) {
+  TransactionImpl& t = impl();
+  check_active(t, "extend_dataset");
   check_dataset(f, p);
-  impl().extend_dataset(f, p, s);
+  const std::string w = f + ":" + p;
+  DatasetSpec have = t.dataset_spec(f, p);
+  if (s.size() != have.shape.size())
+    throw InvalidArgumentError(w, "new extent " + shape_text(s) + " has rank " + std::to_string(s.size()) +
+                                      ", the dataset " + std::to_string(have.shape.size()));
+  for (size_t i = 0; i < s.size(); i++) {
+    if (s[i] < have.shape[i])
+      throw InvalidArgumentError(w, "new extent " + shape_text(s) + " is smaller than the current " +
+                                        shape_text(have.shape) + "; datasets only grow");
+    if (s[i] > have.max_shape[i])
+      throw InvalidArgumentError(w, "new extent " + shape_text(s) + " exceeds the maximum shape " +
+                                        shape_text(have.max_shape));
+  }
+  std::string too_big = hdf5::extent_problem(have.dtype, s);
+  if (!too_big.empty()) throw InvalidArgumentError(w, too_big);
+  t.extend_dataset(f, p, s);
 }
 void Transaction::set_attribute(const std::string& f, const std::string& o, const std::string& n,
                                 const AttributeValue& v) {
@@ -176,8 +215,13 @@ DatasetSpec Transaction::dataset_spec(const std::string& f, const std::string& d
 Savepoint Transaction::savepoint() { return impl().savepoint(); }
 void Transaction::rollback_to(const Savepoint& sp) { impl().rollback_to(sp); }
 void Transaction::release(const Savepoint& sp) { impl().release(sp); }
-void Transaction::set_message(const std::string& m) { impl().set_message(m); }
+void Transaction::set_message(const std::string& m) {
+  check_active(impl(), "set_message");
+  impl().set_message(m);
+}
 void Transaction::set_metadata(const std::string& k, const std::string& v) {
+  check_active(impl(), "set_metadata");
+  if (k.empty()) throw InvalidArgumentError("", "set_metadata: empty key");
   impl().set_metadata(k, v);
 }
 void Transaction::on_abort(std::function<void()> hook) { impl().on_abort(std::move(hook)); }

@@ -10,6 +10,7 @@
 #include "hdf5/chunk_codec.hpp"
 #include "hdf5/dataset_ops.hpp"
 #include "hdf5/handle.hpp"
+#include "util/shape_text.hpp"
 #include "store/undo_store.hpp"
 #include "undo/driver.hpp"
 
@@ -17,11 +18,7 @@ namespace h5tx {
 
 namespace {
 
-std::string shape_str(const Shape& s) {
-  std::string out = "[";
-  for (size_t i = 0; i < s.size(); i++) out += (i ? "," : "") + std::to_string(s[i]);
-  return out + "]";
-}
+std::string shape_str(const Shape& s) { return shape_text(s); }
 
 }  // namespace
 
