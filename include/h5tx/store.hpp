@@ -24,10 +24,18 @@ struct Savepoint {
 
 // A transaction. Move-only; aborts in its destructor unless committed.
 // Not for concurrent use by several threads (use one transaction per thread).
+// Lifetime: a Transaction may outlive the Store that began it; it keeps the
+// store's state alive. Redo mode: once the Store is closed or destroyed,
+// every call but active() and the destructor throws StateError. Undo mode:
+// a transaction running when its Store closes keeps the store, and its
+// LOCK, until it ends (commit or abort), then releases them.
+// A default-constructed or moved-from Transaction is empty: active() is
+// false and every other call throws StateError.
 class Transaction {
  public:
-  Transaction() = default;
-  explicit Transaction(std::unique_ptr<TransactionImpl> impl);
+  Transaction();
+  // For Store::begin; `store` is kept alive as long as this transaction.
+  Transaction(std::unique_ptr<TransactionImpl> impl, std::shared_ptr<StoreImpl> store);
   Transaction(Transaction&&) noexcept;
   Transaction& operator=(Transaction&&) noexcept;
   ~Transaction();
@@ -104,6 +112,7 @@ class Transaction {
 
  private:
   TransactionImpl& impl() const;
+  std::shared_ptr<StoreImpl> store_;       // declared first: outlives impl_
   std::unique_ptr<TransactionImpl> impl_;
 };
 
@@ -149,7 +158,7 @@ class Store {
   explicit Store(std::unique_ptr<StoreImpl> impl);
 
  private:
-  std::unique_ptr<StoreImpl> impl_;
+  std::shared_ptr<StoreImpl> impl_;  // shared with the transactions it began
 };
 
 // Library version, "MAJOR.MINOR.PATCH".

@@ -87,7 +87,7 @@ Store::~Store() {
 
 Mode Store::mode() const { return impl_->mode(); }
 const std::string& Store::home() const { return impl_->home(); }
-Transaction Store::begin(const TxOptions& options) { return Transaction(impl_->begin(options)); }
+Transaction Store::begin(const TxOptions& options) { return Transaction(impl_->begin(options), impl_); }
 void Store::flush() { impl_->flush(); }
 void Store::close() { impl_->close(); }
 StoreStats Store::stats() { return impl_->stats(); }
@@ -99,7 +99,9 @@ std::string Store::data_path(const std::string& file) const {
 
 // --- Transaction -------------------------------------------------------
 
-Transaction::Transaction(std::unique_ptr<TransactionImpl> impl) : impl_(std::move(impl)) {}
+Transaction::Transaction() = default;
+Transaction::Transaction(std::unique_ptr<TransactionImpl> impl, std::shared_ptr<StoreImpl> store)
+    : store_(std::move(store)), impl_(std::move(impl)) {}
 Transaction::Transaction(Transaction&&) noexcept = default;
 Transaction& Transaction::operator=(Transaction&& o) noexcept {
   if (this != &o) {
@@ -110,7 +112,8 @@ Transaction& Transaction::operator=(Transaction&& o) noexcept {
         std::fprintf(stderr, "h5tx: aborting transaction: %s\n", e.what());
       }
     }
-    impl_ = std::move(o.impl_);
+    impl_ = std::move(o.impl_);  // the old one goes while its store is still held
+    store_ = std::move(o.store_);
   }
   return *this;
 }
