@@ -8,5 +8,5 @@ if(TARGET h5tx_bench)
       -DWORK_DIR=${CMAKE_CURRENT_BINARY_DIR}/bench-quick
       -P ${CMAKE_CURRENT_LIST_DIR}/check_quick.cmake)
   # Timing-sensitive neighbours would only slow it down; it fsyncs a lot.
-  set_tests_properties(bench:quick PROPERTIES TIMEOUT 600 RUN_SERIAL TRUE)
+  set_tests_properties(bench:quick PROPERTIES TIMEOUT 600 RUN_SERIAL TRUE LABELS slow)
 endif()

@@ -25,4 +25,4 @@ target_link_libraries(guide_quickstart PRIVATE h5tx)
 add_test(NAME guide_quickstart
   COMMAND ${CMAKE_COMMAND} -E env sh -c "rm -rf \"$1\" && \"$0\" \"$1\" && h5dump -d /raw/image -s 10,48 -c 1,4 \"$1/data/vol.h5\""
           $<TARGET_FILE:guide_quickstart> ${CMAKE_CURRENT_BINARY_DIR}/guide-quickstart-store)
-set_tests_properties(guide_quickstart PROPERTIES PASS_REGULAR_EXPRESSION "7, 7, 42, 42" TIMEOUT 120)
+set_tests_properties(guide_quickstart PROPERTIES PASS_REGULAR_EXPRESSION "7, 7, 42, 42" TIMEOUT 120 LABELS cli)

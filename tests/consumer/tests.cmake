@@ -7,5 +7,5 @@ if(NOT H5TX_SANITIZE)
       -DWORK_DIR=${CMAKE_CURRENT_BINARY_DIR}/consumer
       -DPROJECT_DIR=${CMAKE_CURRENT_LIST_DIR}/project
       -P ${CMAKE_CURRENT_LIST_DIR}/run_consumer.cmake)
-  set_tests_properties(consumer:find_package PROPERTIES TIMEOUT 600 RUN_SERIAL TRUE)
+  set_tests_properties(consumer:find_package PROPERTIES TIMEOUT 600 RUN_SERIAL TRUE LABELS slow)
 endif()
