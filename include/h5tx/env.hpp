@@ -5,6 +5,8 @@
 // the path and errno.
 #pragma once
 
+#include "h5tx/export.hpp"
+
 #include <cstddef>
 #include <cstdint>
 #include <memory>
@@ -29,7 +31,7 @@ struct FileIdentity {
 
 // An open file. Not thread-safe for concurrent writes to overlapping ranges;
 // read/write at explicit offsets may be called from several threads.
-class File {
+class H5TX_EXPORT File {
  public:
   virtual ~File() = default;
   File() = default;
@@ -80,12 +82,12 @@ enum class OpenMode {
 };
 
 // An advisory lock held on a file; released when destroyed.
-class FileLock {
+class H5TX_EXPORT FileLock {
  public:
   virtual ~FileLock() = default;
 };
 
-class Env {
+class H5TX_EXPORT Env {
  public:
   virtual ~Env() = default;
 
@@ -150,8 +152,8 @@ class Env {
 };
 
 // Path helpers (string-based, '/' separated).
-std::string path_join(const std::string& a, const std::string& b);
-std::string path_dirname(const std::string& path);
-std::string path_basename(const std::string& path);
+H5TX_EXPORT std::string path_join(const std::string& a, const std::string& b);
+H5TX_EXPORT std::string path_dirname(const std::string& path);
+H5TX_EXPORT std::string path_basename(const std::string& path);
 
 }  // namespace h5tx

@@ -2,6 +2,8 @@
 // category, the path involved, and (for system errors) the errno.
 #pragma once
 
+#include "h5tx/export.hpp"
+
 #include <stdexcept>
 #include <string>
 
@@ -20,9 +22,9 @@ enum class ErrorCode {
   State,            // operation not valid in the object's state (closed, ended)
 };
 
-const char* to_string(ErrorCode code);
+H5TX_EXPORT const char* to_string(ErrorCode code);
 
-class Error : public std::runtime_error {
+class H5TX_EXPORT Error : public std::runtime_error {
  public:
   // message: what is wrong. path: the file or object involved ("" if none).
   // sys_errno: errno of the failed call, 0 if not a system error.
@@ -42,7 +44,7 @@ class Error : public std::runtime_error {
 };
 
 #define H5TX_DEFINE_ERROR(Name, Code)                                                  \
-  class Name : public Error {                                                          \
+  class H5TX_EXPORT Name : public Error {                                                          \
    public:                                                                             \
     Name(std::string path, const std::string& message, int sys_errno = 0)             \
         : Error(ErrorCode::Code, std::move(path), message, sys_errno) {}               \

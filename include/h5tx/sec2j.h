@@ -34,6 +34,12 @@
 extern "C" {
 #endif
 
+/* The C names are the library's public API: exported from libh5tx.so,
+ * which hides everything else. */
+#if defined(__GNUC__) || defined(__clang__)
+#pragma GCC visibility push(default)
+#endif
+
 #define H5FD_SEC2J (H5FD_sec2j_init())
 
 /* Registers the driver (once) and returns its id; negative on failure. */
@@ -54,6 +60,10 @@ herr_t H5FD_sec2j_tx_abort(hid_t file);
 /* Reverts the pending journal of a closed file (journal NULL: "<file>.journal").
  * Returns 1 if it reverted something, 0 if there was nothing to revert. */
 herr_t H5FD_sec2j_recover(const char *file, const char *journal_or_NULL);
+
+#if defined(__GNUC__) || defined(__clang__)
+#pragma GCC visibility pop
+#endif
 
 #ifdef __cplusplus
 }

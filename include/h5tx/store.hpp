@@ -3,6 +3,8 @@
 // undo journals under the HDF5 files). See docs/user-guide.md.
 #pragma once
 
+#include "h5tx/export.hpp"
+
 #include <functional>
 #include <memory>
 #include <string>
@@ -31,7 +33,7 @@ struct Savepoint {
 // LOCK, until it ends (commit or abort), then releases them.
 // A default-constructed or moved-from Transaction is empty: active() is
 // false and every other call throws StateError.
-class Transaction {
+class H5TX_EXPORT Transaction {
  public:
   Transaction();
   // For Store::begin; `store` is kept alive as long as this transaction.
@@ -116,7 +118,7 @@ class Transaction {
   std::unique_ptr<TransactionImpl> impl_;
 };
 
-class Store {
+class H5TX_EXPORT Store {
  public:
   // Creates HOME (must not exist or be empty) with the store layout.
   static std::unique_ptr<Store> create(const std::string& home, const Options& options = {});
@@ -162,6 +164,6 @@ class Store {
 };
 
 // Library version, "MAJOR.MINOR.PATCH".
-const char* version();
+H5TX_EXPORT const char* version();
 
 }  // namespace h5tx

@@ -2,6 +2,8 @@
 // attribute values, transaction and store statistics.
 #pragma once
 
+#include "h5tx/export.hpp"
+
 #include <cstdint>
 #include <map>
 #include <string>
@@ -11,9 +13,9 @@ namespace h5tx {
 
 enum class DType : uint8_t { U8 = 1, U16, U32, U64, I8, I16, I32, I64, F32, F64 };
 
-size_t dtype_size(DType t);
-const char* dtype_name(DType t);     // "u8" .. "f64"
-DType parse_dtype(const std::string& name);  // InvalidArgumentError if unknown
+H5TX_EXPORT size_t dtype_size(DType t);
+H5TX_EXPORT const char* dtype_name(DType t);     // "u8" .. "f64"
+H5TX_EXPORT DType parse_dtype(const std::string& name);  // InvalidArgumentError if unknown
 
 template <class T> DType dtype_of();
 template <> inline DType dtype_of<uint8_t>() { return DType::U8; }
@@ -44,7 +46,7 @@ struct DatasetSpec {
 };
 
 // A scalar (count == 1) or 1-D attribute of numbers, or a string attribute.
-struct AttributeValue {
+struct H5TX_EXPORT AttributeValue {
   bool is_string = false;
   DType dtype = DType::F64;
   std::vector<uint8_t> bytes;  // count * dtype_size(dtype) little-endian values

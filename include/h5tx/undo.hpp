@@ -16,6 +16,8 @@
 // really closes it. A crash inside a transaction is reverted by the next open.
 #pragma once
 
+#include "h5tx/export.hpp"
+
 #include <hdf5.h>
 
 #include <cstddef>
@@ -39,7 +41,7 @@ struct UndoOptions {
 
 class UndoTransaction;
 
-class UndoFile {
+class H5TX_EXPORT UndoFile {
  public:
   // Creates (or truncates) an HDF5 file.
   static UndoFile create(const std::string& path, const UndoOptions& options = {});
@@ -75,7 +77,7 @@ class UndoFile {
   hid_t hid_ = H5I_INVALID_HID;
 };
 
-class UndoTransaction {
+class H5TX_EXPORT UndoTransaction {
  public:
   UndoTransaction(UndoTransaction&& other) noexcept;
   UndoTransaction& operator=(UndoTransaction&&) = delete;
