@@ -1,5 +1,6 @@
-# Finds h5tx's dependencies (Debian packages): HDF5 (C), Boost.Filesystem,
-# xxHash, zlib, threads. Shared by the build tree and h5tx-config.cmake.
+# Finds h5tx's dependencies (Debian packages): HDF5 (C), xxHash, zlib,
+# threads. Shared by the build tree and h5tx-config.cmake. (Boost.Filesystem
+# is a dependency of the tests only: tests/CMakeLists.txt.)
 # FindHDF5 probes with the C compiler: a user's CXX-only project gets C enabled.
 get_property(_h5tx_langs GLOBAL PROPERTY ENABLED_LANGUAGES)
 if(NOT "C" IN_LIST _h5tx_langs)
@@ -7,7 +8,6 @@ if(NOT "C" IN_LIST _h5tx_langs)
 endif()
 set(HDF5_PREFER_PARALLEL OFF)
 find_package(HDF5 1.10 REQUIRED COMPONENTS C)
-find_package(Boost 1.71 REQUIRED COMPONENTS filesystem)
 find_package(xxHash REQUIRED)
 find_package(ZLIB REQUIRED)
 find_package(Threads REQUIRED)
