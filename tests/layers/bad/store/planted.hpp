@@ -1,0 +1,2 @@
+// Planted header of the store layer (tests/layers).
+#pragma once
