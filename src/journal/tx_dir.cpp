@@ -39,6 +39,16 @@ std::string tx_dir_name(uint64_t txid, TxState state) {
 
 std::string undo_dir_name(uint64_t txid) { return "undo_" + txid_hex(txid); }
 
+std::string undo_committed_dir_name(uint64_t txid) { return undo_dir_name(txid) + kCommittedSuffix; }
+
+bool parse_txid_hex(const std::string& s, uint64_t* txid) { return s.size() == 16 && parse_hex16(s, 0, txid); }
+
+bool parse_undo_store_dir_name(const std::string& name, uint64_t* txid, bool* committed) {
+  const size_t base = 5 + 16, suffix = sizeof kCommittedSuffix - 1;
+  *committed = name.size() == base + suffix && name.compare(base, suffix, kCommittedSuffix) == 0;
+  return parse_undo_dir_name(*committed ? name.substr(0, base) : name, txid);
+}
+
 bool parse_tx_dir_name(const std::string& name, uint64_t* txid, TxState* state) {
   const std::string prefix = "working_";
   if (name.compare(0, prefix.size(), prefix) != 0) return false;

@@ -87,19 +87,9 @@ std::string Layout::data_path(const std::string& file) const {
 
 void Layout::check_file_name(const std::string& name) { names::check_file_name(name); }
 
-std::string Layout::txid_hex(uint64_t txid) {
-  char buf[17];
-  std::snprintf(buf, sizeof buf, "%016" PRIx64, txid);
-  return buf;
-}
+std::string Layout::txid_hex(uint64_t txid) { return journal::txid_hex(txid); }
 
-bool Layout::parse_txid_hex(const std::string& s, uint64_t* txid) {
-  if (s.size() != 16 || s.find_first_not_of("0123456789abcdef") != std::string::npos) return false;
-  uint64_t v = std::stoull(s, nullptr, 16);
-  if (v == 0 || v > journal::kMaxTxid) return false;
-  *txid = v;
-  return true;
-}
+bool Layout::parse_txid_hex(const std::string& s, uint64_t* txid) { return journal::parse_txid_hex(s, txid); }
 
 // What an interrupted create leaves behind (h5tx.store is written last):
 // any of these, and nothing else, with data/ and journal/ empty.

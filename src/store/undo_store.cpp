@@ -9,6 +9,7 @@
 
 #include "h5tx/error.hpp"
 #include "hdf5/handle.hpp"
+#include "journal/tx_dir.hpp"
 #include "store/undo_transaction.hpp"
 #include "undo/driver.hpp"
 #include "undo/pending_journal.hpp"
@@ -18,15 +19,7 @@ namespace h5tx {
 // --- names and the CREATED file ------------------------------------------
 
 bool parse_undo_dir_name(const std::string& name, uint64_t* txid, bool* committed) {
-  const std::string prefix = kUndoDirPrefix, suffix = kCommittedSuffix;
-  if (name.compare(0, prefix.size(), prefix) != 0) return false;
-  std::string rest = name.substr(prefix.size());
-  *committed = false;
-  if (rest.size() == 16 + suffix.size() && rest.compare(16, suffix.size(), suffix) == 0) {
-    *committed = true;
-    rest.resize(16);
-  }
-  return Layout::parse_txid_hex(rest, txid);
+  return journal::parse_undo_store_dir_name(name, txid, committed);
 }
 
 std::string encode_created(const std::vector<std::string>& files,
@@ -70,7 +63,7 @@ std::vector<std::string> decode_created(const std::string& text, const std::stri
 // --- UndoState -------------------------------------------------------------
 
 std::string UndoState::undo_dir(uint64_t txid) const {
-  return path_join(layout->journal_dir(), kUndoDirPrefix + Layout::txid_hex(txid));
+  return path_join(layout->journal_dir(), journal::undo_dir_name(txid));
 }
 
 void UndoState::acquire(Access access, double timeout_seconds) {

@@ -21,6 +21,7 @@
 #include <vector>
 
 #include "h5tx/undo.hpp"
+#include "journal/tx_dir.hpp"
 #include "store/impl.hpp"
 #include "store/layout.hpp"
 
@@ -106,8 +107,7 @@ class UndoStore : public StoreImpl {
 
 // Names inside journal/: undo_<16 hex>, and undo_<16 hex>_committed for a
 // committed transaction whose journals are garbage.
-constexpr const char* kUndoDirPrefix = "undo_";
-constexpr const char* kCommittedSuffix = "_committed";
+constexpr const char* kCommittedSuffix = journal::kCommittedSuffix;  // journal/tx_dir.hpp
 constexpr const char* kCreatedFile = "CREATED";
 constexpr const char* kJournalSuffix = ".journal";
 

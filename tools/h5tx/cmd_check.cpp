@@ -200,11 +200,8 @@ int run_check(const Args& a) {
   for (const std::string& other : jl.other) {
     std::string p = path_join(jdir, other);
     uint64_t txid = 0;
-    const std::string committed = "_committed";
-    if (other.size() > committed.size() &&
-        other.compare(other.size() - committed.size(), committed.size(), committed) == 0 &&
-        journal::parse_undo_dir_name(other.substr(0, other.size() - committed.size()), &txid) &&
-        c.env->is_directory(p)) {
+    bool committed = false;
+    if (journal::parse_undo_store_dir_name(other, &txid, &committed) && committed && c.env->is_directory(p)) {
       c.note(p + ": committed undo-mode transaction, already in data/ (recovery deletes it)");
       removable.push_back(p);
     } else {

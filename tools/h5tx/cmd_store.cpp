@@ -12,6 +12,7 @@
 
 #include "chunk_grid.hpp"
 #include "commands.hpp"
+#include "journal/tx_dir.hpp"
 #include "util/names.hpp"
 #include "h5tx/env.hpp"
 #include "ingest.hpp"
@@ -252,18 +253,14 @@ JournalCounts count_journal(const std::string& home) {
   Env* env = Env::posix();
   std::string dir = path_join(home, "journal");
   if (!env->is_directory(dir)) return c;
-  auto ends = [](const std::string& s, const char* suf) {
-    size_t n = std::strlen(suf);
-    return s.size() >= n && s.compare(s.size() - n, n, suf) == 0;
-  };
   for (const std::string& n : env->list_dir(dir)) {
-    if (n.compare(0, 8, "working_") == 0) {
-      if (ends(n, "_temp")) c.temp++;
-      else if (ends(n, "_done")) c.done++;
-      else if (ends(n, "_flushed")) c.flushed++;
-    } else if (n.compare(0, 5, "undo_") == 0) {
-      if (ends(n, "_committed")) c.undo_committed++;
-      else c.undo++;
+    uint64_t txid;
+    journal::TxState state;
+    bool committed;
+    if (journal::parse_tx_dir_name(n, &txid, &state)) {
+      (state == journal::TxState::Temp ? c.temp : state == journal::TxState::Done ? c.done : c.flushed)++;
+    } else if (journal::parse_undo_store_dir_name(n, &txid, &committed)) {
+      (committed ? c.undo_committed : c.undo)++;
     }
   }
   return c;
