@@ -29,25 +29,15 @@ TempDir::~TempDir() {
   boost::filesystem::remove_all(path_, ec);
 }
 
-std::string python(const std::string& script) {
-  // Debian's python3 carries h5py; a python3 earlier in PATH (pyenv) may not.
-  std::string py = ::access("/usr/bin/python3", X_OK) == 0 ? "/usr/bin/python3" : "python3";
-  std::string cmd = py + " -c '" + script + "' 2>&1";
-  std::string out;
-  FILE* p = popen(cmd.c_str(), "r");
-  REQUIRE(p != nullptr);
-  char buf[4096];
-  size_t n;
-  while ((n = fread(buf, 1, sizeof buf, p)) > 0) out.append(buf, n);
-  int rc = pclose(p);
-  INFO(out);
-  REQUIRE(rc == 0);
-  return out;
-}
+namespace {
+
+// Debian's python3 carries h5py; a python3 earlier in PATH (pyenv) may not.
+const char* debian_python() { return ::access("/usr/bin/python3", X_OK) == 0 ? "/usr/bin/python3" : "python3"; }
+
+}  // namespace
 
 std::string python_status(const std::string& script, int* status) {
-  std::string py = ::access("/usr/bin/python3", X_OK) == 0 ? "/usr/bin/python3" : "python3";
-  std::string cmd = py + " -c '" + script + "' 2>&1";
+  std::string cmd = std::string(debian_python()) + " -c '" + script + "' 2>&1";
   std::string out;
   FILE* p = popen(cmd.c_str(), "r");
   REQUIRE(p != nullptr);
@@ -56,6 +46,14 @@ std::string python_status(const std::string& script, int* status) {
   while ((n = fread(buf, 1, sizeof buf, p)) > 0) out.append(buf, n);
   int rc = pclose(p);
   *status = WIFEXITED(rc) ? WEXITSTATUS(rc) : 128;
+  return out;
+}
+
+std::string python(const std::string& script) {
+  int status = 0;
+  std::string out = python_status(script, &status);
+  INFO(out);
+  REQUIRE(status == 0);
   return out;
 }
 
@@ -73,7 +71,7 @@ PythonProcess::PythonProcess(const std::string& script) {
     ::close(in[1]);
     ::close(out[0]);
     ::close(out[1]);
-    const char* py = ::access("/usr/bin/python3", X_OK) == 0 ? "/usr/bin/python3" : "python3";
+    const char* py = debian_python();
     ::execlp(py, py, "-u", "-c", script.c_str(), static_cast<char*>(nullptr));
     ::_exit(127);
   }
