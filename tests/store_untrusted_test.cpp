@@ -13,6 +13,9 @@
 #include "h5tx/env.hpp"
 #include "h5tx/store.hpp"
 #include "h5tx/undo.hpp"
+
+#include <hdf5.h>
+#include <sys/wait.h>
 #include "store_redo_util.hpp"
 #include "test_util.hpp"
 #include "util/names.hpp"
@@ -348,4 +351,66 @@ TEST_CASE("untrusted: a data file that is a symlink is refused, a bare file thro
   REQUIRE(::symlink(real.c_str(), link.c_str()) == 0);
   UndoFile f = UndoFile::open(link, true);
   f.close();
+}
+
+TEST_CASE("untrusted: a flush batch journal of another data file fails recovery before anything is reverted",
+          "[untrusted][redo]") {
+  // Two pending journals in one flush batch's undo directory: a.h5's own,
+  // and c.h5's journal under the name b.h5.journal. Recovery must refuse
+  // before it reverts a.h5 (issue 11, items 13 and 6: bad input changes
+  // nothing).
+  h5tx_test::TempDir dir("untrusted");
+  std::string home = dir / "s";
+  {
+    auto store = Store::create(home, no_flusher());
+    for (const std::string f : {"a.h5", "b.h5", "c.h5"}) make_file(*store, f);
+  }
+  std::string udir = home + "/journal/undo_0000000000000100";
+  REQUIRE(::mkdir(udir.c_str(), 0755) == 0);
+  pid_t pid = ::fork();
+  REQUIRE(pid >= 0);
+  if (pid == 0) {
+    try {
+      std::vector<UndoFile> files;
+      std::vector<UndoTransaction> txs;
+      for (const auto& fj : std::vector<std::pair<std::string, std::string>>{{"a.h5", "a.h5.journal"},
+                                                                             {"c.h5", "b.h5.journal"}}) {
+        UndoOptions o;
+        o.journal_path = udir + "/" + fj.second;
+        o.buffer_bytes = 1;  // every write goes through, its journal synced first
+        o.follow_symlinks = false;
+        files.push_back(UndoFile::open(home + "/data/" + fj.first, true, o));
+      }
+      for (auto& f : files) {
+        txs.push_back(f.begin());
+        hid_t ds = H5Dopen2(f.hid(), "/grid", H5P_DEFAULT);
+        std::vector<uint32_t> v(128 * 32, 0xdeadbeef);
+        if (ds < 0 || H5Dwrite(ds, H5T_NATIVE_UINT32, H5S_ALL, H5S_ALL, H5P_DEFAULT, v.data()) < 0) _exit(3);
+        H5Dclose(ds);
+        H5Fflush(f.hid(), H5F_SCOPE_LOCAL);
+      }
+      _exit(0);  // dies inside both transactions
+    } catch (...) {
+      _exit(2);
+    }
+  }
+  int st = 0;
+  REQUIRE(::waitpid(pid, &st, 0) == pid);
+  REQUIRE(WIFEXITED(st));
+  REQUIRE(WEXITSTATUS(st) == 0);
+  std::string a_torn = read_text(home + "/data/a.h5"), b_before = read_text(home + "/data/b.h5");
+  try {
+    Store::open(home, no_flusher());
+    FAIL("recovery used c.h5's journal for b.h5");
+  } catch (const CorruptionError& e) {
+    CHECK(e.path() == udir + "/b.h5.journal");
+  }
+  CHECK(read_text(home + "/data/a.h5") == a_torn);  // not reverted: nothing changed
+  CHECK(read_text(home + "/data/b.h5") == b_before);
+  // With the misnamed journal moved away, recovery reverts a.h5 (and c.h5
+  // keeps its torn bytes, its journal gone: the operator's choice).
+  REQUIRE(::rename((udir + "/b.h5.journal").c_str(), (dir / "c-journal").c_str()) == 0);
+  auto store = Store::open(home, no_flusher());
+  auto r = store->begin();
+  CHECK(r.read_chunk("a.h5", "/grid", {0, 0}) == std::vector<uint8_t>(256, 0));
 }

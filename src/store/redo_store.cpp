@@ -13,6 +13,7 @@
 #include "store/redo_transaction.hpp"
 #include "store/replay_check.hpp"
 #include "undo/driver.hpp"
+#include "undo/pending_journal.hpp"
 #include "util/names.hpp"
 
 namespace h5tx {
@@ -167,7 +168,10 @@ void RedoStore::recover() {
     if (!v->empty()) max_txid = std::max(max_txid, v->back());
   if (max_txid) layout_->observe_txid(max_txid);
 
-  // 1. Revert interrupted flush batches.
+  // 1. Revert interrupted flush batches. Every journal is checked first
+  // (a known entry, not garbage, written for the data file it is named
+  // after), so a bad one fails the open before any file is reverted.
+  std::vector<std::pair<std::string, std::string>> reverts;  // data file, journal
   for (uint64_t id : l.undo) {
     std::string udir = path_join(jdir, journal::undo_dir_name(id));
     for (const auto& name : env.list_dir(udir)) {
@@ -176,13 +180,17 @@ void RedoStore::recover() {
                                  name.compare(name.size() - suffix.size(), suffix.size(), suffix) == 0
                              ? name.substr(0, name.size() - suffix.size())
                              : "";
+      std::string journal = path_join(udir, name);
       if (file.empty() || !names::file_name_problem(file).empty())
-        throw CorruptionError(path_join(udir, name), "unexpected entry in a flush batch's undo directory");
+        throw CorruptionError(journal, "unexpected entry in a flush batch's undo directory");
       std::string data = layout_->data_path(file);
       if (!env.exists(data)) continue;  // nothing was written that needs reverting
-      undo::recover(env, data, path_join(udir, name));
+      auto pending = undo::PendingJournal::load(env, journal);  // CorruptionError if garbage
+      if (pending && !pending->nothing_to_undo()) pending->check_owner(*env.open(data, OpenMode::ReadOnly));
+      reverts.emplace_back(data, journal);
     }
   }
+  for (const auto& r : reverts) undo::recover(env, r.first, r.second);
   // Every operation must apply to the catalog as it now is (after the revert).
   check_replay(committed);
   // 2. Applied transactions newer than a pending one go back to _done, so
