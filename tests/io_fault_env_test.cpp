@@ -108,16 +108,16 @@ TEST_CASE("fault env: open files and locks die at a crash") {
   FaultEnv env;
   put_durable(env, "/a", "x");
   auto f = env.open("/a", OpenMode::ReadWrite);
-  auto lock = env.lock_file("/LOCK", LockKind::Exclusive, 0);
+  auto lock = env.lock_file("/LOCK", LockKind::Exclusive, std::chrono::milliseconds(0));
   env.crash();
   CHECK_THROWS_AS(f->write(0, "y", 1), SimulatedCrash);
   CHECK_THROWS_AS(f->size(), SimulatedCrash);
   // The crash released the lock (the process died); LOCK itself was never
   // durably created, so it is gone.
   CHECK_FALSE(env.exists("/LOCK"));
-  auto again = env.lock_file("/LOCK", LockKind::Exclusive, 0);
+  auto again = env.lock_file("/LOCK", LockKind::Exclusive, std::chrono::milliseconds(0));
   lock.reset();  // destroying a dead lock does not release the new one
-  CHECK_THROWS_AS(env.lock_file("/LOCK", LockKind::Shared, 0), h5tx::BusyError);
+  CHECK_THROWS_AS(env.lock_file("/LOCK", LockKind::Shared, std::chrono::milliseconds(0)), h5tx::BusyError);
   CHECK(env.read_all("/a") == "x");
 }
 
@@ -407,7 +407,7 @@ TEST_CASE("fault env: operation counting and crash_after") {
   env.rename("/d/f", "/d/g");                        // 9
   env.remove_file("/d/g");                           // 10
   env.remove_dir("/d");                              // 11
-  { auto l = env.lock_file("/L", LockKind::Shared, 0); }  // 12
+  { auto l = env.lock_file("/L", LockKind::Shared, std::chrono::milliseconds(0)); }  // 12
   CHECK(env.op_count() == 12);
   CHECK_THROWS_AS(env.open("/missing", OpenMode::ReadOnly), h5tx::NotFoundError);  // 13: fails, counts
   CHECK(env.op_count() == 13);
@@ -532,28 +532,28 @@ TEST_CASE("fault env: after a failed fsync the data never becomes durable") {
 
 TEST_CASE("fault env: locks") {
   FaultEnv env;
-  auto ex = env.lock_file("/LOCK", LockKind::Exclusive, 0);
-  auto busy = catch_error<h5tx::BusyError>([&] { env.lock_file("/LOCK", LockKind::Shared, 0.01); });
+  auto ex = env.lock_file("/LOCK", LockKind::Exclusive, std::chrono::milliseconds(0));
+  auto busy = catch_error<h5tx::BusyError>([&] { env.lock_file("/LOCK", LockKind::Shared, std::chrono::milliseconds(10)); });
   CHECK(busy.path() == "/LOCK");
   CHECK(std::string(busy.what()).find("exclusive lock is held by another process or handle") !=
         std::string::npos);
   ex.reset();
-  auto s1 = env.lock_file("/LOCK", LockKind::Shared, 0);
-  auto s2 = env.lock_file("/LOCK", LockKind::Shared, 0);
-  auto b2 = catch_error<h5tx::BusyError>([&] { env.lock_file("/LOCK", LockKind::Exclusive, 0); });
+  auto s1 = env.lock_file("/LOCK", LockKind::Shared, std::chrono::milliseconds(0));
+  auto s2 = env.lock_file("/LOCK", LockKind::Shared, std::chrono::milliseconds(0));
+  auto b2 = catch_error<h5tx::BusyError>([&] { env.lock_file("/LOCK", LockKind::Exclusive, std::chrono::milliseconds(0)); });
   CHECK(std::string(b2.what()).find("a shared lock is held") != std::string::npos);
   s1.reset();
-  CHECK_THROWS_AS(env.lock_file("/LOCK", LockKind::Exclusive, 0), h5tx::BusyError);
+  CHECK_THROWS_AS(env.lock_file("/LOCK", LockKind::Exclusive, std::chrono::milliseconds(0)), h5tx::BusyError);
 
   // A waiter is granted the lock when the holder lets go.
   std::thread releaser([&] {
     env.sleep_micros(20000);
     s2.reset();
   });
-  auto got = env.lock_file("/LOCK", LockKind::Exclusive, 60);
+  auto got = env.lock_file("/LOCK", LockKind::Exclusive, std::chrono::seconds(60));
   releaser.join();
   CHECK(got != nullptr);
-  CHECK_THROWS_AS(env.lock_file("/LOCK", LockKind::Shared, 0), h5tx::BusyError);
+  CHECK_THROWS_AS(env.lock_file("/LOCK", LockKind::Shared, std::chrono::milliseconds(0)), h5tx::BusyError);
 }
 
 TEST_CASE("fault env: the fake clock") {
@@ -589,16 +589,16 @@ TEST_CASE("fault env: kill_process keeps unsynced data but kills handles and loc
   env.create_dir("/d");
   auto f = env.open("/d/f", OpenMode::CreateNew);
   f->write(0, "unsynced", 8);
-  auto lock = env.lock_file("/d/LOCK", LockKind::Exclusive, 0);
+  auto lock = env.lock_file("/d/LOCK", LockKind::Exclusive, std::chrono::milliseconds(0));
   env.crash_after(env.op_count());
   CHECK(env.dead());
   env.kill_process();
   CHECK_FALSE(env.dead());
   CHECK_THROWS_AS(f->size(), SimulatedCrash);
   CHECK(env.read_all("/d/f") == "unsynced");  // the page cache survived
-  auto again = env.lock_file("/d/LOCK", LockKind::Exclusive, 0);  // released
+  auto again = env.lock_file("/d/LOCK", LockKind::Exclusive, std::chrono::milliseconds(0));  // released
   lock.reset();
-  CHECK_THROWS_AS(env.lock_file("/d/LOCK", LockKind::Shared, 0), h5tx::BusyError);
+  CHECK_THROWS_AS(env.lock_file("/d/LOCK", LockKind::Shared, std::chrono::milliseconds(0)), h5tx::BusyError);
   env.crash();  // a later power cut still loses what was never synced
   CHECK_FALSE(env.exists("/d"));
 }

@@ -151,23 +151,23 @@ TEST_CASE("posix: exclusive and shared locks between two handles of one process"
   Env* env = Env::posix();
   std::string path = dir / "LOCK";
 
-  auto ex = env->lock_file(path, LockKind::Exclusive, 0);
+  auto ex = env->lock_file(path, LockKind::Exclusive, std::chrono::milliseconds(0));
   CHECK(env->exists(path));  // created
-  auto busy = catch_error<h5tx::BusyError>([&] { env->lock_file(path, LockKind::Shared, 0.05); });
+  auto busy = catch_error<h5tx::BusyError>([&] { env->lock_file(path, LockKind::Shared, std::chrono::milliseconds(50)); });
   CHECK(busy.path() == path);
   CHECK(std::string(busy.what()).find("exclusive lock is held by another process or handle") !=
         std::string::npos);
-  CHECK_THROWS_AS(env->lock_file(path, LockKind::Exclusive, 0), h5tx::BusyError);
+  CHECK_THROWS_AS(env->lock_file(path, LockKind::Exclusive, std::chrono::milliseconds(0)), h5tx::BusyError);
   ex.reset();  // released on destruction
 
-  auto s1 = env->lock_file(path, LockKind::Shared, 0);
-  auto s2 = env->lock_file(path, LockKind::Shared, 0);  // shared locks coexist
-  auto busy2 = catch_error<h5tx::BusyError>([&] { env->lock_file(path, LockKind::Exclusive, 0); });
+  auto s1 = env->lock_file(path, LockKind::Shared, std::chrono::milliseconds(0));
+  auto s2 = env->lock_file(path, LockKind::Shared, std::chrono::milliseconds(0));  // shared locks coexist
+  auto busy2 = catch_error<h5tx::BusyError>([&] { env->lock_file(path, LockKind::Exclusive, std::chrono::milliseconds(0)); });
   CHECK(std::string(busy2.what()).find("shared lock is held") != std::string::npos);
   s1.reset();
-  CHECK_THROWS_AS(env->lock_file(path, LockKind::Exclusive, 0), h5tx::BusyError);
+  CHECK_THROWS_AS(env->lock_file(path, LockKind::Exclusive, std::chrono::milliseconds(0)), h5tx::BusyError);
   s2.reset();
-  auto ex2 = env->lock_file(path, LockKind::Exclusive, 0);
+  auto ex2 = env->lock_file(path, LockKind::Exclusive, std::chrono::milliseconds(0));
   CHECK(ex2 != nullptr);
 }
 
@@ -175,14 +175,14 @@ TEST_CASE("posix: a waiting lock is granted once the holder releases it") {
   h5tx_test::TempDir dir("io");
   Env* env = Env::posix();
   std::string path = dir / "LOCK";
-  auto ex = env->lock_file(path, LockKind::Exclusive, 0);
+  auto ex = env->lock_file(path, LockKind::Exclusive, std::chrono::milliseconds(0));
   std::atomic<bool> released{false};
   std::thread holder([&] {
     env->sleep_micros(50000);
     released = true;
     ex.reset();
   });
-  auto got = env->lock_file(path, LockKind::Exclusive, 60);  // waits, does not time out
+  auto got = env->lock_file(path, LockKind::Exclusive, std::chrono::seconds(60));  // waits, does not time out
   CHECK(released);
   holder.join();
 }
@@ -199,7 +199,7 @@ TEST_CASE("posix: locks exclude another process") {
   if (pid == 0) {
     int rc = 0;
     try {
-      auto lock = Env::posix()->lock_file(path, LockKind::Exclusive, 0);
+      auto lock = Env::posix()->lock_file(path, LockKind::Exclusive, std::chrono::milliseconds(0));
       char c = 'L';
       if (::write(to_parent[1], &c, 1) != 1) rc = 2;
       if (::read(to_child[0], &c, 1) != 1) rc = 3;
@@ -210,13 +210,13 @@ TEST_CASE("posix: locks exclude another process") {
   }
   char c = 0;
   REQUIRE(::read(to_parent[0], &c, 1) == 1);
-  CHECK_THROWS_AS(env->lock_file(path, LockKind::Shared, 0), h5tx::BusyError);
+  CHECK_THROWS_AS(env->lock_file(path, LockKind::Shared, std::chrono::milliseconds(0)), h5tx::BusyError);
   REQUIRE(::write(to_child[1], &c, 1) == 1);
   int status = 0;
   REQUIRE(::waitpid(pid, &status, 0) == pid);
   CHECK(WIFEXITED(status));
   CHECK(WEXITSTATUS(status) == 0);
-  auto lock = env->lock_file(path, LockKind::Exclusive, 0);  // the child's exit released it
+  auto lock = env->lock_file(path, LockKind::Exclusive, std::chrono::milliseconds(0));  // the child's exit released it
   CHECK(lock != nullptr);
   for (int fd : {to_parent[0], to_parent[1], to_child[0], to_child[1]}) ::close(fd);
 }
@@ -258,7 +258,7 @@ TEST_CASE("posix: File::try_lock (flock) and File::identity") {
   CHECK(a->try_lock(LockKind::Exclusive));
   CHECK_FALSE(b->try_lock(LockKind::Shared));
   CHECK_FALSE(c->try_lock(LockKind::Exclusive));
-  auto fcntl_lock = env->lock_file(path, LockKind::Exclusive, 0);  // a different kind of lock
+  auto fcntl_lock = env->lock_file(path, LockKind::Exclusive, std::chrono::milliseconds(0));  // a different kind of lock
   fcntl_lock.reset();
   CHECK(a->try_lock(LockKind::Shared));  // converted
   CHECK(b->try_lock(LockKind::Shared));  // readers share

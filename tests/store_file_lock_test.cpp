@@ -118,7 +118,7 @@ TEST_CASE("redo flusher: a data file held by an h5py reader waits, the other fil
   const std::string a = home + "/data/a.h5", b = home + "/data/b.h5";
   StderrCapture err(dir / "stderr.txt");
   Options o;
-  o.flush_delay_ms = 0;
+  o.flush_delay = std::chrono::milliseconds(0);
   o.max_unflushed_transactions = 2;  // backpressure soon
   auto store = Store::create(home, o);
   write_value(*store, {"a.h5", "b.h5"}, 1, true);
@@ -148,7 +148,7 @@ TEST_CASE("redo flusher: a data file held by an h5py reader waits, the other fil
   REQUIRE(eventually([&] { return contains(err.text(), "backpressure") || contains(err.text(), "commit waits"); }, 10));
   CHECK_FALSE(done.load());
   {
-    Transaction tx = store->begin({Access::Read});  // the committed view is whole meanwhile
+    Transaction tx = store->begin(h5tx::read_only_tx());  // the committed view is whole meanwhile
     CHECK(tx.read_chunk("a.h5", "/d", {0, 0}) == chunk_of(2));
     tx.commit();
   }
@@ -177,7 +177,7 @@ TEST_CASE("redo store: close does not hang on a held data file, the next open ap
   const std::string a = home + "/data/a.h5";
   StderrCapture err(dir / "stderr.txt");
   Options o;
-  o.flush_delay_ms = 0;
+  o.flush_delay = std::chrono::milliseconds(0);
   {
     auto store = Store::create(home, o);
     write_value(*store, {"a.h5"}, 1, true);
@@ -195,7 +195,7 @@ TEST_CASE("redo store: close does not hang on a held data file, the next open ap
   CHECK(h5py_value(a) == "1\n");  // the commit is in the journal, durable
   {
     auto store = Store::open(home, o);
-    Transaction tx = store->begin({Access::Read});
+    Transaction tx = store->begin(h5tx::read_only_tx());
     CHECK(tx.read_chunk("a.h5", "/d", {0, 0}) == chunk_of(2));
     tx.commit();
     store->flush();

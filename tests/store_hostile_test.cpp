@@ -121,7 +121,7 @@ std::string read_chunk_now(const std::string& home, const std::string& dataset, 
   Options o;
   o.read_only = true;
   auto store = Store::open(home, o);
-  auto tx = store->begin(TxOptions{Access::Read});
+  auto tx = store->begin(h5tx::read_only_tx());
   auto v = tx.read_chunk(cs::kFile, dataset, coords);
   return std::string(v.begin(), v.end());
 }
@@ -167,7 +167,7 @@ TEST_CASE("hostile 1: redo reads refuse a file name leaving HOME", "[hostile]") 
   const std::string evil = "../../other/data/vol.h5";
   s.snapshot();
   auto store = Store::open(s.home);
-  auto tx = store->begin(TxOptions{Access::Read});
+  auto tx = store->begin(h5tx::read_only_tx());
   auto expect_invalid = [&](const char* what, const std::function<void()>& f) {
     INFO(what);
     try {

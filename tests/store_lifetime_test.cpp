@@ -4,6 +4,7 @@
 // is safe in both modes: StateError for every call, a quiet destructor, no
 // use after free (CI runs this under ASan).
 #include "h5tx/store.hpp"
+#include "h5tx/undo.hpp"
 
 #include <catch2/catch.hpp>
 
@@ -18,6 +19,11 @@ static_assert(std::is_nothrow_move_constructible<Transaction>::value, "Transacti
 static_assert(std::is_nothrow_move_assignable<Transaction>::value, "Transaction move-assigns");
 static_assert(!std::is_copy_constructible<Transaction>::value, "Transaction is move-only");
 static_assert(!std::is_copy_constructible<Store>::value, "Store is not copyable");
+static_assert(std::is_nothrow_move_constructible<UndoFile>::value, "UndoFile moves");
+static_assert(std::is_nothrow_move_assignable<UndoFile>::value, "UndoFile move-assigns");
+static_assert(!std::is_copy_constructible<UndoFile>::value, "UndoFile is move-only");
+static_assert(std::is_nothrow_move_constructible<UndoTransaction>::value, "UndoTransaction moves");
+static_assert(!std::is_copy_constructible<UndoTransaction>::value, "UndoTransaction is move-only");
 
 TEST_CASE("lifetime: public types default-construct and move", "[lifetime][contract]") {
   Transaction empty;
@@ -32,7 +38,11 @@ TEST_CASE("lifetime: public types default-construct and move", "[lifetime][contr
   StoreStats st;
   TransactionInfo info;
   Savepoint sp;
-  (void)o, (void)t, (void)s, (void)a, (void)st, (void)info, (void)sp;
+  UndoOptions uo;
+  (void)o, (void)t, (void)s, (void)a, (void)st, (void)info, (void)sp, (void)uo;
+  CHECK_FALSE(t.read_only);
+  CHECK(read_only_tx().read_only);
+  CHECK(t.timeout == std::chrono::seconds(10));
 }
 
 TEST_CASE("lifetime: a transaction that outlives its Store gets StateError, never undefined behaviour",
@@ -54,7 +64,7 @@ TEST_CASE("lifetime: a transaction that outlives its Store gets StateError, neve
       kept.set_message("outlives the store");
       if (mode == Mode::Redo) {
         TxOptions ro;
-        ro.access = Access::Read;
+        ro.read_only = true;
         reader = store->begin(ro);
       }
     }  // the Store is closed and destroyed here

@@ -29,7 +29,7 @@ TEST_CASE("redo: commit then read back before and after flush and reopen", "[red
     CHECK(tx.read_chunk("a.h5", "/grid", {2, 1}) == chunk_bytes(1, 2, 1));
     tx.commit();
     CHECK(tx.txid() > 0);
-    auto r = store->begin(TxOptions{Access::Read});
+    auto r = store->begin(h5tx::read_only_tx());
     CHECK(r.read_chunk("a.h5", "/grid", {3, 1}) == chunk_bytes(1, 3, 1));
     CHECK(r.read_chunk("a.h5", "/grid", {3, 2}) == std::vector<uint8_t>(256, 0));
     r.abort();

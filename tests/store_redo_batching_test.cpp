@@ -36,7 +36,7 @@ void wait_flushed(Store& store, uint64_t n) {
 TEST_CASE("redo batching: quick commits wait for the delay, flush() does not", "[redo]") {
   h5tx_test::TempDir dir("redo");
   Options opt;
-  opt.flush_delay_ms = kHour;
+  opt.flush_delay = std::chrono::milliseconds(kHour);
   auto store = Store::create(dir / "s", opt);
   make_file(*store, "a.h5");
   for (uint64_t i = 0; i < 9; i++) commit_chunk(*store, i, 1);
@@ -56,7 +56,7 @@ TEST_CASE("redo batching: a full batch starts at once, close() does not wait", "
   h5tx_test::TempDir dir("redo");
   std::string home = dir / "s";
   Options opt;
-  opt.flush_delay_ms = kHour;
+  opt.flush_delay = std::chrono::milliseconds(kHour);
   opt.flush_batch_transactions = 4;
   {
     auto store = Store::create(home, opt);
@@ -80,7 +80,7 @@ TEST_CASE("redo batching: a full batch starts at once, close() does not wait", "
 TEST_CASE("redo batching: backpressure starts batches without waiting for the delay", "[redo]") {
   h5tx_test::TempDir dir("redo");
   Options opt;
-  opt.flush_delay_ms = kHour;
+  opt.flush_delay = std::chrono::milliseconds(kHour);
   opt.max_unflushed_transactions = 4;
   auto store = Store::create(dir / "s", opt);
   make_file(*store, "a.h5");
@@ -98,7 +98,7 @@ TEST_CASE("redo batching: backpressure starts batches without waiting for the de
 TEST_CASE("redo batching: the catalog cache follows creates and extends", "[redo]") {
   h5tx_test::TempDir dir("redo");
   Options opt;
-  opt.flush_delay_ms = kHour;
+  opt.flush_delay = std::chrono::milliseconds(kHour);
   auto store = Store::create(dir / "s", opt);
   make_file(*store, "a.h5", 16);
   store->flush();

@@ -42,7 +42,7 @@ class GateEnv : public Env {
     maybe_wait("sync_dir", p);
     base_->sync_dir(p);
   }
-  std::unique_ptr<FileLock> lock_file(const std::string& p, LockKind k, double t) override {
+  std::unique_ptr<FileLock> lock_file(const std::string& p, LockKind k, std::chrono::milliseconds t) override {
     return base_->lock_file(p, k, t);
   }
   uint64_t now_micros() override { return base_->now_micros(); }
@@ -123,7 +123,7 @@ TEST_CASE("redo: many threads commit to several files, all reads agree", "[redo]
     for (int t = 0; t < 2; t++) {
       readers.emplace_back([&, t] {
         while (!writers_done) {
-          auto r = store->begin(TxOptions{Access::Read});
+          auto r = store->begin(h5tx::read_only_tx());
           for (int n = 0; n < kThreads * kCommits; n += 5) {
             uint64_t row = uint64_t(n) / 4, col = uint64_t(n) % 4;
             int writer = n / kCommits, i = n % kCommits;
@@ -144,7 +144,7 @@ TEST_CASE("redo: many threads commit to several files, all reads agree", "[redo]
     CHECK(reads > 0);
     CHECK(bad_reads == 0);
     auto check_all = [&](Store& s) {
-      auto r = s.begin(TxOptions{Access::Read});
+      auto r = s.begin(h5tx::read_only_tx());
       for (const auto& kv : expect)
         REQUIRE(r.read_chunk(std::get<0>(kv.first), "/grid", {std::get<1>(kv.first), std::get<2>(kv.first)}) ==
                 kv.second);
@@ -158,7 +158,7 @@ TEST_CASE("redo: many threads commit to several files, all reads agree", "[redo]
     check_all(*store);
   }
   auto store = Store::open(home);
-  auto r = store->begin(TxOptions{Access::Read});
+  auto r = store->begin(h5tx::read_only_tx());
   for (const auto& kv : expect)
     REQUIRE(r.read_chunk(std::get<0>(kv.first), "/grid", {std::get<1>(kv.first), std::get<2>(kv.first)}) ==
             kv.second);
@@ -226,7 +226,7 @@ TEST_CASE("redo: snapshot isolation while the flusher runs", "[redo][threads]") 
     tx.write_chunk("a.h5", "/grid", {0, 0}, chunk_bytes(0, 0, 0));
     tx.commit();
   }
-  auto old = store->begin(TxOptions{Access::Read});
+  auto old = store->begin(h5tx::read_only_tx());
   CHECK(old.read_chunk("a.h5", "/grid", {0, 0}) == chunk_bytes(0, 0, 0));
   // Writers keep overwriting the chunk and extending the dataset while the
   // old snapshot stays open; the flusher may apply only what it can see.
@@ -359,7 +359,7 @@ TEST_CASE("redo: close with a transaction still open keeps what it pins", "[redo
   {
     auto store = Store::create(home);
     make_file(*store, "a.h5");
-    auto reader = store->begin(TxOptions{Access::Read});
+    auto reader = store->begin(h5tx::read_only_tx());
     {
       auto tx = store->begin();
       tx.write_chunk("a.h5", "/grid", {1, 1}, chunk_bytes(4, 1, 1));

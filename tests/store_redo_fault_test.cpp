@@ -68,7 +68,7 @@ void write_second(Transaction& tx) {
 // 1 if the second transaction is fully visible, 0 if fully absent; fails the
 // test on a mix.
 int second_visible(Store& store) {
-  auto r = store.begin(TxOptions{Access::Read});
+  auto r = store.begin(h5tx::read_only_tx());
   std::vector<bool> seen = {
       r.read_chunk("a.h5", "/grid", {0, 0}) == chunk_bytes(2, 0, 0),
       r.read_chunk("a.h5", "/grid", {1, 3}) == chunk_bytes(2, 1, 3),
@@ -364,7 +364,7 @@ TEST_CASE("redo: a background flusher failure surfaces on the next commit and in
   auto store = Store::open(kHome, opt);
   store->flush();
   // An open snapshot holds the flusher back while the transaction commits.
-  auto pin = store->begin(TxOptions{Access::Read});
+  auto pin = store->begin(h5tx::read_only_tx());
   {
     auto tx = store->begin();
     write_second(tx);

@@ -171,7 +171,7 @@ TEST_CASE("redo: a read-only open serves unflushed transactions and writes nothi
     Options ro;
     ro.read_only = true;
     auto store = Store::open(home, ro);
-    auto r = store->begin(TxOptions{Access::Read});
+    auto r = store->begin(h5tx::read_only_tx());
     CHECK(r.read_chunk("a.h5", "/grid", {0, 0}) == chunk_bytes(2, 0, 0));
     CHECK(r.read_chunk("b.h5", "/grid", {1, 1}) == chunk_bytes(2, 1, 1));
     auto w = store->begin();

@@ -47,7 +47,7 @@ void write_value(Store& store, const std::string& file, uint8_t value) {
 }
 
 int read_value(Store& store, const std::string& file) {
-  Transaction tx = store.begin({Access::Read});
+  Transaction tx = store.begin(h5tx::read_only_tx());
   std::vector<uint8_t> a = tx.read_chunk(file, "/d", {0, 0});
   tx.commit();
   return a == chunk_of(a[0]) ? a[0] : -1;
@@ -105,7 +105,7 @@ TEST_CASE("undo store: a committed file stays open for the next writer, abort re
   }
   // A read transaction opens read-only: the writer's open files were closed.
   {
-    Transaction tx = store->begin({Access::Read});
+    Transaction tx = store->begin(h5tx::read_only_tx());
     unsigned intent = 0;
     REQUIRE(H5Fget_intent(hid_t(tx.hid("a.h5")), &intent) >= 0);
     CHECK(intent == H5F_ACC_RDONLY);

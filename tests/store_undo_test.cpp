@@ -89,7 +89,7 @@ void populate(Store& store, const std::vector<std::string>& files, uint32_t valu
 }
 
 long read_value(Store& store, const std::string& file, const Shape& coords = {0, 0}) {
-  Transaction tx = store.begin({Access::Read});
+  Transaction tx = store.begin(h5tx::read_only_tx());
   long v = value_of(tx.read_chunk(file, "/d", coords));
   tx.commit();
   return v;
@@ -138,7 +138,7 @@ TEST_CASE("undo store: a multi-file transaction commits into ordinary HDF5 files
   }
   {
     auto store = Store::open(home, undo_options());
-    Transaction tx = store->begin({Access::Read});
+    Transaction tx = store->begin(h5tx::read_only_tx());
     CHECK(value_of(tx.read_chunk("a.h5", "/raw/d", {1, 0})) == 3);
     CHECK(value_of(tx.read_chunk("b.h5", "/d", {0, 1})) == 4);
     DatasetSpec s = tx.dataset_spec("b.h5", "/d");
@@ -240,7 +240,7 @@ TEST_CASE("undo store: abort restores every byte of every file and runs hooks ne
   CHECK(read_value(*store, "a.h5") == 1);
   CHECK(read_value(*store, "b.h5", {1, 1}) == 1);
   {
-    Transaction tx = store->begin({Access::Read});
+    Transaction tx = store->begin(h5tx::read_only_tx());
     CHECK(tx.dataset_spec("a.h5", "/d").shape == Shape{8, 8});
     CHECK(tx.list_datasets("b.h5") == std::vector<std::string>{"/d"});
     CHECK(tx.list_files() == std::vector<std::string>{"a.h5", "b.h5"});
@@ -339,7 +339,7 @@ TEST_CASE("undo store: raw HDF5 calls through hid() are transactional (the sec2j
   CHECK(slurp(home + "/data/bbic.h5").size() == before.size());
   CHECK((slurp(home + "/data/bbic.h5") == before));
   {
-    Transaction tx = store->begin({Access::Read});
+    Transaction tx = store->begin(h5tx::read_only_tx());
     CHECK_FALSE(hdf5::link_exists(hid_t(tx.hid("bbic.h5")), "/bbic"));
   }
   {
@@ -360,7 +360,7 @@ TEST_CASE("undo store: read transactions cannot write, a read-only store cannot 
   {
     auto store = Store::create(home, undo_options());
     populate(*store, {"a.h5"}, 1);
-    Transaction tx = store->begin({Access::Read});
+    Transaction tx = store->begin(h5tx::read_only_tx());
     CHECK(tx.txid() == 0);
     CHECK_THROWS_AS(tx.write_chunk("a.h5", "/d", {0, 0}, chunk_of(2)), StateError);
     CHECK_THROWS_AS(tx.create_file("b.h5"), StateError);
@@ -403,12 +403,12 @@ TEST_CASE("undo store: one writer or many readers, in-process") {
     std::atomic<int> busy{0};
     std::thread t([&] {
       try {
-        store->begin({Access::Write, 0.05});
+        store->begin({false, std::chrono::milliseconds(50)});
       } catch (const BusyError&) {
         busy++;
       }
       try {
-        store->begin({Access::Read, 0});
+        store->begin({true, std::chrono::seconds(0)});
       } catch (const BusyError&) {
         busy++;
       }
@@ -418,7 +418,7 @@ TEST_CASE("undo store: one writer or many readers, in-process") {
     // A writer waiting (without limit) gets the slot when the first commits.
     std::atomic<long> seen{-2};
     std::thread waiter([&] {
-      Transaction w2 = store->begin({Access::Write, -1});
+      Transaction w2 = store->begin({false, std::chrono::milliseconds(-1)});
       seen = value_of(w2.read_chunk("a.h5", "/d", {0, 0}));
       w2.write_chunk("a.h5", "/d", {0, 0}, chunk_of(3));
       w2.commit();
@@ -430,13 +430,13 @@ TEST_CASE("undo store: one writer or many readers, in-process") {
   }
 
   SECTION("readers run together; a writer waits for all of them") {
-    Transaction r1 = store->begin({Access::Read});
+    Transaction r1 = store->begin(h5tx::read_only_tx());
     CHECK(value_of(r1.read_chunk("a.h5", "/d", {0, 0})) == 1);
     std::atomic<int> ok{0};
     std::vector<std::thread> readers;
     for (int i = 0; i < 4; i++) {
       readers.emplace_back([&, i] {
-        Transaction r = store->begin({Access::Read, 5});
+        Transaction r = store->begin({true, std::chrono::seconds(5)});
         for (int k = 0; k < 10; k++) {
           const char* f = (i + k) % 2 ? "a.h5" : "b.h5";
           if (value_of(r.read_chunk(f, "/d", {1, 1})) == 1 &&
@@ -449,16 +449,16 @@ TEST_CASE("undo store: one writer or many readers, in-process") {
     }
     for (auto& t : readers) t.join();
     CHECK(ok == 40);
-    CHECK_THROWS_AS(store->begin({Access::Write, 0.01}), BusyError);
+    CHECK_THROWS_AS(store->begin({false, std::chrono::milliseconds(10)}), BusyError);
     r1.commit();
-    Transaction w = store->begin({Access::Write, 0});
+    Transaction w = store->begin({false, std::chrono::milliseconds(0)});
     w.abort();
   }
 
   SECTION("close with an active transaction") {
-    Transaction r = store->begin({Access::Read});
+    Transaction r = store->begin(h5tx::read_only_tx());
     CHECK_THROWS_AS(store->close(), StateError);
-    CHECK_THROWS_AS(store->begin({Access::Read}), StateError);
+    CHECK_THROWS_AS(store->begin(h5tx::read_only_tx()), StateError);
     CHECK(value_of(r.read_chunk("a.h5", "/d", {0, 0})) == 1);
     r.commit();  // the last transaction releases the store lock
     auto again = Store::open(home, undo_options());
@@ -483,7 +483,7 @@ TEST_CASE("undo store: across processes the store LOCK admits one writer process
         Options o = undo_options();
         o.read_only = read_only;
         auto s = Store::open(home, o);
-        Transaction t = s->begin({Access::Read});
+        Transaction t = s->begin(h5tx::read_only_tx());
         code = 10 + int(value_of(t.read_chunk("a.h5", "/d", {0, 0})));
         t.commit();
       } catch (const BusyError& e) {
@@ -543,7 +543,7 @@ TEST_CASE("undo store: a crashed writer process is reverted, read-only opens see
     Options ro = undo_options();
     ro.read_only = true;
     auto store = Store::open(home, ro);
-    Transaction tx = store->begin({Access::Read});
+    Transaction tx = store->begin(h5tx::read_only_tx());
     CHECK(tx.list_files() == std::vector<std::string>{"a.h5", "b.h5"});
     CHECK(value_of(tx.read_chunk("a.h5", "/d", {0, 0})) == 1);
     CHECK(tx.read_chunk("b.h5", "/d", {0, 1}) == hdf5::fill_chunk(chunked_spec()));
@@ -599,7 +599,7 @@ enum CrashVerdict { kNew = 20, kNewNotReturned = 21, kOld = 31, kLostCommit = 30
 // After recovery at `home`: is the state entirely old or entirely new?
 int crash_verdict(FaultEnv& env, const std::string& home, bool returned) {
   auto store = Store::open(home, undo_options(&env));
-  Transaction tx = store->begin({Access::Read});
+  Transaction tx = store->begin(h5tx::read_only_tx());
   int olds = 0, news = 0;
   auto count = [&](bool is_old, bool is_new) {
     olds += is_old;

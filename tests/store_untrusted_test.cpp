@@ -349,7 +349,7 @@ TEST_CASE("untrusted: a data file that is a symlink is refused, a bare file thro
   std::string real = dir / "t.h5", link = dir / "l.h5";
   UndoFile::create(real).close();
   REQUIRE(::symlink(real.c_str(), link.c_str()) == 0);
-  UndoFile f = UndoFile::open(link, true);
+  UndoFile f = UndoFile::open(link);
   f.close();
 }
 
@@ -379,7 +379,7 @@ TEST_CASE("untrusted: a flush batch journal of another data file fails recovery 
         o.journal_path = udir + "/" + fj.second;
         o.buffer_bytes = 1;  // every write goes through, its journal synced first
         o.follow_symlinks = false;
-        files.push_back(UndoFile::open(home + "/data/" + fj.first, true, o));
+        files.push_back(UndoFile::open(home + "/data/" + fj.first, o));
       }
       for (auto& f : files) {
         txs.push_back(f.begin());

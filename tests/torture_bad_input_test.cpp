@@ -132,7 +132,7 @@ TEST_CASE("damaged store files: clear error naming the file, nothing changed") {
         QuietStderr quiet;
         auto store = Store::open("/store", torture_options(env, Mode::Redo));
         // Opened: acceptable only if everything committed reads back intact.
-        auto tx = store->begin({Access::Read, 10, true});
+        auto tx = store->begin({true, std::chrono::seconds(10), true});
         for (const auto& c : committed)
           if (tx.read_chunk(c.file, c.ds, c.coords) != c.bytes) error = "committed chunk changed";
         tx.abort();

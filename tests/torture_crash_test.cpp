@@ -217,7 +217,7 @@ Scenario bare_undo_file() {
   s.act = [](FaultEnv& env, Outcome& out) {
     UndoOptions o;
     o.env = &env;
-    auto f = UndoFile::open(kBare, true, o);
+    auto f = UndoFile::open(kBare, o);
     auto tx = f.begin();
     out.in_flight = TxRecord{};
     {
@@ -238,14 +238,15 @@ Scenario bare_undo_file() {
   s.recover = [](FaultEnv& env) {
     UndoOptions o;
     o.env = &env;
-    UndoFile::open(kBare, true, o).close();  // a read-write open reverts a pending journal
+    UndoFile::open(kBare, o).close();  // a read-write open reverts a pending journal
   };
   s.check = [](FaultEnv& env, const std::vector<TxRecord>&, const Outcome& out) {
     std::vector<std::string> problems;
     try {
       UndoOptions o;
       o.env = &env;
-      auto f = UndoFile::open(kBare, false, o);
+      o.read_only = true;
+      auto f = UndoFile::open(kBare, o);
       hdf5::Lock l(hdf5::mutex());
       bool group = hdf5::link_exists(f.hid(), "/bbic/volume/0");
       bool width_ok = false;

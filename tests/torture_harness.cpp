@@ -144,7 +144,7 @@ std::vector<std::string> check_state(FaultEnv& env, const Scenario& s,
     problems.push_back(std::string("G3: store does not open after recovery: ") + e.what());
     return problems;
   }
-  auto tx = store->begin({h5tx::Access::Read, 10, true});
+  auto tx = store->begin({true, std::chrono::seconds(10), true});
   auto listed = tx.list_files();
   std::set<std::string> files(listed.begin(), listed.end());
 

@@ -41,7 +41,7 @@ std::vector<uint8_t> pattern(uint64_t s, int half) {
 Options options_for(Mode mode) {
   Options o;
   o.mode = mode;
-  o.lock_timeout_seconds = 10;
+  o.lock_timeout = std::chrono::seconds(10);
   o.max_unflushed_transactions = 8;  // flushes happen all the time
   o.flush_batch_transactions = 4;
   return o;
@@ -76,7 +76,7 @@ struct Verdict {
 // Checks transactions [from, to): reported ones complete, others all or nothing.
 void verify(Store& store, const std::map<uint64_t, uint64_t>& reported, uint64_t from, uint64_t to,
             Verdict* v) {
-  auto tx = store.begin({Access::Read, 30, true});
+  auto tx = store.begin({true, std::chrono::seconds(30), true});
   std::vector<uint8_t> fill(kChunk, 0);
   for (uint64_t s = from; s < to; ++s) {
     auto a = tx.read_chunk(kFile, kDs, {2 * s});

@@ -30,6 +30,12 @@ using h5tx::hdf5::Handle;
 
 namespace {
 
+UndoOptions read_only() {
+  UndoOptions o;
+  o.read_only = true;
+  return o;
+}
+
 // An Env that ends the process (_exit, like a crash: no destructors, no
 // HDF5 close) just before its limit-th counted operation.
 class ExitingEnv : public Env {
@@ -100,7 +106,7 @@ class ExitingEnv : public Env {
     count();
     base_->sync_dir(p);
   }
-  std::unique_ptr<h5tx::FileLock> lock_file(const std::string& p, h5tx::LockKind k, double t) override {
+  std::unique_ptr<h5tx::FileLock> lock_file(const std::string& p, h5tx::LockKind k, std::chrono::milliseconds t) override {
     return base_->lock_file(p, k, t);
   }
   uint64_t now_micros() override { return base_->now_micros(); }
@@ -234,7 +240,7 @@ TEST_CASE("seed scenario through the sec2j C API in a child that _exits", "[undo
     REQUIRE(r.status == 0);
     CHECK_FALSE(h5tx::undo::has_pending_journal(*Env::posix(), path + ".journal"));
     {
-      UndoFile f = UndoFile::open(path, true);  // reverts the pending journal
+      UndoFile f = UndoFile::open(path);  // reverts the pending journal
       CHECK(exists(f.hid(), "/bbic/volume/0") == commit);
       if (commit) CHECK(read_width(f.hid()) == 640);
     }
@@ -271,7 +277,7 @@ TEST_CASE("the child exits at every operation of a transaction", "[undo][hdf5][f
         o.page_size = 512;
         o.buffer_bytes = variant == 0 ? (16 << 20) : 4096;
         o.sync_every_write = variant == 2;
-        UndoFile f = UndoFile::open(path, true, o);
+        UndoFile f = UndoFile::open(path, o);
         auto tx = f.begin();
         make_seed_group(f.hid());
         write_dataset(f.hid(), "bbic/volume/0/data", 7);
@@ -303,7 +309,7 @@ TEST_CASE("the child exits at every operation of a transaction", "[undo][hdf5][f
       bool done = r.notes.find('D') != std::string::npos;
       uint64_t journal_size = Env::posix()->exists(path + ".journal") ? Env::posix()->file_size(path + ".journal") : 0;
       INFO("journal bytes " << journal_size);
-      UndoFile f = UndoFile::open(path, true);
+      UndoFile f = UndoFile::open(path);
       bool present = exists(f.hid(), "/bbic/volume/0");
       if (done) CHECK(present);
       if (!started) CHECK_FALSE(present);
@@ -413,7 +419,7 @@ TEST_CASE("read-only open of a file with a pending journal", "[undo][hdf5][fork]
   ChildResult r = run_child([&](int) {
     UndoOptions o;
     o.buffer_bytes = 0;  // every write reaches the data file at once
-    UndoFile f = UndoFile::open(path, true, o);
+    UndoFile f = UndoFile::open(path, o);
     auto tx = f.begin();
     make_seed_group(f.hid());
     write_dataset(f.hid(), "more", 9);
@@ -426,7 +432,7 @@ TEST_CASE("read-only open of a file with a pending journal", "[undo][hdf5][fork]
   REQUIRE(data != before);
   CHECK(h5tx::undo::has_pending_journal(*Env::posix(), path + ".journal"));
   {
-    UndoFile ro = UndoFile::open(path, false);
+    UndoFile ro = UndoFile::open(path, read_only());
     CHECK_FALSE(exists(ro.hid(), "/bbic"));
     CHECK_FALSE(exists(ro.hid(), "/more"));
     CHECK(dataset_sum(ro.hid(), "base") == 64 * 64);
@@ -458,9 +464,11 @@ TEST_CASE("a garbage journal stops the open with a CorruptionError naming it", "
   }
   const std::string data = Env::posix()->read_all(path);
   Env::posix()->write_file_atomic(path + ".journal", "garbage garbage garbage garbage");
-  for (bool writable : {true, false}) {
+  for (bool ro : {false, true}) {
     try {
-      UndoFile::open(path, writable);
+      UndoOptions o;
+      o.read_only = ro;
+      UndoFile::open(path, o);
       FAIL("opened despite a garbage journal");
     } catch (const h5tx::CorruptionError& e) {
       CHECK(e.path() == path + ".journal");
@@ -556,7 +564,7 @@ TEST_CASE("HDF5 file on FaultEnv: power cut at every operation", "[undo][hdf5][c
       }
       env.crash_after(env.op_count() + k);
       try {
-        UndoFile f = UndoFile::open(path, true, o);
+        UndoFile f = UndoFile::open(path, o);
         auto tx = f.begin();
         make_seed_group(f.hid());
         write_dataset(f.hid(), "bbic/volume/0/data", 4);
@@ -578,7 +586,7 @@ TEST_CASE("HDF5 file on FaultEnv: power cut at every operation", "[undo][hdf5][c
     REQUIRE(r.status == 0);
     bool started = r.notes.find('S') != std::string::npos;
     bool done = r.notes.find('D') != std::string::npos;
-    UndoFile f = UndoFile::open(real, true);
+    UndoFile f = UndoFile::open(real);
     bool present = exists(f.hid(), "/bbic/volume/0");
     if (done) CHECK(present);
     if (!started) CHECK_FALSE(present);
@@ -686,7 +694,7 @@ TEST_CASE("files close cleanly after the Env died during commit", "[undo][hdf5][
     { UndoFile f = UndoFile::create(path, o); write_dataset(f.hid(), "base", 1); }
     uint64_t commit_ops = 0;
     try {
-      UndoFile f = UndoFile::open(path, true, o);
+      UndoFile f = UndoFile::open(path, o);
       auto tx = f.begin();
       make_seed_group(f.hid());
       write_dataset(f.hid(), "more", 2);
@@ -701,7 +709,7 @@ TEST_CASE("files close cleanly after the Env died during commit", "[undo][hdf5][
     INFO("env died after commit op " << k);
     CHECK(H5Fget_obj_count(H5F_OBJ_ALL, H5F_OBJ_FILE) == 0);
     env.crash();
-    UndoFile f = UndoFile::open(path, true, o);
+    UndoFile f = UndoFile::open(path, o);
     CHECK(exists(f.hid(), "/base"));
     CHECK(exists(f.hid(), "/more") == (k == 0));
     return commit_ops;

@@ -30,6 +30,12 @@ using h5tx::UndoOptions;
 
 namespace {
 
+UndoOptions read_only() {
+  UndoOptions o;
+  o.read_only = true;
+  return o;
+}
+
 const std::string kBinary = std::string(H5TX_BINARY_DIR) + "/bin/h5tx";
 
 std::vector<int> ramp(int n, int start) {
@@ -205,7 +211,7 @@ void crash_inside_transaction(const std::string& path, const std::vector<int>& v
     try {
       UndoOptions o;
       o.sync_every_write = true;
-      UndoFile f = UndoFile::open(path, true, o);
+      UndoFile f = UndoFile::open(path, o);
       auto tx = f.begin();
       if (write_ints(f.hid(), v) && H5Fflush(f.hid(), H5F_SCOPE_LOCAL) >= 0) rc = 0;
       ::_exit(rc);  // the power cut, as far as this file is concerned: no abort, no close
@@ -254,7 +260,7 @@ TEST_CASE("undo lock: another spelling of an open file shares its live transacti
 
   UndoOptions o;
   o.sync_every_write = true;  // the journal is live on disk at once
-  UndoFile f = UndoFile::open(path, true, o);
+  UndoFile f = UndoFile::open(path, o);
   {
     auto tx = f.begin();
     REQUIRE(write_ints(f.hid(), ramp(4096, 1000)));
@@ -270,7 +276,7 @@ TEST_CASE("undo lock: another spelling of an open file shares its live transacti
     tx.commit();
   }
   f.close();
-  UndoFile g = UndoFile::open(path, false);
+  UndoFile g = UndoFile::open(path, read_only());
   CHECK(read_ints(g.hid()) == ramp(4096, 1000));
 }
 
@@ -284,7 +290,7 @@ TEST_CASE("undo lock: a second process can neither open nor recover a file in a 
 
   UndoOptions o;
   o.sync_every_write = true;
-  UndoFile f = UndoFile::open(path, true, o);
+  UndoFile f = UndoFile::open(path, o);
   {
     auto tx = f.begin();
     REQUIRE(write_ints(f.hid(), ramp(4096, 1000)));
@@ -308,7 +314,7 @@ TEST_CASE("undo lock: a second process can neither open nor recover a file in a 
   }
   f.close();
   CHECK(peer.ask("open-rw") == "ok 1000");
-  UndoFile g = UndoFile::open(path, false);
+  UndoFile g = UndoFile::open(path, read_only());
   CHECK(read_ints(g.hid()) == ramp(4096, 1000));
 }
 
@@ -322,7 +328,7 @@ TEST_CASE("undo lock: an h5py reader holding the file keeps the driver's writers
                                     "\", \"r\")\nprint(\"ready\", f[\"d\"][0])\nsys.stdin.read()\n");
     REQUIRE(reader.line() == "ready 1");
     try {
-      UndoFile::open(path, true);
+      UndoFile::open(path);
       FAIL("opened read-write while h5py holds the file");
     } catch (const h5tx::BusyError& e) {
       CHECK(e.path() == path);
@@ -337,7 +343,7 @@ TEST_CASE("undo lock: an h5py reader holding the file keeps the driver's writers
     CHECK(try_open(path, false) == "ok 1");  // readers share the lock
     CHECK(reader.finish() == 0);
   }
-  UndoFile f = UndoFile::open(path, true);
+  UndoFile f = UndoFile::open(path);
   {
     auto tx = f.begin();
     REQUIRE(write_ints(f.hid(), ramp(64, 7)));
@@ -363,9 +369,10 @@ TEST_CASE("undo identity: a journal reverts only the data file it was written fo
   CHECK(H5FD_sec2j_recover(y.c_str(), xj.c_str()) < 0);
   UndoOptions o;
   o.journal_path = xj;
-  for (bool writable : {true, false}) {
+  for (bool ro : {false, true}) {
+    o.read_only = ro;
     try {
-      UndoFile::open(y, writable, o);
+      UndoFile::open(y, o);
       FAIL("opened y.h5 through x.h5's journal");
     } catch (const h5tx::CorruptionError& e) {
       CHECK(e.path() == xj);
@@ -391,7 +398,7 @@ TEST_CASE("undo identity: a journal reverts only the data file it was written fo
   // And x itself, to the same bytes: the state when its transaction began.
   CHECK(H5FD_sec2j_recover(x.c_str(), nullptr) == 1);
   CHECK(read_file(rx) == read_file(x));
-  UndoFile f = UndoFile::open(x, false);
+  UndoFile f = UndoFile::open(x, read_only());
   CHECK(read_ints(f.hid()) == ramp(4096, 1));
 }
 
@@ -423,14 +430,14 @@ TEST_CASE("undo pending journal: plain HDF5 refuses a version 3 file with an unf
 
   // The driver's read-only view: the state before the transaction, nothing changed.
   {
-    UndoFile r = UndoFile::open(path, false);
+    UndoFile r = UndoFile::open(path, read_only());
     CHECK(read_ints(r.hid()) == ramp(4096, 1));
   }
   CHECK(read_file(path) == torn);
 
   // A read-write open reverts, and the stale flags go with the transaction.
   {
-    UndoFile w = UndoFile::open(path, true);
+    UndoFile w = UndoFile::open(path);
     CHECK(read_ints(w.hid()) == ramp(4096, 1));
   }
   CHECK(read_file(path)[11] == 0);

@@ -53,9 +53,7 @@ int main(int argc, char** argv) {
 
     // Read what is committed (flushed to data/ or not: reads see the journal).
     {
-      h5tx::TxOptions read_only;
-      read_only.access = h5tx::Access::Read;
-      h5tx::Transaction tx = store->begin(read_only);
+      h5tx::Transaction tx = store->begin(h5tx::read_only_tx());
       std::vector<uint16_t> out(4);
       tx.read<uint16_t>("vol.h5", "/raw/image", {10, 48}, {1, 4}, out.data());
       std::printf("row 10, columns 48..51: %u %u %u %u\n", out[0], out[1], out[2], out[3]);

@@ -7,6 +7,7 @@
 
 #include "h5tx/export.hpp"
 
+#include <chrono>
 #include <cstddef>
 #include <cstdint>
 #include <memory>
@@ -132,9 +133,9 @@ class H5TX_EXPORT Env {
 
   // Advisory lock (fcntl, open-file-description locks: they also exclude
   // other locks of the same process). Creates the file if missing. Waits up
-  // to timeout_seconds (0: try once); BusyError on timeout.
+  // up to `timeout` (0 or less: try once); BusyError on timeout.
   virtual std::unique_ptr<FileLock> lock_file(const std::string& path, LockKind kind,
-                                              double timeout_seconds) = 0;
+                                              std::chrono::milliseconds timeout) = 0;
 
   virtual uint64_t now_micros() = 0;  // wall clock, microseconds since the epoch
   virtual void sleep_micros(uint64_t micros) = 0;

@@ -1,6 +1,7 @@
 // Options of a store and of a transaction.
 #pragma once
 
+#include <chrono>
 #include <cstddef>
 #include <cstdint>
 
@@ -14,7 +15,8 @@ struct Options {
   Mode mode = Mode::Redo;          // used by create(); open() reads it from h5tx.store
   Env* env = nullptr;              // nullptr: Env::posix()
   bool read_only = false;          // shared lock, no recovery writes, no flusher
-  double lock_timeout_seconds = 0; // waiting for the store LOCK
+  // Waiting for the store LOCK held by another process (0: try once).
+  std::chrono::milliseconds lock_timeout{0};
   // Redo mode: backpressure. commit() blocks while more than this is unflushed.
   size_t max_unflushed_transactions = 256;
   uint64_t max_unflushed_bytes = uint64_t(1) << 30;
@@ -26,8 +28,9 @@ struct Options {
   // The background flusher starts a batch when flush_batch_transactions
   // are pending, or 16 MiB (flush_batch_bytes if smaller), when the oldest
   // committed transaction has waited this long, or at once for flush(),
-  // close() and backpressure. 0: as soon as anything is committed.
-  uint64_t flush_delay_ms = 200;
+  // close() and backpressure. 0: as soon as anything is committed;
+  // std::chrono::milliseconds::max(): never by age.
+  std::chrono::milliseconds flush_delay{200};
   uint64_t spill_bytes = uint64_t(64) << 20;  // a transaction spills chunk copies beyond this
   // Redo mode: a stored chunk of at least this many bytes goes straight to
   // the transaction's spill file when it is written (no copy kept in
@@ -39,12 +42,21 @@ struct Options {
   size_t undo_page_size = 4096;
 };
 
-enum class Access : uint8_t { Read = 0, Write = 1 };
-
 struct TxOptions {
-  Access access = Access::Write;
-  double timeout_seconds = 10;   // undo mode: waiting for the writer slot
+  // A read-only transaction: reads only (any write call is StateError);
+  // undo mode lets any number of them run beside the one writer.
+  bool read_only = false;
+  // Undo mode: waiting for the writer slot (or, for a read-only
+  // transaction, for a writer to finish committing). Negative: forever.
+  std::chrono::milliseconds timeout{10000};
   bool check_conflicts = true;   // redo mode: false = blind writes, last committer wins
 };
+
+// The options of a read-only transaction: store->begin(h5tx::read_only_tx()).
+inline TxOptions read_only_tx() {
+  TxOptions o;
+  o.read_only = true;
+  return o;
+}
 
 }  // namespace h5tx

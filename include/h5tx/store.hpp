@@ -5,6 +5,8 @@
 
 #include "h5tx/export.hpp"
 
+#include <H5Ipublic.h>  // hid_t
+
 #include <functional>
 #include <memory>
 #include <string>
@@ -106,7 +108,7 @@ class H5TX_EXPORT Transaction {
   // Undo mode only: the HDF5 file id, open read-write under the undo driver,
   // for arbitrary HDF5 calls inside this transaction. Valid until the end of
   // the transaction. StateError in redo mode.
-  long long hid(const std::string& file);
+  hid_t hid(const std::string& file);
 
   // Durable when it returns. ConflictError: nothing of it is visible.
   void commit();

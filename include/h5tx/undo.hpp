@@ -37,6 +37,9 @@ struct UndoOptions {
   // would open it), and the default journal sits beside that file. A store
   // sets false for its own files: nothing below HOME is followed.
   bool follow_symlinks = true;
+  // UndoFile::open: read-only (no transactions; shows the state before any
+  // pending transaction and modifies nothing). UndoFile::create ignores it.
+  bool read_only = false;
 };
 
 class UndoTransaction;
@@ -46,8 +49,9 @@ class H5TX_EXPORT UndoFile {
   // Creates (or truncates) an HDF5 file.
   static UndoFile create(const std::string& path, const UndoOptions& options = {});
   // Opens an existing file. Read-write reverts a pending journal first;
-  // read-only shows the pre-transaction state and modifies nothing.
-  static UndoFile open(const std::string& path, bool writable, const UndoOptions& options = {});
+  // read-only (options.read_only) shows the pre-transaction state and
+  // modifies nothing.
+  static UndoFile open(const std::string& path, const UndoOptions& options = {});
 
   UndoFile(UndoFile&& other) noexcept;
   UndoFile& operator=(UndoFile&& other) noexcept;
@@ -59,7 +63,7 @@ class H5TX_EXPORT UndoFile {
 
   hid_t hid() const { return hid_; }
   const std::string& path() const { return path_; }
-  bool writable() const { return writable_; }
+  bool read_only() const { return options_.read_only; }
   int depth() const;
   // Starts a transaction, nested inside the open one if any.
   UndoTransaction begin();
@@ -68,11 +72,10 @@ class H5TX_EXPORT UndoFile {
 
  private:
   friend class UndoTransaction;
-  UndoFile(std::string path, bool writable, const UndoOptions& options, bool create);
+  UndoFile(std::string path, const UndoOptions& options, bool create);
   void reopen();
 
   std::string path_;
-  bool writable_ = false;
   UndoOptions options_;
   hid_t hid_ = H5I_INVALID_HID;
 };

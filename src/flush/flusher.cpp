@@ -10,7 +10,7 @@
 
 namespace h5tx {
 
-// Pending bytes that make a batch worth starting before flush_delay_ms.
+// Pending bytes that make a batch worth starting before flush_delay.
 static constexpr uint64_t kWorthwhileBatchBytes = uint64_t(16) << 20;
 
 Flusher::Flusher(Env* env, std::string journal_dir, DataFiles* files, const Options& options,
@@ -119,7 +119,7 @@ void Flusher::wait_for_room() {
 
 bool Flusher::batch_due_locked(Clock::time_point now, Clock::time_point* deadline) {
   if (!flushable_locked()) return false;
-  if (urgent_ > 0 || options_.flush_delay_ms == 0) return true;
+  if (urgent_ > 0 || options_.flush_delay.count() <= 0) return true;
   if (pending_.size() > options_.max_unflushed_transactions / 2 ||
       pending_bytes_ > options_.max_unflushed_bytes / 2)
     return true;
@@ -137,13 +137,13 @@ bool Flusher::batch_due_locked(Clock::time_point now, Clock::time_point* deadlin
     bytes += p.info.bytes;
     if (n >= options_.flush_batch_transactions || bytes >= worthwhile) return true;
   }
-  const uint64_t kForever = uint64_t(1) << 40;  // ~35 years: no deadline at all
-  if (options_.flush_delay_ms >= kForever) {
+  // Beyond ~35 years there is no deadline at all (and no overflow).
+  const std::chrono::milliseconds kForever = std::chrono::hours(24 * 365 * 35);
+  if (options_.flush_delay >= kForever) {
     *deadline = Clock::time_point::max();
     return false;
   }
-  *deadline = pending_.front().queued +
-              std::chrono::milliseconds(static_cast<int64_t>(options_.flush_delay_ms));
+  *deadline = pending_.front().queued + options_.flush_delay;
   return now >= *deadline;
 }
 

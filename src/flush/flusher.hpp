@@ -8,7 +8,7 @@
 // the same number of syncs whatever its size): it starts one when the
 // pending transactions fill a batch (flush_batch_transactions) or hold 16
 // MiB (or flush_batch_bytes if smaller), when the oldest has waited
-// options.flush_delay_ms, or
+// options.flush_delay, or
 // at once when flush() or close() asks, a committer is blocked by
 // backpressure, or the pending transactions or bytes exceed half of
 // max_unflushed_*.

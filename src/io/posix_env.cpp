@@ -25,6 +25,7 @@
 
 #include "h5tx/env.hpp"
 #include "h5tx/error.hpp"
+#include "util/duration_text.hpp"
 
 namespace h5tx {
 namespace io {
@@ -347,7 +348,7 @@ class PosixEnv final : public Env {
   }
 
   std::unique_ptr<FileLock> lock_file(const std::string& path, LockKind kind,
-                                      double timeout_seconds) override {
+                                      std::chrono::milliseconds timeout) override {
     int fd;
     try {
       fd = open_regular(path, O_RDWR | O_CREAT, "open for locking");
@@ -359,8 +360,7 @@ class PosixEnv final : public Env {
 
     const short type = kind == LockKind::Shared ? F_RDLCK : F_WRLCK;
     const auto deadline = std::chrono::steady_clock::now() +
-                          std::chrono::duration_cast<std::chrono::steady_clock::duration>(
-                              std::chrono::duration<double>(std::max(0.0, timeout_seconds)));
+                          std::max(timeout, std::chrono::milliseconds(0));
     uint64_t pause = 1000;  // microseconds, doubling up to 20 ms
     for (;;) {
       struct flock fl = {};
@@ -379,10 +379,8 @@ class PosixEnv final : public Env {
         probe.l_whence = SEEK_SET;
         short held = F_WRLCK;
         if (::fcntl(fd, F_OFD_GETLK, &probe) == 0 && probe.l_type != F_UNLCK) held = probe.l_type;
-        char waited[32];
-        std::snprintf(waited, sizeof waited, "%g", timeout_seconds);
-        throw BusyError(path, std::string("cannot take ") + lock_name(type) + " lock within " +
-                                  waited + " s: " + a_lock_name(held) +
+                throw BusyError(path, std::string("cannot take ") + lock_name(type) + " lock within " +
+                                  duration_text(timeout) + ": " + a_lock_name(held) +
                                   " lock is held by another process or handle",
                         err);
       }

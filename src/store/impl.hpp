@@ -12,6 +12,10 @@
 
 namespace h5tx {
 
+// What a transaction may do (TxOptions::read_only, as the modes use it).
+enum class Access : uint8_t { Read = 0, Write = 1 };
+inline Access access_of(const TxOptions& o) { return o.read_only ? Access::Read : Access::Write; }
+
 class TransactionImpl {
  public:
   virtual ~TransactionImpl() = default;
@@ -40,7 +44,7 @@ class TransactionImpl {
   virtual void set_message(const std::string& message) = 0;
   virtual void set_metadata(const std::string& key, const std::string& value) = 0;
   virtual void on_abort(std::function<void()> hook) = 0;
-  virtual long long hid(const std::string& file) = 0;
+  virtual hid_t hid(const std::string& file) = 0;
   virtual void commit() = 0;
   virtual void abort() = 0;
 };

@@ -191,7 +191,7 @@ void Layout::lock(const Options& options) {
   std::string path = path_join(home_, kLockFile);
   LockKind kind = options.read_only ? LockKind::Shared : LockKind::Exclusive;
   try {
-    lock_ = env_->lock_file(path, kind, options.lock_timeout_seconds);
+    lock_ = env_->lock_file(path, kind, options.lock_timeout);
   } catch (const BusyError&) {
     std::string holder;
     try {

@@ -50,7 +50,7 @@ void RedoTransaction::check_active(const char* w) const {
 
 void RedoTransaction::check_writable(const char* w) const {
   check_active(w);
-  if (options_.access == Access::Read)
+  if (options_.read_only)
     throw StateError(store_->home(), std::string(w) + ": read-only transaction");
   if (store_->read_only())
     throw StateError(store_->home(), std::string(w) + ": the store is open read-only");
@@ -392,7 +392,7 @@ void RedoTransaction::on_abort(std::function<void()> hook) {
   hooks_.push_back(std::move(hook));
 }
 
-long long RedoTransaction::hid(const std::string& file) {
+hid_t RedoTransaction::hid(const std::string& file) {
   throw StateError(file, "hid() is only available in undo mode; this store is in redo mode");
 }
 
@@ -489,7 +489,7 @@ void RedoTransaction::commit() {
     hooks_.clear();
     return;
   }
-  if (options_.access == Access::Read || store_->read_only())
+  if (options_.read_only || store_->read_only())
     throw StateError(store_->home(), "commit: read-only transaction or store");
 
   CommitQueue& queue = store_->commit_queue();

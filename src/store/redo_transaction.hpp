@@ -52,7 +52,7 @@ class RedoTransaction : public TransactionImpl {
   void set_message(const std::string& message) override;
   void set_metadata(const std::string& key, const std::string& value) override;
   void on_abort(std::function<void()> hook) override;
-  long long hid(const std::string& file) override;
+  hid_t hid(const std::string& file) override;
   void commit() override;
   void abort() override;
 

@@ -228,7 +228,7 @@ void Transaction::set_metadata(const std::string& k, const std::string& v) {
   impl().set_metadata(k, v);
 }
 void Transaction::on_abort(std::function<void()> hook) { impl().on_abort(std::move(hook)); }
-long long Transaction::hid(const std::string& f) {
+hid_t Transaction::hid(const std::string& f) {
   names::check_file_name(f);
   return impl().hid(f);
 }

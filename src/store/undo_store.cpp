@@ -12,6 +12,7 @@
 #include "journal/tx_dir.hpp"
 #include "store/undo_transaction.hpp"
 #include "undo/driver.hpp"
+#include "util/duration_text.hpp"
 #include "undo/pending_journal.hpp"
 
 namespace h5tx {
@@ -66,7 +67,7 @@ std::string UndoState::undo_dir(uint64_t txid) const {
   return path_join(layout->journal_dir(), journal::undo_dir_name(txid));
 }
 
-void UndoState::acquire(Access access, double timeout_seconds) {
+void UndoState::acquire(Access access, std::chrono::milliseconds timeout) {
   std::unique_lock<std::mutex> lk(mu);
   auto usable = [&] {
     if (closed) throw StateError(home, "store is closed");
@@ -76,11 +77,9 @@ void UndoState::acquire(Access access, double timeout_seconds) {
   if (access == Access::Write && read_only) {
     throw StateError(home, "store is open read-only: write transactions are not allowed");
   }
-  auto deadline = std::chrono::steady_clock::now() +
-                  std::chrono::duration_cast<std::chrono::steady_clock::duration>(
-                      std::chrono::duration<double>(std::max(0.0, timeout_seconds)));
+  auto deadline = std::chrono::steady_clock::now() + std::max(timeout, std::chrono::milliseconds(0));
   auto wait = [&](auto ready) {
-    if (timeout_seconds < 0) {
+    if (timeout.count() < 0) {
       cv.wait(lk, ready);
       return true;
     }
@@ -95,7 +94,7 @@ void UndoState::acquire(Access access, double timeout_seconds) {
       throw BusyError(home, "the store's writer slot is taken (" +
                                 std::string(writer ? "a write transaction" :
                                                      std::to_string(readers) + " read transactions") +
-                                " active); waited " + std::to_string(timeout_seconds) + " s");
+                                " active); waited " + duration_text(timeout));
     }
     usable();
     writer = true;
@@ -104,7 +103,7 @@ void UndoState::acquire(Access access, double timeout_seconds) {
     bool ok = wait([&] { return closed || !failed.empty() || (!writer && writers_waiting == 0); });
     if (!ok) {
       throw BusyError(home, "a write transaction holds the store; waited " +
-                                std::to_string(timeout_seconds) + " s");
+                                duration_text(timeout));
     }
     usable();
     readers++;
@@ -367,26 +366,26 @@ UndoStore::UndoStore(std::unique_ptr<Layout> layout, const Options& options)
 UndoStore::~UndoStore() = default;
 
 std::unique_ptr<TransactionImpl> UndoStore::begin(const TxOptions& options) {
-  state_->acquire(options.access, options.timeout_seconds);
-  if (options.access == Access::Read) {
+  state_->acquire(access_of(options), options.timeout);
+  if (access_of(options) == Access::Read) {
     // No writer is active. A read-only open of a file the writer kept open
     // would share its read-write HDF5 file: close them first.
     try {
       state_->close_kept();
     } catch (const Error& e) {
       state_->mark_failed(std::string("closing the data files for a read transaction failed: ") + e.what());
-      state_->release(options.access);
+      state_->release(access_of(options));
       throw;
     }
   }
   uint64_t txid = 0;
   try {
-    if (options.access == Access::Write) txid = state_->layout->allocate_txid();
+    if (access_of(options) == Access::Write) txid = state_->layout->allocate_txid();
   } catch (const Error&) {
-    state_->release(options.access);
+    state_->release(access_of(options));
     throw;
   }
-  return std::make_unique<UndoStoreTransaction>(state_, options.access, txid);
+  return std::make_unique<UndoStoreTransaction>(state_, access_of(options), txid);
 }
 
 void UndoStore::close() {

@@ -6,7 +6,7 @@
 // (listed in its CREATED file). Directory format: formats/undo-store.md.
 //
 // One writer or many readers (AtomicFile's rule): in-process with a mutex and
-// condition variable (begin waits up to TxOptions::timeout_seconds, then
+// condition variable (begin waits up to TxOptions::timeout, then
 // BusyError); across processes by the store LOCK (Layout): a read-write
 // store holds it exclusively, read-only stores share it.
 #pragma once
@@ -52,9 +52,9 @@ struct UndoState {
   uint64_t last_committed_txid = 0;
 
   // Waits for the writer slot (Write) or a reader slot (Read) up to
-  // timeout_seconds (< 0: forever). BusyError on timeout; StateError if the
+  // `timeout` (< 0: forever). BusyError on timeout; StateError if the
   // store is closed or read-only (Write); IoError if it failed.
-  void acquire(Access access, double timeout_seconds);
+  void acquire(Access access, std::chrono::milliseconds timeout);
   void release(Access access);
   void mark_failed(const std::string& why);
 

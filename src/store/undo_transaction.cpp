@@ -102,7 +102,7 @@ UndoStoreTransaction::OpenFile& UndoStoreTransaction::open_for_write(const std::
   // of it, with a BusyError naming the file.
   try {
     if (f.file) undo::set_file_lock(f.file->hid(), LockKind::Exclusive);
-    else f.file = std::make_unique<UndoFile>(UndoFile::open(path, true, file_options(journal_path(file))));
+    else f.file = std::make_unique<UndoFile>(UndoFile::open(path, file_options(journal_path(file))));
   } catch (const BusyError& e) {
     if (f.file) st_->keep(file, std::move(f.file));  // still open, between transactions
     throw BusyError(path, "a write transaction cannot change this data file: another process has it open "
@@ -126,8 +126,9 @@ hid_t UndoStoreTransaction::open(const std::string& file) {
   }
   auto pending = st_->pending_journals.find(file);
   OpenFile f;
-  f.file = std::make_unique<UndoFile>(UndoFile::open(
-      path, false, file_options(pending == st_->pending_journals.end() ? "" : pending->second)));
+  UndoOptions o = file_options(pending == st_->pending_journals.end() ? "" : pending->second);
+  o.read_only = true;
+  f.file = std::make_unique<UndoFile>(UndoFile::open(path, o));
   return files_.emplace(file, std::move(f)).first->second.file->hid();
 }
 
@@ -141,7 +142,7 @@ void UndoStoreTransaction::reopen(OpenFile& f) {
   std::string path = f.file->path();
   f.file->close();
   f.file = std::make_unique<UndoFile>(
-      UndoFile::open(path, true, file_options(journal_path(path_basename(path)))));
+      UndoFile::open(path, file_options(journal_path(path_basename(path)))));
 }
 
 void UndoStoreTransaction::drop_file(const std::string& name, OpenFile& f) {
@@ -186,13 +187,13 @@ void UndoStoreTransaction::revert_all() {
       // The file was open before this transaction, and is again (the abort
       // dropped HDF5's closing writes, so its bytes are those it had then).
       st_->keep(kv.first, std::make_unique<UndoFile>(UndoFile::open(
-                              st_->data_path(kv.first), true, file_options(journal_path(kv.first)))));
+                              st_->data_path(kv.first), file_options(journal_path(kv.first)))));
     } else if (!kv.second.created) {
       // HDF5 marks the superblock "open for writing" when it opens a file
       // read-write, before the undo transaction starts, and the abort kept
       // it from clearing the mark at close. One plain open and close clears
       // it, so an aborted file is byte-identical to its state before.
-      UndoFile::open(st_->data_path(kv.first), true, file_options(journal_path(kv.first))).close();
+      UndoFile::open(st_->data_path(kv.first), file_options(journal_path(kv.first))).close();
     }
   }
   files_.clear();
@@ -374,7 +375,7 @@ DatasetSpec UndoStoreTransaction::dataset_spec(const std::string& file, const st
   return hdf5::read_spec(open(file), dataset);
 }
 
-long long UndoStoreTransaction::hid(const std::string& file) {
+hid_t UndoStoreTransaction::hid(const std::string& file) {
   check_active("get a file id");
   specs_.clear();
   return open(file);

@@ -58,7 +58,7 @@ class UndoStoreTransaction : public TransactionImpl {
   void on_abort(std::function<void()> hook) override;
   // Write transactions: the file open read-write inside this transaction.
   // Read transactions: the file open read-only.
-  long long hid(const std::string& file) override;
+  hid_t hid(const std::string& file) override;
   void commit() override;
   void abort() override;
 

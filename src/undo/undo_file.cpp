@@ -11,15 +11,17 @@
 namespace h5tx {
 
 UndoFile UndoFile::create(const std::string& path, const UndoOptions& options) {
-  return UndoFile(path, true, options, true);
+  UndoOptions o = options;
+  o.read_only = false;
+  return UndoFile(path, o, true);
 }
 
-UndoFile UndoFile::open(const std::string& path, bool writable, const UndoOptions& options) {
-  return UndoFile(path, writable, options, false);
+UndoFile UndoFile::open(const std::string& path, const UndoOptions& options) {
+  return UndoFile(path, options, false);
 }
 
-UndoFile::UndoFile(std::string path, bool writable, const UndoOptions& options, bool create)
-    : path_(std::move(path)), writable_(writable), options_(options) {
+UndoFile::UndoFile(std::string path, const UndoOptions& options, bool create)
+    : path_(std::move(path)), options_(options) {
   hdf5::silence_error_printing();
   hdf5::Lock l(hdf5::mutex());
   hdf5::Handle fapl(H5Pcreate(H5P_FILE_ACCESS), "H5Pcreate", path_);
@@ -34,7 +36,7 @@ UndoFile::UndoFile(std::string path, bool writable, const UndoOptions& options, 
   hdf5::check(H5Pset_fclose_degree(fapl, H5F_CLOSE_STRONG), "H5Pset_fclose_degree", path_);
   undo::take_last_error();
   hid_t id = create ? H5Fcreate(path_.c_str(), H5F_ACC_TRUNC, H5P_DEFAULT, fapl)
-                    : H5Fopen(path_.c_str(), writable_ ? H5F_ACC_RDWR : H5F_ACC_RDONLY, fapl);
+                    : H5Fopen(path_.c_str(), options_.read_only ? H5F_ACC_RDONLY : H5F_ACC_RDWR, fapl);
   if (id < 0) {
     // The driver's own error (e.g. a CorruptionError naming a garbage
     // journal) says more than HDF5's "unable to open file".
@@ -46,7 +48,6 @@ UndoFile::UndoFile(std::string path, bool writable, const UndoOptions& options, 
 
 UndoFile::UndoFile(UndoFile&& o) noexcept
     : path_(std::move(o.path_)),
-      writable_(o.writable_),
       options_(std::move(o.options_)),
       hid_(std::exchange(o.hid_, H5I_INVALID_HID)) {}
 
@@ -54,7 +55,6 @@ UndoFile& UndoFile::operator=(UndoFile&& o) noexcept {
   if (this != &o) {
     if (hid_ >= 0) H5Fclose(hid_);
     path_ = std::move(o.path_);
-    writable_ = o.writable_;
     options_ = std::move(o.options_);
     hid_ = std::exchange(o.hid_, H5I_INVALID_HID);
   }
@@ -92,7 +92,7 @@ UndoTransaction UndoFile::begin() {
 
 void UndoFile::reopen() {
   close();
-  *this = UndoFile(path_, true, options_, false);
+  *this = UndoFile(path_, options_, false);  // transactions run on read-write files only
 }
 
 UndoTransaction::UndoTransaction(UndoTransaction&& o) noexcept

@@ -218,9 +218,9 @@ class GuardEnv : public h5tx::Env {
     real_->sync_dir(path);
   }
   std::unique_ptr<h5tx::FileLock> lock_file(const std::string& path, h5tx::LockKind kind,
-                                            double timeout_seconds) override {
+                                            std::chrono::milliseconds timeout) override {
     check("lock_file", path);
-    return real_->lock_file(path, kind, timeout_seconds);
+    return real_->lock_file(path, kind, timeout);
   }
   uint64_t now_micros() override { return real_->now_micros(); }
   void sleep_micros(uint64_t micros) override { real_->sleep_micros(micros); }
@@ -800,7 +800,7 @@ namespace {
 void read_back(h5tx::Store& store, const std::string& input) {
   Model md;
   if (!decode_model(reinterpret_cast<const uint8_t*>(input.data()), input.size(), &md)) return;
-  auto tx = store.begin(h5tx::TxOptions{h5tx::Access::Read});
+  auto tx = store.begin(h5tx::h5tx::read_only_tx());
   try {
     tx.list_files();
   } catch (const h5tx::Error&) {
@@ -886,7 +886,7 @@ std::string check_committed_data(const std::string& home, uint64_t txid, const s
     o.env = g_env;
     o.read_only = true;
     auto store = h5tx::Store::open(home, o);
-    auto tx = store->begin(h5tx::TxOptions{h5tx::Access::Read});
+    auto tx = store->begin(h5tx::h5tx::read_only_tx());
     auto v = tx.read_chunk(cs::kFile, cs::kGrid, {0, 0});
     if (std::string(v.begin(), v.end()) != cs::chunk_bytes(1, 0, 0))
       return "committed chunk (0,0) of vol.h5:/grid has changed";

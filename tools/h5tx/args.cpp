@@ -75,6 +75,13 @@ double Args::get_double(const std::string& name, double fallback) const {
   return v;
 }
 
+std::chrono::milliseconds Args::get_seconds(const std::string& name, double fallback) const {
+  const double s = get_double(name, fallback);
+  if (s > 365.0 * 24 * 3600)
+    throw UsageError("--" + name + " wants at most a year of seconds, not '" + get(name) + "'");
+  return std::chrono::milliseconds(static_cast<int64_t>(s * 1000.0 + 0.5));
+}
+
 Args parse_args(const CommandSpec& spec, const std::vector<std::string>& argv) {
   Args a;
   bool options_done = false;

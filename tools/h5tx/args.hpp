@@ -4,6 +4,7 @@
 // parsers of the values operators type: dtypes, shapes, slices, FILE:/path.
 #pragma once
 
+#include <chrono>
 #include <cstdint>
 #include <map>
 #include <set>
@@ -49,6 +50,8 @@ struct Args {
   uint64_t get_uint(const std::string& name, uint64_t fallback, uint64_t lo = 0,
                     uint64_t hi = UINT64_MAX) const;
   double get_double(const std::string& name, double fallback) const;
+  // A duration given in seconds ("10", "0.5"), at most a year.
+  std::chrono::milliseconds get_seconds(const std::string& name, double fallback) const;
 };
 
 // Parses argv[first..argc). "--name value", "--name=value", flags, "--help"/"-h",

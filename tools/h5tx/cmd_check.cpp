@@ -34,7 +34,8 @@ namespace {
 
 // Takes the store's LOCK (shared to read, exclusive to repair) without
 // opening the store, so that no recovery runs and nothing is modified.
-std::unique_ptr<FileLock> lock_store(Env* env, const std::string& home, bool exclusive, double timeout) {
+std::unique_ptr<FileLock> lock_store(Env* env, const std::string& home, bool exclusive,
+                                     std::chrono::milliseconds timeout) {
   if (!env->exists(path_join(home, "h5tx.store")))
     throw NotFoundError(home, "not an h5tx store (no h5tx.store)");
   return env->lock_file(path_join(home, "LOCK"), exclusive ? LockKind::Exclusive : LockKind::Shared, timeout);
@@ -158,7 +159,7 @@ int run_check(const Args& a) {
   Checker c;
   c.home = a.positional[0];
   bool repair = a.flags.count("repair") > 0;
-  std::unique_ptr<FileLock> lock = lock_store(c.env, c.home, repair, a.get_double("lock-timeout", 10));
+  std::unique_ptr<FileLock> lock = lock_store(c.env, c.home, repair, a.get_seconds("lock-timeout", 10));
   std::string jdir = path_join(c.home, "journal"), ddir = path_join(c.home, "data");
 
   // The journal: committed transactions must verify; the rest is noted.
@@ -310,7 +311,7 @@ int run_check(const Args& a) {
   try {
     Options o;
     o.read_only = true;
-    o.lock_timeout_seconds = a.get_double("lock-timeout", 10);
+    o.lock_timeout = a.get_seconds("lock-timeout", 10);
     Store::open(c.home, o)->close();
   } catch (const BusyError& e) {
     c.note(std::string("could not open the store to confirm it opens: ") + e.what());
@@ -348,7 +349,7 @@ int run_dump(const Args& a) {
   if (t.empty() || t.size() > 16 || t.find_first_not_of("0123456789abcdefABCDEF") != std::string::npos)
     throw UsageError("TXID '" + t + "' is not a transaction id (up to 16 hex digits, as h5tx log prints)");
   txid = std::stoull(t, nullptr, 16);
-  std::unique_ptr<FileLock> lock = lock_store(env, home, false, a.get_double("lock-timeout", 10));
+  std::unique_ptr<FileLock> lock = lock_store(env, home, false, a.get_seconds("lock-timeout", 10));
   std::string jdir = path_join(home, "journal"), dir, state;
   for (auto st : {journal::TxState::Done, journal::TxState::Temp, journal::TxState::Flushed}) {
     std::string d = path_join(jdir, journal::tx_dir_name(txid, st));

@@ -85,7 +85,7 @@ int run_export(const Args& a) {
     throw AlreadyExistsError(out, "exists (pass --force to replace it)");
   std::unique_ptr<Store> s = open_store(a, true);
   TxOptions ro;
-  ro.access = Access::Read;
+  ro.read_only = true;
   Transaction tx = s->begin(ro);
   std::vector<std::string> files;
   bool one = a.positional.size() == 3;

@@ -85,7 +85,7 @@ int run_create_dataset(const Args& a) {
 int run_ls(const Args& a) {
   std::unique_ptr<Store> s = open_store(a, true);
   TxOptions ro;
-  ro.access = Access::Read;
+  ro.read_only = true;
   Transaction tx = s->begin(ro);
   std::printf("store %s (%s mode)\n", s->home().c_str(), s->mode() == Mode::Redo ? "redo" : "undo");
   std::vector<std::string> files = tx.list_files();
@@ -190,7 +190,7 @@ int run_get(const Args& a) {
   bool raw = a.flags.count("raw") > 0;
   std::unique_ptr<Store> s = open_store(a, true);
   TxOptions ro;
-  ro.access = Access::Read;
+  ro.read_only = true;
   Transaction tx = s->begin(ro);
   DatasetSpec spec = tx.dataset_spec(t.file, t.path);
   std::vector<uint8_t> data;
@@ -272,7 +272,7 @@ int run_recover(const Args& a) {
     if (t.empty() || t.size() > 16 || t.find_first_not_of("0123456789abcdefABCDEF") != std::string::npos)
       throw UsageError("--quarantine '" + t + "' is not a transaction id (up to 16 hex digits, as h5tx log prints)");
     Options o;
-    o.lock_timeout_seconds = a.get_double("lock-timeout", 10);
+    o.lock_timeout = a.get_seconds("lock-timeout", 10);
     Store::quarantine(a.positional[0], std::stoull(t, nullptr, 16), o);
     std::printf("moved transaction %s of %s to %s/quarantine/ (not applied; nothing deleted)\n", t.c_str(),
                 a.positional[0].c_str(), a.positional[0].c_str());

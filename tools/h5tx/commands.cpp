@@ -19,7 +19,7 @@ OptionSpec lock_timeout_option() {
 std::unique_ptr<Store> open_store(const Args& args, bool read_only) {
   Options o;
   o.read_only = read_only;
-  o.lock_timeout_seconds = args.get_double("lock-timeout", 10);
+  o.lock_timeout = args.get_seconds("lock-timeout", 10);
   return Store::open(args.positional.at(0), o);
 }
 

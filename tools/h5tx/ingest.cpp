@@ -211,7 +211,7 @@ IngestResult run_ingest(Store& store, Input& input, const IngestOptions& opt) {
   auto start = std::chrono::steady_clock::now();
   TxOptions txo;
   txo.check_conflicts = false;
-  txo.timeout_seconds = 600;
+  txo.timeout = std::chrono::minutes(10);
 
   auto worker = [&]() {
     try {

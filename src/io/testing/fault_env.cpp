@@ -2,6 +2,8 @@
 // fault_env.hpp; this file follows it literally.
 #include "io/testing/fault_env.hpp"
 
+#include "util/duration_text.hpp"
+
 #include <algorithm>
 #include <cerrno>
 #include <chrono>
@@ -743,7 +745,7 @@ void FaultEnv::sync_dir(const std::string& path) {
 }
 
 std::unique_ptr<FileLock> FaultEnv::lock_file(const std::string& path, LockKind kind,
-                                              double timeout_seconds) {
+                                              std::chrono::milliseconds timeout) {
   std::unique_lock<std::mutex> l(s_->mu);
   const bool exclusive = kind == LockKind::Exclusive;
   State::Op op(s_.get(), "lock_file", path, exclusive ? "exclusive" : "shared");
@@ -760,8 +762,7 @@ std::unique_ptr<FileLock> FaultEnv::lock_file(const std::string& path, LockKind 
 
   const uint64_t epoch = s_->epoch;
   const auto deadline = std::chrono::steady_clock::now() +
-                        std::chrono::duration_cast<std::chrono::steady_clock::duration>(
-                            std::chrono::duration<double>(std::max(0.0, timeout_seconds)));
+                        std::max(timeout, std::chrono::milliseconds(0));
   for (;;) {
     s_->check_epoch(epoch, "lock_file", path);
     LockState& ls = s_->locks[ino];
@@ -775,10 +776,8 @@ std::unique_ptr<FileLock> FaultEnv::lock_file(const std::string& path, LockKind 
       return std::unique_ptr<FileLock>(new FaultLock(s_.get(), ino, exclusive));
     }
     if (std::chrono::steady_clock::now() >= deadline) {
-      char waited[32];
-      std::snprintf(waited, sizeof waited, "%g", timeout_seconds);
       throw BusyError(path, std::string("cannot take ") + (exclusive ? "exclusive" : "shared") +
-                                " lock within " + waited + " s: " +
+                                " lock within " + duration_text(timeout) + ": " +
                                 (ls.exclusive ? "an exclusive" : "a shared") +
                                 " lock is held by another process or handle",
                       EAGAIN);

@@ -149,7 +149,7 @@ class FaultEnv final : public Env {
   std::vector<std::string> list_dir(const std::string& path) override;
   void sync_dir(const std::string& path) override;
   std::unique_ptr<FileLock> lock_file(const std::string& path, LockKind kind,
-                                      double timeout_seconds) override;
+                                      std::chrono::milliseconds timeout) override;
   uint64_t now_micros() override;
   void sleep_micros(uint64_t micros) override;
 

@@ -41,7 +41,7 @@ int main(int argc, char** argv) {
     store->close();
   }
   auto store = h5tx::Store::open(home);
-  auto tx = store->begin({h5tx::Access::Read});
+  auto tx = store->begin(h5tx::read_only_tx());
   if (tx.read_chunk("v.h5", "/a", {1, 0}) != chunk) return fail("chunk read back differs");
   std::printf("h5tx %s: store round trip ok\n", h5tx::version());
   return 0;
