@@ -12,7 +12,8 @@
 #include "args.hpp"
 #include "chunk_grid.hpp"
 #include "demo_volume.hpp"
-#include "hdf5_util.hpp"
+#include "hdf5/dtype_map.hpp"
+#include "hdf5/handle.hpp"
 #include "h5tx/error.hpp"
 #include "ingest.hpp"
 #include "input.hpp"
@@ -195,7 +196,7 @@ TEST_CASE("raw and npy inputs read any hyperslab in C order") {
 }
 
 TEST_CASE("HDF5 dataset input, big-endian included") {
-  hdf5_quiet();
+  hdf5::silence_error_printing();
   h5tx_test::TempDir dir("cli_h5in");
   std::string path = dir / "src.h5";
   const hsize_t dims[2] = {9, 11};

@@ -11,6 +11,7 @@
 
 #include "h5tx/error.hpp"
 #include "hdf5/chunk_codec.hpp"
+#include "hdf5/dtype_map.hpp"
 #include "hdf5/handle.hpp"
 
 namespace h5tx {
@@ -23,67 +24,6 @@ struct Guard {
   Lock lock{mutex()};
   Guard() { silence_error_printing(); }
 };
-
-hid_t file_type(DType t) {
-  switch (t) {
-    case DType::U8: return H5T_STD_U8LE;
-    case DType::U16: return H5T_STD_U16LE;
-    case DType::U32: return H5T_STD_U32LE;
-    case DType::U64: return H5T_STD_U64LE;
-    case DType::I8: return H5T_STD_I8LE;
-    case DType::I16: return H5T_STD_I16LE;
-    case DType::I32: return H5T_STD_I32LE;
-    case DType::I64: return H5T_STD_I64LE;
-    case DType::F32: return H5T_IEEE_F32LE;
-    case DType::F64: return H5T_IEEE_F64LE;
-  }
-  throw InvalidArgumentError("", "unknown dtype code " + std::to_string(int(t)));
-}
-
-// Memory types: h5tx only runs on little-endian hosts, so these equal the
-// file types byte for byte.
-hid_t mem_type(DType t) {
-  switch (t) {
-    case DType::U8: return H5T_NATIVE_UINT8;
-    case DType::U16: return H5T_NATIVE_UINT16;
-    case DType::U32: return H5T_NATIVE_UINT32;
-    case DType::U64: return H5T_NATIVE_UINT64;
-    case DType::I8: return H5T_NATIVE_INT8;
-    case DType::I16: return H5T_NATIVE_INT16;
-    case DType::I32: return H5T_NATIVE_INT32;
-    case DType::I64: return H5T_NATIVE_INT64;
-    case DType::F32: return H5T_NATIVE_FLOAT;
-    case DType::F64: return H5T_NATIVE_DOUBLE;
-  }
-  throw InvalidArgumentError("", "unknown dtype code " + std::to_string(int(t)));
-}
-
-// The DType of an HDF5 numeric type; UnsupportedError for anything else.
-DType dtype_of_hdf5(hid_t type, const std::string& path) {
-  H5T_class_t cls = H5Tget_class(type);
-  size_t size = H5Tget_size(type);
-  H5T_order_t order = H5Tget_order(type);
-  if (cls == H5T_INTEGER || cls == H5T_FLOAT) {
-    if (size > 1 && order != H5T_ORDER_LE) {
-      throw UnsupportedError(path, "big-endian data types are not supported");
-    }
-  }
-  if (cls == H5T_INTEGER) {
-    bool is_signed = H5Tget_sign(type) == H5T_SGN_2;
-    switch (size) {
-      case 1: return is_signed ? DType::I8 : DType::U8;
-      case 2: return is_signed ? DType::I16 : DType::U16;
-      case 4: return is_signed ? DType::I32 : DType::U32;
-      case 8: return is_signed ? DType::I64 : DType::U64;
-    }
-  } else if (cls == H5T_FLOAT) {
-    if (size == 4) return DType::F32;
-    if (size == 8) return DType::F64;
-  }
-  throw UnsupportedError(path, "data type is not one of u8..u64, i8..i64, f32, f64 (class " +
-                                   std::to_string(int(cls)) + ", size " + std::to_string(size) +
-                                   ")");
-}
 
 void check_path(const std::string& path, const char* kind) {
   std::string p = std::string(kind) == "dataset" ? names::dataset_path_problem(path)
@@ -441,7 +381,7 @@ AttributeValue read_attribute(hid_t file, const std::string& object, const std::
     return a;
   }
   AttributeValue a;
-  a.dtype = dtype_of_hdf5(type, what);
+  a.dtype = dtype_of_hdf5(type, what, ByteOrder::LittleOnly);
   a.bytes.resize(size_t(npoints) * dtype_size(a.dtype));
   if (npoints > 0) check(H5Aread(attr, mem_type(a.dtype), a.bytes.data()), "H5Aread", what);
   return a;
@@ -482,7 +422,7 @@ DatasetSpec read_spec(hid_t file, const std::string& path) {
   DatasetSpec s;
   {
     Handle type(H5Dget_type(ds), "H5Dget_type", path);
-    s.dtype = dtype_of_hdf5(type, path);
+    s.dtype = dtype_of_hdf5(type, path, ByteOrder::LittleOnly);
   }
   Handle space(H5Dget_space(ds), "H5Dget_space", path);
   int rank = H5Sget_simple_extent_ndims(space);

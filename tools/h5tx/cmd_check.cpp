@@ -19,7 +19,7 @@
 #include "h5tx/env.hpp"
 #include "h5tx/sec2j.h"
 #include "h5tx/store.hpp"
-#include "hdf5_util.hpp"
+#include "hdf5/handle.hpp"
 #include "journal/manifest.hpp"
 #include "journal/tx_dir.hpp"
 #include "journal/tx_reader.hpp"
@@ -73,7 +73,7 @@ herr_t collect_dataset(hid_t, const char* name, const H5O_info_t* info, void* da
 }
 
 struct OpenedFile {
-  H5Handle file;
+  hdf5::Handle file;
   std::vector<DatasetInfo> datasets;
 };
 
@@ -81,15 +81,15 @@ struct OpenedFile {
 // journal must be read through) and lists its datasets. Problems are reported.
 bool open_hdf5(Checker& c, const std::string& path, const std::string& undo_journal, OpenedFile* out) {
   try {
-    H5Handle fapl(H5Pcreate(H5P_FILE_ACCESS), "cannot create a property list", path);
+    hdf5::Handle fapl(H5Pcreate(H5P_FILE_ACCESS), "cannot create a property list", path);
     if (!undo_journal.empty())
-      h5_check(H5Pset_fapl_sec2j_journal(fapl.id(), undo_journal.c_str()), "cannot select the undo driver", path);
-    out->file = H5Handle(H5Fopen(path.c_str(), H5F_ACC_RDONLY, fapl.id()), "cannot open", path);
-    h5_check(H5Ovisit(out->file.id(), H5_INDEX_NAME, H5_ITER_NATIVE, collect_dataset, &out->datasets),
+      hdf5::check(H5Pset_fapl_sec2j_journal(fapl.get(), undo_journal.c_str()), "cannot select the undo driver", path);
+    out->file = hdf5::Handle(H5Fopen(path.c_str(), H5F_ACC_RDONLY, fapl.get()), "cannot open", path);
+    hdf5::check(H5Ovisit(out->file.get(), H5_INDEX_NAME, H5_ITER_NATIVE, collect_dataset, &out->datasets),
              "cannot list the objects", path);
     for (DatasetInfo& d : out->datasets) {
-      H5Handle ds(H5Dopen2(out->file.id(), d.path.c_str(), H5P_DEFAULT), "cannot open dataset", path + ":" + d.path);
-      d.storage = H5Dget_storage_size(ds.id());
+      hdf5::Handle ds(H5Dopen2(out->file.get(), d.path.c_str(), H5P_DEFAULT), "cannot open dataset", path + ":" + d.path);
+      d.storage = H5Dget_storage_size(ds.get());
     }
     return true;
   } catch (const Error& e) {
@@ -104,25 +104,25 @@ void check_hdf5(Checker& c, const std::string& path, OpenedFile& f, Progress& pr
   for (const DatasetInfo& info : f.datasets) {
     std::string where = path + ":" + info.path;
     try {
-      H5Handle ds(H5Dopen2(f.file.id(), info.path.c_str(), H5P_DEFAULT), "cannot open dataset", where);
-      H5Handle type(H5Dget_type(ds.id()), "cannot read the type", where);
-      H5Handle space(H5Dget_space(ds.id()), "cannot read the dataspace", where);
-      H5Handle dcpl(H5Dget_create_plist(ds.id()), "cannot read the creation properties", where);
-      int rank = H5Sget_simple_extent_ndims(space.id());
-      size_t es = H5Tget_size(type.id());
+      hdf5::Handle ds(H5Dopen2(f.file.get(), info.path.c_str(), H5P_DEFAULT), "cannot open dataset", where);
+      hdf5::Handle type(H5Dget_type(ds.get()), "cannot read the type", where);
+      hdf5::Handle space(H5Dget_space(ds.get()), "cannot read the dataspace", where);
+      hdf5::Handle dcpl(H5Dget_create_plist(ds.get()), "cannot read the creation properties", where);
+      int rank = H5Sget_simple_extent_ndims(space.get());
+      size_t es = H5Tget_size(type.get());
       std::vector<hsize_t> dims(size_t(std::max(rank, 0)));
-      if (rank > 0) H5Sget_simple_extent_dims(space.id(), dims.data(), nullptr);
-      if (H5Pget_layout(dcpl.id()) != H5D_CHUNKED || rank <= 0) {
-        hssize_t n = H5Sget_simple_extent_npoints(space.id());
+      if (rank > 0) H5Sget_simple_extent_dims(space.get(), dims.data(), nullptr);
+      if (H5Pget_layout(dcpl.get()) != H5D_CHUNKED || rank <= 0) {
+        hssize_t n = H5Sget_simple_extent_npoints(space.get());
         std::vector<uint8_t> buf(size_t(std::max<hssize_t>(n, 0)) * es + 1);
-        h5_check(H5Dread(ds.id(), type.id(), H5S_ALL, H5S_ALL, H5P_DEFAULT, buf.data()), "cannot read", where);
+        hdf5::check(H5Dread(ds.get(), type.get(), H5S_ALL, H5S_ALL, H5P_DEFAULT, buf.data()), "cannot read", where);
         progress.add(info.storage, 0);
         continue;
       }
       std::vector<hsize_t> chunk(static_cast<size_t>(rank));
-      H5Pget_chunk(dcpl.id(), rank, chunk.data());
+      H5Pget_chunk(dcpl.get(), rank, chunk.data());
       hsize_t nchunks = 0;
-      h5_check(H5Dget_num_chunks(ds.id(), space.id(), &nchunks), "cannot count the chunks", where);
+      hdf5::check(H5Dget_num_chunks(ds.get(), space.get(), &nchunks), "cannot count the chunks", where);
       size_t chunk_bytes = es;
       for (hsize_t x : chunk) chunk_bytes *= size_t(x);
       std::vector<uint8_t> buf(chunk_bytes);
@@ -131,20 +131,20 @@ void check_hdf5(Checker& c, const std::string& path, OpenedFile& f, Progress& pr
         unsigned mask = 0;
         haddr_t addr = 0;
         hsize_t size = 0;
-        h5_check(H5Dget_chunk_info(ds.id(), space.id(), i, off.data(), &mask, &addr, &size),
+        hdf5::check(H5Dget_chunk_info(ds.get(), space.get(), i, off.data(), &mask, &addr, &size),
                  "cannot read the chunk index", where);
         std::string coords;
         for (int d = 0; d < rank; d++) {
           count[size_t(d)] = std::min(chunk[size_t(d)], dims[size_t(d)] - off[size_t(d)]);
           coords += (d ? "," : "") + std::to_string(off[size_t(d)] / chunk[size_t(d)]);
         }
-        H5Handle fs(H5Dget_space(ds.id()), "cannot read the dataspace", where);
-        H5Handle ms(H5Screate_simple(rank, count.data(), nullptr), "cannot create a dataspace", where);
-        herr_t rc = H5Sselect_hyperslab(fs.id(), H5S_SELECT_SET, off.data(), nullptr, count.data(), nullptr);
-        if (rc >= 0) rc = H5Dread(ds.id(), type.id(), ms.id(), fs.id(), H5P_DEFAULT, buf.data());
+        hdf5::Handle fs(H5Dget_space(ds.get()), "cannot read the dataspace", where);
+        hdf5::Handle ms(H5Screate_simple(rank, count.data(), nullptr), "cannot create a dataspace", where);
+        herr_t rc = H5Sselect_hyperslab(fs.get(), H5S_SELECT_SET, off.data(), nullptr, count.data(), nullptr);
+        if (rc >= 0) rc = H5Dread(ds.get(), type.get(), ms.get(), fs.get(), H5P_DEFAULT, buf.data());
         if (rc < 0)
           c.problem(path + ": dataset " + info.path + " chunk (" + coords + ") at file offset " +
-                    std::to_string(addr) + ", " + std::to_string(size) + " bytes: " + hdf5_error_message());
+                    std::to_string(addr) + ", " + std::to_string(size) + " bytes: " + hdf5::error_stack_message());
         progress.add(size);
       }
     } catch (const Error& e) {

@@ -14,7 +14,8 @@
 #include "chunk_grid.hpp"
 #include "commands.hpp"
 #include "h5tx/env.hpp"
-#include "hdf5_util.hpp"
+#include "hdf5/dtype_map.hpp"
+#include "hdf5/handle.hpp"
 #include "ingest.hpp"
 #include "progress.hpp"
 
@@ -34,20 +35,20 @@ void copy_dataset(Transaction& tx, const std::string& file, const std::string& p
     uint64_t m = s.max_shape.empty() ? s.shape[d] : s.max_shape[d];
     maxd[d] = m == kUnlimited ? H5S_UNLIMITED : m;
   }
-  hid_t type = hdf5_type_of(s.dtype);
+  hid_t type = hdf5::mem_type(s.dtype);
   std::vector<uint8_t> fill = fill_element_of(s.dtype, s.fill_value);
-  H5Handle space(H5Screate_simple(int(rank), dims.data(), maxd.data()), "cannot create a dataspace", where);
-  H5Handle dcpl(H5Pcreate(H5P_DATASET_CREATE), "cannot create a property list", where);
-  h5_check(H5Pset_chunk(dcpl.id(), int(rank), chunk.data()), "cannot set the chunk shape", where);
-  h5_check(H5Pset_fill_value(dcpl.id(), type, fill.data()), "cannot set the fill value", where);
+  hdf5::Handle space(H5Screate_simple(int(rank), dims.data(), maxd.data()), "cannot create a dataspace", where);
+  hdf5::Handle dcpl(H5Pcreate(H5P_DATASET_CREATE), "cannot create a property list", where);
+  hdf5::check(H5Pset_chunk(dcpl.get(), int(rank), chunk.data()), "cannot set the chunk shape", where);
+  hdf5::check(H5Pset_fill_value(dcpl.get(), type, fill.data()), "cannot set the fill value", where);
   if (s.compression == Compression::ShuffleDeflate) {
-    h5_check(H5Pset_shuffle(dcpl.id()), "cannot set shuffle", where);
-    h5_check(H5Pset_deflate(dcpl.id(), unsigned(s.deflate_level)), "cannot set deflate", where);
+    hdf5::check(H5Pset_shuffle(dcpl.get()), "cannot set shuffle", where);
+    hdf5::check(H5Pset_deflate(dcpl.get(), unsigned(s.deflate_level)), "cannot set deflate", where);
   }
-  if (s.fletcher32) h5_check(H5Pset_fletcher32(dcpl.id()), "cannot set fletcher32", where);
-  H5Handle lcpl(H5Pcreate(H5P_LINK_CREATE), "cannot create a property list", where);
-  h5_check(H5Pset_create_intermediate_group(lcpl.id(), 1), "cannot set intermediate groups", where);
-  H5Handle ds(H5Dcreate2(out, out_path.c_str(), type, space.id(), lcpl.id(), dcpl.id(), H5P_DEFAULT),
+  if (s.fletcher32) hdf5::check(H5Pset_fletcher32(dcpl.get()), "cannot set fletcher32", where);
+  hdf5::Handle lcpl(H5Pcreate(H5P_LINK_CREATE), "cannot create a property list", where);
+  hdf5::check(H5Pset_create_intermediate_group(lcpl.get(), 1), "cannot set intermediate groups", where);
+  hdf5::Handle ds(H5Dcreate2(out, out_path.c_str(), type, space.get(), lcpl.get(), dcpl.get(), H5P_DEFAULT),
               "cannot create dataset", where);
 
   ChunkGrid grid(s.shape, s.chunk);
@@ -61,11 +62,11 @@ void copy_dataset(Transaction& tx, const std::string& file, const std::string& p
     Shape start, count;
     grid.region(i, &start, &count);
     std::vector<hsize_t> st(start.begin(), start.end()), ct(count.begin(), count.end()), zero(rank, 0);
-    H5Handle fs(H5Dget_space(ds.id()), "cannot read the dataspace", where);
-    h5_check(H5Sselect_hyperslab(fs.id(), H5S_SELECT_SET, st.data(), nullptr, ct.data(), nullptr), "select", where);
-    H5Handle ms(H5Screate_simple(int(rank), chunk.data(), nullptr), "cannot create a dataspace", where);
-    h5_check(H5Sselect_hyperslab(ms.id(), H5S_SELECT_SET, zero.data(), nullptr, ct.data(), nullptr), "select", where);
-    h5_check(H5Dwrite(ds.id(), type, ms.id(), fs.id(), H5P_DEFAULT, data.data()), "cannot write", where);
+    hdf5::Handle fs(H5Dget_space(ds.get()), "cannot read the dataspace", where);
+    hdf5::check(H5Sselect_hyperslab(fs.get(), H5S_SELECT_SET, st.data(), nullptr, ct.data(), nullptr), "select", where);
+    hdf5::Handle ms(H5Screate_simple(int(rank), chunk.data(), nullptr), "cannot create a dataspace", where);
+    hdf5::check(H5Sselect_hyperslab(ms.get(), H5S_SELECT_SET, zero.data(), nullptr, ct.data(), nullptr), "select", where);
+    hdf5::check(H5Dwrite(ds.get(), type, ms.get(), fs.get(), H5P_DEFAULT, data.data()), "cannot write", where);
   }
 }
 
@@ -109,14 +110,14 @@ int run_export(const Args& a) {
   std::string partial = out + ".partial";
   if (env->exists(partial)) env->remove_file(partial);
   {
-    H5Handle h(H5Fcreate(partial.c_str(), H5F_ACC_EXCL, H5P_DEFAULT, H5P_DEFAULT), "cannot create", partial);
+    hdf5::Handle h(H5Fcreate(partial.c_str(), H5F_ACC_EXCL, H5P_DEFAULT, H5P_DEFAULT), "cannot create", partial);
     Progress progress("export", total);
     for (const auto& fd : datasets) {
       std::string out_path = one ? fd.second : "/" + fd.first + fd.second;
-      copy_dataset(tx, fd.first, fd.second, h.id(), out_path, out, progress);
+      copy_dataset(tx, fd.first, fd.second, h.get(), out_path, out, progress);
     }
     progress.finish();
-    h5_check(H5Fflush(h.id(), H5F_SCOPE_GLOBAL), "cannot flush", partial);
+    hdf5::check(H5Fflush(h.get(), H5F_SCOPE_GLOBAL), "cannot flush", partial);
   }
   uint64_t snapshot = tx.snapshot();
   tx.abort();

@@ -15,7 +15,7 @@
 #include "commands.hpp"
 #include "demo_volume.hpp"
 #include "h5tx/env.hpp"
-#include "hdf5_util.hpp"
+#include "hdf5/handle.hpp"
 #include "ingest.hpp"
 #include "input.hpp"
 #include "progress.hpp"
@@ -90,8 +90,8 @@ int run_ingest_cmd(const Args& a) {
 // the generator. Returns the number of chunks that differ.
 uint64_t verify_demo(const std::string& path, const std::string& dataset, const ChunkGrid& grid,
                      uint64_t* checked) {
-  H5Handle f(H5Fopen(path.c_str(), H5F_ACC_RDONLY, H5P_DEFAULT), "cannot open", path);
-  H5Handle d(H5Dopen2(f.id(), dataset.c_str(), H5P_DEFAULT), "cannot open dataset", path + ":" + dataset);
+  hdf5::Handle f(H5Fopen(path.c_str(), H5F_ACC_RDONLY, H5P_DEFAULT), "cannot open", path);
+  hdf5::Handle d(H5Dopen2(f.get(), dataset.c_str(), H5P_DEFAULT), "cannot open dataset", path + ":" + dataset);
   std::unique_ptr<Input> gen = demo_input(grid.shape());
   Progress progress("verify", grid.count() * grid.chunk_elements() * 2);
   uint64_t bad = 0;
@@ -102,10 +102,10 @@ uint64_t verify_demo(const std::string& path, const std::string& dataset, const 
     for (uint64_t c : count) n *= c;
     std::vector<uint16_t> got(n), want(n);
     std::vector<hsize_t> s(start.begin(), start.end()), c(count.begin(), count.end());
-    H5Handle fs(H5Dget_space(d.id()), "cannot get dataspace", path);
-    h5_check(H5Sselect_hyperslab(fs.id(), H5S_SELECT_SET, s.data(), nullptr, c.data(), nullptr), "select", path);
-    H5Handle ms(H5Screate_simple(int(c.size()), c.data(), nullptr), "dataspace", path);
-    h5_check(H5Dread(d.id(), H5T_NATIVE_UINT16, ms.id(), fs.id(), H5P_DEFAULT, got.data()),
+    hdf5::Handle fs(H5Dget_space(d.get()), "cannot get dataspace", path);
+    hdf5::check(H5Sselect_hyperslab(fs.get(), H5S_SELECT_SET, s.data(), nullptr, c.data(), nullptr), "select", path);
+    hdf5::Handle ms(H5Screate_simple(int(c.size()), c.data(), nullptr), "dataspace", path);
+    hdf5::check(H5Dread(d.get(), H5T_NATIVE_UINT16, ms.get(), fs.get(), H5P_DEFAULT, got.data()),
              ("cannot read chunk " + format_shape(grid.coords(i))).c_str(), path + ":" + dataset);
     gen->read(start, count, want.data());
     if (got != want) {

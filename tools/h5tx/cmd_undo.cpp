@@ -7,7 +7,7 @@
 #include "h5tx/env.hpp"
 #include "h5tx/error.hpp"
 #include "h5tx/sec2j.h"
-#include "hdf5_util.hpp"
+#include "hdf5/handle.hpp"
 
 namespace h5tx {
 namespace cli {
@@ -24,7 +24,7 @@ int run_undo_recover(const Args& a) {
     return 0;
   }
   herr_t rc = H5FD_sec2j_recover(file.c_str(), a.has("journal") ? journal.c_str() : nullptr);
-  if (rc < 0) throw Hdf5Error(file, "cannot revert the undo journal " + journal + ": " + hdf5_error_message());
+  if (rc < 0) throw Hdf5Error(file, "cannot revert the undo journal " + journal + ": " + hdf5::error_stack_message());
   if (rc > 0) std::printf("%s: reverted the unfinished transaction recorded in %s\n", file.c_str(), journal.c_str());
   else std::printf("%s: the journal %s held nothing to revert; removed it\n", file.c_str(), journal.c_str());
   return 0;

@@ -12,7 +12,8 @@
 
 #include "args.hpp"
 #include "h5tx/error.hpp"
-#include "hdf5_util.hpp"
+#include "hdf5/dtype_map.hpp"
+#include "hdf5/handle.hpp"
 #include "npy.hpp"
 
 namespace h5tx {
@@ -120,16 +121,16 @@ class Hdf5Input : public Input {
  public:
   Hdf5Input(const std::string& path, const std::string& dataset) : path_(path), dataset_(dataset) {
     std::string where = path + ":" + dataset;
-    file_ = H5Handle(H5Fopen(path.c_str(), H5F_ACC_RDONLY, H5P_DEFAULT), "cannot open HDF5 input", path);
-    dset_ = H5Handle(H5Dopen2(file_.id(), dataset.c_str(), H5P_DEFAULT), "cannot open dataset", where);
-    H5Handle type(H5Dget_type(dset_.id()), "cannot read the type", where);
-    dtype_ = dtype_of_hdf5_type(type.id(), where);
-    mem_type_ = hdf5_type_of(dtype_);
-    H5Handle space(H5Dget_space(dset_.id()), "cannot read the dataspace", where);
-    int rank = H5Sget_simple_extent_ndims(space.id());
+    file_ = hdf5::Handle(H5Fopen(path.c_str(), H5F_ACC_RDONLY, H5P_DEFAULT), "cannot open HDF5 input", path);
+    dset_ = hdf5::Handle(H5Dopen2(file_.get(), dataset.c_str(), H5P_DEFAULT), "cannot open dataset", where);
+    hdf5::Handle type(H5Dget_type(dset_.get()), "cannot read the type", where);
+    dtype_ = hdf5::dtype_of_hdf5(type.get(), where, hdf5::ByteOrder::Any);
+    mem_type_ = hdf5::mem_type(dtype_);
+    hdf5::Handle space(H5Dget_space(dset_.get()), "cannot read the dataspace", where);
+    int rank = H5Sget_simple_extent_ndims(space.get());
     if (rank <= 0) throw InvalidArgumentError(where, "a scalar or null dataspace has nothing to ingest");
     std::vector<hsize_t> dims(static_cast<size_t>(rank));
-    H5Sget_simple_extent_dims(space.id(), dims.data(), nullptr);
+    H5Sget_simple_extent_dims(space.get(), dims.data(), nullptr);
     for (hsize_t d : dims) {
       if (d == 0) throw InvalidArgumentError(where, "the dataset is empty");
       shape_.push_back(d);
@@ -145,17 +146,17 @@ class Hdf5Input : public Input {
   void read(const Shape& start, const Shape& count, void* out) override {
     std::string where = path_ + ":" + dataset_;
     std::vector<hsize_t> s(start.begin(), start.end()), c(count.begin(), count.end());
-    H5Handle fspace(H5Dget_space(dset_.id()), "cannot read the dataspace", where);
-    h5_check(H5Sselect_hyperslab(fspace.id(), H5S_SELECT_SET, s.data(), nullptr, c.data(), nullptr),
+    hdf5::Handle fspace(H5Dget_space(dset_.get()), "cannot read the dataspace", where);
+    hdf5::check(H5Sselect_hyperslab(fspace.get(), H5S_SELECT_SET, s.data(), nullptr, c.data(), nullptr),
              "cannot select a hyperslab", where);
-    H5Handle mspace(H5Screate_simple(int(c.size()), c.data(), nullptr), "cannot create a dataspace", where);
-    h5_check(H5Dread(dset_.id(), mem_type_, mspace.id(), fspace.id(), H5P_DEFAULT, out),
+    hdf5::Handle mspace(H5Screate_simple(int(c.size()), c.data(), nullptr), "cannot create a dataspace", where);
+    hdf5::check(H5Dread(dset_.get(), mem_type_, mspace.get(), fspace.get(), H5P_DEFAULT, out),
              "cannot read", where);
   }
 
  private:
   std::string path_, dataset_, identity_;
-  H5Handle file_, dset_;
+  hdf5::Handle file_, dset_;
   DType dtype_ = DType::U8;
   hid_t mem_type_ = -1;
   Shape shape_;

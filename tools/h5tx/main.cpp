@@ -8,7 +8,7 @@
 
 #include "commands.hpp"
 #include "h5tx/error.hpp"
-#include "hdf5_util.hpp"
+#include "hdf5/handle.hpp"
 
 using namespace h5tx;
 using namespace h5tx::cli;
@@ -38,7 +38,7 @@ void print_overview(FILE* out) {
 }  // namespace
 
 int main(int argc, char** argv) {
-  hdf5_quiet();
+  hdf5::silence_error_printing();
   if (argc < 2) {
     print_overview(stderr);
     return 2;
