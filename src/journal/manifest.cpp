@@ -63,6 +63,172 @@ std::string get_checked(ByteReader& r, const char* what, std::string (*problem)(
   return s;
 }
 
+// One operation record (formats/redo-manifest.md, "Operations").
+void put_op(ByteWriter& w, const Op& op) {
+  w.u8(static_cast<uint8_t>(op.kind));
+  w.str(op.file);
+  switch (op.kind) {
+    case OpKind::CreateFile:
+      break;
+    case OpKind::CreateDataset: {
+      const DatasetSpec& s = op.spec;
+      w.str(op.path);
+      w.u8(static_cast<uint8_t>(s.dtype));
+      w.u8(static_cast<uint8_t>(s.shape.size()));
+      for (uint64_t d : s.shape) w.u64(d);
+      const Shape& mx = s.max_shape.empty() ? s.shape : s.max_shape;
+      for (uint64_t d : mx) w.u64(d);
+      for (uint64_t d : s.chunk) w.u64(d);
+      w.f64(s.fill_value);
+      w.u8(static_cast<uint8_t>(s.compression));
+      w.u8(static_cast<uint8_t>(s.deflate_level));
+      w.u8(s.fletcher32 ? 1 : 0);
+      break;
+    }
+    case OpKind::ExtendDataset:
+      w.str(op.path);
+      put_shape(w, op.shape);
+      break;
+    case OpKind::SetAttribute:
+      w.str(op.path);
+      w.str(op.name);
+      w.u8(op.attr.is_string ? 1 : 0);
+      w.u8(static_cast<uint8_t>(op.attr.dtype));
+      if (op.attr.is_string) {
+        w.str(op.attr.text);
+      } else {
+        w.u32(static_cast<uint32_t>(op.attr.bytes.size()));
+        w.bytes(op.attr.bytes.data(), op.attr.bytes.size());
+      }
+      break;
+    case OpKind::WriteChunk:
+      w.str(op.path);
+      put_shape(w, op.shape);
+      w.u32(op.filter_mask);
+      w.str(op.chunk_file);
+      w.u64(op.chunk_offset);
+      w.u64(op.chunk_size);
+      w.u64(op.chunk_hash);
+      break;
+  }
+}
+
+DatasetSpec get_spec(ByteReader& b) {
+  DatasetSpec s;
+  s.dtype = get_dtype(b);
+  size_t rank = get_rank(b, "dataset rank");
+  s.shape = get_dims(b, rank, "shape");
+  s.max_shape = get_dims(b, rank, "max shape");
+  size_t cat = b.offset();
+  s.chunk = get_dims(b, rank, "chunk shape");
+  for (size_t d = 0; d < rank; d++) {
+    if (s.chunk[d] == 0) b.fail(cat, "chunk dimension is 0");
+    if (s.max_shape[d] < s.shape[d]) b.fail(cat, "max shape smaller than shape");
+  }
+  s.fill_value = b.f64("fill value");
+  size_t c_at = b.offset();
+  uint8_t comp = b.u8("compression");
+  if (comp > uint8_t(Compression::ShuffleDeflate)) b.fail(c_at, "unknown compression " + std::to_string(comp));
+  s.compression = static_cast<Compression>(comp);
+  size_t l_at = b.offset();
+  s.deflate_level = b.u8("deflate level");
+  if (s.deflate_level > 9) b.fail(l_at, "deflate level above 9");
+  size_t f_at = b.offset();
+  uint8_t f = b.u8("fletcher32");
+  if (f > 1) b.fail(f_at, "fletcher32 flag is not 0 or 1");
+  s.fletcher32 = f == 1;
+  return s;
+}
+
+AttributeValue get_attribute_value(ByteReader& b) {
+  AttributeValue a;
+  size_t s_at = b.offset();
+  uint8_t is_string = b.u8("attribute kind");
+  if (is_string > 1) b.fail(s_at, "attribute kind is not 0 or 1");
+  a.is_string = is_string == 1;
+  a.dtype = get_dtype(b);
+  size_t v_at = b.offset();
+  std::string value = b.str("attribute value");
+  if (a.is_string) {
+    a.text = std::move(value);
+  } else {
+    if (value.empty() || value.size() % dtype_size(a.dtype) != 0)
+      b.fail(v_at, "attribute value size " + std::to_string(value.size()) +
+                       " is not a positive multiple of the element size");
+    a.bytes.assign(value.begin(), value.end());
+  }
+  return a;
+}
+
+// The chunk reference of a WriteChunk record (after its path).
+void get_chunk_ref(ByteReader& b, uint32_t version, Op& op) {
+  op.shape = get_dims(b, get_rank(b, "chunk rank"), "chunk coordinates");
+  op.filter_mask = b.u32("filter mask");
+  size_t n_at = b.offset();
+  op.chunk_file = b.str("chunk file name", kMaxName);
+  if (!(version >= 2 && op.chunk_file.empty()) && !valid_chunk_file_name(op.chunk_file))
+    b.fail(n_at, "invalid chunk file name '" + names::printable(op.chunk_file) + "'");
+  size_t o_at = b.offset();
+  if (version >= 2) op.chunk_offset = b.u64("chunk offset");
+  op.chunk_size = b.u64("chunk size");
+  if (op.chunk_offset > UINT64_MAX / 2 || op.chunk_size > UINT64_MAX / 2)
+    b.fail(o_at, "chunk offset or size out of range");
+  op.chunk_hash = b.u64("chunk checksum");
+}
+
+// One operation record; every name goes through the one validator.
+Op get_op(ByteReader& b, uint32_t version) {
+  size_t at = b.offset();
+  uint8_t kind = b.u8("operation kind");
+  if (kind < uint8_t(OpKind::CreateFile) || kind > uint8_t(OpKind::WriteChunk))
+    b.fail(at, "unknown operation kind " + std::to_string(kind));
+  Op op;
+  op.kind = static_cast<OpKind>(kind);
+  op.file = get_checked(b, "file name", names::file_name_problem);
+  switch (op.kind) {
+    case OpKind::CreateFile:
+      break;
+    case OpKind::CreateDataset:
+      op.path = get_checked(b, "dataset path", names::dataset_path_problem);
+      op.spec = get_spec(b);
+      break;
+    case OpKind::ExtendDataset:
+      op.path = get_checked(b, "dataset path", names::dataset_path_problem);
+      op.shape = get_dims(b, get_rank(b, "extend rank"), "extent");
+      break;
+    case OpKind::SetAttribute:
+      op.path = get_checked(b, "object path", names::object_path_problem);
+      op.name = get_checked(b, "attribute name", names::attribute_name_problem);
+      op.attr = get_attribute_value(b);
+      break;
+    case OpKind::WriteChunk:
+      op.path = get_checked(b, "dataset path", names::dataset_path_problem);
+      get_chunk_ref(b, version, op);
+      break;
+  }
+  return op;
+}
+
+// Version 2+: the inline data length matches what follows the record, and
+// the inline chunks tile it in order.
+void check_inline_data(ByteReader& b, Manifest& m, uint64_t total, uint64_t file_size) {
+  size_t at = b.offset();
+  m.inline_bytes = b.u64("inline data length");
+  if (m.inline_bytes != file_size - total)
+    b.fail(at, "inline data length " + std::to_string(m.inline_bytes) + " but the file has " +
+                   std::to_string(file_size - total) + " bytes after the record (truncated or appended to)");
+  uint64_t next = 0;
+  for (auto& op : m.ops) {
+    if (op.kind != OpKind::WriteChunk || !op.chunk_file.empty()) continue;
+    if (op.chunk_offset != next || op.chunk_size > m.inline_bytes - next)
+      b.fail(at, "inline chunk at offset " + std::to_string(op.chunk_offset) + " (" +
+                     std::to_string(op.chunk_size) + " bytes) does not follow the previous one inside " +
+                     std::to_string(m.inline_bytes) + " bytes of inline data");
+    next += op.chunk_size;
+  }
+  if (next != m.inline_bytes) b.fail(at, "inline data has bytes no chunk uses");
+}
+
 }  // namespace
 
 uint64_t checksum(const void* data, size_t n) { return XXH3_64bits(data, n); }
@@ -118,54 +284,7 @@ std::string encode_manifest(Manifest& m) {
     w.str(kv.second);
   }
   w.u32(static_cast<uint32_t>(m.ops.size()));
-  for (const auto& op : m.ops) {
-    w.u8(static_cast<uint8_t>(op.kind));
-    w.str(op.file);
-    switch (op.kind) {
-      case OpKind::CreateFile:
-        break;
-      case OpKind::CreateDataset: {
-        const DatasetSpec& s = op.spec;
-        w.str(op.path);
-        w.u8(static_cast<uint8_t>(s.dtype));
-        w.u8(static_cast<uint8_t>(s.shape.size()));
-        for (uint64_t d : s.shape) w.u64(d);
-        const Shape& mx = s.max_shape.empty() ? s.shape : s.max_shape;
-        for (uint64_t d : mx) w.u64(d);
-        for (uint64_t d : s.chunk) w.u64(d);
-        w.f64(s.fill_value);
-        w.u8(static_cast<uint8_t>(s.compression));
-        w.u8(static_cast<uint8_t>(s.deflate_level));
-        w.u8(s.fletcher32 ? 1 : 0);
-        break;
-      }
-      case OpKind::ExtendDataset:
-        w.str(op.path);
-        put_shape(w, op.shape);
-        break;
-      case OpKind::SetAttribute:
-        w.str(op.path);
-        w.str(op.name);
-        w.u8(op.attr.is_string ? 1 : 0);
-        w.u8(static_cast<uint8_t>(op.attr.dtype));
-        if (op.attr.is_string) {
-          w.str(op.attr.text);
-        } else {
-          w.u32(static_cast<uint32_t>(op.attr.bytes.size()));
-          w.bytes(op.attr.bytes.data(), op.attr.bytes.size());
-        }
-        break;
-      case OpKind::WriteChunk:
-        w.str(op.path);
-        put_shape(w, op.shape);
-        w.u32(op.filter_mask);
-        w.str(op.chunk_file);
-        w.u64(op.chunk_offset);
-        w.u64(op.chunk_size);
-        w.u64(op.chunk_hash);
-        break;
-    }
-  }
+  for (const auto& op : m.ops) put_op(w, op);
   w.u64(inline_bytes);
   std::string& out = w.data();
   uint64_t total = out.size() + 8;
@@ -248,105 +367,9 @@ Manifest decode_manifest_record(const std::string& data, uint64_t file_size, con
   if (nops > b.remaining()) b.fail(b.offset() - 4, "operation count " + std::to_string(nops) +
                                                        " exceeds the bytes left");
   m.ops.reserve(nops);
-  for (uint32_t i = 0; i < nops; i++) {
-    size_t at = b.offset();
-    uint8_t kind = b.u8("operation kind");
-    if (kind < uint8_t(OpKind::CreateFile) || kind > uint8_t(OpKind::WriteChunk))
-      b.fail(at, "unknown operation kind " + std::to_string(kind));
-    Op op;
-    op.kind = static_cast<OpKind>(kind);
-    op.file = get_checked(b, "file name", names::file_name_problem);
-    switch (op.kind) {
-      case OpKind::CreateFile:
-        break;
-      case OpKind::CreateDataset: {
-        op.path = get_checked(b, "dataset path", names::dataset_path_problem);
-        DatasetSpec& s = op.spec;
-        s.dtype = get_dtype(b);
-        size_t rank = get_rank(b, "dataset rank");
-        s.shape = get_dims(b, rank, "shape");
-        s.max_shape = get_dims(b, rank, "max shape");
-        size_t cat = b.offset();
-        s.chunk = get_dims(b, rank, "chunk shape");
-        for (size_t d = 0; d < rank; d++) {
-          if (s.chunk[d] == 0) b.fail(cat, "chunk dimension is 0");
-          if (s.max_shape[d] < s.shape[d]) b.fail(cat, "max shape smaller than shape");
-        }
-        s.fill_value = b.f64("fill value");
-        size_t c_at = b.offset();
-        uint8_t comp = b.u8("compression");
-        if (comp > uint8_t(Compression::ShuffleDeflate))
-          b.fail(c_at, "unknown compression " + std::to_string(comp));
-        s.compression = static_cast<Compression>(comp);
-        size_t l_at = b.offset();
-        s.deflate_level = b.u8("deflate level");
-        if (s.deflate_level > 9) b.fail(l_at, "deflate level above 9");
-        size_t f_at = b.offset();
-        uint8_t f = b.u8("fletcher32");
-        if (f > 1) b.fail(f_at, "fletcher32 flag is not 0 or 1");
-        s.fletcher32 = f == 1;
-        break;
-      }
-      case OpKind::ExtendDataset:
-        op.path = get_checked(b, "dataset path", names::dataset_path_problem);
-        op.shape = get_dims(b, get_rank(b, "extend rank"), "extent");
-        break;
-      case OpKind::SetAttribute: {
-        op.path = get_checked(b, "object path", names::object_path_problem);
-        op.name = get_checked(b, "attribute name", names::attribute_name_problem);
-        size_t s_at = b.offset();
-        uint8_t is_string = b.u8("attribute kind");
-        if (is_string > 1) b.fail(s_at, "attribute kind is not 0 or 1");
-        op.attr.is_string = is_string == 1;
-        op.attr.dtype = get_dtype(b);
-        size_t v_at = b.offset();
-        std::string value = b.str("attribute value");
-        if (op.attr.is_string) {
-          op.attr.text = std::move(value);
-        } else {
-          if (value.empty() || value.size() % dtype_size(op.attr.dtype) != 0)
-            b.fail(v_at, "attribute value size " + std::to_string(value.size()) +
-                             " is not a positive multiple of the element size");
-          op.attr.bytes.assign(value.begin(), value.end());
-        }
-        break;
-      }
-      case OpKind::WriteChunk: {
-        op.path = get_checked(b, "dataset path", names::dataset_path_problem);
-        op.shape = get_dims(b, get_rank(b, "chunk rank"), "chunk coordinates");
-        op.filter_mask = b.u32("filter mask");
-        size_t n_at = b.offset();
-        op.chunk_file = b.str("chunk file name", kMaxName);
-        if (!(version >= 2 && op.chunk_file.empty()) && !valid_chunk_file_name(op.chunk_file))
-          b.fail(n_at, "invalid chunk file name '" + names::printable(op.chunk_file) + "'");
-        size_t o_at = b.offset();
-        if (version >= 2) op.chunk_offset = b.u64("chunk offset");
-        op.chunk_size = b.u64("chunk size");
-        if (op.chunk_offset > UINT64_MAX / 2 || op.chunk_size > UINT64_MAX / 2)
-          b.fail(o_at, "chunk offset or size out of range");
-        op.chunk_hash = b.u64("chunk checksum");
-        break;
-      }
-    }
-    m.ops.push_back(std::move(op));
-  }
+  for (uint32_t i = 0; i < nops; i++) m.ops.push_back(get_op(b, version));
   if (version >= 2) {
-    size_t at = b.offset();
-    m.inline_bytes = b.u64("inline data length");
-    if (m.inline_bytes != file_size - total)
-      b.fail(at, "inline data length " + std::to_string(m.inline_bytes) + " but the file has " +
-                     std::to_string(file_size - total) + " bytes after the record (truncated or appended to)");
-    // Inline chunks tile the inline data in order; readers get absolute offsets.
-    uint64_t next = 0;
-    for (auto& op : m.ops) {
-      if (op.kind != OpKind::WriteChunk || !op.chunk_file.empty()) continue;
-      if (op.chunk_offset != next || op.chunk_size > m.inline_bytes - next)
-        b.fail(at, "inline chunk at offset " + std::to_string(op.chunk_offset) + " (" +
-                       std::to_string(op.chunk_size) + " bytes) does not follow the previous one inside " +
-                       std::to_string(m.inline_bytes) + " bytes of inline data");
-      next += op.chunk_size;
-    }
-    if (next != m.inline_bytes) b.fail(at, "inline data has bytes no chunk uses");
+    check_inline_data(b, m, total, file_size);
     locate_inline_chunks(m);
   }
   if (b.remaining() != 0)
