@@ -65,17 +65,14 @@ Shape default_chunk(const Shape& shape, DType dtype) {
   return c;
 }
 
-IngestResult run_ingest(Store& store, Input& input, const IngestOptions& opt) {
-  IngestResult r;
+namespace {
+
+// The target dataset: checked against the input (and grown to it) if it
+// exists, created otherwise. Sets *changed when `setup` wrote something.
+DatasetSpec prepare_target(Transaction& setup, const std::vector<std::string>& files, Input& input,
+                           const IngestOptions& opt, const std::string& where, bool* changed) {
   const std::string& file = opt.target.file;
   const std::string& path = opt.target.path;
-  const std::string where = file + ":" + path;
-  const size_t es = dtype_size(input.dtype());
-
-  // --- Setup: the target dataset, the progress dataset, what is done. ----
-  Transaction setup = store.begin();
-  bool changed = false;
-  std::vector<std::string> files = setup.list_files();
   DatasetSpec spec;
   if (contains(files, file) && contains(setup.list_datasets(file), path)) {
     spec = setup.dataset_spec(file, path);
@@ -97,106 +94,85 @@ IngestResult run_ingest(Store& store, Input& input, const IngestOptions& opt) {
     }
     if (grow) {
       setup.extend_dataset(file, path, input.shape());  // InvalidArgumentError beyond max_shape
-      changed = true;
+      *changed = true;
     }
-  } else {
-    if (!contains(files, file)) setup.create_file(file);
-    spec.dtype = input.dtype();
-    spec.shape = input.shape();
-    spec.chunk = opt.chunk.empty() ? default_chunk(input.shape(), input.dtype()) : opt.chunk;
-    if (spec.chunk.size() != spec.shape.size())
-      throw UsageError("--chunk " + format_shape(spec.chunk) + " has a different rank than the input's shape " +
-                       format_shape(spec.shape));
-    spec.compression = opt.deflate_level ? Compression::ShuffleDeflate : Compression::None;
-    spec.deflate_level = opt.deflate_level ? opt.deflate_level : 4;
-    spec.fletcher32 = opt.fletcher32;
-    setup.create_dataset(file, path, spec);
-    changed = true;
+    return spec;
   }
-  r.chunk = spec.chunk;
-  ChunkGrid grid(input.shape(), spec.chunk);
-  r.chunks = grid.count();
-  std::string identity = "target=" + where + "\ninput=" + input.identity() + "\ndtype=" +
-                         dtype_name(input.dtype()) + "\nshape=" + format_shape(input.shape()) +
-                         "\nchunk=" + format_shape(spec.chunk);
-  r.id = hex16(XXH3_64bits(identity.data(), identity.size()));
+  if (!contains(files, file)) setup.create_file(file);
+  spec.dtype = input.dtype();
+  spec.shape = input.shape();
+  spec.chunk = opt.chunk.empty() ? default_chunk(input.shape(), input.dtype()) : opt.chunk;
+  if (spec.chunk.size() != spec.shape.size())
+    throw UsageError("--chunk " + format_shape(spec.chunk) + " has a different rank than the input's shape " +
+                     format_shape(spec.shape));
+  spec.compression = opt.deflate_level ? Compression::ShuffleDeflate : Compression::None;
+  spec.deflate_level = opt.deflate_level ? opt.deflate_level : 4;
+  spec.fletcher32 = opt.fletcher32;
+  setup.create_dataset(file, path, spec);
+  *changed = true;
+  return spec;
+}
 
-  std::vector<uint32_t> runs = find_runs(setup, r.id);
-  uint64_t group = opt.tx_chunks;
-  std::vector<uint8_t> done(size_t(r.chunks), 0);
-  bool resume = !runs.empty() && opt.resume != IngestOptions::Resume::No;
-  if (resume) {
-    r.run = runs.back();
-    std::string ppath = "/" + r.id + "/" + std::to_string(r.run);
-    DatasetSpec ps = setup.dataset_spec(kIngestFile, ppath);
-    if (ps.shape.size() != 1 || ps.shape[0] != r.chunks || ps.dtype != DType::U32)
-      throw CorruptionError(std::string(kIngestFile) + ":" + ppath,
-                            "progress dataset does not match the ingest (" + format_shape(ps.shape) + " " +
-                                dtype_name(ps.dtype) + ", expected " + std::to_string(r.chunks) + " u32)");
-    group = ps.chunk[0];
-    std::vector<uint32_t> marks(size_t(r.chunks));
-    setup.read(kIngestFile, ppath, Shape{0}, Shape{r.chunks}, marks.data());
-    for (uint64_t i = 0; i < r.chunks; i++) done[i] = marks[i] == r.run;
-    // The pending transactions' metadata says the same for what is not yet
-    // flushed; take the union.
-    for (const TransactionInfo& t : store.pending()) {
-      auto id = t.metadata.find(kMetaId), run = t.metadata.find(kMetaRun), ch = t.metadata.find(kMetaChunks);
-      if (id == t.metadata.end() || id->second != r.id || run == t.metadata.end() ||
-          run->second != std::to_string(r.run) || ch == t.metadata.end())
-        continue;
-      std::vector<uint64_t> idx;
-      if (!parse_ranges(ch->second, &idx))
-        throw CorruptionError(store.home(), "transaction " + hex16(t.txid) + " has unreadable " + kMetaChunks +
-                                                " '" + ch->second + "'");
-      for (uint64_t i : idx)
-        if (i < r.chunks) done[i] = 1;
-    }
-    r.resumed = true;
-  } else {
-    r.run = runs.empty() ? 1 : runs.back() + 1;
-    std::string pfile = kIngestFile, ppath = "/" + r.id + "/" + std::to_string(r.run);
-    if (!contains(files, pfile)) setup.create_file(pfile);
-    DatasetSpec ps;
-    ps.dtype = DType::U32;
-    ps.shape = Shape{r.chunks};
-    ps.chunk = Shape{std::min<uint64_t>(group, r.chunks)};
-    group = ps.chunk[0];
-    setup.create_dataset(pfile, ppath, ps);
-    setup.set_attribute(pfile, ppath, "target", AttributeValue::string(where));
-    setup.set_attribute(pfile, ppath, "input", AttributeValue::string(input.describe()));
-    setup.set_attribute(pfile, ppath, "shape", AttributeValue::string(format_shape(input.shape())));
-    setup.set_attribute(pfile, ppath, "chunk", AttributeValue::string(format_shape(spec.chunk)));
-    changed = true;
-  }
-  if (changed) {
-    setup.set_message("h5tx ingest " + r.id + " run " + std::to_string(r.run) + ": setup");
-    setup.set_metadata(kMetaId, r.id);
-    setup.set_metadata(kMetaRun, std::to_string(r.run));
-    setup.set_metadata(kMetaTarget, where);
-    setup.commit();
-  } else {
-    setup.abort();
-  }
+std::string progress_path(const IngestResult& r) { return "/" + r.id + "/" + std::to_string(r.run); }
 
-  uint64_t done_count = uint64_t(std::count(done.begin(), done.end(), 1));
-  r.chunks_skipped = done_count;
-  const uint64_t chunk_raw = grid.chunk_elements() * es;
-  if (done_count == r.chunks) {
-    r.already_complete = true;
-    return r;
+// Resuming run r.run: which chunks are committed, from its progress
+// dataset and the metadata of pending transactions. Returns the chunks per
+// transaction the run was started with.
+uint64_t load_progress(Store& store, Transaction& setup, IngestResult& r, std::vector<uint8_t>& done) {
+  const std::string ppath = progress_path(r);
+  DatasetSpec ps = setup.dataset_spec(kIngestFile, ppath);
+  if (ps.shape.size() != 1 || ps.shape[0] != r.chunks || ps.dtype != DType::U32)
+    throw CorruptionError(std::string(kIngestFile) + ":" + ppath,
+                          "progress dataset does not match the ingest (" + format_shape(ps.shape) + " " +
+                              dtype_name(ps.dtype) + ", expected " + std::to_string(r.chunks) + " u32)");
+  std::vector<uint32_t> marks(size_t(r.chunks));
+  setup.read(kIngestFile, ppath, Shape{0}, Shape{r.chunks}, marks.data());
+  for (uint64_t i = 0; i < r.chunks; i++) done[i] = marks[i] == r.run;
+  // The pending transactions' metadata says the same for what is not yet
+  // flushed; take the union.
+  for (const TransactionInfo& t : store.pending()) {
+    auto id = t.metadata.find(kMetaId), run = t.metadata.find(kMetaRun), ch = t.metadata.find(kMetaChunks);
+    if (id == t.metadata.end() || id->second != r.id || run == t.metadata.end() ||
+        run->second != std::to_string(r.run) || ch == t.metadata.end())
+      continue;
+    std::vector<uint64_t> idx;
+    if (!parse_ranges(ch->second, &idx))
+      throw CorruptionError(store.home(), "transaction " + hex16(t.txid) + " has unreadable " + kMetaChunks +
+                                              " '" + ch->second + "'");
+    for (uint64_t i : idx)
+      if (i < r.chunks) done[i] = 1;
   }
+  return ps.chunk[0];
+}
 
-  if (opt.log) {
-    if (r.resumed)
-      std::fprintf(opt.log, "resuming ingest %s run %u: %" PRIu64 " of %" PRIu64 " chunks already committed\n",
-                   r.id.c_str(), r.run, done_count, r.chunks);
-    else
-      std::fprintf(opt.log, "starting ingest %s run %u: %" PRIu64 " chunks of %s, %" PRIu64 " per transaction\n",
-                   r.id.c_str(), r.run, r.chunks, format_shape(spec.chunk, "x").c_str(), group);
-    std::fflush(opt.log);
-  }
+// A new run r.run: its progress dataset (one u32 mark per chunk, one HDF5
+// chunk per transaction) with attributes saying what it ingests.
+uint64_t start_progress(Transaction& setup, const std::vector<std::string>& files, const IngestResult& r,
+                        Input& input, const DatasetSpec& spec, const std::string& where, uint64_t group) {
+  const std::string pfile = kIngestFile, ppath = progress_path(r);
+  if (!contains(files, pfile)) setup.create_file(pfile);
+  DatasetSpec ps;
+  ps.dtype = DType::U32;
+  ps.shape = Shape{r.chunks};
+  ps.chunk = Shape{std::min<uint64_t>(group, r.chunks)};
+  setup.create_dataset(pfile, ppath, ps);
+  setup.set_attribute(pfile, ppath, "target", AttributeValue::string(where));
+  setup.set_attribute(pfile, ppath, "input", AttributeValue::string(input.describe()));
+  setup.set_attribute(pfile, ppath, "shape", AttributeValue::string(format_shape(input.shape())));
+  setup.set_attribute(pfile, ppath, "chunk", AttributeValue::string(format_shape(spec.chunk)));
+  return ps.chunk[0];
+}
 
-  // --- Workers. -----------------------------------------------------------
+// The worker threads: each takes the next group of chunks not yet done and
+// commits them, with their progress marks, in one transaction.
+void write_chunks(Store& store, Input& input, const IngestOptions& opt, const DatasetSpec& spec,
+                  const ChunkGrid& grid, const std::vector<uint8_t>& done, uint64_t group,
+                  IngestResult& r) {
+  const std::string& file = opt.target.file;
+  const std::string& path = opt.target.path;
+  const std::string where = file + ":" + path;
+  const uint64_t chunk_raw = grid.chunk_elements() * dtype_size(input.dtype());
+  const uint64_t done_count = r.chunks_skipped;
   const uint64_t groups = (r.chunks + group - 1) / group;
   Progress progress(opt.progress_label, r.chunks * chunk_raw, opt.progress_tty);
   progress.set_plain_interval(opt.progress_interval);
@@ -206,7 +182,7 @@ IngestResult run_ingest(Store& store, Input& input, const IngestOptions& opt) {
   std::mutex err_mu, log_mu;
   std::exception_ptr error;
   const std::vector<uint8_t> fill = fill_element_of(spec.dtype, spec.fill_value);
-  const std::string pfile = kIngestFile, ppath = "/" + r.id + "/" + std::to_string(r.run);
+  const std::string pfile = kIngestFile, ppath = progress_path(r);
   const std::vector<uint32_t> marks(size_t(group), r.run);
   auto start = std::chrono::steady_clock::now();
   TxOptions txo;
@@ -271,6 +247,66 @@ IngestResult run_ingest(Store& store, Input& input, const IngestOptions& opt) {
   r.chunks_written = chunks_written;
   r.transactions = transactions;
   r.bytes_written = written;
+}
+
+}  // namespace
+
+IngestResult run_ingest(Store& store, Input& input, const IngestOptions& opt) {
+  IngestResult r;
+  const std::string where = opt.target.file + ":" + opt.target.path;
+
+  // Setup, in one transaction: the target dataset, the progress dataset,
+  // what is done already.
+  Transaction setup = store.begin();
+  bool changed = false;
+  const std::vector<std::string> files = setup.list_files();
+  const DatasetSpec spec = prepare_target(setup, files, input, opt, where, &changed);
+  r.chunk = spec.chunk;
+  ChunkGrid grid(input.shape(), spec.chunk);
+  r.chunks = grid.count();
+  std::string identity = "target=" + where + "\ninput=" + input.identity() + "\ndtype=" +
+                         dtype_name(input.dtype()) + "\nshape=" + format_shape(input.shape()) +
+                         "\nchunk=" + format_shape(spec.chunk);
+  r.id = hex16(XXH3_64bits(identity.data(), identity.size()));
+
+  std::vector<uint32_t> runs = find_runs(setup, r.id);
+  uint64_t group = opt.tx_chunks;
+  std::vector<uint8_t> done(size_t(r.chunks), 0);
+  if (!runs.empty() && opt.resume != IngestOptions::Resume::No) {
+    r.run = runs.back();
+    group = load_progress(store, setup, r, done);
+    r.resumed = true;
+  } else {
+    r.run = runs.empty() ? 1 : runs.back() + 1;
+    group = start_progress(setup, files, r, input, spec, where, group);
+    changed = true;
+  }
+  if (changed) {
+    setup.set_message("h5tx ingest " + r.id + " run " + std::to_string(r.run) + ": setup");
+    setup.set_metadata(kMetaId, r.id);
+    setup.set_metadata(kMetaRun, std::to_string(r.run));
+    setup.set_metadata(kMetaTarget, where);
+    setup.commit();
+  } else {
+    setup.abort();
+  }
+
+  const uint64_t done_count = uint64_t(std::count(done.begin(), done.end(), 1));
+  r.chunks_skipped = done_count;
+  if (done_count == r.chunks) {
+    r.already_complete = true;
+    return r;
+  }
+  if (opt.log) {
+    if (r.resumed)
+      std::fprintf(opt.log, "resuming ingest %s run %u: %" PRIu64 " of %" PRIu64 " chunks already committed\n",
+                   r.id.c_str(), r.run, done_count, r.chunks);
+    else
+      std::fprintf(opt.log, "starting ingest %s run %u: %" PRIu64 " chunks of %s, %" PRIu64 " per transaction\n",
+                   r.id.c_str(), r.run, r.chunks, format_shape(spec.chunk, "x").c_str(), group);
+    std::fflush(opt.log);
+  }
+  write_chunks(store, input, opt, spec, grid, done, group, r);
   return r;
 }
 
