@@ -594,3 +594,31 @@ TEST_CASE("undo-recover reverts a bare sec2j file whose writer died inside a tra
   CHECK(contains(r.out, "nothing to revert"));
   CHECK(cli(dir, {"undo-recover", dir / "missing.h5"}).status == 1);
 }
+
+TEST_CASE("check of an undo store whose writer died after creating a file: the file is noted, not a problem") {
+  h5tx_test::TempDir dir("cli_undo_created");
+  std::string home = dir / "store";
+  REQUIRE(cli(dir, {"init", home, "--mode", "undo"}).status == 0);
+  pid_t pid = ::fork();
+  REQUIRE(pid >= 0);
+  if (pid == 0) {
+    try {
+      h5tx::Options o;
+      auto store = h5tx::Store::open(home, o);
+      h5tx::Transaction tx = store->begin();
+      tx.create_file("new.h5");  // CREATED now lists "new.h5\t<dev:ino>"
+      ::_exit(0);                // dies inside the transaction
+    } catch (...) {
+      ::_exit(3);
+    }
+  }
+  int st = 0;
+  ::waitpid(pid, &st, 0);
+  REQUIRE(WIFEXITED(st));
+  REQUIRE(WEXITSTATUS(st) == 0);
+  Result r = cli(dir, {"check", home});
+  INFO("check said:\n" << r.out << r.err);
+  CHECK(r.status == 0);
+  CHECK(contains(r.out, "new.h5: created by an unfinished transaction"));
+  CHECK(contains(r.out, " 0 problems"));
+}

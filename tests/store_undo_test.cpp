@@ -169,26 +169,26 @@ TEST_CASE("undo directory names and the CREATED file") {
   CHECK_FALSE(parse_undo_dir_name("undo_00000000000000ff_done", &txid, &committed));
   CHECK_FALSE(parse_undo_dir_name("working_00000000000000ff_done", &txid, &committed));
 
-  std::string text = encode_created({"a.h5", "vol 2.h5"});
+  std::string text = h5tx::journal::encode_created({"a.h5", "vol 2.h5"});
   CHECK(text == "a.h5\nvol 2.h5\n");
   // Pinned by the golden file of formats/undo-store.md.
   CHECK(text == slurp(std::string(H5TX_SOURCE_DIR) + "/formats/golden/undo-CREATED-v1"));
-  CHECK(decode_created(text, "x") == std::vector<std::string>{"a.h5", "vol 2.h5"});
-  CHECK(decode_created("", "x").empty());
-  CHECK_THROWS_AS(decode_created("a.h5", "x"), CorruptionError);
-  CHECK_THROWS_AS(decode_created("a/b\n", "x"), CorruptionError);
-  CHECK_THROWS_AS(decode_created("\n", "x"), CorruptionError);
+  CHECK(h5tx::journal::decode_created(text, "x") == std::vector<std::string>{"a.h5", "vol 2.h5"});
+  CHECK(h5tx::journal::decode_created("", "x").empty());
+  CHECK_THROWS_AS(h5tx::journal::decode_created("a.h5", "x"), CorruptionError);
+  CHECK_THROWS_AS(h5tx::journal::decode_created("a/b\n", "x"), CorruptionError);
+  CHECK_THROWS_AS(h5tx::journal::decode_created("\n", "x"), CorruptionError);
 
   // With identities (the file made and known: formats/undo-store.md).
   std::map<std::string, std::string> ids{{"a.h5", "2049:131074"}};
-  std::string v2 = encode_created({"a.h5", "vol 2.h5"}, ids);
+  std::string v2 = h5tx::journal::encode_created({"a.h5", "vol 2.h5"}, ids);
   CHECK(v2 == slurp(std::string(H5TX_SOURCE_DIR) + "/formats/golden/undo-CREATED-v2"));
   std::map<std::string, std::string> back;
-  CHECK(decode_created(v2, "x", &back) == std::vector<std::string>{"a.h5", "vol 2.h5"});
+  CHECK(h5tx::journal::decode_created(v2, "x", &back) == std::vector<std::string>{"a.h5", "vol 2.h5"});
   CHECK(back == ids);
-  CHECK_THROWS_AS(decode_created("a.h5\t\n", "x"), CorruptionError);
-  CHECK_THROWS_AS(decode_created("a.h5\tdev:ino\n", "x"), CorruptionError);
-  CHECK_THROWS_AS(decode_created("a/b\t1:2\n", "x"), CorruptionError);
+  CHECK_THROWS_AS(h5tx::journal::decode_created("a.h5\t\n", "x"), CorruptionError);
+  CHECK_THROWS_AS(h5tx::journal::decode_created("a.h5\tdev:ino\n", "x"), CorruptionError);
+  CHECK_THROWS_AS(h5tx::journal::decode_created("a/b\t1:2\n", "x"), CorruptionError);
 }
 
 TEST_CASE("undo store: abort restores every byte of every file and runs hooks newest first") {

@@ -10,6 +10,7 @@
 #include "h5tx/error.hpp"
 #include "hdf5/handle.hpp"
 #include "journal/tx_dir.hpp"
+#include "journal/undo_created.hpp"
 #include "store/undo_transaction.hpp"
 #include "undo/driver.hpp"
 #include "util/duration_text.hpp"
@@ -17,48 +18,10 @@
 
 namespace h5tx {
 
-// --- names and the CREATED file ------------------------------------------
+// --- names ----------------------------------------------------------------
 
 bool parse_undo_dir_name(const std::string& name, uint64_t* txid, bool* committed) {
   return journal::parse_undo_store_dir_name(name, txid, committed);
-}
-
-std::string encode_created(const std::vector<std::string>& files,
-                           const std::map<std::string, std::string>& ids) {
-  std::string out;
-  for (const std::string& f : files) {
-    auto it = ids.find(f);
-    out += f + (it != ids.end() && !it->second.empty() ? "\t" + it->second : "") + "\n";
-  }
-  return out;
-}
-
-std::vector<std::string> decode_created(const std::string& text, const std::string& path,
-                                        std::map<std::string, std::string>* ids) {
-  std::vector<std::string> out;
-  size_t pos = 0;
-  while (pos < text.size()) {
-    size_t nl = text.find('\n', pos);
-    if (nl == std::string::npos) throw CorruptionError(path, "last line does not end in a newline");
-    std::string name = text.substr(pos, nl - pos);
-    size_t tab = name.find('\t');
-    if (tab != std::string::npos) {
-      std::string id = name.substr(tab + 1);
-      name.resize(tab);
-      if (id.empty() || id.size() > 64 || id.find_first_not_of("0123456789:") != std::string::npos)
-        throw CorruptionError(path, "line " + std::to_string(out.size() + 1) + ": bad file identity");
-      if (ids) (*ids)[name] = id;
-    }
-    try {
-      Layout::check_file_name(name);
-    } catch (const InvalidArgumentError& e) {
-      throw CorruptionError(path, "line " + std::to_string(out.size() + 1) +
-                                      " is not a data file name: " + e.detail());
-    }
-    out.push_back(name);
-    pos = nl + 1;
-  }
-  return out;
 }
 
 // --- UndoState -------------------------------------------------------------
@@ -238,7 +201,7 @@ std::vector<UndoDir> scan_undo_dirs(UndoState& st) {
         std::string entry_path = path_join(d.path, entry);
         std::string file = journal_owner(entry);
         if (entry == kCreatedFile) {
-          d.created = decode_created(env.read_all(entry_path, 16 << 20), entry_path, &d.created_ids);
+          d.created = journal::decode_created(env.read_all(entry_path, 16 << 20), entry_path, &d.created_ids);
         } else if (entry == std::string(kCreatedFile) + ".tmp") {
           // Leftover of an interrupted atomic rewrite of CREATED: garbage.
         } else if (!file.empty()) {

@@ -22,6 +22,7 @@
 
 #include "h5tx/undo.hpp"
 #include "journal/tx_dir.hpp"
+#include "journal/undo_created.hpp"
 #include "store/impl.hpp"
 #include "store/layout.hpp"
 
@@ -108,19 +109,11 @@ class UndoStore : public StoreImpl {
 // Names inside journal/: undo_<16 hex>, and undo_<16 hex>_committed for a
 // committed transaction whose journals are garbage.
 constexpr const char* kCommittedSuffix = journal::kCommittedSuffix;  // journal/tx_dir.hpp
-constexpr const char* kCreatedFile = "CREATED";
+constexpr const char* kCreatedFile = journal::kCreatedFile;  // journal/undo_created.hpp
 constexpr const char* kJournalSuffix = ".journal";
 
 // Parses a journal/ entry name; false if it is not an undo directory.
 bool parse_undo_dir_name(const std::string& name, uint64_t* txid, bool* committed);
-// The CREATED file: one data file name per line, each ending in '\n'.
-// CREATED: one line per file, "<name>\n", or "<name>\t<identity>\n" once
-// the transaction has made the (empty) file and knows its Env::file_identity
-// (formats/undo-store.md). `ids` maps names to identities (absent: none yet).
-std::string encode_created(const std::vector<std::string>& files,
-                           const std::map<std::string, std::string>& ids = {});
-std::vector<std::string> decode_created(const std::string& text, const std::string& path,
-                                        std::map<std::string, std::string>* ids = nullptr);
 
 // Reverts or discards every undo directory in journal/ (read-write open).
 // Idempotent: a crash during it is repaired by running it again.

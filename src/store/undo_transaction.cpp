@@ -257,7 +257,7 @@ void UndoStoreTransaction::create_file(const std::string& file) {
   // Durably listed before it exists, so recovery removes it after a crash.
   if (std::find(created_.begin(), created_.end(), file) == created_.end()) {
     created_.push_back(file);
-    st_->env->write_file_atomic(path_join(dir_, kCreatedFile), encode_created(created_, created_ids_));
+    st_->env->write_file_atomic(path_join(dir_, kCreatedFile), journal::encode_created(created_, created_ids_));
   }
   // Make the file empty ourselves and record which file it is before HDF5
   // writes a byte: recovery removes a listed file only if it is still this
@@ -268,7 +268,7 @@ void UndoStoreTransaction::create_file(const std::string& file) {
   // dropped, so the name can only lead to the file recorded below.
   st_->env->sync_dir(st_->layout->data_dir());
   created_ids_[file] = st_->env->file_identity(path);
-  st_->env->write_file_atomic(path_join(dir_, kCreatedFile), encode_created(created_, created_ids_));
+  st_->env->write_file_atomic(path_join(dir_, kCreatedFile), journal::encode_created(created_, created_ids_));
   OpenFile f;
   f.created = true;
   f.base = savepoints_.size();

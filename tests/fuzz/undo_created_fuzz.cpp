@@ -11,8 +11,8 @@
 extern "C" int LLVMFuzzerTestOneInput(const uint8_t* data, size_t size) {
   std::string text(reinterpret_cast<const char*>(data), size);
   try {
-    auto names = h5tx::decode_created(text, "fuzz/CREATED");
-    auto again = h5tx::decode_created(h5tx::encode_created(names), "fuzz/re-encoded");
+    auto names = h5tx::journal::decode_created(text, "fuzz/CREATED");
+    auto again = h5tx::journal::decode_created(h5tx::journal::encode_created(names), "fuzz/re-encoded");
     if (again != names) __builtin_trap();
   } catch (const h5tx::Error&) {
   }

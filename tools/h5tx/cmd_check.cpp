@@ -23,6 +23,7 @@
 #include "journal/manifest.hpp"
 #include "journal/tx_dir.hpp"
 #include "journal/tx_reader.hpp"
+#include "journal/undo_created.hpp"
 #include "progress.hpp"
 #include "undo/pending_journal.hpp"
 #include "util/names.hpp"
@@ -221,10 +222,13 @@ int run_check(const Args& a) {
     std::string dir = path_join(jdir, journal::undo_dir_name(txid));
     for (const std::string& n : c.env->list_dir(dir)) {
       std::string jp = path_join(dir, n);
-      if (n == "CREATED") {
-        std::string list = c.env->read_all(jp, 16 << 20);
-        size_t b = 0;
-        for (size_t e; (e = list.find('\n', b)) != std::string::npos; b = e + 1) created_by_unfinished.insert(list.substr(b, e - b));
+      if (n == journal::kCreatedFile) {
+        try {
+          for (const std::string& f : journal::decode_created(c.env->read_all(jp, 16 << 20), jp))
+            created_by_unfinished.insert(f);
+        } catch (const Error& e) {
+          c.problem(e.what());
+        }
         continue;
       }
       if (n.size() <= 8 || n.compare(n.size() - 8, 8, ".journal") != 0) continue;
