@@ -451,6 +451,11 @@ void UndoStoreTransaction::release(const Savepoint& sp) {
 
 // --- commit and abort ------------------------------------------------------
 
+// Commit, in three steps (formats/undo-store.md, "Commit"): every file's
+// data written and synced with its journal still valid (prepare_files);
+// the commit point, one rename of the directory made durable
+// (rename_committed); then the journals are garbage (finish_committed).
+// One file the transaction did not create commits in place instead.
 void UndoStoreTransaction::commit() {
   check_active("commit");
   if (access_ == Access::Read) {
@@ -458,31 +463,14 @@ void UndoStoreTransaction::commit() {
     end();
     return;
   }
-  Env& env = *st_->env;
-  const std::string& jdir = st_->layout->journal_dir();
-  // 1. Every file's data written and synced; journals still valid.
-  try {
-    for (auto& kv : files_) {
-      merge_to(kv.second, 1);
-      undo::tx_prepare(kv.second.file->hid());
-    }
-    if (!created_.empty()) env.sync_dir(st_->layout->data_dir());
-  } catch (const Error&) {
-    std::exception_ptr first = std::current_exception();
-    try {
-      abort();
-    } catch (const Error&) {
-      // abort() marked the store failed; report the commit's own error.
-    }
-    std::rethrow_exception(first);
-  }
+  prepare_files();
   if (files_.size() == 1 && created_.empty()) {
     commit_in_place();
     return;
   }
   if (files_.empty()) {
     // Nothing to keep (files created and rolled back, or nothing touched).
-    if (dir_made_) env.remove_flat_dir(dir_);
+    if (dir_made_) st_->env->remove_flat_dir(dir_);
     {
       std::lock_guard<std::mutex> lk(st_->mu);
       st_->committed++;
@@ -490,27 +478,55 @@ void UndoStoreTransaction::commit() {
     end();
     return;
   }
-  // 2. The commit point: one rename, made durable.
+  const std::string done = rename_committed();
+  {
+    std::lock_guard<std::mutex> lk(st_->mu);
+    st_->committed++;
+    st_->last_committed_txid = std::max(st_->last_committed_txid, txid_);
+  }
+  finish_committed(done);
+}
+
+// Aborts the transaction after an error before its commit point, then
+// rethrows that error (abort's own failure marks the store failed).
+[[noreturn]] void UndoStoreTransaction::abort_and_rethrow(std::exception_ptr first) {
+  try {
+    abort();
+  } catch (const Error&) {
+    // abort() marked the store failed; report the first error.
+  }
+  std::rethrow_exception(first);
+}
+
+void UndoStoreTransaction::prepare_files() {
+  try {
+    for (auto& kv : files_) {
+      merge_to(kv.second, 1);
+      undo::tx_prepare(kv.second.file->hid());
+    }
+    if (!created_.empty()) st_->env->sync_dir(st_->layout->data_dir());
+  } catch (const Error&) {
+    abort_and_rethrow(std::current_exception());
+  }
+}
+
+// The commit point: journal/undo_<txid> renamed to undo_<txid>_committed,
+// and journal/ synced. Returns the new name. A rename that surely did not
+// happen is an ordinary failed commit (aborted); one whose outcome is
+// unknown leaves everything for recovery and fails the store.
+std::string UndoStoreTransaction::rename_committed() {
+  Env& env = *st_->env;
   const std::string done = dir_ + kCommittedSuffix;
   std::string unknown;
   try {
     env.rename(dir_, done);
   } catch (const Error& e) {
-    if (env.exists(dir_) && !env.exists(done)) {
-      // Not renamed: an ordinary failed commit.
-      std::exception_ptr first = std::current_exception();
-      try {
-        abort();
-      } catch (const Error&) {
-        // abort() marked the store failed; report the rename's error.
-      }
-      std::rethrow_exception(first);
-    }
+    if (env.exists(dir_) && !env.exists(done)) abort_and_rethrow(std::current_exception());
     unknown = e.what();
   }
   if (unknown.empty()) {
     try {
-      env.sync_dir(jdir);
+      env.sync_dir(st_->layout->journal_dir());
     } catch (const Error& e) {
       unknown = e.what();
     }
@@ -527,16 +543,16 @@ void UndoStoreTransaction::commit() {
     end();
     throw IoError(done, why + "; reopen the store: recovery keeps it or reverts it entirely");
   }
-  {
-    std::lock_guard<std::mutex> lk(st_->mu);
-    st_->committed++;
-    st_->last_committed_txid = std::max(st_->last_committed_txid, txid_);
-  }
-  // 3. Committed. The journals are garbage now.
+  return done;
+}
+
+// Committed: the journals are garbage; the files stay open for the next
+// transaction.
+void UndoStoreTransaction::finish_committed(const std::string& done) {
   try {
     for (auto& kv : files_) undo::tx_forget(kv.second.file->hid());
     keep_files();
-    env.remove_flat_dir(done);
+    st_->env->remove_flat_dir(done);
   } catch (const Error& e) {
     fail(done, "undo transaction " + Layout::txid_hex(txid_) +
                    " committed, but cleaning up after it failed: " + e.what(), "");

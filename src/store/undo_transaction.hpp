@@ -11,6 +11,7 @@
 // may return the same id), unless objects opened from them are still open.
 #pragma once
 
+#include <exception>
 #include <functional>
 #include <map>
 #include <memory>
@@ -91,7 +92,12 @@ class UndoStoreTransaction : public TransactionImpl {
   void revert_all();
   void close_files();
   void keep_files();
+  // commit(), step by step (undo_transaction.cpp).
+  void prepare_files();
+  std::string rename_committed();
+  void finish_committed(const std::string& done);
   void commit_in_place();
+  [[noreturn]] void abort_and_rethrow(std::exception_ptr first);
   [[noreturn]] void fail(const std::string& path, const std::string& why, const std::string& advice);
   void end();
 
