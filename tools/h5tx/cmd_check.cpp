@@ -156,14 +156,11 @@ void check_hdf5(Checker& c, const std::string& path, OpenedFile& f, Progress& pr
 
 // --- check -------------------------------------------------------------------
 
-int run_check(const Args& a) {
-  Checker c;
-  c.home = a.positional[0];
-  bool repair = a.flags.count("repair") > 0;
-  std::unique_ptr<FileLock> lock = lock_store(c.env, c.home, repair, a.get_seconds("lock-timeout", 10));
-  std::string jdir = path_join(c.home, "journal"), ddir = path_join(c.home, "data");
-
-  // The journal: committed transactions must verify; the rest is noted.
+// The journal: committed transactions must verify; the rest is noted.
+// Adds what `check --repair` may remove to *removable; returns the number
+// of committed transactions verified.
+uint64_t check_journal(Checker& c, const std::string& jdir, std::vector<std::string>* removable_out) {
+  std::vector<std::string>& removable = *removable_out;
   journal::JournalListing jl = journal::list_journal(*c.env, jdir);
   uint64_t tx_ok = 0;
   for (uint64_t txid : jl.done) {
@@ -175,7 +172,6 @@ int run_check(const Args& a) {
       c.problem(std::string("committed transaction ") + hex16(txid) + ": " + e.what());
     }
   }
-  std::vector<std::string> removable;
   for (uint64_t txid : jl.temp) {
     std::string dir = path_join(jdir, journal::tx_dir_name(txid, journal::TxState::Temp));
     c.note(dir + ": uncommitted transaction (recovery discards it)");
@@ -212,12 +208,22 @@ int run_check(const Args& a) {
     }
   }
 
+  return tx_ok;
+}
+
+// Pending undo journals of an interrupted flush batch or undo-mode
+// transaction: they must parse. Fills *undo_of (data file name -> journal
+// path) and *created_by_unfinished (files recovery removes).
+void check_undo_dirs(Checker& c, const std::string& jdir, const std::string& ddir,
+                     std::map<std::string, std::string>* undo_of_out,
+                     std::set<std::string>* created_out) {
+  std::map<std::string, std::string>& undo_of = *undo_of_out;
+  std::set<std::string>& created_by_unfinished = *created_out;
+  journal::JournalListing jl = journal::list_journal(*c.env, jdir);
   // Pending undo journals of an interrupted flush batch or undo-mode
   // transaction: they must parse; the data files are then checked as
   // recovery will leave them (read through the journal: pre-transaction
   // bytes), and files the unfinished transaction created are skipped.
-  std::map<std::string, std::string> undo_of;  // data file name -> journal path
-  std::set<std::string> created_by_unfinished;
   for (uint64_t txid : jl.undo) {
     std::string dir = path_join(jdir, journal::undo_dir_name(txid));
     for (const std::string& n : c.env->list_dir(dir)) {
@@ -248,7 +254,13 @@ int run_check(const Args& a) {
     }
   }
 
-  // Data files: every chunk through its checksum.
+}
+
+// Data files: every chunk through its checksum, each file as recovery
+// will leave it (read through its pending undo journal, if any). Returns
+// the number of data files read.
+size_t check_data_files(Checker& c, const std::string& ddir, std::map<std::string, std::string>& undo_of,
+                        const std::set<std::string>& created_by_unfinished) {
   std::vector<std::string> names = c.env->is_directory(ddir) ? c.env->list_dir(ddir) : std::vector<std::string>{};
   std::sort(names.begin(), names.end());
   std::vector<std::pair<std::string, OpenedFile>> files;
@@ -300,7 +312,22 @@ int run_check(const Args& a) {
   Progress progress("check", total);
   for (auto& f : files) check_hdf5(c, f.first, f.second, progress);
   progress.finish();
-  files.clear();
+  return files.size();
+}
+
+int run_check(const Args& a) {
+  Checker c;
+  c.home = a.positional[0];
+  bool repair = a.flags.count("repair") > 0;
+  std::unique_ptr<FileLock> lock = lock_store(c.env, c.home, repair, a.get_seconds("lock-timeout", 10));
+  std::string jdir = path_join(c.home, "journal"), ddir = path_join(c.home, "data");
+
+  std::vector<std::string> removable;
+  const uint64_t tx_ok = check_journal(c, jdir, &removable);
+  std::map<std::string, std::string> undo_of;  // data file name -> journal path
+  std::set<std::string> created_by_unfinished;
+  check_undo_dirs(c, jdir, ddir, &undo_of, &created_by_unfinished);
+  const size_t files_read = check_data_files(c, ddir, undo_of, created_by_unfinished);
 
   if (repair) {
     for (const std::string& dir : removable) {
@@ -324,7 +351,7 @@ int run_check(const Args& a) {
   }
   std::printf("%s: %zu committed transactions verified, %zu data files read, %" PRIu64 " problems, %" PRIu64
               " notes\n",
-              c.home.c_str(), size_t(tx_ok), names.size(), c.problems, c.notes);
+              c.home.c_str(), size_t(tx_ok), files_read, c.problems, c.notes);
   if (c.problems) {
     std::fprintf(stderr, "h5tx check: %s: %" PRIu64 " problems found (lines starting BAD)\n", c.home.c_str(), c.problems);
     return 1;
