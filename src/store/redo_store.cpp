@@ -1,5 +1,6 @@
-// Redo mode: the store (recovery, the committed view, publishing commits,
-// flush/close/stats). See store/redo_store.hpp.
+// Redo mode: the store's lifecycle (open, publishing commits, flush, close,
+// stats). Recovery is store/redo_recovery.*, reads of the committed state
+// store/committed_view.*. See store/redo_store.hpp.
 #include "store/redo_store.hpp"
 
 #include <algorithm>
@@ -7,14 +8,9 @@
 #include <set>
 
 #include "h5tx/error.hpp"
-#include "hdf5/dataset_ops.hpp"
-#include "journal/tx_dir.hpp"
 #include "journal/tx_reader.hpp"
+#include "store/redo_recovery.hpp"
 #include "store/redo_transaction.hpp"
-#include "store/replay_check.hpp"
-#include "undo/driver.hpp"
-#include "undo/pending_journal.hpp"
-#include "util/names.hpp"
 
 namespace h5tx {
 
@@ -29,8 +25,6 @@ static constexpr uint64_t kSpareDirBytes = uint64_t(256) << 20;
 // when it has nothing to apply (so that creating them, two inode
 // allocations each, is not on the commit path).
 static constexpr size_t kSpareDirsAhead = 32;
-
-using journal::TxState;
 
 std::unique_ptr<StoreImpl> open_redo_store(std::unique_ptr<Layout> layout, const Options& options) {
   auto store = std::make_unique<RedoStore>(std::move(layout), options);
@@ -48,16 +42,10 @@ RedoStore::RedoStore(std::unique_ptr<Layout> layout, const Options& options)
       spares_(layout_->env(), options.max_unflushed_transactions, kSpareDirBytes) {
   files_ = std::make_unique<DataFiles>(layout_->env(), layout_->data_dir(), layout_->journal_dir(),
                                        layout_->format().undo_page_size, layout_->read_only());
+  view_ = std::make_unique<CommittedView>(layout_->env(), files_.get());
   Flusher::Hooks hooks;
   hooks.flush_limit = [this] { return snapshots_.flush_limit(); };
-  hooks.flushed = [this](const std::vector<journal::Manifest>& ms) {
-    // The files changed: forget what was cached of their catalog before the
-    // overlay stops covering the change (store/catalog_cache.hpp).
-    for (const auto& m : ms)
-      for (const auto& op : m.ops)
-        if (op.kind != journal::OpKind::WriteChunk) catalog_.invalidate(op.file);
-    for (const auto& m : ms) overlay_.remove(m);
-  };
+  hooks.flushed = [this](const std::vector<journal::Manifest>& ms) { view_->flushed(ms); };
   hooks.retired = [this](const std::string& dir) { spares_.offer(dir); };
   hooks.replenish = [this] {
     // A few at a time, so a due batch never waits long behind this.
@@ -77,166 +65,17 @@ RedoStore::~RedoStore() {
 }
 
 void RedoStore::open() {
-  if (read_only()) scan_read_only();
-  else recover();
+  // Queue the committed transactions in txid order and build the overlay.
+  const std::vector<CommittedTx> committed =
+      read_only() ? scan_redo_journal(*layout_, *files_) : recover_redo_journal(*layout_, *files_);
+  for (const auto& c : committed) add_committed(c.manifest, c.dir);
   if (!read_only()) flusher_->start();
 }
 
 void RedoStore::add_committed(const journal::Manifest& m, const std::string& dir) {
-  overlay_.add(m, dir);
+  view_->add(m, dir);
   snapshots_.committed(m.txid);
   flusher_->enqueue(m.info(), dir);
-}
-
-// An entry of journal/ that h5tx did not make (an unknown name, or one of
-// our names that is not a directory) is not something to guess about: the
-// open fails naming it, and nothing is changed.
-static void refuse_strays(Env& env, const journal::JournalListing& l, const std::string& jdir) {
-  if (l.other.empty()) return;
-  std::string p = path_join(jdir, l.other.front());
-  bool ours_by_name = env.exists(p) && !env.is_directory(p);
-  throw CorruptionError(p, ours_by_name
-                               ? "journal entry is not a directory (a symlink, FIFO or file where a "
-                                 "transaction directory belongs); move it away to open the store"
-                               : "unexpected entry in the journal directory (not a transaction or undo "
-                                 "directory of this store); move it away to open the store");
-}
-
-// The committed transactions recovery must (re)apply, in txid order, each
-// verified (MANIFEST and every chunk copy): the _done ones, and the _flushed
-// ones newer than the oldest _done (journal::plan_flushed). Reads only.
-std::vector<RedoStore::Committed> RedoStore::committed_on_disk(const journal::JournalListing& l,
-                                                               const journal::FlushedPlan& plan) {
-  Env& env = *this->env();
-  const std::string& jdir = layout_->journal_dir();
-  std::vector<Committed> out;
-  for (uint64_t txid : l.done) {
-    std::string dir = path_join(jdir, journal::tx_dir_name(txid, TxState::Done));
-    try {
-      out.push_back({journal::verify_transaction(env, dir, txid), dir, false});
-    } catch (const CorruptionError& e) {
-      // Restore it from a copy, or move it aside (never deleted).
-      throw CorruptionError(e.path(), e.detail() + " (committed transaction " + journal::txid_hex(txid) +
-                                          "; restore it, or h5tx recover HOME --quarantine " +
-                                          journal::txid_hex(txid) + " moves it aside)");
-    }
-  }
-  for (uint64_t txid : plan.reapply) {
-    std::string dir = path_join(jdir, journal::tx_dir_name(txid, TxState::Flushed));
-    try {
-      out.push_back({journal::verify_transaction(env, dir, txid), dir, true});
-    } catch (const CorruptionError& e) {
-      throw CorruptionError(dir, "applied transaction newer than the pending committed transaction " +
-                                     journal::txid_hex(l.done.front()) +
-                                     " cannot be read, so replaying that one could overwrite its data: " +
-                                     e.detail());
-    }
-  }
-  std::sort(out.begin(), out.end(),
-            [](const Committed& a, const Committed& b) { return a.manifest.txid < b.manifest.txid; });
-  return out;
-}
-
-void RedoStore::check_replay(const std::vector<Committed>& committed) {
-  if (committed.empty()) return;
-  ReplayCheck check(files_.get());
-  try {
-    for (const auto& c : committed) check.check(c.manifest, c.dir);
-  } catch (...) {
-    auto lock = files_->lock();
-    files_->close_all();
-    throw;
-  }
-  auto lock = files_->lock();
-  files_->close_all();
-}
-
-// Recovery of a read-write open. Verification comes first and only reads,
-// so a corrupt committed transaction fails the open with nothing changed.
-// Each later step is idempotent: a crash during recovery is repaired by the
-// next recovery. No committed transaction is ever deleted here: a _done
-// directory goes only after its own apply is durable (the flusher).
-void RedoStore::recover() {
-  Env& env = *this->env();
-  const std::string& jdir = layout_->journal_dir();
-  journal::JournalListing l = journal::list_journal(env, jdir);
-  refuse_strays(env, l, jdir);
-  journal::FlushedPlan plan = journal::plan_flushed(l);
-  std::vector<Committed> committed = committed_on_disk(l, plan);
-  uint64_t max_txid = 0;
-  for (const auto* v : {&l.temp, &l.done, &l.flushed, &l.undo})
-    if (!v->empty()) max_txid = std::max(max_txid, v->back());
-  if (max_txid) layout_->observe_txid(max_txid);
-
-  // 1. Revert interrupted flush batches. Every journal is checked first
-  // (a known entry, not garbage, written for the data file it is named
-  // after), so a bad one fails the open before any file is reverted.
-  std::vector<std::pair<std::string, std::string>> reverts;  // data file, journal
-  for (uint64_t id : l.undo) {
-    std::string udir = path_join(jdir, journal::undo_dir_name(id));
-    for (const auto& name : env.list_dir(udir)) {
-      const std::string suffix = ".journal";
-      std::string file = name.size() > suffix.size() &&
-                                 name.compare(name.size() - suffix.size(), suffix.size(), suffix) == 0
-                             ? name.substr(0, name.size() - suffix.size())
-                             : "";
-      std::string journal = path_join(udir, name);
-      if (file.empty() || !names::file_name_problem(file).empty())
-        throw CorruptionError(journal, "unexpected entry in a flush batch's undo directory");
-      std::string data = layout_->data_path(file);
-      if (!env.exists(data)) continue;  // nothing was written that needs reverting
-      auto pending = undo::PendingJournal::load(env, journal);  // CorruptionError if garbage
-      if (pending && !pending->nothing_to_undo()) pending->check_owner(*env.open(data, OpenMode::ReadOnly));
-      reverts.emplace_back(data, journal);
-    }
-  }
-  for (const auto& r : reverts) undo::recover(env, r.first, r.second);
-  // Every operation must apply to the catalog as it now is (after the revert).
-  check_replay(committed);
-  // 2. Applied transactions newer than a pending one go back to _done, so
-  // they are replayed after it (durably, before anything is removed).
-  if (!plan.reapply.empty()) {
-    for (auto& c : committed) {
-      if (!c.flushed) continue;
-      std::string done = path_join(jdir, journal::tx_dir_name(c.manifest.txid, TxState::Done));
-      env.rename(c.dir, done);
-      c.dir = done;
-    }
-    env.sync_dir(jdir);
-  }
-  // 3. Garbage: reverted undo journals, unfinished commits, applied transactions.
-  bool removed = false;
-  for (uint64_t id : l.undo) {
-    env.remove_flat_dir(path_join(jdir, journal::undo_dir_name(id)));
-    removed = true;
-  }
-  for (uint64_t id : l.temp) {
-    env.remove_flat_dir(path_join(jdir, journal::tx_dir_name(id, TxState::Temp)));
-    removed = true;
-  }
-  for (uint64_t id : plan.garbage) {
-    env.remove_flat_dir(path_join(jdir, journal::tx_dir_name(id, TxState::Flushed)));
-    removed = true;
-  }
-  if (removed) env.sync_dir(jdir);
-  files_->remove_temporaries();
-  // 4. Queue the committed transactions in txid order and rebuild the overlay.
-  for (const auto& c : committed) add_committed(c.manifest, c.dir);
-}
-
-// A read-only open writes nothing: _temp and _flushed directories are
-// ignored (but for _flushed ones newer than a _done one, served from where
-// they are, as recovery would replay them), pending undo journals are read through by DataFiles (the data
-// files are seen as they were before the interrupted batch), and every
-// _done transaction is verified and served from the overlay.
-void RedoStore::scan_read_only() {
-  Env& env = *this->env();
-  const std::string& jdir = layout_->journal_dir();
-  journal::JournalListing l = journal::list_journal(env, jdir);
-  refuse_strays(env, l, jdir);
-  std::vector<Committed> committed = committed_on_disk(l, journal::plan_flushed(l));
-  check_replay(committed);
-  for (const auto& c : committed) add_committed(c.manifest, c.dir);
 }
 
 void RedoStore::check_open() const {
@@ -310,94 +149,5 @@ StoreStats RedoStore::stats() {
 }
 
 std::vector<TransactionInfo> RedoStore::pending() { return flusher_->pending(); }
-
-// --- the committed view ----------------------------------------------------
-//
-// Each lookup asks the overlay first and lets go of it before it looks at an
-// HDF5 file (waiting for the data files while holding the overlay would
-// stall commits, which publish into the overlay, behind a flush batch). That
-// is safe because the flusher writes a batch into the files before it removes
-// it from the overlay, and catalog versions only add or grow: a version at or
-// below the snapshot is in the overlay, in the file, or in both. What the
-// files say of the catalog is cached (catalog_): a cached answer needs
-// neither the data-file lock nor HDF5.
-
-bool RedoStore::file_exists(const std::string& file, uint64_t snapshot) {
-  {
-    auto olock = overlay_.read_lock();
-    if (overlay_.file_created(file, snapshot)) return true;
-  }
-  bool exists = false;
-  if (catalog_.find_file(file, &exists)) return exists;
-  auto lock = files_->lock();
-  exists = files_->exists(file);
-  catalog_.put_file(file, exists);  // under the lock: see catalog_cache.hpp
-  return exists;
-}
-
-std::vector<std::string> RedoStore::list_files(uint64_t snapshot) {
-  std::set<std::string> names;
-  {
-    auto olock = overlay_.read_lock();
-    for (auto& f : overlay_.files(snapshot)) names.insert(f);
-  }
-  auto lock = files_->lock();
-  for (auto& f : files_->list()) names.insert(f);
-  return {names.begin(), names.end()};
-}
-
-std::vector<std::string> RedoStore::list_datasets(const std::string& file, uint64_t snapshot) {
-  std::set<std::string> names;
-  {
-    auto olock = overlay_.read_lock();
-    for (auto& d : overlay_.datasets(file, snapshot)) names.insert(d);
-  }
-  auto lock = files_->lock();
-  if (files_->exists(file))
-    for (auto& d : hdf5::list_datasets(files_->handle(file))) names.insert(d);
-  return {names.begin(), names.end()};
-}
-
-std::optional<DatasetSpec> RedoStore::dataset_spec(const std::string& file, const std::string& path,
-                                                   uint64_t snapshot) {
-  std::vector<Overlay::CatalogVersion> versions;
-  {
-    auto olock = overlay_.read_lock();
-    versions = overlay_.dataset_versions(file, path, snapshot);
-  }
-  // The file's spec (the flusher only ever grows it, and only with
-  // transactions at or below every open snapshot), then the overlay on top.
-  std::optional<DatasetSpec> base;
-  if (!catalog_.find_spec(file, path, &base)) {
-    auto lock = files_->lock();
-    if (files_->exists(file)) {
-      hid_t h = files_->handle(file);
-      if (hdf5::dataset_exists(h, path)) base = hdf5::read_spec(h, path);
-    }
-    catalog_.put_spec(file, path, base);  // under the lock: see catalog_cache.hpp
-  }
-  return Overlay::apply(base, versions);
-}
-
-bool RedoStore::read_chunk_stored(const ChunkKey& key, uint64_t snapshot, std::string* stored,
-                                  uint32_t* filter_mask) {
-  {
-    auto olock = overlay_.read_lock();
-    if (const ChunkVersion* v = overlay_.find_chunk(key, snapshot)) {
-      *stored = journal::read_chunk_file(*env(), *v->dir, v->chunk_file, v->offset, v->size, v->hash);
-      *filter_mask = v->filter_mask;
-      return true;
-    }
-  }
-  auto lock = files_->lock();
-  // The dataset may be created in the overlay and not yet in the file.
-  if (!files_->exists(key.file)) return false;
-  hid_t h = files_->handle(key.file);
-  if (!hdf5::dataset_exists(h, key.dataset)) return false;
-  std::vector<uint8_t> bytes;
-  if (!hdf5::read_chunk_stored(h, key.dataset, key.coords, &bytes, filter_mask)) return false;
-  stored->assign(bytes.begin(), bytes.end());
-  return true;
-}
 
 }  // namespace h5tx

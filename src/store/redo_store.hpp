@@ -16,12 +16,11 @@
 #include "flush/flusher.hpp"
 #include "journal/spare_dirs.hpp"
 #include "journal/tx_reader.hpp"
-#include "store/catalog_cache.hpp"
 #include "store/commit_queue.hpp"
+#include "store/committed_view.hpp"
 #include "store/conflict_index.hpp"
 #include "store/impl.hpp"
 #include "store/layout.hpp"
-#include "store/overlay.hpp"
 #include "store/snapshot_registry.hpp"
 
 namespace h5tx {
@@ -52,15 +51,8 @@ class RedoStore : public StoreImpl {
   bool read_only() const { return read_only_; }
   void check_open() const;
 
-  // The committed state at `snapshot`.
-  bool file_exists(const std::string& file, uint64_t snapshot);
-  std::vector<std::string> list_files(uint64_t snapshot);
-  std::vector<std::string> list_datasets(const std::string& file, uint64_t snapshot);
-  std::optional<DatasetSpec> dataset_spec(const std::string& file, const std::string& path,
-                                          uint64_t snapshot);
-  // Stored bytes and filter mask of the chunk at `snapshot`; false if never written.
-  bool read_chunk_stored(const ChunkKey& key, uint64_t snapshot, std::string* stored,
-                         uint32_t* filter_mask);
+  // The committed state, as of a transaction's snapshot.
+  CommittedView& view() { return *view_; }
 
   SnapshotRegistry& snapshots() { return snapshots_; }
   CommitQueue& commit_queue() { return queue_; }
@@ -73,17 +65,6 @@ class RedoStore : public StoreImpl {
   std::atomic<uint64_t> commit_fsyncs{0};  // file + directory fsyncs done by commits
 
  private:
-  void recover();
-  void scan_read_only();
-  struct Committed {
-    journal::Manifest manifest;
-    std::string dir;
-    bool flushed;  // a _flushed directory recovery replays again
-  };
-  std::vector<Committed> committed_on_disk(const journal::JournalListing& l,
-                                           const journal::FlushedPlan& plan);
-  // store/replay_check.hpp over `committed`, in order (CorruptionError).
-  void check_replay(const std::vector<Committed>& committed);
   void add_committed(const journal::Manifest& m, const std::string& dir);
 
   std::unique_ptr<Layout> layout_;  // released (unlocked) by close()
@@ -92,8 +73,7 @@ class RedoStore : public StoreImpl {
   bool read_only_;
   Options options_;
   std::unique_ptr<DataFiles> files_;
-  CatalogCache catalog_;  // the data files' catalog, off the data-file lock
-  Overlay overlay_;
+  std::unique_ptr<CommittedView> view_;  // over *files_
   SnapshotRegistry snapshots_;
   CommitQueue queue_;
   journal::SpareDirs spares_;

@@ -66,7 +66,7 @@ bool RedoTransaction::file_exists(const std::string& file) {
   if (own_files_.count(file)) return true;
   auto it = committed_files_.find(file);
   if (it == committed_files_.end())
-    it = committed_files_.emplace(file, store_->file_exists(file, snapshot_)).first;
+    it = committed_files_.emplace(file, store_->view().file_exists(file, snapshot_)).first;
   return it->second;
 }
 
@@ -77,7 +77,7 @@ std::optional<DatasetSpec> RedoTransaction::find_spec(const std::string& file,
   if (!file_exists(file)) return std::nullopt;
   auto it = committed_specs_.find({file, path});
   if (it == committed_specs_.end())
-    it = committed_specs_.emplace(DatasetKey{file, path}, store_->dataset_spec(file, path, snapshot_))
+    it = committed_specs_.emplace(DatasetKey{file, path}, store_->view().dataset_spec(file, path, snapshot_))
              .first;
   return it->second;
 }
@@ -104,7 +104,7 @@ void RedoTransaction::check_coords(const DatasetSpec& spec, const Shape& coords,
 
 std::vector<std::string> RedoTransaction::list_files() {
   check_active("list_files");
-  std::vector<std::string> out = store_->list_files(snapshot_);
+  std::vector<std::string> out = store_->view().list_files(snapshot_);
   out.insert(out.end(), own_files_.begin(), own_files_.end());
   std::sort(out.begin(), out.end());
   out.erase(std::unique(out.begin(), out.end()), out.end());
@@ -115,7 +115,7 @@ std::vector<std::string> RedoTransaction::list_datasets(const std::string& file)
   check_active("list_datasets");
   if (!file_exists(file)) throw NotFoundError(file, "no such data file");
   std::vector<std::string> out;
-  if (!own_files_.count(file)) out = store_->list_datasets(file, snapshot_);
+  if (!own_files_.count(file)) out = store_->view().list_datasets(file, snapshot_);
   for (const auto& kv : own_specs_)
     if (kv.first.first == file) out.push_back(kv.first.second);
   std::sort(out.begin(), out.end());
@@ -309,7 +309,7 @@ std::vector<uint8_t> RedoTransaction::read_chunk(const std::string& file, const 
     const Entry& e = ops_[own->second];
     stored = entry_bytes(e);
     mask = e.op.filter_mask;
-  } else if (!store_->read_chunk_stored(key, snapshot_, &stored, &mask)) {
+  } else if (!store_->view().read_chunk_stored(key, snapshot_, &stored, &mask)) {
     return hdf5::fill_chunk(spec);
   }
   return hdf5::decode_chunk(spec, stored.data(), stored.size(), mask, w + " chunk " + shape_text(coords));

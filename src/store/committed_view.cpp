@@ -1,0 +1,96 @@
+// The committed view of a redo store (store/committed_view.hpp).
+#include "store/committed_view.hpp"
+
+#include <set>
+
+#include "hdf5/dataset_ops.hpp"
+#include "journal/tx_reader.hpp"
+
+namespace h5tx {
+
+void CommittedView::flushed(const std::vector<journal::Manifest>& ms) {
+  for (const auto& m : ms)
+    for (const auto& op : m.ops)
+      if (op.kind != journal::OpKind::WriteChunk) catalog_.invalidate(op.file);
+  for (const auto& m : ms) overlay_.remove(m);
+}
+
+bool CommittedView::file_exists(const std::string& file, uint64_t snapshot) {
+  {
+    auto olock = overlay_.read_lock();
+    if (overlay_.file_created(file, snapshot)) return true;
+  }
+  bool exists = false;
+  if (catalog_.find_file(file, &exists)) return exists;
+  auto lock = files_->lock();
+  exists = files_->exists(file);
+  catalog_.put_file(file, exists);  // under the lock: see catalog_cache.hpp
+  return exists;
+}
+
+std::vector<std::string> CommittedView::list_files(uint64_t snapshot) {
+  std::set<std::string> names;
+  {
+    auto olock = overlay_.read_lock();
+    for (auto& f : overlay_.files(snapshot)) names.insert(f);
+  }
+  auto lock = files_->lock();
+  for (auto& f : files_->list()) names.insert(f);
+  return {names.begin(), names.end()};
+}
+
+std::vector<std::string> CommittedView::list_datasets(const std::string& file, uint64_t snapshot) {
+  std::set<std::string> names;
+  {
+    auto olock = overlay_.read_lock();
+    for (auto& d : overlay_.datasets(file, snapshot)) names.insert(d);
+  }
+  auto lock = files_->lock();
+  if (files_->exists(file))
+    for (auto& d : hdf5::list_datasets(files_->handle(file))) names.insert(d);
+  return {names.begin(), names.end()};
+}
+
+std::optional<DatasetSpec> CommittedView::dataset_spec(const std::string& file, const std::string& path,
+                                                   uint64_t snapshot) {
+  std::vector<Overlay::CatalogVersion> versions;
+  {
+    auto olock = overlay_.read_lock();
+    versions = overlay_.dataset_versions(file, path, snapshot);
+  }
+  // The file's spec (the flusher only ever grows it, and only with
+  // transactions at or below every open snapshot), then the overlay on top.
+  std::optional<DatasetSpec> base;
+  if (!catalog_.find_spec(file, path, &base)) {
+    auto lock = files_->lock();
+    if (files_->exists(file)) {
+      hid_t h = files_->handle(file);
+      if (hdf5::dataset_exists(h, path)) base = hdf5::read_spec(h, path);
+    }
+    catalog_.put_spec(file, path, base);  // under the lock: see catalog_cache.hpp
+  }
+  return Overlay::apply(base, versions);
+}
+
+bool CommittedView::read_chunk_stored(const ChunkKey& key, uint64_t snapshot, std::string* stored,
+                                  uint32_t* filter_mask) {
+  {
+    auto olock = overlay_.read_lock();
+    if (const ChunkVersion* v = overlay_.find_chunk(key, snapshot)) {
+      *stored = journal::read_chunk_file(*env_, *v->dir, v->chunk_file, v->offset, v->size, v->hash);
+      *filter_mask = v->filter_mask;
+      return true;
+    }
+  }
+  auto lock = files_->lock();
+  // The dataset may be created in the overlay and not yet in the file.
+  if (!files_->exists(key.file)) return false;
+  hid_t h = files_->handle(key.file);
+  if (!hdf5::dataset_exists(h, key.dataset)) return false;
+  std::vector<uint8_t> bytes;
+  if (!hdf5::read_chunk_stored(h, key.dataset, key.coords, &bytes, filter_mask)) return false;
+  stored->assign(bytes.begin(), bytes.end());
+  return true;
+}
+
+}  // namespace h5tx

@@ -1,0 +1,60 @@
+// The committed state of a redo store as of a snapshot: the journal's
+// overlay (committed, not yet flushed transactions) over the data files.
+// RedoStore feeds it (add at commit and recovery, flushed after a batch);
+// transactions read through it.
+//
+// Each lookup asks the overlay first and lets go of it before it looks at an
+// HDF5 file (waiting for the data files while holding the overlay would
+// stall commits, which publish into the overlay, behind a flush batch). That
+// is safe because the flusher writes a batch into the files before it removes
+// it from the overlay, and catalog versions only add or grow: a version at or
+// below the snapshot is in the overlay, in the file, or in both. What the
+// files say of the catalog is cached (catalog_): a cached answer needs
+// neither the data-file lock nor HDF5.
+//
+// Thread-safe: every method may be called from any thread (the overlay
+// and the catalog cache lock themselves; the data files are read under
+// DataFiles' lock).
+#pragma once
+
+#include <optional>
+#include <string>
+#include <vector>
+
+#include "flush/data_files.hpp"
+#include "h5tx/env.hpp"
+#include "journal/manifest.hpp"
+#include "store/catalog_cache.hpp"
+#include "store/overlay.hpp"
+
+namespace h5tx {
+
+class CommittedView {
+ public:
+  // `files` must outlive the view.
+  CommittedView(Env* env, DataFiles* files) : env_(env), files_(files) {}
+
+  // A committed transaction (its directory in journal/) becomes visible.
+  void add(const journal::Manifest& m, const std::string& dir) { overlay_.add(m, dir); }
+  // The flusher applied these to the data files: forget what was cached of
+  // their catalog before the overlay stops covering the change, then drop
+  // them from the overlay.
+  void flushed(const std::vector<journal::Manifest>& ms);
+
+  bool file_exists(const std::string& file, uint64_t snapshot);
+  std::vector<std::string> list_files(uint64_t snapshot);
+  std::vector<std::string> list_datasets(const std::string& file, uint64_t snapshot);
+  std::optional<DatasetSpec> dataset_spec(const std::string& file, const std::string& path,
+                                          uint64_t snapshot);
+  // Stored bytes and filter mask of the chunk at `snapshot`; false if never written.
+  bool read_chunk_stored(const ChunkKey& key, uint64_t snapshot, std::string* stored,
+                         uint32_t* filter_mask);
+
+ private:
+  Env* env_;
+  DataFiles* files_;
+  CatalogCache catalog_;  // the data files' catalog, off the data-file lock
+  Overlay overlay_;
+};
+
+}  // namespace h5tx

@@ -1,0 +1,172 @@
+// Redo-mode recovery (store/redo_recovery.hpp).
+#include "store/redo_recovery.hpp"
+
+#include <algorithm>
+
+#include "h5tx/error.hpp"
+#include "journal/tx_dir.hpp"
+#include "journal/tx_reader.hpp"
+#include "store/replay_check.hpp"
+#include "undo/driver.hpp"
+#include "undo/pending_journal.hpp"
+#include "util/names.hpp"
+
+namespace h5tx {
+
+using journal::TxState;
+
+namespace {
+
+// An entry of journal/ that h5tx did not make (an unknown name, or one of
+// our names that is not a directory) is not something to guess about: the
+// open fails naming it, and nothing is changed.
+void refuse_strays(Env& env, const journal::JournalListing& l, const std::string& jdir) {
+  if (l.other.empty()) return;
+  std::string p = path_join(jdir, l.other.front());
+  bool ours_by_name = env.exists(p) && !env.is_directory(p);
+  throw CorruptionError(p, ours_by_name
+                               ? "journal entry is not a directory (a symlink, FIFO or file where a "
+                                 "transaction directory belongs); move it away to open the store"
+                               : "unexpected entry in the journal directory (not a transaction or undo "
+                                 "directory of this store); move it away to open the store");
+}
+
+// The committed transactions recovery must (re)apply, in txid order, each
+// verified (MANIFEST and every chunk copy): the _done ones, and the _flushed
+// ones newer than the oldest _done (journal::plan_flushed). Reads only.
+std::vector<CommittedTx> committed_on_disk(Env& env, const std::string& jdir, const journal::JournalListing& l,
+                                          const journal::FlushedPlan& plan) {
+  std::vector<CommittedTx> out;
+  for (uint64_t txid : l.done) {
+    std::string dir = path_join(jdir, journal::tx_dir_name(txid, TxState::Done));
+    try {
+      out.push_back({journal::verify_transaction(env, dir, txid), dir, false});
+    } catch (const CorruptionError& e) {
+      // Restore it from a copy, or move it aside (never deleted).
+      throw CorruptionError(e.path(), e.detail() + " (committed transaction " + journal::txid_hex(txid) +
+                                          "; restore it, or h5tx recover HOME --quarantine " +
+                                          journal::txid_hex(txid) + " moves it aside)");
+    }
+  }
+  for (uint64_t txid : plan.reapply) {
+    std::string dir = path_join(jdir, journal::tx_dir_name(txid, TxState::Flushed));
+    try {
+      out.push_back({journal::verify_transaction(env, dir, txid), dir, true});
+    } catch (const CorruptionError& e) {
+      throw CorruptionError(dir, "applied transaction newer than the pending committed transaction " +
+                                     journal::txid_hex(l.done.front()) +
+                                     " cannot be read, so replaying that one could overwrite its data: " +
+                                     e.detail());
+    }
+  }
+  std::sort(out.begin(), out.end(),
+            [](const CommittedTx& a, const CommittedTx& b) { return a.manifest.txid < b.manifest.txid; });
+  return out;
+}
+
+// store/replay_check.hpp over `committed`, in order (CorruptionError).
+void check_replay(DataFiles& files, const std::vector<CommittedTx>& committed) {
+  if (committed.empty()) return;
+  ReplayCheck check(&files);
+  try {
+    for (const auto& c : committed) check.check(c.manifest, c.dir);
+  } catch (...) {
+    auto lock = files.lock();
+    files.close_all();
+    throw;
+  }
+  auto lock = files.lock();
+  files.close_all();
+}
+
+// Recovery of a read-write open. Verification comes first and only reads,
+// so a corrupt committed transaction fails the open with nothing changed.
+// Each later step is idempotent: a crash during recovery is repaired by the
+// next recovery. No committed transaction is ever deleted here: a _done
+// directory goes only after its own apply is durable (the flusher).
+}  // namespace
+
+std::vector<CommittedTx> recover_redo_journal(Layout& layout, DataFiles& files) {
+  Env& env = *layout.env();
+  const std::string& jdir = layout.journal_dir();
+  journal::JournalListing l = journal::list_journal(env, jdir);
+  refuse_strays(env, l, jdir);
+  journal::FlushedPlan plan = journal::plan_flushed(l);
+  std::vector<CommittedTx> committed = committed_on_disk(env, jdir, l, plan);
+  uint64_t max_txid = 0;
+  for (const auto* v : {&l.temp, &l.done, &l.flushed, &l.undo})
+    if (!v->empty()) max_txid = std::max(max_txid, v->back());
+  if (max_txid) layout.observe_txid(max_txid);
+
+  // 1. Revert interrupted flush batches. Every journal is checked first
+  // (a known entry, not garbage, written for the data file it is named
+  // after), so a bad one fails the open before any file is reverted.
+  std::vector<std::pair<std::string, std::string>> reverts;  // data file, journal
+  for (uint64_t id : l.undo) {
+    std::string udir = path_join(jdir, journal::undo_dir_name(id));
+    for (const auto& name : env.list_dir(udir)) {
+      const std::string suffix = ".journal";
+      std::string file = name.size() > suffix.size() &&
+                                 name.compare(name.size() - suffix.size(), suffix.size(), suffix) == 0
+                             ? name.substr(0, name.size() - suffix.size())
+                             : "";
+      std::string journal = path_join(udir, name);
+      if (file.empty() || !names::file_name_problem(file).empty())
+        throw CorruptionError(journal, "unexpected entry in a flush batch's undo directory");
+      std::string data = layout.data_path(file);
+      if (!env.exists(data)) continue;  // nothing was written that needs reverting
+      auto pending = undo::PendingJournal::load(env, journal);  // CorruptionError if garbage
+      if (pending && !pending->nothing_to_undo()) pending->check_owner(*env.open(data, OpenMode::ReadOnly));
+      reverts.emplace_back(data, journal);
+    }
+  }
+  for (const auto& r : reverts) undo::recover(env, r.first, r.second);
+  // Every operation must apply to the catalog as it now is (after the revert).
+  check_replay(files, committed);
+  // 2. Applied transactions newer than a pending one go back to _done, so
+  // they are replayed after it (durably, before anything is removed).
+  if (!plan.reapply.empty()) {
+    for (auto& c : committed) {
+      if (!c.flushed) continue;
+      std::string done = path_join(jdir, journal::tx_dir_name(c.manifest.txid, TxState::Done));
+      env.rename(c.dir, done);
+      c.dir = done;
+    }
+    env.sync_dir(jdir);
+  }
+  // 3. Garbage: reverted undo journals, unfinished commits, applied transactions.
+  bool removed = false;
+  for (uint64_t id : l.undo) {
+    env.remove_flat_dir(path_join(jdir, journal::undo_dir_name(id)));
+    removed = true;
+  }
+  for (uint64_t id : l.temp) {
+    env.remove_flat_dir(path_join(jdir, journal::tx_dir_name(id, TxState::Temp)));
+    removed = true;
+  }
+  for (uint64_t id : plan.garbage) {
+    env.remove_flat_dir(path_join(jdir, journal::tx_dir_name(id, TxState::Flushed)));
+    removed = true;
+  }
+  if (removed) env.sync_dir(jdir);
+  files.remove_temporaries();
+  return committed;
+}
+
+// A read-only open writes nothing: _temp and _flushed directories are
+// ignored (but for _flushed ones newer than a _done one, served from where
+// they are, as recovery would replay them), pending undo journals are read through by DataFiles (the data
+// files are seen as they were before the interrupted batch), and every
+// _done transaction is verified and served from the overlay.
+std::vector<CommittedTx> scan_redo_journal(Layout& layout, DataFiles& files) {
+  Env& env = *layout.env();
+  const std::string& jdir = layout.journal_dir();
+  journal::JournalListing l = journal::list_journal(env, jdir);
+  refuse_strays(env, l, jdir);
+  std::vector<CommittedTx> committed = committed_on_disk(env, jdir, l, journal::plan_flushed(l));
+  check_replay(files, committed);
+  return committed;
+}
+
+
+}  // namespace h5tx
