@@ -63,12 +63,12 @@ std::vector<std::string> decode_created(const std::string& text, const std::stri
 // --- UndoState -------------------------------------------------------------
 
 std::string UndoState::undo_dir(uint64_t txid) const {
-  return path_join(layout->journal_dir(), journal::undo_dir_name(txid));
+  return path_join(open_layout().journal_dir(), journal::undo_dir_name(txid));
 }
 
 void UndoState::acquire(Access access, double timeout_seconds) {
-  std::unique_lock<std::mutex> lk(mu);
-  auto usable = [&] {
+  MutexLock lk(mu);
+  auto usable = [&]() REQUIRES(mu) {
     if (closed) throw StateError(home, "store is closed");
     if (!failed.empty()) throw IoError(home, failed);
   };
@@ -88,7 +88,7 @@ void UndoState::acquire(Access access, double timeout_seconds) {
   };
   if (access == Access::Write) {
     writers_waiting++;
-    bool ok = wait([&] { return closed || !failed.empty() || (!writer && readers == 0); });
+    bool ok = wait([&]() REQUIRES(mu) { return closed || !failed.empty() || (!writer && readers == 0); });
     writers_waiting--;
     if (!ok) {
       cv.notify_all();  // readers held back by this waiting writer may go
@@ -101,7 +101,7 @@ void UndoState::acquire(Access access, double timeout_seconds) {
     writer = true;
   } else {
     // Waiting writers go first, so a stream of readers cannot starve them.
-    bool ok = wait([&] { return closed || !failed.empty() || (!writer && writers_waiting == 0); });
+    bool ok = wait([&]() REQUIRES(mu) { return closed || !failed.empty() || (!writer && writers_waiting == 0); });
     if (!ok) {
       throw BusyError(home, "a write transaction holds the store; waited " +
                                 std::to_string(timeout_seconds) + " s");
@@ -114,7 +114,7 @@ void UndoState::acquire(Access access, double timeout_seconds) {
 void UndoState::release(Access access) {
   bool last;
   {
-    std::lock_guard<std::mutex> lk(mu);
+    MutexLock lk(mu);
     if (access == Access::Write) {
       writer = false;
     } else {
@@ -133,7 +133,7 @@ void UndoState::release(Access access) {
       error = e.what();
     }
     {
-      std::lock_guard<std::mutex> lk(mu);
+      MutexLock lk(mu);
       if (!writer && readers == 0) layout.reset();  // releases the LOCK
     }
     // Nobody is left to report it to: the store is closed and this
@@ -144,7 +144,7 @@ void UndoState::release(Access access) {
 }
 
 std::unique_ptr<UndoFile> UndoState::take_kept(const std::string& file) {
-  std::lock_guard<std::mutex> lk(kept_mu);
+  MutexLock lk(kept_mu);
   auto it = kept.find(file);
   if (it == kept.end()) return nullptr;
   std::unique_ptr<UndoFile> f = std::move(it->second);
@@ -157,12 +157,12 @@ void UndoState::keep(const std::string& file, std::unique_ptr<UndoFile> f) {
   // h5dump) may open the file: its lock becomes shared. A write transaction
   // takes it back (UndoStoreTransaction::open_for_write).
   undo::set_file_lock(f->hid(), LockKind::Shared);
-  std::lock_guard<std::mutex> lk(kept_mu);
+  MutexLock lk(kept_mu);
   kept[file] = std::move(f);
 }
 
 void UndoState::close_kept() {
-  std::lock_guard<std::mutex> lk(kept_mu);
+  MutexLock lk(kept_mu);
   std::exception_ptr first;
   while (!kept.empty()) {
     std::unique_ptr<UndoFile> f = std::move(kept.begin()->second);
@@ -178,7 +178,7 @@ void UndoState::close_kept() {
 }
 
 std::string UndoState::take_spare_dir() {
-  std::lock_guard<std::mutex> lk(mu);
+  MutexLock lk(mu);
   return std::exchange(spare_dir, std::string());
 }
 
@@ -189,7 +189,7 @@ void UndoState::remove_spare_dir() {
 
 void UndoState::mark_failed(const std::string& why) {
   {
-    std::lock_guard<std::mutex> lk(mu);
+    MutexLock lk(mu);
     if (failed.empty()) failed = why + "; close and reopen the store to recover";
   }
   cv.notify_all();
@@ -226,7 +226,7 @@ std::string journal_owner(const std::string& entry) {
 std::vector<UndoDir> scan_undo_dirs(UndoState& st) {
   Env& env = *st.env;
   std::vector<UndoDir> out;
-  const std::string& jdir = st.layout->journal_dir();
+  const std::string& jdir = st.open_layout().journal_dir();
   for (const std::string& name : env.list_dir(jdir)) {
     UndoDir d;
     d.path = path_join(jdir, name);
@@ -314,7 +314,7 @@ void recover_undo_store(UndoState& st) {
   for (const UndoDir& d : dirs)
     if (!d.committed) check_created_evidence(env, st, d);
   for (const UndoDir& d : dirs) {
-    st.layout->observe_txid(d.txid);
+    st.open_layout().observe_txid(d.txid);
     if (!d.committed) {
       auto was_created = [&](const std::string& f) {
         return std::find(d.created.begin(), d.created.end(), f) != d.created.end();
@@ -334,14 +334,16 @@ void recover_undo_store(UndoState& st) {
       for (const std::string& file : d.created) {
         if (env.exists(st.data_path(file))) env.remove_file(st.data_path(file));
       }
-      env.sync_dir(st.layout->data_dir());
+      env.sync_dir(st.open_layout().data_dir());
     }
     // What is left (CREATED, invalidated journals of a committed transaction)
     // is garbage.
     env.remove_flat_dir(d.path);
   }
-  if (!dirs.empty()) env.sync_dir(st.layout->journal_dir());
-  st.last_committed_txid = st.layout->last_txid();
+  if (!dirs.empty()) env.sync_dir(st.open_layout().journal_dir());
+  uint64_t last = st.open_layout().last_txid();
+  MutexLock lk(st.mu);
+  st.last_committed_txid = last;
 }
 
 // --- UndoStore -------------------------------------------------------------
@@ -358,7 +360,7 @@ UndoStore::UndoStore(std::unique_ptr<Layout> layout, const Options& options)
   hdf5::silence_error_printing();
   if (st.read_only) {
     scan_read_only(st);
-    st.last_committed_txid = st.layout->last_txid();
+    st.last_committed_txid = st.open_layout().last_txid();
   } else {
     recover_undo_store(st);
   }
@@ -381,7 +383,7 @@ std::unique_ptr<TransactionImpl> UndoStore::begin(const TxOptions& options) {
   }
   uint64_t txid = 0;
   try {
-    if (options.access == Access::Write) txid = state_->layout->allocate_txid();
+    if (options.access == Access::Write) txid = state_->open_layout().allocate_txid();
   } catch (const Error&) {
     state_->release(options.access);
     throw;
@@ -392,7 +394,7 @@ std::unique_ptr<TransactionImpl> UndoStore::begin(const TxOptions& options) {
 void UndoStore::close() {
   int active;
   {
-    std::lock_guard<std::mutex> lk(state_->mu);
+    MutexLock lk(state_->mu);
     if (state_->closed && !state_->layout) return;
     state_->closed = true;
     active = state_->readers + (state_->writer ? 1 : 0);
@@ -413,14 +415,14 @@ void UndoStore::close() {
     failure = std::current_exception();
   }
   {
-    std::lock_guard<std::mutex> lk(state_->mu);
+    MutexLock lk(state_->mu);
     if (!state_->writer && state_->readers == 0) state_->layout.reset();
   }
   if (failure) std::rethrow_exception(failure);
 }
 
 StoreStats UndoStore::stats() {
-  std::lock_guard<std::mutex> lk(state_->mu);
+  MutexLock lk(state_->mu);
   StoreStats s;
   s.committed_transactions = state_->committed;
   s.last_txid = state_->last_committed_txid;
