@@ -147,7 +147,8 @@ class Flusher {
   bool stopping_ GUARDED_BY(mu_) = false;
   bool started_ GUARDED_BY(mu_) = false;
   std::string failed_ GUARDED_BY(mu_);
-  std::vector<BusyFile> waiting_ GUARDED_BY(mu_);  // data files held by other processes, while waiting for them
+  // The data files held by other processes, while waiting for them.
+  std::vector<BusyFile> waiting_ GUARDED_BY(mu_);
   bool told_committers_ GUARDED_BY(mu_) = false;   // the waiting was explained to blocked committers
   FlusherStats totals_ GUARDED_BY(mu_);
   std::thread thread_;  // not guarded: only the owner calls start() and stop()

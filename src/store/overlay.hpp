@@ -4,13 +4,13 @@
 // dataset the catalog versions; the chunk bytes stay on disk and are read on
 // demand. Readers ask for the newest version at or below their snapshot.
 //
-// Locking: readers hold a ReaderLock on mutex() across a lookup and the read of the
-// chunk file it returns; the flusher removes versions under the exclusive
-// lock before it renames their directories away, so a version a reader found
-// stays readable until the reader lets go. Readers release the lock before
-// they look at an HDF5 file: the flusher writes a batch into the files
-// before it removes the batch from the overlay, and catalog versions only
-// grow things, so a version missing from the overlay is in the file.
+// Locking: readers hold a ReaderLock on mutex() across a lookup and the
+// read of the chunk file it returns; the flusher removes versions under the
+// exclusive lock before it renames their directories away, so a version a
+// reader found stays readable until the reader lets go. Readers release the
+// lock before they look at an HDF5 file: the flusher writes a batch into the
+// files before it removes the batch from the overlay, and catalog versions
+// only grow things, so a version missing from the overlay is in the file.
 #pragma once
 
 #include <cstdint>
