@@ -46,7 +46,7 @@ void apply_catalog_op(hid_t h, const Op& op) {
 
 void apply_file(Env& env, DataFiles& files, const std::string& file, const FilePlan& plan,
                 const std::string& journal_path, BatchStats* stats) {
-  auto lock = files.lock();
+  MutexLock lock(files.mutex());
   if (plan.create) files.create_file(file);
   else if (!files.exists(file))
     throw CorruptionError(files.path(file),

@@ -3,17 +3,17 @@
 // through the store's Env. Readers share one cached read-only handle per
 // file (read-only handles never write, so they are harmless whatever
 // happens); the flusher closes it and opens the file read-write for the
-// length of one batch, as an undo transaction. Callers hold lock() around
+// length of one batch, as an undo transaction. Callers hold mutex() around
 // any use, so a reader never sees a file in the middle of a flush batch.
 #pragma once
 
 #include <map>
-#include <mutex>
 #include <string>
 #include <vector>
 
 #include "h5tx/env.hpp"
 #include "hdf5/handle.hpp"
+#include "util/mutex.hpp"
 
 namespace h5tx {
 
@@ -26,26 +26,27 @@ class DataFiles {
             bool read_only);
   ~DataFiles();
 
-  std::unique_lock<std::mutex> lock() { return std::unique_lock<std::mutex>(mu_); }
+  // Held (MutexLock) around the calls marked REQUIRES(mu_) below.
+  Mutex& mutex() RETURN_CAPABILITY(mu_) { return mu_; }
 
   std::string path(const std::string& file) const;
-  bool exists(const std::string& file);
+  bool exists(const std::string& file) REQUIRES(mu_);
   // Names of the data files: every entry of data/ that is a valid data file
   // name (so not the store's own scratch files, names::kReservedPrefix) and
   // not a directory.
   std::vector<std::string> list();
 
-  // The cached read-only handle of `file` (lock() held).
-  hid_t handle(const std::string& file);
-  // Closes the cached handle of `file` (lock() held).
-  void close(const std::string& file);
-  void close_all();
-  // Closes the cached handle and opens `file` read-write (lock() held).
-  hdf5::Handle open_for_update(const std::string& file);
+  // The cached read-only handle of `file`.
+  hid_t handle(const std::string& file) REQUIRES(mu_);
+  // Closes the cached handle of `file`.
+  void close(const std::string& file) REQUIRES(mu_);
+  void close_all() REQUIRES(mu_);
+  // Closes the cached handle and opens `file` read-write.
+  hdf5::Handle open_for_update(const std::string& file) REQUIRES(mu_);
 
   // Creates an empty HDF5 file atomically: builds data/.h5tx.new.<file>,
   // syncs it, renames it into place and syncs data/. No-op if the file exists.
-  void create_file(const std::string& file);
+  void create_file(const std::string& file) REQUIRES(mu_);
   // Removes an unfinished create's leftovers from data/ (recovery): only
   // names beginning with ".h5tx.new.".
   void remove_temporaries();
@@ -61,8 +62,8 @@ class DataFiles {
   std::string journal_dir_;
   size_t page_size_;
   bool read_only_;
-  std::mutex mu_;
-  std::map<std::string, hdf5::Handle> handles_;
+  Mutex mu_;
+  std::map<std::string, hdf5::Handle> handles_ GUARDED_BY(mu_);
 };
 
 }  // namespace h5tx

@@ -24,14 +24,14 @@ Flusher::Flusher(Env* env, std::string journal_dir, DataFiles* files, const Opti
 Flusher::~Flusher() { stop(); }
 
 void Flusher::start() {
-  std::lock_guard<std::mutex> lock(mu_);
+  MutexLock lock(mu_);
   if (started_ || !options_.background_flusher) return;
   started_ = true;
   thread_ = std::thread([this] { run(); });
 }
 
 void Flusher::enqueue(const TransactionInfo& info, const std::string& dir) {
-  std::lock_guard<std::mutex> lock(mu_);
+  MutexLock lock(mu_);
   pending_.push_back({info, dir, Clock::now()});
   pending_bytes_ += info.bytes;
   replenished_ = false;  // the commit may have used a spare directory
@@ -39,7 +39,7 @@ void Flusher::enqueue(const TransactionInfo& info, const std::string& dir) {
 }
 
 void Flusher::notify() {
-  std::lock_guard<std::mutex> lock(mu_);
+  MutexLock lock(mu_);
   cv_.notify_all();
   done_cv_.notify_all();
 }
@@ -55,7 +55,7 @@ void Flusher::throw_failed_locked() {
 }
 
 void Flusher::check() {
-  std::lock_guard<std::mutex> lock(mu_);
+  MutexLock lock(mu_);
   if (!failed_.empty()) throw_failed_locked();
 }
 
@@ -69,7 +69,7 @@ std::string Flusher::waiting_text_locked() const {
 }
 
 bool Flusher::wait_for_held_files(const std::vector<BusyFile>& busy, bool give_up, uint64_t* pause_ms) {
-  std::unique_lock<std::mutex> lock(mu_);
+  MutexLock lock(mu_);
   bool changed = waiting_.size() != busy.size();
   for (size_t i = 0; !changed && i < busy.size(); i++) changed = waiting_[i].path != busy[i].path;
   waiting_ = busy;
@@ -93,10 +93,10 @@ bool Flusher::wait_for_held_files(const std::vector<BusyFile>& busy, bool give_u
 }
 
 void Flusher::wait_for_room() {
-  std::unique_lock<std::mutex> lock(mu_);
+  MutexLock lock(mu_);
   if (!failed_.empty()) throw_failed_locked();
   if (!started_) return;  // no background flusher: commit never blocks
-  auto over = [&] {
+  auto over = [&]() REQUIRES(mu_) {
     return pending_.size() > options_.max_unflushed_transactions ||
            pending_bytes_ > options_.max_unflushed_bytes;
   };
@@ -175,12 +175,12 @@ void Flusher::flush_batch(const std::vector<BatchTx>& batch, bool give_up_when_h
       return wait_for_held_files(busy, give_up_when_held, &pause_ms);
     });
   } catch (...) {
-    std::lock_guard<std::mutex> lock(mu_);
+    MutexLock lock(mu_);
     waiting_.clear();
     throw;
   }
   {
-    std::lock_guard<std::mutex> lock(mu_);
+    MutexLock lock(mu_);
     if (!waiting_.empty()) {
       std::fprintf(stderr, "h5tx: flusher: %s released; flushing goes on\n", waiting_.front().path.c_str());
       waiting_.clear();
@@ -201,7 +201,7 @@ void Flusher::flush_batch(const std::vector<BatchTx>& batch, bool give_up_when_h
   }
   env_->remove_flat_dir(path_join(journal_dir_, journal::undo_dir_name(batch.front().txid)));
 
-  std::lock_guard<std::mutex> lock(mu_);
+  MutexLock lock(mu_);
   for (size_t i = 0; i < batch.size(); i++) {
     totals_.flushed_bytes += pending_.front().info.bytes;
     pending_bytes_ -= pending_.front().info.bytes;
@@ -214,7 +214,7 @@ void Flusher::flush_batch(const std::vector<BatchTx>& batch, bool give_up_when_h
 }
 
 void Flusher::run() {
-  std::unique_lock<std::mutex> lock(mu_);
+  MutexLock lock(mu_);
   for (;;) {
     if (stopping_) break;
     Clock::time_point deadline;
@@ -262,7 +262,7 @@ void Flusher::run() {
 }
 
 void Flusher::flush(bool wait_for_snapshots) {
-  std::unique_lock<std::mutex> lock(mu_);
+  MutexLock lock(mu_);
   if (started_) {
     urgent_++;  // the thread starts batches at once, without waiting for the delay
     cv_.notify_all();
@@ -306,7 +306,7 @@ void Flusher::flush(bool wait_for_snapshots) {
 
 void Flusher::stop() {
   {
-    std::lock_guard<std::mutex> lock(mu_);
+    MutexLock lock(mu_);
     stopping_ = true;
     cv_.notify_all();
     done_cv_.notify_all();
@@ -315,7 +315,7 @@ void Flusher::stop() {
 }
 
 FlusherStats Flusher::stats() {
-  std::lock_guard<std::mutex> lock(mu_);
+  MutexLock lock(mu_);
   FlusherStats s = totals_;
   s.pending_transactions = pending_.size();
   s.pending_bytes = pending_bytes_;
@@ -329,7 +329,7 @@ FlusherStats Flusher::stats() {
 }
 
 std::vector<TransactionInfo> Flusher::pending() {
-  std::lock_guard<std::mutex> lock(mu_);
+  MutexLock lock(mu_);
   std::vector<TransactionInfo> out;
   for (const auto& p : pending_) out.push_back(p.info);
   return out;

@@ -33,11 +33,9 @@
 #pragma once
 
 #include <chrono>
-#include <condition_variable>
 #include <cstdint>
 #include <deque>
 #include <functional>
-#include <mutex>
 #include <string>
 #include <thread>
 #include <vector>
@@ -46,6 +44,7 @@
 #include "flush/data_files.hpp"
 #include "h5tx/options.hpp"
 #include "h5tx/types.hpp"
+#include "util/mutex.hpp"
 
 namespace h5tx {
 
@@ -82,29 +81,29 @@ class Flusher {
   ~Flusher();
 
   // Starts the thread (if options.background_flusher).
-  void start();
+  void start() EXCLUDES(mu_);
   // Queues a committed transaction; txids must arrive in increasing order.
-  void enqueue(const TransactionInfo& info, const std::string& dir);
+  void enqueue(const TransactionInfo& info, const std::string& dir) EXCLUDES(mu_);
   // The flush limit may have moved (a snapshot was released).
-  void notify();
+  void notify() EXCLUDES(mu_);
   // Backpressure: blocks while more than the configured transactions or
   // bytes are pending and the flusher can make progress on them. Throws the
   // flusher's failure.
-  void wait_for_room();
+  void wait_for_room() EXCLUDES(mu_);
   // Applies every pending transaction: waits for the background thread, or
   // applies batches here (no background thread). Throws the flusher's
   // failure. Transactions newer than an open snapshot cannot be applied
   // until it is released: with wait_for_snapshots the call waits for that
   // (background) or throws StateError (no background thread; waiting would
   // deadlock); without it, it returns leaving them pending (close()).
-  void flush(bool wait_for_snapshots = true);
+  void flush(bool wait_for_snapshots = true) EXCLUDES(mu_);
   // Throws IoError if the flusher has failed.
-  void check();
+  void check() EXCLUDES(mu_);
   // Stops the thread (does not flush).
-  void stop();
+  void stop() EXCLUDES(mu_);
 
-  FlusherStats stats();
-  std::vector<TransactionInfo> pending();
+  FlusherStats stats() EXCLUDES(mu_);
+  std::vector<TransactionInfo> pending() EXCLUDES(mu_);
 
  private:
   using Clock = std::chrono::steady_clock;
@@ -114,43 +113,45 @@ class Flusher {
     Clock::time_point queued;
   };
 
-  void run();
+  void run() EXCLUDES(mu_);
   // Takes the next batch (under mu_); empty if nothing may be applied.
-  std::vector<BatchTx> take_batch_locked();
+  std::vector<BatchTx> take_batch_locked() REQUIRES(mu_);
   // Applies a batch (mu_ not held). Throws on failure; FlushInterrupted if
   // it gave up waiting for a data file held by another process (when
   // stopping, or at once with give_up_when_held).
-  void flush_batch(const std::vector<BatchTx>& batch, bool give_up_when_held = false);
+  void flush_batch(const std::vector<BatchTx>& batch, bool give_up_when_held = false) EXCLUDES(mu_);
   // apply_batch's WaitForFiles (mu_ not held).
-  bool wait_for_held_files(const std::vector<BusyFile>& busy, bool give_up, uint64_t* pause_ms);
-  std::string waiting_text_locked() const;
-  bool flushable_locked();
+  bool wait_for_held_files(const std::vector<BusyFile>& busy, bool give_up, uint64_t* pause_ms)
+      EXCLUDES(mu_);
+  std::string waiting_text_locked() const REQUIRES(mu_);
+  bool flushable_locked() REQUIRES(mu_);
   // True if a batch should start now; else sets *deadline to when the
   // oldest flushable transaction's delay runs out.
-  bool batch_due_locked(Clock::time_point now, Clock::time_point* deadline);
-  [[noreturn]] void throw_failed_locked();
+  bool batch_due_locked(Clock::time_point now, Clock::time_point* deadline) REQUIRES(mu_);
+  [[noreturn]] void throw_failed_locked() REQUIRES(mu_);
 
   Env* env_;
   std::string journal_dir_;
   DataFiles* files_;
   Options options_;
   Hooks hooks_;
-  bool replenished_ = false;  // replenish() had nothing left to do since the last commit
+  bool replenished_ GUARDED_BY(mu_) = false;  // replenish() had nothing left to do since the last commit
 
-  std::mutex mu_;
-  std::condition_variable cv_;        // work arrived / state changed
-  std::condition_variable done_cv_;   // a batch finished
-  std::deque<Pending> pending_;
-  uint64_t pending_bytes_ = 0;
-  bool busy_ = false;      // a batch is being applied
-  int urgent_ = 0;         // flush()/close() calls and blocked committers waiting
-  bool stopping_ = false;
-  bool started_ = false;
-  std::string failed_;
-  std::vector<BusyFile> waiting_;  // data files held by other processes, while waiting for them
-  bool told_committers_ = false;   // the waiting was explained to blocked committers
-  FlusherStats totals_;
-  std::thread thread_;
+  Mutex mu_;
+  CondVar cv_;        // work arrived / state changed
+  CondVar done_cv_;   // a batch finished
+  std::deque<Pending> pending_ GUARDED_BY(mu_);
+  uint64_t pending_bytes_ GUARDED_BY(mu_) = 0;
+  bool busy_ GUARDED_BY(mu_) = false;      // a batch is being applied
+  int urgent_ GUARDED_BY(mu_) = 0;         // flush()/close() calls and blocked committers waiting
+  bool stopping_ GUARDED_BY(mu_) = false;
+  bool started_ GUARDED_BY(mu_) = false;
+  std::string failed_ GUARDED_BY(mu_);
+  // The data files held by other processes, while waiting for them.
+  std::vector<BusyFile> waiting_ GUARDED_BY(mu_);
+  bool told_committers_ GUARDED_BY(mu_) = false;   // the waiting was explained to blocked committers
+  FlusherStats totals_ GUARDED_BY(mu_);
+  std::thread thread_;  // not guarded: only the owner calls start() and stop()
 };
 
 }  // namespace h5tx

@@ -6,7 +6,9 @@
 // (open a dataset, write a chunk, flush; or driver state that spans calls),
 // so h5tx code holds hdf5::Lock around every sequence of HDF5 calls that
 // must not interleave with another thread's. The mutex is recursive so
-// helpers can nest.
+// helpers can nest. It is the one mutex of src/ that is not a Mutex
+// (util/mutex.hpp): it guards HDF5's state, not a member of ours, and
+// clang's analysis cannot express a lock taken again by its holder.
 #pragma once
 
 #include <hdf5.h>

@@ -21,11 +21,11 @@
 #include <chrono>
 #include <cstdio>
 #include <cstdlib>
-#include <mutex>
 
 #include "h5tx/env.hpp"
 #include "h5tx/error.hpp"
 #include "util/duration_text.hpp"
+#include "util/mutex.hpp"
 
 namespace h5tx {
 namespace io {
@@ -88,7 +88,7 @@ class PosixFile final : public File {
   // appends through this handle; the file is not opened with O_APPEND
   // because Linux pwrite() ignores the offset on O_APPEND descriptors.
   void append(const void* buf, size_t n) override {
-    std::lock_guard<std::mutex> lock(append_mu_);
+    MutexLock lock(append_mu_);
     write(size(), buf, n);
   }
 
@@ -153,7 +153,7 @@ class PosixFile final : public File {
  private:
   std::string path_;
   int fd_;
-  std::mutex append_mu_;
+  Mutex append_mu_;  // guards no member: the size-then-write of append()
 };
 
 class PosixLock final : public FileLock {

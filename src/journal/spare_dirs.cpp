@@ -13,7 +13,7 @@ SpareDirs::SpareDirs(Env* env, size_t max_count, uint64_t max_bytes)
 void SpareDirs::offer(const std::string& dir) {
   bool keep = false;
   {
-    std::lock_guard<std::mutex> lock(mu_);
+    MutexLock lock(mu_);
     keep = dirs_.size() < max_count_ && bytes_ < max_bytes_;
   }
   uint64_t bytes = 0;
@@ -24,7 +24,7 @@ void SpareDirs::offer(const std::string& dir) {
     }
   }
   if (keep) {
-    std::lock_guard<std::mutex> lock(mu_);
+    MutexLock lock(mu_);
     if (dirs_.size() < max_count_ && bytes_ + bytes <= max_bytes_) {
       dirs_.push_back({dir, bytes});
       bytes_ += bytes;
@@ -35,7 +35,7 @@ void SpareDirs::offer(const std::string& dir) {
 }
 
 void SpareDirs::add_fresh(const std::string& dir) {
-  std::lock_guard<std::mutex> lock(mu_);
+  MutexLock lock(mu_);
   dirs_.push_back({dir, 0});
 }
 
@@ -48,7 +48,7 @@ void SpareDirs::make_fresh(const std::string& journal_dir, uint64_t temp_id) {
 }
 
 std::string SpareDirs::take() {
-  std::lock_guard<std::mutex> lock(mu_);
+  MutexLock lock(mu_);
   if (dirs_.empty()) return std::string();
   Spare s = std::move(dirs_.back());
   dirs_.pop_back();
@@ -59,7 +59,7 @@ std::string SpareDirs::take() {
 void SpareDirs::clear() {
   std::vector<Spare> dirs;
   {
-    std::lock_guard<std::mutex> lock(mu_);
+    MutexLock lock(mu_);
     dirs.swap(dirs_);
     bytes_ = 0;
   }
@@ -67,7 +67,7 @@ void SpareDirs::clear() {
 }
 
 size_t SpareDirs::size() const {
-  std::lock_guard<std::mutex> lock(mu_);
+  MutexLock lock(mu_);
   return dirs_.size();
 }
 

@@ -11,11 +11,11 @@
 #pragma once
 
 #include <cstdint>
-#include <mutex>
 #include <string>
 #include <vector>
 
 #include "h5tx/env.hpp"
+#include "util/mutex.hpp"
 
 namespace h5tx {
 namespace journal {
@@ -27,30 +27,30 @@ class SpareDirs {
   // Keeps `dir` (a journal/working_<txid>_flushed directory whose rename is
   // durable, holding a MANIFEST and perhaps a spill file) for reuse, or
   // removes it.
-  void offer(const std::string& dir);
+  void offer(const std::string& dir) EXCLUDES(mu_);
   // Keeps a directory made ahead of use: a journal/working_<id>_temp
   // directory holding an empty MANIFEST, both synced (so, like a flushed
   // one, its entries are durable).
-  void add_fresh(const std::string& dir);
+  void add_fresh(const std::string& dir) EXCLUDES(mu_);
   // Makes one such directory named by `temp_id` under journal_dir.
-  void make_fresh(const std::string& journal_dir, uint64_t temp_id);
+  void make_fresh(const std::string& journal_dir, uint64_t temp_id) EXCLUDES(mu_);
   // A directory to rename into place as a _temp directory, or "" if none.
-  std::string take();
+  std::string take() EXCLUDES(mu_);
   // Removes the directories still kept (the store is closing).
-  void clear();
-  size_t size() const;
+  void clear() EXCLUDES(mu_);
+  size_t size() const EXCLUDES(mu_);
 
  private:
   Env* env_;
   size_t max_count_;
   uint64_t max_bytes_;
-  mutable std::mutex mu_;
+  mutable Mutex mu_;
   struct Spare {
     std::string dir;
     uint64_t bytes;
   };
-  std::vector<Spare> dirs_;
-  uint64_t bytes_ = 0;
+  std::vector<Spare> dirs_ GUARDED_BY(mu_);
+  uint64_t bytes_ GUARDED_BY(mu_) = 0;
 };
 
 }  // namespace journal

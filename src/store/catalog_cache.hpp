@@ -15,33 +15,33 @@
 #pragma once
 
 #include <map>
-#include <mutex>
 #include <optional>
 #include <string>
 #include <utility>
 
 #include "h5tx/types.hpp"
+#include "util/mutex.hpp"
 
 namespace h5tx {
 
 class CatalogCache {
  public:
   // Whether data/<file> exists; false if not cached.
-  bool find_file(const std::string& file, bool* exists);
-  void put_file(const std::string& file, bool exists);
+  bool find_file(const std::string& file, bool* exists) EXCLUDES(mu_);
+  void put_file(const std::string& file, bool exists) EXCLUDES(mu_);
   // The spec of `path` in data/<file> (nullopt: no such dataset); false if
   // not cached.
   bool find_spec(const std::string& file, const std::string& path,
-                 std::optional<DatasetSpec>* spec);
+                 std::optional<DatasetSpec>* spec) EXCLUDES(mu_);
   void put_spec(const std::string& file, const std::string& path,
-                const std::optional<DatasetSpec>& spec);
+                const std::optional<DatasetSpec>& spec) EXCLUDES(mu_);
   // Forgets everything cached about `file`.
-  void invalidate(const std::string& file);
+  void invalidate(const std::string& file) EXCLUDES(mu_);
 
  private:
-  std::mutex mu_;
-  std::map<std::string, bool> files_;
-  std::map<std::pair<std::string, std::string>, std::optional<DatasetSpec>> specs_;
+  Mutex mu_;
+  std::map<std::string, bool> files_ GUARDED_BY(mu_);
+  std::map<std::pair<std::string, std::string>, std::optional<DatasetSpec>> specs_ GUARDED_BY(mu_);
 };
 
 }  // namespace h5tx

@@ -15,7 +15,7 @@ CommitQueue::CommitQueue(Env* env, std::string journal_dir, std::function<uint64
     : env_(env), journal_dir_(std::move(journal_dir)), allocate_(std::move(allocate)) {}
 
 uint64_t CommitQueue::begin_commit() {
-  std::lock_guard<std::mutex> lock(mu_);
+  MutexLock lock(mu_);
   if (!poisoned_.empty()) throw IoError(journal_dir_, poisoned_);
   uint64_t txid = allocate_();
   inflight_.insert(txid);
@@ -23,14 +23,14 @@ uint64_t CommitQueue::begin_commit() {
 }
 
 void CommitQueue::abandon(uint64_t txid) {
-  std::lock_guard<std::mutex> lock(mu_);
+  MutexLock lock(mu_);
   inflight_.erase(txid);
   turn_cv_.notify_all();
 }
 
 void CommitQueue::finish(uint64_t txid, const std::function<std::function<void()>()>& rename) {
-  std::unique_lock<std::mutex> lock(mu_);
-  turn_cv_.wait(lock, [&] { return *inflight_.begin() == txid || !poisoned_.empty(); });
+  MutexLock lock(mu_);
+  turn_cv_.wait(lock, [&]() REQUIRES(mu_) { return *inflight_.begin() == txid || !poisoned_.empty(); });
   if (!poisoned_.empty()) {
     inflight_.erase(txid);
     turn_cv_.notify_all();
@@ -63,7 +63,7 @@ void CommitQueue::finish(uint64_t txid, const std::function<std::function<void()
     if (!inflight_.empty()) {
       // Only those in flight now: later ones would keep the wait going.
       const uint64_t last = *inflight_.rbegin();
-      turn_cv_.wait_for(lock, kGroupWait, [&] {
+      turn_cv_.wait_for(lock, kGroupWait, [&]() REQUIRES(mu_) {
         return inflight_.empty() || *inflight_.begin() > last || !poisoned_.empty();
       });
     }
@@ -104,17 +104,17 @@ void CommitQueue::finish(uint64_t txid, const std::function<std::function<void()
 }
 
 void CommitQueue::locked(const std::function<void()>& fn) {
-  std::lock_guard<std::mutex> lock(mu_);
+  MutexLock lock(mu_);
   fn();
 }
 
 uint64_t CommitQueue::dir_syncs() const {
-  std::lock_guard<std::mutex> lock(mu_);
+  MutexLock lock(mu_);
   return dir_syncs_;
 }
 
 std::string CommitQueue::poisoned() const {
-  std::lock_guard<std::mutex> lock(mu_);
+  MutexLock lock(mu_);
   return poisoned_;
 }
 

@@ -21,15 +21,14 @@
 // the store is reopened (recovery decides from what reached the disk).
 #pragma once
 
-#include <condition_variable>
 #include <cstdint>
 #include <deque>
 #include <functional>
-#include <mutex>
 #include <set>
 #include <string>
 
 #include "h5tx/env.hpp"
+#include "util/mutex.hpp"
 
 namespace h5tx {
 
@@ -38,21 +37,21 @@ class CommitQueue {
   CommitQueue(Env* env, std::string journal_dir, std::function<uint64_t()> allocate_txid);
 
   // A new txid, larger than every txid handed out before.
-  uint64_t begin_commit();
+  uint64_t begin_commit() EXCLUDES(mu_);
   // The committer of `txid` gives up before finish() (its files failed).
-  void abandon(uint64_t txid);
+  void abandon(uint64_t txid) EXCLUDES(mu_);
   // Waits for txid's turn, runs rename() (which returns the publish step, run
   // after the fsync, in txid order, under the queue lock), then waits until
   // durable. If rename() throws, the txid is abandoned and the error rethrown.
-  void finish(uint64_t txid, const std::function<std::function<void()>()>& rename);
+  void finish(uint64_t txid, const std::function<std::function<void()>()>& rename) EXCLUDES(mu_);
 
   // Runs fn under the queue lock (an early conflict check before the
   // transaction's files are written; finish() checks again).
-  void locked(const std::function<void()>& fn);
+  void locked(const std::function<void()>& fn) EXCLUDES(mu_);
 
-  uint64_t dir_syncs() const;
+  uint64_t dir_syncs() const EXCLUDES(mu_);
   // Non-empty once a journal/ fsync has failed.
-  std::string poisoned() const;
+  std::string poisoned() const EXCLUDES(mu_);
 
  private:
   struct Renamed {
@@ -63,16 +62,16 @@ class CommitQueue {
   Env* env_;
   std::string journal_dir_;
   std::function<uint64_t()> allocate_;
-  mutable std::mutex mu_;
-  std::condition_variable turn_cv_;  // inflight_ shrank: a committer's turn to rename may have come
-  std::condition_variable sync_cv_;  // a journal/ fsync ended (or the queue was poisoned)
-  std::set<uint64_t> inflight_;   // allocated, neither renamed nor abandoned
-  std::deque<Renamed> renamed_;   // renamed, waiting for the fsync, in txid order
-  uint64_t rename_seq_ = 0;       // renames done
-  uint64_t synced_seq_ = 0;       // renames covered by a completed fsync
-  bool syncing_ = false;
-  uint64_t dir_syncs_ = 0;
-  std::string poisoned_;
+  mutable Mutex mu_;
+  CondVar turn_cv_;  // inflight_ shrank: a committer's turn to rename may have come
+  CondVar sync_cv_;  // a journal/ fsync ended (or the queue was poisoned)
+  std::set<uint64_t> inflight_ GUARDED_BY(mu_);  // allocated, neither renamed nor abandoned
+  std::deque<Renamed> renamed_ GUARDED_BY(mu_);  // renamed, waiting for the fsync, in txid order
+  uint64_t rename_seq_ GUARDED_BY(mu_) = 0;      // renames done
+  uint64_t synced_seq_ GUARDED_BY(mu_) = 0;      // renames covered by a completed fsync
+  bool syncing_ GUARDED_BY(mu_) = false;
+  uint64_t dir_syncs_ GUARDED_BY(mu_) = 0;
+  std::string poisoned_ GUARDED_BY(mu_);
 };
 
 }  // namespace h5tx

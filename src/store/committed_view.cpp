@@ -17,12 +17,12 @@ void CommittedView::flushed(const std::vector<journal::Manifest>& ms) {
 
 bool CommittedView::file_exists(const std::string& file, uint64_t snapshot) {
   {
-    auto olock = overlay_.read_lock();
+    ReaderLock olock(overlay_.mutex());
     if (overlay_.file_created(file, snapshot)) return true;
   }
   bool exists = false;
   if (catalog_.find_file(file, &exists)) return exists;
-  auto lock = files_->lock();
+  MutexLock lock(files_->mutex());
   exists = files_->exists(file);
   catalog_.put_file(file, exists);  // under the lock: see catalog_cache.hpp
   return exists;
@@ -31,10 +31,10 @@ bool CommittedView::file_exists(const std::string& file, uint64_t snapshot) {
 std::vector<std::string> CommittedView::list_files(uint64_t snapshot) {
   std::set<std::string> names;
   {
-    auto olock = overlay_.read_lock();
+    ReaderLock olock(overlay_.mutex());
     for (auto& f : overlay_.files(snapshot)) names.insert(f);
   }
-  auto lock = files_->lock();
+  MutexLock lock(files_->mutex());
   for (auto& f : files_->list()) names.insert(f);
   return {names.begin(), names.end()};
 }
@@ -42,10 +42,10 @@ std::vector<std::string> CommittedView::list_files(uint64_t snapshot) {
 std::vector<std::string> CommittedView::list_datasets(const std::string& file, uint64_t snapshot) {
   std::set<std::string> names;
   {
-    auto olock = overlay_.read_lock();
+    ReaderLock olock(overlay_.mutex());
     for (auto& d : overlay_.datasets(file, snapshot)) names.insert(d);
   }
-  auto lock = files_->lock();
+  MutexLock lock(files_->mutex());
   if (files_->exists(file))
     for (auto& d : hdf5::list_datasets(files_->handle(file))) names.insert(d);
   return {names.begin(), names.end()};
@@ -55,14 +55,14 @@ std::optional<DatasetSpec> CommittedView::dataset_spec(const std::string& file, 
                                                    uint64_t snapshot) {
   std::vector<Overlay::CatalogVersion> versions;
   {
-    auto olock = overlay_.read_lock();
+    ReaderLock olock(overlay_.mutex());
     versions = overlay_.dataset_versions(file, path, snapshot);
   }
   // The file's spec (the flusher only ever grows it, and only with
   // transactions at or below every open snapshot), then the overlay on top.
   std::optional<DatasetSpec> base;
   if (!catalog_.find_spec(file, path, &base)) {
-    auto lock = files_->lock();
+    MutexLock lock(files_->mutex());
     if (files_->exists(file)) {
       hid_t h = files_->handle(file);
       if (hdf5::dataset_exists(h, path)) base = hdf5::read_spec(h, path);
@@ -75,14 +75,14 @@ std::optional<DatasetSpec> CommittedView::dataset_spec(const std::string& file, 
 bool CommittedView::read_chunk_stored(const ChunkKey& key, uint64_t snapshot, std::string* stored,
                                   uint32_t* filter_mask) {
   {
-    auto olock = overlay_.read_lock();
+    ReaderLock olock(overlay_.mutex());
     if (const ChunkVersion* v = overlay_.find_chunk(key, snapshot)) {
       *stored = journal::read_chunk_file(*env_, *v->dir, v->chunk_file, v->offset, v->size, v->hash);
       *filter_mask = v->filter_mask;
       return true;
     }
   }
-  auto lock = files_->lock();
+  MutexLock lock(files_->mutex());
   // The dataset may be created in the overlay and not yet in the file.
   if (!files_->exists(key.file)) return false;
   hid_t h = files_->handle(key.file);

@@ -140,7 +140,7 @@ std::unique_ptr<Layout> Layout::create(Env* env, const std::string& home_arg, co
   env->create_dir_if_missing(l->journal_dir_);
   env->sync_dir(home);
   {
-    std::lock_guard<std::mutex> g(l->txid_mu_);
+    MutexLock g(l->txid_mu_);
     l->reserve_locked(1);
   }
   // h5tx.store last: its presence marks a complete store.
@@ -180,6 +180,7 @@ std::unique_ptr<Layout> Layout::open(Env* env, const std::string& home_arg, cons
     if (!parse_txid_hex(t, &v))
       throw CorruptionError(txid_path, "expected 16 hex digits of a txid in 1.." +
                                            std::to_string(journal::kMaxTxid));
+    MutexLock g(l->txid_mu_);  // nobody else has l yet; the analysis asks for it
     l->next_txid_ = l->reserved_end_ = v;
   } else if (!l->read_only_) {
     throw CorruptionError(txid_path, "txid reservation file is missing");
@@ -221,7 +222,7 @@ void Layout::reserve_locked(uint64_t needed) {
 
 uint64_t Layout::allocate_txid() {
   if (read_only_) throw StateError(home_, "store is open read-only");
-  std::lock_guard<std::mutex> g(txid_mu_);
+  MutexLock g(txid_mu_);
   if (next_txid_ > journal::kMaxTxid)
     throw CorruptionError(path_join(home_, kTxidFile), "txids are exhausted (the next would exceed " +
                                                            std::to_string(journal::kMaxTxid) + ")");
@@ -230,12 +231,12 @@ uint64_t Layout::allocate_txid() {
 }
 
 void Layout::observe_txid(uint64_t txid) {
-  std::lock_guard<std::mutex> g(txid_mu_);
+  MutexLock g(txid_mu_);
   if (txid >= next_txid_) next_txid_ = txid + 1;
 }
 
 uint64_t Layout::last_txid() const {
-  std::lock_guard<std::mutex> g(txid_mu_);
+  MutexLock g(txid_mu_);
   return next_txid_ - 1;
 }
 

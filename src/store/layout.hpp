@@ -5,11 +5,11 @@
 
 #include <cstdint>
 #include <memory>
-#include <mutex>
 #include <string>
 
 #include "h5tx/env.hpp"
 #include "h5tx/options.hpp"
+#include "util/mutex.hpp"
 
 namespace h5tx {
 
@@ -50,11 +50,11 @@ class Layout {
   bool read_only() const { return read_only_; }
 
   // Thread-safe; strictly increasing across restarts (a crash may skip ids).
-  uint64_t allocate_txid();
+  uint64_t allocate_txid() EXCLUDES(txid_mu_);
   // Recovery reports the largest txid found on disk; later ids exceed it.
-  void observe_txid(uint64_t txid);
+  void observe_txid(uint64_t txid) EXCLUDES(txid_mu_);
   // The last txid handed out (0 if none since open).
-  uint64_t last_txid() const;
+  uint64_t last_txid() const EXCLUDES(txid_mu_);
 
   // Validates a data file name: names::check_file_name (util/names.hpp).
   static void check_file_name(const std::string& name);
@@ -67,16 +67,16 @@ class Layout {
  private:
   Layout() = default;
   void lock(const Options& options);
-  void reserve_locked(uint64_t needed);
+  void reserve_locked(uint64_t needed) REQUIRES(txid_mu_);
 
   Env* env_ = nullptr;
   std::string home_, data_dir_, journal_dir_;
   StoreFormat format_;
   bool read_only_ = false;
   std::unique_ptr<FileLock> lock_;
-  mutable std::mutex txid_mu_;
-  uint64_t next_txid_ = 1;      // next id to hand out
-  uint64_t reserved_end_ = 1;   // ids < reserved_end_ are reserved in TXID
+  mutable Mutex txid_mu_;
+  uint64_t next_txid_ GUARDED_BY(txid_mu_) = 1;     // next id to hand out
+  uint64_t reserved_end_ GUARDED_BY(txid_mu_) = 1;  // ids < reserved_end_ are reserved in TXID
 };
 
 }  // namespace h5tx

@@ -2,7 +2,6 @@
 #include "store/overlay.hpp"
 
 #include <algorithm>
-#include <mutex>
 
 namespace h5tx {
 
@@ -15,7 +14,7 @@ void grow_shape(Shape* shape, const Shape& to) {
 
 void Overlay::add(const journal::Manifest& m, const std::string& dir) {
   auto dir_ptr = std::make_shared<const std::string>(dir);
-  std::unique_lock<std::shared_mutex> lock(mu_);
+  WriterLock lock(mu_);
   for (const auto& op : m.ops) {
     switch (op.kind) {
       case OpKind::CreateFile:
@@ -47,7 +46,7 @@ static void erase_versions(Map& map, const Key& key, Pred pred) {
 }
 
 void Overlay::remove(const journal::Manifest& m) {
-  std::unique_lock<std::shared_mutex> lock(mu_);
+  WriterLock lock(mu_);
   uint64_t t = m.txid;
   for (const auto& op : m.ops) {
     switch (op.kind) {
@@ -137,7 +136,7 @@ std::optional<DatasetSpec> Overlay::apply(std::optional<DatasetSpec> spec,
 }
 
 size_t Overlay::chunk_keys() const {
-  std::shared_lock<std::shared_mutex> lock(mu_);
+  ReaderLock lock(mu_);
   return chunks_.size();
 }
 

@@ -71,11 +71,11 @@ void check_replay(DataFiles& files, const std::vector<CommittedTx>& committed) {
   try {
     for (const auto& c : committed) check.check(c.manifest, c.dir);
   } catch (...) {
-    auto lock = files.lock();
+    MutexLock lock(files.mutex());
     files.close_all();
     throw;
   }
-  auto lock = files.lock();
+  MutexLock lock(files.mutex());
   files.close_all();
 }
 

@@ -121,7 +121,7 @@ void RedoStore::close() {
     }
   }
   {
-    auto lock = files_->lock();
+    MutexLock lock(files_->mutex());
     try {
       files_->close_all();
     } catch (const std::exception&) {

@@ -16,6 +16,7 @@ using journal::OpKind;
 bool ReplayCheck::file_exists(const std::string& file) {
   auto it = files_exist_.find(file);
   if (it != files_exist_.end()) return it->second;
+  MutexLock lock(files_->mutex());
   bool e = files_->exists(file);
   files_exist_[file] = e;
   return e;
@@ -26,8 +27,8 @@ std::optional<DatasetSpec>& ReplayCheck::dataset(const std::string& file, const 
   auto it = datasets_.find(key);
   if (it != datasets_.end()) return it->second;
   std::optional<DatasetSpec> spec;
+  MutexLock lock(files_->mutex());
   if (files_->exists(file)) {  // on disk: as flushed
-    auto lock = files_->lock();
     hid_t h = files_->handle(file);
     if (hdf5::dataset_exists(h, path)) spec = hdf5::read_spec(h, path);
   }
@@ -40,8 +41,8 @@ bool ReplayCheck::object_exists(const std::string& file, const std::string& obje
     if (kv.first.first == file && kv.second &&
         (kv.first.second == object || kv.first.second.compare(0, object.size() + 1, object + "/") == 0))
       return true;
+  MutexLock lock(files_->mutex());
   if (!files_->exists(file)) return false;
-  auto lock = files_->lock();
   hid_t h = files_->handle(file);
   hdf5::Lock hl(hdf5::mutex());
   // Each link along the path must exist before the next can be asked about.

@@ -4,14 +4,14 @@
 namespace h5tx {
 
 uint64_t SnapshotRegistry::acquire() {
-  std::lock_guard<std::mutex> lock(mu_);
+  MutexLock lock(mu_);
   open_.insert(last_);
   return last_;
 }
 
 void SnapshotRegistry::release(uint64_t snapshot) {
   {
-    std::lock_guard<std::mutex> lock(mu_);
+    MutexLock lock(mu_);
     auto it = open_.find(snapshot);
     if (it != open_.end()) open_.erase(it);
   }
@@ -19,22 +19,22 @@ void SnapshotRegistry::release(uint64_t snapshot) {
 }
 
 void SnapshotRegistry::committed(uint64_t txid) {
-  std::lock_guard<std::mutex> lock(mu_);
+  MutexLock lock(mu_);
   if (txid > last_) last_ = txid;
 }
 
 uint64_t SnapshotRegistry::last_committed() const {
-  std::lock_guard<std::mutex> lock(mu_);
+  MutexLock lock(mu_);
   return last_;
 }
 
 uint64_t SnapshotRegistry::flush_limit() const {
-  std::lock_guard<std::mutex> lock(mu_);
+  MutexLock lock(mu_);
   return open_.empty() ? last_ : *open_.begin();
 }
 
 size_t SnapshotRegistry::open_count() const {
-  std::lock_guard<std::mutex> lock(mu_);
+  MutexLock lock(mu_);
   return open_.size();
 }
 

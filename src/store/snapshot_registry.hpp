@@ -6,8 +6,9 @@
 
 #include <cstdint>
 #include <functional>
-#include <mutex>
 #include <set>
+
+#include "util/mutex.hpp"
 
 namespace h5tx {
 
@@ -16,24 +17,24 @@ class SnapshotRegistry {
   explicit SnapshotRegistry(uint64_t last_committed = 0) : last_(last_committed) {}
 
   // Registers and returns a snapshot of the last committed txid.
-  uint64_t acquire();
+  uint64_t acquire() EXCLUDES(mu_);
   // Unregisters one snapshot; calls on_change (outside the lock) so the
   // flusher can look again.
-  void release(uint64_t snapshot);
+  void release(uint64_t snapshot) EXCLUDES(mu_);
   // Publishes a commit (txids arrive in increasing order).
-  void committed(uint64_t txid);
-  uint64_t last_committed() const;
+  void committed(uint64_t txid) EXCLUDES(mu_);
+  uint64_t last_committed() const EXCLUDES(mu_);
   // The highest txid the flusher may apply: the oldest open snapshot, or the
   // last committed txid when none is open.
-  uint64_t flush_limit() const;
-  size_t open_count() const;
+  uint64_t flush_limit() const EXCLUDES(mu_);
+  size_t open_count() const EXCLUDES(mu_);
 
   void set_on_change(std::function<void()> fn) { on_change_ = std::move(fn); }
 
  private:
-  mutable std::mutex mu_;
-  std::multiset<uint64_t> open_;
-  uint64_t last_;
+  mutable Mutex mu_;
+  std::multiset<uint64_t> open_ GUARDED_BY(mu_);
+  uint64_t last_ GUARDED_BY(mu_);
   std::function<void()> on_change_;
 };
 

@@ -27,12 +27,12 @@ bool parse_undo_dir_name(const std::string& name, uint64_t* txid, bool* committe
 // --- UndoState -------------------------------------------------------------
 
 std::string UndoState::undo_dir(uint64_t txid) const {
-  return path_join(layout->journal_dir(), journal::undo_dir_name(txid));
+  return path_join(open_layout().journal_dir(), journal::undo_dir_name(txid));
 }
 
 void UndoState::acquire(Access access, std::chrono::milliseconds timeout) {
-  std::unique_lock<std::mutex> lk(mu);
-  auto usable = [&] {
+  MutexLock lk(mu);
+  auto usable = [&]() REQUIRES(mu) {
     if (closed) throw StateError(home, "store is closed");
     if (!failed.empty()) throw IoError(home, failed);
   };
@@ -50,7 +50,7 @@ void UndoState::acquire(Access access, std::chrono::milliseconds timeout) {
   };
   if (access == Access::Write) {
     writers_waiting++;
-    bool ok = wait([&] { return closed || !failed.empty() || (!writer && readers == 0); });
+    bool ok = wait([&]() REQUIRES(mu) { return closed || !failed.empty() || (!writer && readers == 0); });
     writers_waiting--;
     if (!ok) {
       cv.notify_all();  // readers held back by this waiting writer may go
@@ -63,7 +63,7 @@ void UndoState::acquire(Access access, std::chrono::milliseconds timeout) {
     writer = true;
   } else {
     // Waiting writers go first, so a stream of readers cannot starve them.
-    bool ok = wait([&] { return closed || !failed.empty() || (!writer && writers_waiting == 0); });
+    bool ok = wait([&]() REQUIRES(mu) { return closed || !failed.empty() || (!writer && writers_waiting == 0); });
     if (!ok) {
       throw BusyError(home, "a write transaction holds the store; waited " +
                                 duration_text(timeout));
@@ -76,7 +76,7 @@ void UndoState::acquire(Access access, std::chrono::milliseconds timeout) {
 void UndoState::release(Access access) {
   bool last;
   {
-    std::lock_guard<std::mutex> lk(mu);
+    MutexLock lk(mu);
     if (access == Access::Write) {
       writer = false;
     } else {
@@ -95,7 +95,7 @@ void UndoState::release(Access access) {
       error = e.what();
     }
     {
-      std::lock_guard<std::mutex> lk(mu);
+      MutexLock lk(mu);
       if (!writer && readers == 0) layout.reset();  // releases the LOCK
     }
     // Nobody is left to report it to: the store is closed and this
@@ -106,7 +106,7 @@ void UndoState::release(Access access) {
 }
 
 std::unique_ptr<UndoFile> UndoState::take_kept(const std::string& file) {
-  std::lock_guard<std::mutex> lk(kept_mu);
+  MutexLock lk(kept_mu);
   auto it = kept.find(file);
   if (it == kept.end()) return nullptr;
   std::unique_ptr<UndoFile> f = std::move(it->second);
@@ -119,12 +119,12 @@ void UndoState::keep(const std::string& file, std::unique_ptr<UndoFile> f) {
   // h5dump) may open the file: its lock becomes shared. A write transaction
   // takes it back (UndoStoreTransaction::open_for_write).
   undo::set_file_lock(f->hid(), LockKind::Shared);
-  std::lock_guard<std::mutex> lk(kept_mu);
+  MutexLock lk(kept_mu);
   kept[file] = std::move(f);
 }
 
 void UndoState::close_kept() {
-  std::lock_guard<std::mutex> lk(kept_mu);
+  MutexLock lk(kept_mu);
   std::exception_ptr first;
   while (!kept.empty()) {
     std::unique_ptr<UndoFile> f = std::move(kept.begin()->second);
@@ -140,7 +140,7 @@ void UndoState::close_kept() {
 }
 
 std::string UndoState::take_spare_dir() {
-  std::lock_guard<std::mutex> lk(mu);
+  MutexLock lk(mu);
   return std::exchange(spare_dir, std::string());
 }
 
@@ -151,7 +151,7 @@ void UndoState::remove_spare_dir() {
 
 void UndoState::mark_failed(const std::string& why) {
   {
-    std::lock_guard<std::mutex> lk(mu);
+    MutexLock lk(mu);
     if (failed.empty()) failed = why + "; close and reopen the store to recover";
   }
   cv.notify_all();
@@ -188,7 +188,7 @@ std::string journal_owner(const std::string& entry) {
 std::vector<UndoDir> scan_undo_dirs(UndoState& st) {
   Env& env = *st.env;
   std::vector<UndoDir> out;
-  const std::string& jdir = st.layout->journal_dir();
+  const std::string& jdir = st.open_layout().journal_dir();
   for (const std::string& name : env.list_dir(jdir)) {
     UndoDir d;
     d.path = path_join(jdir, name);
@@ -276,7 +276,7 @@ void recover_undo_store(UndoState& st) {
   for (const UndoDir& d : dirs)
     if (!d.committed) check_created_evidence(env, st, d);
   for (const UndoDir& d : dirs) {
-    st.layout->observe_txid(d.txid);
+    st.open_layout().observe_txid(d.txid);
     if (!d.committed) {
       auto was_created = [&](const std::string& f) {
         return std::find(d.created.begin(), d.created.end(), f) != d.created.end();
@@ -296,14 +296,16 @@ void recover_undo_store(UndoState& st) {
       for (const std::string& file : d.created) {
         if (env.exists(st.data_path(file))) env.remove_file(st.data_path(file));
       }
-      env.sync_dir(st.layout->data_dir());
+      env.sync_dir(st.open_layout().data_dir());
     }
     // What is left (CREATED, invalidated journals of a committed transaction)
     // is garbage.
     env.remove_flat_dir(d.path);
   }
-  if (!dirs.empty()) env.sync_dir(st.layout->journal_dir());
-  st.last_committed_txid = st.layout->last_txid();
+  if (!dirs.empty()) env.sync_dir(st.open_layout().journal_dir());
+  uint64_t last = st.open_layout().last_txid();
+  MutexLock lk(st.mu);
+  st.last_committed_txid = last;
 }
 
 // --- UndoStore -------------------------------------------------------------
@@ -320,7 +322,7 @@ UndoStore::UndoStore(std::unique_ptr<Layout> layout, const Options& options)
   hdf5::silence_error_printing();
   if (st.read_only) {
     scan_read_only(st);
-    st.last_committed_txid = st.layout->last_txid();
+    st.last_committed_txid = st.open_layout().last_txid();
   } else {
     recover_undo_store(st);
   }
@@ -343,7 +345,7 @@ std::unique_ptr<TransactionImpl> UndoStore::begin(const TxOptions& options) {
   }
   uint64_t txid = 0;
   try {
-    if (access_of(options) == Access::Write) txid = state_->layout->allocate_txid();
+    if (access_of(options) == Access::Write) txid = state_->open_layout().allocate_txid();
   } catch (const Error&) {
     state_->release(access_of(options));
     throw;
@@ -354,7 +356,7 @@ std::unique_ptr<TransactionImpl> UndoStore::begin(const TxOptions& options) {
 void UndoStore::close() {
   int active;
   {
-    std::lock_guard<std::mutex> lk(state_->mu);
+    MutexLock lk(state_->mu);
     if (state_->closed && !state_->layout) return;
     state_->closed = true;
     active = state_->readers + (state_->writer ? 1 : 0);
@@ -375,14 +377,14 @@ void UndoStore::close() {
     failure = std::current_exception();
   }
   {
-    std::lock_guard<std::mutex> lk(state_->mu);
+    MutexLock lk(state_->mu);
     if (!state_->writer && state_->readers == 0) state_->layout.reset();
   }
   if (failure) std::rethrow_exception(failure);
 }
 
 StoreStats UndoStore::stats() {
-  std::lock_guard<std::mutex> lk(state_->mu);
+  MutexLock lk(state_->mu);
   StoreStats s;
   s.committed_transactions = state_->committed;
   s.last_txid = state_->last_committed_txid;

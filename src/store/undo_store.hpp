@@ -11,11 +11,9 @@
 // store holds it exclusively, read-only stores share it.
 #pragma once
 
-#include <condition_variable>
 #include <cstdint>
 #include <map>
 #include <memory>
-#include <mutex>
 #include <set>
 #include <string>
 #include <vector>
@@ -25,13 +23,17 @@
 #include "journal/undo_created.hpp"
 #include "store/impl.hpp"
 #include "store/layout.hpp"
+#include "util/mutex.hpp"
 
 namespace h5tx {
 
 // State shared by the store and its transactions (a transaction may outlive
 // its Store object).
 struct UndoState {
-  std::unique_ptr<Layout> layout;
+  Mutex mu;
+  // Reset (the LOCK released) under mu once the store is closed and no
+  // transaction holds a slot; read through open_layout() until then.
+  std::unique_ptr<Layout> layout GUARDED_BY(mu);
   Env* env = nullptr;
   std::string home;
   size_t page_size = 4096;
@@ -42,22 +44,21 @@ struct UndoState {
   std::map<std::string, std::string> pending_journals;  // file -> journal path
   std::set<std::string> hidden_files;
 
-  std::mutex mu;
-  std::condition_variable cv;
-  int readers = 0;
-  bool writer = false;
-  int writers_waiting = 0;
-  bool closed = false;
-  std::string failed;  // why the store must be reopened ("" if healthy)
-  uint64_t committed = 0;
-  uint64_t last_committed_txid = 0;
+  CondVar cv;  // with mu
+  int readers GUARDED_BY(mu) = 0;
+  bool writer GUARDED_BY(mu) = false;
+  int writers_waiting GUARDED_BY(mu) = 0;
+  bool closed GUARDED_BY(mu) = false;
+  std::string failed GUARDED_BY(mu);  // why the store must be reopened ("" if healthy)
+  uint64_t committed GUARDED_BY(mu) = 0;
+  uint64_t last_committed_txid GUARDED_BY(mu) = 0;
 
   // Waits for the writer slot (Write) or a reader slot (Read) up to
   // `timeout` (< 0: forever). BusyError on timeout; StateError if the
   // store is closed or read-only (Write); IoError if it failed.
-  void acquire(Access access, std::chrono::milliseconds timeout);
-  void release(Access access);
-  void mark_failed(const std::string& why);
+  void acquire(Access access, std::chrono::milliseconds timeout) EXCLUDES(mu);
+  void release(Access access) EXCLUDES(mu, kept_mu);
+  void mark_failed(const std::string& why) EXCLUDES(mu);
 
   // Data files that committed write transactions left open for the next one
   // (no H5Fopen/H5Fclose, and a warm HDF5 cache, per transaction). Outside
@@ -65,24 +66,28 @@ struct UndoState {
   // unflushed. Only the writer uses them; a read transaction closes them
   // first (a read-only open would share the read-write file), and they are
   // closed before the LOCK is released.
-  std::mutex kept_mu;
-  std::map<std::string, std::unique_ptr<UndoFile>> kept;
-  std::unique_ptr<UndoFile> take_kept(const std::string& file);
-  void keep(const std::string& file, std::unique_ptr<UndoFile> f);
+  Mutex kept_mu;
+  std::map<std::string, std::unique_ptr<UndoFile>> kept GUARDED_BY(kept_mu);
+  std::unique_ptr<UndoFile> take_kept(const std::string& file) EXCLUDES(kept_mu);
+  void keep(const std::string& file, std::unique_ptr<UndoFile> f) EXCLUDES(kept_mu);
   // Closes every kept file; the first close error is thrown after all closed.
-  void close_kept();
+  void close_kept() EXCLUDES(kept_mu);
 
   // A journal/undo_<txid> directory left by an earlier single-file commit
   // (formats/undo-store.md): durable, with no CREATED and no journal holding
   // a transaction. The next write transaction uses it instead of creating
   // its own; it is removed when the store closes. Only the writer and
   // close() use it.
-  std::string spare_dir;
-  std::string take_spare_dir();
+  std::string spare_dir GUARDED_BY(mu);
+  std::string take_spare_dir() EXCLUDES(mu);
   // Removes the spare directory, if any (not synced: it holds nothing).
-  void remove_spare_dir();
+  void remove_spare_dir() EXCLUDES(mu);
 
-  std::string data_path(const std::string& file) const { return layout->data_path(file); }
+  // The Layout without mu. Safe for the store before close() and for a
+  // transaction between acquire() and release(): layout is reset only when
+  // the store is closed and no transaction holds a slot.
+  Layout& open_layout() const NO_THREAD_SAFETY_ANALYSIS { return *layout; }
+  std::string data_path(const std::string& file) const { return open_layout().data_path(file); }
   std::string undo_dir(uint64_t txid) const;
 };
 

@@ -26,7 +26,7 @@ UndoStoreTransaction::UndoStoreTransaction(std::shared_ptr<UndoState> state, Acc
                                            uint64_t txid)
     : st_(std::move(state)), access_(access), txid_(txid) {
   {
-    std::lock_guard<std::mutex> lk(st_->mu);
+    MutexLock lk(st_->mu);
     snapshot_ = st_->last_committed_txid;
   }
   if (access_ == Access::Write) dir_ = st_->undo_dir(txid_);
@@ -81,7 +81,7 @@ void UndoStoreTransaction::ensure_dir() {
   }
   // The directory must be durable before a journal in it protects anything.
   st_->env->create_dir(dir_);
-  st_->env->sync_dir(st_->layout->journal_dir());
+  st_->env->sync_dir(st_->open_layout().journal_dir());
   dir_made_ = true;
 }
 
@@ -201,7 +201,7 @@ void UndoStoreTransaction::revert_all() {
     std::string path = st_->data_path(name);
     if (st_->env->exists(path)) st_->env->remove_file(path);
   }
-  if (!created_.empty()) st_->env->sync_dir(st_->layout->data_dir());
+  if (!created_.empty()) st_->env->sync_dir(st_->open_layout().data_dir());
   // Every journal is invalidated and every created file gone: the directory
   // is garbage now (recovery would find nothing to do in it).
   if (dir_made_) st_->env->remove_flat_dir(dir_);
@@ -218,7 +218,7 @@ void UndoStoreTransaction::close_files() {
 void UndoStoreTransaction::keep_files() {
   bool closing;
   {
-    std::lock_guard<std::mutex> lk(st_->mu);
+    MutexLock lk(st_->mu);
     closing = st_->closed;
   }
   while (!files_.empty()) {
@@ -266,7 +266,7 @@ void UndoStoreTransaction::create_file(const std::string& file) {
   // Its name durable now (the driver skips that for a file that exists), and
   // with it the removal of any earlier file of this name that a rollback
   // dropped, so the name can only lead to the file recorded below.
-  st_->env->sync_dir(st_->layout->data_dir());
+  st_->env->sync_dir(st_->open_layout().data_dir());
   created_ids_[file] = st_->env->file_identity(path);
   st_->env->write_file_atomic(path_join(dir_, kCreatedFile), journal::encode_created(created_, created_ids_));
   OpenFile f;
@@ -359,7 +359,7 @@ std::vector<uint8_t> UndoStoreTransaction::read_chunk(const std::string& file,
 std::vector<std::string> UndoStoreTransaction::list_files() {
   check_active("list files");
   std::vector<std::string> out;
-  for (const std::string& name : st_->env->list_dir(st_->layout->data_dir())) {
+  for (const std::string& name : st_->env->list_dir(st_->open_layout().data_dir())) {
     if (!st_->hidden_files.count(name)) out.push_back(name);
   }
   return out;
@@ -472,7 +472,7 @@ void UndoStoreTransaction::commit() {
     // Nothing to keep (files created and rolled back, or nothing touched).
     if (dir_made_) st_->env->remove_flat_dir(dir_);
     {
-      std::lock_guard<std::mutex> lk(st_->mu);
+      MutexLock lk(st_->mu);
       st_->committed++;
     }
     end();
@@ -480,7 +480,7 @@ void UndoStoreTransaction::commit() {
   }
   const std::string done = rename_committed();
   {
-    std::lock_guard<std::mutex> lk(st_->mu);
+    MutexLock lk(st_->mu);
     st_->committed++;
     st_->last_committed_txid = std::max(st_->last_committed_txid, txid_);
   }
@@ -504,7 +504,7 @@ void UndoStoreTransaction::prepare_files() {
       merge_to(kv.second, 1);
       undo::tx_prepare(kv.second.file->hid());
     }
-    if (!created_.empty()) st_->env->sync_dir(st_->layout->data_dir());
+    if (!created_.empty()) st_->env->sync_dir(st_->open_layout().data_dir());
   } catch (const Error&) {
     abort_and_rethrow(std::current_exception());
   }
@@ -526,7 +526,7 @@ std::string UndoStoreTransaction::rename_committed() {
   }
   if (unknown.empty()) {
     try {
-      env.sync_dir(st_->layout->journal_dir());
+      env.sync_dir(st_->open_layout().journal_dir());
     } catch (const Error& e) {
       unknown = e.what();
     }
@@ -588,7 +588,7 @@ void UndoStoreTransaction::commit_in_place() {
          "; reopen the store: recovery keeps it or reverts it");
   }
   {
-    std::lock_guard<std::mutex> lk(st_->mu);
+    MutexLock lk(st_->mu);
     st_->committed++;
     st_->last_committed_txid = std::max(st_->last_committed_txid, txid_);
     st_->spare_dir = dir_;

@@ -8,12 +8,12 @@
 #include <cstring>
 #include <map>
 #include <memory>
-#include <mutex>
 
 #include "h5tx/error.hpp"
 #include "hdf5/handle.hpp"
 #include "undo/journaled_file.hpp"
 #include "undo/pending_journal.hpp"
+#include "util/mutex.hpp"
 
 namespace h5tx {
 namespace undo {
@@ -57,8 +57,8 @@ struct Registry {
     std::shared_ptr<JournaledFile> jf;
     int opens = 0;
   };
-  std::mutex mu;
-  std::map<std::string, Entry> files;
+  Mutex mu;
+  std::map<std::string, Entry> files GUARDED_BY(mu);
 };
 Registry& registry() {
   static Registry* r = new Registry;  // never destroyed: HDF5 may close files at exit
@@ -74,8 +74,8 @@ thread_local std::exception_ptr t_last_error;
 thread_local std::string t_failed_open_key;
 thread_local std::exception_ptr t_failed_open_error;
 
-std::mutex g_id_mu;
-hid_t g_id = H5I_INVALID_HID;
+Mutex g_id_mu;
+hid_t g_id GUARDED_BY(g_id_mu) = H5I_INVALID_HID;
 
 // Collapses "//" and "/./" so two spellings of one path share a file.
 std::string normalize(const std::string& p) {
@@ -238,7 +238,7 @@ H5FD_t* drv_open(const char* name, unsigned flags, hid_t fapl, haddr_t maxaddr) 
     if (created) env->sync_dir(path_dirname(path));
     f->key = key_of(data->identity(), path);
     Registry& reg = registry();
-    std::lock_guard<std::mutex> l(reg.mu);
+    MutexLock l(reg.mu);
     auto it = reg.files.find(f->key);
     if (it != reg.files.end()) {
       if (it->second.opens == 0 && mode == JournaledFile::Mode::ReadOnly)
@@ -284,7 +284,7 @@ herr_t drv_close(H5FD_t* file) {
   std::unique_ptr<DriverFile> f(handle->file);
   guarded("undo_close", H5E_CANTCLOSEFILE, [&] {
     Registry& reg = registry();
-    std::lock_guard<std::mutex> l(reg.mu);
+    MutexLock l(reg.mu);
     auto it = reg.files.find(f->key);
     if (it == reg.files.end() || it->second.jf != f->jf) return;
     if (--it->second.opens > 0) return;
@@ -365,7 +365,7 @@ herr_t drv_lock(H5FD_t*, hbool_t) { return 0; }
 herr_t drv_unlock(H5FD_t*) { return 0; }
 
 herr_t drv_terminate() {
-  std::lock_guard<std::mutex> l(g_id_mu);
+  MutexLock l(g_id_mu);
   g_id = H5I_INVALID_HID;
   return 0;
 }
@@ -418,7 +418,7 @@ void flush(hid_t file, const std::shared_ptr<JournaledFile>& jf) {
 }  // namespace
 
 hid_t driver_id() {
-  std::lock_guard<std::mutex> l(g_id_mu);
+  MutexLock l(g_id_mu);
   if (g_id >= 0 && H5Iget_type(g_id) == H5I_VFL) return g_id;
   static const H5FD_class_t cls = make_class();
   g_id = H5FDregister(&cls);
@@ -429,7 +429,7 @@ hid_t driver_id() {
 void unregister_driver() {
   hid_t id;
   {
-    std::lock_guard<std::mutex> l(g_id_mu);
+    MutexLock l(g_id_mu);
     id = g_id;
     g_id = H5I_INVALID_HID;
   }
@@ -525,7 +525,7 @@ bool recover(Env& env, const std::string& data_path, const std::string& journal_
   if (data_exists) {
     FileIdentity id = env.open(data_path, OpenMode::ReadOnly)->identity();
     Registry& reg = registry();
-    std::lock_guard<std::mutex> l(reg.mu);
+    MutexLock l(reg.mu);
     if (reg.files.count(key_of(id, data_path)))
       throw StateError(data_path, "cannot recover a file that is open (or inside a parked transaction) "
                                   "in this process");

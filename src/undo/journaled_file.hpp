@@ -10,7 +10,6 @@
 #include <cstdint>
 #include <exception>
 #include <memory>
-#include <mutex>
 #include <string>
 #include <unordered_map>
 #include <vector>
@@ -19,6 +18,7 @@
 #include "undo/interval_map.hpp"
 #include "undo/journal_format.hpp"
 #include "undo/write_arena.hpp"
+#include "util/mutex.hpp"
 
 namespace h5tx {
 namespace undo {
@@ -53,12 +53,12 @@ class JournaledFile {
   JournaledFile& operator=(const JournaledFile&) = delete;
 
   const std::string& data_path() const { return data_path_; }
-  const std::string& journal_path() const { return journal_path_; }
+  const std::string& journal_path() const REQUIRES(mu_) { return journal_path_; }
   bool read_only() const { return read_only_; }
 
   // The file as HDF5 sees it: reads past the end return zeros.
-  uint64_t size();
-  void read(uint64_t addr, void* buf, size_t n);
+  uint64_t size() EXCLUDES(mu_);
+  void read(uint64_t addr, void* buf, size_t n) EXCLUDES(mu_);
   // After an abort (until close), and after an I/O error inside a
   // transaction (whose commit/prepare/abort then rethrow that error), writes
   // and truncates are dropped; the write or truncate that hit the error
@@ -66,37 +66,37 @@ class JournaledFile {
   // neither an h5tx::Error nor std::bad_alloc: a test's simulated power cut)
   // these four never throw and never touch storage (reads return zeros),
   // while the transaction calls rethrow what the Env threw.
-  void write(uint64_t addr, const void* buf, size_t n);
+  void write(uint64_t addr, const void* buf, size_t n) EXCLUDES(mu_);
   // Sets the size (HDF5's truncate-to-EOA).
-  void truncate(uint64_t size);
+  void truncate(uint64_t size) EXCLUDES(mu_);
 
   // journal_path: this transaction's journal (outermost level only); ""
   // means the one given at open. keep_journal: journal_path replaces the one
   // given at open, for this and later transactions (kept open between them).
-  void tx_start(const std::string& journal_path = "", bool keep_journal = false);
-  void tx_commit();
-  void tx_abort();
-  void tx_prepare();
-  void tx_forget();
-  int depth();
-  bool discarding();
+  void tx_start(const std::string& journal_path = "", bool keep_journal = false) EXCLUDES(mu_);
+  void tx_commit() EXCLUDES(mu_);
+  void tx_abort() EXCLUDES(mu_);
+  void tx_prepare() EXCLUDES(mu_);
+  void tx_forget() EXCLUDES(mu_);
+  int depth() EXCLUDES(mu_);
+  bool discarding() EXCLUDES(mu_);
 
   // The data File holds HDF5's file lock (taken by the driver).
-  void set_locked(bool locked);
+  void set_locked(bool locked) EXCLUDES(mu_);
   // Converts that lock (see undo::set_file_lock); no transaction may be open.
-  void relock(LockKind kind);
+  void relock(LockKind kind) EXCLUDES(mu_);
 
   // Makes close() end the (single-level) transaction after HDF5's last
   // writes: Commit as tx_commit does; Prepare as tx_prepare does, then drops
   // the transaction without touching the journal again (the caller commits
   // by removing it).
   enum class EndOnClose { None, Commit, Prepare };
-  void end_on_close(EndOnClose how);
+  void end_on_close(EndOnClose how) EXCLUDES(mu_);
 
   // HDF5 is closing the file. Returns true if a transaction is still open:
   // the caller keeps the object so a reopen in this process resumes it (the
   // journal is synced and the data written, so a crash reverts it).
-  bool close();
+  bool close() EXCLUDES(mu_);
 
  private:
   struct Image {
@@ -108,52 +108,52 @@ class JournaledFile {
     std::unordered_map<uint64_t, Image> images;     // page index -> before-image
   };
 
-  void check_usable(const char* op) const;
-  void check_writable(const char* op) const;
-  void spill();
-  void open_journal();
-  void write_journal();
-  void sync_data_if_dirty();
-  void invalidate_journal();
-  void end_transaction_memory();
-  void close_journal();
-  void read_disk(uint64_t addr, char* buf, size_t n);
-  void read_locked(uint64_t addr, char* buf, size_t n);
-  void write_locked(uint64_t addr, const void* buf, size_t n);
-  void truncate_locked(uint64_t size);
-  void mark_dead(const char* what);
-  void mark_failed(const char* what);
+  void check_usable(const char* op) const REQUIRES(mu_);
+  void check_writable(const char* op) const REQUIRES(mu_);
+  void spill() REQUIRES(mu_);
+  void open_journal() REQUIRES(mu_);
+  void write_journal() REQUIRES(mu_);
+  void sync_data_if_dirty() REQUIRES(mu_);
+  void invalidate_journal() REQUIRES(mu_);
+  void end_transaction_memory() REQUIRES(mu_);
+  void close_journal() REQUIRES(mu_);
+  void read_disk(uint64_t addr, char* buf, size_t n) REQUIRES(mu_);
+  void read_locked(uint64_t addr, char* buf, size_t n) REQUIRES(mu_);
+  void write_locked(uint64_t addr, const void* buf, size_t n) REQUIRES(mu_);
+  void truncate_locked(uint64_t size) REQUIRES(mu_);
+  void mark_dead(const char* what) REQUIRES(mu_);
+  void mark_failed(const char* what) REQUIRES(mu_);
 
-  std::mutex mu_;
+  Mutex mu_;
   Env* env_;
   std::string data_path_;
-  std::string journal_path_;          // of the current (or last) transaction
-  std::string default_journal_path_;  // given at open
+  std::string journal_path_ GUARDED_BY(mu_);          // of the current (or last) transaction
+  std::string default_journal_path_ GUARDED_BY(mu_);  // given at open
   JournaledFileOptions opt_;
   bool read_only_;
-  std::unique_ptr<File> data_;
-  bool data_dirty_ = false;
-  bool locked_ = false;  // data_ holds HDF5's file lock
+  std::unique_ptr<File> data_ GUARDED_BY(mu_);
+  bool data_dirty_ GUARDED_BY(mu_) = false;
+  bool locked_ GUARDED_BY(mu_) = false;  // data_ holds HDF5's file lock
 
   // Read-only view of a file with a pending journal.
-  std::unique_ptr<PendingJournal> pending_;
-  IntervalMap<FilePos> pending_overlay_;
-  uint64_t pending_size_ = 0;
+  std::unique_ptr<PendingJournal> pending_ GUARDED_BY(mu_);
+  IntervalMap<FilePos> pending_overlay_ GUARDED_BY(mu_);
+  uint64_t pending_size_ GUARDED_BY(mu_) = 0;
   // The pre-transaction superblock with HDF5's "open for write" flags
   // cleared (a version 3 superblock; see undo/superblock.hpp), served over
   // the overlay so HDF5 opens the read-only view; empty if none.
-  uint64_t pending_sb_offset_ = 0;
-  std::string pending_sb_;
+  uint64_t pending_sb_offset_ GUARDED_BY(mu_) = 0;
+  std::string pending_sb_ GUARDED_BY(mu_);
 
   // Sizes: disk_size_ is the data file's size; bytes at or past disk_valid_
   // read as zeros (a shrink not yet applied); logical_size_ is HDF5's size.
-  uint64_t disk_size_ = 0;
-  uint64_t disk_valid_ = 0;
-  uint64_t logical_size_ = 0;
+  uint64_t disk_size_ GUARDED_BY(mu_) = 0;
+  uint64_t disk_valid_ GUARDED_BY(mu_) = 0;
+  uint64_t logical_size_ GUARDED_BY(mu_) = 0;
 
-  std::vector<Level> levels_;
-  IntervalMap<BufferedBytes> buffer_;
-  WriteArena arena_;  // the bytes of buffer_
+  std::vector<Level> levels_ GUARDED_BY(mu_);
+  IntervalMap<BufferedBytes> buffer_ GUARDED_BY(mu_);
+  WriteArena arena_ GUARDED_BY(mu_);  // the bytes of buffer_
   // A spill's journal bytes before they are written: allocated once per
   // transaction, not zero-filled (before-images are read straight into it).
   struct Staging {
@@ -162,20 +162,20 @@ class JournaledFile {
     size_t size = 0;
     char* grow(size_t n);  // n more bytes at the end (capacity must suffice)
   };
-  Staging staging_;
-  std::unique_ptr<File> journal_;
-  bool journal_needs_dir_sync_ = false;
-  uint64_t journal_size_ = 0;    // bytes of the current transaction's journal
-  uint64_t journal_extent_ = 0;  // the journal file's size (stale bytes past journal_size_)
-  bool journal_pending_ = false; // holds this transaction's header (not invalidated)
-  JournalHeader header_;
-  bool prepared_ = false;
-  EndOnClose end_on_close_ = EndOnClose::None;
-  bool discarding_ = false;
-  std::string broken_;  // why the file is unusable ("" if it is fine)
-  bool dead_ = false;   // the Env died (simulated power cut): no more storage calls
-  std::exception_ptr death_;  // what it threw; rethrown by the transaction calls
-  std::exception_ptr failure_;  // first error inside the transaction; rethrown likewise
+  Staging staging_ GUARDED_BY(mu_);
+  std::unique_ptr<File> journal_ GUARDED_BY(mu_);
+  bool journal_needs_dir_sync_ GUARDED_BY(mu_) = false;
+  uint64_t journal_size_ GUARDED_BY(mu_) = 0;    // bytes of the current transaction's journal
+  uint64_t journal_extent_ GUARDED_BY(mu_) = 0;  // the journal file's size (stale bytes past journal_size_)
+  bool journal_pending_ GUARDED_BY(mu_) = false; // holds this transaction's header (not invalidated)
+  JournalHeader header_ GUARDED_BY(mu_);
+  bool prepared_ GUARDED_BY(mu_) = false;
+  EndOnClose end_on_close_ GUARDED_BY(mu_) = EndOnClose::None;
+  bool discarding_ GUARDED_BY(mu_) = false;
+  std::string broken_ GUARDED_BY(mu_);  // why the file is unusable ("" if it is fine)
+  bool dead_ GUARDED_BY(mu_) = false;   // the Env died (simulated power cut): no more storage calls
+  std::exception_ptr death_ GUARDED_BY(mu_);  // what it threw; rethrown by the transaction calls
+  std::exception_ptr failure_ GUARDED_BY(mu_);  // first error inside the transaction; rethrown likewise
 };
 
 }  // namespace undo

@@ -7,17 +7,16 @@
 #include <algorithm>
 #include <cerrno>
 #include <chrono>
-#include <condition_variable>
 #include <cstdio>
 #include <cstring>
 #include <map>
-#include <mutex>
 #include <random>
 #include <set>
 #include <thread>
 
 #include "h5tx/error.hpp"
 #include "io/posix_env.hpp"
+#include "util/mutex.hpp"
 
 namespace h5tx {
 namespace testing {
@@ -117,44 +116,44 @@ std::string extent(uint64_t offset, size_t n) {
 }  // namespace
 
 struct FaultEnv::State {
-  mutable std::mutex mu;
-  std::condition_variable cv;  // lock waiters
+  mutable Mutex mu;
+  CondVar cv;  // lock waiters
 
-  std::map<uint64_t, Inode> inodes;
-  uint64_t next_inode = kRoot + 1;
-  std::vector<DirChange> dir_log;
-  std::map<uint64_t, LockState> locks;
-  std::map<uint64_t, LockState> flocks;  // File::try_lock (flock), per inode
-  uint64_t removed_since_gc = 0;
+  std::map<uint64_t, Inode> inodes GUARDED_BY(mu);
+  uint64_t next_inode GUARDED_BY(mu) = kRoot + 1;
+  std::vector<DirChange> dir_log GUARDED_BY(mu);
+  std::map<uint64_t, LockState> locks GUARDED_BY(mu);
+  std::map<uint64_t, LockState> flocks GUARDED_BY(mu);  // File::try_lock (flock), per inode
+  uint64_t removed_since_gc GUARDED_BY(mu) = 0;
 
-  uint64_t epoch = 0;  // bumped by every crash; Files and locks remember theirs
-  uint64_t ops = 0;
-  uint64_t reads = 0;
-  bool crash_after_set = false;
-  uint64_t crash_after = 0;
-  bool dead = false;
-  uint64_t dead_after = 0;
-  std::map<uint64_t, Fault> faults;       // by operation number
-  std::map<uint64_t, int> read_faults;    // by read number: errno
-  CrashOptions crash_options;
-  uint64_t capacity = 0;  // bytes; 0: unlimited
+  uint64_t epoch GUARDED_BY(mu) = 0;  // bumped by every crash; Files and locks remember theirs
+  uint64_t ops GUARDED_BY(mu) = 0;
+  uint64_t reads GUARDED_BY(mu) = 0;
+  bool crash_after_set GUARDED_BY(mu) = false;
+  uint64_t crash_after GUARDED_BY(mu) = 0;
+  bool dead GUARDED_BY(mu) = false;
+  uint64_t dead_after GUARDED_BY(mu) = 0;
+  std::map<uint64_t, Fault> faults GUARDED_BY(mu);       // by operation number
+  std::map<uint64_t, int> read_faults GUARDED_BY(mu);    // by read number: errno
+  CrashOptions crash_options GUARDED_BY(mu);
+  uint64_t capacity GUARDED_BY(mu) = 0;  // bytes; 0: unlimited
 
-  bool tracing = false;
-  std::vector<std::string> trace;
-  uint64_t clock = 0;
+  bool tracing GUARDED_BY(mu) = false;
+  std::vector<std::string> trace GUARDED_BY(mu);
+  uint64_t clock GUARDED_BY(mu) = 0;
 
   State() { inodes[kRoot].is_dir = true; }
 
   // ---- operation bookkeeping (callers hold mu) ----
 
-  void check_alive(const char* what, const std::string& path) const {
+  void check_alive(const char* what, const std::string& path) const REQUIRES(mu) {
     if (dead) {
       throw SimulatedCrash(std::string("simulated crash: ") + what + " " + path +
                            ": the Env is dead after operation " + std::to_string(dead_after));
     }
   }
 
-  void check_epoch(uint64_t handle_epoch, const char* what, const std::string& path) const {
+  void check_epoch(uint64_t handle_epoch, const char* what, const std::string& path) const REQUIRES(mu) {
     check_alive(what, path);
     if (handle_epoch != epoch) {
       throw SimulatedCrash(std::string("simulated crash: ") + what + " " + path +
@@ -163,7 +162,7 @@ struct FaultEnv::State {
   }
 
   // A read call: counts it and throws its injected fault, if any.
-  void begin_read(const char* what, const std::string& path) {
+  void begin_read(const char* what, const std::string& path) REQUIRES(mu) {
     check_alive(what, path);
     uint64_t index = ++reads;
     auto it = read_faults.find(index);
@@ -175,7 +174,7 @@ struct FaultEnv::State {
     throw IoError(path, std::string(what) + " failed (injected fault)", err);
   }
 
-  void add_trace(std::string line) {
+  void add_trace(std::string line) REQUIRES(mu) {
     if (tracing) trace.push_back(std::move(line));
   }
 
@@ -184,6 +183,7 @@ struct FaultEnv::State {
   class Op {
    public:
     Op(State* s, const char* name, const std::string& path, const std::string& detail)
+        REQUIRES(s->mu)
         : s_(s), name_(name), path_(path) {
       s_->check_alive(name, path);
       index_ = ++s_->ops;
@@ -239,7 +239,7 @@ struct FaultEnv::State {
   // The inode at `comps` through current (or durable) entries; 0 if missing.
   // A non-directory in the middle gives 0 with *err = ENOTDIR.
   uint64_t walk(const std::vector<std::string>& comps, size_t n, bool durable,
-                int* err = nullptr) const {
+                int* err = nullptr) const REQUIRES(mu) {
     uint64_t cur = kRoot;
     for (size_t i = 0; i < n; ++i) {
       auto it = inodes.find(cur);
@@ -259,14 +259,14 @@ struct FaultEnv::State {
     return cur;
   }
 
-  uint64_t lookup(const std::string& path) const {
+  uint64_t lookup(const std::string& path) const REQUIRES(mu) {
     auto comps = split_path(path);
     return walk(comps, comps.size(), false);
   }
 
   // The directory that holds `comps`' last component; throws ENOENT/ENOTDIR.
   uint64_t parent_dir(const std::vector<std::string>& comps, const std::string& path,
-                      const std::string& what) const {
+                      const std::string& what) const REQUIRES(mu) {
     int err = ENOENT;
     uint64_t dir = walk(comps, comps.size() - 1, false, &err);
     if (dir == 0) fail(path, what, err);
@@ -283,7 +283,7 @@ struct FaultEnv::State {
 
   // The slot of `path`; throws ENOENT/ENOTDIR for a bad parent and
   // `root_errno` if path is the root itself.
-  Slot slot(const std::string& path, const std::string& what, int root_errno) const {
+  Slot slot(const std::string& path, const std::string& what, int root_errno) const REQUIRES(mu) {
     auto comps = split_path(path);
     if (comps.empty()) fail(path, what, root_errno);
     uint64_t dir = parent_dir(comps, path, what);
@@ -293,7 +293,7 @@ struct FaultEnv::State {
   }
 
   // The inode at `path`; throws ENOENT/ENOTDIR.
-  uint64_t resolve(const std::string& path, const std::string& what) const {
+  uint64_t resolve(const std::string& path, const std::string& what) const REQUIRES(mu) {
     auto comps = split_path(path);
     int err = ENOENT;
     uint64_t ino = walk(comps, comps.size(), false, &err);
@@ -301,7 +301,7 @@ struct FaultEnv::State {
     return ino;
   }
 
-  void set_entry(uint64_t op, uint64_t dir, const std::string& name, uint64_t target) {
+  void set_entry(uint64_t op, uint64_t dir, const std::string& name, uint64_t target) REQUIRES(mu) {
     auto& entries = inodes.at(dir).entries;
     if (target) {
       entries[name] = target;
@@ -312,7 +312,7 @@ struct FaultEnv::State {
     dir_log.push_back(DirChange{op, dir, name, target});
   }
 
-  uint64_t new_inode(bool is_dir) {
+  uint64_t new_inode(bool is_dir) REQUIRES(mu) {
     uint64_t id = next_inode++;
     inodes[id].is_dir = is_dir;
     return id;
@@ -322,7 +322,7 @@ struct FaultEnv::State {
   // not reachable from the root or an open handle through current entries,
   // durable entries, or logged (unsynced) entry changes. Log changes of
   // freed directories are dropped with them.
-  void collect_garbage() {
+  void collect_garbage() REQUIRES(mu) {
     std::multimap<uint64_t, uint64_t> logged;  // dir -> target of an unsynced change
     for (const auto& c : dir_log) {
       if (c.target) logged.emplace(c.dir, c.target);
@@ -354,7 +354,7 @@ struct FaultEnv::State {
 
   // Bytes held by files in the current namespace or open: what a full disk
   // counts (metadata takes no space here).
-  uint64_t used_bytes() const {
+  uint64_t used_bytes() const REQUIRES(mu) {
     std::set<uint64_t> seen;
     std::vector<uint64_t> stack{kRoot};
     for (const auto& kv : inodes) {
@@ -373,7 +373,7 @@ struct FaultEnv::State {
   }
 
   // With a capacity set: how many bytes past `size` a file may grow.
-  uint64_t room() const {
+  uint64_t room() const REQUIRES(mu) {
     uint64_t used = used_bytes();
     return used >= capacity ? 0 : capacity - used;
   }
@@ -381,7 +381,7 @@ struct FaultEnv::State {
   // `visited` guards against directory cycles, which unsynced cross-directory
   // renames of directories can create in the durable namespace.
   void list_files(uint64_t dir, const std::string& prefix, bool durable,
-                  std::vector<std::string>* out, std::set<uint64_t>* visited) const {
+                  std::vector<std::string>* out, std::set<uint64_t>* visited) const REQUIRES(mu) {
     if (!visited->insert(dir).second) return;
     const Inode& d = inodes.at(dir);
     for (const auto& e : durable ? d.durable_entries : d.entries) {
@@ -403,13 +403,13 @@ using State = FaultEnv::State;
 
 class FaultFile final : public File {
  public:
-  FaultFile(State* s, uint64_t ino, std::string path, bool writable)
+  FaultFile(State* s, uint64_t ino, std::string path, bool writable) REQUIRES(s->mu)
       : s_(s), ino_(ino), path_(std::move(path)), epoch_(s->epoch), writable_(writable) {
     s_->inodes.at(ino_).open_handles++;  // the caller holds the mutex
   }
 
   ~FaultFile() override {
-    std::lock_guard<std::mutex> l(s_->mu);
+    MutexLock l(s_->mu);
     if (epoch_ != s_->epoch) return;  // the inode table was rebuilt by a crash
     release_flock();
     auto it = s_->inodes.find(ino_);
@@ -417,7 +417,7 @@ class FaultFile final : public File {
   }
 
   size_t read(uint64_t offset, void* buf, size_t n) override {
-    std::lock_guard<std::mutex> l(s_->mu);
+    MutexLock l(s_->mu);
     s_->check_epoch(epoch_, "read", path_);
     s_->begin_read("read", path_);
     const std::string& data = inode().data;
@@ -428,14 +428,14 @@ class FaultFile final : public File {
   }
 
   void write(uint64_t offset, const void* buf, size_t n) override {
-    std::lock_guard<std::mutex> l(s_->mu);
+    MutexLock l(s_->mu);
     s_->check_epoch(epoch_, "write", path_);
     State::Op op(s_, "write", path_, s_->tracing ? extent(offset, n) : std::string());
     do_write(op, offset, static_cast<const char*>(buf), n);
   }
 
   void append(const void* buf, size_t n) override {
-    std::lock_guard<std::mutex> l(s_->mu);
+    MutexLock l(s_->mu);
     s_->check_epoch(epoch_, "append", path_);
     uint64_t offset = inode().data.size();
     State::Op op(s_, "append", path_, s_->tracing ? extent(offset, n) : std::string());
@@ -443,7 +443,7 @@ class FaultFile final : public File {
   }
 
   void truncate(uint64_t size) override {
-    std::lock_guard<std::mutex> l(s_->mu);
+    MutexLock l(s_->mu);
     s_->check_epoch(epoch_, "truncate", path_);
     State::Op op(s_, "truncate", path_, "size=" + std::to_string(size));
     op.inject();
@@ -460,7 +460,7 @@ class FaultFile final : public File {
   void datasync() override { do_sync("datasync"); }
 
   uint64_t size() override {
-    std::lock_guard<std::mutex> l(s_->mu);
+    MutexLock l(s_->mu);
     s_->check_epoch(epoch_, "size", path_);
     s_->begin_read("size", path_);
     return inode().data.size();
@@ -469,7 +469,7 @@ class FaultFile final : public File {
   const std::string& path() const override { return path_; }
 
   FileIdentity identity() override {
-    std::lock_guard<std::mutex> l(s_->mu);
+    MutexLock l(s_->mu);
     s_->check_epoch(epoch_, "identity", path_);
     // Each crash (power cut or killed process) starts a new "device", so a
     // file reopened after it is never the same file as a dead handle's (as
@@ -479,7 +479,7 @@ class FaultFile final : public File {
 
   // flock semantics, per File; not a counted operation (like a read).
   bool try_lock(LockKind kind) override {
-    std::lock_guard<std::mutex> l(s_->mu);
+    MutexLock l(s_->mu);
     s_->check_epoch(epoch_, "try_lock", path_);
     const bool exclusive = kind == LockKind::Exclusive;
     release_flock();  // a conversion, as flock does (not atomic there either)
@@ -496,15 +496,15 @@ class FaultFile final : public File {
   }
 
   void unlock() override {
-    std::lock_guard<std::mutex> l(s_->mu);
+    MutexLock l(s_->mu);
     s_->check_epoch(epoch_, "unlock", path_);
     release_flock();
   }
 
  private:
-  Inode& inode() { return s_->inodes.at(ino_); }
+  Inode& inode() REQUIRES(s_->mu) { return s_->inodes.at(ino_); }
 
-  void release_flock() {  // the caller holds the mutex
+  void release_flock() REQUIRES(s_->mu) {
     if (flock_ == 0) return;
     auto it = s_->flocks.find(ino_);
     if (it != s_->flocks.end()) {
@@ -519,7 +519,7 @@ class FaultFile final : public File {
     if (!writable_) fail(path_, std::string(op) + " on a file opened read-only", EBADF);
   }
 
-  void do_write(const State::Op& op, uint64_t offset, const char* p, size_t n) {
+  void do_write(const State::Op& op, uint64_t offset, const char* p, size_t n) REQUIRES(s_->mu) {
     if (op.has_fault()) {
       size_t part = std::min(op.partial_bytes(), n);
       if (part > 0 && writable_) record_write(offset, p, part);
@@ -541,14 +541,14 @@ class FaultFile final : public File {
     record_write(offset, p, n);
   }
 
-  void record_write(uint64_t offset, const char* p, size_t n) {
+  void record_write(uint64_t offset, const char* p, size_t n) REQUIRES(s_->mu) {
     Inode& ino = inode();
     apply_write(ino.data, offset, p, n);
     ino.pending.push_back(Pending{false, offset, std::string(p, n)});
   }
 
   void do_sync(const char* name) {
-    std::lock_guard<std::mutex> l(s_->mu);
+    MutexLock l(s_->mu);
     s_->check_epoch(epoch_, name, path_);
     State::Op op(s_, name, path_, "");
     Inode& ino = inode();
@@ -567,7 +567,7 @@ class FaultFile final : public File {
   std::string path_;
   uint64_t epoch_;
   bool writable_;
-  int flock_ = 0;  // 0 none, 1 shared, 2 exclusive
+  int flock_ GUARDED_BY(s_->mu) = 0;  // 0 none, 1 shared, 2 exclusive
 };
 
 class FaultLock final : public FileLock {
@@ -576,7 +576,7 @@ class FaultLock final : public FileLock {
       : s_(s), ino_(ino), epoch_(s->epoch), exclusive_(exclusive) {}
 
   ~FaultLock() override {
-    std::lock_guard<std::mutex> l(s_->mu);
+    MutexLock l(s_->mu);
     if (epoch_ != s_->epoch) return;  // released by the crash
     auto it = s_->locks.find(ino_);
     if (it == s_->locks.end()) return;
@@ -607,7 +607,7 @@ FaultEnv::FaultEnv() : s_(new State) {
 FaultEnv::~FaultEnv() = default;
 
 std::unique_ptr<File> FaultEnv::open(const std::string& path, OpenMode mode) {
-  std::lock_guard<std::mutex> l(s_->mu);
+  MutexLock l(s_->mu);
   State::Op op(s_.get(), "open", path, mode_name(mode));
   op.inject();
   const std::string what = std::string("open (") + mode_name(mode) + ")";
@@ -630,33 +630,33 @@ std::unique_ptr<File> FaultEnv::open(const std::string& path, OpenMode mode) {
 }
 
 bool FaultEnv::exists(const std::string& path) {
-  std::lock_guard<std::mutex> l(s_->mu);
+  MutexLock l(s_->mu);
   s_->begin_read("exists", path);
   return s_->lookup(path) != 0;
 }
 
 bool FaultEnv::is_directory(const std::string& path) {
-  std::lock_guard<std::mutex> l(s_->mu);
+  MutexLock l(s_->mu);
   s_->begin_read("is_directory", path);
   uint64_t ino = s_->lookup(path);
   return ino != 0 && s_->inodes.at(ino).is_dir;
 }
 
 uint64_t FaultEnv::file_size(const std::string& path) {
-  std::lock_guard<std::mutex> l(s_->mu);
+  MutexLock l(s_->mu);
   s_->begin_read("file_size", path);
   const Inode& node = s_->inodes.at(s_->resolve(path, "stat"));
   return node.is_dir ? 0 : node.data.size();
 }
 
 std::string FaultEnv::file_identity(const std::string& path) {
-  std::lock_guard<std::mutex> l(s_->mu);
+  MutexLock l(s_->mu);
   s_->begin_read("file_identity", path);
   return "0:" + std::to_string(s_->resolve(path, "stat"));
 }
 
 void FaultEnv::remove_file(const std::string& path) {
-  std::lock_guard<std::mutex> l(s_->mu);
+  MutexLock l(s_->mu);
   State::Op op(s_.get(), "remove_file", path, "");
   op.inject();
   const char* what = "unlink";
@@ -667,7 +667,7 @@ void FaultEnv::remove_file(const std::string& path) {
 }
 
 void FaultEnv::rename(const std::string& from, const std::string& to) {
-  std::lock_guard<std::mutex> l(s_->mu);
+  MutexLock l(s_->mu);
   State::Op op(s_.get(), "rename", from, "to " + to);
   op.inject();
   const std::string what = "rename to " + to;
@@ -696,7 +696,7 @@ void FaultEnv::rename(const std::string& from, const std::string& to) {
 }
 
 void FaultEnv::create_dir(const std::string& path) {
-  std::lock_guard<std::mutex> l(s_->mu);
+  MutexLock l(s_->mu);
   State::Op op(s_.get(), "create_dir", path, "");
   op.inject();
   const char* what = "mkdir";
@@ -706,7 +706,7 @@ void FaultEnv::create_dir(const std::string& path) {
 }
 
 void FaultEnv::remove_dir(const std::string& path) {
-  std::lock_guard<std::mutex> l(s_->mu);
+  MutexLock l(s_->mu);
   State::Op op(s_.get(), "remove_dir", path, "");
   op.inject();
   const char* what = "rmdir";
@@ -719,7 +719,7 @@ void FaultEnv::remove_dir(const std::string& path) {
 }
 
 std::vector<std::string> FaultEnv::list_dir(const std::string& path) {
-  std::lock_guard<std::mutex> l(s_->mu);
+  MutexLock l(s_->mu);
   s_->begin_read("list_dir", path);
   const Inode& node = s_->inodes.at(s_->resolve(path, "opendir"));
   if (!node.is_dir) fail(path, "opendir", ENOTDIR);
@@ -729,7 +729,7 @@ std::vector<std::string> FaultEnv::list_dir(const std::string& path) {
 }
 
 void FaultEnv::sync_dir(const std::string& path) {
-  std::lock_guard<std::mutex> l(s_->mu);
+  MutexLock l(s_->mu);
   State::Op op(s_.get(), "sync_dir", path, "");
   op.inject();
   const char* what = "open directory for fsync";
@@ -746,7 +746,7 @@ void FaultEnv::sync_dir(const std::string& path) {
 
 std::unique_ptr<FileLock> FaultEnv::lock_file(const std::string& path, LockKind kind,
                                               std::chrono::milliseconds timeout) {
-  std::unique_lock<std::mutex> l(s_->mu);
+  MutexLock l(s_->mu);
   const bool exclusive = kind == LockKind::Exclusive;
   State::Op op(s_.get(), "lock_file", path, exclusive ? "exclusive" : "shared");
   op.inject();
@@ -787,14 +787,14 @@ std::unique_ptr<FileLock> FaultEnv::lock_file(const std::string& path, LockKind 
 }
 
 uint64_t FaultEnv::now_micros() {
-  std::lock_guard<std::mutex> l(s_->mu);
+  MutexLock l(s_->mu);
   s_->check_alive("now_micros", "");
   return ++s_->clock;
 }
 
 void FaultEnv::sleep_micros(uint64_t micros) {
   {
-    std::lock_guard<std::mutex> l(s_->mu);
+    MutexLock l(s_->mu);
     s_->check_alive("sleep_micros", "");
     s_->clock += micros;
   }
@@ -804,15 +804,15 @@ void FaultEnv::sleep_micros(uint64_t micros) {
 CrashStats FaultEnv::crash() {
   CrashOptions options;
   {
-    std::lock_guard<std::mutex> l(s_->mu);
+    MutexLock l(s_->mu);
     options = s_->crash_options;
   }
   return crash(options);
 }
 
 CrashStats FaultEnv::crash(const CrashOptions& options) {
-  std::lock_guard<std::mutex> l(s_->mu);
   State& s = *s_;
+  MutexLock l(s.mu);
   CrashStats stats;
   std::mt19937_64 rng(options.seed);
   std::bernoulli_distribution keep(options.keep_probability);
@@ -899,8 +899,8 @@ CrashStats FaultEnv::crash(const CrashOptions& options) {
 }
 
 void FaultEnv::kill_process() {
-  std::lock_guard<std::mutex> l(s_->mu);
   State& s = *s_;
+  MutexLock l(s.mu);
   for (auto& kv : s.inodes) kv.second.open_handles = 0;
   s.locks.clear();
   s.flocks.clear();
@@ -913,9 +913,10 @@ void FaultEnv::kill_process() {
 
 std::unique_ptr<FaultEnv> FaultEnv::clone() const {
   std::unique_ptr<FaultEnv> copy(new FaultEnv);
-  std::lock_guard<std::mutex> l(s_->mu);
   State& from = *s_;
+  MutexLock l(from.mu);
   State& to = *copy->s_;
+  MutexLock l2(to.mu);  // nobody else has the copy yet
   to.inodes = from.inodes;
   for (auto& kv : to.inodes) kv.second.open_handles = 0;
   to.next_inode = from.next_inode;
@@ -937,22 +938,22 @@ std::unique_ptr<FaultEnv> FaultEnv::clone() const {
 }
 
 void FaultEnv::set_disk_capacity(uint64_t bytes) {
-  std::lock_guard<std::mutex> l(s_->mu);
+  MutexLock l(s_->mu);
   s_->capacity = bytes;
 }
 
 uint64_t FaultEnv::used_bytes() const {
-  std::lock_guard<std::mutex> l(s_->mu);
+  MutexLock l(s_->mu);
   return s_->used_bytes();
 }
 
 void FaultEnv::set_crash_options(const CrashOptions& options) {
-  std::lock_guard<std::mutex> l(s_->mu);
+  MutexLock l(s_->mu);
   s_->crash_options = options;
 }
 
 void FaultEnv::crash_after(uint64_t op) {
-  std::lock_guard<std::mutex> l(s_->mu);
+  MutexLock l(s_->mu);
   s_->crash_after_set = true;
   s_->crash_after = op;
   if (s_->ops >= op && !s_->dead) {
@@ -964,44 +965,44 @@ void FaultEnv::crash_after(uint64_t op) {
 }
 
 bool FaultEnv::dead() const {
-  std::lock_guard<std::mutex> l(s_->mu);
+  MutexLock l(s_->mu);
   return s_->dead;
 }
 
 void FaultEnv::fail_at(uint64_t op, int err, size_t partial_bytes) {
-  std::lock_guard<std::mutex> l(s_->mu);
+  MutexLock l(s_->mu);
   s_->faults[op] = Fault{err, partial_bytes};
 }
 
 void FaultEnv::fail_read_at(uint64_t read, int err) {
-  std::lock_guard<std::mutex> l(s_->mu);
+  MutexLock l(s_->mu);
   s_->read_faults[read] = err;
 }
 
 void FaultEnv::clear_faults() {
-  std::lock_guard<std::mutex> l(s_->mu);
+  MutexLock l(s_->mu);
   s_->faults.clear();
   s_->read_faults.clear();
 }
 
 uint64_t FaultEnv::op_count() const {
-  std::lock_guard<std::mutex> l(s_->mu);
+  MutexLock l(s_->mu);
   return s_->ops;
 }
 
 uint64_t FaultEnv::read_count() const {
-  std::lock_guard<std::mutex> l(s_->mu);
+  MutexLock l(s_->mu);
   return s_->reads;
 }
 
 bool FaultEnv::durably_exists(const std::string& path) const {
-  std::lock_guard<std::mutex> l(s_->mu);
+  MutexLock l(s_->mu);
   auto comps = split_path(path);
   return s_->walk(comps, comps.size(), true) != 0;
 }
 
 std::string FaultEnv::durable_contents(const std::string& path) const {
-  std::lock_guard<std::mutex> l(s_->mu);
+  MutexLock l(s_->mu);
   auto comps = split_path(path);
   uint64_t ino = s_->walk(comps, comps.size(), true);
   if (ino == 0) throw NotFoundError(path, "no durable directory entry (lost in a crash)", ENOENT);
@@ -1011,7 +1012,7 @@ std::string FaultEnv::durable_contents(const std::string& path) const {
 }
 
 std::vector<std::string> FaultEnv::list_files() const {
-  std::lock_guard<std::mutex> l(s_->mu);
+  MutexLock l(s_->mu);
   std::vector<std::string> out;
   std::set<uint64_t> visited;
   s_->list_files(kRoot, "", false, &out, &visited);
@@ -1019,7 +1020,7 @@ std::vector<std::string> FaultEnv::list_files() const {
 }
 
 std::vector<std::string> FaultEnv::list_durable_files() const {
-  std::lock_guard<std::mutex> l(s_->mu);
+  MutexLock l(s_->mu);
   std::vector<std::string> out;
   std::set<uint64_t> visited;
   s_->list_files(kRoot, "", true, &out, &visited);
@@ -1027,17 +1028,17 @@ std::vector<std::string> FaultEnv::list_durable_files() const {
 }
 
 size_t FaultEnv::inode_count() const {
-  std::lock_guard<std::mutex> l(s_->mu);
+  MutexLock l(s_->mu);
   return s_->inodes.size();
 }
 
 void FaultEnv::set_trace(bool on) {
-  std::lock_guard<std::mutex> l(s_->mu);
+  MutexLock l(s_->mu);
   s_->tracing = on;
 }
 
 std::vector<std::string> FaultEnv::trace() const {
-  std::lock_guard<std::mutex> l(s_->mu);
+  MutexLock l(s_->mu);
   return s_->trace;
 }
 
