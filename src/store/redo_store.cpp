@@ -379,6 +379,56 @@ std::optional<DatasetSpec> RedoStore::dataset_spec(const std::string& file, cons
   return Overlay::apply(base, versions);
 }
 
+// Attributes follow the catalog's rule: the overlay first, then the file,
+// whose state is every transaction up to some txid at or below the snapshot
+// (the flusher applies nothing above an open snapshot). Replaying the
+// overlay's versions in order on top of it gives the state at the snapshot,
+// since for each name the last set or delete decides.
+std::vector<std::string> RedoStore::attribute_names(const std::string& file, const std::string& object,
+                                                    uint64_t snapshot) {
+  std::vector<Overlay::AttributeVersion> versions;
+  {
+    auto olock = overlay_.read_lock();
+    versions = overlay_.attribute_versions(file, object, snapshot);
+  }
+  std::set<std::string> names;
+  {
+    auto lock = files_->lock();
+    if (files_->exists(file)) {
+      hid_t h = files_->handle(file);
+      if (hdf5::object_exists(h, object))
+        for (auto& n : hdf5::list_attributes(h, object)) names.insert(n);
+    }
+  }
+  for (const auto& v : versions) {
+    if (v.deleted) names.erase(v.name);
+    else names.insert(v.name);
+  }
+  return {names.begin(), names.end()};
+}
+
+std::optional<AttributeValue> RedoStore::attribute(const std::string& file, const std::string& object,
+                                                   const std::string& name, uint64_t snapshot) {
+  {
+    auto olock = overlay_.read_lock();
+    std::vector<Overlay::AttributeVersion> versions = overlay_.attribute_versions(file, object, snapshot);
+    for (auto it = versions.rbegin(); it != versions.rend(); ++it) {
+      if (it->name != name) continue;
+      if (it->deleted) return std::nullopt;
+      return it->value;
+    }
+  }
+  auto lock = files_->lock();
+  if (!files_->exists(file)) return std::nullopt;
+  hid_t h = files_->handle(file);
+  if (!hdf5::object_exists(h, object)) return std::nullopt;
+  try {
+    return hdf5::read_attribute(h, object, name);
+  } catch (const NotFoundError&) {
+    return std::nullopt;
+  }
+}
+
 bool RedoStore::read_chunk_stored(const ChunkKey& key, uint64_t snapshot, std::string* stored,
                                   uint32_t* filter_mask) {
   {
