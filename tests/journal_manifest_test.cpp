@@ -191,7 +191,7 @@ TEST_CASE("MANIFEST round-trips every field", "[journal]") {
   CHECK(r.inline_bytes == 1234);
 }
 
-TEST_CASE("a MANIFEST that deletes an attribute is version 3; version 2 has no such operation",
+TEST_CASE("a MANIFEST that deletes an attribute is version 3, version 2 has no such operation",
           "[journal]") {
   Manifest m;
   m.txid = 7;
