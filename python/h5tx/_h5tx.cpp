@@ -217,22 +217,34 @@ py::dict info_dict(const TransactionInfo& t) {
 
 // --- sec2j -------------------------------------------------------------------
 
-herr_t walk_cb(unsigned n, const H5E_error2_t* e, void* data) {
-  auto* out = static_cast<std::string*>(data);
-  char cls[64] = "", maj[128] = "", min[128] = "";
-  H5Eget_class_name(e->cls_id, cls, sizeof cls);
-  H5Eget_msg(e->maj_num, nullptr, maj, sizeof maj);
-  H5Eget_msg(e->min_num, nullptr, min, sizeof min);
-  *out += "\n  #" + std::to_string(n) + " " + cls + " " + (e->func_name ? e->func_name : "?") + "(): " +
-          (e->desc ? e->desc : "") + " [" + maj + " / " + min + "]";
+struct StackEntry {
+  hid_t cls, maj, min;
+  std::string func, desc;
+};
+
+// Copies each entry; no HDF5 call here (API calls clear the default stack).
+herr_t walk_cb(unsigned, const H5E_error2_t* e, void* data) {
+  static_cast<std::vector<StackEntry>*>(data)->push_back(
+      {e->cls_id, e->maj_num, e->min_num, e->func_name ? e->func_name : "?", e->desc ? e->desc : ""});
   return 0;
 }
 
-// HDF5's current error stack as text (innermost first), then cleared.
+// HDF5's current error stack as text (innermost first); the stack is cleared.
 std::string error_stack_text() {
+  std::vector<StackEntry> entries;
+  hid_t stack = H5Eget_current_stack();  // a copy; the default stack is cleared
+  if (stack < 0) return "";
+  H5Ewalk2(stack, H5E_WALK_DOWNWARD, walk_cb, &entries);
   std::string out;
-  H5Ewalk2(H5E_DEFAULT, H5E_WALK_DOWNWARD, walk_cb, &out);
-  H5Eclear2(H5E_DEFAULT);
+  for (size_t i = 0; i < entries.size(); i++) {
+    const StackEntry& e = entries[i];
+    char cls[64] = "", maj[128] = "", min[128] = "";
+    H5Eget_class_name(e.cls, cls, sizeof cls);
+    H5Eget_msg(e.maj, nullptr, maj, sizeof maj);
+    H5Eget_msg(e.min, nullptr, min, sizeof min);
+    out += "\n  #" + std::to_string(i) + " " + cls + " " + e.func + "(): " + e.desc + " [" + maj + " / " + min + "]";
+  }
+  H5Eclose_stack(stack);
   return out;
 }
 
