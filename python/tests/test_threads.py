@@ -1,8 +1,10 @@
 """Python threads committing concurrently: every commit lands, and the GIL is
-released while a call blocks (a commit waiting for the flusher lets another
-Python thread run flush(); with the GIL held this would deadlock)."""
+released while a call blocks (a begin() waiting for undo mode's writer slot
+lets the thread holding the slot run Python and commit; with the GIL held
+this would deadlock)."""
 
 import threading
+import time
 
 import numpy as np
 import pytest
@@ -39,29 +41,31 @@ def test_threads_commit_concurrently(tmp_path, mode):
         np.testing.assert_array_equal(data, np.repeat(np.arange(threads * per_thread, dtype="i4")[:, None], 256, 1))
 
 
-def test_blocked_commit_releases_the_gil(tmp_path):
-    # Redo, no background flusher, at most one unflushed transaction: the
-    # third commit blocks until another thread calls flush().
-    with h5tx.Store.create(str(tmp_path / "s"), background_flusher=False, max_unflushed_transactions=1) as store:
+def test_blocked_begin_releases_the_gil(tmp_path):
+    # Undo mode has one writer: a second begin() waits for the slot. While it
+    # waits, this thread must still run Python (and end the first writer);
+    # with the GIL held by the waiting thread it could not, and would hang.
+    with h5tx.Store.create(str(tmp_path / "s"), mode="undo") as store:
         with store.begin() as tx:
             tx.create_file("g.h5")
-            tx.create_dataset("g.h5", "/d", shape=(8, 1024), dtype="u1", chunks=(1, 1024))
-        done = threading.Event()
+            tx.create_dataset("g.h5", "/d", shape=(2, 1024), dtype="u1", chunks=(1, 1024))
+        first = store.begin()
+        started, got = threading.Event(), threading.Event()
 
-        def committer():
-            for i in range(8):
-                with store.begin() as tx:
-                    tx.dataset("g.h5", "/d")[i, :] = i
-            done.set()
+        def second():
+            started.set()
+            with store.begin(timeout=60) as tx:     # blocks until `first` ends
+                tx.dataset("g.h5", "/d")[1, :] = 2
+            got.set()
 
-        t = threading.Thread(target=committer)
+        t = threading.Thread(target=second)
         t.start()
-        flushes = 0
-        while not done.wait(0.05):   # runs only because the blocked commit released the GIL
-            store.flush()
-            flushes += 1
-        t.join()
-        assert flushes >= 1
-        assert store.stats()["pending_transactions"] <= 1
+        started.wait(30)
+        time.sleep(0.3)
+        assert not got.is_set()                    # still waiting for the writer slot
+        first.dataset("g.h5", "/d")[0, :] = 1      # Python runs meanwhile
+        first.commit()
+        t.join(60)
+        assert got.is_set()
         with store.begin(read_only=True) as tx:
-            assert [int(v) for v in tx.dataset("g.h5", "/d")[:, 0]] == list(range(8))
+            assert tx.dataset("g.h5", "/d")[:, 0].tolist() == [1, 2]
