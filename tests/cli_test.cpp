@@ -622,3 +622,65 @@ TEST_CASE("check of an undo store whose writer died after creating a file: the f
   CHECK(contains(r.out, "new.h5: created by an unfinished transaction"));
   CHECK(contains(r.out, " 0 problems"));
 }
+
+// Attributes: ls shows them (root group, groups, datasets), export copies
+// them, in both modes; a deleted attribute is gone from both.
+TEST_CASE("ls shows attributes and export copies them, in both modes") {
+  for (const char* mode : {"redo", "undo"}) {
+    INFO(mode);
+    h5tx_test::TempDir dir(std::string("cli_attrs_") + mode);
+    std::string home = dir / "store";
+    REQUIRE(cli(dir, {"init", home, "--mode", mode}).status == 0);
+    REQUIRE(cli(dir, {"create-dataset", home, "vol.h5:/raw/a", "--dtype", "u8", "--shape", "4", "--chunk", "4"}).status == 0);
+    {
+      auto s = h5tx::Store::open(home);
+      auto tx = s->begin();
+      tx.set_attribute("vol.h5", "/", "title", h5tx::AttributeValue::string("run 7"));
+      tx.set_attribute("vol.h5", "/raw", "note", h5tx::AttributeValue::string("group attr"));
+      tx.set_attribute("vol.h5", "/raw/a", "gain", h5tx::AttributeValue::scalar<double>(1.5));
+      int16_t off[3] = {1, -2, 3};
+      tx.set_attribute("vol.h5", "/raw/a", "offsets", h5tx::AttributeValue::array<int16_t>(off, 3));
+      tx.set_attribute("vol.h5", "/raw/a", "gone", h5tx::AttributeValue::scalar<uint8_t>(1));
+      tx.commit();
+      auto t2 = s->begin();
+      t2.delete_attribute("vol.h5", "/raw/a", "gone");
+      t2.commit();
+      s->close();
+    }
+    Result r = cli(dir, {"ls", home});
+    REQUIRE(r.status == 0);
+    CHECK(contains(r.out, "  @title = \"run 7\"\n"));
+    CHECK(contains(r.out, "  /raw                     group\n    @note = \"group attr\"\n"));
+    CHECK(contains(r.out, "    @gain = f64 1.5\n"));
+    CHECK(contains(r.out, "    @offsets = i16 [1, -2, 3]\n"));
+    CHECK(!contains(r.out, "gone"));
+
+    for (bool one : {false, true}) {
+      std::string out = dir / (one ? "one.h5" : "all.h5");
+      std::vector<std::string> args = {"export", home, out};
+      if (one) args.push_back("vol.h5");
+      r = cli(dir, args);
+      REQUIRE(r.status == 0);
+      CHECK(contains(r.out, "and 4 attributes"));
+      std::string base = one ? "" : "/vol.h5";
+      hid_t f = H5Fopen(out.c_str(), H5F_ACC_RDONLY, H5P_DEFAULT);
+      REQUIRE(f >= 0);
+      double gain = 0;
+      hid_t a = H5Aopen_by_name(f, (base + "/raw/a").c_str(), "gain", H5P_DEFAULT, H5P_DEFAULT);
+      REQUIRE(a >= 0);
+      CHECK(H5Aread(a, H5T_NATIVE_DOUBLE, &gain) >= 0);
+      CHECK(gain == 1.5);
+      H5Aclose(a);
+      int16_t off[3] = {0, 0, 0};
+      a = H5Aopen_by_name(f, (base + "/raw/a").c_str(), "offsets", H5P_DEFAULT, H5P_DEFAULT);
+      REQUIRE(a >= 0);
+      CHECK(H5Aread(a, H5T_NATIVE_INT16, off) >= 0);
+      CHECK((off[0] == 1 && off[1] == -2 && off[2] == 3));
+      H5Aclose(a);
+      CHECK(H5Aexists_by_name(f, (base + "/raw/a").c_str(), "gone", H5P_DEFAULT) == 0);
+      CHECK(H5Aexists_by_name(f, (base + "/raw").c_str(), "note", H5P_DEFAULT) > 0);
+      CHECK(H5Aexists_by_name(f, one ? "/" : "/vol.h5", "title", H5P_DEFAULT) > 0);
+      H5Fclose(f);
+    }
+  }
+}

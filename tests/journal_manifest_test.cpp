@@ -191,6 +191,42 @@ TEST_CASE("MANIFEST round-trips every field", "[journal]") {
   CHECK(r.inline_bytes == 1234);
 }
 
+TEST_CASE("a MANIFEST that deletes an attribute is version 3, version 2 has no such operation",
+          "[journal]") {
+  Manifest m;
+  m.txid = 7;
+  Op a;
+  a.kind = OpKind::DeleteAttribute;
+  a.file = "vol.h5";
+  a.path = "/raw/a";
+  a.name = "gain";
+  m.ops.push_back(a);
+  std::string bytes = encode_manifest(m);
+  CHECK(m.version == 3);
+  Manifest r = decode_manifest(bytes, "MANIFEST");
+  CHECK(r.version == 3);
+  REQUIRE(r.ops.size() == 1);
+  CHECK(r.ops[0].kind == OpKind::DeleteAttribute);
+  CHECK(r.ops[0].path == "/raw/a");
+  CHECK(r.ops[0].name == "gain");
+  // The same operation under version 2 (as an older writer never wrote it)
+  // is an unknown operation kind: patch the version, fix the checksum.
+  std::string v2 = bytes;
+  v2[8] = 2;
+  uint64_t sum = checksum(v2.data(), v2.size() - 8);
+  for (int i = 0; i < 8; i++) v2[v2.size() - 8 + i] = char((sum >> (8 * i)) & 0xff);
+  try {
+    decode_manifest(v2, "MANIFEST");
+    FAIL("version 2 with a delete-attribute operation was accepted");
+  } catch (const CorruptionError& e) {
+    CHECK(std::string(e.what()).find("unknown operation kind 6") != std::string::npos);
+  }
+  // Without a delete the version stays 2 (older builds read it).
+  Manifest plain = golden_manifest();
+  encode_manifest(plain);
+  CHECK(plain.version == 2);
+}
+
 TEST_CASE("MANIFEST decoder rejects truncation and garbage and bit flips", "[journal]") {
   std::string good = golden_file();
   size_t record = decode_manifest(good, "M").record_size;

@@ -6,6 +6,7 @@
 // in undo mode; concurrent writers only in redo mode).
 #include <catch2/catch.hpp>
 
+#include <cstring>
 #include <functional>
 
 #include "h5tx/store.hpp"
@@ -104,6 +105,28 @@ TEST_CASE("contract: both modes agree on catalog and argument errors", "[contrac
       {"set_attribute with an empty name",
        [&](Transaction& t) { t.set_attribute("a.h5", "/grid", "", AttributeValue::string("v")); },
        "invalid argument"},
+      {"get_attribute that does not exist", [&](Transaction& t) { t.get_attribute("a.h5", "/grid", "nope"); },
+       "not found"},
+      {"get_attribute of a missing object", [&](Transaction& t) { t.get_attribute("a.h5", "/no", "x"); },
+       "not found"},
+      {"get_attribute of a missing file", [&](Transaction& t) { t.get_attribute("no.h5", "/", "x"); },
+       "not found"},
+      {"get_attribute with a bad name", [&](Transaction& t) { t.get_attribute("a.h5", "/", ""); },
+       "invalid argument"},
+      {"list_attributes of a missing object", [&](Transaction& t) { t.list_attributes("a.h5", "/no"); },
+       "not found"},
+      {"list_attributes with a relative path", [&](Transaction& t) { t.list_attributes("a.h5", "grid"); },
+       "invalid argument"},
+      {"delete_attribute that does not exist",
+       [&](Transaction& t) { t.delete_attribute("a.h5", "/grid", "nope"); }, "not found"},
+      {"delete_attribute of a missing object", [&](Transaction& t) { t.delete_attribute("a.h5", "/no", "x"); },
+       "not found"},
+      {"list_attributes after abort",
+       [&](Transaction& t) {
+         t.abort();
+         t.list_attributes("a.h5", "/");
+       },
+       "invalid state"},
       {"set_metadata with an empty key", [&](Transaction& t) { t.set_metadata("", "v"); }, "invalid argument"},
       {"set_message after abort",
        [&](Transaction& t) {
@@ -163,4 +186,107 @@ TEST_CASE("contract: where the modes differ, by design", "[contract]") {
   CHECK(u.txid() != 0);  // undo: assigned at begin
   CHECK_THROWS_AS(r.hid("a.h5"), StateError);  // raw HDF5 ids: undo mode only
   CHECK(u.hid("a.h5") >= 0);
+}
+
+// Reading, listing and deleting attributes: the same script in both modes,
+// through the transaction's own writes, committed state, savepoints and (in
+// redo mode) both the journal and the flushed HDF5 file.
+TEST_CASE("contract: attributes are read, listed and deleted the same in both modes", "[contract]") {
+  Both b;
+  for (Store* s : {b.redo.get(), b.undo.get()}) {
+    INFO((s == b.redo.get() ? "redo" : "undo"));
+    {
+      auto t = s->begin();
+      t.set_attribute("a.h5", "/", "title", AttributeValue::string("run 7"));
+      t.set_attribute("a.h5", "/grid", "gain", AttributeValue::scalar<double>(1.5));
+      int32_t v[3] = {1, -2, 3};
+      t.set_attribute("a.h5", "/grid", "offsets", AttributeValue::array<int32_t>(v, 3));
+      // Own writes are visible before commit.
+      CHECK(t.list_attributes("a.h5", "/grid") == std::vector<std::string>{"gain", "offsets"});
+      CHECK(t.get_attribute("a.h5", "/", "title").text == "run 7");
+      t.commit();
+    }
+    {
+      auto t = s->begin(read_only_tx());
+      CHECK(t.list_attributes("a.h5", "/") == std::vector<std::string>{"title"});
+      AttributeValue g = t.get_attribute("a.h5", "/grid", "gain");
+      CHECK(!g.is_string);
+      CHECK(g.dtype == DType::F64);
+      double d = 0;
+      std::memcpy(&d, g.bytes.data(), 8);
+      CHECK(d == 1.5);
+      AttributeValue o = t.get_attribute("a.h5", "/grid", "offsets");
+      CHECK(o.dtype == DType::I32);
+      CHECK(o.count() == 3);
+      CHECK_THROWS_AS(t.delete_attribute("a.h5", "/grid", "gain"), StateError);  // read-only
+    }
+    {
+      // A delete rolled back to a savepoint, then a delete that commits.
+      auto t = s->begin();
+      Savepoint sp = t.savepoint();
+      t.delete_attribute("a.h5", "/grid", "gain");
+      CHECK(t.list_attributes("a.h5", "/grid") == std::vector<std::string>{"offsets"});
+      CHECK_THROWS_AS(t.get_attribute("a.h5", "/grid", "gain"), NotFoundError);
+      t.rollback_to(sp);
+      CHECK(t.list_attributes("a.h5", "/grid") == std::vector<std::string>{"gain", "offsets"});
+      t.delete_attribute("a.h5", "/grid", "offsets");
+      t.set_attribute("a.h5", "/grid", "gain", AttributeValue::scalar<uint8_t>(9));
+      t.commit();
+    }
+    {
+      // An aborted delete leaves the attribute.
+      auto t = s->begin();
+      t.delete_attribute("a.h5", "/", "title");
+      t.abort();
+    }
+    auto check_final = [&](Transaction& t) {
+      CHECK(t.list_attributes("a.h5", "/grid") == std::vector<std::string>{"gain"});
+      AttributeValue g = t.get_attribute("a.h5", "/grid", "gain");
+      CHECK(g.dtype == DType::U8);
+      CHECK(g.bytes == std::vector<uint8_t>{9});
+      CHECK(t.list_attributes("a.h5", "/") == std::vector<std::string>{"title"});
+    };
+    {
+      auto t = s->begin(read_only_tx());  // redo: from the journal (nothing flushed yet)
+      check_final(t);
+    }
+    s->flush();
+    {
+      auto t = s->begin(read_only_tx());  // redo: from the flushed file
+      check_final(t);
+    }
+  }
+  // Closed and reopened: what the HDF5 files hold.
+  std::string homes[2] = {b.redo->home(), b.undo->home()};
+  b.redo->close();
+  b.undo->close();
+  for (const std::string& home : homes) {
+    auto s = Store::open(home);
+    auto t = s->begin(read_only_tx());
+    CHECK(t.list_attributes("a.h5", "/grid") == std::vector<std::string>{"gain"});
+    CHECK(t.get_attribute("a.h5", "/", "title").text == "run 7");
+  }
+}
+
+// A transaction's snapshot hides attribute changes committed after it began.
+TEST_CASE("redo: attribute reads see the snapshot, not later commits", "[contract]") {
+  Both b;
+  {
+    auto t = b.redo->begin();
+    t.set_attribute("a.h5", "/grid", "x", AttributeValue::scalar<int64_t>(1));
+    t.commit();
+  }
+  auto reader = b.redo->begin(read_only_tx());
+  {
+    auto t = b.redo->begin();
+    t.delete_attribute("a.h5", "/grid", "x");
+    t.set_attribute("a.h5", "/grid", "y", AttributeValue::scalar<int64_t>(2));
+    t.commit();
+  }
+  CHECK(reader.list_attributes("a.h5", "/grid") == std::vector<std::string>{"x"});
+  CHECK_NOTHROW(reader.get_attribute("a.h5", "/grid", "x"));
+  CHECK_THROWS_AS(reader.get_attribute("a.h5", "/grid", "y"), NotFoundError);
+  reader.abort();
+  auto now = b.redo->begin(read_only_tx());
+  CHECK(now.list_attributes("a.h5", "/grid") == std::vector<std::string>{"y"});
 }

@@ -56,6 +56,15 @@ class H5TX_EXPORT Transaction {
   // `object` is "/" for the file, or a group or dataset path.
   void set_attribute(const std::string& file, const std::string& object, const std::string& name,
                      const AttributeValue& value);
+  // The attributes of `object` in the transaction's view (own writes over
+  // its snapshot). NotFoundError if the object does not exist, and for
+  // get_attribute / delete_attribute if the attribute does not either.
+  // get_attribute: UnsupportedError for an attribute h5tx cannot represent
+  // (written by other tools: rank above 1, compound, ...).
+  AttributeValue get_attribute(const std::string& file, const std::string& object,
+                               const std::string& name);
+  std::vector<std::string> list_attributes(const std::string& file, const std::string& object);  // sorted
+  void delete_attribute(const std::string& file, const std::string& object, const std::string& name);
 
   // Whole chunks: raw (unfiltered) bytes of exactly the chunk's size; the
   // transaction applies the dataset's filters (shuffle, deflate, Fletcher32)

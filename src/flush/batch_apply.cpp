@@ -39,6 +39,9 @@ void apply_catalog_op(hid_t h, const Op& op) {
     case OpKind::SetAttribute:
       hdf5::set_attribute(h, op.path, op.name, op.attr);
       break;
+    case OpKind::DeleteAttribute:
+      hdf5::delete_attribute(h, op.path, op.name);  // already gone: replay of a delete
+      break;
     default:
       break;
   }

@@ -387,6 +387,40 @@ AttributeValue read_attribute(hid_t file, const std::string& object, const std::
   return a;
 }
 
+namespace {
+herr_t attr_name_cb(hid_t, const char* name, const H5A_info_t*, void* data) {
+  static_cast<std::vector<std::string>*>(data)->push_back(name);
+  return 0;
+}
+}  // namespace
+
+std::vector<std::string> list_attributes(hid_t file, const std::string& object) {
+  Guard g;
+  Handle obj = open_object(file, object);
+  std::vector<std::string> names;
+  hsize_t idx = 0;
+  check(H5Aiterate2(obj, H5_INDEX_NAME, H5_ITER_INC, &idx, attr_name_cb, &names), "H5Aiterate2", object);
+  std::sort(names.begin(), names.end());
+  return names;
+}
+
+bool delete_attribute(hid_t file, const std::string& object, const std::string& name) {
+  Guard g;
+  const std::string what = object + (object == "/" ? "" : "/") + name;
+  Handle obj = open_object(file, object);
+  htri_t exists = H5Aexists(obj, name.c_str());
+  check(exists, "H5Aexists", what);
+  if (exists == 0) return false;
+  check(H5Adelete(obj, name.c_str()), "H5Adelete", what);
+  return true;
+}
+
+bool object_exists(hid_t file, const std::string& object) {
+  Guard g;
+  check_path(object, "object");
+  return link_exists(file, object);
+}
+
 void write_chunk(hid_t file, const std::string& dataset, const Shape& chunk_coords,
                  uint32_t filter_mask, const void* stored, size_t n) {
   Guard g;

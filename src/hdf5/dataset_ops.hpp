@@ -64,6 +64,13 @@ void set_attribute(hid_t file, const std::string& object, const std::string& nam
 // Reads an attribute written by set_attribute (or any scalar/1-D integer,
 // float or string attribute). NotFoundError if missing.
 AttributeValue read_attribute(hid_t file, const std::string& object, const std::string& name);
+// Names of the attributes of `object`, sorted. NotFoundError if the object is missing.
+std::vector<std::string> list_attributes(hid_t file, const std::string& object);
+// Deletes attribute `name` of `object`; false if it did not exist (so
+// replaying a delete is a no-op). NotFoundError if the object is missing.
+bool delete_attribute(hid_t file, const std::string& object, const std::string& name);
+// True if `object` is "/" or names an existing group or dataset.
+bool object_exists(hid_t file, const std::string& object);
 
 // Stores a chunk already filtered (chunk_codec encode_chunk) at chunk index
 // chunk_coords (offset = coords * chunk), replacing any previous version.

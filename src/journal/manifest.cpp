@@ -101,6 +101,10 @@ void put_op(ByteWriter& w, const Op& op) {
         w.bytes(op.attr.bytes.data(), op.attr.bytes.size());
       }
       break;
+    case OpKind::DeleteAttribute:
+      w.str(op.path);
+      w.str(op.name);
+      break;
     case OpKind::WriteChunk:
       w.str(op.path);
       put_shape(w, op.shape);
@@ -180,7 +184,8 @@ void get_chunk_ref(ByteReader& b, uint32_t version, Op& op) {
 Op get_op(ByteReader& b, uint32_t version) {
   size_t at = b.offset();
   uint8_t kind = b.u8("operation kind");
-  if (kind < uint8_t(OpKind::CreateFile) || kind > uint8_t(OpKind::WriteChunk))
+  const uint8_t newest_kind = uint8_t(version >= 3 ? OpKind::DeleteAttribute : OpKind::WriteChunk);
+  if (kind < uint8_t(OpKind::CreateFile) || kind > newest_kind)
     b.fail(at, "unknown operation kind " + std::to_string(kind));
   Op op;
   op.kind = static_cast<OpKind>(kind);
@@ -200,6 +205,10 @@ Op get_op(ByteReader& b, uint32_t version) {
       op.path = get_checked(b, "object path", names::object_path_problem);
       op.name = get_checked(b, "attribute name", names::attribute_name_problem);
       op.attr = get_attribute_value(b);
+      break;
+    case OpKind::DeleteAttribute:
+      op.path = get_checked(b, "object path", names::object_path_problem);
+      op.name = get_checked(b, "attribute name", names::attribute_name_problem);
       break;
     case OpKind::WriteChunk:
       op.path = get_checked(b, "dataset path", names::dataset_path_problem);
@@ -270,9 +279,12 @@ std::string encode_manifest(Manifest& m) {
                                                     ", expected " + std::to_string(inline_bytes));
     inline_bytes += op.chunk_size;
   }
+  bool deletes = false;
+  for (const auto& op : m.ops) deletes = deletes || op.kind == OpKind::DeleteAttribute;
+  const uint32_t version = deletes ? kManifestNewestVersion : kManifestVersion;
   ByteWriter w;
   w.bytes(kMagic, 8);
-  w.u32(kManifestVersion);
+  w.u32(version);
   w.u32(0);  // flags
   w.u64(m.txid);
   w.u64(m.commit_time_micros);
@@ -293,7 +305,7 @@ std::string encode_manifest(Manifest& m) {
   ByteWriter tail;
   tail.u64(sum);
   out += tail.data();
-  m.version = kManifestVersion;
+  m.version = version;
   m.record_size = out.size();
   m.inline_bytes = inline_bytes;
   return out;
@@ -328,9 +340,9 @@ Manifest decode_manifest_record(const std::string& data, uint64_t file_size, con
   ByteReader r(data, data.size(), path);
   if (r.raw(8, "magic") != std::string(kMagic, 8)) r.fail(0, "bad magic (not a redo MANIFEST)");
   uint32_t version = r.u32("version");
-  if (version < kManifestOldestVersion || version > kManifestVersion)
+  if (version < kManifestOldestVersion || version > kManifestNewestVersion)
     r.fail(8, "unsupported manifest version " + std::to_string(version) + " (this build reads " +
-                  std::to_string(kManifestOldestVersion) + " to " + std::to_string(kManifestVersion) + ")");
+                  std::to_string(kManifestOldestVersion) + " to " + std::to_string(kManifestNewestVersion) + ")");
   uint32_t flags = r.u32("flags");
   if (flags != 0) r.fail(12, "unknown flags " + std::to_string(flags));
   Manifest m;

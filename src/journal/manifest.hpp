@@ -16,8 +16,13 @@
 namespace h5tx {
 namespace journal {
 
-constexpr uint32_t kManifestVersion = 2;        // written
+constexpr uint32_t kManifestVersion = 2;        // written (3 if an op is DeleteAttribute)
 constexpr uint32_t kManifestOldestVersion = 1;  // still read
+// Version 3 is version 2 plus the DeleteAttribute operation. It is written
+// only for a transaction that deletes an attribute, so that an older build
+// refuses such a MANIFEST as a newer version instead of as damage, and
+// every other MANIFEST stays readable by older builds.
+constexpr uint32_t kManifestNewestVersion = 3;
 constexpr char kManifestName[] = "MANIFEST";
 // The file of a transaction directory holding the chunks it spilled before commit.
 constexpr char kSpillFileName[] = "spill";
@@ -28,6 +33,7 @@ enum class OpKind : uint8_t {
   ExtendDataset = 3,
   SetAttribute = 4,
   WriteChunk = 5,
+  DeleteAttribute = 6,  // version 3
 };
 
 // One journaled operation. Fields used per kind:
@@ -35,6 +41,7 @@ enum class OpKind : uint8_t {
 //   CreateDataset: file, path, spec (max_shape always explicit)
 //   ExtendDataset: file, path, shape (grow each dimension to at least this)
 //   SetAttribute:  file, path (object), name, attr
+//   DeleteAttribute: file, path (object), name (no-op if it does not exist)
 //   WriteChunk:    file, path (dataset), shape (chunk coordinates), filter_mask,
 //                  chunk_file, chunk_offset, chunk_size, chunk_hash (of the
 //                  stored bytes)
@@ -59,7 +66,7 @@ struct Op {
 };
 
 struct Manifest {
-  uint32_t version = kManifestVersion;  // as decoded; encode always writes kManifestVersion
+  uint32_t version = kManifestVersion;  // as decoded; encode writes 2, or 3 with a DeleteAttribute
   uint64_t record_size = 0;  // bytes of the record (header .. checksum); set by encode and decode
   uint64_t inline_bytes = 0;  // bytes of inline chunk data after the record
   uint64_t txid = 0;

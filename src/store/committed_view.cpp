@@ -3,6 +3,7 @@
 
 #include <set>
 
+#include "h5tx/error.hpp"
 #include "hdf5/dataset_ops.hpp"
 #include "journal/tx_reader.hpp"
 
@@ -70,6 +71,51 @@ std::optional<DatasetSpec> CommittedView::dataset_spec(const std::string& file, 
     catalog_.put_spec(file, path, base);  // under the lock: see catalog_cache.hpp
   }
   return Overlay::apply(base, versions);
+}
+
+std::vector<std::string> CommittedView::attribute_names(const std::string& file, const std::string& object,
+                                                        uint64_t snapshot) {
+  std::vector<Overlay::AttributeVersion> versions;
+  {
+    ReaderLock olock(overlay_.mutex());
+    versions = overlay_.attribute_versions(file, object, snapshot);
+  }
+  std::set<std::string> names;
+  {
+    MutexLock lock(files_->mutex());
+    if (files_->exists(file)) {
+      hid_t h = files_->handle(file);
+      if (hdf5::object_exists(h, object))
+        for (auto& n : hdf5::list_attributes(h, object)) names.insert(n);
+    }
+  }
+  for (const auto& v : versions) {
+    if (v.deleted) names.erase(v.name);
+    else names.insert(v.name);
+  }
+  return {names.begin(), names.end()};
+}
+
+std::optional<AttributeValue> CommittedView::attribute(const std::string& file, const std::string& object,
+                                                       const std::string& name, uint64_t snapshot) {
+  {
+    ReaderLock olock(overlay_.mutex());
+    std::vector<Overlay::AttributeVersion> versions = overlay_.attribute_versions(file, object, snapshot);
+    for (auto it = versions.rbegin(); it != versions.rend(); ++it) {
+      if (it->name != name) continue;
+      if (it->deleted) return std::nullopt;
+      return it->value;
+    }
+  }
+  MutexLock lock(files_->mutex());
+  if (!files_->exists(file)) return std::nullopt;
+  hid_t h = files_->handle(file);
+  if (!hdf5::object_exists(h, object)) return std::nullopt;
+  try {
+    return hdf5::read_attribute(h, object, name);
+  } catch (const NotFoundError&) {
+    return std::nullopt;
+  }
 }
 
 bool CommittedView::read_chunk_stored(const ChunkKey& key, uint64_t snapshot, std::string* stored,

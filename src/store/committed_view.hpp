@@ -46,6 +46,13 @@ class CommittedView {
   std::vector<std::string> list_datasets(const std::string& file, uint64_t snapshot);
   std::optional<DatasetSpec> dataset_spec(const std::string& file, const std::string& path,
                                           uint64_t snapshot);
+  // The attributes of `object` at `snapshot` (the file's, then the
+  // overlay's sets and deletes on top): their sorted names, or one value
+  // (nullopt if there is none). The object itself is not checked.
+  std::vector<std::string> attribute_names(const std::string& file, const std::string& object,
+                                           uint64_t snapshot);
+  std::optional<AttributeValue> attribute(const std::string& file, const std::string& object,
+                                          const std::string& name, uint64_t snapshot);
   // Stored bytes and filter mask of the chunk at `snapshot`; false if never written.
   bool read_chunk_stored(const ChunkKey& key, uint64_t snapshot, std::string* stored,
                          uint32_t* filter_mask);

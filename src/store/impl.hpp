@@ -30,6 +30,12 @@ class TransactionImpl {
                               const Shape& new_shape) = 0;
   virtual void set_attribute(const std::string& file, const std::string& object,
                              const std::string& name, const AttributeValue& value) = 0;
+  virtual AttributeValue get_attribute(const std::string& file, const std::string& object,
+                                       const std::string& name) = 0;
+  virtual std::vector<std::string> list_attributes(const std::string& file,
+                                                   const std::string& object) = 0;
+  virtual void delete_attribute(const std::string& file, const std::string& object,
+                                const std::string& name) = 0;
   virtual void write_chunk(const std::string& file, const std::string& dataset,
                            const Shape& coords, const void* data, size_t size) = 0;
   virtual std::vector<uint8_t> read_chunk(const std::string& file, const std::string& dataset,

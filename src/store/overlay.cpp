@@ -27,6 +27,9 @@ void Overlay::add(const journal::Manifest& m, const std::string& dir) {
         datasets_[{op.file, op.path}].push_back({m.txid, false, {}, op.shape});
         break;
       case OpKind::SetAttribute:
+      case OpKind::DeleteAttribute:
+        attributes_[{op.file, op.path}].push_back(
+            {m.txid, op.name, op.kind == OpKind::DeleteAttribute, op.attr});
         break;
       case OpKind::WriteChunk:
         chunks_[{op.file, op.path, op.shape}].push_back(
@@ -59,6 +62,9 @@ void Overlay::remove(const journal::Manifest& m) {
                        [t](const CatalogVersion& v) { return v.txid == t; });
         break;
       case OpKind::SetAttribute:
+      case OpKind::DeleteAttribute:
+        erase_versions(attributes_, DatasetKey{op.file, op.path},
+                       [t](const AttributeVersion& v) { return v.txid == t; });
         break;
       case OpKind::WriteChunk:
         erase_versions(chunks_, ChunkKey{op.file, op.path, op.shape},
@@ -133,6 +139,19 @@ std::optional<DatasetSpec> Overlay::apply(std::optional<DatasetSpec> spec,
     }
   }
   return spec;
+}
+
+std::vector<Overlay::AttributeVersion> Overlay::attribute_versions(const std::string& file,
+                                                                   const std::string& object,
+                                                                   uint64_t snapshot) const {
+  std::vector<AttributeVersion> out;
+  auto it = attributes_.find({file, object});
+  if (it == attributes_.end()) return out;
+  for (const auto& v : it->second) {
+    if (v.txid > snapshot) break;
+    out.push_back(v);
+  }
+  return out;
 }
 
 size_t Overlay::chunk_keys() const {

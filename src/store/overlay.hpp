@@ -87,6 +87,17 @@ class Overlay {
   bool dataset_created(const std::string& file, const std::string& path, uint64_t snapshot) const
       REQUIRES_SHARED(mu_);
 
+  // Attribute sets and deletes on `object` of `file` at or below snapshot,
+  // in txid (then operation) order.
+  struct AttributeVersion {
+    uint64_t txid;
+    std::string name;
+    bool deleted;          // delete_attribute; otherwise set_attribute with `value`
+    AttributeValue value;
+  };
+  std::vector<AttributeVersion> attribute_versions(const std::string& file, const std::string& object,
+                                                   uint64_t snapshot) const REQUIRES_SHARED(mu_);
+
   size_t chunk_keys() const EXCLUDES(mu_);
 
  private:
@@ -96,6 +107,7 @@ class Overlay {
   std::map<ChunkKey, std::vector<ChunkVersion>> chunks_ GUARDED_BY(mu_);  // versions in txid order
   std::map<std::string, std::vector<uint64_t>> files_ GUARDED_BY(mu_);
   std::map<DatasetKey, std::vector<CatalogVersion>> datasets_ GUARDED_BY(mu_);
+  std::map<DatasetKey, std::vector<AttributeVersion>> attributes_ GUARDED_BY(mu_);  // by (file, object)
 };
 
 // Grows `shape` to at least `to` in every dimension (extend semantics).

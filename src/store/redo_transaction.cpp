@@ -217,6 +217,16 @@ void RedoTransaction::extend_dataset(const std::string& file, const std::string&
   push(std::move(e));
 }
 
+void RedoTransaction::require_object(const std::string& file, const std::string& object) {
+  if (!file_exists(file)) throw NotFoundError(file, "no such data file");
+  if (object == "/" || find_spec(file, object)) return;
+  // A group: h5tx makes groups only as the parents of datasets.
+  std::string prefix = object + "/";
+  for (const auto& d : list_datasets(file))
+    if (d.compare(0, prefix.size(), prefix) == 0) return;
+  throw NotFoundError(what(file, object), "no such group or dataset");
+}
+
 void RedoTransaction::set_attribute(const std::string& file, const std::string& object,
                                     const std::string& name, const AttributeValue& value) {
   check_writable("set_attribute");
@@ -226,18 +236,68 @@ void RedoTransaction::set_attribute(const std::string& file, const std::string& 
   if (!file_exists(file)) throw NotFoundError(file, "no such data file");
   if (!value.is_string && (value.bytes.empty() || value.bytes.size() % dtype_size(value.dtype) != 0))
     throw InvalidArgumentError(w, "attribute value needs a positive number of whole elements");
-  if (object != "/" && !find_spec(file, object)) {
-    bool group = false;
-    std::string prefix = object.back() == '/' ? object : object + "/";
-    for (const auto& d : list_datasets(file)) group = group || d.compare(0, prefix.size(), prefix) == 0;
-    if (!group) throw NotFoundError(what(file, object), "no such group or dataset");
-  }
+  require_object(file, object);
   Entry e;
   e.op.kind = OpKind::SetAttribute;
   e.op.file = file;
   e.op.path = object;
   e.op.name = name;
   e.op.attr = value;
+  push(std::move(e));
+}
+
+// The newest of this transaction's own sets and deletes of the attribute, if any.
+const journal::Op* RedoTransaction::own_attribute_op(const std::string& file, const std::string& object,
+                                                     const std::string& name) const {
+  for (auto it = ops_.rbegin(); it != ops_.rend(); ++it) {
+    const Op& op = it->op;
+    if ((op.kind == OpKind::SetAttribute || op.kind == OpKind::DeleteAttribute) && op.file == file &&
+        op.path == object && op.name == name)
+      return &op;
+  }
+  return nullptr;
+}
+
+AttributeValue RedoTransaction::get_attribute(const std::string& file, const std::string& object,
+                                              const std::string& name) {
+  check_active("get_attribute");
+  require_object(file, object);
+  std::string w = what(file, object) + "@" + name;
+  if (const Op* op = own_attribute_op(file, object, name)) {
+    if (op->kind == OpKind::DeleteAttribute) throw NotFoundError(w, "no such attribute");
+    return op->attr;
+  }
+  std::optional<AttributeValue> v;
+  if (!own_files_.count(file)) v = store_->view().attribute(file, object, name, snapshot_);
+  if (!v) throw NotFoundError(w, "no such attribute");
+  return *v;
+}
+
+std::vector<std::string> RedoTransaction::list_attributes(const std::string& file,
+                                                          const std::string& object) {
+  check_active("list_attributes");
+  require_object(file, object);
+  std::set<std::string> names;
+  if (!own_files_.count(file))
+    for (auto& n : store_->view().attribute_names(file, object, snapshot_)) names.insert(n);
+  for (const Entry& e : ops_) {
+    const Op& op = e.op;
+    if (op.file != file || op.path != object) continue;
+    if (op.kind == OpKind::SetAttribute) names.insert(op.name);
+    else if (op.kind == OpKind::DeleteAttribute) names.erase(op.name);
+  }
+  return {names.begin(), names.end()};
+}
+
+void RedoTransaction::delete_attribute(const std::string& file, const std::string& object,
+                                       const std::string& name) {
+  check_writable("delete_attribute");
+  get_attribute(file, object, name);  // NotFoundError if there is none to delete
+  Entry e;
+  e.op.kind = OpKind::DeleteAttribute;
+  e.op.file = file;
+  e.op.path = object;
+  e.op.name = name;
   push(std::move(e));
 }
 
@@ -462,6 +522,7 @@ void RedoTransaction::conflict_keys(const std::vector<const Entry*>& live,
         if (all) both("extent of " + what(op.file, op.path));
         break;
       case OpKind::SetAttribute:
+      case OpKind::DeleteAttribute:
         if (all) both("attribute " + what(op.file, op.path) + "@" + op.name);
         break;
       case OpKind::WriteChunk:

@@ -38,6 +38,11 @@ class RedoTransaction : public TransactionImpl {
                       const Shape& new_shape) override;
   void set_attribute(const std::string& file, const std::string& object, const std::string& name,
                      const AttributeValue& value) override;
+  AttributeValue get_attribute(const std::string& file, const std::string& object,
+                               const std::string& name) override;
+  std::vector<std::string> list_attributes(const std::string& file, const std::string& object) override;
+  void delete_attribute(const std::string& file, const std::string& object,
+                        const std::string& name) override;
   void write_chunk(const std::string& file, const std::string& dataset, const Shape& coords,
                    const void* data, size_t size) override;
   std::vector<uint8_t> read_chunk(const std::string& file, const std::string& dataset,
@@ -80,6 +85,10 @@ class RedoTransaction : public TransactionImpl {
   bool file_exists(const std::string& file);
   std::optional<DatasetSpec> find_spec(const std::string& file, const std::string& path);
   DatasetSpec require_spec(const std::string& file, const std::string& path);
+  // NotFoundError unless `object` is "/", a dataset or a group of the view.
+  void require_object(const std::string& file, const std::string& object);
+  const journal::Op* own_attribute_op(const std::string& file, const std::string& object,
+                                      const std::string& name) const;
   void check_coords(const DatasetSpec& spec, const Shape& coords, const std::string& w) const;
   void apply_catalog(const journal::Op& op);
   void rebuild_indexes();

@@ -84,6 +84,7 @@ std::string ReplayCheck::problem(const Op& op) {
       return hdf5::extent_problem(d->dtype, d->shape);
     }
     case OpKind::SetAttribute:
+    case OpKind::DeleteAttribute:
       return object_exists(op.file, op.path) ? "" : "no such object";
     case OpKind::WriteChunk: {
       auto& d = dataset(op.file, op.path);

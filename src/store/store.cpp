@@ -196,6 +196,32 @@ void Transaction::set_attribute(const std::string& f, const std::string& o, cons
   names::check_attribute_name(n, f + ":" + o);
   impl().set_attribute(f, o, n, v);
 }
+AttributeValue Transaction::get_attribute(const std::string& f, const std::string& o,
+                                          const std::string& n) {
+  TransactionImpl& t = impl();
+  check_active(t, "get_attribute");
+  names::check_file_name(f);
+  names::check_object_path(o, f + ":" + o);
+  names::check_attribute_name(n, f + ":" + o);
+  return t.get_attribute(f, o, n);
+}
+std::vector<std::string> Transaction::list_attributes(const std::string& f, const std::string& o) {
+  TransactionImpl& t = impl();
+  check_active(t, "list_attributes");
+  names::check_file_name(f);
+  names::check_object_path(o, f + ":" + o);
+  std::vector<std::string> out = t.list_attributes(f, o);
+  std::sort(out.begin(), out.end());
+  return out;
+}
+void Transaction::delete_attribute(const std::string& f, const std::string& o, const std::string& n) {
+  TransactionImpl& t = impl();
+  check_active(t, "delete_attribute");
+  names::check_file_name(f);
+  names::check_object_path(o, f + ":" + o);
+  names::check_attribute_name(n, f + ":" + o);
+  t.delete_attribute(f, o, n);
+}
 void Transaction::write_chunk(const std::string& f, const std::string& d, const Shape& c,
                               const void* data, size_t size) {
   check_dataset(f, d);

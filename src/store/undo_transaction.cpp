@@ -313,6 +313,41 @@ void UndoStoreTransaction::set_attribute(const std::string& file, const std::str
   hdf5::set_attribute(open_for_write(file).file->hid(), object, name, value);
 }
 
+AttributeValue UndoStoreTransaction::get_attribute(const std::string& file, const std::string& object,
+                                                  const std::string& name) {
+  check_active("read an attribute");
+  hid_t h = open(file);
+  try {
+    return hdf5::read_attribute(h, object, name);
+  } catch (const NotFoundError& e) {
+    throw NotFoundError(file + ":" + e.path(), e.detail());
+  }
+}
+
+std::vector<std::string> UndoStoreTransaction::list_attributes(const std::string& file,
+                                                               const std::string& object) {
+  check_active("list attributes");
+  hid_t h = open(file);
+  try {
+    return hdf5::list_attributes(h, object);
+  } catch (const NotFoundError& e) {
+    throw NotFoundError(file + ":" + e.path(), e.detail());
+  }
+}
+
+void UndoStoreTransaction::delete_attribute(const std::string& file, const std::string& object,
+                                            const std::string& name) {
+  check_writer("delete an attribute");
+  hid_t h = open_for_write(file).file->hid();
+  bool deleted = false;
+  try {
+    deleted = hdf5::delete_attribute(h, object, name);
+  } catch (const NotFoundError& e) {
+    throw NotFoundError(file + ":" + e.path(), e.detail());
+  }
+  if (!deleted) throw NotFoundError(file + ":" + object + "@" + name, "no such attribute");
+}
+
 void UndoStoreTransaction::write_chunk(const std::string& file, const std::string& dataset,
                                        const Shape& coords, const void* data, size_t size) {
   check_writer("write a chunk");

@@ -41,6 +41,11 @@ class UndoStoreTransaction : public TransactionImpl {
                       const Shape& new_shape) override;
   void set_attribute(const std::string& file, const std::string& object, const std::string& name,
                      const AttributeValue& value) override;
+  AttributeValue get_attribute(const std::string& file, const std::string& object,
+                               const std::string& name) override;
+  std::vector<std::string> list_attributes(const std::string& file, const std::string& object) override;
+  void delete_attribute(const std::string& file, const std::string& object,
+                        const std::string& name) override;
   void write_chunk(const std::string& file, const std::string& dataset, const Shape& coords,
                    const void* data, size_t size) override;
   std::vector<uint8_t> read_chunk(const std::string& file, const std::string& dataset,

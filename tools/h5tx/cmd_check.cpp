@@ -447,6 +447,9 @@ int run_dump(const Args& a) {
         std::printf("  set-attribute   %s:%s %s = %s\n", op.file.c_str(), op.path.c_str(), op.name.c_str(),
                     names::printable(attr_text(op.attr)).c_str());
         break;
+      case journal::OpKind::DeleteAttribute:
+        std::printf("  delete-attribute %s:%s %s\n", op.file.c_str(), op.path.c_str(), op.name.c_str());
+        break;
       case journal::OpKind::WriteChunk:
         std::printf("  write-chunk     %s:%s (%s) -> %s @%" PRIu64 ", %" PRIu64 " bytes, xxh3 %016" PRIx64
                     ", filter mask %u\n",

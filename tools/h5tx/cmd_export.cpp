@@ -70,6 +70,49 @@ void copy_dataset(Transaction& tx, const std::string& file, const std::string& p
   }
 }
 
+// Writes one attribute as the library writes it (hdf5/dataset_ops.cpp):
+// numbers little-endian, scalar for one value and 1-D otherwise; strings
+// variable-length UTF-8.
+void write_attribute(hid_t obj, const std::string& name, const AttributeValue& v, const std::string& where) {
+  if (H5Aexists(obj, name.c_str()) > 0) hdf5::check(H5Adelete(obj, name.c_str()), "cannot replace attribute", where);
+  if (v.is_string) {
+    hdf5::Handle type(H5Tcopy(H5T_C_S1), "cannot copy a type", where);
+    hdf5::check(H5Tset_size(type.get(), H5T_VARIABLE), "cannot size a string type", where);
+    hdf5::check(H5Tset_cset(type.get(), H5T_CSET_UTF8), "cannot set UTF-8", where);
+    hdf5::Handle space(H5Screate(H5S_SCALAR), "cannot create a dataspace", where);
+    hdf5::Handle attr(H5Acreate2(obj, name.c_str(), type.get(), space.get(), H5P_DEFAULT, H5P_DEFAULT),
+                  "cannot create attribute", where);
+    const char* text = v.text.c_str();
+    hdf5::check(H5Awrite(attr.get(), type.get(), &text), "cannot write attribute", where);
+    return;
+  }
+  hsize_t n = v.count();
+  hdf5::Handle space(n == 1 ? H5Screate(H5S_SCALAR) : H5Screate_simple(1, &n, nullptr), "cannot create a dataspace",
+                 where);
+  hid_t type = hdf5::mem_type(v.dtype);
+  hdf5::Handle attr(H5Acreate2(obj, name.c_str(), type, space.get(), H5P_DEFAULT, H5P_DEFAULT),
+                "cannot create attribute", where);
+  hdf5::check(H5Awrite(attr.get(), type, v.bytes.data()), "cannot write attribute", where);  // LE = the file type
+}
+
+// Copies the attributes of `object` of `file` (the root group, a group or a
+// dataset) to `out_path` of the output, creating a group there if missing.
+// Returns how many were copied.
+size_t copy_attributes(Transaction& tx, const std::string& file, const std::string& object, hid_t out,
+                       const std::string& out_path, const std::string& out_name) {
+  std::vector<std::string> attrs = tx.list_attributes(file, object);
+  if (attrs.empty()) return 0;
+  std::string where = out_name + ":" + out_path;
+  if (out_path != "/" && H5Lexists(out, out_path.c_str(), H5P_DEFAULT) <= 0) {
+    hdf5::Handle lcpl(H5Pcreate(H5P_LINK_CREATE), "cannot create a property list", where);
+    hdf5::check(H5Pset_create_intermediate_group(lcpl.get(), 1), "cannot set intermediate groups", where);
+    hdf5::Handle g(H5Gcreate2(out, out_path.c_str(), lcpl.get(), H5P_DEFAULT, H5P_DEFAULT), "cannot create group", where);
+  }
+  hdf5::Handle obj(H5Oopen(out, out_path.c_str(), H5P_DEFAULT), "cannot open", where);
+  for (const std::string& n : attrs) write_attribute(obj.get(), n, tx.get_attribute(file, object, n), where + "@" + n);
+  return attrs.size();
+}
+
 void fsync_path(const std::string& path) {
   int fd = ::open(path.c_str(), O_RDONLY | O_CLOEXEC);
   if (fd < 0) throw IoError(path, std::string("cannot open to sync: ") + std::strerror(errno), errno);
@@ -107,6 +150,7 @@ int run_export(const Args& a) {
       datasets.emplace_back(f, d);
     }
   }
+  size_t attributes = 0;
   std::string partial = out + ".partial";
   if (env->exists(partial)) env->remove_file(partial);
   {
@@ -117,6 +161,16 @@ int run_export(const Args& a) {
       copy_dataset(tx, fd.first, fd.second, h.get(), out_path, out, progress);
     }
     progress.finish();
+    for (const std::string& f : files) {
+      std::vector<std::string> objects = tx.list_datasets(f);
+      std::sort(objects.begin(), objects.end());
+      objects = objects_of(objects);
+      objects.insert(objects.begin(), "/");
+      for (const std::string& obj : objects) {
+        std::string out_path = one ? obj : "/" + f + (obj == "/" ? "" : obj);
+        attributes += copy_attributes(tx, f, obj, h.get(), out_path, out);
+      }
+    }
     hdf5::check(H5Fflush(h.get(), H5F_SCOPE_GLOBAL), "cannot flush", partial);
   }
   uint64_t snapshot = tx.snapshot();
@@ -126,8 +180,8 @@ int run_export(const Args& a) {
   env->rename(partial, out);
   env->sync_dir(path_dirname(out).empty() ? "." : path_dirname(out));
   std::string upto = snapshot ? " (committed state up to txid " + hex16(snapshot) + ")" : "";
-  std::printf("exported %zu datasets of %zu files%s to %s%s\n", datasets.size(), files.size(), upto.c_str(),
-              out.c_str(), one ? "" : " (one group per file: /<file>/<dataset path>)");
+  std::printf("exported %zu datasets and %zu attributes of %zu files%s to %s%s\n", datasets.size(), attributes,
+              files.size(), upto.c_str(), out.c_str(), one ? "" : " (one group per file: /<file>/<dataset path>)");
   return 0;
 }
 
@@ -140,7 +194,7 @@ std::vector<Command> export_commands() {
         "consistent snapshot, into one plain HDF5 file. With FILE: that file's datasets at their\n"
         "own paths; without: every file as a group /<FILE>/... (the ingest progress file\n"
         ".h5tx-ingest.h5 is left out). Datasets keep dtype, shape, chunking and filters;\n"
-        "attributes are not copied (the API cannot list them).",
+        "attributes of the files' root groups, groups and datasets are copied too.",
         {{"force", "", "replace OUT.h5 if it exists"}, lock_timeout_option()}, 2, 3},
        run_export},
   };

@@ -32,6 +32,35 @@ std::string describe_spec(const DatasetSpec& s) {
   return out;
 }
 
+void append_value(DType t, const uint8_t* p, std::string* out);
+
+// An attribute's value as ls prints it: "text", a number, or dtype[a, b, ...].
+std::string attribute_text(const AttributeValue& v) {
+  if (v.is_string) return "\"" + names::printable(v.text) + "\"";
+  std::string out = std::string(dtype_name(v.dtype)) + " ";
+  size_t n = v.count(), es = dtype_size(v.dtype);
+  if (n != 1) out += "[";
+  for (size_t i = 0; i < n && i < 16; i++) {
+    if (i) out += ", ";
+    append_value(v.dtype, v.bytes.data() + i * es, &out);
+  }
+  if (n > 16) out += ", ... (" + std::to_string(n) + " values)";
+  if (n != 1) out += "]";
+  return out;
+}
+
+void print_attributes(Transaction& tx, const std::string& file, const std::string& object, const char* indent) {
+  for (const std::string& n : tx.list_attributes(file, object)) {
+    std::string value;
+    try {
+      value = attribute_text(tx.get_attribute(file, object, n));
+    } catch (const UnsupportedError& e) {
+      value = "(" + e.detail() + ")";  // written by another tool in a form h5tx does not read
+    }
+    std::printf("%s@%s = %s\n", indent, names::printable(n).c_str(), value.c_str());
+  }
+}
+
 // --- init ------------------------------------------------------------------
 
 int run_init(const Args& a) {
@@ -93,9 +122,18 @@ int run_ls(const Args& a) {
   if (files.empty()) std::printf("no files\n");
   for (const std::string& f : files) {
     std::printf("%s\n", f.c_str());
+    print_attributes(tx, f, "/", "  ");
     std::vector<std::string> ds = tx.list_datasets(f);
     std::sort(ds.begin(), ds.end());
-    for (const std::string& d : ds) std::printf("  %-24s %s\n", d.c_str(), describe_spec(tx.dataset_spec(f, d)).c_str());
+    for (const std::string& obj : objects_of(ds)) {
+      if (!std::binary_search(ds.begin(), ds.end(), obj)) {  // a group: shown if it has attributes
+        if (tx.list_attributes(f, obj).empty()) continue;
+        std::printf("  %-24s group\n", obj.c_str());
+      } else {
+        std::printf("  %-24s %s\n", obj.c_str(), describe_spec(tx.dataset_spec(f, obj)).c_str());
+      }
+      print_attributes(tx, f, obj, "    ");
+    }
   }
   tx.abort();
   std::vector<TransactionInfo> pending = s->pending();
@@ -428,8 +466,9 @@ std::vector<Command> store_commands() {
         2, 2},
        run_create_dataset},
       {{"ls", "HOME",
-        "List the store's files and datasets (dtype, shape, chunk, filters) as of the last\n"
-        "commit, flushed or not, and the pending (committed, unflushed) transactions.",
+        "List the store's files and datasets (dtype, shape, chunk, filters) and the attributes\n"
+        "of files, groups and datasets (@name = value) as of the last commit, flushed or not,\n"
+        "and the pending (committed, unflushed) transactions.",
         {lt}, 1, 1},
        run_ls},
       {{"log", "HOME",

@@ -1,6 +1,8 @@
 // The command table and the helpers every store command shares.
 #include "commands.hpp"
 
+#include <set>
+
 namespace h5tx {
 namespace cli {
 
@@ -21,6 +23,16 @@ std::unique_ptr<Store> open_store(const Args& args, bool read_only) {
   o.read_only = read_only;
   o.lock_timeout = args.get_seconds("lock-timeout", 10);
   return Store::open(args.positional.at(0), o);
+}
+
+std::vector<std::string> objects_of(const std::vector<std::string>& datasets) {
+  std::set<std::string> out;
+  for (const std::string& d : datasets) {
+    for (size_t pos = d.find('/', 1); pos != std::string::npos; pos = d.find('/', pos + 1))
+      out.insert(d.substr(0, pos));
+    out.insert(d);
+  }
+  return {out.begin(), out.end()};
 }
 
 }  // namespace cli

@@ -34,5 +34,10 @@ OptionSpec lock_timeout_option();
 // only reads) with the --lock-timeout of `args`.
 std::unique_ptr<Store> open_store(const Args& args, bool read_only);
 
+// The groups and datasets a file's sorted dataset paths imply (h5tx makes
+// groups only as parents of datasets), sorted, without "/": the objects
+// that may carry attributes besides the root group.
+std::vector<std::string> objects_of(const std::vector<std::string>& datasets);
+
 }  // namespace cli
 }  // namespace h5tx
