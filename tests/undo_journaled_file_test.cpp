@@ -12,6 +12,7 @@
 
 #include <xxhash.h>
 
+#include "crash_child.hpp"
 #include "h5tx/error.hpp"
 #include "io/testing/fault_env.hpp"
 #include "undo/driver.hpp"
@@ -23,7 +24,9 @@ using h5tx::OpenMode;
 using h5tx::StateError;
 using h5tx::testing::CrashOptions;
 using h5tx::testing::FaultEnv;
-using h5tx::testing::SimulatedCrash;
+using h5tx_test::Bytes;
+using h5tx_test::CrashChild;
+using h5tx_test::run_crash_child;
 using h5tx::undo::JournaledFile;
 using h5tx::undo::JournaledFileOptions;
 
@@ -251,13 +254,12 @@ TEST_CASE("crash at every operation: all or nothing", "[undo][crash]") {
   const std::string original = pattern(20000, 14);
   for (int variant = 0; variant < 3; variant++) {
     for (uint64_t k = 1;; k++) {
-      FaultEnv env;
-      make_file(env, original);
+      FaultEnv start;
+      make_file(start, original);
       std::string model = original;
-      uint64_t base = env.op_count();
-      env.crash_after(base + k);
       bool commit_started = false, committed = false;
-      try {
+      CrashChild c = run_crash_child(start, [&](FaultEnv& env) {
+        env.crash_after(env.op_count() + k);
         JournaledFileOptions o = small_pages(4096);
         o.sync_every_write = variant == 2;
         auto jf = open_rw(env, o);
@@ -272,9 +274,14 @@ TEST_CASE("crash at every operation: all or nothing", "[undo][crash]") {
         jf->tx_commit();
         committed = true;
         jf->close();
-      } catch (const SimulatedCrash&) {
-      }
-      bool finished = !env.dead();
+      }, [&] { return Bytes().u64(commit_started).u64(committed).str(model).data(); });
+      REQUIRE_FALSE(c.error);
+      Bytes progress(c.payload);
+      commit_started = progress.get_u64();
+      committed = progress.get_u64();
+      model = progress.get_str();
+      bool finished = !c.died;
+      FaultEnv& env = *c.env;
       CrashOptions opts;
       opts.keep_random_unsynced = k % 2 == 0;
       opts.tear_sectors = k % 4 == 0;
@@ -302,15 +309,14 @@ TEST_CASE("crash at every operation: all or nothing", "[undo][crash]") {
 TEST_CASE("a journal reused by later transactions: crash at every operation", "[undo][crash]") {
   const std::string original = pattern(40000, 17);
   for (uint64_t k = 1;; k++) {
-    FaultEnv env;
-    make_file(env, original);
+    FaultEnv start;
+    make_file(start, original);
     std::vector<std::string> states{original};  // after each commit
     std::string model = original;
-    uint64_t base = env.op_count();
-    env.crash_after(base + k);
     int commits_started = 0;
     bool kept = false;
-    try {
+    CrashChild c = run_crash_child(start, [&](FaultEnv& env) {
+      env.crash_after(env.op_count() + k);
       auto jf = open_rw(env, small_pages(8192));
       std::mt19937 rng(18);
       // Large, small, medium: the second and third leave stale entries behind their own.
@@ -326,9 +332,23 @@ TEST_CASE("a journal reused by later transactions: crash at every operation", "[
       }
       kept = env.file_size(kJournal) > 0;  // not truncated
       jf->close();
-    } catch (const SimulatedCrash&) {
+    }, [&] {
+      Bytes b;
+      b.u64(uint64_t(commits_started)).u64(kept).str(model).u64(states.size());
+      for (const auto& st : states) b.str(st);
+      return b.data();
+    });
+    REQUIRE_FALSE(c.error);
+    {
+      Bytes b(c.payload);
+      commits_started = int(b.get_u64());
+      kept = b.get_u64();
+      model = b.get_str();
+      states.resize(b.get_u64());
+      for (auto& st : states) st = b.get_str();
     }
-    bool finished = !env.dead();
+    bool finished = !c.died;
+    FaultEnv& env = *c.env;
     if (finished) {
       CHECK(kept);
       CHECK_FALSE(env.exists(kJournal));  // removed at close
@@ -354,7 +374,8 @@ TEST_CASE("a journal reused by later transactions: crash at every operation", "[
 TEST_CASE("recovery is idempotent: a crash while reverting is repaired by the next open", "[undo][crash]") {
   const std::string original = pattern(30000, 16);
   for (uint64_t k = 1;; k++) {
-    FaultEnv env;
+    FaultEnv start;
+    FaultEnv& env = start;
     make_file(env, original);
     {
       auto jf = open_rw(env, small_pages(2048));
@@ -365,19 +386,19 @@ TEST_CASE("recovery is idempotent: a crash while reverting is repaired by the ne
     }
     env.crash();
     REQUIRE(h5tx::undo::has_pending_journal(env, kJournal));
-    env.crash_after(env.op_count() + k);
-    try {
-      h5tx::undo::recover(env, kData, kJournal);
-    } catch (const SimulatedCrash&) {
-    }
-    bool finished = !env.dead();
+    CrashChild c = run_crash_child(start, [&](FaultEnv& e) {
+      e.crash_after(e.op_count() + k);
+      h5tx::undo::recover(e, kData, kJournal);
+    });
+    REQUIRE_FALSE(c.error);
+    bool finished = !c.died;
     CrashOptions opts;
     opts.keep_random_unsynced = true;
     opts.tear_sectors = k % 2 == 0;
     opts.seed = k;
-    env.crash(opts);
+    c.env->crash(opts);
     INFO("crash after revert op " << k);
-    CHECK(read_all(*open_rw(env)) == original);
+    CHECK(read_all(*open_rw(*c.env)) == original);
     if (finished) break;
   }
 }
