@@ -160,7 +160,7 @@ Tally inject_errors(const Scenario& s);
 // open; the child _exits, so HDF5 never closes them).
 void power_cut_with_open_store(h5tx::testing::FaultEnv& env, std::unique_ptr<h5tx::Store> store);
 
-// Silences stderr (the Store destructor's reports of the simulated crash)
+// Silences stderr (the store's reports of injected errors and recovery)
 // while alive.
 class QuietStderr {
  public:
