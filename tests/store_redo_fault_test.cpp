@@ -6,6 +6,7 @@
 #include <catch2/catch.hpp>
 
 #include <algorithm>
+#include <map>
 #include <cerrno>
 #include <cstdio>
 #include <cstdlib>
@@ -15,22 +16,16 @@
 #include "h5tx/env.hpp"
 #include "h5tx/store.hpp"
 #include "io/testing/fault_env.hpp"
+#include "crash_child.hpp"
 #include "store_redo_util.hpp"
 #include "test_util.hpp"
 
 using namespace h5tx;
 using namespace redo_test;
 using h5tx::testing::FaultEnv;
-using h5tx::testing::SimulatedCrash;
+using h5tx_test::CrashChild;
 
 namespace {
-
-// A simulated crash leaves HDF5 file ids whose H5Fclose failed (HDF5 rewrites
-// the superblock when it closes a file opened read-write, and that write
-// hits the dead Env); HDF5 1.10 keeps such an id pointing at freed memory and
-// crashes on it in its at-exit cleanup. A real crash ends the process, so
-// this test binary skips that cleanup (set before HDF5 initializes).
-const int kNoHdf5AtExit = (H5dont_atexit(), 0);
 
 const std::string kHome = "/store";
 
@@ -243,57 +238,95 @@ TEST_CASE("redo: a flusher I/O error surfaces and stops the flusher and loses no
     store->close();
   }
   REQUIRE(flush_ops.size() > 20);
+  // Each trial runs in a child process (tests/crash_child.hpp, without a
+  // crash point): the flush fails there through h5tx's ordinary error path
+  // and the process goes on; but when the failed write is HDF5's at
+  // H5Fclose, HDF5 1.10 keeps a file id that crashes its at-exit cleanup,
+  // so the child _exits after handing over its disk and what it saw.
+  FaultEnv start;
+  prepare(start);
   int failures_seen = 0;
   for (uint64_t k = 1; k <= flush_ops.size(); k++) {
     INFO("failing operation " << k << " of the flush: " << flush_ops[k - 1]);
-    FaultEnv env;
-    prepare(env);
-    auto store = Store::open(kHome, fault_options(env));
-    {
-      auto tx = store->begin();
-      write_second(tx);
-      tx.commit();
-    }
-    uint64_t base = env.op_count();
-    env.fail_at(base + k, k % 2 ? EIO : ENOSPC);
-    // REDO_TRACE_K=<k> prints the operations of iteration k (debugging aid).
-    const char* trace_k = std::getenv("REDO_TRACE_K");
-    bool trace = trace_k && std::to_string(k) == trace_k;
-    if (trace) env.set_trace(true);
+    // What the child saw: name -> held.
+    std::map<std::string, bool> seen;
     bool failed = false;
-    try {
-      store->flush();
-    } catch (const Error& e) {
-      failed = true;
-      // Io; or Hdf5 when the failed write is HDF5's rewrite of the
-      // (unchanged) superblock as it closes the file after the batch.
-      CHECK((e.code() == ErrorCode::Io || e.code() == ErrorCode::Hdf5));
+    h5tx_test::CrashChild c = h5tx_test::run_crash_child(
+        start,
+        [&](FaultEnv& env) {
+          auto store = Store::open(kHome, fault_options(env));
+          {
+            auto tx = store->begin();
+            write_second(tx);
+            tx.commit();
+          }
+          env.fail_at(env.op_count() + k, k % 2 ? EIO : ENOSPC);
+          // REDO_TRACE_K=<k> prints the operations of iteration k (debugging aid).
+          const char* trace_k = std::getenv("REDO_TRACE_K");
+          bool trace = trace_k && std::to_string(k) == trace_k;
+          if (trace) env.set_trace(true);
+          try {
+            store->flush();
+          } catch (const Error& e) {
+            failed = true;
+            // Io; or Hdf5 when the failed write is HDF5's rewrite of the
+            // (unchanged) superblock as it closes the file after the batch.
+            seen["error is Io or Hdf5"] = e.code() == ErrorCode::Io || e.code() == ErrorCode::Hdf5;
+          }
+          if (trace) std::fprintf(stdout, "%s\n", env.trace_text().c_str());
+          if (!failed) {
+            // A failure that is tolerated (the driver removing an undo journal it
+            // already invalidated durably; HDF5's probing open before it creates
+            // a file): the flush completed.
+            seen["nothing pending"] = store->stats().pending_transactions == 0;
+            seen["second visible"] = second_visible(*store) == 1;
+            store->close();
+            return;
+          }
+          seen["flusher failed"] = store->stats().flusher_state.compare(0, 7, "failed:") == 0;
+          {
+            auto tx = store->begin();
+            tx.write_chunk("a.h5", "/grid", {1, 0}, chunk_bytes(9, 1, 0));
+            try {
+              tx.commit();
+              seen["commit refused"] = false;
+            } catch (const IoError&) {
+              seen["commit refused"] = true;
+            }
+          }
+          try {
+            store->flush();
+            seen["flush refused"] = false;
+          } catch (const IoError&) {
+            seen["flush refused"] = true;
+          }
+          // Reads still see every committed transaction.
+          seen["second visible"] = second_visible(*store) == 1;
+          try {
+            store->close();
+          } catch (const Error&) {
+          }
+        },
+        [&] {
+          h5tx_test::Bytes b;
+          b.u64(failed).u64(seen.size());
+          for (const auto& kv : seen) b.str(kv.first).u64(kv.second);
+          return b.data();
+        });
+    INFO("child: " << c.error.value_or("no error escaped"));
+    REQUIRE_FALSE(c.error);
+    h5tx_test::Bytes b(c.payload);
+    failed = b.get_u64();
+    for (uint64_t n = b.get_u64(); n > 0; n--) {
+      std::string what = b.get_str();
+      seen[what] = b.get_u64();
     }
-    if (trace) std::fprintf(stderr, "%s\n", env.trace_text().c_str());
-    if (!failed) {
-      // A failure that is tolerated (the driver removing an undo journal it
-      // already invalidated durably; HDF5's probing open before it creates
-      // a file): the flush completed.
-      CHECK(store->stats().pending_transactions == 0);
-      CHECK(second_visible(*store) == 1);
-      continue;
+    for (const auto& kv : seen) {
+      INFO(kv.first);
+      CHECK(kv.second);
     }
-    failures_seen++;
-    CHECK(store->stats().flusher_state.compare(0, 7, "failed:") == 0);
-    {
-      auto tx = store->begin();
-      tx.write_chunk("a.h5", "/grid", {1, 0}, chunk_bytes(9, 1, 0));
-      CHECK_THROWS_AS(tx.commit(), IoError);
-    }
-    CHECK_THROWS_AS(store->flush(), IoError);
-    // Reads still see every committed transaction.
-    CHECK(second_visible(*store) == 1);
-    try {
-      store->close();
-    } catch (const Error&) {
-    }
-    store.reset();
-    env.clear_faults();
+    if (failed) failures_seen++;
+    FaultEnv& env = *c.env;
     if (k % 2 == 0) env.crash();  // odd k: reopened as is; even k: after a power cut
     CHECK(recover_and_check(env) == 1);
   }
@@ -399,38 +432,33 @@ enum class CrashMode {
   DuringRecovery  // and the first recovery crashes too, at each of its operations
 };
 
-// Runs commit + flush crashing after operation k, for every k; checks the
-// guarantees after recovery. Returns the number of crash points.
+// Runs commit + flush crashing after operation k, for every k, each in a
+// crash child (tests/crash_child.hpp); checks the guarantees after
+// recovery. Returns the number of crash points.
 int enumerate_crashes(CrashMode mode, int* recovery_crash_points = nullptr) {
   int crashes = 0, visible_after_crash = 0, recovery_crashes = 0;
+  FaultEnv start;
+  prepare(start);
   for (uint64_t k = 1;; k++) {
-    FaultEnv env;
-    prepare(env);
-    bool committed = false, finished = false;
-    {
-      auto store = Store::open(kHome, fault_options(env));
-      uint64_t base = env.op_count();
-      env.crash_after(base + k);
-      try {
-        auto tx = store->begin();
-        write_second(tx);
-        tx.commit();
-        committed = true;
-        store->flush();
-        store->close();
-        finished = true;
-      } catch (const SimulatedCrash&) {
-      } catch (const Error&) {
-        REQUIRE(env.dead());  // only the crash may fail the scenario
-      }
-      if (!finished) {
-        try {
+    bool committed = false;
+    CrashChild c = h5tx_test::run_crash_child(
+        start,
+        [&](FaultEnv& env) {
+          auto store = Store::open(kHome, fault_options(env));
+          env.crash_after(env.op_count() + k);
+          auto tx = store->begin();
+          write_second(tx);
+          tx.commit();
+          committed = true;
+          store->flush();
           store->close();
-        } catch (const std::exception&) {
-        }
-      }
-    }
-    if (finished) break;
+        },
+        [&] { return std::string(committed ? "committed" : ""); });
+    INFO("crash after operation " << k << ": " << c.error.value_or(""));
+    REQUIRE_FALSE(c.error);  // only the crash may stop the scenario
+    if (!c.died) break;      // the scenario finished: k is past its last operation
+    committed = !c.payload.empty();
+    std::unique_ptr<FaultEnv> env = std::move(c.env);
     crashes++;
     h5tx::testing::CrashOptions co;
     if (mode == CrashMode::Torn) {
@@ -438,44 +466,36 @@ int enumerate_crashes(CrashMode mode, int* recovery_crash_points = nullptr) {
       co.tear_sectors = true;
       co.seed = k;
     }
-    env.crash(co);
-    INFO("crash after operation " << k << ", commit returned: " << committed);
+    env->crash(co);
+    INFO("commit returned: " << committed);
     if (mode == CrashMode::DuringRecovery && k % 3 == 0) {
       // Crash the recovery at each of its operations; the next one repairs.
       for (uint64_t j = 1;; j++) {
-        uint64_t base = env.op_count();
-        env.crash_after(base + j);
-        bool recovered = false;
-        try {
-          auto store = Store::open(kHome, fault_options(env));
-          recovered = true;
-          store->close();
-        } catch (const SimulatedCrash&) {
-        } catch (const Error&) {
-          REQUIRE(env.dead());
-        }
-        if (!env.dead()) {
-          env.crash_after(~uint64_t(0) >> 1);
-          break;
-        }
-        (void)recovered;
+        CrashChild r = h5tx_test::run_crash_child(*env, [&](FaultEnv& e) {
+          e.crash_after(e.op_count() + j);
+          Store::open(kHome, fault_options(e))->close();
+        });
+        INFO("recovery crashed after operation " << j << ": " << r.error.value_or(""));
+        REQUIRE_FALSE(r.error);
+        env = std::move(r.env);
+        if (!r.died) break;  // recovered (and closed) without reaching op j
         recovery_crashes++;
-        env.crash();
+        env->crash();
       }
     }
     // A read-only open first: no recovery writes, the interrupted flush
     // batch read through its undo journals, the same visible state.
     int visible_ro;
     {
-      std::vector<std::string> files_before = env.list_files();
-      Options ro = fault_options(env);
+      std::vector<std::string> files_before = env->list_files();
+      Options ro = fault_options(*env);
       ro.read_only = true;
       auto store = Store::open(kHome, ro);
       visible_ro = second_visible(*store);
       store->close();
-      CHECK(env.list_files() == files_before);
+      CHECK(env->list_files() == files_before);
     }
-    int visible = recover_and_check(env);
+    int visible = recover_and_check(*env);
     CHECK(visible_ro == visible);
     if (committed) CHECK(visible == 1);
     visible_after_crash += visible;

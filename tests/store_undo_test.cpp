@@ -23,11 +23,11 @@
 #include "hdf5/handle.hpp"
 #include "io/testing/fault_env.hpp"
 #include "store/undo_store.hpp"
+#include "crash_child.hpp"
 #include "test_util.hpp"
 
 using namespace h5tx;
 using h5tx::testing::FaultEnv;
-using h5tx::testing::SimulatedCrash;
 
 namespace {
 
@@ -653,49 +653,40 @@ TEST_CASE("undo store: a multi-file transaction is all-or-nothing at every crash
   std::vector<std::string> bad;
   for (uint64_t k = first + 1; k <= last + 1; k += stride) {
     for (int mode = 0; mode < 3; mode++) {
-      pid_t pid = fork();
-      REQUIRE(pid >= 0);
-      if (pid == 0) {
-        // The child runs the transaction until the machine dies, cuts the
-        // power, and recovers the store under another name, so HDF5's
-        // leftovers of the dead run cannot meet the recovered files.
-        if (!std::freopen("/dev/null", "w", stderr)) _exit(60);
-        int code = 50;
-        try {
-          env.crash_after(k);
-          bool returned = false;
-          try {
-            crash_act(env, &returned);
-          } catch (const std::exception&) {
-            // A crash inside an HDF5 callback reaches us as an Hdf5Error.
-            if (!env.dead()) throw;
-          }
-          testing::CrashOptions co;
-          co.keep_random_unsynced = mode >= 1;
-          co.tear_sectors = mode >= 1;
-          co.seed = k;
-          env.crash(co);
-          env.rename("/store", "/recovered");
-          env.sync_dir("/");
-          if (mode == 2) {
-            // Guarantee 4: recovery itself crashes; the next one repairs it.
-            env.crash_after(env.op_count() + 1 + k % 13);
-            try {
-              Store::open("/recovered", undo_options(&env));
-            } catch (const std::exception&) {
-              if (!env.dead()) throw;
-            }
-            env.crash(co);
-          }
-          code = crash_verdict(env, "/recovered", returned);
-        } catch (const std::exception& e) {
-          std::fprintf(stdout, "child (op %llu): %s\n", (unsigned long long)k, e.what());
-          std::fflush(stdout);
-          code = 50;
+      // The transaction runs in a crash child until the machine dies there
+      // (tests/crash_child.hpp); this process cuts the power and recovers.
+      int code = 50;
+      try {
+        bool returned = false;
+        h5tx_test::CrashChild c = h5tx_test::run_crash_child(
+            env,
+            [&](FaultEnv& e) {
+              e.crash_after(k);
+              crash_act(e, &returned);
+            },
+            [&] { return std::string(returned ? "returned" : ""); });
+        if (c.error) throw std::runtime_error("the transaction failed: " + *c.error);
+        returned = !c.payload.empty();
+        std::unique_ptr<FaultEnv> crashed = std::move(c.env);
+        testing::CrashOptions co;
+        co.keep_random_unsynced = mode >= 1;
+        co.tear_sectors = mode >= 1;
+        co.seed = k;
+        crashed->crash(co);
+        if (mode == 2) {
+          // Guarantee 4: recovery itself crashes; the next one repairs it.
+          h5tx_test::CrashChild r = h5tx_test::run_crash_child(*crashed, [&](FaultEnv& e) {
+            e.crash_after(e.op_count() + 1 + k % 13);
+            Store::open("/store", undo_options(&e));
+          });
+          if (r.error) throw std::runtime_error("recovery failed: " + *r.error);
+          crashed = std::move(r.env);
+          crashed->crash(co);
         }
-        _exit(code);
+        code = crash_verdict(*crashed, "/store", returned);
+      } catch (const std::exception& e) {
+        UNSCOPED_INFO("crash after op " << k << " (mode " << mode << "): " << e.what());
       }
-      int code = child_status(pid);
       verdicts[code]++;
       if (code != kNew && code != kNewNotReturned && code != kOld) {
         bad.push_back("crash after op " + std::to_string(k) + " (mode " + std::to_string(mode) +

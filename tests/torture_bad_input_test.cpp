@@ -17,6 +17,7 @@
 #include <random>
 
 #include "h5tx/store.hpp"
+#include "crash_child.hpp"
 #include "test_util.hpp"
 #include "torture_harness.hpp"
 #include "torture_ledger.hpp"
@@ -42,8 +43,8 @@ struct Committed {
 };
 
 // A redo store with two committed, unflushed transactions (the power cut
-// keeps exactly what commit made durable).
-std::vector<Committed> build_redo(FaultEnv& env) {
+// keeps exactly what commit made durable). In a crash child: see below.
+std::vector<Committed> build_redo_in(FaultEnv& env) {
   Options o = torture_options(env, Mode::Redo);
   std::vector<Committed> out;
   auto store = Store::create("/store", o);
@@ -68,6 +69,50 @@ std::vector<Committed> build_redo(FaultEnv& env) {
   power_cut_with_open_store(env, std::move(store));
   return out;
 }
+
+// The store of build_redo_in, built once in a crash child (the power cut
+// with the store open ends a process), and what it committed.
+struct RedoStore {
+  std::unique_ptr<FaultEnv> env;
+  std::vector<Committed> committed;
+};
+
+const RedoStore& redo_store() {
+  static const RedoStore built = [] {
+    std::vector<Committed> committed;
+    FaultEnv blank;
+    CrashChild c = run_crash_child(
+        blank, [&](FaultEnv& env) { committed = build_redo_in(env); },
+        [&] {
+          Bytes b;
+          b.u64(committed.size());
+          for (const auto& c : committed) {
+            b.str(c.file).str(c.ds).u64(c.coords.size());
+            for (uint64_t x : c.coords) b.u64(x);
+            b.str(std::string(c.bytes.begin(), c.bytes.end()));
+          }
+          return b.data();
+        });
+    if (c.died || c.error) throw std::runtime_error("building the test store failed");
+    RedoStore r;
+    Bytes b(c.payload);
+    for (uint64_t n = b.get_u64(); n > 0; n--) {
+      Committed x;
+      x.file = b.get_str();
+      x.ds = b.get_str();
+      for (uint64_t m = b.get_u64(); m > 0; m--) x.coords.push_back(b.get_u64());
+      std::string bytes = b.get_str();
+      x.bytes.assign(bytes.begin(), bytes.end());
+      r.committed.push_back(std::move(x));
+    }
+    r.env = std::move(c.env);
+    return r;
+  }();
+  return built;
+}
+
+// A fresh copy of that store.
+std::unique_ptr<FaultEnv> build_redo() { return redo_store().env->clone(); }
 
 std::map<std::string, std::string> snapshot(FaultEnv& env) {
   std::map<std::string, std::string> m;
@@ -114,17 +159,16 @@ bool names(const std::string& message, const std::string& path) {
 }  // namespace
 
 TEST_CASE("damaged store files: clear error naming the file, nothing changed") {
-  FaultEnv base_env;
-  auto committed = build_redo(base_env);
-  auto base = snapshot(base_env);
+  const auto& committed = redo_store().committed;
+  auto base = snapshot(*redo_store().env);
   uint64_t tried = 0, violations = 0, accepted = 0;
   for (const auto& [path, contents] : base) {
     if (path.find("/data/") != std::string::npos) continue;  // HDF5 files: see the check tool's tests
     if (path.find("/LOCK") != std::string::npos) continue;   // content is informational
     for (const auto& [what, bad] : mutations(contents, tried)) {
       ++tried;
-      FaultEnv env;
-      build_redo(env);
+      auto env_ptr = build_redo();
+      FaultEnv& env = *env_ptr;
       put(env, path, bad);
       auto before = snapshot(env);
       std::string error;
@@ -166,8 +210,8 @@ TEST_CASE("a newer format version and stray journal entries are refused, nothing
   auto expect_refused = [&](const std::string& what, const std::function<void(FaultEnv&)>& damage,
                             const std::string& must_name) {
     ++tried;
-    FaultEnv env;
-    build_redo(env);
+    auto env_ptr = build_redo();
+    FaultEnv& env = *env_ptr;
     damage(env);
     auto before = snapshot(env);
     try {

@@ -2,17 +2,21 @@
 // FaultEnv; see torture_harness.hpp.
 #include "torture_harness.hpp"
 
+#include "crash_child.hpp"
+#include <hdf5.h>
+
 #include <fcntl.h>
 #include <unistd.h>
 
 #include <cerrno>
+#include <cstdio>
+#include <cstdlib>
 #include <sstream>
 
 namespace h5tx_test {
 
 using h5tx::testing::CrashOptions;
 using h5tx::testing::FaultEnv;
-using h5tx::testing::SimulatedCrash;
 
 QuietStderr::QuietStderr() {
   if (std::getenv("H5TX_TORTURE_VERBOSE")) return;
@@ -42,11 +46,11 @@ void commit_recorded(h5tx::Transaction& tx, const TxRecord& rec, Outcome& out) {
 }
 
 void power_cut_with_open_store(FaultEnv& env, std::unique_ptr<h5tx::Store> store) {
-  env.crash_after(env.op_count());
-  {
-    QuietStderr quiet;
-    store.reset();
+  if (!in_crash_child()) {
+    std::fprintf(stderr, "power_cut_with_open_store outside a crash child\n");
+    std::abort();
   }
+  (void)store.release();  // never destroyed: a machine without power runs no code
   env.crash();
 }
 
@@ -198,33 +202,33 @@ std::vector<std::string> check_state(FaultEnv& env, const Scenario& s,
 
 namespace {
 
-struct Run {
+// Act on a copy of `start`, in a crash child, dying after act's operation
+// `crash_k` (0: never). Returns the child's Env (before the power cut) and
+// what act knew.
+struct ActRun {
   std::unique_ptr<FaultEnv> env;
-  std::vector<TxRecord> prepared;
   Outcome out;
-  uint64_t base = 0;  // op count before act
+  bool died = false;
 };
 
-// prepare, then act with the Env dying after act's operation `crash_k`
-// (0: never) or failing operation `fail_k` with `err`.
-Run run_act(const Scenario& s, uint64_t crash_k, uint64_t fail_k = 0, int err = 0) {
-  Run r;
-  r.env = std::make_unique<FaultEnv>();
-  r.prepared = s.prepare(*r.env);
-  r.base = r.env->op_count();
-  if (crash_k) r.env->crash_after(r.base + crash_k);
-  if (fail_k) r.env->fail_at(r.base + fail_k, err);
-  QuietStderr quiet;
-  try {
-    s.act(*r.env, r.out);
-    r.out.finished = true;
-  } catch (const SimulatedCrash&) {
-  } catch (const h5tx::Error& e) {
-    if (!r.env->dead()) {
-      r.out.error = e.what();
-      r.out.error_path = e.path();
-    }
+ActRun act_in_child(const Scenario& s, const FaultEnv& start, uint64_t crash_k) {
+  Outcome out;
+  CrashChild c = run_crash_child(
+      start,
+      [&](FaultEnv& env) {
+        if (crash_k) env.crash_after(env.op_count() + crash_k);
+        s.act(env, out);
+        out.finished = true;
+      },
+      [&] { return encode_outcome(out); });
+  ActRun r;
+  r.out = decode_outcome(c.payload);
+  r.died = c.died;
+  if (c.error) {
+    r.out.error = c.error;
+    r.out.error_path = c.error_path;
   }
+  r.env = std::move(c.env);
   return r;
 }
 
@@ -234,44 +238,73 @@ void report(Tally& t, const std::string& what, const std::vector<std::string>& p
 }
 
 // Recovery, then the checks; a recovery that throws is a violation.
-std::vector<std::string> recover_and_check(Run& r, const Scenario& s) {
+std::vector<std::string> recover_and_check(FaultEnv& env, const Scenario& s,
+                                           const std::vector<TxRecord>& prepared,
+                                           const Outcome& out) {
   try {
     QuietStderr quiet;
-    recover(*r.env, s);
+    recover(env, s);
   } catch (const std::exception& e) {
     return {std::string("recovery failed: ") + e.what()};
   }
-  return check_state(*r.env, s, r.prepared, r.out);
+  return check_state(env, s, prepared, out);
+}
+
+// How many operations a recovery of (a copy of) `crashed` makes.
+uint64_t recovery_ops(const FaultEnv& crashed, const Scenario& s) {
+  auto env = crashed.clone();
+  uint64_t before = env->op_count();
+  try {
+    QuietStderr quiet;
+    recover(*env, s);
+  } catch (const std::exception&) {
+  }
+  return env->op_count() - before;
 }
 
 }  // namespace
 
+Start prepare_start(const Scenario& s) {
+  std::vector<TxRecord> recs;
+  FaultEnv blank;
+  CrashChild c = run_crash_child(
+      blank, [&](FaultEnv& env) { recs = s.prepare(env); }, [&] { return encode_records(recs); });
+  if (c.died || c.error)
+    throw std::runtime_error("prepare of scenario " + s.name + " failed: " +
+                             c.error.value_or("the Env died"));
+  return Start{std::move(c.env), decode_records(c.payload)};
+}
+
 CrashRunStats enumerate_crashes(const Scenario& s, int random_seeds, uint64_t recovery_budget) {
   CrashRunStats st;
+  const Start start = prepare_start(s);
+  const uint64_t base = start.env->op_count();
   {
-    Run full = run_act(s, 0);
+    ActRun full = act_in_child(s, *start.env, 0);
     if (!full.out.finished)
       throw std::runtime_error("scenario " + s.name + " fails without faults: " +
                                full.out.error.value_or("?"));
-    st.ops = full.env->op_count() - full.base;
+    st.ops = full.env->op_count() - base;
   }
-  uint64_t recovery_ops_seen = 0;
   for (uint64_t k = 1; k <= st.ops; ++k) {
+    // One child per crash point; every power cut of it on its own copy.
+    ActRun r = act_in_child(s, *start.env, k);
     {
-      Run r = run_act(s, k);
-      r.env->crash();
-      report(st.crash, s.name + " crash after op " + std::to_string(k), recover_and_check(r, s));
+      auto env = r.env->clone();
+      env->crash();
+      report(st.crash, s.name + " crash after op " + std::to_string(k),
+             recover_and_check(*env, s, start.prepared, r.out));
     }
     for (int seed = 1; seed <= random_seeds; ++seed) {
-      Run r = run_act(s, k);
+      auto env = r.env->clone();
       CrashOptions co;
       co.keep_random_unsynced = true;
       co.tear_sectors = true;
       co.seed = k * 7919 + uint64_t(seed);
-      r.env->crash(co);
+      env->crash(co);
       report(st.crash, s.name + " random crash after op " + std::to_string(k) + " seed " +
                            std::to_string(co.seed),
-             recover_and_check(r, s));
+             recover_and_check(*env, s, start.prepared, r.out));
     }
   }
   // Guarantee 4: crash recovery itself at each of its operations, for crash
@@ -279,51 +312,31 @@ CrashRunStats enumerate_crashes(const Scenario& s, int random_seeds, uint64_t re
   uint64_t spent = 0;
   uint64_t step = 1;
   if (st.ops > 0 && recovery_budget > 0) {
-    Run probe = run_act(s, st.ops / 2 + 1);
+    ActRun probe = act_in_child(s, *start.env, st.ops / 2 + 1);
     probe.env->crash();
-    uint64_t before = probe.env->op_count();
-    try {
-      QuietStderr quiet;
-      recover(*probe.env, s);
-    } catch (const std::exception&) {
-    }
-    recovery_ops_seen = probe.env->op_count() - before;
-    uint64_t per_k = recovery_ops_seen ? recovery_ops_seen : 1;
+    uint64_t per_k = std::max<uint64_t>(1, recovery_ops(*probe.env, s));
     uint64_t ks = std::max<uint64_t>(1, recovery_budget / per_k);
     step = std::max<uint64_t>(1, st.ops / ks);
   }
   for (uint64_t k = 1; k <= st.ops && spent < recovery_budget; k += step) {
-    uint64_t rops;
-    {
-      Run r = run_act(s, k);
-      r.env->crash();
-      uint64_t before = r.env->op_count();
-      try {
-        QuietStderr quiet;
-        recover(*r.env, s);
-      } catch (const std::exception&) {
-      }
-      rops = r.env->op_count() - before;
-    }
+    ActRun r = act_in_child(s, *start.env, k);
+    r.env->crash();
+    const FaultEnv& crashed = *r.env;
+    uint64_t rops = recovery_ops(crashed, s);
     for (uint64_t j = 1; j <= rops && spent < recovery_budget; ++j, ++spent) {
-      Run r = run_act(s, k);
-      r.env->crash();
-      r.env->crash_after(r.env->op_count() + j);
-      try {
-        QuietStderr quiet;
-        recover(*r.env, s);
-      } catch (const SimulatedCrash&) {
-      } catch (const h5tx::Error&) {
-        if (!r.env->dead()) {
-          st.recovery_crash.violation(s.name + ": recovery failed without a crash");
-          continue;
-        }
+      CrashChild rc = run_crash_child(crashed, [&](FaultEnv& env) {
+        env.crash_after(env.op_count() + j);
+        recover(env, s);
+      });
+      if (rc.error) {
+        st.recovery_crash.violation(s.name + ": recovery failed without a crash: " + *rc.error);
+        continue;
       }
-      r.env->crash();
+      rc.env->crash();
       report(st.recovery_crash,
              s.name + " crash after op " + std::to_string(k) + ", recovery crashed after op " +
                  std::to_string(j),
-             recover_and_check(r, s));
+             recover_and_check(*rc.env, s, start.prepared, r.out));
     }
   }
   return st;
@@ -331,20 +344,24 @@ CrashRunStats enumerate_crashes(const Scenario& s, int random_seeds, uint64_t re
 
 Tally inject_errors(const Scenario& s) {
   Tally t;
-  Run full = run_act(s, 0);
-  uint64_t ops = full.env->op_count() - full.base;
-  // Which of act's operations are syncs (from a traced run).
+  const Start start = prepare_start(s);
+  const uint64_t base = start.env->op_count();
+  // How many operations act makes, and which are syncs (from a traced run).
+  uint64_t ops = 0;
   std::set<uint64_t> syncs;
   std::map<uint64_t, std::string> op_text;  // act's op k -> its trace line
   {
-    auto env = std::make_unique<FaultEnv>();
-    s.prepare(*env);
-    uint64_t base = env->op_count();
-    env->set_trace(true);
-    Outcome out;
-    QuietStderr quiet;
-    s.act(*env, out);
-    for (const auto& line : env->trace()) {
+    std::vector<std::string> trace;
+    CrashChild c = run_crash_child(
+        *start.env,
+        [&](FaultEnv& env) {
+          env.set_trace(true);
+          Outcome out;
+          s.act(env, out);
+        });
+    if (c.died || c.error) throw std::runtime_error("scenario " + s.name + " fails without faults");
+    ops = c.env->op_count() - base;
+    for (const auto& line : c.env->trace()) {
       if (line.empty() || line[0] != '#') continue;
       std::istringstream in(line.substr(1));
       uint64_t idx;
@@ -365,21 +382,124 @@ Tally inject_errors(const Scenario& s) {
   }
   for (uint64_t k : syncs) faults.push_back({k, EIO});  // the "failed fsync" pass
   for (const auto& f : faults) {
-    Run r = run_act(s, 0, f.k, f.err);
+    Outcome out;
+    int64_t dangling = 0;
+    CrashChild c = run_crash_child(
+        *start.env,
+        [&](FaultEnv& env) {
+          env.fail_at(base + f.k, f.err);
+          try {
+            s.act(env, out);
+            out.finished = true;
+          } catch (const h5tx::Error& e) {
+            out.error = e.what();
+            out.error_path = e.path();
+          }
+          dangling = H5Fget_obj_count(H5F_OBJ_ALL, H5F_OBJ_FILE);
+        },
+        [&] { return Bytes().u64(uint64_t(dangling)).str(encode_outcome(out)).data(); });
+    {
+      Bytes b(c.payload);
+      dangling = int64_t(b.get_u64());
+      out = decode_outcome(b.get_str());
+    }
     std::string what = s.name + " errno " + std::to_string(f.err) + " at op " + std::to_string(f.k) +
                        " (" + op_text[f.k] + ")";
     std::vector<std::string> problems;
-    if (!r.out.error)
+    if (!out.error)
       problems.push_back("G5: the injected error did not surface as an h5tx::Error");
-    else if (r.out.error_path->empty())
-      problems.push_back("G5: the error names no path: " + *r.out.error);
-    r.env->clear_faults();
-    r.env->crash();  // nothing unsynced is assumed to have reached the disk
-    auto more = recover_and_check(r, s);
+    else if (out.error_path->empty())
+      problems.push_back("G5: the error names no path: " + *out.error);
+    if (dangling > 0) t.hdf5_dangling_ids++;
+    FaultEnv& env = *c.env;
+    env.clear_faults();
+    env.crash();  // nothing unsynced is assumed to have reached the disk
+    auto more = recover_and_check(env, s, start.prepared, out);
     problems.insert(problems.end(), more.begin(), more.end());
     report(t, what, problems);
   }
   return t;
+}
+
+// ---- Outcome and TxRecord as bytes ----
+
+namespace {
+
+void put_record(Bytes& b, const TxRecord& r) {
+  b.u64(r.writes.size());
+  for (const auto& w : r.writes) {
+    b.str(w.file).str(w.dataset);
+    b.u64(w.coords.size());
+    for (uint64_t c : w.coords) b.u64(c);
+    b.str(std::string(w.after.begin(), w.after.end()));
+    b.str(std::string(w.before.begin(), w.before.end()));
+  }
+  b.u64(r.created_files.size());
+  for (const auto& f : r.created_files) b.str(f);
+}
+
+TxRecord get_record(Bytes& b) {
+  TxRecord r;
+  for (uint64_t n = b.get_u64(); n > 0; n--) {
+    ChunkWrite w;
+    w.file = b.get_str();
+    w.dataset = b.get_str();
+    for (uint64_t m = b.get_u64(); m > 0; m--) w.coords.push_back(b.get_u64());
+    std::string after = b.get_str(), before = b.get_str();
+    w.after.assign(after.begin(), after.end());
+    w.before.assign(before.begin(), before.end());
+    r.writes.push_back(std::move(w));
+  }
+  for (uint64_t n = b.get_u64(); n > 0; n--) r.created_files.push_back(b.get_str());
+  return r;
+}
+
+void put_optional(Bytes& b, const std::optional<std::string>& v) {
+  b.u64(v.has_value());
+  if (v) b.str(*v);
+}
+
+std::optional<std::string> get_optional(Bytes& b) {
+  if (!b.get_u64()) return std::nullopt;
+  return b.get_str();
+}
+
+}  // namespace
+
+std::string encode_records(const std::vector<TxRecord>& recs) {
+  Bytes b;
+  b.u64(recs.size());
+  for (const auto& r : recs) put_record(b, r);
+  return b.data();
+}
+
+std::vector<TxRecord> decode_records(const std::string& bytes) {
+  Bytes b(bytes);
+  std::vector<TxRecord> recs;
+  for (uint64_t n = b.get_u64(); n > 0; n--) recs.push_back(get_record(b));
+  return recs;
+}
+
+std::string encode_outcome(const Outcome& out) {
+  Bytes b;
+  b.str(encode_records(out.committed));
+  b.u64(out.in_flight.has_value());
+  if (out.in_flight) put_record(b, *out.in_flight);
+  b.u64(out.finished);
+  put_optional(b, out.error);
+  put_optional(b, out.error_path);
+  return b.data();
+}
+
+Outcome decode_outcome(const std::string& bytes) {
+  Bytes b(bytes);
+  Outcome out;
+  out.committed = decode_records(b.get_str());
+  if (b.get_u64()) out.in_flight = get_record(b);
+  out.finished = b.get_u64() != 0;
+  out.error = get_optional(b);
+  out.error_path = get_optional(b);
+  return out;
 }
 
 }  // namespace h5tx_test

@@ -17,10 +17,6 @@ using namespace h5tx_test;
 
 namespace {
 
-// See torture_crash_test.cpp: a crash during HDF5's writes outside any undo
-// transaction leaves a dangling file id that HDF5's at-exit cleanup trips on.
-const int kNoHdf5AtExit = (H5dont_atexit(), 0);
-
 constexpr size_t kChunkBytes = 16 * 16 * 2;
 
 std::vector<uint8_t> pattern(uint32_t seed) {
@@ -114,6 +110,8 @@ TEST_CASE("injected I/O errors: transactions on a file kept open by earlier comm
   Tally t = inject_errors(s);
   for (const auto& m : t.messages) UNSCOPED_INFO(m);
   ledger_record(s.name, 5, Trial::InjectedError, t.states, t.violations);
+  WARN(s.name << ": " << t.states << " injected errors, violations " << t.violations
+              << "; HDF5 kept the id of a failed H5Fclose after " << t.hdf5_dangling_ids);
   CHECK(t.violations == 0);
   CHECK(t.states > 0);
 }

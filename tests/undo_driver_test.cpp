@@ -17,6 +17,7 @@
 #include "h5tx/undo.hpp"
 #include "hdf5/handle.hpp"
 #include "io/testing/fault_env.hpp"
+#include "crash_child.hpp"
 #include "test_util.hpp"
 #include "undo/driver.hpp"
 #include "undo/journaled_file.hpp"
@@ -538,12 +539,11 @@ TEST_CASE("sec2j C API: custom journal path and nesting and abort and wrong driv
 
 // FaultEnv hosts the HDF5 file itself: a power cut after every operation of
 // a transaction, with unsynced writes dropped, kept or torn. Each run is a
-// child process (HDF5 cannot close a file whose storage vanished, and its
-// dangling ids would crash the test at exit); the child hands the durable
-// bytes to the parent, which recovers them.
+// child process that ends inside the Env call that was the crash point (its
+// death hook), as a power cut ends a machine; it hands the durable bytes to
+// the parent, which recovers them.
 TEST_CASE("HDF5 file on FaultEnv: power cut at every operation", "[undo][hdf5][crash][fork]") {
   using h5tx::testing::FaultEnv;
-  using h5tx::testing::SimulatedCrash;
   h5tx_test::TempDir dir("undo-power");
   const std::string real = dir / "f.h5";
   for (uint64_t k = 1;; k++) {
@@ -562,8 +562,11 @@ TEST_CASE("HDF5 file on FaultEnv: power cut at every operation", "[undo][hdf5][c
         write_dataset(f.hid(), "base", 1);
         tx.commit();
       }
+      env.on_death([&](const std::string& image) {
+        _exit(crash_and_dump(*FaultEnv::from_image(image), k, path, real, fd));
+      });
       env.crash_after(env.op_count() + k);
-      try {
+      {
         UndoFile f = UndoFile::open(path, o);
         auto tx = f.begin();
         make_seed_group(f.hid());
@@ -573,11 +576,6 @@ TEST_CASE("HDF5 file on FaultEnv: power cut at every operation", "[undo][hdf5][c
         tx.commit();
         note(fd, "D");
         f.close();
-      } catch (const SimulatedCrash&) {
-        _exit(crash_and_dump(env, k, path, real, fd));
-      } catch (const h5tx::Error&) {
-        if (!env.dead()) throw;  // HDF5 turned the simulated crash into its own error
-        _exit(crash_and_dump(env, k, path, real, fd));
       }
       note(fd, "F");
       _exit(crash_and_dump(env, k, path, real, fd));
@@ -674,45 +672,55 @@ TEST_CASE("an I/O error in H5Fcreate's first open attempt is not masked", "[undo
   CHECK(again.hid() >= 0);
 }
 
-// After a simulated power cut the Env throws from every call. When that
-// happens inside the driver's own work (the commit's spill and syncs, not
-// inside an HDF5 call), the driver stops touching storage and HDF5 can still
-// close the file: no file id is left behind (HDF5 1.10 crashes at exit on a
-// dangling one). A crash inside an HDF5 call can leave HDF5's metadata cache
-// with a pinned entry that no close can flush; that is HDF5's error path, so
-// such runs belong in a child process (see the power-cut test above).
-TEST_CASE("files close cleanly after the Env died during commit", "[undo][hdf5][crash]") {
-  // ops(0): how many Env operations the commit makes; then die after each but the last.
-  auto run = [](uint64_t k) -> uint64_t {
-    h5tx::testing::FaultEnv env;
-    env.create_dir("/d");
-    env.sync_dir("/");
-    UndoOptions o;
-    o.env = &env;
-    o.page_size = 512;
-    const std::string path = "/d/dead" + std::to_string(k) + ".h5";
-    { UndoFile f = UndoFile::create(path, o); write_dataset(f.hid(), "base", 1); }
+// A power cut at every operation of a commit but the last (its commit
+// point): the transaction is reverted by the next open, the file opens and
+// holds what it held before. Each crash is a child that ends inside the Env
+// call (tests/crash_child.hpp); the parent recovers the child's disk.
+TEST_CASE("a power cut at every operation of a commit before its commit point reverts it",
+          "[undo][hdf5][crash][fork]") {
+  using h5tx::testing::FaultEnv;
+  const std::string path = "/d/f.h5";
+  FaultEnv start;
+  start.create_dir("/d");
+  start.sync_dir("/");
+  UndoOptions o;
+  o.page_size = 512;
+  {
+    o.env = &start;
+    UndoFile f = UndoFile::create(path, o);
+    write_dataset(f.hid(), "base", 1);
+  }
+  // k = 0: no crash, and the commit's operation count.
+  auto run = [&](uint64_t k) -> uint64_t {
     uint64_t commit_ops = 0;
-    try {
-      UndoFile f = UndoFile::open(path, o);
-      auto tx = f.begin();
-      make_seed_group(f.hid());
-      write_dataset(f.hid(), "more", 2);
-      h5tx::hdf5::check(H5Fflush(f.hid(), H5F_SCOPE_GLOBAL), "H5Fflush");
-      uint64_t before = env.op_count();
-      if (k > 0) env.crash_after(before + k);
-      tx.commit();
-      commit_ops = env.op_count() - before;
-      f.close();
-    } catch (const h5tx::testing::SimulatedCrash&) {
-    }
-    INFO("env died after commit op " << k);
-    CHECK(H5Fget_obj_count(H5F_OBJ_ALL, H5F_OBJ_FILE) == 0);
-    env.crash();
-    UndoFile f = UndoFile::open(path, o);
+    h5tx_test::CrashChild c = h5tx_test::run_crash_child(
+        start,
+        [&](FaultEnv& env) {
+          UndoOptions po = o;
+          po.env = &env;
+          UndoFile f = UndoFile::open(path, po);
+          auto tx = f.begin();
+          make_seed_group(f.hid());
+          write_dataset(f.hid(), "more", 2);
+          h5tx::hdf5::check(H5Fflush(f.hid(), H5F_SCOPE_GLOBAL), "H5Fflush");
+          uint64_t before = env.op_count();
+          if (k > 0) env.crash_after(before + k);
+          tx.commit();
+          commit_ops = env.op_count() - before;
+          f.close();
+        },
+        [&] { return std::to_string(commit_ops); });
+    INFO("power cut after commit op " << k << ": " << c.error.value_or(""));
+    REQUIRE_FALSE(c.error);
+    CHECK(c.died == (k > 0));
+    c.env->crash();
+    UndoOptions ro = o;
+    ro.env = c.env.get();
+    UndoFile f = UndoFile::open(path, ro);
     CHECK(exists(f.hid(), "/base"));
     CHECK(exists(f.hid(), "/more") == (k == 0));
-    return commit_ops;
+    f.close();
+    return std::stoull(c.payload);
   };
   uint64_t n = run(0);
   REQUIRE(n > 3);

@@ -8,10 +8,12 @@
 #include <cstring>
 #include <functional>
 #include <random>
+#include <set>
 #include <string>
 
 #include <xxhash.h>
 
+#include "crash_child.hpp"
 #include "h5tx/error.hpp"
 #include "io/testing/fault_env.hpp"
 #include "undo/driver.hpp"
@@ -23,7 +25,9 @@ using h5tx::OpenMode;
 using h5tx::StateError;
 using h5tx::testing::CrashOptions;
 using h5tx::testing::FaultEnv;
-using h5tx::testing::SimulatedCrash;
+using h5tx_test::Bytes;
+using h5tx_test::CrashChild;
+using h5tx_test::run_crash_child;
 using h5tx::undo::JournaledFile;
 using h5tx::undo::JournaledFileOptions;
 
@@ -251,13 +255,12 @@ TEST_CASE("crash at every operation: all or nothing", "[undo][crash]") {
   const std::string original = pattern(20000, 14);
   for (int variant = 0; variant < 3; variant++) {
     for (uint64_t k = 1;; k++) {
-      FaultEnv env;
-      make_file(env, original);
+      FaultEnv start;
+      make_file(start, original);
       std::string model = original;
-      uint64_t base = env.op_count();
-      env.crash_after(base + k);
       bool commit_started = false, committed = false;
-      try {
+      CrashChild c = run_crash_child(start, [&](FaultEnv& env) {
+        env.crash_after(env.op_count() + k);
         JournaledFileOptions o = small_pages(4096);
         o.sync_every_write = variant == 2;
         auto jf = open_rw(env, o);
@@ -272,9 +275,14 @@ TEST_CASE("crash at every operation: all or nothing", "[undo][crash]") {
         jf->tx_commit();
         committed = true;
         jf->close();
-      } catch (const SimulatedCrash&) {
-      }
-      bool finished = !env.dead();
+      }, [&] { return Bytes().u64(commit_started).u64(committed).str(model).data(); });
+      REQUIRE_FALSE(c.error);
+      Bytes progress(c.payload);
+      commit_started = progress.get_u64();
+      committed = progress.get_u64();
+      model = progress.get_str();
+      bool finished = !c.died;
+      FaultEnv& env = *c.env;
       CrashOptions opts;
       opts.keep_random_unsynced = k % 2 == 0;
       opts.tear_sectors = k % 4 == 0;
@@ -302,15 +310,14 @@ TEST_CASE("crash at every operation: all or nothing", "[undo][crash]") {
 TEST_CASE("a journal reused by later transactions: crash at every operation", "[undo][crash]") {
   const std::string original = pattern(40000, 17);
   for (uint64_t k = 1;; k++) {
-    FaultEnv env;
-    make_file(env, original);
+    FaultEnv start;
+    make_file(start, original);
     std::vector<std::string> states{original};  // after each commit
     std::string model = original;
-    uint64_t base = env.op_count();
-    env.crash_after(base + k);
     int commits_started = 0;
     bool kept = false;
-    try {
+    CrashChild c = run_crash_child(start, [&](FaultEnv& env) {
+      env.crash_after(env.op_count() + k);
       auto jf = open_rw(env, small_pages(8192));
       std::mt19937 rng(18);
       // Large, small, medium: the second and third leave stale entries behind their own.
@@ -326,9 +333,23 @@ TEST_CASE("a journal reused by later transactions: crash at every operation", "[
       }
       kept = env.file_size(kJournal) > 0;  // not truncated
       jf->close();
-    } catch (const SimulatedCrash&) {
+    }, [&] {
+      Bytes b;
+      b.u64(uint64_t(commits_started)).u64(kept).str(model).u64(states.size());
+      for (const auto& st : states) b.str(st);
+      return b.data();
+    });
+    REQUIRE_FALSE(c.error);
+    {
+      Bytes b(c.payload);
+      commits_started = int(b.get_u64());
+      kept = b.get_u64();
+      model = b.get_str();
+      states.resize(b.get_u64());
+      for (auto& st : states) st = b.get_str();
     }
-    bool finished = !env.dead();
+    bool finished = !c.died;
+    FaultEnv& env = *c.env;
     if (finished) {
       CHECK(kept);
       CHECK_FALSE(env.exists(kJournal));  // removed at close
@@ -354,7 +375,8 @@ TEST_CASE("a journal reused by later transactions: crash at every operation", "[
 TEST_CASE("recovery is idempotent: a crash while reverting is repaired by the next open", "[undo][crash]") {
   const std::string original = pattern(30000, 16);
   for (uint64_t k = 1;; k++) {
-    FaultEnv env;
+    FaultEnv start;
+    FaultEnv& env = start;
     make_file(env, original);
     {
       auto jf = open_rw(env, small_pages(2048));
@@ -365,19 +387,19 @@ TEST_CASE("recovery is idempotent: a crash while reverting is repaired by the ne
     }
     env.crash();
     REQUIRE(h5tx::undo::has_pending_journal(env, kJournal));
-    env.crash_after(env.op_count() + k);
-    try {
-      h5tx::undo::recover(env, kData, kJournal);
-    } catch (const SimulatedCrash&) {
-    }
-    bool finished = !env.dead();
+    CrashChild c = run_crash_child(start, [&](FaultEnv& e) {
+      e.crash_after(e.op_count() + k);
+      h5tx::undo::recover(e, kData, kJournal);
+    });
+    REQUIRE_FALSE(c.error);
+    bool finished = !c.died;
     CrashOptions opts;
     opts.keep_random_unsynced = true;
     opts.tear_sectors = k % 2 == 0;
     opts.seed = k;
-    env.crash(opts);
+    c.env->crash(opts);
     INFO("crash after revert op " << k);
-    CHECK(read_all(*open_rw(env)) == original);
+    CHECK(read_all(*open_rw(*c.env)) == original);
     if (finished) break;
   }
 }
@@ -802,4 +824,151 @@ TEST_CASE("an I/O error at any operation of a transaction surfaces", "[undo][fau
     CHECK_FALSE(env.exists("/d/undo_1/data.h5.journal"));
     if (!fault_hit) break;
   }
+}
+
+// ---- the state machine (journaled_file.hpp, "THE STATE MACHINE") ----
+
+namespace {
+using State = JournaledFile::State;
+const State kStates[] = {State::Idle, State::Active, State::Prepared, State::Discarding, State::Failed};
+}  // namespace
+
+TEST_CASE("state machine: the transition table is the one documented", "[undo][state]") {
+  // The table in journaled_file.hpp, row by row.
+  std::set<std::pair<State, State>> documented = {
+      {State::Idle, State::Active},
+      {State::Active, State::Active},         {State::Active, State::Prepared},
+      {State::Active, State::Idle},           {State::Active, State::Discarding},
+      {State::Active, State::Failed},
+      {State::Prepared, State::Active},       {State::Prepared, State::Idle},
+      {State::Prepared, State::Discarding},   {State::Prepared, State::Failed},
+      {State::Discarding, State::Idle},       {State::Discarding, State::Active},
+      {State::Discarding, State::Failed},
+      {State::Failed, State::Failed},
+  };
+  for (State from : kStates) {
+    for (State to : kStates) {
+      INFO(JournaledFile::state_name(from) << " -> " << JournaledFile::state_name(to));
+      CHECK(JournaledFile::legal(from, to) == (documented.count({from, to}) == 1));
+    }
+  }
+  // Failed is terminal; nothing leads back to Prepared but tx_prepare from Active.
+  for (State to : kStates)
+    if (to != State::Failed) CHECK_FALSE(JournaledFile::legal(State::Failed, to));
+  CHECK_FALSE(JournaledFile::legal(State::Idle, State::Prepared));
+  CHECK_FALSE(JournaledFile::legal(State::Discarding, State::Prepared));
+}
+
+TEST_CASE("state machine: legal call sequences walk the table", "[undo][state]") {
+  FaultEnv env;
+  make_file(env, pattern(8192, 50));
+  auto jf = open_rw(env, small_pages());
+  CHECK(jf->state() == State::Idle);
+  jf->tx_start();
+  CHECK(jf->state() == State::Active);
+  jf->write(100, "a", 1);
+  jf->tx_start();  // nested
+  CHECK(jf->state() == State::Active);
+  CHECK(jf->depth() == 2);
+  jf->tx_commit();  // the nested level
+  CHECK(jf->state() == State::Active);
+  jf->tx_prepare();
+  CHECK(jf->state() == State::Prepared);
+  jf->truncate(jf->size());  // changes nothing: still prepared
+  CHECK(jf->state() == State::Prepared);
+  jf->write(200, "b", 1);  // a write after prepare: active again
+  CHECK(jf->state() == State::Active);
+  jf->tx_prepare();
+  jf->tx_commit();
+  CHECK(jf->state() == State::Idle);
+  // Prepared -> Idle by forget (the caller owns the journal then).
+  jf->tx_start();
+  jf->write(300, "c", 1);
+  jf->tx_prepare();
+  jf->tx_forget();
+  CHECK(jf->state() == State::Idle);
+  // Abort: Discarding until close, writes dropped, Idle after close.
+  jf->tx_start();
+  jf->write(400, "d", 1);
+  jf->tx_abort();
+  CHECK(jf->state() == State::Discarding);
+  CHECK(jf->discarding());
+  jf->write(500, "e", 1);  // HDF5's stale cache: dropped, no error
+  CHECK_FALSE(jf->close());
+  CHECK(jf->state() == State::Idle);
+  // An inner abort leaves the outer level; close parks the file (Active).
+  jf->tx_start();
+  jf->tx_start();
+  jf->tx_abort();
+  CHECK(jf->state() == State::Discarding);
+  CHECK(jf->close());
+  CHECK(jf->state() == State::Active);
+  jf->tx_abort();
+  CHECK_FALSE(jf->close());
+  CHECK(jf->state() == State::Idle);
+}
+
+TEST_CASE("state machine: illegal call sequences give StateError and change nothing", "[undo][state]") {
+  FaultEnv env;
+  make_file(env, pattern(4096, 51));
+  auto jf = open_rw(env, small_pages());
+  // Idle: no transaction to end.
+  CHECK_THROWS_AS(jf->tx_commit(), StateError);
+  CHECK_THROWS_AS(jf->tx_abort(), StateError);
+  CHECK_THROWS_AS(jf->tx_prepare(), StateError);
+  CHECK_THROWS_AS(jf->tx_forget(), StateError);
+  CHECK_THROWS_AS(jf->end_on_close(JournaledFile::EndOnClose::Commit), StateError);
+  CHECK(jf->state() == State::Idle);
+  // Active: forget needs Prepared; prepare needs one level.
+  jf->tx_start();
+  CHECK_THROWS_AS(jf->tx_forget(), StateError);
+  jf->tx_start();
+  CHECK_THROWS_AS(jf->tx_prepare(), StateError);
+  CHECK(jf->state() == State::Active);
+  CHECK(jf->depth() == 2);
+  // Discarding (after an abort): nothing but close.
+  jf->tx_abort();
+  CHECK(jf->state() == State::Discarding);
+  CHECK_THROWS_AS(jf->tx_abort(), StateError);
+  CHECK_THROWS_AS(jf->tx_commit(), StateError);
+  CHECK_THROWS_AS(jf->tx_prepare(), StateError);
+  CHECK_THROWS_AS(jf->tx_start(), StateError);
+  CHECK(jf->state() == State::Discarding);
+  CHECK(jf->close());  // the outer level is still open: parked
+  CHECK(jf->state() == State::Active);
+}
+
+TEST_CASE("state machine: an error inside a transaction makes it Failed, terminally", "[undo][state]") {
+  FaultEnv env;
+  const std::string original = pattern(4096, 52);
+  make_file(env, original);
+  auto jf = open_rw(env, small_pages());
+  jf->tx_start();
+  jf->write(0, "x", 1);
+  env.fail_at(env.op_count() + 1, EIO);  // the commit's first operation
+  CHECK_THROWS_AS(jf->tx_commit(), h5tx::IoError);
+  CHECK(jf->state() == State::Failed);
+  jf->write(10, "y", 1);  // dropped
+  jf->truncate(1);        // dropped
+  CHECK_THROWS_AS(jf->tx_commit(), h5tx::IoError);  // the first error again
+  CHECK_THROWS_AS(jf->tx_abort(), h5tx::IoError);
+  CHECK_THROWS_AS(jf->tx_start(), h5tx::IoError);
+  CHECK_FALSE(jf->close());
+  CHECK(jf->state() == State::Failed);
+  env.crash();
+  CHECK(read_all(*open_rw(env)) == original);
+}
+
+TEST_CASE("state machine: an error outside a transaction just propagates", "[undo][state]") {
+  FaultEnv env;
+  make_file(env, pattern(4096, 53));
+  auto jf = open_rw(env, small_pages());
+  env.fail_at(env.op_count() + 1, EIO);
+  CHECK_THROWS_AS(jf->write(0, "x", 1), h5tx::IoError);
+  CHECK(jf->state() == State::Idle);
+  jf->write(0, "x", 1);
+  jf->tx_start();
+  CHECK(jf->state() == State::Active);
+  jf->tx_commit();
+  CHECK_FALSE(jf->close());
 }

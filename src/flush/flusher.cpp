@@ -250,8 +250,8 @@ void Flusher::run() {
       // Stopping while a data file is held by another process: the batch
       // stays in the journal for the next open. Not a failure.
     } catch (const std::exception& e) {
-      // Any failure (an I/O error, or a simulated crash in tests) stops the
-      // flusher; the journal is untouched beyond what recovery repairs.
+      // Any failure stops the flusher; the journal is untouched beyond what
+      // recovery repairs.
       error = e.what();
     }
     lock.lock();

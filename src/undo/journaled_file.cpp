@@ -41,49 +41,59 @@ OpenMode env_mode(JournaledFile::Mode m) {
 
 }  // namespace
 
-// Marks the file broken if the guarded block throws inside a transaction:
+// Marks the transaction Failed if the guarded block throws inside one:
 // after a failed write or sync nobody knows what reached the disk, so the
 // transaction can only be abandoned (the next open reverts its journal).
-// Outside a transaction an h5tx::Error just propagates, as with sec2.
-// Anything else thrown by the Env except std::bad_alloc (a test Env's
-// simulated power cut, deliberately not an h5tx::Error) means the machine is
-// gone: see mark_dead.
+// Whatever was thrown (an IoError, bad_alloc, anything): one error path.
+// Outside a transaction the error just propagates, as with sec2.
 #define H5TX_GUARDED(what, ...)                                                         \
   do {                                                                                  \
     try {                                                                               \
       __VA_ARGS__;                                                                      \
-    } catch (const Error&) {                                                            \
-      mark_failed(what);                                                                \
-      throw;                                                                            \
-    } catch (const std::bad_alloc&) {                                                   \
-      mark_failed(what);                                                                \
-      throw;                                                                            \
     } catch (...) {                                                                     \
-      mark_dead(what);                                                                  \
+      mark_failed(what);                                                                \
       throw;                                                                            \
     }                                                                                   \
   } while (0)
 
-// The Env died. From now on the file makes no storage call at all. The
-// transaction calls (tx_*) rethrow the death, so it always reaches the code
-// that drives the transaction; the HDF5 callbacks (read, write, truncate,
-// close) swallow it instead, the first one included. A dead machine's writes
-// reach nothing anyway, and an HDF5 1.10 call that fails inside its metadata
-// cache can leave an entry pinned, after which the file can never be closed
-// and its id crashes the process at exit.
 // An error inside a transaction dooms it; every later transaction call
 // rethrows this first error (the HDF5 callbacks drop their work instead, see
 // write()).
 void JournaledFile::mark_failed(const char* what) {
-  if (levels_.empty() || !broken_.empty()) return;
+  if (levels_.empty() || state_ == State::Failed) return;
   broken_ = std::string(what) + " failed";
   failure_ = std::current_exception();
+  transition(State::Failed, what);
 }
 
-void JournaledFile::mark_dead(const char* what) {
-  if (!dead_) death_ = std::current_exception();
-  dead_ = true;
-  if (broken_.empty()) broken_ = std::string("the environment died during ") + what;
+const char* JournaledFile::state_name(State s) {
+  switch (s) {
+    case State::Idle: return "Idle";
+    case State::Active: return "Active";
+    case State::Prepared: return "Prepared";
+    case State::Discarding: return "Discarding";
+    case State::Failed: return "Failed";
+  }
+  return "?";
+}
+
+bool JournaledFile::legal(State from, State to) {
+  using S = State;
+  switch (from) {
+    case S::Idle: return to == S::Active;
+    case S::Active: return true;  // every state, itself included (nesting)
+    case S::Prepared: return to == S::Active || to == S::Idle || to == S::Discarding || to == S::Failed;
+    case S::Discarding: return to == S::Idle || to == S::Active || to == S::Failed;
+    case S::Failed: return to == S::Failed;
+  }
+  return false;
+}
+
+void JournaledFile::transition(State to, const char* why) {
+  if (!legal(state_, to))
+    throw StateError(data_path_, std::string("internal error: the undo file's state cannot change from ") +
+                                     state_name(state_) + " to " + state_name(to) + " (" + why + ")");
+  state_ = to;
 }
 
 JournaledFile::JournaledFile(Env* env, std::string data_path, std::string journal_path, Mode mode,
@@ -138,10 +148,9 @@ JournaledFile::JournaledFile(Env* env, std::string data_path, std::string journa
 JournaledFile::~JournaledFile() = default;
 
 void JournaledFile::check_usable(const char* op) const {
-  if (dead_) std::rethrow_exception(death_);
+  if (state_ != State::Failed) return;
   if (failure_) std::rethrow_exception(failure_);
-  if (!broken_.empty())
-    throw StateError(data_path_, std::string("cannot ") + op + ": the file is unusable after an error (" +
+  throw StateError(data_path_, std::string("cannot ") + op + ": the file is unusable after an error (" +
                                      broken_ + "); close it, the next open reverts its journal");
 }
 
@@ -168,17 +177,7 @@ void JournaledFile::read_disk(uint64_t addr, char* buf, size_t n) {
 
 void JournaledFile::read(uint64_t addr, void* out, size_t n) {
   MutexLock l(mu_);
-  char* buf = static_cast<char*>(out);
-  if (dead_) {
-    std::memset(buf, 0, n);
-    return;
-  }
-  try {
-    H5TX_GUARDED("read", read_locked(addr, buf, n));
-  } catch (...) {
-    if (!dead_) throw;
-    std::memset(buf, 0, n);  // died just now (see mark_dead)
-  }
+  H5TX_GUARDED("read", read_locked(addr, static_cast<char*>(out), n));
 }
 
 void JournaledFile::read_locked(uint64_t addr, char* buf, size_t n) {
@@ -209,21 +208,20 @@ void JournaledFile::read_locked(uint64_t addr, char* buf, size_t n) {
 
 void JournaledFile::write(uint64_t addr, const void* buf, size_t n) {
   MutexLock l(mu_);
-  // Stale cache contents after an abort, writes of a transaction that an
-  // I/O error already doomed (its commit will refuse), and anything after
-  // the Env died: dropped, so HDF5 can close the file (HDF5 1.10 leaves a
-  // dangling file id when close fails).
-  if (discarding_ || !broken_.empty()) return;
+  // Stale cache contents after an abort, and writes of a transaction that
+  // an error already doomed (its commit will refuse): dropped, so HDF5 can
+  // close the file (HDF5 1.10 leaves a dangling file id when close fails).
+  if (state_ == State::Discarding || state_ == State::Failed) return;
   check_writable("write");
   if (n == 0) return;
   try {
     write_locked(addr, buf, n);
   } catch (...) {
-    // Died just now (see mark_dead), or an error doomed the transaction:
-    // its next transaction call (commit, prepare, abort) rethrows it. HDF5
-    // is not told, because an HDF5 1.10 call failing inside its metadata
-    // cache can leave the file impossible to close.
-    if (!dead_ && !failure_) throw;
+    // An error that doomed the transaction: its next transaction call
+    // (commit, prepare, abort) rethrows it. HDF5 is not told, because an
+    // HDF5 1.10 call failing inside its metadata cache can leave the file
+    // impossible to close. Outside a transaction it is HDF5's error.
+    if (state_ != State::Failed) throw;
   }
 }
 
@@ -238,7 +236,7 @@ void JournaledFile::write_locked(uint64_t addr, const void* buf, size_t n) {
     }
     buffer_.insert(addr, n, BufferedBytes{arena_.copy(buf, n)});
     logical_size_ = std::max(logical_size_, addr + n);
-    prepared_ = false;
+    if (state_ == State::Prepared) transition(State::Active, "write");
     // The arena also holds overwritten bytes: bound it too.
     if (opt_.sync_every_write || buffer_.bytes() > opt_.buffer_bytes ||
         arena_.used() > 2 * opt_.buffer_bytes)
@@ -248,12 +246,12 @@ void JournaledFile::write_locked(uint64_t addr, const void* buf, size_t n) {
 
 void JournaledFile::truncate(uint64_t size) {
   MutexLock l(mu_);
-  if (discarding_ || !broken_.empty()) return;  // as in write()
+  if (state_ == State::Discarding || state_ == State::Failed) return;  // as in write()
   check_writable("truncate");
   try {
     truncate_locked(size);
   } catch (...) {
-    if (!dead_ && !failure_) throw;  // as in write()
+    if (state_ != State::Failed) throw;  // as in write()
   }
 }
 
@@ -268,7 +266,7 @@ void JournaledFile::truncate_locked(uint64_t size) {
       return;
     }
     if (size == logical_size_) return;
-    prepared_ = false;
+    if (state_ == State::Prepared) transition(State::Active, "truncate");
     if (size < logical_size_) {
       buffer_.erase(size, UINT64_MAX);
       disk_valid_ = std::min(disk_valid_, size);
@@ -444,7 +442,7 @@ void JournaledFile::end_transaction_memory() {
 void JournaledFile::tx_start(const std::string& journal_path, bool keep_journal) {
   MutexLock l(mu_);
   check_writable("start a transaction");
-  if (discarding_)
+  if (state_ == State::Discarding)
     throw StateError(data_path_, "cannot start a transaction after an abort; close and reopen the file");
   if (!levels_.empty() && !journal_path.empty() && journal_path != journal_path_)
     throw InvalidArgumentError(journal_path, "a nested transaction cannot change the journal path");
@@ -463,15 +461,15 @@ void JournaledFile::tx_start(const std::string& journal_path, bool keep_journal)
       spill();  // the inner level's before-images come from the disk
     }
     levels_.push_back(Level{logical_size_, {}});
-    prepared_ = false;
+    if (state_ != State::Active) transition(State::Active, "tx_start");
   });
 }
 
 void JournaledFile::tx_commit() {
   MutexLock l(mu_);
   check_writable("commit");
-  if (levels_.empty()) throw StateError(data_path_, "commit without a transaction");
-  if (discarding_) throw StateError(data_path_, "commit after an abort");
+  if (state_ == State::Discarding) throw StateError(data_path_, "commit after an abort");
+  if (state_ == State::Idle) throw StateError(data_path_, "commit without a transaction");
   H5TX_GUARDED("commit", {
     if (levels_.size() > 1) {
       // Merge: a page the parent has not saved keeps the child's image, which
@@ -488,43 +486,43 @@ void JournaledFile::tx_commit() {
     sync_data_if_dirty();
     invalidate_journal();
     levels_.clear();
-    prepared_ = false;
     end_transaction_memory();
+    transition(State::Idle, "tx_commit");
   });
 }
 
 void JournaledFile::tx_prepare() {
   MutexLock l(mu_);
   check_writable("prepare");
+  if (state_ == State::Discarding) throw StateError(data_path_, "prepare after an abort");
   if (levels_.size() != 1)
     throw StateError(data_path_, "prepare needs exactly one open transaction level, have " +
                                      std::to_string(levels_.size()));
-  if (discarding_) throw StateError(data_path_, "prepare after an abort");
   H5TX_GUARDED("prepare", {
     spill();
     sync_data_if_dirty();
-    prepared_ = true;
+    transition(State::Prepared, "tx_prepare");
   });
 }
 
 void JournaledFile::tx_forget() {
   MutexLock l(mu_);
   check_writable("forget");
-  if (levels_.size() != 1 || !prepared_)
+  if (state_ != State::Prepared)
     throw StateError(data_path_, "forget needs a prepared transaction with no write since prepare");
   levels_.clear();
   journal_.reset();  // the caller removed it; no journal I/O here
   journal_size_ = journal_extent_ = 0;
   journal_pending_ = false;
-  prepared_ = false;
   end_transaction_memory();
+  transition(State::Idle, "tx_forget");
 }
 
 void JournaledFile::tx_abort() {
   MutexLock l(mu_);
   check_writable("abort");
-  if (levels_.empty()) throw StateError(data_path_, "abort without a transaction");
-  if (discarding_) throw StateError(data_path_, "abort after an abort");
+  if (state_ == State::Discarding) throw StateError(data_path_, "abort after an abort");
+  if (state_ == State::Idle) throw StateError(data_path_, "abort without a transaction");
   H5TX_GUARDED("abort", {
     Level level = std::move(levels_.back());
     buffer_.clear();
@@ -547,8 +545,7 @@ void JournaledFile::tx_abort() {
       invalidate_journal();
       end_transaction_memory();
     }
-    prepared_ = false;
-    discarding_ = true;
+    transition(State::Discarding, "tx_abort");
   });
 }
 
@@ -559,7 +556,12 @@ int JournaledFile::depth() {
 
 bool JournaledFile::discarding() {
   MutexLock l(mu_);
-  return discarding_;
+  return state_ == State::Discarding;
+}
+
+JournaledFile::State JournaledFile::state() {
+  MutexLock l(mu_);
+  return state_;
 }
 
 void JournaledFile::set_locked(bool locked) {
@@ -572,14 +574,11 @@ void JournaledFile::relock(LockKind kind) {
   if (kind == LockKind::Shared) {
     // Only lets readers in: on any failure the file keeps its exclusive
     // lock, which is merely less friendly. Never throws (it runs after a
-    // commit point); a dead Env is noted as everywhere else.
-    if (!locked_ || dead_ || !levels_.empty()) return;
+    // commit point).
+    if (!locked_ || !levels_.empty()) return;
     try {
       data_->try_lock(LockKind::Shared);
-    } catch (const Error&) {
-    } catch (const std::bad_alloc&) {
     } catch (...) {
-      mark_dead("relock");
     }
     return;
   }
@@ -600,7 +599,7 @@ void JournaledFile::relock(LockKind kind) {
 void JournaledFile::end_on_close(EndOnClose how) {
   MutexLock l(mu_);
   check_writable("end the transaction on close");
-  if (levels_.size() != 1 || discarding_)
+  if (levels_.size() != 1 || state_ == State::Discarding)
     throw StateError(data_path_, "ending on close needs exactly one open transaction level, have " +
                                      std::to_string(levels_.size()));
   end_on_close_ = how;
@@ -608,12 +607,11 @@ void JournaledFile::end_on_close(EndOnClose how) {
 
 bool JournaledFile::close() {
   MutexLock l(mu_);
-  discarding_ = false;
+  if (state_ == State::Discarding) transition(levels_.empty() ? State::Idle : State::Active, "close");
   EndOnClose end = std::exchange(end_on_close_, EndOnClose::None);
-  if (read_only_ || !broken_.empty()) {
-    if (end != EndOnClose::None && dead_) std::rethrow_exception(death_);
+  if (read_only_ || state_ == State::Failed) {
     if (end != EndOnClose::None && failure_) std::rethrow_exception(failure_);
-    return false;  // a broken file keeps its journal pending
+    return false;  // a failed file keeps its journal pending
   }
   if (!levels_.empty()) {
     H5TX_GUARDED("close", {
@@ -629,6 +627,7 @@ bool JournaledFile::close() {
       }
       levels_.clear();
       end_transaction_memory();
+      transition(State::Idle, "close");
     });
   }
   close_journal();

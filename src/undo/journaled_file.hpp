@@ -4,6 +4,57 @@
 // journal before the data file is first overwritten (formats/undo-journal.md
 // gives the ordering rules). Nested transactions keep one image map per
 // level. Thread-safe: every public method takes the object's mutex.
+//
+// THE STATE MACHINE (as SQLite's pager.c has one). `state_` is the one
+// answer to "what may happen next"; every change goes through transition(),
+// which refuses a change not drawn here with a StateError (an internal
+// error: h5tx's own logic went wrong; never an abort).
+//
+//                  tx_start
+//       +------+ -------------> +--------+ <--+  nested tx_start/tx_commit,
+//       | Idle |                | Active |    |  write, truncate
+//       +------+ <------------- +--------+ ---+
+//        ^   ^    tx_commit,      |     ^
+//        |   |    close(ending)   |     |  write or truncate that changes
+//        |   |         tx_prepare v     |  something, nested tx_start
+//        |   |                  +----------+
+//        |   +----------------- | Prepared |
+//        |   tx_commit,         +----------+
+//        |   tx_forget, close(ending)
+//        | close()                      Active, Prepared --tx_abort--> Discarding
+//   +------------+                      Active, Prepared, Discarding
+//   | Discarding | --close(), levels         --an error--> Failed (terminal)
+//   +------------+   left--> Active
+//
+// The legal transitions, all of them (legal()):
+//   Idle       -> Active      tx_start
+//   Active     -> Active      tx_start or tx_commit of a nested level
+//   Active     -> Prepared    tx_prepare
+//   Active     -> Idle        tx_commit of the outermost level; close() ending it
+//   Prepared   -> Active      a write or truncate that changes something; a nested tx_start
+//   Prepared   -> Idle        tx_commit, tx_forget, close() ending it
+//   Active     -> Discarding  tx_abort (any level)
+//   Prepared   -> Discarding  tx_abort
+//   Active     -> Failed      an error inside the transaction
+//   Prepared   -> Failed      likewise
+//   Discarding -> Failed      likewise (a read after an inner abort)
+//   Discarding -> Idle        close(), no level left
+//   Discarding -> Active      close() with levels left (an inner abort; the file parks)
+//   Failed     -> Failed      terminal (close() keeps the journal pending)
+// A transaction call not valid in the state (tx_commit in Idle, tx_forget
+// unless Prepared, anything but close() after tx_abort) is refused with a
+// StateError before anything changes; write/truncate in Discarding and
+// Failed are dropped.
+//
+// Idle: no transaction; writes go to the data file (read-only files stay
+//   here). Active: levels_ holds one image map per nesting level; writes
+//   are buffered, spilled under before-images. Prepared: one level,
+//   everything spilled and synced, no write since (tx_forget is legal).
+// Discarding: after tx_abort until close(): HDF5's writes of its stale
+//   cache are dropped and no transaction call is accepted. Failed: an error
+//   (any exception from the Env or from the work) inside a transaction
+//   doomed it: nobody knows what reached the disk; the next open reverts.
+// An error outside a transaction (Idle) just propagates, as with sec2.
 #pragma once
 
 #include <cstddef>
@@ -56,16 +107,21 @@ class JournaledFile {
   const std::string& journal_path() const REQUIRES(mu_) { return journal_path_; }
   bool read_only() const { return read_only_; }
 
+  enum class State { Idle, Active, Prepared, Discarding, Failed };
+  static const char* state_name(State s);
+  // The transition table drawn above (from == to is legal only for Active,
+  // nested levels, and Failed, terminal).
+  static bool legal(State from, State to);
+  State state() EXCLUDES(mu_);
+
   // The file as HDF5 sees it: reads past the end return zeros.
   uint64_t size() EXCLUDES(mu_);
   void read(uint64_t addr, void* buf, size_t n) EXCLUDES(mu_);
-  // After an abort (until close), and after an I/O error inside a
-  // transaction (whose commit/prepare/abort then rethrow that error), writes
-  // and truncates are dropped; the write or truncate that hit the error
-  // inside a transaction does not throw either. Once the Env died (it threw something that is
-  // neither an h5tx::Error nor std::bad_alloc: a test's simulated power cut)
-  // these four never throw and never touch storage (reads return zeros),
-  // while the transaction calls rethrow what the Env threw.
+  // Discarding and Failed: writes and truncates are dropped (the write or
+  // truncate that hit an error inside a transaction does not throw either;
+  // the transaction calls rethrow it). HDF5 is not told, because an HDF5
+  // 1.10 call failing inside its metadata cache can leave the file
+  // impossible to close.
   void write(uint64_t addr, const void* buf, size_t n) EXCLUDES(mu_);
   // Sets the size (HDF5's truncate-to-EOA).
   void truncate(uint64_t size) EXCLUDES(mu_);
@@ -121,8 +177,9 @@ class JournaledFile {
   void read_locked(uint64_t addr, char* buf, size_t n) REQUIRES(mu_);
   void write_locked(uint64_t addr, const void* buf, size_t n) REQUIRES(mu_);
   void truncate_locked(uint64_t size) REQUIRES(mu_);
-  void mark_dead(const char* what) REQUIRES(mu_);
   void mark_failed(const char* what) REQUIRES(mu_);
+  // The one way state_ changes; StateError for a change not in the table.
+  void transition(State to, const char* why) REQUIRES(mu_);
 
   Mutex mu_;
   Env* env_;
@@ -130,6 +187,9 @@ class JournaledFile {
   std::string journal_path_ GUARDED_BY(mu_);          // of the current (or last) transaction
   std::string default_journal_path_ GUARDED_BY(mu_);  // given at open
   JournaledFileOptions opt_;
+  State state_ GUARDED_BY(mu_) = State::Idle;
+  // Independent facts, not states: the open mode; whether the data file has
+  // unsynced writes; whether it holds HDF5's file lock (any state).
   bool read_only_;
   std::unique_ptr<File> data_ GUARDED_BY(mu_);
   bool data_dirty_ GUARDED_BY(mu_) = false;
@@ -151,7 +211,7 @@ class JournaledFile {
   uint64_t disk_valid_ GUARDED_BY(mu_) = 0;
   uint64_t logical_size_ GUARDED_BY(mu_) = 0;
 
-  std::vector<Level> levels_ GUARDED_BY(mu_);
+  std::vector<Level> levels_ GUARDED_BY(mu_);  // non-empty in Active and Prepared (and kept in Discarding/Failed)
   IntervalMap<BufferedBytes> buffer_ GUARDED_BY(mu_);
   WriteArena arena_ GUARDED_BY(mu_);  // the bytes of buffer_
   // A spill's journal bytes before they are written: allocated once per
@@ -163,19 +223,20 @@ class JournaledFile {
     char* grow(size_t n);  // n more bytes at the end (capacity must suffice)
   };
   Staging staging_ GUARDED_BY(mu_);
+  // Facts about the journal file, not states: whether its directory entry
+  // still needs a sync; whether it holds this transaction's header.
   std::unique_ptr<File> journal_ GUARDED_BY(mu_);
   bool journal_needs_dir_sync_ GUARDED_BY(mu_) = false;
   uint64_t journal_size_ GUARDED_BY(mu_) = 0;    // bytes of the current transaction's journal
   uint64_t journal_extent_ GUARDED_BY(mu_) = 0;  // the journal file's size (stale bytes past journal_size_)
   bool journal_pending_ GUARDED_BY(mu_) = false; // holds this transaction's header (not invalidated)
   JournalHeader header_ GUARDED_BY(mu_);
-  bool prepared_ GUARDED_BY(mu_) = false;
+  // What the next close() does to the open transaction (Active or
+  // Prepared): an argument of that close, given ahead, not a state.
   EndOnClose end_on_close_ GUARDED_BY(mu_) = EndOnClose::None;
-  bool discarding_ GUARDED_BY(mu_) = false;
-  std::string broken_ GUARDED_BY(mu_);  // why the file is unusable ("" if it is fine)
-  bool dead_ GUARDED_BY(mu_) = false;   // the Env died (simulated power cut): no more storage calls
-  std::exception_ptr death_ GUARDED_BY(mu_);  // what it threw; rethrown by the transaction calls
-  std::exception_ptr failure_ GUARDED_BY(mu_);  // first error inside the transaction; rethrown likewise
+  // Failed's data: why, and the first error, rethrown by the transaction calls.
+  std::string broken_ GUARDED_BY(mu_);
+  std::exception_ptr failure_ GUARDED_BY(mu_);
 };
 
 }  // namespace undo

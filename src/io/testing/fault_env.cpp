@@ -5,13 +5,16 @@
 #include "util/duration_text.hpp"
 
 #include <algorithm>
+#include <atomic>
 #include <cerrno>
 #include <chrono>
 #include <cstdio>
 #include <cstring>
+#include <functional>
 #include <map>
 #include <random>
 #include <set>
+#include <stdexcept>
 #include <thread>
 
 #include "h5tx/error.hpp"
@@ -24,6 +27,15 @@ namespace testing {
 namespace {
 
 constexpr uint64_t kRoot = 1;  // inode number of the root directory
+
+// Device numbers for File::identity(): one per Env and crash epoch, unique
+// in the process, so a file of one FaultEnv (or of one before a crash) is
+// never "the same file" as another's, even for code (the undo driver's
+// registry of open files) that outlives an Env.
+uint64_t new_device() {
+  static std::atomic<uint64_t> next{1};
+  return next++;
+}
 
 // One unsynced change to a file's bytes.
 struct Pending {
@@ -127,6 +139,7 @@ struct FaultEnv::State {
   uint64_t removed_since_gc GUARDED_BY(mu) = 0;
 
   uint64_t epoch GUARDED_BY(mu) = 0;  // bumped by every crash; Files and locks remember theirs
+  uint64_t device GUARDED_BY(mu) = new_device();  // identity().device of Files of this epoch
   uint64_t ops GUARDED_BY(mu) = 0;
   uint64_t reads GUARDED_BY(mu) = 0;
   bool crash_after_set GUARDED_BY(mu) = false;
@@ -141,8 +154,26 @@ struct FaultEnv::State {
   bool tracing GUARDED_BY(mu) = false;
   std::vector<std::string> trace GUARDED_BY(mu);
   uint64_t clock GUARDED_BY(mu) = 0;
+  std::function<void(const std::string&)> death_hook GUARDED_BY(mu);
 
   State() { inodes[kRoot].is_dir = true; }
+
+  // The machine dies after operation `after` (callers hold mu). A death
+  // hook (a crash child) normally never returns.
+  void die(uint64_t after) REQUIRES(mu) {
+    dead = true;
+    dead_after = after;
+    add_trace("dead after #" + std::to_string(after));
+    if (death_hook) {
+      auto hook = std::move(death_hook);
+      death_hook = nullptr;
+      hook(image());
+    }
+    cv.notify_all();
+  }
+
+  std::string image() const REQUIRES(mu);            // callers hold mu
+  void load_image(const std::string& b) REQUIRES(mu);  // callers hold mu; a fresh State
 
   // ---- operation bookkeeping (callers hold mu) ----
 
@@ -204,12 +235,7 @@ struct FaultEnv::State {
       }
     }
     ~Op() {
-      if (s_->crash_after_set && !s_->dead && index_ >= s_->crash_after) {
-        s_->dead = true;
-        s_->dead_after = index_;
-        s_->add_trace("dead after #" + std::to_string(index_));
-        s_->cv.notify_all();
-      }
+      if (s_->crash_after_set && !s_->dead && index_ >= s_->crash_after) s_->die(index_);
     }
     Op(const Op&) = delete;
     Op& operator=(const Op&) = delete;
@@ -404,7 +430,12 @@ using State = FaultEnv::State;
 class FaultFile final : public File {
  public:
   FaultFile(State* s, uint64_t ino, std::string path, bool writable) REQUIRES(s->mu)
-      : s_(s), ino_(ino), path_(std::move(path)), epoch_(s->epoch), writable_(writable) {
+      : s_(s),
+        ino_(ino),
+        path_(std::move(path)),
+        epoch_(s->epoch),
+        device_(s->device),
+        writable_(writable) {
     s_->inodes.at(ino_).open_handles++;  // the caller holds the mutex
   }
 
@@ -474,7 +505,7 @@ class FaultFile final : public File {
     // Each crash (power cut or killed process) starts a new "device", so a
     // file reopened after it is never the same file as a dead handle's (as
     // a test's leftover HDF5 state of the dead run would otherwise share it).
-    return FileIdentity{epoch_ + 1, ino_, true};
+    return FileIdentity{device_, ino_, true};
   }
 
   // flock semantics, per File; not a counted operation (like a read).
@@ -566,6 +597,7 @@ class FaultFile final : public File {
   uint64_t ino_;
   std::string path_;
   uint64_t epoch_;
+  uint64_t device_;
   bool writable_;
   int flock_ GUARDED_BY(s_->mu) = 0;  // 0 none, 1 shared, 2 exclusive
 };
@@ -887,6 +919,7 @@ CrashStats FaultEnv::crash(const CrashOptions& options) {
   s.locks.clear();
   s.flocks.clear();
   s.epoch++;
+  s.device = new_device();
   s.dead = false;
   s.crash_after_set = false;
   s.add_trace("crash: kept " + std::to_string(stats.kept_file_changes) + "/" +
@@ -905,6 +938,7 @@ void FaultEnv::kill_process() {
   s.locks.clear();
   s.flocks.clear();
   s.epoch++;
+  s.device = new_device();
   s.dead = false;
   s.crash_after_set = false;
   s.add_trace("process killed: file system state kept");
@@ -934,6 +968,7 @@ std::unique_ptr<FaultEnv> FaultEnv::clone() const {
   to.capacity = from.capacity;
   to.tracing = from.tracing;
   to.clock = from.clock;
+  to.epoch = from.epoch;
   return copy;
 }
 
@@ -956,12 +991,192 @@ void FaultEnv::crash_after(uint64_t op) {
   MutexLock l(s_->mu);
   s_->crash_after_set = true;
   s_->crash_after = op;
-  if (s_->ops >= op && !s_->dead) {
-    s_->dead = true;
-    s_->dead_after = s_->ops;
-    s_->add_trace("dead after #" + std::to_string(s_->ops));
-    s_->cv.notify_all();
+  if (s_->ops >= op && !s_->dead) s_->die(s_->ops);
+}
+
+void FaultEnv::on_death(std::function<void(const std::string& image)> hook) {
+  MutexLock l(s_->mu);
+  s_->death_hook = std::move(hook);
+}
+
+std::string FaultEnv::image() const {
+  MutexLock l(s_->mu);
+  return s_->image();
+}
+
+std::unique_ptr<FaultEnv> FaultEnv::from_image(const std::string& image) {
+  std::unique_ptr<FaultEnv> env(new FaultEnv);
+  MutexLock l(env->s_->mu);
+  env->s_->load_image(image);
+  return env;
+}
+
+// ---- image: a flat little-endian encoding of State, for crash children ----
+
+namespace {
+
+constexpr char kImageMagic[8] = {'F', 'E', 'N', 'V', 'I', 'M', 'G', '1'};
+
+class ImageWriter {
+ public:
+  void u64(uint64_t v) {
+    char b[8];
+    for (int i = 0; i < 8; i++) b[i] = static_cast<char>((v >> (8 * i)) & 0xff);
+    out.append(b, 8);
   }
+  void str(const std::string& v) {
+    u64(v.size());
+    out += v;
+  }
+  void f64(double v) {
+    uint64_t bits;
+    std::memcpy(&bits, &v, sizeof bits);
+    u64(bits);
+  }
+  std::string out;
+};
+
+class ImageReader {
+ public:
+  explicit ImageReader(const std::string& in) : in_(in) {}
+  uint64_t u64() {
+    need(8);
+    uint64_t v = 0;
+    for (int i = 0; i < 8; i++) v |= uint64_t(static_cast<unsigned char>(in_[pos_ + i])) << (8 * i);
+    pos_ += 8;
+    return v;
+  }
+  std::string str() {
+    uint64_t n = u64();
+    need(n);
+    std::string v = in_.substr(pos_, n);
+    pos_ += n;
+    return v;
+  }
+  double f64() {
+    uint64_t bits = u64();
+    double v;
+    std::memcpy(&v, &bits, sizeof v);
+    return v;
+  }
+  bool done() const { return pos_ == in_.size(); }
+
+ private:
+  void need(uint64_t n) const {
+    if (n > in_.size() - pos_) throw std::runtime_error("FaultEnv image is truncated");
+  }
+  const std::string& in_;
+  size_t pos_ = 0;
+};
+
+void put_entries(ImageWriter& w, const std::map<std::string, uint64_t>& m) {
+  w.u64(m.size());
+  for (const auto& e : m) {
+    w.str(e.first);
+    w.u64(e.second);
+  }
+}
+
+std::map<std::string, uint64_t> get_entries(ImageReader& r) {
+  std::map<std::string, uint64_t> m;
+  for (uint64_t n = r.u64(); n > 0; n--) {
+    std::string name = r.str();
+    m[name] = r.u64();
+  }
+  return m;
+}
+
+}  // namespace
+
+std::string FaultEnv::State::image() const {
+  ImageWriter w;
+  w.out.append(kImageMagic, sizeof kImageMagic);
+  w.u64(next_inode);
+  w.u64(removed_since_gc);
+  w.u64(epoch);
+  w.u64(ops);
+  w.u64(reads);
+  w.u64(capacity);
+  w.u64(clock);
+  w.u64(crash_options.keep_random_unsynced);
+  w.u64(crash_options.seed);
+  w.u64(crash_options.tear_sectors);
+  w.f64(crash_options.keep_probability);
+  w.u64(tracing);
+  w.u64(trace.size());
+  for (const auto& line : trace) w.str(line);
+  w.u64(inodes.size());
+  for (const auto& kv : inodes) {
+    const Inode& n = kv.second;
+    w.u64(kv.first);
+    w.u64(n.is_dir);
+    w.str(n.data);
+    w.str(n.durable);
+    w.u64(n.pending.size());
+    for (const auto& p : n.pending) {
+      w.u64(p.truncate);
+      w.u64(p.offset);
+      w.str(p.bytes);
+    }
+    put_entries(w, n.entries);
+    put_entries(w, n.durable_entries);
+  }
+  w.u64(dir_log.size());
+  for (const auto& c : dir_log) {
+    w.u64(c.op);
+    w.u64(c.dir);
+    w.str(c.name);
+    w.u64(c.target);
+  }
+  return std::move(w.out);
+}
+
+void FaultEnv::State::load_image(const std::string& b) {
+  if (b.size() < sizeof kImageMagic || b.compare(0, sizeof kImageMagic, kImageMagic, sizeof kImageMagic) != 0)
+    throw std::runtime_error("not a FaultEnv image");
+  std::string body = b.substr(sizeof kImageMagic);
+  ImageReader r(body);
+  next_inode = r.u64();
+  removed_since_gc = r.u64();
+  epoch = r.u64();
+  ops = r.u64();
+  reads = r.u64();
+  capacity = r.u64();
+  clock = r.u64();
+  crash_options.keep_random_unsynced = r.u64() != 0;
+  crash_options.seed = r.u64();
+  crash_options.tear_sectors = r.u64() != 0;
+  crash_options.keep_probability = r.f64();
+  tracing = r.u64() != 0;
+  trace.clear();
+  for (uint64_t n = r.u64(); n > 0; n--) trace.push_back(r.str());
+  inodes.clear();
+  for (uint64_t n = r.u64(); n > 0; n--) {
+    uint64_t id = r.u64();
+    Inode& node = inodes[id];
+    node.is_dir = r.u64() != 0;
+    node.data = r.str();
+    node.durable = r.str();
+    for (uint64_t m = r.u64(); m > 0; m--) {
+      Pending p;
+      p.truncate = r.u64() != 0;
+      p.offset = r.u64();
+      p.bytes = r.str();
+      node.pending.push_back(std::move(p));
+    }
+    node.entries = get_entries(r);
+    node.durable_entries = get_entries(r);
+  }
+  dir_log.clear();
+  for (uint64_t n = r.u64(); n > 0; n--) {
+    DirChange c;
+    c.op = r.u64();
+    c.dir = r.u64();
+    c.name = r.str();
+    c.target = r.u64();
+    dir_log.push_back(std::move(c));
+  }
+  if (!r.done() || !inodes.count(kRoot)) throw std::runtime_error("FaultEnv image is malformed");
 }
 
 bool FaultEnv::dead() const {

@@ -56,16 +56,25 @@
 // File::identity() and File::try_lock()/unlock() are neither counted nor
 // faultable. try_lock has flock semantics per File (independent of
 // lock_file's locks); crash() and kill_process() release every such lock.
-// identity() is {crash epoch + 1, inode}: a file reopened after a crash is
-// never "the same open file" as a dead handle's.
+// identity() is {device, inode}, the device number unique in the process
+// per Env, copy and crash epoch: a file reopened after a crash, or one of
+// another Env, is never "the same open file" as a dead handle's.
 //
-// crash_after(k): once operation k has completed the Env is dead: every
-// later call (counted or not) throws SimulatedCrash, which is NOT an
-// h5tx::Error, until the test calls crash() (or kill_process()).
+// crash_after(k): once operation k has completed the Env is dead. With a
+// death hook set (on_death), the hook is called at that moment with the
+// Env's image (see image()): a crash test runs its workload in a forked
+// child whose hook hands the image to the parent and _exits, so the
+// machine stops inside the Env call and no code above it ever runs again
+// (tests/crash_child.hpp). Without a hook, every later call (counted or
+// not) throws SimulatedCrash, which is NOT an h5tx::Error, until crash()
+// (or kill_process()); that mode exists for FaultEnv's own tests only:
+// h5tx's code has no "dead Env" path, so a workload of h5tx code must
+// never see SimulatedCrash.
 //
-// A crash test typically: env.crash_after(k); runs the workload until it
-// throws SimulatedCrash; destroys everything that uses the Env (destructors
-// must not let the exception escape); env.crash(); reopens and checks.
+// A crash test typically: prepares a state; for each k forks a child that
+// sets crash_after(k) and runs the workload on a copy of that state
+// (run_crash_child); the parent rebuilds the Env from the child's image
+// (from_image), calls crash() (the power cut), recovers and checks.
 // Running once with no crash point and reading op_count() gives the range
 // of k. clone() lets each k start from a prepared state.
 //
@@ -91,6 +100,7 @@
 
 #include <cstdint>
 #include <exception>
+#include <functional>
 #include <memory>
 #include <string>
 #include <vector>
@@ -163,6 +173,21 @@ class FaultEnv final : public Env {
   void crash_after(uint64_t op);
   bool dead() const;
 
+  // Called once, when the Env dies (crash_after), with the Env's image,
+  // under the Env's lock (the hook must not call the Env). Meant for a
+  // forked child, which hands the image to its parent and _exits; if the
+  // hook returns, the Env is dead as without one. Not copied by clone().
+  void on_death(std::function<void(const std::string& image)> hook);
+
+  // The file system as bytes: current and durable contents, pending file
+  // changes, current and durable directory entries, the unsynced
+  // directory-change log, and the counters, crash epoch, crash options,
+  // capacity, clock and trace. Without open Files, locks, the crash point
+  // or injected faults: from_image() gives an alive Env with no handles,
+  // which crash() then power-cuts exactly as the original would have been.
+  std::string image() const;
+  static std::unique_ptr<FaultEnv> from_image(const std::string& image);
+
   // Operation `op` (absolute number) fails once with `err`. Kept across crashes.
   void fail_at(uint64_t op, int err, size_t partial_bytes = 0);
   // Read call number `read` (as counted by read_count()) throws IoError with
@@ -184,8 +209,9 @@ class FaultEnv final : public Env {
   void kill_process();
 
   // A copy of the whole file system (current and durable bytes, pending
-  // changes, the directory log), the counters, faults, crash options,
-  // capacity, clock and trace flag; without open Files, locks or the trace
+  // changes, the directory log), the counters, crash epoch, faults, crash
+  // options, capacity, clock and trace flag; without open Files, locks, the
+  // death hook or the trace
   // log. Lets a crash test prepare a state once and run each crash point on
   // a fresh copy.
   std::unique_ptr<FaultEnv> clone() const;
