@@ -16,6 +16,7 @@
 #include "crash_child.hpp"
 #include "h5tx/error.hpp"
 #include "io/testing/fault_env.hpp"
+#include "util/byte_codec.hpp"
 #include "undo/driver.hpp"
 #include "undo/journal_format.hpp"
 #include "undo/journaled_file.hpp"
@@ -32,6 +33,9 @@ using h5tx::undo::JournaledFile;
 using h5tx::undo::JournaledFileOptions;
 
 namespace {
+
+uint64_t le64(const unsigned char* p) { return h5tx::load_le(p, 8); }
+uint32_t le32(const unsigned char* p) { return uint32_t(h5tx::load_le(p, 4)); }
 
 const std::string kData = "/d/data.h5";
 const std::string kJournal = "/d/data.h5.journal";
@@ -648,10 +652,10 @@ TEST_CASE("golden: undo journal v1", "[undo][golden]") {
   REQUIRE(j.size() == 64 + 3 * 32 + 512 + 488 + 512);
   check_golden("undo-journal-v1.bin", j);
   // The checksums as the format doc defines them, computed in one shot.
-  CHECK(h5tx::undo::get_u64(reinterpret_cast<const unsigned char*>(j.data()) + 56) ==
+  CHECK(le64(reinterpret_cast<const unsigned char*>(j.data()) + 56) ==
         XXH3_64bits(j.data(), 56));
   std::string e1 = j.substr(64 + 32 + 512, 24) + p1;  // second entry: bytes 0..23, then data
-  CHECK(h5tx::undo::get_u64(reinterpret_cast<const unsigned char*>(j.data()) + 64 + 32 + 512 + 24) ==
+  CHECK(le64(reinterpret_cast<const unsigned char*>(j.data()) + 64 + 32 + 512 + 24) ==
         XXH3_64bits_withSeed(e1.data(), e1.size(), 0x0123456789abcdefull));
 
   // And it parses back to what went in.
@@ -691,9 +695,9 @@ TEST_CASE("golden: undo journal v2", "[undo][golden]") {
   h5tx::undo::append_entry(&j, h, 0, 1, p0b.data(), 512);   // a nested level's image of page 0
   REQUIRE(j.size() == 64 + 2 * 32 + 1000 + 512);
   check_golden("undo-journal-v2.bin", j);
-  CHECK(h5tx::undo::get_u32(reinterpret_cast<const unsigned char*>(j.data()) + 8) == 2);
+  CHECK(le32(reinterpret_cast<const unsigned char*>(j.data()) + 8) == 2);
   std::string e0 = j.substr(64, 24) + run;  // first entry: bytes 0..23, then data
-  CHECK(h5tx::undo::get_u64(reinterpret_cast<const unsigned char*>(j.data()) + 64 + 24) ==
+  CHECK(le64(reinterpret_cast<const unsigned char*>(j.data()) + 64 + 24) ==
         XXH3_64bits_withSeed(e0.data(), e0.size(), 0x0123456789abcdefull));
 
   // It parses back, and reverting it writes the run (not the nested image
@@ -733,16 +737,16 @@ TEST_CASE("golden: undo journal v3", "[undo][golden]") {
   REQUIRE(j.size() == 384 + 2 * 32 + 1000 + 512);
   check_golden("undo-journal-v3.bin", j);
   const unsigned char* u = reinterpret_cast<const unsigned char*>(j.data());
-  CHECK(h5tx::undo::get_u32(u + 8) == 3);
-  CHECK(h5tx::undo::get_u32(u + 12) == 384);
-  CHECK(h5tx::undo::get_u64(u + 40) == 0x801);
-  CHECK(h5tx::undo::get_u64(u + 48) == 12345);
-  CHECK(h5tx::undo::get_u32(u + 56) == 7);
+  CHECK(uint32_t(h5tx::load_le(u + 8, 4)) == 3);
+  CHECK(uint32_t(h5tx::load_le(u + 12, 4)) == 384);
+  CHECK(h5tx::load_le(u + 40, 8) == 0x801);
+  CHECK(h5tx::load_le(u + 48, 8) == 12345);
+  CHECK(uint32_t(h5tx::load_le(u + 56, 4)) == 7);
   CHECK(j.compare(64, 7, "data.h5") == 0);
   CHECK(std::all_of(j.begin() + 71, j.begin() + 376, [](char c) { return c == 0; }));
-  CHECK(h5tx::undo::get_u64(u + 376) == XXH3_64bits(j.data(), 376));
+  CHECK(h5tx::load_le(u + 376, 8) == XXH3_64bits(j.data(), 376));
   std::string e0 = j.substr(384, 24) + run;
-  CHECK(h5tx::undo::get_u64(u + 384 + 24) == XXH3_64bits_withSeed(e0.data(), e0.size(), 0x0123456789abcdefull));
+  CHECK(h5tx::load_le(u + 384 + 24, 8) == XXH3_64bits_withSeed(e0.data(), e0.size(), 0x0123456789abcdefull));
 
   FaultEnv env;
   make_file(env, std::string(3000, 'x'));

@@ -4,8 +4,8 @@
 #include <xxhash.h>
 
 #include "h5tx/error.hpp"
-#include "journal/byte_codec.hpp"
 #include "journal/tx_dir.hpp"
+#include "util/byte_codec.hpp"
 #include "util/names.hpp"
 
 namespace h5tx {

@@ -8,27 +8,12 @@
 #include <cstring>
 
 #include "h5tx/env.hpp"
+#include "util/byte_codec.hpp"
 #include "h5tx/error.hpp"
 
 namespace h5tx {
 namespace undo {
 
-void put_u32(std::string* out, uint32_t v) {
-  for (int i = 0; i < 4; i++) out->push_back(static_cast<char>((v >> (8 * i)) & 0xff));
-}
-void put_u64(std::string* out, uint64_t v) {
-  for (int i = 0; i < 8; i++) out->push_back(static_cast<char>((v >> (8 * i)) & 0xff));
-}
-uint32_t get_u32(const unsigned char* p) {
-  uint32_t v = 0;
-  for (int i = 3; i >= 0; i--) v = (v << 8) | p[i];
-  return v;
-}
-uint64_t get_u64(const unsigned char* p) {
-  uint64_t v = 0;
-  for (int i = 7; i >= 0; i--) v = (v << 8) | p[i];
-  return v;
-}
 
 size_t header_size_of(uint32_t version) {
   if (version == kJournalVersionPageEntries || version == kJournalVersionRuns) return kHeaderSize;
@@ -55,24 +40,24 @@ uint64_t max_entry_length(const JournalHeader& h) {
 std::string encode_header(const JournalHeader& h) {
   std::string out(kJournalMagic, sizeof(kJournalMagic));
   const size_t size = header_size_of(h.version);
-  put_u32(&out, h.version);
-  put_u32(&out, static_cast<uint32_t>(size));
-  put_u64(&out, h.page_size);
-  put_u64(&out, h.original_size);
-  put_u64(&out, h.nonce);
+  put_le(&out, h.version, 4);
+  put_le(&out, static_cast<uint32_t>(size), 4);
+  put_le(&out, h.page_size, 8);
+  put_le(&out, h.original_size, 8);
+  put_le(&out, h.nonce, 8);
   if (h.version >= kJournalVersion) {
     std::string name = h.owner.name.substr(0, kOwnerNameBytes);
-    put_u64(&out, h.owner.device);
-    put_u64(&out, h.owner.inode);
-    put_u32(&out, static_cast<uint32_t>(name.size()));
-    put_u32(&out, 0);  // reserved
+    put_le(&out, h.owner.device, 8);
+    put_le(&out, h.owner.inode, 8);
+    put_le(&out, static_cast<uint32_t>(name.size()), 4);
+    put_le(&out, 0, 4);  // reserved
     out += name;
     out.resize(size - 8, '\0');  // name padding and reserved bytes
   } else {
-    put_u64(&out, 0);  // reserved
-    put_u64(&out, 0);  // reserved
+    put_le(&out, 0, 8);  // reserved
+    put_le(&out, 0, 8);  // reserved
   }
-  put_u64(&out, XXH3_64bits(out.data(), out.size()));
+  put_le(&out, XXH3_64bits(out.data(), out.size()), 8);
   return out;
 }
 
@@ -85,14 +70,6 @@ static uint64_t entry_checksum(const JournalHeader& h, const void* entry_head, c
   XXH3_64bits_update(&state, data, length);
   return XXH3_64bits_digest(&state);
 }
-
-namespace {
-
-void store_le(unsigned char* p, uint64_t v, int bytes) {
-  for (int i = 0; i < bytes; i++) p[i] = static_cast<unsigned char>(v >> (8 * i));
-}
-
-}  // namespace
 
 void seal_entry(char* entry, const JournalHeader& h, uint64_t offset, uint32_t level, uint32_t length) {
   unsigned char* head = reinterpret_cast<unsigned char*>(entry);
@@ -122,10 +99,10 @@ ScannedJournal scan_journal(File& f) {
                                     " bytes, need " + std::to_string(kHeaderSize) + ")");
   if (std::memcmp(hb, kJournalMagic, sizeof(kJournalMagic)) != 0)
     throw CorruptionError(path, "not an undo journal (bad magic)");
-  uint32_t version = get_u32(hb + 8);
+  uint32_t version = uint32_t(load_le(hb + 8, 4));
   const size_t header_size = header_size_of(version);
   if (header_size == 0) {
-    if (get_u64(hb + 56) != XXH3_64bits(hb, 56))  // a damaged older header, or a newer one
+    if (load_le(hb + 56, 8) != XXH3_64bits(hb, 56))  // a damaged older header, or a newer one
       throw CorruptionError(path, "undo journal header checksum mismatch (or unknown version " +
                                       std::to_string(version) + ")");
     throw UnsupportedError(path, "undo journal format version " + std::to_string(version) +
@@ -137,23 +114,23 @@ ScannedJournal scan_journal(File& f) {
                                  header_size - kHeaderSize))
     throw CorruptionError(path, "undo journal header is truncated (" + std::to_string(size) +
                                     " bytes, need " + std::to_string(header_size) + ")");
-  if (get_u64(hb + header_size - 8) != XXH3_64bits(hb, header_size - 8))
+  if (load_le(hb + header_size - 8, 8) != XXH3_64bits(hb, header_size - 8))
     throw CorruptionError(path, "undo journal header checksum mismatch");
   out.header.version = version;
-  if (get_u32(hb + 12) != header_size)
-    throw CorruptionError(path, "undo journal header size field is " + std::to_string(get_u32(hb + 12)));
+  if (uint32_t(load_le(hb + 12, 4)) != header_size)
+    throw CorruptionError(path, "undo journal header size field is " + std::to_string(uint32_t(load_le(hb + 12, 4))));
   if (version >= kJournalVersion) {
-    out.header.owner.device = get_u64(hb + 40);
-    out.header.owner.inode = get_u64(hb + 48);
-    uint32_t name_len = get_u32(hb + 56);
+    out.header.owner.device = load_le(hb + 40, 8);
+    out.header.owner.inode = load_le(hb + 48, 8);
+    uint32_t name_len = uint32_t(load_le(hb + 56, 4));
     if (name_len > kOwnerNameBytes)
       throw CorruptionError(path, "undo journal header: data file name length " + std::to_string(name_len) +
                                       " is out of range");
     out.header.owner.name.assign(reinterpret_cast<const char*>(hb + 64), name_len);
   }
-  out.header.page_size = get_u64(hb + 16);
-  out.header.original_size = get_u64(hb + 24);
-  out.header.nonce = get_u64(hb + 32);
+  out.header.page_size = load_le(hb + 16, 8);
+  out.header.original_size = load_le(hb + 24, 8);
+  out.header.nonce = load_le(hb + 32, 8);
   if (out.header.page_size < kMinPageSize || out.header.page_size > kMaxPageSize)
     throw CorruptionError(path, "undo journal page size " + std::to_string(out.header.page_size) +
                                     " is out of range");
@@ -165,17 +142,17 @@ ScannedJournal scan_journal(File& f) {
   while (pos < size) {
     unsigned char eh[kEntryHeaderSize];
     if (size - pos < kEntryHeaderSize || f.read(pos, eh, kEntryHeaderSize) != kEntryHeaderSize) break;
-    uint32_t length = get_u32(eh + 4);
+    uint32_t length = uint32_t(load_le(eh + 4, 4));
     if (length == 0 || length > max_length || size - pos - kEntryHeaderSize < length) break;
     if (data.size() < length) data.resize(length);
     if (f.read(pos + kEntryHeaderSize, &data[0], length) != length) break;
-    if (entry_checksum(out.header, eh, data.data(), length) != get_u64(eh + 24)) break;
+    if (entry_checksum(out.header, eh, data.data(), length) != load_le(eh + 24, 8)) break;
     JournalEntry e;
     e.data_pos = pos + kEntryHeaderSize;
-    e.offset = get_u64(eh + 8);
+    e.offset = load_le(eh + 8, 8);
     e.length = length;
-    e.level = get_u32(eh + 16);
-    uint32_t kind = get_u32(eh);
+    e.level = uint32_t(load_le(eh + 16, 4));
+    uint32_t kind = uint32_t(load_le(eh, 4));
     if (kind != kEntryBeforeImage || e.offset % out.header.page_size != 0)
       throw CorruptionError(path, "undo journal entry at byte " + std::to_string(pos) +
                                       " has a valid checksum but kind " + std::to_string(kind) +

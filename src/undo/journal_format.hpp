@@ -84,11 +84,5 @@ void seal_entry(char* entry, const JournalHeader& h, uint64_t offset, uint32_t l
 // checksum-failing entry: that is the torn tail (see the format doc).
 ScannedJournal scan_journal(File& f);
 
-// Little-endian helpers shared by the undo codecs.
-void put_u32(std::string* out, uint32_t v);
-void put_u64(std::string* out, uint64_t v);
-uint32_t get_u32(const unsigned char* p);
-uint64_t get_u64(const unsigned char* p);
-
 }  // namespace undo
 }  // namespace h5tx

@@ -7,6 +7,7 @@
 #include <string>
 
 #include "h5tx/error.hpp"
+#include "util/byte_codec.hpp"
 #include "undo/journal_format.hpp"
 
 namespace h5tx {
@@ -43,7 +44,7 @@ ScannedLegacyJournal scan_legacy_journal(File& f) {
   unsigned char hb[kLegacyHeaderSize];
   if (f.read(0, hb, kLegacyHeaderSize) != kLegacyHeaderSize)
     throw IoError(path, "short read of the sec2j journal header");
-  out.last_entry = get_u64(hb + 5);
+  out.last_entry = load_le(hb + 5, 8);
   if (out.last_entry == 0) return out;
   if (out.last_entry < kLegacyHeaderSize)
     throw CorruptionError(path, "sec2j journal: last-entry offset " + std::to_string(out.last_entry) +
@@ -57,11 +58,11 @@ ScannedLegacyJournal scan_legacy_journal(File& f) {
     unsigned char eh[20];
     bool complete = size - std::min(size, pos) >= kLegacyEntryOverhead &&
                     f.read(pos, eh, sizeof eh) == sizeof eh;
-    uint64_t address = complete ? get_u64(eh) : 0;
-    uint64_t n = complete ? get_u64(eh + 8) : 0;
+    uint64_t address = complete ? load_le(eh, 8) : 0;
+    uint64_t n = complete ? load_le(eh + 8, 8) : 0;
     complete = complete && n <= size - pos - kLegacyEntryOverhead;
     uint32_t crc = 0;
-    bool crc_ok = complete && crc_of(f, pos + 20, n, &crc) && crc == get_u32(eh + 16);
+    bool crc_ok = complete && crc_of(f, pos + 20, n, &crc) && crc == uint32_t(load_le(eh + 16, 4));
     if (!complete || !crc_ok) {
       if (is_last) {
         out.torn_tail = true;  // written but never synced: its data write never happened
@@ -72,7 +73,7 @@ ScannedLegacyJournal scan_legacy_journal(File& f) {
     }
     unsigned char pb[8];
     if (f.read(pos + 20 + n, pb, 8) != 8) throw IoError(path, "short read of " + where);
-    uint64_t back = get_u64(pb);
+    uint64_t back = load_le(pb, 8);
     // The first entry's back link is not checked: the original driver left
     // it stale in the second and later transactions of one session.
     if (!out.entries.empty() && back != prev_pos)

@@ -6,6 +6,7 @@
 #include <unordered_set>
 
 #include "h5tx/error.hpp"
+#include "util/byte_codec.hpp"
 #include "undo/journal_format.hpp"
 #include "undo/legacy_journal.hpp"
 #include "undo/superblock.hpp"
@@ -41,7 +42,7 @@ std::unique_ptr<PendingJournal> PendingJournal::load(Env& env, const std::string
   } else if (matches_magic(head, n, kJournalMagic, sizeof kJournalMagic)) {
     // A header shorter than its version's size is torn: never synced
     // (format doc, "Torn tail"). An unknown version is scan_journal's to report.
-    size_t header_size = n >= 12 ? header_size_of(get_u32(head + 8)) : kHeaderSize;
+    size_t header_size = n >= 12 ? header_size_of(uint32_t(load_le(head + 8, 4))) : kHeaderSize;
     if (size < kHeaderSize || (header_size != 0 && size < header_size)) {
       p->nothing_ = true;
     } else {

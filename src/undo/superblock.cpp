@@ -1,6 +1,8 @@
 // HDF5 superblock (versions 2 and 3) file-consistency flags.
 #include "undo/superblock.hpp"
 
+#include "util/byte_codec.hpp"
+
 #include <cstring>
 
 namespace h5tx {
@@ -60,7 +62,7 @@ std::string SuperblockFlags::cleared() const {
   std::string out = bytes;
   out[11] = 0;
   uint32_t sum = checksum_lookup3(out.data(), out.size() - 4);
-  for (int i = 0; i < 4; i++) out[out.size() - 4 + i] = static_cast<char>((sum >> (8 * i)) & 0xff);
+  store_le(reinterpret_cast<unsigned char*>(&out[out.size() - 4]), sum, 4);
   return out;
 }
 
@@ -76,8 +78,7 @@ SuperblockFlags find_superblock(uint64_t size, const std::function<size_t(uint64
     size_t n = 12 + 4 * size_t(offsets) + 4;
     std::string bytes(n, '\0');
     if (read(at, &bytes[0], n) != n) return sb;
-    uint32_t stored = 0;
-    for (int i = 0; i < 4; i++) stored |= uint32_t(static_cast<unsigned char>(bytes[n - 4 + i])) << (8 * i);
+    const uint32_t stored = uint32_t(load_le(reinterpret_cast<const unsigned char*>(&bytes[n - 4]), 4));
     if (checksum_lookup3(bytes.data(), n - 4) != stored) return sb;
     sb.found = true;
     sb.offset = at;

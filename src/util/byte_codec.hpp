@@ -1,7 +1,9 @@
-// Little-endian encoding helpers for the redo journal's binary formats:
-// ByteWriter appends fixed-width integers and length-prefixed strings;
-// ByteReader parses them back with every length bounds-checked, throwing
-// CorruptionError naming the file and the offset of the bad field.
+// The one little-endian byte codec of h5tx's on-disk formats. store_le /
+// load_le / put_le for fixed-offset records (the undo journal, its
+// superblock); ByteWriter appends fixed-width integers and length-prefixed
+// strings, ByteReader parses them back with every length bounds-checked,
+// throwing CorruptionError naming the file and the offset of the bad field
+// (the redo MANIFEST).
 #pragma once
 
 #include <cstdint>
@@ -11,7 +13,21 @@
 #include "h5tx/error.hpp"
 
 namespace h5tx {
-namespace journal {
+
+// The low `bytes` bytes of v at p, least significant first.
+inline void store_le(unsigned char* p, uint64_t v, int bytes) {
+  for (int i = 0; i < bytes; i++) p[i] = static_cast<unsigned char>(v >> (8 * i));
+}
+// The `bytes`-byte little-endian integer at p.
+inline uint64_t load_le(const unsigned char* p, int bytes) {
+  uint64_t v = 0;
+  for (int i = bytes - 1; i >= 0; i--) v = (v << 8) | p[i];
+  return v;
+}
+// Appends the low `bytes` bytes of v to *out, least significant first.
+inline void put_le(std::string* out, uint64_t v, int bytes) {
+  for (int i = 0; i < bytes; i++) out->push_back(static_cast<char>((v >> (8 * i)) & 0xff));
+}
 
 class ByteWriter {
  public:
@@ -32,9 +48,7 @@ class ByteWriter {
   std::string& data() { return out_; }
 
  private:
-  void put(uint64_t v, int n) {
-    for (int i = 0; i < n; i++) out_.push_back(static_cast<char>((v >> (8 * i)) & 0xff));
-  }
+  void put(uint64_t v, int n) { put_le(&out_, v, n); }
   std::string out_;
 };
 
@@ -83,8 +97,7 @@ class ByteReader {
   }
   uint64_t get(int n, const char* what) {
     need(n, what);
-    uint64_t v = 0;
-    for (int i = 0; i < n; i++) v |= uint64_t(p_[pos_ + i]) << (8 * i);
+    uint64_t v = load_le(p_ + pos_, n);
     pos_ += n;
     return v;
   }
@@ -95,5 +108,4 @@ class ByteReader {
   std::string path_;
 };
 
-}  // namespace journal
 }  // namespace h5tx
