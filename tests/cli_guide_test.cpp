@@ -36,8 +36,10 @@ TEST_CASE("the user guide documents every command and every option") {
     std::string text = guide.substr(section, end == std::string::npos ? std::string::npos : end - section);
     for (const h5tx::cli::OptionSpec& o : c.spec.options) {
       INFO("option --" << o.name);
-      if (o.name == "lock-timeout") CHECK(guide.find("--lock-timeout") != std::string::npos);
-      else CHECK(text.find("--" + o.name) != std::string::npos);
+      if (o.name == "lock-timeout")
+        CHECK(guide.find("--lock-timeout") != std::string::npos);
+      else
+        CHECK(text.find("--" + o.name) != std::string::npos);
     }
   }
 }

@@ -27,10 +27,14 @@ using namespace h5tx::cli;
 namespace {
 
 CommandSpec spec() {
-  return {"ingest", "HOME FILE:/path", "test", {{"from", "INPUT", ""}, {"verbose", "", ""}, {"threads", "N", ""}}, 2, 2};
+  return {"ingest", "HOME FILE:/path",
+          "test",   {{"from", "INPUT", ""}, {"verbose", "", ""}, {"threads", "N", ""}},
+          2,        2};
 }
 
-std::vector<std::string> sv(std::initializer_list<const char*> l) { return std::vector<std::string>(l.begin(), l.end()); }
+std::vector<std::string> sv(std::initializer_list<const char*> l) {
+  return std::vector<std::string>(l.begin(), l.end());
+}
 
 void write_file(const std::string& path, const std::string& bytes) {
   std::ofstream f(path, std::ios::binary);
@@ -47,7 +51,9 @@ std::string pattern_u16(uint64_t n) {
   return s;
 }
 
-uint16_t pattern_at(uint64_t i) { return uint16_t(i * 7 + 3); }
+uint16_t pattern_at(uint64_t i) {
+  return uint16_t(i * 7 + 3);
+}
 
 }  // namespace
 
@@ -152,12 +158,18 @@ TEST_CASE("npy headers: versions 1 and 2, and clear errors") {
     }
     return std::string("no error");
   };
-  CHECK(message_of(with("{'descr': '>u2', 'fortran_order': False, 'shape': (2,), }")).find("big-endian") != std::string::npos);
-  CHECK(message_of(with("{'descr': '<u2', 'fortran_order': True, 'shape': (2,), }")).find("Fortran") != std::string::npos);
-  CHECK(message_of(with("{'descr': '<c8', 'fortran_order': False, 'shape': (2,), }")).find("no h5tx type") != std::string::npos);
-  CHECK(message_of(with("{'descr': '|b1', 'fortran_order': False, 'shape': (2,), }")).find("no h5tx type") != std::string::npos);
-  CHECK(message_of(with("{'descr': '<u2', 'fortran_order': False, 'shape': (), }")).find("0-dimensional") != std::string::npos);
-  CHECK(message_of(with("{'descr': '<u2', 'fortran_order': False, 'shape': (2,), ")).find("header") != std::string::npos);
+  CHECK(message_of(with("{'descr': '>u2', 'fortran_order': False, 'shape': (2,), }")).find("big-endian") !=
+        std::string::npos);
+  CHECK(message_of(with("{'descr': '<u2', 'fortran_order': True, 'shape': (2,), }")).find("Fortran") !=
+        std::string::npos);
+  CHECK(message_of(with("{'descr': '<c8', 'fortran_order': False, 'shape': (2,), }")).find("no h5tx type") !=
+        std::string::npos);
+  CHECK(message_of(with("{'descr': '|b1', 'fortran_order': False, 'shape': (2,), }")).find("no h5tx type") !=
+        std::string::npos);
+  CHECK(message_of(with("{'descr': '<u2', 'fortran_order': False, 'shape': (), }")).find("0-dimensional") !=
+        std::string::npos);
+  CHECK(message_of(with("{'descr': '<u2', 'fortran_order': False, 'shape': (2,), ")).find("header") !=
+        std::string::npos);
   CHECK(message_of("not numpy at all").find("magic") != std::string::npos);
   CHECK(message_of(with("{'descr': '<u2'")).find("bad.npy") != std::string::npos);
 }
@@ -174,9 +186,12 @@ TEST_CASE("raw and npy inputs read any hyperslab in C order") {
   CHECK(npy->shape() == shape);
   CHECK(raw->identity() != npy->identity());
   for (Input* in : {raw.get(), npy.get()}) {
-    for (const auto& box : std::vector<std::pair<Shape, Shape>>{
-             {{0, 0, 0}, {5, 6, 7}}, {{1, 2, 3}, {2, 3, 4}}, {{4, 0, 0}, {1, 6, 7}}, {{0, 5, 6}, {5, 1, 1}},
-             {{2, 0, 0}, {3, 6, 7}}, {{1, 1, 0}, {2, 2, 7}}}) {
+    for (const auto& box : std::vector<std::pair<Shape, Shape>>{{{0, 0, 0}, {5, 6, 7}},
+                                                                {{1, 2, 3}, {2, 3, 4}},
+                                                                {{4, 0, 0}, {1, 6, 7}},
+                                                                {{0, 5, 6}, {5, 1, 1}},
+                                                                {{2, 0, 0}, {3, 6, 7}},
+                                                                {{1, 1, 0}, {2, 2, 7}}}) {
       const Shape& s = box.first;
       const Shape& c = box.second;
       std::vector<uint16_t> got(c[0] * c[1] * c[2]);

@@ -77,7 +77,9 @@ Result cli(const h5tx_test::TempDir& dir, std::vector<std::string> args) {
   return r;
 }
 
-bool contains(const std::string& s, const std::string& part) { return s.find(part) != std::string::npos; }
+bool contains(const std::string& s, const std::string& part) {
+  return s.find(part) != std::string::npos;
+}
 
 // The dataset's elements as raw little-endian bytes, dumped by h5dump.
 std::string h5dump_bytes(const h5tx_test::TempDir& dir, const std::string& file, const std::string& dataset) {
@@ -138,7 +140,8 @@ std::vector<uint64_t> committed_chunks(const std::string& out) {
     std::string part;
     while (std::getline(in, part, ',')) {
       size_t dash = part.find('-');
-      uint64_t a = std::stoull(part.substr(0, dash)), b = dash == std::string::npos ? a : std::stoull(part.substr(dash + 1));
+      uint64_t a = std::stoull(part.substr(0, dash)),
+               b = dash == std::string::npos ? a : std::stoull(part.substr(dash + 1));
       for (uint64_t i = a; i <= b; i++) v.push_back(i);
     }
   }
@@ -186,12 +189,14 @@ TEST_CASE("usage errors exit 2 with one line naming the problem, --help exits 0"
   CHECK(r.status == 2);
   CHECK(contains(r.err, "--bogus"));
   CHECK(lines_of(r.err).size() == 1);
-  CHECK(cli(dir, {"create-dataset", dir / "s", "vol.h5:/a", "--dtype", "u17", "--shape", "4", "--chunk", "2"}).status == 2);
-  CHECK(cli(dir, {"create-dataset", dir / "s", "vol.h5", "--dtype", "u8", "--shape", "4", "--chunk", "2"}).status == 2);
+  CHECK(cli(dir, {"create-dataset", dir / "s", "vol.h5:/a", "--dtype", "u17", "--shape", "4", "--chunk", "2"})
+            .status == 2);
+  CHECK(cli(dir, {"create-dataset", dir / "s", "vol.h5", "--dtype", "u8", "--shape", "4", "--chunk", "2"})
+            .status == 2);
   CHECK(cli(dir, {"init", dir / "s", "--mode", "sideways"}).status == 2);
   CHECK(cli(dir, {"get", dir / "s", "vol.h5:/a"}).status == 2);
-  for (const char* cmd : {"init", "create-dataset", "ls", "log", "get", "flush", "recover", "stats", "ingest", "demo",
-                          "check", "dump", "export", "undo-recover"}) {
+  for (const char* cmd : {"init", "create-dataset", "ls", "log", "get", "flush", "recover", "stats", "ingest",
+                          "demo", "check", "dump", "export", "undo-recover"}) {
     Result h = cli(dir, {cmd, "--help"});
     CHECK(h.status == 0);
     CHECK(contains(h.out, std::string("usage: h5tx ") + cmd));
@@ -214,23 +219,28 @@ TEST_CASE("ingest of a .npy and a raw file, flushed: the HDF5 files hold exactly
   write_file(dir / "a.npy", npy_file("<u2", "33, 40, 50", a));
   write_file(dir / "b.raw", b);
   Result r = cli(dir, {"ingest", home, "vol.h5:/raw/a", "--from", dir / "a.npy", "--chunk", "16,16,16",
-                        "--tx-chunks", "3", "--threads", "3"});
+                       "--tx-chunks", "3", "--threads", "3"});
   REQUIRE(r.status == 0);
   CHECK(contains(r.out, "wrote 36 of 36 chunks"));
   CHECK(contains(r.err, "100.0%"));  // the progress line, plain (not a terminal)
   r = cli(dir, {"ingest", home, "other.h5:/b", "--from", dir / "b.raw", "--dtype", "f32", "--shape", "70,90",
-                 "--chunk", "32,32", "--compress", "deflate:5"});
+                "--chunk", "32,32", "--compress", "deflate:5"});
   REQUIRE(r.status == 0);
 
   CHECK(h5dump_bytes(dir, home + "/data/vol.h5", "/raw/a") == a);
   CHECK(h5dump_bytes(dir, home + "/data/other.h5", "/b") == b);
   if (have_h5py()) {
-    std::string py = "import h5py, numpy as np\n"
-                     "a = np.load('" + dir / "a.npy" + "')\n"
-                     "d = h5py.File('" + home + "/data/vol.h5', 'r')['raw/a']\n"
-                     "assert d.dtype == np.uint16 and d.shape == (33, 40, 50) and d.chunks == (16, 16, 16)\n"
-                     "assert (d[...] == a).all()\n"
-                     "print('h5py-ok')\n";
+    std::string py =
+        "import h5py, numpy as np\n"
+        "a = np.load('" +
+        dir / "a.npy" +
+        "')\n"
+        "d = h5py.File('" +
+        home +
+        "/data/vol.h5', 'r')['raw/a']\n"
+        "assert d.dtype == np.uint16 and d.shape == (33, 40, 50) and d.chunks == (16, 16, 16)\n"
+        "assert (d[...] == a).all()\n"
+        "print('h5py-ok')\n";
     Result p = run_program({"/usr/bin/python3", "-c", py}, dir.path());
     CHECK(p.err == "");
     CHECK(contains(p.out, "h5py-ok"));
@@ -252,7 +262,8 @@ TEST_CASE("ingest of a .npy and a raw file, flushed: the HDF5 files hold exactly
   REQUIRE(r.status == 0);
   uint16_t v[3];
   std::memcpy(v, &a[((2 * 40 + 3) * 50 + 4) * 2], 6);
-  CHECK(r.out == "[2,3,4] " + std::to_string(v[0]) + " " + std::to_string(v[1]) + " " + std::to_string(v[2]) + "\n");
+  CHECK(r.out ==
+        "[2,3,4] " + std::to_string(v[0]) + " " + std::to_string(v[1]) + " " + std::to_string(v[2]) + "\n");
   r = cli(dir, {"get", home, "vol.h5:/raw/a", "--chunk", "2,2,3", "--raw"});
   REQUIRE(r.status == 0);
   REQUIRE(r.out.size() == 16 * 16 * 16 * 2);  // edge chunk: whole, padded with the fill value
@@ -285,9 +296,10 @@ TEST_CASE("an ingest killed with SIGKILL resumes: exactly the input's bytes, no 
   const uint64_t n = 4u << 20;  // 4 MiB of u8, 64 chunks of 64 KiB
   std::string data = pattern(n, 7);
   write_file(dir / "in.raw", data);
-  std::vector<std::string> args = {kBinary, "ingest", home, "big.h5:/x", "--from", dir / "in.raw", "--dtype", "u8",
-                                   "--shape", "64,256,256", "--chunk", "1,256,256", "--tx-chunks", "2",
-                                   "--threads", "2", "--verbose", "--max-rate", "2"};
+  std::vector<std::string> args = {
+      kBinary,     "ingest",  home,         "big.h5:/x",  "--from",    dir / "in.raw", "--dtype",
+      "u8",        "--shape", "64,256,256", "--chunk",    "1,256,256", "--tx-chunks",  "2",
+      "--threads", "2",       "--verbose",  "--max-rate", "2"};
 
   // First run: killed after five committed transactions.
   int out_pipe[2];
@@ -380,7 +392,8 @@ TEST_CASE("an ingest killed with SIGKILL resumes: exactly the input's bytes, no 
   CHECK(h5dump_bytes(dir, home + "/data/big.h5", "/x") == data);
   r = cli(dir, {"check", home});
   CHECK(r.status == 0);
-  r = cli(dir, {"ingest", home, "big.h5:/x", "--from", dir / "in.raw", "--dtype", "u8", "--shape", "64,256,256"});
+  r = cli(dir,
+          {"ingest", home, "big.h5:/x", "--from", dir / "in.raw", "--dtype", "u8", "--shape", "64,256,256"});
   CHECK(contains(r.out, "already complete"));
 }
 
@@ -388,7 +401,9 @@ TEST_CASE("log and dump show pending transactions, check finds a flipped byte in
   h5tx_test::TempDir dir("cli_journal");
   std::string home = dir / "store";
   REQUIRE(cli(dir, {"init", home}).status == 0);
-  REQUIRE(cli(dir, {"create-dataset", home, "v.h5:/d", "--dtype", "u8", "--shape", "64,64", "--chunk", "32,32"}).status == 0);
+  REQUIRE(
+      cli(dir, {"create-dataset", home, "v.h5:/d", "--dtype", "u8", "--shape", "64,64", "--chunk", "32,32"})
+          .status == 0);
   // A process commits without the background flusher and dies without
   // closing the store: the transaction stays in the journal, committed.
   pid_t pid = ::fork();
@@ -491,7 +506,9 @@ TEST_CASE("log and dump show pending transactions, check finds a flipped byte in
   REQUIRE(::mkdir(flushed.c_str(), 0755) == 0);
   r = cli(dir, {"check", home, "--repair"});
   CHECK(r.status == 1);
-  CHECK(contains(r.out, "working_3fffffffffffffff_flushed: applied transaction newer than a pending committed one cannot be read"));
+  CHECK(contains(r.out,
+                 "working_3fffffffffffffff_flushed: applied transaction newer than a pending committed one "
+                 "cannot be read"));
   CHECK(::access(flushed.c_str(), F_OK) == 0);
   CHECK(::access(txdir.c_str(), F_OK) == 0);
   CHECK(cli(dir, {"log", home}).status == 1);
@@ -525,8 +542,9 @@ TEST_CASE("demo --size 8 ingests, flushes and verifies a synthetic volume") {
   CHECK(contains(r.out, "27 of 27 chunks match the generator"));
   CHECK(contains(r.out, dir / "demo/data/volume.h5"));
   CHECK(contains(r.out, "h5dump -d /volume"));
-  Result d = run_program({"/usr/bin/h5dump", "-d", "/volume", "-s", "0,0,0", "-c", "1,2,8", dir / "demo/data/volume.h5"},
-                         dir.path());
+  Result d = run_program(
+      {"/usr/bin/h5dump", "-d", "/volume", "-s", "0,0,0", "-c", "1,2,8", dir / "demo/data/volume.h5"},
+      dir.path());
   CHECK(d.status == 0);
   CHECK(contains(d.out, "DATASET \"/volume\""));
   CHECK(h5dump_bytes(dir, dir / "demo/data/volume.h5", "/volume").size() == 161u * 161 * 161 * 2);
@@ -540,7 +558,8 @@ TEST_CASE("undo mode: ingest, ls, check, export through the same commands") {
   REQUIRE(cli(dir, {"init", home, "--mode", "undo"}).status == 0);
   std::string a = pattern(30 * 20 * 2, 5);
   write_file(dir / "a.npy", npy_file("<i2", "30, 20", a));
-  Result r = cli(dir, {"ingest", home, "u.h5:/a", "--from", dir / "a.npy", "--chunk", "8,8", "--tx-chunks", "3"});
+  Result r =
+      cli(dir, {"ingest", home, "u.h5:/a", "--from", dir / "a.npy", "--chunk", "8,8", "--tx-chunks", "3"});
   REQUIRE(r.status == 0);
   CHECK(contains(r.out, "wrote 12 of 12 chunks"));
   CHECK(h5dump_bytes(dir, home + "/data/u.h5", "/a") == a);
@@ -576,7 +595,7 @@ TEST_CASE("undo-recover reverts a bare sec2j file whose writer died inside a tra
     if (H5FD_sec2j_tx_start(f) < 0) ::_exit(2);
     H5Dwrite(d, H5T_NATIVE_INT32, H5S_ALL, H5S_ALL, H5P_DEFAULT, after.data());
     H5Fflush(f, H5F_SCOPE_GLOBAL);
-    ::_exit(0);                      // dies inside the transaction
+    ::_exit(0);  // dies inside the transaction
   }
   int st = 0;
   ::waitpid(pid, &st, 0);
@@ -595,7 +614,8 @@ TEST_CASE("undo-recover reverts a bare sec2j file whose writer died inside a tra
   CHECK(cli(dir, {"undo-recover", dir / "missing.h5"}).status == 1);
 }
 
-TEST_CASE("check of an undo store whose writer died after creating a file: the file is noted, not a problem") {
+TEST_CASE(
+    "check of an undo store whose writer died after creating a file: the file is noted, not a problem") {
   h5tx_test::TempDir dir("cli_undo_created");
   std::string home = dir / "store";
   REQUIRE(cli(dir, {"init", home, "--mode", "undo"}).status == 0);
@@ -631,7 +651,9 @@ TEST_CASE("ls shows attributes and export copies them, in both modes") {
     h5tx_test::TempDir dir(std::string("cli_attrs_") + mode);
     std::string home = dir / "store";
     REQUIRE(cli(dir, {"init", home, "--mode", mode}).status == 0);
-    REQUIRE(cli(dir, {"create-dataset", home, "vol.h5:/raw/a", "--dtype", "u8", "--shape", "4", "--chunk", "4"}).status == 0);
+    REQUIRE(
+        cli(dir, {"create-dataset", home, "vol.h5:/raw/a", "--dtype", "u8", "--shape", "4", "--chunk", "4"})
+            .status == 0);
     {
       auto s = h5tx::Store::open(home);
       auto tx = s->begin();

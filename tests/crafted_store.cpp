@@ -27,7 +27,8 @@ using h5tx::journal::TxState;
 namespace {
 
 [[noreturn]] void fail(const std::string& what) {
-  throw std::runtime_error("crafted_store: " + what + (errno ? std::string(": ") + std::strerror(errno) : ""));
+  throw std::runtime_error("crafted_store: " + what +
+                           (errno ? std::string(": ") + std::strerror(errno) : ""));
 }
 
 void write_file(const std::string& path, const std::string& bytes) {
@@ -158,8 +159,8 @@ CraftedTx& CraftedTx::extend_dataset(const std::string& file, const std::string&
   return *this;
 }
 
-CraftedTx& CraftedTx::set_attribute(const std::string& file, const std::string& object, const std::string& name,
-                                    const h5tx::AttributeValue& value) {
+CraftedTx& CraftedTx::set_attribute(const std::string& file, const std::string& object,
+                                    const std::string& name, const h5tx::AttributeValue& value) {
   Op op;
   op.kind = OpKind::SetAttribute;
   op.file = file;
@@ -198,9 +199,10 @@ CraftedTx& CraftedTx::write_chunk_spilled(const std::string& file, const std::st
 }
 
 CraftedTx& CraftedTx::write_chunk_ref(const std::string& file, const std::string& dataset,
-                                      const h5tx::Shape& coords, const std::string& chunk_file, uint64_t offset,
-                                      uint64_t size, uint64_t hash, uint32_t filter_mask) {
-  if (chunk_file.empty()) throw std::invalid_argument("write_chunk_ref: use write_chunk_inline for inline copies");
+                                      const h5tx::Shape& coords, const std::string& chunk_file,
+                                      uint64_t offset, uint64_t size, uint64_t hash, uint32_t filter_mask) {
+  if (chunk_file.empty())
+    throw std::invalid_argument("write_chunk_ref: use write_chunk_inline for inline copies");
   Op op;
   op.kind = OpKind::WriteChunk;
   op.file = file;
@@ -352,8 +354,11 @@ void walk(const std::string& root, const std::string& rel, const std::string& ex
     struct stat st;
     if (::lstat(full.c_str(), &st) != 0) continue;
     Stamp s;
-    s.type = S_ISREG(st.st_mode) ? 'f' : S_ISDIR(st.st_mode) ? 'd' : S_ISLNK(st.st_mode) ? 'l'
-             : S_ISFIFO(st.st_mode) ? 'p' : 'o';
+    s.type = S_ISREG(st.st_mode)    ? 'f'
+             : S_ISDIR(st.st_mode)  ? 'd'
+             : S_ISLNK(st.st_mode)  ? 'l'
+             : S_ISFIFO(st.st_mode) ? 'p'
+                                    : 'o';
     s.size = s.type == 'd' ? 0 : static_cast<uint64_t>(st.st_size);
     s.mtime_ns = int64_t(st.st_mtim.tv_sec) * 1000000000 + st.st_mtim.tv_nsec;
     if (s.type == 'l') {

@@ -79,11 +79,13 @@ class CraftedTx {
   // A chunk copy inline in the MANIFEST: `stored` are the bytes as HDF5
   // would store them (after the filters the mask does not skip); its
   // XXH3-64 is computed here.
-  CraftedTx& write_chunk_inline(const std::string& file, const std::string& dataset, const h5tx::Shape& coords,
-                                const std::string& stored, uint32_t filter_mask = 0);
+  CraftedTx& write_chunk_inline(const std::string& file, const std::string& dataset,
+                                const h5tx::Shape& coords, const std::string& stored,
+                                uint32_t filter_mask = 0);
   // A chunk copy appended to the transaction's spill file, XXH3-64 computed.
-  CraftedTx& write_chunk_spilled(const std::string& file, const std::string& dataset, const h5tx::Shape& coords,
-                                 const std::string& stored, uint32_t filter_mask = 0);
+  CraftedTx& write_chunk_spilled(const std::string& file, const std::string& dataset,
+                                 const h5tx::Shape& coords, const std::string& stored,
+                                 uint32_t filter_mask = 0);
   // A chunk copy anywhere: `chunk_file` ("spill" or any other name, "" =
   // inline is not allowed here), offset, size and checksum exactly as given
   // (hostile references: a size of 2 GiB in a spill file of a few bytes).
@@ -100,7 +102,8 @@ class CraftedTx {
   // Writes journal/working_<txid>_<state>/ under `home` (MANIFEST, and
   // `spill` if any chunk was spilled or spill bytes were appended).
   // Returns the directory's path.
-  std::string write(const std::string& home, h5tx::journal::TxState state = h5tx::journal::TxState::Done) const;
+  std::string write(const std::string& home,
+                    h5tx::journal::TxState state = h5tx::journal::TxState::Done) const;
 
  private:
   h5tx::journal::Manifest m_;

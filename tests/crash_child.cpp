@@ -95,7 +95,9 @@ void require_fork_safe(const char* why) {
                            " file(s) open; a child would inherit them");
 }
 
-bool in_crash_child() { return g_in_crash_child; }
+bool in_crash_child() {
+  return g_in_crash_child;
+}
 
 void die_now(FaultEnv& env) {
   env.crash_after(env.op_count());  // the death hook _exits

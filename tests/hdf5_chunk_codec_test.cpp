@@ -23,8 +23,7 @@ using h5tx::hdf5::Handle;
 
 namespace {
 
-DatasetSpec spec_2d(DType t, Compression c, bool fletcher, Shape shape = {10, 7},
-                    Shape chunk = {4, 3}) {
+DatasetSpec spec_2d(DType t, Compression c, bool fletcher, Shape shape = {10, 7}, Shape chunk = {4, 3}) {
   DatasetSpec s;
   s.dtype = t;
   s.shape = shape;
@@ -161,11 +160,20 @@ TEST_CASE("chunks HDF5 filtered are what encode_chunk produces and decode_chunk 
       }
     };
     switch (s.dtype) {
-      case DType::U8: write_all(pattern<uint8_t>(n, 1), H5T_NATIVE_UINT8); break;
-      case DType::U16: write_all(pattern<uint16_t>(n, 2), H5T_NATIVE_UINT16); break;
-      case DType::I32: write_all(pattern<int32_t>(n, 3), H5T_NATIVE_INT32); break;
-      case DType::F64: write_all(pattern<double>(n, 4), H5T_NATIVE_DOUBLE); break;
-      default: FAIL("unexpected dtype");
+      case DType::U8:
+        write_all(pattern<uint8_t>(n, 1), H5T_NATIVE_UINT8);
+        break;
+      case DType::U16:
+        write_all(pattern<uint16_t>(n, 2), H5T_NATIVE_UINT16);
+        break;
+      case DType::I32:
+        write_all(pattern<int32_t>(n, 3), H5T_NATIVE_INT32);
+        break;
+      case DType::F64:
+        write_all(pattern<double>(n, 4), H5T_NATIVE_DOUBLE);
+        break;
+      default:
+        FAIL("unexpected dtype");
     }
   }
 }

@@ -111,9 +111,7 @@ TEST_CASE("create_dataset is idempotent and refuses a different definition") {
 }
 
 TEST_CASE("validate_spec rejects specs HDF5 could not hold") {
-  auto bad = [](DatasetSpec s) {
-    CHECK_THROWS_AS(hdf5::validate_spec(s, "/x"), InvalidArgumentError);
-  };
+  auto bad = [](DatasetSpec s) { CHECK_THROWS_AS(hdf5::validate_spec(s, "/x"), InvalidArgumentError); };
   DatasetSpec ok = make_spec(DType::U8, {10, 10}, {5, 5});
   CHECK_NOTHROW(hdf5::validate_spec(ok, "/x"));
   bad(make_spec(DType::U8, {}, {}));
@@ -188,10 +186,8 @@ TEST_CASE("write_chunk / read_chunk_stored move stored bytes and masks unchanged
   CHECK(mask == 2u);
   CHECK(stored == sh);
 
-  CHECK_THROWS_AS(hdf5::write_chunk(f, "/d", {3, 0}, 0, enc.data(), enc.size()),
-                  InvalidArgumentError);
-  CHECK_THROWS_AS(hdf5::write_chunk(f, "/d", {0}, 0, enc.data(), enc.size()),
-                  InvalidArgumentError);
+  CHECK_THROWS_AS(hdf5::write_chunk(f, "/d", {3, 0}, 0, enc.data(), enc.size()), InvalidArgumentError);
+  CHECK_THROWS_AS(hdf5::write_chunk(f, "/d", {0}, 0, enc.data(), enc.size()), InvalidArgumentError);
   CHECK_THROWS_AS(hdf5::read_chunk_stored(f, "/e", {0, 0}, &stored, &mask), NotFoundError);
 }
 
@@ -230,8 +226,7 @@ TEST_CASE("attributes on the root, groups and datasets, replaced, read by h5py")
     const double res[] = {0.5, 0.25, 2};
     hdf5::set_attribute(f, "/bbic/volume/0", "resolution", AttributeValue::array(res, 3));
     hdf5::set_attribute(f, "/bbic/volume/0", "empty", AttributeValue::string(""));
-    CHECK_THROWS_AS(hdf5::set_attribute(f, "/missing", "a", AttributeValue::scalar(1.0)),
-                    NotFoundError);
+    CHECK_THROWS_AS(hdf5::set_attribute(f, "/missing", "a", AttributeValue::scalar(1.0)), NotFoundError);
     CHECK_THROWS_AS(hdf5::read_attribute(f, "/bbic", "nope"), NotFoundError);
   }
   Handle f = open_file(path, H5F_ACC_RDONLY);
@@ -251,7 +246,9 @@ TEST_CASE("attributes on the root, groups and datasets, replaced, read by h5py")
 
   std::string out = python(
       "import h5py\n"
-      "f = h5py.File(\"" + path + "\", \"r\")\n"
+      "f = h5py.File(\"" +
+      path +
+      "\", \"r\")\n"
       "print(f.attrs[\"title\"])\n"
       "print(int(f[\"bbic\"].attrs[\"width\"]), f[\"bbic\"].attrs[\"width\"].dtype)\n"
       "print(list(f[\"bbic/volume/0\"].attrs[\"resolution\"]))\n");
@@ -278,7 +275,9 @@ TEST_CASE("chunks stored by write_chunk read back with h5py") {
   std::string out = python(
       "import h5py, numpy\n"
       "numpy.set_printoptions(linewidth=200)\n"
-      "d = h5py.File(\"" + path + "\", \"r\")[\"v\"]\n"
+      "d = h5py.File(\"" +
+      path +
+      "\", \"r\")[\"v\"]\n"
       "print(d.fletcher32, d.compression, d.shuffle)\n"
       "print(d[...].tolist())\n");
   CHECK(out.find("True gzip True") != std::string::npos);
@@ -291,19 +290,16 @@ TEST_CASE("read_spec refuses datasets h5tx cannot handle") {
   Handle f = create_file(dir / "a.h5");
   hsize_t dims[1] = {4};
   Handle space(H5Screate_simple(1, dims, nullptr), "H5Screate_simple");
-  Handle contig(H5Dcreate2(f, "/contig", H5T_STD_I32LE, space, H5P_DEFAULT, H5P_DEFAULT,
-                           H5P_DEFAULT),
+  Handle contig(H5Dcreate2(f, "/contig", H5T_STD_I32LE, space, H5P_DEFAULT, H5P_DEFAULT, H5P_DEFAULT),
                 "H5Dcreate2");
   CHECK_THROWS_AS(hdf5::read_spec(f, "/contig"), UnsupportedError);
   Handle dcpl(H5Pcreate(H5P_DATASET_CREATE), "H5Pcreate");
   hsize_t chunk[1] = {2};
   H5Pset_chunk(dcpl, 1, chunk);
   H5Pset_deflate(dcpl, 4);  // deflate without shuffle
-  Handle gz(H5Dcreate2(f, "/gz", H5T_STD_I32LE, space, H5P_DEFAULT, dcpl, H5P_DEFAULT),
-            "H5Dcreate2");
+  Handle gz(H5Dcreate2(f, "/gz", H5T_STD_I32LE, space, H5P_DEFAULT, dcpl, H5P_DEFAULT), "H5Dcreate2");
   CHECK_THROWS_AS(hdf5::read_spec(f, "/gz"), UnsupportedError);
-  Handle be(H5Dcreate2(f, "/be", H5T_STD_I32BE, space, H5P_DEFAULT, dcpl, H5P_DEFAULT),
-            "H5Dcreate2");
+  Handle be(H5Dcreate2(f, "/be", H5T_STD_I32BE, space, H5P_DEFAULT, dcpl, H5P_DEFAULT), "H5Dcreate2");
   CHECK_THROWS_AS(hdf5::read_spec(f, "/be"), UnsupportedError);
   CHECK_THROWS_AS(hdf5::read_spec(f, "/none"), NotFoundError);
   CHECK_THROWS_AS(hdf5::read_spec(f, "relative"), InvalidArgumentError);

@@ -17,8 +17,8 @@ inline h5tx::hdf5::Handle undo_fapl() {
 
 inline h5tx::hdf5::Handle create_file(const std::string& path) {
   h5tx::hdf5::silence_error_printing();
-  return h5tx::hdf5::Handle(H5Fcreate(path.c_str(), H5F_ACC_TRUNC, H5P_DEFAULT, undo_fapl()),
-                            "H5Fcreate", path);
+  return h5tx::hdf5::Handle(H5Fcreate(path.c_str(), H5F_ACC_TRUNC, H5P_DEFAULT, undo_fapl()), "H5Fcreate",
+                            path);
 }
 
 }  // namespace h5tx_test

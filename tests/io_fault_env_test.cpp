@@ -13,11 +13,11 @@
 
 using h5tx::LockKind;
 using h5tx::OpenMode;
-using h5tx_test::catch_error;
 using h5tx::testing::CrashOptions;
 using h5tx::testing::CrashStats;
 using h5tx::testing::FaultEnv;
 using h5tx::testing::SimulatedCrash;
+using h5tx_test::catch_error;
 
 namespace {
 
@@ -396,17 +396,17 @@ TEST_CASE("fault env: operation counting and crash_after") {
   FaultEnv env;
   env.set_trace(true);
   CHECK(env.op_count() == 0);
-  env.create_dir("/d");                              // 1
-  auto f = env.open("/d/f", OpenMode::CreateNew);    // 2
-  f->write(0, "a", 1);                               // 3
-  f->append("b", 1);                                 // 4
-  f->truncate(2);                                    // 5
-  f->sync();                                         // 6
-  f->datasync();                                     // 7
-  env.sync_dir("/d");                                // 8
-  env.rename("/d/f", "/d/g");                        // 9
-  env.remove_file("/d/g");                           // 10
-  env.remove_dir("/d");                              // 11
+  env.create_dir("/d");                                                              // 1
+  auto f = env.open("/d/f", OpenMode::CreateNew);                                    // 2
+  f->write(0, "a", 1);                                                               // 3
+  f->append("b", 1);                                                                 // 4
+  f->truncate(2);                                                                    // 5
+  f->sync();                                                                         // 6
+  f->datasync();                                                                     // 7
+  env.sync_dir("/d");                                                                // 8
+  env.rename("/d/f", "/d/g");                                                        // 9
+  env.remove_file("/d/g");                                                           // 10
+  env.remove_dir("/d");                                                              // 11
   { auto l = env.lock_file("/L", LockKind::Shared, std::chrono::milliseconds(0)); }  // 12
   CHECK(env.op_count() == 12);
   CHECK_THROWS_AS(env.open("/missing", OpenMode::ReadOnly), h5tx::NotFoundError);  // 13: fails, counts
@@ -533,14 +533,16 @@ TEST_CASE("fault env: after a failed fsync the data never becomes durable") {
 TEST_CASE("fault env: locks") {
   FaultEnv env;
   auto ex = env.lock_file("/LOCK", LockKind::Exclusive, std::chrono::milliseconds(0));
-  auto busy = catch_error<h5tx::BusyError>([&] { env.lock_file("/LOCK", LockKind::Shared, std::chrono::milliseconds(10)); });
+  auto busy = catch_error<h5tx::BusyError>(
+      [&] { env.lock_file("/LOCK", LockKind::Shared, std::chrono::milliseconds(10)); });
   CHECK(busy.path() == "/LOCK");
   CHECK(std::string(busy.what()).find("exclusive lock is held by another process or handle") !=
         std::string::npos);
   ex.reset();
   auto s1 = env.lock_file("/LOCK", LockKind::Shared, std::chrono::milliseconds(0));
   auto s2 = env.lock_file("/LOCK", LockKind::Shared, std::chrono::milliseconds(0));
-  auto b2 = catch_error<h5tx::BusyError>([&] { env.lock_file("/LOCK", LockKind::Exclusive, std::chrono::milliseconds(0)); });
+  auto b2 = catch_error<h5tx::BusyError>(
+      [&] { env.lock_file("/LOCK", LockKind::Exclusive, std::chrono::milliseconds(0)); });
   CHECK(std::string(b2.what()).find("a shared lock is held") != std::string::npos);
   s1.reset();
   CHECK_THROWS_AS(env.lock_file("/LOCK", LockKind::Exclusive, std::chrono::milliseconds(0)), h5tx::BusyError);

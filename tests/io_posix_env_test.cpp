@@ -96,8 +96,7 @@ TEST_CASE("posix: open modes") {
   auto isdir = catch_error<h5tx::IoError>([&] { env->open(dir.path(), OpenMode::ReadOnly); });
   CHECK(isdir.sys_errno() == EISDIR);
 
-  auto missing_parent =
-      catch_error<h5tx::NotFoundError>([&] { env->open(dir / "no/f", OpenMode::Create); });
+  auto missing_parent = catch_error<h5tx::NotFoundError>([&] { env->open(dir / "no/f", OpenMode::Create); });
   CHECK(missing_parent.path() == dir / "no/f");
 }
 
@@ -153,7 +152,8 @@ TEST_CASE("posix: exclusive and shared locks between two handles of one process"
 
   auto ex = env->lock_file(path, LockKind::Exclusive, std::chrono::milliseconds(0));
   CHECK(env->exists(path));  // created
-  auto busy = catch_error<h5tx::BusyError>([&] { env->lock_file(path, LockKind::Shared, std::chrono::milliseconds(50)); });
+  auto busy = catch_error<h5tx::BusyError>(
+      [&] { env->lock_file(path, LockKind::Shared, std::chrono::milliseconds(50)); });
   CHECK(busy.path() == path);
   CHECK(std::string(busy.what()).find("exclusive lock is held by another process or handle") !=
         std::string::npos);
@@ -162,7 +162,8 @@ TEST_CASE("posix: exclusive and shared locks between two handles of one process"
 
   auto s1 = env->lock_file(path, LockKind::Shared, std::chrono::milliseconds(0));
   auto s2 = env->lock_file(path, LockKind::Shared, std::chrono::milliseconds(0));  // shared locks coexist
-  auto busy2 = catch_error<h5tx::BusyError>([&] { env->lock_file(path, LockKind::Exclusive, std::chrono::milliseconds(0)); });
+  auto busy2 = catch_error<h5tx::BusyError>(
+      [&] { env->lock_file(path, LockKind::Exclusive, std::chrono::milliseconds(0)); });
   CHECK(std::string(busy2.what()).find("shared lock is held") != std::string::npos);
   s1.reset();
   CHECK_THROWS_AS(env->lock_file(path, LockKind::Exclusive, std::chrono::milliseconds(0)), h5tx::BusyError);
@@ -216,7 +217,8 @@ TEST_CASE("posix: locks exclude another process") {
   REQUIRE(::waitpid(pid, &status, 0) == pid);
   CHECK(WIFEXITED(status));
   CHECK(WEXITSTATUS(status) == 0);
-  auto lock = env->lock_file(path, LockKind::Exclusive, std::chrono::milliseconds(0));  // the child's exit released it
+  auto lock = env->lock_file(path, LockKind::Exclusive,
+                             std::chrono::milliseconds(0));  // the child's exit released it
   CHECK(lock != nullptr);
   for (int fd : {to_parent[0], to_parent[1], to_child[0], to_child[1]}) ::close(fd);
 }
@@ -258,7 +260,8 @@ TEST_CASE("posix: File::try_lock (flock) and File::identity") {
   CHECK(a->try_lock(LockKind::Exclusive));
   CHECK_FALSE(b->try_lock(LockKind::Shared));
   CHECK_FALSE(c->try_lock(LockKind::Exclusive));
-  auto fcntl_lock = env->lock_file(path, LockKind::Exclusive, std::chrono::milliseconds(0));  // a different kind of lock
+  auto fcntl_lock =
+      env->lock_file(path, LockKind::Exclusive, std::chrono::milliseconds(0));  // a different kind of lock
   fcntl_lock.reset();
   CHECK(a->try_lock(LockKind::Shared));  // converted
   CHECK(b->try_lock(LockKind::Shared));  // readers share

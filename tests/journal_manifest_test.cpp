@@ -105,7 +105,9 @@ std::string read_file(const std::string& path) {
   return ss.str();
 }
 
-std::string encode(Manifest m) { return encode_manifest(m); }
+std::string encode(Manifest m) {
+  return encode_manifest(m);
+}
 
 void expect_corrupt(const std::string& bytes, const std::string& name) {
   try {
@@ -191,8 +193,7 @@ TEST_CASE("MANIFEST round-trips every field", "[journal]") {
   CHECK(r.inline_bytes == 1234);
 }
 
-TEST_CASE("a MANIFEST that deletes an attribute is version 3, version 2 has no such operation",
-          "[journal]") {
+TEST_CASE("a MANIFEST that deletes an attribute is version 3, version 2 has no such operation", "[journal]") {
   Manifest m;
   m.txid = 7;
   Op a;

@@ -68,8 +68,8 @@ TEST_CASE("contract: both modes agree on catalog and argument errors", "[contrac
   DatasetSpec bad_chunk = grid_spec(2);
   bad_chunk.chunk = {0, 8};
   std::vector<Step> steps = {
-      {"create_dataset twice with the same spec", [&](Transaction& t) { t.create_dataset("a.h5", "/grid", same); },
-       "already exists"},
+      {"create_dataset twice with the same spec",
+       [&](Transaction& t) { t.create_dataset("a.h5", "/grid", same); }, "already exists"},
       {"create_dataset with another spec over a dataset",
        [&](Transaction& t) { t.create_dataset("a.h5", "/grid", grid_spec(3)); }, "already exists"},
       {"create_dataset below a dataset", [&](Transaction& t) { t.create_dataset("a.h5", "/grid/x", same); },
@@ -79,29 +79,54 @@ TEST_CASE("contract: both modes agree on catalog and argument errors", "[contrac
       {"create_dataset in a missing file", [&](Transaction& t) { t.create_dataset("nope.h5", "/z", same); },
        "not found"},
       {"create_file over an existing file", [&](Transaction& t) { t.create_file("a.h5"); }, "already exists"},
-      {"extend_dataset to a smaller shape", [&](Transaction& t) { t.extend_dataset("a.h5", "/grid", {8, 32}); },
+      {"extend_dataset to a smaller shape",
+       [&](Transaction& t) {
+         t.extend_dataset("a.h5", "/grid", {8, 32});
+       },
        "invalid argument"},
-      {"extend_dataset to the same shape", [&](Transaction& t) { t.extend_dataset("a.h5", "/grid", {16, 32}); },
+      {"extend_dataset to the same shape",
+       [&](Transaction& t) {
+         t.extend_dataset("a.h5", "/grid", {16, 32});
+       },
        "ok"},
       {"extend_dataset past the maximum shape",
-       [&](Transaction& t) { t.extend_dataset("a.h5", "/grid", {16, 64}); }, "invalid argument"},
+       [&](Transaction& t) {
+         t.extend_dataset("a.h5", "/grid", {16, 64});
+       },
+       "invalid argument"},
       {"extend_dataset with the wrong rank", [&](Transaction& t) { t.extend_dataset("a.h5", "/grid", {16}); },
        "invalid argument"},
-      {"extend_dataset of a missing dataset", [&](Transaction& t) { t.extend_dataset("a.h5", "/no", {16, 32}); },
+      {"extend_dataset of a missing dataset",
+       [&](Transaction& t) {
+         t.extend_dataset("a.h5", "/no", {16, 32});
+       },
        "not found"},
       {"write_chunk outside the extent",
-       [&](Transaction& t) { t.write_chunk("a.h5", "/grid", {2, 0}, chunk_bytes(1, 2, 0)); }, "invalid argument"},
+       [&](Transaction& t) {
+         t.write_chunk("a.h5", "/grid", {2, 0}, chunk_bytes(1, 2, 0));
+       },
+       "invalid argument"},
       {"write_chunk of the wrong size",
-       [&](Transaction& t) { t.write_chunk("a.h5", "/grid", {0, 0}, std::vector<uint8_t>(10)); },
+       [&](Transaction& t) {
+         t.write_chunk("a.h5", "/grid", {0, 0}, std::vector<uint8_t>(10));
+       },
        "invalid argument"},
       {"write_chunk with the wrong rank",
-       [&](Transaction& t) { t.write_chunk("a.h5", "/grid", {0}, chunk_bytes(1, 0, 0)); }, "invalid argument"},
-      {"read_chunk of a missing dataset", [&](Transaction& t) { t.read_chunk("a.h5", "/no", {0, 0}); },
+       [&](Transaction& t) { t.write_chunk("a.h5", "/grid", {0}, chunk_bytes(1, 0, 0)); },
+       "invalid argument"},
+      {"read_chunk of a missing dataset",
+       [&](Transaction& t) {
+         t.read_chunk("a.h5", "/no", {0, 0});
+       },
        "not found"},
-      {"read_chunk of a missing file", [&](Transaction& t) { t.read_chunk("no.h5", "/grid", {0, 0}); },
+      {"read_chunk of a missing file",
+       [&](Transaction& t) {
+         t.read_chunk("no.h5", "/grid", {0, 0});
+       },
        "not found"},
       {"set_attribute on a missing object",
-       [&](Transaction& t) { t.set_attribute("a.h5", "/no", "x", AttributeValue::string("v")); }, "not found"},
+       [&](Transaction& t) { t.set_attribute("a.h5", "/no", "x", AttributeValue::string("v")); },
+       "not found"},
       {"set_attribute with an empty name",
        [&](Transaction& t) { t.set_attribute("a.h5", "/grid", "", AttributeValue::string("v")); },
        "invalid argument"},
@@ -119,15 +144,16 @@ TEST_CASE("contract: both modes agree on catalog and argument errors", "[contrac
        "invalid argument"},
       {"delete_attribute that does not exist",
        [&](Transaction& t) { t.delete_attribute("a.h5", "/grid", "nope"); }, "not found"},
-      {"delete_attribute of a missing object", [&](Transaction& t) { t.delete_attribute("a.h5", "/no", "x"); },
-       "not found"},
+      {"delete_attribute of a missing object",
+       [&](Transaction& t) { t.delete_attribute("a.h5", "/no", "x"); }, "not found"},
       {"list_attributes after abort",
        [&](Transaction& t) {
          t.abort();
          t.list_attributes("a.h5", "/");
        },
        "invalid state"},
-      {"set_metadata with an empty key", [&](Transaction& t) { t.set_metadata("", "v"); }, "invalid argument"},
+      {"set_metadata with an empty key", [&](Transaction& t) { t.set_metadata("", "v"); },
+       "invalid argument"},
       {"set_message after abort",
        [&](Transaction& t) {
          t.abort();
@@ -182,8 +208,8 @@ TEST_CASE("contract: where the modes differ, by design", "[contract]") {
   Both b;
   auto r = b.redo->begin();
   auto u = b.undo->begin();
-  CHECK(r.txid() == 0);  // redo: assigned at commit
-  CHECK(u.txid() != 0);  // undo: assigned at begin
+  CHECK(r.txid() == 0);                        // redo: assigned at commit
+  CHECK(u.txid() != 0);                        // undo: assigned at begin
   CHECK_THROWS_AS(r.hid("a.h5"), StateError);  // raw HDF5 ids: undo mode only
   CHECK(u.hid("a.h5") >= 0);
 }

@@ -57,13 +57,15 @@ void write_value(Store& store, const std::vector<std::string>& files, uint32_t v
 
 // d[0, 0] / 1000 as h5py reads the file (its own process, plain HDF5).
 std::string h5py_value(const std::string& path) {
-  return h5tx_test::python("import h5py\nprint(int(h5py.File(\"" + path + "\", \"r\")[\"d\"][0, 0]) // 1000)");
+  return h5tx_test::python("import h5py\nprint(int(h5py.File(\"" + path +
+                           "\", \"r\")[\"d\"][0, 0]) // 1000)");
 }
 
 // An h5py reader holding `path` open until finish().
 std::unique_ptr<h5tx_test::PythonProcess> hold(const std::string& path) {
   auto p = std::make_unique<h5tx_test::PythonProcess>(
-      "import h5py, sys\nf = h5py.File(\"" + path + "\", \"r\")\nprint(\"holding\", int(f[\"d\"][0, 0]) // 1000)\n"
+      "import h5py, sys\nf = h5py.File(\"" + path +
+      "\", \"r\")\nprint(\"holding\", int(f[\"d\"][0, 0]) // 1000)\n"
       "sys.stdin.read()\nprint(\"still\", int(f[\"d\"][0, 0]) // 1000)\n");
   return p;
 }
@@ -108,7 +110,9 @@ class StderrCapture {
   int saved_ = -1;
 };
 
-bool contains(const std::string& s, const std::string& part) { return s.find(part) != std::string::npos; }
+bool contains(const std::string& s, const std::string& part) {
+  return s.find(part) != std::string::npos;
+}
 
 }  // namespace
 
@@ -145,7 +149,8 @@ TEST_CASE("redo flusher: a data file held by an h5py reader waits, the other fil
     for (uint32_t v = 3; v <= 5; v++) write_value(*store, {"b.h5"}, v);
     done = true;
   });
-  REQUIRE(eventually([&] { return contains(err.text(), "backpressure") || contains(err.text(), "commit waits"); }, 10));
+  REQUIRE(eventually(
+      [&] { return contains(err.text(), "backpressure") || contains(err.text(), "commit waits"); }, 10));
   CHECK_FALSE(done.load());
   {
     Transaction tx = store->begin(h5tx::read_only_tx());  // the committed view is whole meanwhile

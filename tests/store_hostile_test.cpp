@@ -50,20 +50,23 @@ struct Scene {
   }
   std::map<std::string, std::string> data_files() const {
     std::map<std::string, std::string> m;
-    for (const auto& n : Env::posix()->list_dir(home + "/data")) m[n] = Env::posix()->read_all(home + "/data/" + n);
+    for (const auto& n : Env::posix()->list_dir(home + "/data"))
+      m[n] = Env::posix()->read_all(home + "/data/" + n);
     return m;
   }
-  std::string outside_changes() const { return cs::diff_trees(outside_before, cs::snapshot_tree(dir.path(), home)); }
+  std::string outside_changes() const {
+    return cs::diff_trees(outside_before, cs::snapshot_tree(dir.path(), home));
+  }
 };
 
 // What a read-write open (recovery), a flush and a close did.
 struct Outcome {
-  bool ok = false;            // no exception
-  bool h5tx_error = false;    // an h5tx::Error
+  bool ok = false;          // no exception
+  bool h5tx_error = false;  // an h5tx::Error
   ErrorCode code = ErrorCode::Io;
   std::string path;
-  std::string what;           // the message, or the foreign exception's
-  std::string stage;          // "open" or "flush"
+  std::string what;   // the message, or the foreign exception's
+  std::string stage;  // "open" or "flush"
 };
 
 Outcome recover(const std::string& home) {
@@ -105,10 +108,14 @@ void require_nothing_changed(const Scene& s, const std::string& tx_dir) {
   CHECK(::lstat(tx_dir.c_str(), &st) == 0);
 }
 
-std::string done_name(uint64_t txid) { return journal::tx_dir_name(txid, TxState::Done); }
+std::string done_name(uint64_t txid) {
+  return journal::tx_dir_name(txid, TxState::Done);
+}
 
 // Peak resident set size of this process since the last reset, in MiB.
-void reset_peak_rss() { std::ofstream("/proc/self/clear_refs") << "5"; }
+void reset_peak_rss() {
+  std::ofstream("/proc/self/clear_refs") << "5";
+}
 uint64_t peak_rss_mib() {
   std::ifstream in("/proc/self/status");
   std::string line;
@@ -296,8 +303,7 @@ TEST_CASE("hostile 6: a spill offset of 2 GiB is a CorruptionError naming the sp
   require_nothing_changed(s, d);
 }
 
-TEST_CASE("hostile 6: a sparse 128 MiB h5tx.store is refused without reading it into memory",
-          "[hostile]") {
+TEST_CASE("hostile 6: a sparse 128 MiB h5tx.store is refused without reading it into memory", "[hostile]") {
   Scene s;
   {
     auto f = Env::posix()->open(s.home + "/h5tx.store", OpenMode::ReadWrite);
@@ -370,7 +376,8 @@ TEST_CASE("hostile 7: operations that cannot apply are refused at recovery, nami
   require_nothing_changed(s, d);
 }
 
-TEST_CASE("hostile: a crafted ordinary transaction is replayed (the helper's records are sound)", "[hostile]") {
+TEST_CASE("hostile: a crafted ordinary transaction is replayed (the helper's records are sound)",
+          "[hostile]") {
   // The control for the tests above: the same kind of hand-written record,
   // with nothing wrong in it, is accepted, applied and readable.
   Scene s;

@@ -17,8 +17,7 @@ TEST_CASE("overlaps of a box with chunks tile the box exactly once") {
   std::vector<int> covered(6 * 5, 0);
   int calls = 0;
   for_each_chunk_overlap(s, start, count,
-                         [&](const Shape& c, const Shape& in_chunk, const Shape& in_box,
-                             const Shape& ext) {
+                         [&](const Shape& c, const Shape& in_chunk, const Shape& in_box, const Shape& ext) {
                            ++calls;
                            for (uint64_t i = 0; i < ext[0]; ++i)
                              for (uint64_t j = 0; j < ext[1]; ++j) {

@@ -30,14 +30,17 @@ TEST_CASE("StoreFormat rejects bad and newer files with the path") {
   CHECK(f.version == 1);
   CHECK(f.mode == Mode::Redo);
   CHECK(f.undo_page_size == 4096);
-  CHECK_THROWS_AS(StoreFormat::decode("format = h5tx-store\nversion = 2\nmode = redo\nundo_page_size = 4096\n", p),
-                  UnsupportedError);
+  CHECK_THROWS_AS(
+      StoreFormat::decode("format = h5tx-store\nversion = 2\nmode = redo\nundo_page_size = 4096\n", p),
+      UnsupportedError);
   CHECK_THROWS_AS(StoreFormat::decode("garbage\n", p), CorruptionError);
   CHECK_THROWS_AS(StoreFormat::decode("", p), CorruptionError);
-  CHECK_THROWS_AS(StoreFormat::decode("format = h5tx-store\nversion = 1\nmode = sideways\nundo_page_size = 4096\n", p),
-                  CorruptionError);
-  CHECK_THROWS_AS(StoreFormat::decode("format = h5tx-store\nversion = 1\nmode = redo\nundo_page_size = 4000\n", p),
-                  CorruptionError);
+  CHECK_THROWS_AS(
+      StoreFormat::decode("format = h5tx-store\nversion = 1\nmode = sideways\nundo_page_size = 4096\n", p),
+      CorruptionError);
+  CHECK_THROWS_AS(
+      StoreFormat::decode("format = h5tx-store\nversion = 1\nmode = redo\nundo_page_size = 4000\n", p),
+      CorruptionError);
   CHECK_THROWS_AS(StoreFormat::decode(golden("h5tx.store-v1") + "extra = 1\n", p), CorruptionError);
   try {
     StoreFormat::decode("format = h5tx-store\nversion = 99\nmode = redo\nundo_page_size = 4096\n", p);

@@ -162,14 +162,12 @@ TEST_CASE("redo: inputs are validated at write time", "[redo]") {
   CHECK_THROWS_AS(tx.write_chunk("a.h5", "/nope", {0, 0}, chunk_bytes(1, 0, 0)), NotFoundError);
   CHECK_THROWS_AS(tx.write_chunk("a.h5", "/grid", {2, 0}, chunk_bytes(1, 0, 0)), InvalidArgumentError);
   CHECK_THROWS_AS(tx.write_chunk("a.h5", "/grid", {0}, chunk_bytes(1, 0, 0)), InvalidArgumentError);
-  CHECK_THROWS_AS(tx.write_chunk("a.h5", "/grid", {0, 0}, std::vector<uint8_t>(10)),
-                  InvalidArgumentError);
+  CHECK_THROWS_AS(tx.write_chunk("a.h5", "/grid", {0, 0}, std::vector<uint8_t>(10)), InvalidArgumentError);
   CHECK_THROWS_AS(tx.create_file("a.h5"), AlreadyExistsError);
   CHECK_THROWS_AS(tx.create_file("../x"), InvalidArgumentError);
   CHECK_THROWS_AS(tx.create_dataset("a.h5", "/grid", grid_spec()), AlreadyExistsError);
   CHECK_THROWS_AS(tx.extend_dataset("a.h5", "/grid", {16, 64}), InvalidArgumentError);
-  CHECK_THROWS_AS(tx.set_attribute("a.h5", "/nope", "x", AttributeValue::scalar<int32_t>(1)),
-                  NotFoundError);
+  CHECK_THROWS_AS(tx.set_attribute("a.h5", "/nope", "x", AttributeValue::scalar<int32_t>(1)), NotFoundError);
   // Extending makes the new chunk rows writable in the same transaction.
   tx.extend_dataset("a.h5", "/grid", {24, 32});
   tx.write_chunk("a.h5", "/grid", {2, 0}, chunk_bytes(1, 2, 0));

@@ -67,7 +67,7 @@ TEST_CASE("redo batching: a full batch starts at once, close() does not wait", "
     CHECK(st.flushed_transactions == 8);
     CHECK(st.flush_batches == 2);
     CHECK(st.pending_transactions == 1);  // waits for a full batch or the delay
-    store->close();  // applies it without waiting for the delay
+    store->close();                       // applies it without waiting for the delay
     CHECK(store->stats().flush_batches == 3);
   }
   opt.background_flusher = false;

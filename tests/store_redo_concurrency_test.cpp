@@ -42,16 +42,17 @@ class GateEnv : public Env {
     maybe_wait("sync_dir", p);
     base_->sync_dir(p);
   }
-  std::unique_ptr<FileLock> lock_file(const std::string& p, LockKind k, std::chrono::milliseconds t) override {
+  std::unique_ptr<FileLock> lock_file(const std::string& p, LockKind k,
+                                      std::chrono::milliseconds t) override {
     return base_->lock_file(p, k, t);
   }
   uint64_t now_micros() override { return base_->now_micros(); }
   void sleep_micros(uint64_t m) override { base_->sleep_micros(m); }
 
-  std::function<bool(const std::string& op, const std::string& path)> gated =
-      [](const std::string& op, const std::string& path) {
-        return op == "rename" && path.size() > 8 && path.compare(path.size() - 8, 8, "_flushed") == 0;
-      };
+  std::function<bool(const std::string& op, const std::string& path)> gated = [](const std::string& op,
+                                                                                 const std::string& path) {
+    return op == "rename" && path.size() > 8 && path.compare(path.size() - 8, 8, "_flushed") == 0;
+  };
 
   void set_open(bool open) {
     std::lock_guard<std::mutex> lock(mu_);
@@ -146,8 +147,8 @@ TEST_CASE("redo: many threads commit to several files, all reads agree", "[redo]
     auto check_all = [&](Store& s) {
       auto r = s.begin(h5tx::read_only_tx());
       for (const auto& kv : expect)
-        REQUIRE(r.read_chunk(std::get<0>(kv.first), "/grid", {std::get<1>(kv.first), std::get<2>(kv.first)}) ==
-                kv.second);
+        REQUIRE(r.read_chunk(std::get<0>(kv.first), "/grid",
+                             {std::get<1>(kv.first), std::get<2>(kv.first)}) == kv.second);
     };
     check_all(*store);  // before (or during) the flush
     store->flush();

@@ -126,7 +126,8 @@ TEST_CASE("redo: fsyncs per commit", "[redo][fault]") {
   std::vector<std::string> trace = env.trace();
   int file_syncs = 0, dir_syncs = 0;
   for (size_t i = before; i < trace.size(); i++) {
-    if (trace[i].find(" sync_dir ") != std::string::npos) dir_syncs++;
+    if (trace[i].find(" sync_dir ") != std::string::npos)
+      dir_syncs++;
     else if (trace[i].find(" sync ") != std::string::npos || trace[i].find(" datasync ") != std::string::npos)
       file_syncs++;
   }
@@ -165,7 +166,8 @@ TEST_CASE("redo: a commit after a flush reuses a flushed directory and its MANIF
   CHECK(trace.find("_flushed to /store/journal/working_") != std::string::npos);
   CHECK(trace.find("truncate /store/journal/working_") != std::string::npos);
   char done[64];
-  std::snprintf(done, sizeof done, "/store/journal/working_%016llx_done", static_cast<unsigned long long>(txid));
+  std::snprintf(done, sizeof done, "/store/journal/working_%016llx_done",
+                static_cast<unsigned long long>(txid));
   CHECK(env.list_dir(done) == std::vector<std::string>{"MANIFEST"});
   // The data reads back from the reused directory, then from the HDF5 file,
   // and again after a reopen.
@@ -179,7 +181,8 @@ TEST_CASE("redo: a commit after a flush reuses a flushed directory and its MANIF
   CHECK(second_visible(*again) == 1);
 }
 
-TEST_CASE("redo: a large chunk goes to the spill file at once, and the spill file is recycled", "[redo][fault]") {
+TEST_CASE("redo: a large chunk goes to the spill file at once, and the spill file is recycled",
+          "[redo][fault]") {
   FaultEnv env;
   prepare(env);
   Options o = fault_options(env);
@@ -193,7 +196,8 @@ TEST_CASE("redo: a large chunk goes to the spill file at once, and the spill fil
     first = tx.txid();
   }
   char done[64];
-  std::snprintf(done, sizeof done, "/store/journal/working_%016llx_done", static_cast<unsigned long long>(first));
+  std::snprintf(done, sizeof done, "/store/journal/working_%016llx_done",
+                static_cast<unsigned long long>(first));
   CHECK(env.list_dir(done) == std::vector<std::string>{"MANIFEST", "spill"});
   uint64_t spill_size = env.file_size(std::string(done) + "/spill");
   CHECK(spill_size >= 3 * 256);  // the three chunks, stored (c.h5's may be filtered)
@@ -211,7 +215,8 @@ TEST_CASE("redo: a large chunk goes to the spill file at once, and the spill fil
   INFO(trace);
   CHECK(trace.find("create_dir") == std::string::npos);
   CHECK(trace.find("create-new") == std::string::npos);
-  std::snprintf(done, sizeof done, "/store/journal/working_%016llx_done", static_cast<unsigned long long>(second));
+  std::snprintf(done, sizeof done, "/store/journal/working_%016llx_done",
+                static_cast<unsigned long long>(second));
   // The old spill file is reused from offset 0: its tail is unreferenced.
   CHECK(env.file_size(std::string(done) + "/spill") == spill_size);
   CHECK(store->begin().read_chunk("a.h5", "/grid", {1, 0}) == chunk_bytes(4, 1, 0));

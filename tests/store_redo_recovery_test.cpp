@@ -55,7 +55,8 @@ std::vector<std::string> journal_entries(const std::string& home) {
 
 }  // namespace
 
-TEST_CASE("redo recovery: _done is rolled forward while _temp and _flushed are discarded", "[redo][recovery]") {
+TEST_CASE("redo recovery: _done is rolled forward while _temp and _flushed are discarded",
+          "[redo][recovery]") {
   h5tx_test::TempDir dir("redo");
   std::string home = crashed_copy(dir);
   Env* env = Env::posix();
@@ -183,7 +184,8 @@ TEST_CASE("redo: a read-only open serves unflushed transactions and writes nothi
   CHECK_FALSE(env->exists(home + "/data/b.h5"));
 }
 
-TEST_CASE("redo recovery: a _done older than a _flushed is replayed, then the _flushed one again", "[redo][recovery]") {
+TEST_CASE("redo recovery: a _done older than a _flushed is replayed, then the _flushed one again",
+          "[redo][recovery]") {
   // The crash left the rename of an older transaction of a flushed batch
   // undone while a newer one's rename survived. The older one is never
   // deleted on that inference (issue 11, item 3): both are replayed in
@@ -209,7 +211,8 @@ TEST_CASE("redo recovery: a _done older than a _flushed is replayed, then the _f
   std::string older = saved[0], newer = saved[1];
   std::string newer_flushed = newer.substr(0, newer.size() - 5) + "_flushed";
   REQUIRE(std::system(("cp -a " + dir.path() + "/" + older + " " + home + "/journal/" + older).c_str()) == 0);
-  REQUIRE(std::system(("cp -a " + dir.path() + "/" + newer + " " + home + "/journal/" + newer_flushed).c_str()) == 0);
+  REQUIRE(std::system(
+              ("cp -a " + dir.path() + "/" + newer + " " + home + "/journal/" + newer_flushed).c_str()) == 0);
   {
     Options ro;
     ro.read_only = true;

@@ -111,7 +111,8 @@ TEST_CASE("replay check: operations that cannot apply fail the open naming the t
       CHECK(err.find("--quarantine") != std::string::npos);
     }
     // Nothing was changed: the planted transaction is still there.
-    CHECK(Env::posix()->is_directory(home + "/journal/" + journal::tx_dir_name(kBadTxid, journal::TxState::Done)));
+    CHECK(Env::posix()->is_directory(home + "/journal/" +
+                                     journal::tx_dir_name(kBadTxid, journal::TxState::Done)));
   }
 }
 
@@ -122,8 +123,9 @@ TEST_CASE("replay check: quarantine moves a bad transaction aside, the store ope
   plant_chunk(home, kBadTxid, {7, 7}, raw_chunk());
   std::string cmd = std::string(H5TX_BINARY_DIR) + "/bin/h5tx";
   CHECK(WEXITSTATUS(std::system((cmd + " check " + home + " >/dev/null 2>&1").c_str())) == 1);
-  CHECK(WEXITSTATUS(std::system((cmd + " recover " + home + " --quarantine " + journal::txid_hex(kBadTxid) +
-                                 " >/dev/null 2>&1").c_str())) == 0);
+  CHECK(WEXITSTATUS(std::system(
+            (cmd + " recover " + home + " --quarantine " + journal::txid_hex(kBadTxid) + " >/dev/null 2>&1")
+                .c_str())) == 0);
   std::string q = home + "/quarantine/" + journal::tx_dir_name(kBadTxid, journal::TxState::Done);
   CHECK(Env::posix()->exists(q + "/MANIFEST"));
   CHECK(WEXITSTATUS(std::system((cmd + " check " + home + " >/dev/null 2>&1").c_str())) == 0);

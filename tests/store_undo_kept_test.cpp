@@ -25,7 +25,9 @@ Options undo_options() {
   return o;
 }
 
-std::vector<uint8_t> chunk_of(uint8_t value) { return std::vector<uint8_t>(16, value); }
+std::vector<uint8_t> chunk_of(uint8_t value) {
+  return std::vector<uint8_t>(16, value);
+}
 
 void create_file(Store& store, const std::string& file) {
   DatasetSpec spec;
@@ -60,7 +62,9 @@ std::string slurp(const std::string& path) {
   return ss.str();
 }
 
-ssize_t open_files() { return H5Fget_obj_count(H5F_OBJ_ALL, H5F_OBJ_FILE); }
+ssize_t open_files() {
+  return H5Fget_obj_count(H5F_OBJ_ALL, H5F_OBJ_FILE);
+}
 
 }  // namespace
 
@@ -165,7 +169,8 @@ TEST_CASE("undo store: the kept files close before the LOCK goes, also after a l
   CHECK(read_value(*store, "a.h5") == 4);
 }
 
-TEST_CASE("undo store: single-file commits reuse one undo directory and its journal, nothing is left after close") {
+TEST_CASE(
+    "undo store: single-file commits reuse one undo directory and its journal, nothing is left after close") {
   h5tx_test::TempDir dir("undo-kept");
   const std::string home = dir / "store";
   Env& env = *Env::posix();

@@ -123,11 +123,10 @@ TEST_CASE("undo store: a multi-file transaction commits into ordinary HDF5 files
     tx.set_message("first");
     // The transaction sees its own writes; unwritten chunks are the fill value.
     CHECK(value_of(tx.read_chunk("a.h5", "/raw/d", {1, 0})) == 3);
-    CHECK(tx.read_chunk("a.h5", "/raw/d", {0, 0}) == std::vector<uint8_t>{
-                                                       7, 0, 0, 0, 7, 0, 0, 0, 7, 0, 0, 0, 7, 0, 0, 0,
-                                                       7, 0, 0, 0, 7, 0, 0, 0, 7, 0, 0, 0, 7, 0, 0, 0,
-                                                       7, 0, 0, 0, 7, 0, 0, 0, 7, 0, 0, 0, 7, 0, 0, 0,
-                                                       7, 0, 0, 0, 7, 0, 0, 0, 7, 0, 0, 0, 7, 0, 0, 0});
+    CHECK(tx.read_chunk("a.h5", "/raw/d", {0, 0}) ==
+          std::vector<uint8_t>{7, 0, 0, 0, 7, 0, 0, 0, 7, 0, 0, 0, 7, 0, 0, 0, 7, 0, 0, 0, 7, 0,
+                               0, 0, 7, 0, 0, 0, 7, 0, 0, 0, 7, 0, 0, 0, 7, 0, 0, 0, 7, 0, 0, 0,
+                               7, 0, 0, 0, 7, 0, 0, 0, 7, 0, 0, 0, 7, 0, 0, 0, 7, 0, 0, 0});
     CHECK(tx.list_files() == std::vector<std::string>{"a.h5", "b.h5"});
     CHECK(tx.list_datasets("a.h5") == std::vector<std::string>{"/raw/d"});
     tx.commit();
@@ -147,10 +146,13 @@ TEST_CASE("undo store: a multi-file transaction commits into ordinary HDF5 files
     tx.commit();
   }
   // The files are plain HDF5: h5py reads the committed values (Fletcher32 verified).
-  std::string out = python("import h5py\n"
-                           "f = h5py.File(\"" + home + "/data/a.h5\", \"r\")\n"
-                           "d = f[\"raw/d\"]\n"
-                           "print(f.attrs[\"run\"], int(d[4, 0]), int(d[7, 3]), int(d[0, 0]))\n");
+  std::string out = python(
+      "import h5py\n"
+      "f = h5py.File(\"" +
+      home +
+      "/data/a.h5\", \"r\")\n"
+      "d = f[\"raw/d\"]\n"
+      "print(f.attrs[\"run\"], int(d[4, 0]), int(d[7, 3]), int(d[0, 0]))\n");
   INFO(out);
   CHECK(out.find("ingest 1 3000 3015 7\n") != std::string::npos);
 }
@@ -324,8 +326,7 @@ TEST_CASE("undo store: raw HDF5 calls through hid() are transactional (the sec2j
   auto add_group = [](hid_t f) {
     hdf5::Handle g = hdf5::ensure_group(f, "/bbic/volume/0");
     hdf5::Handle space(H5Screate(H5S_SCALAR), "H5Screate");
-    hdf5::Handle attr(H5Acreate2(g, "width", H5T_STD_I32LE, space, H5P_DEFAULT, H5P_DEFAULT),
-                      "H5Acreate2");
+    hdf5::Handle attr(H5Acreate2(g, "width", H5T_STD_I32LE, space, H5P_DEFAULT, H5P_DEFAULT), "H5Acreate2");
     int32_t width = 640;
     REQUIRE(H5Awrite(attr, H5T_NATIVE_INT32, &width) >= 0);
     REQUIRE(H5Fflush(f, H5F_SCOPE_GLOBAL) >= 0);
@@ -348,9 +349,12 @@ TEST_CASE("undo store: raw HDF5 calls through hid() are transactional (the sec2j
     tx.commit();
   }
   store->close();
-  std::string out = python("import h5py\n"
-                           "f = h5py.File(\"" + home + "/data/bbic.h5\", \"r\")\n"
-                           "print(int(f[\"bbic/volume/0\"].attrs[\"width\"]))\n");
+  std::string out = python(
+      "import h5py\n"
+      "f = h5py.File(\"" +
+      home +
+      "/data/bbic.h5\", \"r\")\n"
+      "print(int(f[\"bbic/volume/0\"].attrs[\"width\"]))\n");
   CHECK(out == "640\n");
 }
 
@@ -371,8 +375,7 @@ TEST_CASE("undo store: read transactions cannot write, a read-only store cannot 
     CHECK(value_of(tx.read_chunk("a.h5", "/d", {1, 1})) == 1);
     tx.commit();
     Transaction w = store->begin();
-    CHECK_THROWS_AS(w.write_chunk("a.h5", "/d", {0, 0}, chunk_of(2).data(), 10),
-                    InvalidArgumentError);
+    CHECK_THROWS_AS(w.write_chunk("a.h5", "/d", {0, 0}, chunk_of(2).data(), 10), InvalidArgumentError);
     CHECK_THROWS_AS(w.create_file("a.h5"), AlreadyExistsError);
     CHECK_THROWS_AS(w.create_file("../x.h5"), InvalidArgumentError);
     CHECK_THROWS_AS(w.extend_dataset("a.h5", "/d", {4, 8}), InvalidArgumentError);  // shrink
@@ -767,9 +770,12 @@ TEST_CASE("undo store: typed hyperslab writes land in the HDF5 file as h5py sees
     CHECK(back == box);
     tx.commit();
   }
-  std::string out = python("import h5py\n"
-                           "d = h5py.File(\"" + home + "/data/v.h5\", \"r\")[\"img\"]\n"
-                           "print(int(d[3, 1]), int(d[7, 6]), int(d[2, 1]), int(d[9, 7]))\n");
+  std::string out = python(
+      "import h5py\n"
+      "d = h5py.File(\"" +
+      home +
+      "/data/v.h5\", \"r\")[\"img\"]\n"
+      "print(int(d[3, 1]), int(d[7, 6]), int(d[2, 1]), int(d[9, 7]))\n");
   CHECK(out == "100 129 7 7\n");
 }
 
@@ -792,7 +798,7 @@ TEST_CASE("undo store: recovery refuses an undo journal of another data file and
       tx.extend_dataset("a.h5", "/d", {400, 8});
       for (uint64_t r = 0; r < 100; r++) tx.write_chunk("a.h5", "/d", {r, 0}, chunk_of(5));
       tx.savepoint();  // a nested level: the writes so far go through, journal synced first
-      _exit(0);  // dies inside the transaction
+      _exit(0);        // dies inside the transaction
     } catch (...) {
       _exit(2);
     }

@@ -56,7 +56,9 @@ std::string store_with_pending(const h5tx_test::TempDir& dir) {
   return home;
 }
 
-std::vector<std::string> entries(const std::string& dir) { return Env::posix()->list_dir(dir); }
+std::vector<std::string> entries(const std::string& dir) {
+  return Env::posix()->list_dir(dir);
+}
 
 std::string error_of(const std::function<void()>& f) {
   try {
@@ -217,12 +219,14 @@ TEST_CASE("untrusted: names with '..', '/', NUL or control characters are refuse
     auto store = Store::create(dir / "s", o);
     make_file(*store, "a.h5");
     auto t = store->begin();
-    for (const std::string& bad : std::vector<std::string>{"../x.h5", "..", "a/b", std::string("a\0b", 3), "a\x1b[2J", ""}) {
+    for (const std::string& bad :
+         std::vector<std::string>{"../x.h5", "..", "a/b", std::string("a\0b", 3), "a\x1b[2J", ""}) {
       CHECK_THROWS_AS(t.list_datasets(bad), InvalidArgumentError);
       CHECK_THROWS_AS(t.read_chunk(bad, "/grid", {0, 0}), InvalidArgumentError);
       CHECK_THROWS_AS(t.create_file(bad), InvalidArgumentError);
     }
-    for (const std::string& bad : std::vector<std::string>{"/../grid", "/a/./b", "grid", "/a//b", "/a/", std::string("/g\0", 3)}) {
+    for (const std::string& bad :
+         std::vector<std::string>{"/../grid", "/a/./b", "grid", "/a//b", "/a/", std::string("/g\0", 3)}) {
       CHECK_THROWS_AS(t.read_chunk("a.h5", bad, {0, 0}), InvalidArgumentError);
       CHECK_THROWS_AS(t.create_dataset("a.h5", bad, grid_spec()), InvalidArgumentError);
     }

@@ -17,8 +17,7 @@ TempDir::TempDir(const std::string& tag) {
   static std::atomic<int> counter{0};
   const char* base = std::getenv("H5TX_TEST_TMP");
   std::string root = base ? base : boost::filesystem::temp_directory_path().string();
-  path_ = root + "/h5tx-" + tag + "-" + std::to_string(::getpid()) + "-" +
-          std::to_string(counter++);
+  path_ = root + "/h5tx-" + tag + "-" + std::to_string(::getpid()) + "-" + std::to_string(counter++);
   boost::filesystem::remove_all(path_);
   boost::filesystem::create_directories(path_);
 }
@@ -32,7 +31,9 @@ TempDir::~TempDir() {
 namespace {
 
 // Debian's python3 carries h5py; a python3 earlier in PATH (pyenv) may not.
-const char* debian_python() { return ::access("/usr/bin/python3", X_OK) == 0 ? "/usr/bin/python3" : "python3"; }
+const char* debian_python() {
+  return ::access("/usr/bin/python3", X_OK) == 0 ? "/usr/bin/python3" : "python3";
+}
 
 }  // namespace
 
@@ -104,6 +105,8 @@ int PythonProcess::finish(std::string* rest) {
   return WIFEXITED(st) ? WEXITSTATUS(st) : 128 + WTERMSIG(st);
 }
 
-PythonProcess::~PythonProcess() { finish(); }
+PythonProcess::~PythonProcess() {
+  finish();
+}
 
 }  // namespace h5tx_test

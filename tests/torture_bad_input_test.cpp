@@ -112,7 +112,9 @@ const RedoStore& redo_store() {
 }
 
 // A fresh copy of that store.
-std::unique_ptr<FaultEnv> build_redo() { return redo_store().env->clone(); }
+std::unique_ptr<FaultEnv> build_redo() {
+  return redo_store().env->clone();
+}
 
 std::map<std::string, std::string> snapshot(FaultEnv& env) {
   std::map<std::string, std::string> m;
@@ -199,8 +201,8 @@ TEST_CASE("damaged store files: clear error naming the file, nothing changed") {
     }
   }
   ledger_record("damaged-files-redo", 6, Trial::BadInput, tried, violations);
-  WARN("damaged files: " << tried << " variants, " << accepted
-                         << " opened with all data intact, violations " << violations);
+  WARN("damaged files: " << tried << " variants, " << accepted << " opened with all data intact, violations "
+                         << violations);
   CHECK(violations == 0);
   CHECK(tried > 50);
 }
@@ -230,16 +232,23 @@ TEST_CASE("a newer format version and stray journal entries are refused, nothing
       UNSCOPED_INFO(what << ": the store was changed");
     }
   };
-  expect_refused("version 2", [](FaultEnv& env) {
-    put(env, "/store/h5tx.store", "format = h5tx-store\nversion = 2\nmode = redo\nundo_page_size = 4096\n");
-  }, "h5tx.store");
-  expect_refused("stray file in journal/", [](FaultEnv& env) {
-    put(env, "/store/journal/notes.txt", "hello");
-  }, "notes.txt");
-  expect_refused("bad txid directory name", [](FaultEnv& env) {
-    env.create_dir("/store/journal/working_12_done");
-    env.sync_dir("/store/journal");
-  }, "working_12_done");
+  expect_refused(
+      "version 2",
+      [](FaultEnv& env) {
+        put(env, "/store/h5tx.store",
+            "format = h5tx-store\nversion = 2\nmode = redo\nundo_page_size = 4096\n");
+      },
+      "h5tx.store");
+  expect_refused(
+      "stray file in journal/", [](FaultEnv& env) { put(env, "/store/journal/notes.txt", "hello"); },
+      "notes.txt");
+  expect_refused(
+      "bad txid directory name",
+      [](FaultEnv& env) {
+        env.create_dir("/store/journal/working_12_done");
+        env.sync_dir("/store/journal");
+      },
+      "working_12_done");
   ledger_record("newer-version-and-strays", 6, Trial::BadInput, tried, violations);
   CHECK(violations == 0);
 }

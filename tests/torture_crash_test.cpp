@@ -176,15 +176,17 @@ Scenario flush_batch() {
 // overwrites a dataset. After recovery the file opens and shows all of it
 // or none of it (all of it once commit returned).
 const char* kBare = "/bare.h5";
-std::vector<uint8_t> bare_bytes(uint32_t seed) { return bytes(64 * 1024, seed); }
+std::vector<uint8_t> bare_bytes(uint32_t seed) {
+  return bytes(64 * 1024, seed);
+}
 
 void write_bare_dataset(hid_t file, const std::vector<uint8_t>& v, bool create) {
   hdf5::Handle d;
   if (create) {
     hsize_t n = v.size();
     hdf5::Handle space(H5Screate_simple(1, &n, nullptr), "H5Screate_simple");
-    d = hdf5::Handle(H5Dcreate2(file, "/d", H5T_NATIVE_UINT8, space, H5P_DEFAULT, H5P_DEFAULT,
-                                H5P_DEFAULT), "H5Dcreate2", "/d");
+    d = hdf5::Handle(H5Dcreate2(file, "/d", H5T_NATIVE_UINT8, space, H5P_DEFAULT, H5P_DEFAULT, H5P_DEFAULT),
+                     "H5Dcreate2", "/d");
   } else {
     d = hdf5::Handle(H5Dopen2(file, "/d", H5P_DEFAULT), "H5Dopen2", "/d");
   }
@@ -216,8 +218,7 @@ Scenario bare_undo_file() {
       hdf5::Lock l(hdf5::mutex());
       hdf5::Handle g = hdf5::ensure_group(f.hid(), "/bbic/volume/0");
       hdf5::Handle space(H5Screate(H5S_SCALAR), "H5Screate");
-      hdf5::Handle a(H5Acreate2(g, "width", H5T_NATIVE_INT32, space, H5P_DEFAULT, H5P_DEFAULT),
-                     "H5Acreate2");
+      hdf5::Handle a(H5Acreate2(g, "width", H5T_NATIVE_INT32, space, H5P_DEFAULT, H5P_DEFAULT), "H5Acreate2");
       int32_t width = 640;
       hdf5::check(H5Awrite(a, H5T_NATIVE_INT32, &width), "H5Awrite");
       write_bare_dataset(f.hid(), bare_bytes(2), false);
@@ -273,11 +274,10 @@ void run_scenario(const Scenario& s, int guarantee_mask = 0) {
   for (const auto& m : st.recovery_crash.messages) UNSCOPED_INFO(m);
   for (int g = 1; g <= 3; ++g)
     ledger_record(s.name, g, Trial::CrashState, st.crash.states, st.crash.violations);
-  ledger_record(s.name, 4, Trial::CrashState, st.recovery_crash.states,
-                st.recovery_crash.violations);
+  ledger_record(s.name, 4, Trial::CrashState, st.recovery_crash.states, st.recovery_crash.violations);
   WARN(s.name << ": K=" << st.ops << " operations, " << st.crash.states << " crash states, "
-              << st.recovery_crash.states << " recovery-crash states, violations "
-              << st.crash.violations << " + " << st.recovery_crash.violations);
+              << st.recovery_crash.states << " recovery-crash states, violations " << st.crash.violations
+              << " + " << st.recovery_crash.violations);
   CHECK(st.crash.violations == 0);
   CHECK(st.recovery_crash.violations == 0);
   CHECK(st.crash.states >= st.ops);
@@ -295,13 +295,21 @@ void run_errors(const Scenario& s) {
 
 }  // namespace
 
-TEST_CASE("crash points: small transaction (redo)") { run_scenario(small_transaction(Mode::Redo)); }
+TEST_CASE("crash points: small transaction (redo)") {
+  run_scenario(small_transaction(Mode::Redo));
+}
 TEST_CASE("crash points: three files with catalog operations (redo)") {
   run_scenario(three_files_with_catalog(Mode::Redo));
 }
-TEST_CASE("crash points: flush batch (redo)") { run_scenario(flush_batch()); }
-TEST_CASE("crash points: commits into recycled directories (redo)") { run_scenario(recycled_dirs(false)); }
-TEST_CASE("crash points: commits into recycled spill files (redo)") { run_scenario(recycled_dirs(true)); }
+TEST_CASE("crash points: flush batch (redo)") {
+  run_scenario(flush_batch());
+}
+TEST_CASE("crash points: commits into recycled directories (redo)") {
+  run_scenario(recycled_dirs(false));
+}
+TEST_CASE("crash points: commits into recycled spill files (redo)") {
+  run_scenario(recycled_dirs(true));
+}
 TEST_CASE("crash points: small transaction over one file (undo)") {
   run_scenario(small_transaction(Mode::Undo));
 }
@@ -313,10 +321,18 @@ TEST_CASE("crash points: undo driver transaction on a bare HDF5 file (sec2j seed
   run_scenario(bare_undo_file());
 }
 
-TEST_CASE("injected I/O errors: small transaction (redo)") { run_errors(small_transaction(Mode::Redo)); }
-TEST_CASE("injected I/O errors: flush batch (redo)") { run_errors(flush_batch()); }
-TEST_CASE("injected I/O errors: commits into recycled directories (redo)") { run_errors(recycled_dirs(false)); }
-TEST_CASE("injected I/O errors: commits into recycled spill files (redo)") { run_errors(recycled_dirs(true)); }
+TEST_CASE("injected I/O errors: small transaction (redo)") {
+  run_errors(small_transaction(Mode::Redo));
+}
+TEST_CASE("injected I/O errors: flush batch (redo)") {
+  run_errors(flush_batch());
+}
+TEST_CASE("injected I/O errors: commits into recycled directories (redo)") {
+  run_errors(recycled_dirs(false));
+}
+TEST_CASE("injected I/O errors: commits into recycled spill files (redo)") {
+  run_errors(recycled_dirs(true));
+}
 TEST_CASE("injected I/O errors: three files (undo)") {
   run_errors(three_files_with_catalog(Mode::Undo));
 }

@@ -87,8 +87,8 @@ std::string describe(const Key& k) {
 }
 
 // The chunk as the store shows it, or nullopt if its file or dataset is absent.
-std::optional<std::vector<uint8_t>> observe(h5tx::Transaction& tx,
-                                            const std::set<std::string>& files, const Key& k) {
+std::optional<std::vector<uint8_t>> observe(h5tx::Transaction& tx, const std::set<std::string>& files,
+                                            const Key& k) {
   if (!files.count(k.file)) return std::nullopt;
   try {
     return tx.read_chunk(k.file, k.dataset, k.coords);
@@ -128,8 +128,8 @@ void check_readable(h5tx::Transaction& tx, std::vector<std::string>* problems) {
 
 }  // namespace
 
-std::vector<std::string> check_state(FaultEnv& env, const Scenario& s,
-                                     const std::vector<TxRecord>& prepared, const Outcome& out) {
+std::vector<std::string> check_state(FaultEnv& env, const Scenario& s, const std::vector<TxRecord>& prepared,
+                                     const Outcome& out) {
   if (s.check) return s.check(env, prepared, out);
   std::vector<std::string> problems;
   std::map<Key, std::vector<uint8_t>> model;
@@ -171,24 +171,31 @@ std::vector<std::string> check_state(FaultEnv& env, const Scenario& s,
       Key k{w.file, w.dataset, w.coords};
       auto got = observe(tx, files, k);
       std::optional<std::vector<uint8_t>> before;
-      if (model.count(k)) before = model[k];
-      else if (!w.before.empty()) before = w.before;
+      if (model.count(k))
+        before = model[k];
+      else if (!w.before.empty())
+        before = w.before;
       bool is_after = got && *got == w.after;
       bool is_before = (!got && !before) || (got && before && *got == *before);
       if (is_after && is_before) continue;  // the write did not change the chunk
-      if (is_after) ++as_after;
-      else if (is_before) ++as_before;
-      else ++neither;
+      if (is_after)
+        ++as_after;
+      else if (is_before)
+        ++as_before;
+      else
+        ++neither;
     }
     for (const auto& f : out.in_flight->created_files) {
       if (model_files.count(f)) continue;
-      if (files.count(f)) ++as_after;
-      else ++as_before;
+      if (files.count(f))
+        ++as_after;
+      else
+        ++as_before;
     }
     if (neither || (as_after && as_before))
-      problems.push_back("G2: the in-flight transaction is partly visible (" +
-                         std::to_string(as_after) + " parts new, " + std::to_string(as_before) +
-                         " old, " + std::to_string(neither) + " neither)");
+      problems.push_back("G2: the in-flight transaction is partly visible (" + std::to_string(as_after) +
+                         " parts new, " + std::to_string(as_before) + " old, " + std::to_string(neither) +
+                         " neither)");
   }
   check_readable(tx, &problems);
   tx.abort();
@@ -239,8 +246,7 @@ void report(Tally& t, const std::string& what, const std::vector<std::string>& p
 
 // Recovery, then the checks; a recovery that throws is a violation.
 std::vector<std::string> recover_and_check(FaultEnv& env, const Scenario& s,
-                                           const std::vector<TxRecord>& prepared,
-                                           const Outcome& out) {
+                                           const std::vector<TxRecord>& prepared, const Outcome& out) {
   try {
     QuietStderr quiet;
     recover(env, s);
@@ -270,8 +276,8 @@ Start prepare_start(const Scenario& s) {
   CrashChild c = run_crash_child(
       blank, [&](FaultEnv& env) { recs = s.prepare(env); }, [&] { return encode_records(recs); });
   if (c.died || c.error)
-    throw std::runtime_error("prepare of scenario " + s.name + " failed: " +
-                             c.error.value_or("the Env died"));
+    throw std::runtime_error("prepare of scenario " + s.name +
+                             " failed: " + c.error.value_or("the Env died"));
   return Start{std::move(c.env), decode_records(c.payload)};
 }
 
@@ -282,8 +288,8 @@ CrashRunStats enumerate_crashes(const Scenario& s, int random_seeds, uint64_t re
   {
     ActRun full = act_in_child(s, *start.env, 0);
     if (!full.out.finished)
-      throw std::runtime_error("scenario " + s.name + " fails without faults: " +
-                               full.out.error.value_or("?"));
+      throw std::runtime_error("scenario " + s.name +
+                               " fails without faults: " + full.out.error.value_or("?"));
     st.ops = full.env->op_count() - base;
   }
   for (uint64_t k = 1; k <= st.ops; ++k) {
@@ -302,8 +308,8 @@ CrashRunStats enumerate_crashes(const Scenario& s, int random_seeds, uint64_t re
       co.tear_sectors = true;
       co.seed = k * 7919 + uint64_t(seed);
       env->crash(co);
-      report(st.crash, s.name + " random crash after op " + std::to_string(k) + " seed " +
-                           std::to_string(co.seed),
+      report(st.crash,
+             s.name + " random crash after op " + std::to_string(k) + " seed " + std::to_string(co.seed),
              recover_and_check(*env, s, start.prepared, r.out));
     }
   }
@@ -352,13 +358,11 @@ Tally inject_errors(const Scenario& s) {
   std::map<uint64_t, std::string> op_text;  // act's op k -> its trace line
   {
     std::vector<std::string> trace;
-    CrashChild c = run_crash_child(
-        *start.env,
-        [&](FaultEnv& env) {
-          env.set_trace(true);
-          Outcome out;
-          s.act(env, out);
-        });
+    CrashChild c = run_crash_child(*start.env, [&](FaultEnv& env) {
+      env.set_trace(true);
+      Outcome out;
+      s.act(env, out);
+    });
     if (c.died || c.error) throw std::runtime_error("scenario " + s.name + " fails without faults");
     ops = c.env->op_count() - base;
     for (const auto& line : c.env->trace()) {
@@ -403,8 +407,8 @@ Tally inject_errors(const Scenario& s) {
       dangling = int64_t(b.get_u64());
       out = decode_outcome(b.get_str());
     }
-    std::string what = s.name + " errno " + std::to_string(f.err) + " at op " + std::to_string(f.k) +
-                       " (" + op_text[f.k] + ")";
+    std::string what = s.name + " errno " + std::to_string(f.err) + " at op " + std::to_string(f.k) + " (" +
+                       op_text[f.k] + ")";
     std::vector<std::string> problems;
     if (!out.error)
       problems.push_back("G5: the injected error did not surface as an h5tx::Error");

@@ -58,9 +58,9 @@ struct TxRecord {
 
 // What act() knew when it stopped.
 struct Outcome {
-  std::vector<TxRecord> committed;     // commit() returned
-  std::optional<TxRecord> in_flight;   // commit() was called (or about to be) and did not return
-  bool finished = false;               // act ran to the end
+  std::vector<TxRecord> committed;    // commit() returned
+  std::optional<TxRecord> in_flight;  // commit() was called (or about to be) and did not return
+  bool finished = false;              // act ran to the end
   // The error act caught, if an h5tx::Error ended it (fault injection).
   std::optional<std::string> error, error_path;
 };
@@ -129,10 +129,10 @@ std::vector<std::string> check_state(h5tx::testing::FaultEnv& env, const Scenari
                                      const std::vector<TxRecord>& prepared, const Outcome& out);
 
 struct CrashRunStats {
-  uint64_t ops = 0;            // K: operations of act
-  Tally crash;                 // guarantees 1-3 over crash states
-  Tally recovery_crash;        // guarantee 4: crashes during recovery
-  Tally errors;                // guarantee 5: injected errors
+  uint64_t ops = 0;      // K: operations of act
+  Tally crash;           // guarantees 1-3 over crash states
+  Tally recovery_crash;  // guarantee 4: crashes during recovery
+  Tally errors;          // guarantee 5: injected errors
 };
 
 // Enumerates every crash point of s (default crash: nothing unsynced kept).

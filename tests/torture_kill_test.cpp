@@ -23,8 +23,8 @@ using namespace h5tx;
 
 namespace {
 
-constexpr uint64_t kChunk = 1024;       // bytes per chunk (u8)
-constexpr uint64_t kMaxSeq = 1 << 15;   // transactions per test
+constexpr uint64_t kChunk = 1024;      // bytes per chunk (u8)
+constexpr uint64_t kMaxSeq = 1 << 15;  // transactions per test
 const char* kFile = "k.h5";
 const char* kDs = "/seq";
 

@@ -13,10 +13,14 @@ namespace h5tx_test {
 
 static const char* trial_name(Trial t) {
   switch (t) {
-    case Trial::CrashState: return "crash_states";
-    case Trial::Kill: return "kills";
-    case Trial::InjectedError: return "injected_errors";
-    case Trial::BadInput: return "bad_inputs";
+    case Trial::CrashState:
+      return "crash_states";
+    case Trial::Kill:
+      return "kills";
+    case Trial::InjectedError:
+      return "injected_errors";
+    case Trial::BadInput:
+      return "bad_inputs";
   }
   return "?";
 }

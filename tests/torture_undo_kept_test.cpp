@@ -96,7 +96,8 @@ TEST_CASE("crash points: transactions on a file kept open by earlier commits (un
   CrashRunStats st = enumerate_crashes(s, int(torture_scale(3)), torture_scale(1000));
   for (const auto& m : st.crash.messages) UNSCOPED_INFO(m);
   for (const auto& m : st.recovery_crash.messages) UNSCOPED_INFO(m);
-  for (int g = 1; g <= 3; ++g) ledger_record(s.name, g, Trial::CrashState, st.crash.states, st.crash.violations);
+  for (int g = 1; g <= 3; ++g)
+    ledger_record(s.name, g, Trial::CrashState, st.crash.states, st.crash.violations);
   ledger_record(s.name, 4, Trial::CrashState, st.recovery_crash.states, st.recovery_crash.violations);
   WARN(s.name << ": K=" << st.ops << " operations, " << st.crash.states << " crash states, "
               << st.recovery_crash.states << " recovery-crash states");

@@ -97,11 +97,11 @@ TEST_CASE("before-images of adjacent pages: runs, gaps, a short last page and gr
   const size_t page = 512;
   const std::string original = random_bytes(20 * page + 100, 7);
   check_runs(page, original,
-             {{page + 10, 3 * page},           // pages 1-4, one run
-              {6 * page + 500, 20},            // pages 6-7 across a boundary
-              {9 * page, 5 * page},            // pages 9-13, adjacent to nothing before
-              {14 * page, page},               // page 14 joins the run 9-13
-              {18 * page + 3, 4 * page}});     // pages 18-20 (short) and growth past the end
+             {{page + 10, 3 * page},        // pages 1-4, one run
+              {6 * page + 500, 20},         // pages 6-7 across a boundary
+              {9 * page, 5 * page},         // pages 9-13, adjacent to nothing before
+              {14 * page, page},            // page 14 joins the run 9-13
+              {18 * page + 3, 4 * page}});  // pages 18-20 (short) and growth past the end
 }
 
 TEST_CASE("before-images of one long run are read in pieces of at most 1 MiB", "[undo]") {

@@ -107,7 +107,8 @@ class ExitingEnv : public Env {
     count();
     base_->sync_dir(p);
   }
-  std::unique_ptr<h5tx::FileLock> lock_file(const std::string& p, h5tx::LockKind k, std::chrono::milliseconds t) override {
+  std::unique_ptr<h5tx::FileLock> lock_file(const std::string& p, h5tx::LockKind k,
+                                            std::chrono::milliseconds t) override {
     return base_->lock_file(p, k, t);
   }
   uint64_t now_micros() override { return base_->now_micros(); }
@@ -120,8 +121,8 @@ class ExitingEnv : public Env {
 };
 
 struct ChildResult {
-  int status = -1;     // exit code, or -1 if killed by a signal
-  std::string notes;   // what the child wrote to its pipe
+  int status = -1;    // exit code, or -1 if killed by a signal
+  std::string notes;  // what the child wrote to its pipe
 };
 
 // Runs fn(pipe_fd) in a forked child that then _exits(0) (3 on an exception).
@@ -153,7 +154,9 @@ ChildResult run_child(const std::function<void(int)>& fn) {
   return r;
 }
 
-void note(int fd, const std::string& s) { (void)!write(fd, s.data(), s.size()); }
+void note(int fd, const std::string& s) {
+  (void)!write(fd, s.data(), s.size());
+}
 
 // The seed's change: group bbic/volume/0 with attribute width = 640.
 void make_seed_group(hid_t file) {
@@ -172,12 +175,15 @@ void write_dataset(hid_t file, const std::string& name, int value) {
   Handle space(H5Screate_simple(2, dims, nullptr), "H5Screate_simple");
   Handle dcpl(H5Pcreate(H5P_DATASET_CREATE), "H5Pcreate");
   h5tx::hdf5::check(H5Pset_chunk(dcpl, 2, chunk), "H5Pset_chunk");
-  Handle d(H5Dcreate2(file, name.c_str(), H5T_STD_I32LE, space, H5P_DEFAULT, dcpl, H5P_DEFAULT), "H5Dcreate2");
+  Handle d(H5Dcreate2(file, name.c_str(), H5T_STD_I32LE, space, H5P_DEFAULT, dcpl, H5P_DEFAULT),
+           "H5Dcreate2");
   std::vector<int> v(64 * 64, value);
   h5tx::hdf5::check(H5Dwrite(d, H5T_NATIVE_INT, H5S_ALL, H5S_ALL, H5P_DEFAULT, v.data()), "H5Dwrite");
 }
 
-bool exists(hid_t file, const std::string& path) { return h5tx::hdf5::link_exists(file, path); }
+bool exists(hid_t file, const std::string& path) {
+  return h5tx::hdf5::link_exists(file, path);
+}
 
 int read_width(hid_t file) {
   Handle a(H5Aopen_by_name(file, "bbic/volume/0", "width", H5P_DEFAULT, H5P_DEFAULT), "H5Aopen_by_name");
@@ -203,8 +209,8 @@ Handle open_plain(const std::string& path) {
 
 // Power cut (mode chosen by k), then the durable data file and journal of
 // `path` are copied to `real` and `real`.journal on the real file system.
-int crash_and_dump(h5tx::testing::FaultEnv& env, uint64_t k, const std::string& path,
-                   const std::string& real, int fd) {
+int crash_and_dump(h5tx::testing::FaultEnv& env, uint64_t k, const std::string& path, const std::string& real,
+                   int fd) {
   h5tx::testing::CrashOptions c;
   c.keep_random_unsynced = k % 2 == 1;
   c.tear_sectors = k % 3 == 0;
@@ -308,7 +314,8 @@ TEST_CASE("the child exits at every operation of a transaction", "[undo][hdf5][f
       REQUIRE((r.status == 99 || r.status == 0));
       bool started = r.notes.find('C') != std::string::npos;
       bool done = r.notes.find('D') != std::string::npos;
-      uint64_t journal_size = Env::posix()->exists(path + ".journal") ? Env::posix()->file_size(path + ".journal") : 0;
+      uint64_t journal_size =
+          Env::posix()->exists(path + ".journal") ? Env::posix()->file_size(path + ".journal") : 0;
       INFO("journal bytes " << journal_size);
       UndoFile f = UndoFile::open(path);
       bool present = exists(f.hid(), "/bbic/volume/0");

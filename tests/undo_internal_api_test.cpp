@@ -39,7 +39,9 @@ void add_group(hid_t f, const std::string& name) {
   Handle g(H5Gcreate2(f, name.c_str(), H5P_DEFAULT, H5P_DEFAULT, H5P_DEFAULT), "H5Gcreate2", name);
 }
 
-bool has(hid_t f, const std::string& name) { return h5tx::hdf5::link_exists(f, name); }
+bool has(hid_t f, const std::string& name) {
+  return h5tx::hdf5::link_exists(f, name);
+}
 
 // The store's commit point for a batch: its undo directory disappears durably.
 void remove_undo_dir(const std::string& dir) {
@@ -93,7 +95,7 @@ TEST_CASE("prepare and forget around the caller's commit point", "[undo][api]") 
   undo::tx_prepare(fa);
   add_group(fa, "late");
   h5tx::hdf5::check(H5Fflush(fa, H5F_SCOPE_LOCAL), "H5Fflush");
-  CHECK_THROWS_AS(undo::tx_forget(fa), StateError);  // written after prepare
+  CHECK_THROWS_AS(undo::tx_forget(fa), StateError);   // written after prepare
   CHECK_THROWS_AS(undo::tx_prepare(fb), StateError);  // no transaction
   undo::tx_commit(fa);
   fa.reset();
@@ -109,7 +111,10 @@ TEST_CASE("a prepared transaction whose journal survives a crash is reverted", "
   h5tx_test::TempDir dir("undo-prep");
   Env* env = Env::posix();
   const std::string a = dir / "a.h5";
-  { Handle f = open_file(a, true); add_group(f, "base"); }
+  {
+    Handle f = open_file(a, true);
+    add_group(f, "base");
+  }
   const std::string udir = dir / "undo_7";
   env->create_dir(udir);
   const std::string journal = udir + "/a.h5.journal";
@@ -209,7 +214,10 @@ TEST_CASE("close_commit and close_prepare end the transaction after HDF5's last 
   h5tx_test::TempDir dir("undo-closeend");
   Env* env = Env::posix();
   const std::string a = dir / "a.h5";
-  { Handle f = open_file(a, true); add_group(f, "base"); }
+  {
+    Handle f = open_file(a, true);
+    add_group(f, "base");
+  }
 
   // close_commit: durable, journal gone.
   Handle f = open_file(a, false);
@@ -256,7 +264,10 @@ TEST_CASE("an I/O error during close_commit surfaces and releases the file id", 
     undo::DriverConfig cfg;
     cfg.env = &env;
     cfg.page_size = 512;
-    { Handle f = open_file(path, true, cfg); add_group(f, "base"); }
+    {
+      Handle f = open_file(path, true, cfg);
+      add_group(f, "base");
+    }
     Handle f = open_file(path, false, cfg);
     undo::tx_start(f);
     add_group(f, "new");

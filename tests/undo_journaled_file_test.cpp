@@ -26,16 +26,20 @@ using h5tx::OpenMode;
 using h5tx::StateError;
 using h5tx::testing::CrashOptions;
 using h5tx::testing::FaultEnv;
+using h5tx::undo::JournaledFile;
+using h5tx::undo::JournaledFileOptions;
 using h5tx_test::Bytes;
 using h5tx_test::CrashChild;
 using h5tx_test::run_crash_child;
-using h5tx::undo::JournaledFile;
-using h5tx::undo::JournaledFileOptions;
 
 namespace {
 
-uint64_t le64(const unsigned char* p) { return h5tx::load_le(p, 8); }
-uint32_t le32(const unsigned char* p) { return uint32_t(h5tx::load_le(p, 4)); }
+uint64_t le64(const unsigned char* p) {
+  return h5tx::load_le(p, 8);
+}
+uint32_t le32(const unsigned char* p) {
+  return uint32_t(h5tx::load_le(p, 4));
+}
 
 const std::string kData = "/d/data.h5";
 const std::string kJournal = "/d/data.h5.journal";
@@ -183,7 +187,8 @@ TEST_CASE("abort restores the before-images and truncates growth and then discar
   CHECK_FALSE(jf->close());
 }
 
-TEST_CASE("nested transactions: inner rollback and merge and a crash restores the outermost state", "[undo]") {
+TEST_CASE("nested transactions: inner rollback and merge and a crash restores the outermost state",
+          "[undo]") {
   FaultEnv env;
   const std::string original = pattern(4096, 6);
   make_file(env, original);
@@ -263,23 +268,26 @@ TEST_CASE("crash at every operation: all or nothing", "[undo][crash]") {
       make_file(start, original);
       std::string model = original;
       bool commit_started = false, committed = false;
-      CrashChild c = run_crash_child(start, [&](FaultEnv& env) {
-        env.crash_after(env.op_count() + k);
-        JournaledFileOptions o = small_pages(4096);
-        o.sync_every_write = variant == 2;
-        auto jf = open_rw(env, o);
-        jf->tx_start();
-        std::mt19937 rng(15);
-        for (int i = 0; i < 12; i++) {
-          uint64_t at = rng() % 24000;
-          put(*jf, model, at, pattern(1 + rng() % 3000, static_cast<uint32_t>(rng())));
-        }
-        if (variant == 1) jf->truncate(15000), model.resize(15000);
-        commit_started = true;
-        jf->tx_commit();
-        committed = true;
-        jf->close();
-      }, [&] { return Bytes().u64(commit_started).u64(committed).str(model).data(); });
+      CrashChild c = run_crash_child(
+          start,
+          [&](FaultEnv& env) {
+            env.crash_after(env.op_count() + k);
+            JournaledFileOptions o = small_pages(4096);
+            o.sync_every_write = variant == 2;
+            auto jf = open_rw(env, o);
+            jf->tx_start();
+            std::mt19937 rng(15);
+            for (int i = 0; i < 12; i++) {
+              uint64_t at = rng() % 24000;
+              put(*jf, model, at, pattern(1 + rng() % 3000, static_cast<uint32_t>(rng())));
+            }
+            if (variant == 1) jf->truncate(15000), model.resize(15000);
+            commit_started = true;
+            jf->tx_commit();
+            committed = true;
+            jf->close();
+          },
+          [&] { return Bytes().u64(commit_started).u64(committed).str(model).data(); });
       REQUIRE_FALSE(c.error);
       Bytes progress(c.payload);
       commit_started = progress.get_u64();
@@ -320,29 +328,32 @@ TEST_CASE("a journal reused by later transactions: crash at every operation", "[
     std::string model = original;
     int commits_started = 0;
     bool kept = false;
-    CrashChild c = run_crash_child(start, [&](FaultEnv& env) {
-      env.crash_after(env.op_count() + k);
-      auto jf = open_rw(env, small_pages(8192));
-      std::mt19937 rng(18);
-      // Large, small, medium: the second and third leave stale entries behind their own.
-      for (int t : {30, 3, 12}) {
-        jf->tx_start();
-        for (int i = 0; i < t; i++) {
-          uint64_t at = rng() % 42000;
-          put(*jf, model, at, pattern(1 + rng() % 2000, static_cast<uint32_t>(rng())));
-        }
-        commits_started++;
-        jf->tx_commit();
-        states.push_back(model);
-      }
-      kept = env.file_size(kJournal) > 0;  // not truncated
-      jf->close();
-    }, [&] {
-      Bytes b;
-      b.u64(uint64_t(commits_started)).u64(kept).str(model).u64(states.size());
-      for (const auto& st : states) b.str(st);
-      return b.data();
-    });
+    CrashChild c = run_crash_child(
+        start,
+        [&](FaultEnv& env) {
+          env.crash_after(env.op_count() + k);
+          auto jf = open_rw(env, small_pages(8192));
+          std::mt19937 rng(18);
+          // Large, small, medium: the second and third leave stale entries behind their own.
+          for (int t : {30, 3, 12}) {
+            jf->tx_start();
+            for (int i = 0; i < t; i++) {
+              uint64_t at = rng() % 42000;
+              put(*jf, model, at, pattern(1 + rng() % 2000, static_cast<uint32_t>(rng())));
+            }
+            commits_started++;
+            jf->tx_commit();
+            states.push_back(model);
+          }
+          kept = env.file_size(kJournal) > 0;  // not truncated
+          jf->close();
+        },
+        [&] {
+          Bytes b;
+          b.u64(uint64_t(commits_started)).u64(kept).str(model).u64(states.size());
+          for (const auto& st : states) b.str(st);
+          return b.data();
+        });
     REQUIRE_FALSE(c.error);
     {
       Bytes b(c.payload);
@@ -502,8 +513,7 @@ TEST_CASE("journals with a header that never reached the disk hold nothing", "[u
   FaultEnv env;
   const std::string original = pattern(1000, 22);
   make_file(env, original);
-  for (const std::string& j : {std::string(700, '\0'), std::string("h5txun"),
-                               std::string(1, 's') + "ec2"}) {
+  for (const std::string& j : {std::string(700, '\0'), std::string("h5txun"), std::string(1, 's') + "ec2"}) {
     {
       auto f = env.open(kJournal, OpenMode::CreateTrunc);
       f->write(0, j.data(), j.size());
@@ -533,7 +543,8 @@ uint32_t crc32_of(const std::string& d) {  // CRC-32/ISO-HDLC, bitwise
 }
 
 // Entries (address, before-image bytes) in journal order; returns the journal.
-std::string legacy_journal(const std::vector<std::pair<uint64_t, std::string>>& entries, bool stale_first_link) {
+std::string legacy_journal(const std::vector<std::pair<uint64_t, std::string>>& entries,
+                           bool stale_first_link) {
   std::string body;
   uint64_t prev = stale_first_link ? 4242 : 0, last = 0;
   for (const auto& e : entries) {
@@ -652,8 +663,7 @@ TEST_CASE("golden: undo journal v1", "[undo][golden]") {
   REQUIRE(j.size() == 64 + 3 * 32 + 512 + 488 + 512);
   check_golden("undo-journal-v1.bin", j);
   // The checksums as the format doc defines them, computed in one shot.
-  CHECK(le64(reinterpret_cast<const unsigned char*>(j.data()) + 56) ==
-        XXH3_64bits(j.data(), 56));
+  CHECK(le64(reinterpret_cast<const unsigned char*>(j.data()) + 56) == XXH3_64bits(j.data(), 56));
   std::string e1 = j.substr(64 + 32 + 512, 24) + p1;  // second entry: bytes 0..23, then data
   CHECK(le64(reinterpret_cast<const unsigned char*>(j.data()) + 64 + 32 + 512 + 24) ==
         XXH3_64bits_withSeed(e1.data(), e1.size(), 0x0123456789abcdefull));
@@ -726,8 +736,8 @@ TEST_CASE("golden: undo journal v2", "[undo][golden]") {
 // (device, inode, base name) and is 384 bytes.
 TEST_CASE("golden: undo journal v3", "[undo][golden]") {
   h5tx::undo::JournalHeader h{512, 1000, 0x0123456789abcdefull, 3, {}};
-  h.owner.device = 0x801;     // 8:1, e.g. /dev/sda1
-  h.owner.inode = 0x3039;     // 12345
+  h.owner.device = 0x801;  // 8:1, e.g. /dev/sda1
+  h.owner.inode = 0x3039;  // 12345
   h.owner.name = "data.h5";
   std::string run = ramp(1000, 3), p0b = ramp(512, 100);
   std::string j = h5tx::undo::encode_header(h);
@@ -820,11 +830,12 @@ TEST_CASE("an I/O error at any operation of a transaction surfaces", "[undo][fau
     bool fault_hit = env.op_count() >= base + k;
     CHECK(threw == fault_hit);
     env.clear_faults();
-    std::string got = read_all(*std::make_unique<JournaledFile>(&env, kData, "/d/undo_1/data.h5.journal",
-                                                                 JournaledFile::Mode::ReadWrite,
-                                                                 JournaledFileOptions{}));
-    if (committed) CHECK(got == model);
-    else CHECK((got == original || got == model));
+    std::string got = read_all(*std::make_unique<JournaledFile>(
+        &env, kData, "/d/undo_1/data.h5.journal", JournaledFile::Mode::ReadWrite, JournaledFileOptions{}));
+    if (committed)
+      CHECK(got == model);
+    else
+      CHECK((got == original || got == model));
     CHECK_FALSE(env.exists("/d/undo_1/data.h5.journal"));
     if (!fault_hit) break;
   }
@@ -840,15 +851,13 @@ const State kStates[] = {State::Idle, State::Active, State::Prepared, State::Dis
 TEST_CASE("state machine: the transition table is the one documented", "[undo][state]") {
   // The table in journaled_file.hpp, row by row.
   std::set<std::pair<State, State>> documented = {
-      {State::Idle, State::Active},
-      {State::Active, State::Active},         {State::Active, State::Prepared},
-      {State::Active, State::Idle},           {State::Active, State::Discarding},
-      {State::Active, State::Failed},
-      {State::Prepared, State::Active},       {State::Prepared, State::Idle},
-      {State::Prepared, State::Discarding},   {State::Prepared, State::Failed},
-      {State::Discarding, State::Idle},       {State::Discarding, State::Active},
-      {State::Discarding, State::Failed},
-      {State::Failed, State::Failed},
+      {State::Idle, State::Active},         {State::Active, State::Active},
+      {State::Active, State::Prepared},     {State::Active, State::Idle},
+      {State::Active, State::Discarding},   {State::Active, State::Failed},
+      {State::Prepared, State::Active},     {State::Prepared, State::Idle},
+      {State::Prepared, State::Discarding}, {State::Prepared, State::Failed},
+      {State::Discarding, State::Idle},     {State::Discarding, State::Active},
+      {State::Discarding, State::Failed},   {State::Failed, State::Failed},
   };
   for (State from : kStates) {
     for (State to : kStates) {
@@ -952,8 +961,8 @@ TEST_CASE("state machine: an error inside a transaction makes it Failed, termina
   env.fail_at(env.op_count() + 1, EIO);  // the commit's first operation
   CHECK_THROWS_AS(jf->tx_commit(), h5tx::IoError);
   CHECK(jf->state() == State::Failed);
-  jf->write(10, "y", 1);  // dropped
-  jf->truncate(1);        // dropped
+  jf->write(10, "y", 1);                            // dropped
+  jf->truncate(1);                                  // dropped
   CHECK_THROWS_AS(jf->tx_commit(), h5tx::IoError);  // the first error again
   CHECK_THROWS_AS(jf->tx_abort(), h5tx::IoError);
   CHECK_THROWS_AS(jf->tx_start(), h5tx::IoError);

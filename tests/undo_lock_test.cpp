@@ -89,7 +89,9 @@ void write_file(const std::string& path, const std::string& bytes) {
   f.write(bytes.data(), static_cast<std::streamsize>(bytes.size()));
 }
 
-bool contains(const std::string& s, const std::string& part) { return s.find(part) != std::string::npos; }
+bool contains(const std::string& s, const std::string& part) {
+  return s.find(part) != std::string::npos;
+}
 
 void make_file(const std::string& path, const std::vector<int>& v) {
   UndoFile f = UndoFile::create(path);
@@ -111,7 +113,9 @@ std::string try_open(const std::string& path, bool writable) {
   hid_t fapl = sec2j_fapl();
   h5tx::undo::take_last_error();
   hid_t f = -1;
-  H5E_BEGIN_TRY { f = H5Fopen(path.c_str(), writable ? H5F_ACC_RDWR : H5F_ACC_RDONLY, fapl); }
+  H5E_BEGIN_TRY {
+    f = H5Fopen(path.c_str(), writable ? H5F_ACC_RDWR : H5F_ACC_RDONLY, fapl);
+  }
   H5E_END_TRY;
   H5Pclose(fapl);
   if (f < 0) {
@@ -177,14 +181,18 @@ class Peer {
         continue;
       }
       std::string reply;
-      if (cmd == "open-rw") reply = try_open(path_, true);
-      else if (cmd == "open-ro") reply = try_open(path_, false);
+      if (cmd == "open-rw")
+        reply = try_open(path_, true);
+      else if (cmd == "open-ro")
+        reply = try_open(path_, false);
       else if (cmd == "open-ro-nolock") {
         ::setenv("HDF5_USE_FILE_LOCKING", "FALSE", 1);
         reply = try_open(path_, false);
         ::unsetenv("HDF5_USE_FILE_LOCKING");
       } else if (cmd == "recover") {
-        H5E_BEGIN_TRY { reply = "rc " + std::to_string(H5FD_sec2j_recover(path_.c_str(), nullptr)); }
+        H5E_BEGIN_TRY {
+          reply = "rc " + std::to_string(H5FD_sec2j_recover(path_.c_str(), nullptr));
+        }
         H5E_END_TRY;
       }
       for (char& ch : reply)
@@ -336,10 +344,12 @@ TEST_CASE("undo lock: an h5py reader holding the file keeps the driver's writers
     }
     hid_t fapl = sec2j_fapl();
     hid_t id;
-    H5E_BEGIN_TRY { id = H5Fopen(path.c_str(), H5F_ACC_RDWR, fapl); }
+    H5E_BEGIN_TRY {
+      id = H5Fopen(path.c_str(), H5F_ACC_RDWR, fapl);
+    }
     H5E_END_TRY;
     H5Pclose(fapl);
-    CHECK(id < 0);  // HDF5's usual failure
+    CHECK(id < 0);                           // HDF5's usual failure
     CHECK(try_open(path, false) == "ok 1");  // readers share the lock
     CHECK(reader.finish() == 0);
   }
@@ -384,7 +394,7 @@ TEST_CASE("undo identity: a journal reverts only the data file it was written fo
   INFO(r.out);
   CHECK(r.status != 0);
   CHECK(contains(r.out, "belongs to data file 'x.h5'"));
-  CHECK(read_file(y) == y_bytes);  // untouched
+  CHECK(read_file(y) == y_bytes);    // untouched
   CHECK(read_file(xj) == xj_bytes);  // and x's journal is not consumed
 
   // x restored from a backup elsewhere (new inode, same name) with its
@@ -409,8 +419,9 @@ TEST_CASE("undo pending journal: plain HDF5 refuses a version 3 file with an unf
   h5tx::hdf5::silence_error_printing();
   h5tx_test::TempDir dir("sb3");
   const std::string path = dir / "v3.h5";
-  h5tx_test::python("import h5py, numpy\nwith h5py.File(\"" + path +
-                    "\", \"w\", libver=\"latest\") as f:\n  f[\"d\"] = numpy.arange(1, 4097, dtype=\"i4\")\n");
+  h5tx_test::python(
+      "import h5py, numpy\nwith h5py.File(\"" + path +
+      "\", \"w\", libver=\"latest\") as f:\n  f[\"d\"] = numpy.arange(1, 4097, dtype=\"i4\")\n");
   const std::string before = read_file(path);
   REQUIRE(static_cast<unsigned char>(before[8]) == 3);  // superblock version 3
   REQUIRE(before[11] == 0);                             // no flags: closed cleanly
@@ -441,6 +452,6 @@ TEST_CASE("undo pending journal: plain HDF5 refuses a version 3 file with an unf
     CHECK(read_ints(w.hid()) == ramp(4096, 1));
   }
   CHECK(read_file(path)[11] == 0);
-  CHECK(h5tx_test::python("import h5py\nf = h5py.File(\"" + path + "\", \"r\")\nprint(f[\"d\"][0], f[\"d\"][4095])") ==
-        "1 4096\n");
+  CHECK(h5tx_test::python("import h5py\nf = h5py.File(\"" + path +
+                          "\", \"r\")\nprint(f[\"d\"][0], f[\"d\"][4095])") == "1 4096\n");
 }

@@ -31,7 +31,7 @@ done
 # thread_safety:* tests, and a clang build: CC=clang CXX=clang++).
 packages=(cmake g++ make pkg-config libhdf5-dev libboost-filesystem-dev libxxhash-dev
           zlib1g-dev catch2 hdf5-tools python3 python3-h5py python3-numpy libsqlite3-dev clang
-          python3-dev pybind11-dev python3-pybind11 python3-pytest)
+          python3-dev pybind11-dev python3-pybind11 python3-pytest clang-format)
 missing=()
 for p in "${packages[@]}"; do
   dpkg-query -W -f='${Status}' "$p" 2>/dev/null | grep -q "install ok installed" || missing+=("$p")

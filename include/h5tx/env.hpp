@@ -75,11 +75,11 @@ class H5TX_EXPORT File {
 };
 
 enum class OpenMode {
-  ReadOnly,      // must exist
-  ReadWrite,     // must exist
-  Create,        // read-write; created empty if missing
-  CreateNew,     // read-write; AlreadyExistsError if it exists
-  CreateTrunc,   // read-write; created or truncated to zero
+  ReadOnly,     // must exist
+  ReadWrite,    // must exist
+  Create,       // read-write; created empty if missing
+  CreateNew,    // read-write; AlreadyExistsError if it exists
+  CreateTrunc,  // read-write; created or truncated to zero
 };
 
 // An advisory lock held on a file; released when destroyed.

@@ -43,11 +43,11 @@ class H5TX_EXPORT Error : public std::runtime_error {
   int errno_;
 };
 
-#define H5TX_DEFINE_ERROR(Name, Code)                                                  \
-  class H5TX_EXPORT Name : public Error {                                                          \
-   public:                                                                             \
-    Name(std::string path, const std::string& message, int sys_errno = 0)             \
-        : Error(ErrorCode::Code, std::move(path), message, sys_errno) {}               \
+#define H5TX_DEFINE_ERROR(Name, Code)                                     \
+  class H5TX_EXPORT Name : public Error {                                 \
+   public:                                                                \
+    Name(std::string path, const std::string& message, int sys_errno = 0) \
+        : Error(ErrorCode::Code, std::move(path), message, sys_errno) {}  \
   };
 
 H5TX_DEFINE_ERROR(IoError, Io)

@@ -12,9 +12,9 @@ class Env;
 enum class Mode : uint8_t { Redo = 0, Undo = 1 };
 
 struct Options {
-  Mode mode = Mode::Redo;          // used by create(); open() reads it from h5tx.store
-  Env* env = nullptr;              // nullptr: Env::posix()
-  bool read_only = false;          // shared lock, no recovery writes, no flusher
+  Mode mode = Mode::Redo;  // used by create(); open() reads it from h5tx.store
+  Env* env = nullptr;      // nullptr: Env::posix()
+  bool read_only = false;  // shared lock, no recovery writes, no flusher
   // Waiting for the store LOCK held by another process (0: try once).
   std::chrono::milliseconds lock_timeout{0};
   // Redo mode: backpressure. commit() blocks while more than this is unflushed.
@@ -49,7 +49,7 @@ struct TxOptions {
   // Undo mode: waiting for the writer slot (or, for a read-only
   // transaction, for a writer to finish committing). Negative: forever.
   std::chrono::milliseconds timeout{10000};
-  bool check_conflicts = true;   // redo mode: false = blind writes, last committer wins
+  bool check_conflicts = true;  // redo mode: false = blind writes, last committer wins
 };
 
 // The options of a read-only transaction: store->begin(h5tx::read_only_tx()).

@@ -49,7 +49,7 @@ void H5FD_sec2j_term(void);
 /* Selects the driver; the journal is "<file>.journal". */
 herr_t H5Pset_fapl_sec2j(hid_t fapl);
 /* Selects the driver with the journal at journal_path (NULL or "": default). */
-herr_t H5Pset_fapl_sec2j_journal(hid_t fapl, const char *journal_path);
+herr_t H5Pset_fapl_sec2j_journal(hid_t fapl, const char* journal_path);
 /* Flushes the file and starts a (possibly nested) transaction. */
 herr_t H5FD_sec2j_tx_start(hid_t file);
 /* Flushes the file and ends the innermost transaction; the outermost one is
@@ -59,7 +59,7 @@ herr_t H5FD_sec2j_tx_end(hid_t file);
 herr_t H5FD_sec2j_tx_abort(hid_t file);
 /* Reverts the pending journal of a closed file (journal NULL: "<file>.journal").
  * Returns 1 if it reverted something, 0 if there was nothing to revert. */
-herr_t H5FD_sec2j_recover(const char *file, const char *journal_or_NULL);
+herr_t H5FD_sec2j_recover(const char* file, const char* journal_or_NULL);
 
 #if defined(__GNUC__) || defined(__clang__)
 #pragma GCC visibility pop

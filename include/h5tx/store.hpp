@@ -44,7 +44,7 @@ class H5TX_EXPORT Transaction {
   Transaction& operator=(Transaction&&) noexcept;
   ~Transaction();
 
-  uint64_t txid() const;  // assigned at begin in undo mode, at commit in redo mode (0 before)
+  uint64_t txid() const;      // assigned at begin in undo mode, at commit in redo mode (0 before)
   uint64_t snapshot() const;  // last txid visible to this transaction's reads
   bool active() const;
 
@@ -61,8 +61,7 @@ class H5TX_EXPORT Transaction {
   // get_attribute / delete_attribute if the attribute does not either.
   // get_attribute: UnsupportedError for an attribute h5tx cannot represent
   // (written by other tools: rank above 1, compound, ...).
-  AttributeValue get_attribute(const std::string& file, const std::string& object,
-                               const std::string& name);
+  AttributeValue get_attribute(const std::string& file, const std::string& object, const std::string& name);
   std::vector<std::string> list_attributes(const std::string& file, const std::string& object);  // sorted
   void delete_attribute(const std::string& file, const std::string& object, const std::string& name);
 
@@ -81,18 +80,17 @@ class H5TX_EXPORT Transaction {
 
   // Hyperslabs of any start/count, element type `type` (must equal the
   // dataset's dtype); read-modify-write of the chunks touched.
-  void write(const std::string& file, const std::string& dataset, const Shape& start,
-             const Shape& count, DType type, const void* data);
-  void read(const std::string& file, const std::string& dataset, const Shape& start,
-            const Shape& count, DType type, void* out);
+  void write(const std::string& file, const std::string& dataset, const Shape& start, const Shape& count,
+             DType type, const void* data);
+  void read(const std::string& file, const std::string& dataset, const Shape& start, const Shape& count,
+            DType type, void* out);
   template <class T>
   void write(const std::string& f, const std::string& d, const Shape& start, const Shape& count,
              const T* data) {
     write(f, d, start, count, dtype_of<T>(), data);
   }
   template <class T>
-  void read(const std::string& f, const std::string& d, const Shape& start, const Shape& count,
-            T* out) {
+  void read(const std::string& f, const std::string& d, const Shape& start, const Shape& count, T* out) {
     read(f, d, start, count, dtype_of<T>(), out);
   }
 
@@ -125,7 +123,7 @@ class H5TX_EXPORT Transaction {
 
  private:
   TransactionImpl& impl() const;
-  std::shared_ptr<StoreImpl> store_;       // declared first: outlives impl_
+  std::shared_ptr<StoreImpl> store_;  // declared first: outlives impl_
   std::unique_ptr<TransactionImpl> impl_;
 };
 

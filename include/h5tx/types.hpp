@@ -14,20 +14,51 @@ namespace h5tx {
 enum class DType : uint8_t { U8 = 1, U16, U32, U64, I8, I16, I32, I64, F32, F64 };
 
 H5TX_EXPORT size_t dtype_size(DType t);
-H5TX_EXPORT const char* dtype_name(DType t);     // "u8" .. "f64"
+H5TX_EXPORT const char* dtype_name(DType t);             // "u8" .. "f64"
 H5TX_EXPORT DType parse_dtype(const std::string& name);  // InvalidArgumentError if unknown
 
-template <class T> DType dtype_of();
-template <> inline DType dtype_of<uint8_t>() { return DType::U8; }
-template <> inline DType dtype_of<uint16_t>() { return DType::U16; }
-template <> inline DType dtype_of<uint32_t>() { return DType::U32; }
-template <> inline DType dtype_of<uint64_t>() { return DType::U64; }
-template <> inline DType dtype_of<int8_t>() { return DType::I8; }
-template <> inline DType dtype_of<int16_t>() { return DType::I16; }
-template <> inline DType dtype_of<int32_t>() { return DType::I32; }
-template <> inline DType dtype_of<int64_t>() { return DType::I64; }
-template <> inline DType dtype_of<float>() { return DType::F32; }
-template <> inline DType dtype_of<double>() { return DType::F64; }
+template <class T>
+DType dtype_of();
+template <>
+inline DType dtype_of<uint8_t>() {
+  return DType::U8;
+}
+template <>
+inline DType dtype_of<uint16_t>() {
+  return DType::U16;
+}
+template <>
+inline DType dtype_of<uint32_t>() {
+  return DType::U32;
+}
+template <>
+inline DType dtype_of<uint64_t>() {
+  return DType::U64;
+}
+template <>
+inline DType dtype_of<int8_t>() {
+  return DType::I8;
+}
+template <>
+inline DType dtype_of<int16_t>() {
+  return DType::I16;
+}
+template <>
+inline DType dtype_of<int32_t>() {
+  return DType::I32;
+}
+template <>
+inline DType dtype_of<int64_t>() {
+  return DType::I64;
+}
+template <>
+inline DType dtype_of<float>() {
+  return DType::F32;
+}
+template <>
+inline DType dtype_of<double>() {
+  return DType::F64;
+}
 
 using Shape = std::vector<uint64_t>;
 constexpr uint64_t kUnlimited = ~uint64_t(0);
@@ -36,13 +67,13 @@ enum class Compression : uint8_t { None = 0, ShuffleDeflate = 1 };
 
 struct DatasetSpec {
   DType dtype = DType::U8;
-  Shape shape;              // current extent
-  Shape max_shape;          // empty: same as shape; kUnlimited per dimension allowed
-  Shape chunk;              // chunk extent, same rank as shape
-  double fill_value = 0;    // converted to dtype
+  Shape shape;            // current extent
+  Shape max_shape;        // empty: same as shape; kUnlimited per dimension allowed
+  Shape chunk;            // chunk extent, same rank as shape
+  double fill_value = 0;  // converted to dtype
   Compression compression = Compression::None;
-  int deflate_level = 4;    // 1..9 when compression is ShuffleDeflate
-  bool fletcher32 = true;   // HDF5's checksum filter on every chunk
+  int deflate_level = 4;   // 1..9 when compression is ShuffleDeflate
+  bool fletcher32 = true;  // HDF5's checksum filter on every chunk
 };
 
 // A scalar (count == 1) or 1-D attribute of numbers, or a string attribute.
@@ -53,8 +84,12 @@ struct H5TX_EXPORT AttributeValue {
   std::string text;            // when is_string
 
   static AttributeValue string(std::string s);
-  template <class T> static AttributeValue scalar(T v) { return array<T>(&v, 1); }
-  template <class T> static AttributeValue array(const T* v, size_t n) {
+  template <class T>
+  static AttributeValue scalar(T v) {
+    return array<T>(&v, 1);
+  }
+  template <class T>
+  static AttributeValue array(const T* v, size_t n) {
     AttributeValue a;
     a.dtype = dtype_of<T>();
     a.bytes.assign(reinterpret_cast<const uint8_t*>(v), reinterpret_cast<const uint8_t*>(v + n));
@@ -67,22 +102,22 @@ struct H5TX_EXPORT AttributeValue {
 struct TransactionInfo {
   uint64_t txid = 0;
   uint64_t commit_time_micros = 0;
-  uint64_t bytes = 0;          // chunk bytes in the journal
+  uint64_t bytes = 0;  // chunk bytes in the journal
   uint64_t operations = 0;
   std::string message;
   std::map<std::string, std::string> metadata;
 };
 
 struct StoreStats {
-  uint64_t pending_transactions = 0;   // committed, not yet flushed
+  uint64_t pending_transactions = 0;  // committed, not yet flushed
   uint64_t pending_bytes = 0;
-  uint64_t flushed_transactions = 0;   // since open
+  uint64_t flushed_transactions = 0;  // since open
   uint64_t flushed_bytes = 0;
   uint64_t flush_batches = 0;
-  uint64_t committed_transactions = 0; // since open
+  uint64_t committed_transactions = 0;  // since open
   uint64_t last_txid = 0;
-  std::string flusher_state;           // "running", "idle", "stopped", "failed: <message>",
-                                       // "waiting: <which data files and why>"
+  std::string flusher_state;  // "running", "idle", "stopped", "failed: <message>",
+                              // "waiting: <which data files and why>"
   // Data files the flusher waits for because another process (an h5py or
   // h5dump reader) has them open (HDF5's file lock); the other files go on.
   std::vector<std::string> waiting_for;

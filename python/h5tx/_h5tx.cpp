@@ -44,16 +44,26 @@ py::object* g_errors = nullptr;  // the module h5tx._errors (never freed: used a
 
 const char* class_name(ErrorCode c) {
   switch (c) {
-    case ErrorCode::Io: return "IoError";
-    case ErrorCode::Corruption: return "CorruptionError";
-    case ErrorCode::Conflict: return "ConflictError";
-    case ErrorCode::Busy: return "BusyError";
-    case ErrorCode::InvalidArgument: return "InvalidArgumentError";
-    case ErrorCode::NotFound: return "NotFoundError";
-    case ErrorCode::AlreadyExists: return "AlreadyExistsError";
-    case ErrorCode::Unsupported: return "UnsupportedError";
-    case ErrorCode::Hdf5: return "Hdf5Error";
-    case ErrorCode::State: return "StateError";
+    case ErrorCode::Io:
+      return "IoError";
+    case ErrorCode::Corruption:
+      return "CorruptionError";
+    case ErrorCode::Conflict:
+      return "ConflictError";
+    case ErrorCode::Busy:
+      return "BusyError";
+    case ErrorCode::InvalidArgument:
+      return "InvalidArgumentError";
+    case ErrorCode::NotFound:
+      return "NotFoundError";
+    case ErrorCode::AlreadyExists:
+      return "AlreadyExistsError";
+    case ErrorCode::Unsupported:
+      return "UnsupportedError";
+    case ErrorCode::Hdf5:
+      return "Hdf5Error";
+    case ErrorCode::State:
+      return "StateError";
   }
   return "Error";
 }
@@ -153,7 +163,8 @@ BufferView contiguous(const py::buffer& b, const char* what) {
   Py_buffer view;
   if (PyObject_GetBuffer(b.ptr(), &view, PyBUF_C_CONTIGUOUS | PyBUF_FORMAT) != 0) {
     PyErr_Clear();
-    raise(ErrorCode::InvalidArgument, "", std::string(what) + ": needs a C-contiguous buffer (bytes or a C-ordered NumPy array)");
+    raise(ErrorCode::InvalidArgument, "",
+          std::string(what) + ": needs a C-contiguous buffer (bytes or a C-ordered NumPy array)");
   }
   BufferView v{view.buf, size_t(view.len)};
   PyBuffer_Release(&view);  // the object itself keeps the memory
@@ -191,14 +202,17 @@ py::dict spec_dict(const DatasetSpec& s) {
   d["shape"] = py::tuple(py::cast(s.shape));
   py::list mx;
   for (uint64_t m : (s.max_shape.empty() ? s.shape : s.max_shape)) {
-    if (m == kUnlimited) mx.append(py::none());
-    else mx.append(m);
+    if (m == kUnlimited)
+      mx.append(py::none());
+    else
+      mx.append(m);
   }
   d["maxshape"] = py::tuple(mx);
   d["chunks"] = py::tuple(py::cast(s.chunk));
   d["fillvalue"] = s.fill_value;
   d["compression"] = s.compression == Compression::ShuffleDeflate ? py::object(py::str("gzip")) : py::none();
-  d["compression_opts"] = s.compression == Compression::ShuffleDeflate ? py::object(py::int_(s.deflate_level)) : py::none();
+  d["compression_opts"] =
+      s.compression == Compression::ShuffleDeflate ? py::object(py::int_(s.deflate_level)) : py::none();
   d["shuffle"] = s.compression == Compression::ShuffleDeflate;
   d["fletcher32"] = s.fletcher32;
   return d;
@@ -242,7 +256,8 @@ std::string error_stack_text() {
     H5Eget_class_name(e.cls, cls, sizeof cls);
     H5Eget_msg(e.maj, nullptr, maj, sizeof maj);
     H5Eget_msg(e.min, nullptr, min, sizeof min);
-    out += "\n  #" + std::to_string(i) + " " + cls + " " + e.func + "(): " + e.desc + " [" + maj + " / " + min + "]";
+    out += "\n  #" + std::to_string(i) + " " + cls + " " + e.func + "(): " + e.desc + " [" + maj + " / " +
+           min + "]";
   }
   H5Eclose_stack(stack);
   return out;
@@ -289,7 +304,8 @@ PYBIND11_MODULE(_h5tx, m) {
 
   m.def("version", &h5tx::version);
   m.def("hdf5_version_built", [] {
-    return std::to_string(H5_VERS_MAJOR) + "." + std::to_string(H5_VERS_MINOR) + "." + std::to_string(H5_VERS_RELEASE);
+    return std::to_string(H5_VERS_MAJOR) + "." + std::to_string(H5_VERS_MINOR) + "." +
+           std::to_string(H5_VERS_RELEASE);
   });
   m.def("hdf5_version_loaded", [] {
     unsigned a = 0, b = 0, c = 0;
@@ -302,43 +318,57 @@ PYBIND11_MODULE(_h5tx, m) {
   // --- Options ---------------------------------------------------------------
   py::class_<Options>(m, "Options")
       .def(py::init<>())
-      .def_property("read_only", [](const Options& o) { return o.read_only; },
-                    [](Options& o, bool v) { o.read_only = v; })
-      .def_property("lock_timeout", [](const Options& o) { return to_seconds(o.lock_timeout); },
-                    [](Options& o, double s) { o.lock_timeout = to_ms(s, "lock_timeout"); })
+      .def_property(
+          "read_only", [](const Options& o) { return o.read_only; },
+          [](Options& o, bool v) { o.read_only = v; })
+      .def_property(
+          "lock_timeout", [](const Options& o) { return to_seconds(o.lock_timeout); },
+          [](Options& o, double s) { o.lock_timeout = to_ms(s, "lock_timeout"); })
       .def_readwrite("max_unflushed_transactions", &Options::max_unflushed_transactions)
       .def_readwrite("max_unflushed_bytes", &Options::max_unflushed_bytes)
       .def_readwrite("flush_batch_transactions", &Options::flush_batch_transactions)
       .def_readwrite("flush_batch_bytes", &Options::flush_batch_bytes)
-      .def_property("flush_delay", [](const Options& o) { return to_seconds(o.flush_delay); },
-                    [](Options& o, double s) { o.flush_delay = to_ms(s, "flush_delay"); })
+      .def_property(
+          "flush_delay", [](const Options& o) { return to_seconds(o.flush_delay); },
+          [](Options& o, double s) { o.flush_delay = to_ms(s, "flush_delay"); })
       .def_readwrite("spill_bytes", &Options::spill_bytes)
       .def_readwrite("spill_chunk_bytes", &Options::spill_chunk_bytes)
       .def_readwrite("background_flusher", &Options::background_flusher)
       .def_readwrite("undo_page_size", &Options::undo_page_size)
-      .def_property("mode", [](const Options& o) { return o.mode == Mode::Undo ? "undo" : "redo"; },
-                    [](Options& o, const std::string& mode) {
-                      if (mode == "redo") o.mode = Mode::Redo;
-                      else if (mode == "undo") o.mode = Mode::Undo;
-                      else raise(ErrorCode::InvalidArgument, "", "mode must be \"redo\" or \"undo\", not \"" + mode + "\"");
-                    });
+      .def_property(
+          "mode", [](const Options& o) { return o.mode == Mode::Undo ? "undo" : "redo"; },
+          [](Options& o, const std::string& mode) {
+            if (mode == "redo")
+              o.mode = Mode::Redo;
+            else if (mode == "undo")
+              o.mode = Mode::Undo;
+            else
+              raise(ErrorCode::InvalidArgument, "",
+                    "mode must be \"redo\" or \"undo\", not \"" + mode + "\"");
+          });
 
   // --- Transaction -------------------------------------------------------------
   py::class_<PyTransaction, std::shared_ptr<PyTransaction>>(m, "Transaction")
-      .def_property_readonly("txid", [](PyTransaction& t) { return with_tx(t, [](Transaction& x) { return x.txid(); }); })
-      .def_property_readonly("snapshot", [](PyTransaction& t) { return with_tx(t, [](Transaction& x) { return x.snapshot(); }); })
-      .def_property_readonly("active", [](PyTransaction& t) { return with_tx(t, [](Transaction& x) { return x.active(); }); })
+      .def_property_readonly(
+          "txid", [](PyTransaction& t) { return with_tx(t, [](Transaction& x) { return x.txid(); }); })
+      .def_property_readonly(
+          "snapshot",
+          [](PyTransaction& t) { return with_tx(t, [](Transaction& x) { return x.snapshot(); }); })
+      .def_property_readonly(
+          "active", [](PyTransaction& t) { return with_tx(t, [](Transaction& x) { return x.active(); }); })
       .def_property_readonly("read_only", [](PyTransaction& t) { return t.read_only; })
       .def_property_readonly("mode", [](PyTransaction& t) { return t.mode == Mode::Undo ? "undo" : "redo"; })
-      .def("create_file", [](PyTransaction& t, const std::string& f) { with_tx(t, [&](Transaction& x) { x.create_file(f); }); })
+      .def("create_file", [](PyTransaction& t,
+                             const std::string& f) { with_tx(t, [&](Transaction& x) { x.create_file(f); }); })
       .def("create_dataset",
-           [](PyTransaction& t, const std::string& f, const std::string& p, const std::string& dtype, const Shape& shape,
-              const std::vector<py::object>& maxshape, const Shape& chunks, double fill, bool compress, int level,
-              bool fletcher32) {
+           [](PyTransaction& t, const std::string& f, const std::string& p, const std::string& dtype,
+              const Shape& shape, const std::vector<py::object>& maxshape, const Shape& chunks, double fill,
+              bool compress, int level, bool fletcher32) {
              DatasetSpec s;
              s.dtype = parse_dtype(dtype);
              s.shape = shape;
-             for (const py::object& o : maxshape) s.max_shape.push_back(o.is_none() ? kUnlimited : o.cast<uint64_t>());
+             for (const py::object& o : maxshape)
+               s.max_shape.push_back(o.is_none() ? kUnlimited : o.cast<uint64_t>());
              s.chunk = chunks;
              s.fill_value = fill;
              s.compression = compress ? Compression::ShuffleDeflate : Compression::None;
@@ -346,155 +376,194 @@ PYBIND11_MODULE(_h5tx, m) {
              s.fletcher32 = fletcher32;
              with_tx(t, [&](Transaction& x) { x.create_dataset(f, p, s); });
            })
-      .def("extend_dataset", [](PyTransaction& t, const std::string& f, const std::string& p, const Shape& s) {
-        with_tx(t, [&](Transaction& x) { x.extend_dataset(f, p, s); });
-      })
-      .def("dataset_spec", [](PyTransaction& t, const std::string& f, const std::string& p) {
-        DatasetSpec s = with_tx(t, [&](Transaction& x) { return x.dataset_spec(f, p); });
-        return spec_dict(s);
-      })
-      .def("list_files", [](PyTransaction& t) { return with_tx(t, [](Transaction& x) { return x.list_files(); }); })
-      .def("list_datasets", [](PyTransaction& t, const std::string& f) {
-        return with_tx(t, [&](Transaction& x) { return x.list_datasets(f); });
-      })
+      .def("extend_dataset",
+           [](PyTransaction& t, const std::string& f, const std::string& p, const Shape& s) {
+             with_tx(t, [&](Transaction& x) { x.extend_dataset(f, p, s); });
+           })
+      .def("dataset_spec",
+           [](PyTransaction& t, const std::string& f, const std::string& p) {
+             DatasetSpec s = with_tx(t, [&](Transaction& x) { return x.dataset_spec(f, p); });
+             return spec_dict(s);
+           })
+      .def("list_files",
+           [](PyTransaction& t) { return with_tx(t, [](Transaction& x) { return x.list_files(); }); })
+      .def("list_datasets",
+           [](PyTransaction& t, const std::string& f) {
+             return with_tx(t, [&](Transaction& x) { return x.list_datasets(f); });
+           })
       // Attributes: numbers as (dtype name, little-endian bytes), strings as str.
-      .def("set_attribute_string", [](PyTransaction& t, const std::string& f, const std::string& o, const std::string& n,
-                                      const std::string& text) {
-        AttributeValue v = AttributeValue::string(text);
-        with_tx(t, [&](Transaction& x) { x.set_attribute(f, o, n, v); });
-      })
-      .def("set_attribute_numbers", [](PyTransaction& t, const std::string& f, const std::string& o, const std::string& n,
-                                       const std::string& dtype, const py::buffer& data) {
-        AttributeValue v;
-        v.dtype = parse_dtype(dtype);
-        BufferView b = contiguous(data, "attribute value");
-        v.bytes.assign(static_cast<const uint8_t*>(b.ptr), static_cast<const uint8_t*>(b.ptr) + b.size);
-        with_tx(t, [&](Transaction& x) { x.set_attribute(f, o, n, v); });
-      })
-      .def("get_attribute", [](PyTransaction& t, const std::string& f, const std::string& o, const std::string& n) -> py::tuple {
-        AttributeValue v = with_tx(t, [&](Transaction& x) { return x.get_attribute(f, o, n); });
-        if (v.is_string) return py::make_tuple(py::none(), py::str(v.text), true);
-        return py::make_tuple(dtype_name(v.dtype), py::bytes(reinterpret_cast<const char*>(v.bytes.data()), v.bytes.size()), false);
-      })
-      .def("list_attributes", [](PyTransaction& t, const std::string& f, const std::string& o) {
-        return with_tx(t, [&](Transaction& x) { return x.list_attributes(f, o); });
-      })
-      .def("delete_attribute", [](PyTransaction& t, const std::string& f, const std::string& o, const std::string& n) {
-        with_tx(t, [&](Transaction& x) { x.delete_attribute(f, o, n); });
-      })
-      .def("write_chunk", [](PyTransaction& t, const std::string& f, const std::string& d, const Shape& c, const py::buffer& data) {
-        BufferView b = contiguous(data, "write_chunk");
-        with_tx(t, [&](Transaction& x) { x.write_chunk(f, d, c, b.ptr, b.size); });
-      })
-      .def("read_chunk", [](PyTransaction& t, const std::string& f, const std::string& d, const Shape& c) {
-        auto* v = new std::vector<uint8_t>();
-        py::capsule owner(v, [](void* p) { delete static_cast<std::vector<uint8_t>*>(p); });
-        *v = with_tx(t, [&](Transaction& x) { return x.read_chunk(f, d, c); });
-        return py::array(py::dtype("u1"), {v->size()}, {size_t(1)}, v->data(), owner);
-      })
-      .def("write", [](PyTransaction& t, const std::string& f, const std::string& d, const Shape& start, const Shape& count,
-                       const std::string& dtype, const py::buffer& data) {
-        DType type = parse_dtype(dtype);
-        BufferView b = contiguous(data, "write");
-        if (b.size != elements(count) * dtype_size(type))
-          raise(ErrorCode::InvalidArgument, f + ":" + d,
-                "the data has " + std::to_string(b.size) + " bytes, the selection needs " +
-                    std::to_string(elements(count) * dtype_size(type)));
-        with_tx(t, [&](Transaction& x) { x.write(f, d, start, count, type, b.ptr); });
-      })
-      .def("read_into", [](PyTransaction& t, const std::string& f, const std::string& d, const Shape& start, const Shape& count,
-                           const std::string& dtype, const py::buffer& out) {
-        DType type = parse_dtype(dtype);
-        WritableView b = writable(out, "read");
-        if (b.size != elements(count) * dtype_size(type))
-          raise(ErrorCode::InvalidArgument, f + ":" + d, "output buffer of the wrong size");
-        with_tx(t, [&](Transaction& x) { x.read(f, d, start, count, type, b.ptr); });
-      })
-      .def("savepoint", [](PyTransaction& t) { return with_tx(t, [](Transaction& x) { return x.savepoint().id; }); })
-      .def("rollback_to", [](PyTransaction& t, uint64_t id) { with_tx(t, [&](Transaction& x) { x.rollback_to(Savepoint{id}); }); })
-      .def("release", [](PyTransaction& t, uint64_t id) { with_tx(t, [&](Transaction& x) { x.release(Savepoint{id}); }); })
-      .def("set_message", [](PyTransaction& t, const std::string& s) { with_tx(t, [&](Transaction& x) { x.set_message(s); }); })
-      .def("set_metadata", [](PyTransaction& t, const std::string& k, const std::string& v) {
-        with_tx(t, [&](Transaction& x) { x.set_metadata(k, v); });
-      })
-      .def("on_abort", [](PyTransaction& t, py::function fn) {
-        auto hook = std::make_shared<PyHook>(std::move(fn));
-        with_tx(t, [&](Transaction& x) {
-          x.on_abort([hook] {
-            py::gil_scoped_acquire gil;
-            try {
-              hook->fn();
-            } catch (py::error_already_set& e) {
-              // An abort cannot fail because of a hook: report it as Python reports errors in __del__.
-              e.discard_as_unraisable("h5tx on_abort hook");
-            }
-          });
-        });
-      })
-      .def("hid", [](PyTransaction& t, const std::string& f) {
-        return static_cast<int64_t>(with_tx(t, [&](Transaction& x) { return x.hid(f); }));
-      })
+      .def("set_attribute_string",
+           [](PyTransaction& t, const std::string& f, const std::string& o, const std::string& n,
+              const std::string& text) {
+             AttributeValue v = AttributeValue::string(text);
+             with_tx(t, [&](Transaction& x) { x.set_attribute(f, o, n, v); });
+           })
+      .def("set_attribute_numbers",
+           [](PyTransaction& t, const std::string& f, const std::string& o, const std::string& n,
+              const std::string& dtype, const py::buffer& data) {
+             AttributeValue v;
+             v.dtype = parse_dtype(dtype);
+             BufferView b = contiguous(data, "attribute value");
+             v.bytes.assign(static_cast<const uint8_t*>(b.ptr), static_cast<const uint8_t*>(b.ptr) + b.size);
+             with_tx(t, [&](Transaction& x) { x.set_attribute(f, o, n, v); });
+           })
+      .def("get_attribute",
+           [](PyTransaction& t, const std::string& f, const std::string& o,
+              const std::string& n) -> py::tuple {
+             AttributeValue v = with_tx(t, [&](Transaction& x) { return x.get_attribute(f, o, n); });
+             if (v.is_string) return py::make_tuple(py::none(), py::str(v.text), true);
+             return py::make_tuple(dtype_name(v.dtype),
+                                   py::bytes(reinterpret_cast<const char*>(v.bytes.data()), v.bytes.size()),
+                                   false);
+           })
+      .def("list_attributes",
+           [](PyTransaction& t, const std::string& f, const std::string& o) {
+             return with_tx(t, [&](Transaction& x) { return x.list_attributes(f, o); });
+           })
+      .def("delete_attribute",
+           [](PyTransaction& t, const std::string& f, const std::string& o, const std::string& n) {
+             with_tx(t, [&](Transaction& x) { x.delete_attribute(f, o, n); });
+           })
+      .def("write_chunk",
+           [](PyTransaction& t, const std::string& f, const std::string& d, const Shape& c,
+              const py::buffer& data) {
+             BufferView b = contiguous(data, "write_chunk");
+             with_tx(t, [&](Transaction& x) { x.write_chunk(f, d, c, b.ptr, b.size); });
+           })
+      .def("read_chunk",
+           [](PyTransaction& t, const std::string& f, const std::string& d, const Shape& c) {
+             auto* v = new std::vector<uint8_t>();
+             py::capsule owner(v, [](void* p) { delete static_cast<std::vector<uint8_t>*>(p); });
+             *v = with_tx(t, [&](Transaction& x) { return x.read_chunk(f, d, c); });
+             return py::array(py::dtype("u1"), {v->size()}, {size_t(1)}, v->data(), owner);
+           })
+      .def("write",
+           [](PyTransaction& t, const std::string& f, const std::string& d, const Shape& start,
+              const Shape& count, const std::string& dtype, const py::buffer& data) {
+             DType type = parse_dtype(dtype);
+             BufferView b = contiguous(data, "write");
+             if (b.size != elements(count) * dtype_size(type))
+               raise(ErrorCode::InvalidArgument, f + ":" + d,
+                     "the data has " + std::to_string(b.size) + " bytes, the selection needs " +
+                         std::to_string(elements(count) * dtype_size(type)));
+             with_tx(t, [&](Transaction& x) { x.write(f, d, start, count, type, b.ptr); });
+           })
+      .def("read_into",
+           [](PyTransaction& t, const std::string& f, const std::string& d, const Shape& start,
+              const Shape& count, const std::string& dtype, const py::buffer& out) {
+             DType type = parse_dtype(dtype);
+             WritableView b = writable(out, "read");
+             if (b.size != elements(count) * dtype_size(type))
+               raise(ErrorCode::InvalidArgument, f + ":" + d, "output buffer of the wrong size");
+             with_tx(t, [&](Transaction& x) { x.read(f, d, start, count, type, b.ptr); });
+           })
+      .def("savepoint",
+           [](PyTransaction& t) { return with_tx(t, [](Transaction& x) { return x.savepoint().id; }); })
+      .def("rollback_to",
+           [](PyTransaction& t, uint64_t id) {
+             with_tx(t, [&](Transaction& x) { x.rollback_to(Savepoint{id}); });
+           })
+      .def("release", [](PyTransaction& t,
+                         uint64_t id) { with_tx(t, [&](Transaction& x) { x.release(Savepoint{id}); }); })
+      .def("set_message", [](PyTransaction& t,
+                             const std::string& s) { with_tx(t, [&](Transaction& x) { x.set_message(s); }); })
+      .def("set_metadata",
+           [](PyTransaction& t, const std::string& k, const std::string& v) {
+             with_tx(t, [&](Transaction& x) { x.set_metadata(k, v); });
+           })
+      .def("on_abort",
+           [](PyTransaction& t, py::function fn) {
+             auto hook = std::make_shared<PyHook>(std::move(fn));
+             with_tx(t, [&](Transaction& x) {
+               x.on_abort([hook] {
+                 py::gil_scoped_acquire gil;
+                 try {
+                   hook->fn();
+                 } catch (py::error_already_set& e) {
+                   // An abort cannot fail because of a hook: report it as Python reports errors in __del__.
+                   e.discard_as_unraisable("h5tx on_abort hook");
+                 }
+               });
+             });
+           })
+      .def("hid",
+           [](PyTransaction& t, const std::string& f) {
+             return static_cast<int64_t>(with_tx(t, [&](Transaction& x) { return x.hid(f); }));
+           })
       .def("commit", [](PyTransaction& t) { with_tx(t, [](Transaction& x) { x.commit(); }); })
       .def("abort", [](PyTransaction& t) { with_tx(t, [](Transaction& x) { x.abort(); }); });
 
   // --- Store -------------------------------------------------------------------
   py::class_<PyStore, std::shared_ptr<PyStore>>(m, "Store")
-      .def_static("create", [](const std::string& home, const Options& o) {
-        auto s = std::make_shared<PyStore>();
-        py::gil_scoped_release nogil;
-        s->store = Store::create(home, o);
-        return s;
-      })
-      .def_static("open", [](const std::string& home, const Options& o) {
-        auto s = std::make_shared<PyStore>();
-        py::gil_scoped_release nogil;
-        s->store = Store::open(home, o);
-        return s;
-      })
-      .def_static("quarantine", [](const std::string& home, uint64_t txid, const Options& o) {
-        py::gil_scoped_release nogil;
-        Store::quarantine(home, txid, o);
-      })
+      .def_static("create",
+                  [](const std::string& home, const Options& o) {
+                    auto s = std::make_shared<PyStore>();
+                    py::gil_scoped_release nogil;
+                    s->store = Store::create(home, o);
+                    return s;
+                  })
+      .def_static("open",
+                  [](const std::string& home, const Options& o) {
+                    auto s = std::make_shared<PyStore>();
+                    py::gil_scoped_release nogil;
+                    s->store = Store::open(home, o);
+                    return s;
+                  })
+      .def_static("quarantine",
+                  [](const std::string& home, uint64_t txid, const Options& o) {
+                    py::gil_scoped_release nogil;
+                    Store::quarantine(home, txid, o);
+                  })
       .def_property_readonly("closed", [](PyStore& s) { return s.closed; })
-      .def_property_readonly("mode", [](PyStore& s) { return s.get("mode").mode() == Mode::Undo ? "undo" : "redo"; })
+      .def_property_readonly("mode",
+                             [](PyStore& s) { return s.get("mode").mode() == Mode::Undo ? "undo" : "redo"; })
       .def_property_readonly("home", [](PyStore& s) { return s.get("home").home(); })
       .def("data_path", [](PyStore& s, const std::string& f) { return s.get("data_path").data_path(f); })
-      .def("begin", [](PyStore& s, bool read_only, double timeout, bool check_conflicts) {
-        TxOptions o;
-        o.read_only = read_only;
-        o.timeout = to_ms(timeout, "timeout");
-        o.check_conflicts = check_conflicts;
-        auto t = std::make_shared<PyTransaction>();
-        t->read_only = read_only;
-        with_store(s, "begin", [&](Store& st) {
-          t->tx = st.begin(o);
-          t->home = st.home();
-          t->mode = st.mode();
-          return 0;
-        });
-        return t;
-      })
-      .def("flush", [](PyStore& s) { with_store(s, "flush", [](Store& st) { st.flush(); return 0; }); })
-      .def("stats", [](PyStore& s) {
-        StoreStats st = with_store(s, "stats", [](Store& x) { return x.stats(); });
-        py::dict d;
-        d["pending_transactions"] = st.pending_transactions;
-        d["pending_bytes"] = st.pending_bytes;
-        d["flushed_transactions"] = st.flushed_transactions;
-        d["flushed_bytes"] = st.flushed_bytes;
-        d["flush_batches"] = st.flush_batches;
-        d["committed_transactions"] = st.committed_transactions;
-        d["last_txid"] = st.last_txid;
-        d["flusher_state"] = st.flusher_state;
-        d["waiting_for"] = st.waiting_for;
-        return d;
-      })
-      .def("pending", [](PyStore& s) {
-        std::vector<TransactionInfo> p = with_store(s, "pending", [](Store& x) { return x.pending(); });
-        py::list out;
-        for (const auto& t : p) out.append(info_dict(t));
-        return out;
-      })
+      .def("begin",
+           [](PyStore& s, bool read_only, double timeout, bool check_conflicts) {
+             TxOptions o;
+             o.read_only = read_only;
+             o.timeout = to_ms(timeout, "timeout");
+             o.check_conflicts = check_conflicts;
+             auto t = std::make_shared<PyTransaction>();
+             t->read_only = read_only;
+             with_store(s, "begin", [&](Store& st) {
+               t->tx = st.begin(o);
+               t->home = st.home();
+               t->mode = st.mode();
+               return 0;
+             });
+             return t;
+           })
+      .def("flush",
+           [](PyStore& s) {
+             with_store(s, "flush", [](Store& st) {
+               st.flush();
+               return 0;
+             });
+           })
+      .def("stats",
+           [](PyStore& s) {
+             StoreStats st = with_store(s, "stats", [](Store& x) { return x.stats(); });
+             py::dict d;
+             d["pending_transactions"] = st.pending_transactions;
+             d["pending_bytes"] = st.pending_bytes;
+             d["flushed_transactions"] = st.flushed_transactions;
+             d["flushed_bytes"] = st.flushed_bytes;
+             d["flush_batches"] = st.flush_batches;
+             d["committed_transactions"] = st.committed_transactions;
+             d["last_txid"] = st.last_txid;
+             d["flusher_state"] = st.flusher_state;
+             d["waiting_for"] = st.waiting_for;
+             return d;
+           })
+      .def("pending",
+           [](PyStore& s) {
+             std::vector<TransactionInfo> p = with_store(s, "pending", [](Store& x) { return x.pending(); });
+             py::list out;
+             for (const auto& t : p) out.append(info_dict(t));
+             return out;
+           })
       .def("close", [](PyStore& s) {
         py::gil_scoped_release nogil;
         std::unique_lock<std::shared_mutex> lock(s.mu);
@@ -511,21 +580,25 @@ PYBIND11_MODULE(_h5tx, m) {
     H5FD_sec2j_term();
   });
   m.def("sec2j_set_fapl", [](int64_t fapl, const std::string& journal) {
-    return sec2j_call(journal.empty() ? "H5Pset_fapl_sec2j(fapl " + std::to_string(fapl) + ")"
-                                      : "H5Pset_fapl_sec2j_journal(fapl " + std::to_string(fapl) + ", " + journal + ")",
+    return sec2j_call(journal.empty()
+                          ? "H5Pset_fapl_sec2j(fapl " + std::to_string(fapl) + ")"
+                          : "H5Pset_fapl_sec2j_journal(fapl " + std::to_string(fapl) + ", " + journal + ")",
                       journal, [&] {
                         return journal.empty() ? H5Pset_fapl_sec2j(hid_t(fapl))
                                                : H5Pset_fapl_sec2j_journal(hid_t(fapl), journal.c_str());
                       });
   });
   m.def("sec2j_tx_start", [](int64_t f) {
-    return sec2j_call("H5FD_sec2j_tx_start(file " + std::to_string(f) + ")", "", [&] { return H5FD_sec2j_tx_start(hid_t(f)); });
+    return sec2j_call("H5FD_sec2j_tx_start(file " + std::to_string(f) + ")", "",
+                      [&] { return H5FD_sec2j_tx_start(hid_t(f)); });
   });
   m.def("sec2j_tx_end", [](int64_t f) {
-    return sec2j_call("H5FD_sec2j_tx_end(file " + std::to_string(f) + ")", "", [&] { return H5FD_sec2j_tx_end(hid_t(f)); });
+    return sec2j_call("H5FD_sec2j_tx_end(file " + std::to_string(f) + ")", "",
+                      [&] { return H5FD_sec2j_tx_end(hid_t(f)); });
   });
   m.def("sec2j_tx_abort", [](int64_t f) {
-    return sec2j_call("H5FD_sec2j_tx_abort(file " + std::to_string(f) + ")", "", [&] { return H5FD_sec2j_tx_abort(hid_t(f)); });
+    return sec2j_call("H5FD_sec2j_tx_abort(file " + std::to_string(f) + ")", "",
+                      [&] { return H5FD_sec2j_tx_abort(hid_t(f)); });
   });
   m.def("sec2j_recover", [](const std::string& path, const std::string& journal) {
     return sec2j_call("H5FD_sec2j_recover(" + path + ")", path, [&] {

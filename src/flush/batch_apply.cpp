@@ -24,7 +24,7 @@ struct ChunkSource {
 
 struct FilePlan {
   bool create = false;
-  std::vector<const Op*> catalog;                            // in txid, then operation, order
+  std::vector<const Op*> catalog;                               // in txid, then operation, order
   std::map<std::pair<std::string, Shape>, ChunkSource> chunks;  // newest copy of each chunk
 };
 
@@ -50,7 +50,8 @@ void apply_catalog_op(hid_t h, const Op& op) {
 void apply_file(Env& env, DataFiles& files, const std::string& file, const FilePlan& plan,
                 const std::string& journal_path, BatchStats* stats) {
   MutexLock lock(files.mutex());
-  if (plan.create) files.create_file(file);
+  if (plan.create)
+    files.create_file(file);
   else if (!files.exists(file))
     throw CorruptionError(files.path(file),
                           "a committed transaction writes to this data file but it does not exist");
@@ -61,8 +62,7 @@ void apply_file(Env& env, DataFiles& files, const std::string& file, const FileP
     for (const auto& kv : plan.chunks) {
       const ChunkSource& src = kv.second;
       std::string bytes = journal::read_chunk_file(env, *src.dir, *src.op);
-      hdf5::write_chunk(h, src.op->path, src.op->shape, src.op->filter_mask, bytes.data(),
-                        bytes.size());
+      hdf5::write_chunk(h, src.op->path, src.op->shape, src.op->filter_mask, bytes.data(), bytes.size());
       stats->chunks_written++;
       stats->bytes_written += bytes.size();
     }
@@ -110,8 +110,7 @@ void apply_file(Env& env, DataFiles& files, const std::string& file, const FileP
 
 }  // namespace
 
-std::vector<journal::Manifest> apply_batch(Env& env, DataFiles& files,
-                                           const std::string& journal_dir,
+std::vector<journal::Manifest> apply_batch(Env& env, DataFiles& files, const std::string& journal_dir,
                                            const std::vector<BatchTx>& batch, BatchStats* stats,
                                            const WaitForFiles& wait_busy) {
   std::vector<journal::Manifest> manifests;
@@ -161,8 +160,8 @@ std::vector<journal::Manifest> apply_batch(Env& env, DataFiles& files,
     }
     todo.swap(held);
     if (!todo.empty() && !wait_busy(busy))
-      throw FlushInterrupted("flush batch " + journal::txid_hex(batch.front().txid) + " left unfinished: " +
-                             busy.front().path + " is held by another process");
+      throw FlushInterrupted("flush batch " + journal::txid_hex(batch.front().txid) +
+                             " left unfinished: " + busy.front().path + " is held by another process");
   }
   return manifests;
 }

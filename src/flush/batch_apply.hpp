@@ -24,8 +24,8 @@ struct BatchTx {
 };
 
 struct BatchStats {
-  uint64_t chunks_written = 0;   // after keeping only the newest copy
-  uint64_t chunks_skipped = 0;   // older copies of a chunk in the same batch
+  uint64_t chunks_written = 0;  // after keeping only the newest copy
+  uint64_t chunks_skipped = 0;  // older copies of a chunk in the same batch
   uint64_t bytes_written = 0;
 };
 
@@ -55,8 +55,7 @@ class FlushInterrupted : public std::runtime_error {
 // caller to remove after renaming the transaction directories. A file held
 // by another process waits (wait_busy) while the batch's other files go on;
 // without wait_busy its BusyError is thrown.
-std::vector<journal::Manifest> apply_batch(Env& env, DataFiles& files,
-                                           const std::string& journal_dir,
+std::vector<journal::Manifest> apply_batch(Env& env, DataFiles& files, const std::string& journal_dir,
                                            const std::vector<BatchTx>& batch, BatchStats* stats,
                                            const WaitForFiles& wait_busy = nullptr);
 

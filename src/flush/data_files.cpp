@@ -29,7 +29,9 @@ DataFiles::~DataFiles() {
   handles_.clear();
 }
 
-std::string DataFiles::path(const std::string& file) const { return path_join(data_dir_, file); }
+std::string DataFiles::path(const std::string& file) const {
+  return path_join(data_dir_, file);
+}
 
 // The store's own names in data/ begin with names::kReservedPrefix, which no
 // data file name may (util/names.hpp): a user's "vol.h5.journal" or "x.tmp"

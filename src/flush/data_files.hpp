@@ -22,8 +22,7 @@ class DataFiles {
   // read_only: handles are opened read-only, and a pending undo journal in
   // journal/undo_*/<file>.journal is read through (the bytes from before the
   // interrupted batch), never reverted.
-  DataFiles(Env* env, std::string data_dir, std::string journal_dir, size_t page_size,
-            bool read_only);
+  DataFiles(Env* env, std::string data_dir, std::string journal_dir, size_t page_size, bool read_only);
   ~DataFiles();
 
   // Held (MutexLock) around the calls marked REQUIRES(mu_) below.

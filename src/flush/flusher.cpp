@@ -13,15 +13,16 @@ namespace h5tx {
 // Pending bytes that make a batch worth starting before flush_delay.
 static constexpr uint64_t kWorthwhileBatchBytes = uint64_t(16) << 20;
 
-Flusher::Flusher(Env* env, std::string journal_dir, DataFiles* files, const Options& options,
-                 Hooks hooks)
+Flusher::Flusher(Env* env, std::string journal_dir, DataFiles* files, const Options& options, Hooks hooks)
     : env_(env),
       journal_dir_(std::move(journal_dir)),
       files_(files),
       options_(options),
       hooks_(std::move(hooks)) {}
 
-Flusher::~Flusher() { stop(); }
+Flusher::~Flusher() {
+  stop();
+}
 
 void Flusher::start() {
   MutexLock lock(mu_);
@@ -74,13 +75,15 @@ bool Flusher::wait_for_held_files(const std::vector<BusyFile>& busy, bool give_u
   for (size_t i = 0; !changed && i < busy.size(); i++) changed = waiting_[i].path != busy[i].path;
   waiting_ = busy;
   if (changed) {
-    std::fprintf(stderr, "h5tx: flusher waits (%zu committed transactions pending): %s; the other data files go on\n",
+    std::fprintf(stderr,
+                 "h5tx: flusher waits (%zu committed transactions pending): %s; the other data files go on\n",
                  pending_.size(), waiting_text_locked().c_str());
     told_committers_ = false;
   }
   if (urgent_ > 0 && !told_committers_) {
-    std::fprintf(stderr, "h5tx: commits are blocked by backpressure (%zu transactions, %" PRIu64
-                         " bytes unflushed; limits %zu and %" PRIu64 ") until the flusher can write %s\n",
+    std::fprintf(stderr,
+                 "h5tx: commits are blocked by backpressure (%zu transactions, %" PRIu64
+                 " bytes unflushed; limits %zu and %" PRIu64 ") until the flusher can write %s\n",
                  pending_.size(), pending_bytes_, options_.max_unflushed_transactions,
                  static_cast<uint64_t>(options_.max_unflushed_bytes), busy.front().path.c_str());
     told_committers_ = true;
@@ -104,14 +107,14 @@ void Flusher::wait_for_room() {
     urgent_++;
     cv_.notify_all();
     if (!waiting_.empty() && !told_committers_) {
-      std::fprintf(stderr, "h5tx: commit waits: %zu transactions, %" PRIu64
-                           " bytes unflushed (limits %zu and %" PRIu64 "); the flusher waits for %s\n",
+      std::fprintf(stderr,
+                   "h5tx: commit waits: %zu transactions, %" PRIu64
+                   " bytes unflushed (limits %zu and %" PRIu64 "); the flusher waits for %s\n",
                    pending_.size(), pending_bytes_, options_.max_unflushed_transactions,
                    static_cast<uint64_t>(options_.max_unflushed_bytes), waiting_text_locked().c_str());
       told_committers_ = true;
     }
-    while (over() && failed_.empty() && !stopping_ && (busy_ || flushable_locked()))
-      done_cv_.wait(lock);
+    while (over() && failed_.empty() && !stopping_ && (busy_ || flushable_locked())) done_cv_.wait(lock);
     urgent_--;
   }
   if (!failed_.empty()) throw_failed_locked();
@@ -157,8 +160,7 @@ std::vector<BatchTx> Flusher::take_batch_locked() {
   size_t max_tx = std::max(options_.flush_batch_transactions, pending_.size() / 2);
   for (const auto& p : pending_) {
     if (p.info.txid > limit) break;
-    if (!batch.empty() && (batch.size() >= max_tx ||
-                           bytes + p.info.bytes > options_.flush_batch_bytes))
+    if (!batch.empty() && (batch.size() >= max_tx || bytes + p.info.bytes > options_.flush_batch_bytes))
       break;
     batch.push_back({p.info.txid, p.dir});
     bytes += p.info.bytes;
@@ -196,8 +198,10 @@ void Flusher::flush_batch(const std::vector<BatchTx>& batch, bool give_up_when_h
   }
   env_->sync_dir(journal_dir_);
   for (const auto& d : flushed_dirs) {
-    if (hooks_.retired) hooks_.retired(d);
-    else env_->remove_flat_dir(d);
+    if (hooks_.retired)
+      hooks_.retired(d);
+    else
+      env_->remove_flat_dir(d);
   }
   env_->remove_flat_dir(path_join(journal_dir_, journal::undo_dir_name(batch.front().txid)));
 
@@ -237,7 +241,8 @@ void Flusher::run() {
       // or for the oldest transaction's delay to run out.
       if (!failed_.empty() || !flushable_locked() || deadline == Clock::time_point::max())
         cv_.wait(lock);
-      else cv_.wait_until(lock, deadline);
+      else
+        cv_.wait_until(lock, deadline);
       continue;
     }
     std::vector<BatchTx> batch = take_batch_locked();
@@ -320,11 +325,16 @@ FlusherStats Flusher::stats() {
   s.pending_transactions = pending_.size();
   s.pending_bytes = pending_bytes_;
   for (const BusyFile& b : waiting_) s.waiting_for.push_back(b.path);
-  if (!failed_.empty()) s.state = "failed: " + failed_;
-  else if (stopping_ || (!started_ && options_.background_flusher)) s.state = "stopped";
-  else if (!waiting_.empty()) s.state = "waiting: " + waiting_text_locked();
-  else if (busy_) s.state = "running";
-  else s.state = "idle";
+  if (!failed_.empty())
+    s.state = "failed: " + failed_;
+  else if (stopping_ || (!started_ && options_.background_flusher))
+    s.state = "stopped";
+  else if (!waiting_.empty())
+    s.state = "waiting: " + waiting_text_locked();
+  else if (busy_)
+    s.state = "running";
+  else
+    s.state = "idle";
   return s;
 }
 

@@ -121,8 +121,7 @@ class Flusher {
   // stopping, or at once with give_up_when_held).
   void flush_batch(const std::vector<BatchTx>& batch, bool give_up_when_held = false) EXCLUDES(mu_);
   // apply_batch's WaitForFiles (mu_ not held).
-  bool wait_for_held_files(const std::vector<BusyFile>& busy, bool give_up, uint64_t* pause_ms)
-      EXCLUDES(mu_);
+  bool wait_for_held_files(const std::vector<BusyFile>& busy, bool give_up, uint64_t* pause_ms) EXCLUDES(mu_);
   std::string waiting_text_locked() const REQUIRES(mu_);
   bool flushable_locked() REQUIRES(mu_);
   // True if a batch should start now; else sets *deadline to when the
@@ -138,18 +137,18 @@ class Flusher {
   bool replenished_ GUARDED_BY(mu_) = false;  // replenish() had nothing left to do since the last commit
 
   Mutex mu_;
-  CondVar cv_;        // work arrived / state changed
-  CondVar done_cv_;   // a batch finished
+  CondVar cv_;       // work arrived / state changed
+  CondVar done_cv_;  // a batch finished
   std::deque<Pending> pending_ GUARDED_BY(mu_);
   uint64_t pending_bytes_ GUARDED_BY(mu_) = 0;
-  bool busy_ GUARDED_BY(mu_) = false;      // a batch is being applied
-  int urgent_ GUARDED_BY(mu_) = 0;         // flush()/close() calls and blocked committers waiting
+  bool busy_ GUARDED_BY(mu_) = false;  // a batch is being applied
+  int urgent_ GUARDED_BY(mu_) = 0;     // flush()/close() calls and blocked committers waiting
   bool stopping_ GUARDED_BY(mu_) = false;
   bool started_ GUARDED_BY(mu_) = false;
   std::string failed_ GUARDED_BY(mu_);
   // The data files held by other processes, while waiting for them.
   std::vector<BusyFile> waiting_ GUARDED_BY(mu_);
-  bool told_committers_ GUARDED_BY(mu_) = false;   // the waiting was explained to blocked committers
+  bool told_committers_ GUARDED_BY(mu_) = false;  // the waiting was explained to blocked committers
   FlusherStats totals_ GUARDED_BY(mu_);
   std::thread thread_;  // not guarded: only the owner calls start() and stop()
 };

@@ -31,7 +31,9 @@ Pipeline pipeline_of(const DatasetSpec& s) {
   return p;
 }
 
-bool applied(int index, uint32_t mask) { return index >= 0 && (mask & (uint32_t(1) << index)) == 0; }
+bool applied(int index, uint32_t mask) {
+  return index >= 0 && (mask & (uint32_t(1) << index)) == 0;
+}
 
 void put_le32(uint8_t* p, uint32_t v) {
   p[0] = uint8_t(v);
@@ -80,8 +82,7 @@ uint32_t fletcher32(const void* data_in, size_t n) {
 }
 
 // Element i, byte j sits at i * elem_size + j unshuffled, j * count + i shuffled.
-static std::vector<uint8_t> transpose(const uint8_t* data, size_t n, size_t elem_size,
-                                      bool forward) {
+static std::vector<uint8_t> transpose(const uint8_t* data, size_t n, size_t elem_size, bool forward) {
   std::vector<uint8_t> out(data, data + n);
   size_t count = elem_size ? n / elem_size : 0;
   if (elem_size <= 1 || count <= 1) return out;
@@ -106,12 +107,11 @@ std::vector<uint8_t> unshuffle(const uint8_t* data, size_t n, size_t elem_size) 
   return transpose(data, n, elem_size, false);
 }
 
-std::vector<uint8_t> encode_chunk(const DatasetSpec& s, const void* raw, size_t n,
-                                  uint32_t* filter_mask) {
+std::vector<uint8_t> encode_chunk(const DatasetSpec& s, const void* raw, size_t n, uint32_t* filter_mask) {
   size_t expect = chunk_bytes(s);
   if (n != expect) {
-    throw InvalidArgumentError("", "chunk of " + std::to_string(n) + " bytes, expected " +
-                                       std::to_string(expect));
+    throw InvalidArgumentError(
+        "", "chunk of " + std::to_string(n) + " bytes, expected " + std::to_string(expect));
   }
   const Pipeline p = pipeline_of(s);
   const uint8_t* src = static_cast<const uint8_t*>(raw);
@@ -158,14 +158,15 @@ std::string stored_chunk_problem(const DatasetSpec& s, uint64_t n, uint32_t filt
   return "";
 }
 
-std::vector<uint8_t> decode_chunk(const DatasetSpec& s, const void* stored, size_t n,
-                                  uint32_t filter_mask, const std::string& what) {
+std::vector<uint8_t> decode_chunk(const DatasetSpec& s, const void* stored, size_t n, uint32_t filter_mask,
+                                  const std::string& what) {
   const Pipeline p = pipeline_of(s);
   const uint8_t* src = static_cast<const uint8_t*>(stored);
   size_t len = n;
   if (applied(p.fletcher, filter_mask)) {
-    if (len < 4) throw CorruptionError(what, "stored chunk of " + std::to_string(n) +
-                                                 " bytes is too short for its Fletcher32 checksum");
+    if (len < 4)
+      throw CorruptionError(
+          what, "stored chunk of " + std::to_string(n) + " bytes is too short for its Fletcher32 checksum");
     len -= 4;
     uint32_t want = get_le32(src + len);
     uint32_t got = fletcher32(src, len);
@@ -174,8 +175,7 @@ std::vector<uint8_t> decode_chunk(const DatasetSpec& s, const void* stored, size
     uint32_t reversed = ((got & 0x00ff00ffu) << 8) | ((got & 0xff00ff00u) >> 8);
     if (want != got && want != reversed) {
       char msg[96];
-      std::snprintf(msg, sizeof msg, "Fletcher32 checksum mismatch (stored %08x, computed %08x)",
-                    want, got);
+      std::snprintf(msg, sizeof msg, "Fletcher32 checksum mismatch (stored %08x, computed %08x)", want, got);
       throw CorruptionError(what, msg);
     }
   }
@@ -187,15 +187,15 @@ std::vector<uint8_t> decode_chunk(const DatasetSpec& s, const void* stored, size
     int rc = uncompress(buf.data(), &out_len, src, uLong(len));
     if (rc != Z_OK || out_len != expect) {
       throw CorruptionError(what, "bad deflate stream (zlib " + std::to_string(rc) + ", " +
-                                      std::to_string(out_len) + " bytes, expected " +
-                                      std::to_string(expect) + ")");
+                                      std::to_string(out_len) + " bytes, expected " + std::to_string(expect) +
+                                      ")");
     }
   } else {
     buf.assign(src, src + len);
   }
   if (buf.size() != expect) {
-    throw CorruptionError(what, "decoded chunk has " + std::to_string(buf.size()) +
-                                    " bytes, expected " + std::to_string(expect));
+    throw CorruptionError(what, "decoded chunk has " + std::to_string(buf.size()) + " bytes, expected " +
+                                    std::to_string(expect));
   }
   if (applied(p.shuffle, filter_mask)) buf = unshuffle(buf.data(), buf.size(), dtype_size(s.dtype));
   return buf;

@@ -22,14 +22,13 @@ size_t chunk_bytes(const DatasetSpec& s);
 // Applies the pipeline to a raw chunk of exactly chunk_bytes(s) bytes
 // (InvalidArgumentError otherwise). *filter_mask receives the mask to store
 // with the chunk (0: every filter applied).
-std::vector<uint8_t> encode_chunk(const DatasetSpec& s, const void* raw, size_t n,
-                                  uint32_t* filter_mask);
+std::vector<uint8_t> encode_chunk(const DatasetSpec& s, const void* raw, size_t n, uint32_t* filter_mask);
 
 // Reverses the pipeline of a stored chunk, honouring filter_mask. Throws
 // CorruptionError naming `what` on a Fletcher32 mismatch, a bad deflate
 // stream or a wrong decoded size.
-std::vector<uint8_t> decode_chunk(const DatasetSpec& s, const void* stored, size_t n,
-                                  uint32_t filter_mask, const std::string& what);
+std::vector<uint8_t> decode_chunk(const DatasetSpec& s, const void* stored, size_t n, uint32_t filter_mask,
+                                  const std::string& what);
 
 // "" if a stored chunk of n bytes with this filter mask can belong to a
 // dataset of spec `s`, else what is wrong: a mask naming filters the

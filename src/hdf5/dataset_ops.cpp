@@ -26,30 +26,45 @@ struct Guard {
 };
 
 void check_path(const std::string& path, const char* kind) {
-  std::string p = std::string(kind) == "dataset" ? names::dataset_path_problem(path)
-                                                 : names::object_path_problem(path);
-  if (!p.empty()) throw InvalidArgumentError(names::printable(path), std::string("HDF5 ") + kind + " path " + p);
+  std::string p =
+      std::string(kind) == "dataset" ? names::dataset_path_problem(path) : names::object_path_problem(path);
+  if (!p.empty())
+    throw InvalidArgumentError(names::printable(path), std::string("HDF5 ") + kind + " path " + p);
 }
 
-std::string shape_str(const Shape& s) { return shape_text(s); }
+std::string shape_str(const Shape& s) {
+  return shape_text(s);
+}
 
 bool fill_representable(DType t, double v) {
   switch (t) {
-    case DType::F64: return true;
-    case DType::F32: return !std::isfinite(v) || std::fabs(v) <= double(FLT_MAX);
-    default: break;
+    case DType::F64:
+      return true;
+    case DType::F32:
+      return !std::isfinite(v) || std::fabs(v) <= double(FLT_MAX);
+    default:
+      break;
   }
   if (!std::isfinite(v) || v != std::floor(v)) return false;
   switch (t) {
-    case DType::U8: return v >= 0 && v <= 255;
-    case DType::U16: return v >= 0 && v <= 65535;
-    case DType::U32: return v >= 0 && v <= 4294967295.0;
-    case DType::U64: return v >= 0 && v < 18446744073709551616.0;
-    case DType::I8: return v >= -128 && v <= 127;
-    case DType::I16: return v >= -32768 && v <= 32767;
-    case DType::I32: return v >= -2147483648.0 && v <= 2147483647.0;
-    case DType::I64: return v >= -9223372036854775808.0 && v < 9223372036854775808.0;
-    default: return false;
+    case DType::U8:
+      return v >= 0 && v <= 255;
+    case DType::U16:
+      return v >= 0 && v <= 65535;
+    case DType::U32:
+      return v >= 0 && v <= 4294967295.0;
+    case DType::U64:
+      return v >= 0 && v < 18446744073709551616.0;
+    case DType::I8:
+      return v >= -128 && v <= 127;
+    case DType::I16:
+      return v >= -32768 && v <= 32767;
+    case DType::I32:
+      return v >= -2147483648.0 && v <= 2147483647.0;
+    case DType::I64:
+      return v >= -9223372036854775808.0 && v < 9223372036854775808.0;
+    default:
+      return false;
   }
 }
 
@@ -87,8 +102,7 @@ DatasetSpec chunk_layout(hid_t ds, const std::string& path) {
 
 // Chunk offset in elements of chunk index `coords`, checked against the
 // dataset's current extent.
-std::vector<hsize_t> chunk_offset(const DatasetSpec& s, const std::string& dataset,
-                                  const Shape& coords) {
+std::vector<hsize_t> chunk_offset(const DatasetSpec& s, const std::string& dataset, const Shape& coords) {
   if (coords.size() != s.chunk.size()) {
     throw InvalidArgumentError(dataset, "chunk coordinates " + shape_str(coords) + " have rank " +
                                             std::to_string(coords.size()) + ", dataset has rank " +
@@ -98,9 +112,8 @@ std::vector<hsize_t> chunk_offset(const DatasetSpec& s, const std::string& datas
   for (size_t i = 0; i < coords.size(); i++) {
     if (coords[i] >= (s.shape[i] + s.chunk[i] - 1) / s.chunk[i]) {
       throw InvalidArgumentError(dataset, "chunk " + shape_str(coords) +
-                                              " lies outside the dataset's extent " +
-                                              shape_str(s.shape) + " (chunk " +
-                                              shape_str(s.chunk) + ")");
+                                              " lies outside the dataset's extent " + shape_str(s.shape) +
+                                              " (chunk " + shape_str(s.chunk) + ")");
     }
     off[i] = hsize_t(coords[i] * s.chunk[i]);
   }
@@ -138,8 +151,7 @@ void validate_spec(const DatasetSpec& spec, const std::string& path) {
   const size_t rank = spec.shape.size();
   if (rank < 1 || rank > H5S_MAX_RANK) bad("rank " + std::to_string(rank) + " is not in 1..32");
   if (spec.chunk.size() != rank) {
-    bad("chunk " + shape_str(spec.chunk) + " does not have the rank of shape " +
-        shape_str(spec.shape));
+    bad("chunk " + shape_str(spec.chunk) + " does not have the rank of shape " + shape_str(spec.shape));
   }
   if (!spec.max_shape.empty() && spec.max_shape.size() != rank) {
     bad("max_shape " + shape_str(spec.max_shape) + " does not have the rank of shape " +
@@ -152,8 +164,7 @@ void validate_spec(const DatasetSpec& spec, const std::string& path) {
     uint64_t max = spec.max_shape.empty() ? spec.shape[i] : spec.max_shape[i];
     if (spec.shape[i] == kUnlimited) bad("shape " + shape_str(spec.shape) + " is unlimited");
     if (max < spec.shape[i]) {
-      bad("max_shape " + shape_str(spec.max_shape) + " is smaller than shape " +
-          shape_str(spec.shape));
+      bad("max_shape " + shape_str(spec.max_shape) + " is smaller than shape " + shape_str(spec.shape));
     }
     if (spec.chunk[i] == 0 || spec.chunk[i] > 0xffffffffu) {
       bad("chunk " + shape_str(spec.chunk) + " has a dimension of 0 or over 2^32-1");
@@ -168,8 +179,7 @@ void validate_spec(const DatasetSpec& spec, const std::string& path) {
   if (spec.compression != Compression::None && spec.compression != Compression::ShuffleDeflate) {
     bad("unknown compression code " + std::to_string(int(spec.compression)));
   }
-  if (spec.compression == Compression::ShuffleDeflate &&
-      (spec.deflate_level < 1 || spec.deflate_level > 9)) {
+  if (spec.compression == Compression::ShuffleDeflate && (spec.deflate_level < 1 || spec.deflate_level > 9)) {
     bad("deflate level " + std::to_string(spec.deflate_level) + " is not in 1..9");
   }
   if (!fill_representable(spec.dtype, spec.fill_value)) {
@@ -196,20 +206,40 @@ std::vector<uint8_t> fill_element(const DatasetSpec& s) {
   std::vector<uint8_t> e;
   double v = s.fill_value;
   if (!fill_representable(s.dtype, v)) {
-    throw InvalidArgumentError("", "fill value " + std::to_string(v) + " is not representable as " +
-                                       dtype_name(s.dtype));
+    throw InvalidArgumentError(
+        "", "fill value " + std::to_string(v) + " is not representable as " + dtype_name(s.dtype));
   }
   switch (s.dtype) {
-    case DType::U8: put(&e, uint8_t(v)); break;
-    case DType::U16: put(&e, uint16_t(v)); break;
-    case DType::U32: put(&e, uint32_t(v)); break;
-    case DType::U64: put(&e, uint64_t(v)); break;
-    case DType::I8: put(&e, int8_t(v)); break;
-    case DType::I16: put(&e, int16_t(v)); break;
-    case DType::I32: put(&e, int32_t(v)); break;
-    case DType::I64: put(&e, int64_t(v)); break;
-    case DType::F32: put(&e, float(v)); break;
-    case DType::F64: put(&e, v); break;
+    case DType::U8:
+      put(&e, uint8_t(v));
+      break;
+    case DType::U16:
+      put(&e, uint16_t(v));
+      break;
+    case DType::U32:
+      put(&e, uint32_t(v));
+      break;
+    case DType::U64:
+      put(&e, uint64_t(v));
+      break;
+    case DType::I8:
+      put(&e, int8_t(v));
+      break;
+    case DType::I16:
+      put(&e, int16_t(v));
+      break;
+    case DType::I32:
+      put(&e, int32_t(v));
+      break;
+    case DType::I64:
+      put(&e, int64_t(v));
+      break;
+    case DType::F32:
+      put(&e, float(v));
+      break;
+    case DType::F64:
+      put(&e, v);
+      break;
   }
   return e;
 }
@@ -229,8 +259,8 @@ bool dataset_exists(hid_t file, const std::string& path) {
   Guard g;
   if (path == "/" || !link_exists(file, path)) return false;
   H5O_info_t info;
-  check(H5Oget_info_by_name2(file, path.c_str(), &info, H5O_INFO_BASIC, H5P_DEFAULT),
-        "H5Oget_info_by_name", path);
+  check(H5Oget_info_by_name2(file, path.c_str(), &info, H5O_INFO_BASIC, H5P_DEFAULT), "H5Oget_info_by_name",
+        path);
   return info.type == H5O_TYPE_DATASET;
 }
 
@@ -246,8 +276,7 @@ void create_dataset(hid_t file, const std::string& path, const DatasetSpec& spec
     if (!same_definition(have, spec)) {
       throw AlreadyExistsError(path, "a dataset with a different definition exists (" +
                                          std::string(dtype_name(have.dtype)) + " max " +
-                                         shape_str(have.max_shape) + " chunk " +
-                                         shape_str(have.chunk) + ")");
+                                         shape_str(have.max_shape) + " chunk " + shape_str(have.chunk) + ")");
     }
     return;
   }
@@ -273,8 +302,7 @@ void create_dataset(hid_t file, const std::string& path, const DatasetSpec& spec
   std::string parent = path.substr(0, path.rfind('/'));
   Handle group = ensure_group(file, parent.empty() ? "/" : parent);
   std::string name = path.substr(path.rfind('/') + 1);
-  Handle ds(H5Dcreate2(group, name.c_str(), file_type(spec.dtype), space, H5P_DEFAULT, dcpl,
-                       H5P_DEFAULT),
+  Handle ds(H5Dcreate2(group, name.c_str(), file_type(spec.dtype), space, H5P_DEFAULT, dcpl, H5P_DEFAULT),
             "H5Dcreate2", path);
 }
 
@@ -291,8 +319,8 @@ void extend_dataset(hid_t file, const std::string& path, const Shape& new_shape)
   bool grows = false;
   for (size_t i = 0; i < new_shape.size(); i++) {
     if (s.max_shape[i] != kUnlimited && new_shape[i] > s.max_shape[i]) {
-      throw InvalidArgumentError(path, "new shape " + shape_str(new_shape) +
-                                           " exceeds the maximum shape " + shape_str(s.max_shape));
+      throw InvalidArgumentError(
+          path, "new shape " + shape_str(new_shape) + " exceeds the maximum shape " + shape_str(s.max_shape));
     }
     dims[i] = std::max(s.shape[i], new_shape[i]);
     grows = grows || new_shape[i] > s.shape[i];
@@ -303,8 +331,7 @@ void extend_dataset(hid_t file, const std::string& path, const Shape& new_shape)
   check(H5Dset_extent(ds, dims.data()), "H5Dset_extent", path);
 }
 
-void set_attribute(hid_t file, const std::string& object, const std::string& name,
-                   const AttributeValue& v) {
+void set_attribute(hid_t file, const std::string& object, const std::string& name, const AttributeValue& v) {
   Guard g;
   const std::string what = object + (object == "/" ? "" : "/") + name;
   if (name.empty() || name.find('\0') != std::string::npos) {
@@ -322,8 +349,7 @@ void set_attribute(hid_t file, const std::string& object, const std::string& nam
     check(H5Tset_size(type, H5T_VARIABLE), "H5Tset_size", what);
     check(H5Tset_cset(type, H5T_CSET_UTF8), "H5Tset_cset", what);
     Handle space(H5Screate(H5S_SCALAR), "H5Screate", what);
-    Handle attr(H5Acreate2(obj, name.c_str(), type, space, H5P_DEFAULT, H5P_DEFAULT),
-                "H5Acreate2", what);
+    Handle attr(H5Acreate2(obj, name.c_str(), type, space, H5P_DEFAULT, H5P_DEFAULT), "H5Acreate2", what);
     const char* text = v.text.c_str();
     check(H5Awrite(attr, type, &text), "H5Awrite", what);
     return;
@@ -331,8 +357,8 @@ void set_attribute(hid_t file, const std::string& object, const std::string& nam
   size_t esize = dtype_size(v.dtype);
   if (v.bytes.size() % esize != 0) {
     throw InvalidArgumentError(what, std::to_string(v.bytes.size()) +
-                                         " value bytes are not a whole number of " +
-                                         dtype_name(v.dtype) + " elements");
+                                         " value bytes are not a whole number of " + dtype_name(v.dtype) +
+                                         " elements");
   }
   hsize_t count = v.bytes.size() / esize;
   Handle space = count == 1 ? Handle(H5Screate(H5S_SCALAR), "H5Screate", what)
@@ -421,8 +447,8 @@ bool object_exists(hid_t file, const std::string& object) {
   return link_exists(file, object);
 }
 
-void write_chunk(hid_t file, const std::string& dataset, const Shape& chunk_coords,
-                 uint32_t filter_mask, const void* stored, size_t n) {
+void write_chunk(hid_t file, const std::string& dataset, const Shape& chunk_coords, uint32_t filter_mask,
+                 const void* stored, size_t n) {
   Guard g;
   Handle ds = open_dataset(file, dataset);
   std::vector<hsize_t> off = chunk_offset(chunk_layout(ds, dataset), dataset, chunk_coords);
@@ -439,13 +465,11 @@ bool read_chunk_stored(hid_t file, const std::string& dataset, const Shape& chun
   unsigned mask = 0;
   haddr_t addr = HADDR_UNDEF;
   hsize_t size = 0;
-  check(H5Dget_chunk_info_by_coord(ds, off.data(), &mask, &addr, &size),
-        "H5Dget_chunk_info_by_coord", what);
+  check(H5Dget_chunk_info_by_coord(ds, off.data(), &mask, &addr, &size), "H5Dget_chunk_info_by_coord", what);
   if (addr == HADDR_UNDEF || size == 0) return false;
   stored->resize(size_t(size));
   uint32_t read_mask = 0;
-  check(H5Dread_chunk(ds, H5P_DEFAULT, off.data(), &read_mask, stored->data()), "H5Dread_chunk",
-        what);
+  check(H5Dread_chunk(ds, H5P_DEFAULT, off.data(), &read_mask, stored->data()), "H5Dread_chunk", what);
   *filter_mask = read_mask;
   return true;
 }
@@ -463,8 +487,7 @@ DatasetSpec read_spec(hid_t file, const std::string& path) {
   if (rank < 1) throw UnsupportedError(path, "scalar or null dataspaces are not supported");
   const size_t r = size_t(rank);
   std::vector<hsize_t> dims(r), maxdims(r), chunk(r);
-  check(H5Sget_simple_extent_dims(space, dims.data(), maxdims.data()), "H5Sget_simple_extent_dims",
-        path);
+  check(H5Sget_simple_extent_dims(space, dims.data(), maxdims.data()), "H5Sget_simple_extent_dims", path);
   Handle dcpl(H5Dget_create_plist(ds), "H5Dget_create_plist", path);
   if (H5Pget_layout(dcpl) != H5D_CHUNKED) throw UnsupportedError(path, "dataset is not chunked");
   if (H5Pget_chunk(dcpl, rank, chunk.data()) != rank) throw_hdf5_error("H5Pget_chunk", path);
@@ -488,8 +511,7 @@ DatasetSpec read_spec(hid_t file, const std::string& path) {
     size_t ncd = 8;
     unsigned cd[8] = {0};
     char fname[64];
-    H5Z_filter_t id = H5Pget_filter2(dcpl, unsigned(i), &flags, &ncd, cd, sizeof fname, fname,
-                                     nullptr);
+    H5Z_filter_t id = H5Pget_filter2(dcpl, unsigned(i), &flags, &ncd, cd, sizeof fname, fname, nullptr);
     if (id < 0) throw_hdf5_error("H5Pget_filter2", path);
     if (id == H5Z_FILTER_DEFLATE) level = ncd > 0 ? int(cd[0]) : -1;
     ids.push_back(id);
@@ -520,8 +542,7 @@ DatasetSpec read_spec(hid_t file, const std::string& path) {
 std::vector<std::string> list_datasets(hid_t file) {
   Guard g;
   std::vector<std::string> out;
-  check(H5Ovisit2(file, H5_INDEX_NAME, H5_ITER_NATIVE, visit_cb, &out, H5O_INFO_BASIC),
-        "H5Ovisit", "/");
+  check(H5Ovisit2(file, H5_INDEX_NAME, H5_ITER_NATIVE, visit_cb, &out, H5O_INFO_BASIC), "H5Ovisit", "/");
   std::sort(out.begin(), out.end());
   return out;
 }

@@ -59,8 +59,7 @@ void extend_dataset(hid_t file, const std::string& path, const Shape& new_shape)
 // dataset path), replacing an existing one. Numbers: count 1 is a scalar
 // attribute, otherwise 1-D; little-endian standard types. Strings:
 // variable-length UTF-8 (h5py reads them as str). NotFoundError if the object is missing.
-void set_attribute(hid_t file, const std::string& object, const std::string& name,
-                   const AttributeValue& v);
+void set_attribute(hid_t file, const std::string& object, const std::string& name, const AttributeValue& v);
 // Reads an attribute written by set_attribute (or any scalar/1-D integer,
 // float or string attribute). NotFoundError if missing.
 AttributeValue read_attribute(hid_t file, const std::string& object, const std::string& name);
@@ -75,8 +74,8 @@ bool object_exists(hid_t file, const std::string& object);
 // Stores a chunk already filtered (chunk_codec encode_chunk) at chunk index
 // chunk_coords (offset = coords * chunk), replacing any previous version.
 // InvalidArgumentError if the chunk lies outside the current extent.
-void write_chunk(hid_t file, const std::string& dataset, const Shape& chunk_coords,
-                 uint32_t filter_mask, const void* stored, size_t n);
+void write_chunk(hid_t file, const std::string& dataset, const Shape& chunk_coords, uint32_t filter_mask,
+                 const void* stored, size_t n);
 
 // The stored (filtered) bytes and filter mask of a chunk; false if the chunk
 // was never allocated (it reads as the fill value).

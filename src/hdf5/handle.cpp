@@ -41,14 +41,30 @@ void Handle::reset() noexcept {
   if (id_ < 0) return;
   hid_t id = std::exchange(id_, H5I_INVALID_HID);
   switch (H5Iget_type(id)) {
-    case H5I_FILE: H5Fclose(id); break;
-    case H5I_GROUP: H5Gclose(id); break;
-    case H5I_DATASET: H5Dclose(id); break;
-    case H5I_DATASPACE: H5Sclose(id); break;
-    case H5I_DATATYPE: H5Tclose(id); break;
-    case H5I_GENPROP_LST: H5Pclose(id); break;
-    case H5I_ATTR: H5Aclose(id); break;
-    default: H5Idec_ref(id); break;
+    case H5I_FILE:
+      H5Fclose(id);
+      break;
+    case H5I_GROUP:
+      H5Gclose(id);
+      break;
+    case H5I_DATASET:
+      H5Dclose(id);
+      break;
+    case H5I_DATASPACE:
+      H5Sclose(id);
+      break;
+    case H5I_DATATYPE:
+      H5Tclose(id);
+      break;
+    case H5I_GENPROP_LST:
+      H5Pclose(id);
+      break;
+    case H5I_ATTR:
+      H5Aclose(id);
+      break;
+    default:
+      H5Idec_ref(id);
+      break;
   }
   H5Eclear2(H5E_DEFAULT);
 }
@@ -58,14 +74,30 @@ void Handle::close_checked(const std::string& path) {
   hid_t id = std::exchange(id_, H5I_INVALID_HID);
   herr_t st;
   switch (H5Iget_type(id)) {
-    case H5I_FILE: st = H5Fclose(id); break;
-    case H5I_GROUP: st = H5Gclose(id); break;
-    case H5I_DATASET: st = H5Dclose(id); break;
-    case H5I_DATASPACE: st = H5Sclose(id); break;
-    case H5I_DATATYPE: st = H5Tclose(id); break;
-    case H5I_GENPROP_LST: st = H5Pclose(id); break;
-    case H5I_ATTR: st = H5Aclose(id); break;
-    default: st = H5Idec_ref(id) < 0 ? -1 : 0; break;
+    case H5I_FILE:
+      st = H5Fclose(id);
+      break;
+    case H5I_GROUP:
+      st = H5Gclose(id);
+      break;
+    case H5I_DATASET:
+      st = H5Dclose(id);
+      break;
+    case H5I_DATASPACE:
+      st = H5Sclose(id);
+      break;
+    case H5I_DATATYPE:
+      st = H5Tclose(id);
+      break;
+    case H5I_GENPROP_LST:
+      st = H5Pclose(id);
+      break;
+    case H5I_ATTR:
+      st = H5Aclose(id);
+      break;
+    default:
+      st = H5Idec_ref(id) < 0 ? -1 : 0;
+      break;
   }
   check(st, "close", path);
 }
@@ -94,8 +126,7 @@ Handle ensure_group(hid_t file, const std::string& path) {
     htri_t e = H5Lexists(file, prefix.c_str(), H5P_DEFAULT);
     if (e < 0) throw_hdf5_error("H5Lexists", prefix);
     if (e == 0) {
-      Handle g(H5Gcreate2(file, prefix.c_str(), H5P_DEFAULT, H5P_DEFAULT, H5P_DEFAULT),
-               "H5Gcreate2", prefix);
+      Handle g(H5Gcreate2(file, prefix.c_str(), H5P_DEFAULT, H5P_DEFAULT, H5P_DEFAULT), "H5Gcreate2", prefix);
       if (pos == std::string::npos) return g;
     } else if (pos == std::string::npos) {
       return Handle(H5Gopen2(file, prefix.c_str(), H5P_DEFAULT), "H5Gopen2", prefix);

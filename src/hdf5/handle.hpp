@@ -47,8 +47,7 @@ class Handle {
  public:
   Handle() = default;
   // Takes ownership; throws Hdf5Error if id < 0.
-  Handle(hid_t id, const char* what, const std::string& path = "")
-      : id_(check_id(id, what, path)) {}
+  Handle(hid_t id, const char* what, const std::string& path = "") : id_(check_id(id, what, path)) {}
   static Handle adopt(hid_t id) {
     Handle h;
     h.id_ = id;

@@ -24,8 +24,10 @@ std::string Env::read_all(const std::string& path, uint64_t max_bytes) {
   auto f = open(path, OpenMode::ReadOnly);
   uint64_t n = f->size();
   if (n > max_bytes)
-    throw IoError(path, "file is " + std::to_string(n) + " bytes, more than the " + std::to_string(max_bytes) +
-                            " expected of it (damaged?)", EFBIG);
+    throw IoError(path,
+                  "file is " + std::to_string(n) + " bytes, more than the " + std::to_string(max_bytes) +
+                      " expected of it (damaged?)",
+                  EFBIG);
   std::string s(n, '\0');
   size_t got = n ? f->read(0, &s[0], n) : 0;
   if (got != n) throw IoError(path, "short read: file changed while being read");

@@ -55,8 +55,7 @@ class PosixFile final : public File {
       ssize_t r = ::pread(fd_, p + done, n - done, static_cast<off_t>(offset + done));
       if (r < 0) {
         if (errno == EINTR) continue;
-        throw_errno(path_, "pread of " + std::to_string(n) + " bytes at offset " +
-                               std::to_string(offset),
+        throw_errno(path_, "pread of " + std::to_string(n) + " bytes at offset " + std::to_string(offset),
                     errno);
       }
       if (r == 0) break;  // end of file
@@ -72,13 +71,11 @@ class PosixFile final : public File {
       ssize_t r = ::pwrite(fd_, p + done, n - done, static_cast<off_t>(offset + done));
       if (r < 0) {
         if (errno == EINTR) continue;
-        throw_errno(path_, "pwrite of " + std::to_string(n) + " bytes at offset " +
-                               std::to_string(offset),
+        throw_errno(path_, "pwrite of " + std::to_string(n) + " bytes at offset " + std::to_string(offset),
                     errno);
       }
       if (r == 0) {  // should not happen for a regular file; avoid spinning
-        throw IoError(path_, "pwrite at offset " + std::to_string(offset + done) +
-                                 " wrote nothing", ENOSPC);
+        throw IoError(path_, "pwrite at offset " + std::to_string(offset + done) + " wrote nothing", ENOSPC);
       }
       done += static_cast<size_t>(r);
     }
@@ -123,7 +120,9 @@ class PosixFile final : public File {
     return static_cast<uint64_t>(st.st_size);
   }
 
-  const std::string& path() const override { return path_; }
+  const std::string& path() const override {
+    return path_;
+  }
 
   FileIdentity identity() override {
     struct stat st;
@@ -183,11 +182,16 @@ int open_retry(const char* path, int flags, mode_t mode) {
 
 const char* mode_name(OpenMode mode) {
   switch (mode) {
-    case OpenMode::ReadOnly: return "open (read-only)";
-    case OpenMode::ReadWrite: return "open (read-write)";
-    case OpenMode::Create: return "open (create)";
-    case OpenMode::CreateNew: return "open (create new)";
-    case OpenMode::CreateTrunc: return "open (create or truncate)";
+    case OpenMode::ReadOnly:
+      return "open (read-only)";
+    case OpenMode::ReadWrite:
+      return "open (read-write)";
+    case OpenMode::Create:
+      return "open (create)";
+    case OpenMode::CreateNew:
+      return "open (create new)";
+    case OpenMode::CreateTrunc:
+      return "open (create or truncate)";
   }
   return "open";
 }
@@ -210,8 +214,10 @@ int open_regular(const std::string& path, int flags, const char* what) {
   }
   if (!S_ISREG(st.st_mode)) {
     ::close(fd);
-    const char* kind = S_ISDIR(st.st_mode) ? "a directory" : S_ISFIFO(st.st_mode) ? "a FIFO"
-                       : S_ISSOCK(st.st_mode) ? "a socket" : "a device or special file";
+    const char* kind = S_ISDIR(st.st_mode)    ? "a directory"
+                       : S_ISFIFO(st.st_mode) ? "a FIFO"
+                       : S_ISSOCK(st.st_mode) ? "a socket"
+                                              : "a device or special file";
     throw IoError(path, std::string(what) + " failed: is " + kind + ", not a regular file",
                   S_ISDIR(st.st_mode) ? EISDIR : EINVAL);
   }
@@ -232,27 +238,43 @@ int open_directory(const std::string& path, const char* what) {
     int err = errno;
     struct stat st;
     if ((err == ELOOP || err == ENOTDIR) && ::lstat(path.c_str(), &st) == 0)
-      throw IoError(path, std::string(what) + " failed: " +
-                              (S_ISLNK(st.st_mode) ? "is a symbolic link (h5tx does not follow them)"
-                                                   : "is not a directory"), err);
+      throw IoError(
+          path,
+          std::string(what) + " failed: " +
+              (S_ISLNK(st.st_mode) ? "is a symbolic link (h5tx does not follow them)" : "is not a directory"),
+          err);
     throw_errno(path, what, err);
   }
   return fd;
 }
 
-const char* lock_name(short type) { return type == F_RDLCK ? "shared" : "exclusive"; }
-const char* a_lock_name(short type) { return type == F_RDLCK ? "a shared" : "an exclusive"; }
+const char* lock_name(short type) {
+  return type == F_RDLCK ? "shared" : "exclusive";
+}
+const char* a_lock_name(short type) {
+  return type == F_RDLCK ? "a shared" : "an exclusive";
+}
 
 class PosixEnv final : public Env {
  public:
   std::unique_ptr<File> open(const std::string& path, OpenMode mode) override {
     int flags = 0;
     switch (mode) {
-      case OpenMode::ReadOnly: flags = O_RDONLY; break;
-      case OpenMode::ReadWrite: flags = O_RDWR; break;
-      case OpenMode::Create: flags = O_RDWR | O_CREAT; break;
-      case OpenMode::CreateNew: flags = O_RDWR | O_CREAT | O_EXCL; break;
-      case OpenMode::CreateTrunc: flags = O_RDWR | O_CREAT | O_TRUNC; break;
+      case OpenMode::ReadOnly:
+        flags = O_RDONLY;
+        break;
+      case OpenMode::ReadWrite:
+        flags = O_RDWR;
+        break;
+      case OpenMode::Create:
+        flags = O_RDWR | O_CREAT;
+        break;
+      case OpenMode::CreateNew:
+        flags = O_RDWR | O_CREAT | O_EXCL;
+        break;
+      case OpenMode::CreateTrunc:
+        flags = O_RDWR | O_CREAT | O_TRUNC;
+        break;
     }
     int fd = open_regular(path, flags, mode_name(mode));
     return std::unique_ptr<File>(new PosixFile(path, fd));
@@ -359,8 +381,7 @@ class PosixEnv final : public Env {
     std::unique_ptr<PosixLock> guard(new PosixLock(fd));  // closes fd on every exit
 
     const short type = kind == LockKind::Shared ? F_RDLCK : F_WRLCK;
-    const auto deadline = std::chrono::steady_clock::now() +
-                          std::max(timeout, std::chrono::milliseconds(0));
+    const auto deadline = std::chrono::steady_clock::now() + std::max(timeout, std::chrono::milliseconds(0));
     uint64_t pause = 1000;  // microseconds, doubling up to 20 ms
     for (;;) {
       struct flock fl = {};
@@ -379,9 +400,10 @@ class PosixEnv final : public Env {
         probe.l_whence = SEEK_SET;
         short held = F_WRLCK;
         if (::fcntl(fd, F_OFD_GETLK, &probe) == 0 && probe.l_type != F_UNLCK) held = probe.l_type;
-                throw BusyError(path, std::string("cannot take ") + lock_name(type) + " lock within " +
-                                  duration_text(timeout) + ": " + a_lock_name(held) +
-                                  " lock is held by another process or handle",
+        throw BusyError(path,
+                        std::string("cannot take ") + lock_name(type) + " lock within " +
+                            duration_text(timeout) + ": " + a_lock_name(held) +
+                            " lock is held by another process or handle",
                         err);
       }
       sleep_micros(pause);

@@ -132,7 +132,8 @@ DatasetSpec get_spec(ByteReader& b) {
   s.fill_value = b.f64("fill value");
   size_t c_at = b.offset();
   uint8_t comp = b.u8("compression");
-  if (comp > uint8_t(Compression::ShuffleDeflate)) b.fail(c_at, "unknown compression " + std::to_string(comp));
+  if (comp > uint8_t(Compression::ShuffleDeflate))
+    b.fail(c_at, "unknown compression " + std::to_string(comp));
   s.compression = static_cast<Compression>(comp);
   size_t l_at = b.offset();
   s.deflate_level = b.u8("deflate level");
@@ -240,7 +241,9 @@ void check_inline_data(ByteReader& b, Manifest& m, uint64_t total, uint64_t file
 
 }  // namespace
 
-uint64_t checksum(const void* data, size_t n) { return XXH3_64bits(data, n); }
+uint64_t checksum(const void* data, size_t n) {
+  return XXH3_64bits(data, n);
+}
 
 uint64_t Manifest::chunk_bytes() const {
   uint64_t n = 0;
@@ -263,8 +266,8 @@ TransactionInfo Manifest::info() const {
 bool valid_chunk_file_name(const std::string& name) {
   if (name.empty() || name.size() > 64 || name[0] == '.' || name == kManifestName) return false;
   for (char c : name) {
-    bool ok = (c >= 'a' && c <= 'z') || (c >= 'A' && c <= 'Z') || (c >= '0' && c <= '9') ||
-              c == '.' || c == '_' || c == '-';
+    bool ok = (c >= 'a' && c <= 'z') || (c >= 'A' && c <= 'Z') || (c >= '0' && c <= '9') || c == '.' ||
+              c == '_' || c == '-';
     if (!ok) return false;
   }
   return true;
@@ -335,14 +338,15 @@ Manifest decode_manifest(const std::string& data, const std::string& path) {
 
 Manifest decode_manifest_record(const std::string& data, uint64_t file_size, const std::string& path) {
   if (data.size() < kHeaderSize + 8)
-    throw CorruptionError(path, "at offset 0: manifest too short (" + std::to_string(data.size()) +
-                                    " bytes)");
+    throw CorruptionError(path,
+                          "at offset 0: manifest too short (" + std::to_string(data.size()) + " bytes)");
   ByteReader r(data, data.size(), path);
   if (r.raw(8, "magic") != std::string(kMagic, 8)) r.fail(0, "bad magic (not a redo MANIFEST)");
   uint32_t version = r.u32("version");
   if (version < kManifestOldestVersion || version > kManifestNewestVersion)
     r.fail(8, "unsupported manifest version " + std::to_string(version) + " (this build reads " +
-                  std::to_string(kManifestOldestVersion) + " to " + std::to_string(kManifestNewestVersion) + ")");
+                  std::to_string(kManifestOldestVersion) + " to " + std::to_string(kManifestNewestVersion) +
+                  ")");
   uint32_t flags = r.u32("flags");
   if (flags != 0) r.fail(12, "unknown flags " + std::to_string(flags));
   Manifest m;
@@ -372,12 +376,11 @@ Manifest decode_manifest_record(const std::string& data, uint64_t file_size, con
     size_t at = b.offset();
     std::string k = b.str("metadata key");
     std::string v = b.str("metadata value");
-    if (!m.metadata.emplace(std::move(k), std::move(v)).second)
-      b.fail(at, "duplicate metadata key");
+    if (!m.metadata.emplace(std::move(k), std::move(v)).second) b.fail(at, "duplicate metadata key");
   }
   uint32_t nops = b.u32("operation count");
-  if (nops > b.remaining()) b.fail(b.offset() - 4, "operation count " + std::to_string(nops) +
-                                                       " exceeds the bytes left");
+  if (nops > b.remaining())
+    b.fail(b.offset() - 4, "operation count " + std::to_string(nops) + " exceeds the bytes left");
   m.ops.reserve(nops);
   for (uint32_t i = 0; i < nops; i++) m.ops.push_back(get_op(b, version));
   if (version >= 2) {

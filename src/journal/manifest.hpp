@@ -67,8 +67,8 @@ struct Op {
 
 struct Manifest {
   uint32_t version = kManifestVersion;  // as decoded; encode writes 2, or 3 with a DeleteAttribute
-  uint64_t record_size = 0;  // bytes of the record (header .. checksum); set by encode and decode
-  uint64_t inline_bytes = 0;  // bytes of inline chunk data after the record
+  uint64_t record_size = 0;             // bytes of the record (header .. checksum); set by encode and decode
+  uint64_t inline_bytes = 0;            // bytes of inline chunk data after the record
   uint64_t txid = 0;
   uint64_t commit_time_micros = 0;
   std::string message;

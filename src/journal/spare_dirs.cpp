@@ -19,8 +19,10 @@ void SpareDirs::offer(const std::string& dir) {
   uint64_t bytes = 0;
   if (keep) {
     for (const auto& name : env_->list_dir(dir)) {
-      if (name != kManifestName && name != kSpillFileName) keep = false;
-      else bytes += env_->file_size(path_join(dir, name));
+      if (name != kManifestName && name != kSpillFileName)
+        keep = false;
+      else
+        bytes += env_->file_size(path_join(dir, name));
     }
   }
   if (keep) {

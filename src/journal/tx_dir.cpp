@@ -14,9 +14,12 @@ bool parse_hex16(const std::string& s, size_t pos, uint64_t* out) {
   for (size_t i = pos; i < pos + 16; i++) {
     char c = s[i];
     int d;
-    if (c >= '0' && c <= '9') d = c - '0';
-    else if (c >= 'a' && c <= 'f') d = c - 'a' + 10;
-    else return false;
+    if (c >= '0' && c <= '9')
+      d = c - '0';
+    else if (c >= 'a' && c <= 'f')
+      d = c - 'a' + 10;
+    else
+      return false;
     v = (v << 4) | uint64_t(d);
   }
   if (v == 0 || v > kMaxTxid) return false;
@@ -37,11 +40,17 @@ std::string tx_dir_name(uint64_t txid, TxState state) {
   return "working_" + txid_hex(txid) + suffix;
 }
 
-std::string undo_dir_name(uint64_t txid) { return "undo_" + txid_hex(txid); }
+std::string undo_dir_name(uint64_t txid) {
+  return "undo_" + txid_hex(txid);
+}
 
-std::string undo_committed_dir_name(uint64_t txid) { return undo_dir_name(txid) + kCommittedSuffix; }
+std::string undo_committed_dir_name(uint64_t txid) {
+  return undo_dir_name(txid) + kCommittedSuffix;
+}
 
-bool parse_txid_hex(const std::string& s, uint64_t* txid) { return s.size() == 16 && parse_hex16(s, 0, txid); }
+bool parse_txid_hex(const std::string& s, uint64_t* txid) {
+  return s.size() == 16 && parse_hex16(s, 0, txid);
+}
 
 bool parse_undo_store_dir_name(const std::string& name, uint64_t* txid, bool* committed) {
   const size_t base = 5 + 16, suffix = sizeof kCommittedSuffix - 1;
@@ -54,10 +63,14 @@ bool parse_tx_dir_name(const std::string& name, uint64_t* txid, TxState* state) 
   if (name.compare(0, prefix.size(), prefix) != 0) return false;
   if (!parse_hex16(name, prefix.size(), txid)) return false;
   std::string rest = name.substr(prefix.size() + 16);
-  if (rest == "_temp") *state = TxState::Temp;
-  else if (rest == "_done") *state = TxState::Done;
-  else if (rest == "_flushed") *state = TxState::Flushed;
-  else return false;
+  if (rest == "_temp")
+    *state = TxState::Temp;
+  else if (rest == "_done")
+    *state = TxState::Done;
+  else if (rest == "_flushed")
+    *state = TxState::Flushed;
+  else
+    return false;
   return true;
 }
 

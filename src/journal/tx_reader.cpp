@@ -58,8 +58,8 @@ Manifest read_manifest(Env& env, const std::string& tx_dir, uint64_t txid) {
   }
   Manifest m = decode_manifest_record(record, file_size, path);
   if (m.txid != txid)
-    throw CorruptionError(path, "MANIFEST names txid " + txid_hex(m.txid) +
-                                    " but its directory names " + txid_hex(txid));
+    throw CorruptionError(
+        path, "MANIFEST names txid " + txid_hex(m.txid) + " but its directory names " + txid_hex(txid));
   return m;
 }
 
@@ -67,8 +67,8 @@ std::string read_chunk_file(Env& env, const std::string& tx_dir, const Op& op) {
   return read_chunk_file(env, tx_dir, op.chunk_file, op.chunk_offset, op.chunk_size, op.chunk_hash);
 }
 
-std::string read_chunk_file(Env& env, const std::string& tx_dir, const std::string& name,
-                            uint64_t offset, uint64_t size, uint64_t hash) {
+std::string read_chunk_file(Env& env, const std::string& tx_dir, const std::string& name, uint64_t offset,
+                            uint64_t size, uint64_t hash) {
   std::string path = path_join(tx_dir, name);
   std::unique_ptr<File> f;
   try {
@@ -80,18 +80,19 @@ std::string read_chunk_file(Env& env, const std::string& tx_dir, const std::stri
   // when its checksum holds.
   uint64_t file_size = f->size();
   if (offset > file_size || size > file_size - offset)
-    throw CorruptionError(path, "chunk copy at offset " + std::to_string(offset) + " (" + std::to_string(size) +
-                                    " bytes) extends past the end of the file (" + std::to_string(file_size) +
-                                    " bytes)");
+    throw CorruptionError(path, "chunk copy at offset " + std::to_string(offset) + " (" +
+                                    std::to_string(size) + " bytes) extends past the end of the file (" +
+                                    std::to_string(file_size) + " bytes)");
   std::string data(size, '\0');
   size_t got = size ? f->read(offset, &data[0], size) : 0;
   if (got != size)
-    throw CorruptionError(path, "chunk copy at offset " + std::to_string(offset) + " has " + std::to_string(got) +
-                                    " bytes, the MANIFEST says " + std::to_string(size));
+    throw CorruptionError(path, "chunk copy at offset " + std::to_string(offset) + " has " +
+                                    std::to_string(got) + " bytes, the MANIFEST says " +
+                                    std::to_string(size));
   if (checksum(data.data(), data.size()) != hash)
-    throw CorruptionError(path, name == kManifestName
-                                    ? "checksum mismatch in the chunk copy at offset " + std::to_string(offset)
-                                    : "chunk file checksum mismatch");
+    throw CorruptionError(path, name == kManifestName ? "checksum mismatch in the chunk copy at offset " +
+                                                            std::to_string(offset)
+                                                      : "chunk file checksum mismatch");
   return data;
 }
 

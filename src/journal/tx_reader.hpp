@@ -16,7 +16,7 @@ namespace h5tx {
 namespace journal {
 
 struct JournalListing {
-  std::vector<uint64_t> temp;     // sorted ascending
+  std::vector<uint64_t> temp;  // sorted ascending
   std::vector<uint64_t> done;
   std::vector<uint64_t> flushed;
   std::vector<uint64_t> undo;
@@ -49,8 +49,8 @@ Manifest read_manifest(Env& env, const std::string& tx_dir, uint64_t txid);
 // at chunk_offset); CorruptionError naming the file if they are missing or
 // their checksum differs from the MANIFEST's.
 std::string read_chunk_file(Env& env, const std::string& tx_dir, const Op& op);
-std::string read_chunk_file(Env& env, const std::string& tx_dir, const std::string& name,
-                            uint64_t offset, uint64_t size, uint64_t hash);
+std::string read_chunk_file(Env& env, const std::string& tx_dir, const std::string& name, uint64_t offset,
+                            uint64_t size, uint64_t hash);
 
 // Reads the MANIFEST and every chunk copy (one at a time) and checks them.
 // Version 1 also: no chunk file listed twice, and each has exactly the

@@ -31,10 +31,10 @@ class CatalogCache {
   void put_file(const std::string& file, bool exists) EXCLUDES(mu_);
   // The spec of `path` in data/<file> (nullopt: no such dataset); false if
   // not cached.
-  bool find_spec(const std::string& file, const std::string& path,
-                 std::optional<DatasetSpec>* spec) EXCLUDES(mu_);
-  void put_spec(const std::string& file, const std::string& path,
-                const std::optional<DatasetSpec>& spec) EXCLUDES(mu_);
+  bool find_spec(const std::string& file, const std::string& path, std::optional<DatasetSpec>* spec)
+      EXCLUDES(mu_);
+  void put_spec(const std::string& file, const std::string& path, const std::optional<DatasetSpec>& spec)
+      EXCLUDES(mu_);
   // Forgets everything cached about `file`.
   void invalidate(const std::string& file) EXCLUDES(mu_);
 

@@ -53,7 +53,7 @@ std::vector<std::string> CommittedView::list_datasets(const std::string& file, u
 }
 
 std::optional<DatasetSpec> CommittedView::dataset_spec(const std::string& file, const std::string& path,
-                                                   uint64_t snapshot) {
+                                                       uint64_t snapshot) {
   std::vector<Overlay::CatalogVersion> versions;
   {
     ReaderLock olock(overlay_.mutex());
@@ -90,8 +90,10 @@ std::vector<std::string> CommittedView::attribute_names(const std::string& file,
     }
   }
   for (const auto& v : versions) {
-    if (v.deleted) names.erase(v.name);
-    else names.insert(v.name);
+    if (v.deleted)
+      names.erase(v.name);
+    else
+      names.insert(v.name);
   }
   return {names.begin(), names.end()};
 }
@@ -119,7 +121,7 @@ std::optional<AttributeValue> CommittedView::attribute(const std::string& file, 
 }
 
 bool CommittedView::read_chunk_stored(const ChunkKey& key, uint64_t snapshot, std::string* stored,
-                                  uint32_t* filter_mask) {
+                                      uint32_t* filter_mask) {
   {
     ReaderLock olock(overlay_.mutex());
     if (const ChunkVersion* v = overlay_.find_chunk(key, snapshot)) {

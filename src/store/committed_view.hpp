@@ -54,8 +54,7 @@ class CommittedView {
   std::optional<AttributeValue> attribute(const std::string& file, const std::string& object,
                                           const std::string& name, uint64_t snapshot);
   // Stored bytes and filter mask of the chunk at `snapshot`; false if never written.
-  bool read_chunk_stored(const ChunkKey& key, uint64_t snapshot, std::string* stored,
-                         uint32_t* filter_mask);
+  bool read_chunk_stored(const ChunkKey& key, uint64_t snapshot, std::string* stored, uint32_t* filter_mask);
 
  private:
   Env* env_;

@@ -7,8 +7,7 @@
 
 namespace h5tx {
 
-void check_box(const DatasetSpec& spec, const Shape& start, const Shape& count,
-               const std::string& what) {
+void check_box(const DatasetSpec& spec, const Shape& start, const Shape& count, const std::string& what) {
   size_t rank = spec.shape.size();
   if (start.size() != rank || count.size() != rank)
     throw InvalidArgumentError(what, "start/count rank " + std::to_string(start.size()) + "/" +
@@ -16,8 +15,8 @@ void check_box(const DatasetSpec& spec, const Shape& start, const Shape& count,
                                          std::to_string(rank));
   for (size_t d = 0; d < rank; ++d) {
     if (start[d] > spec.shape[d] || count[d] > spec.shape[d] - start[d])
-      throw InvalidArgumentError(what, "selection exceeds the dataset extent in dimension " +
-                                           std::to_string(d));
+      throw InvalidArgumentError(what,
+                                 "selection exceeds the dataset extent in dimension " + std::to_string(d));
   }
 }
 

@@ -14,10 +14,9 @@ namespace h5tx {
 // fn(chunk_coords, chunk_box_start, box_offset, extent): the overlap begins
 // at chunk-local position chunk_box_start and at box-local position
 // box_offset, and has `extent` elements per dimension.
-void for_each_chunk_overlap(
-    const DatasetSpec& spec, const Shape& start, const Shape& count,
-    const std::function<void(const Shape& coords, const Shape& in_chunk, const Shape& in_box,
-                             const Shape& extent)>& fn);
+void for_each_chunk_overlap(const DatasetSpec& spec, const Shape& start, const Shape& count,
+                            const std::function<void(const Shape& coords, const Shape& in_chunk,
+                                                     const Shape& in_box, const Shape& extent)>& fn);
 
 // Copies an `extent` box of elements of `elem` bytes between two row-major
 // arrays with shapes src_shape/dst_shape, from src_pos to dst_pos.
@@ -25,7 +24,6 @@ void copy_box(const uint8_t* src, const Shape& src_shape, const Shape& src_pos, 
               const Shape& dst_shape, const Shape& dst_pos, const Shape& extent, size_t elem);
 
 // InvalidArgumentError unless start/count lie within spec.shape.
-void check_box(const DatasetSpec& spec, const Shape& start, const Shape& count,
-               const std::string& what);
+void check_box(const DatasetSpec& spec, const Shape& start, const Shape& count, const std::string& what);
 
 }  // namespace h5tx

@@ -14,7 +14,9 @@ namespace h5tx {
 
 // What a transaction may do (TxOptions::read_only, as the modes use it).
 enum class Access : uint8_t { Read = 0, Write = 1 };
-inline Access access_of(const TxOptions& o) { return o.read_only ? Access::Read : Access::Write; }
+inline Access access_of(const TxOptions& o) {
+  return o.read_only ? Access::Read : Access::Write;
+}
 
 class TransactionImpl {
  public:
@@ -24,20 +26,17 @@ class TransactionImpl {
   virtual bool active() const = 0;
 
   virtual void create_file(const std::string& file) = 0;
-  virtual void create_dataset(const std::string& file, const std::string& path,
-                              const DatasetSpec& spec) = 0;
-  virtual void extend_dataset(const std::string& file, const std::string& path,
-                              const Shape& new_shape) = 0;
-  virtual void set_attribute(const std::string& file, const std::string& object,
-                             const std::string& name, const AttributeValue& value) = 0;
+  virtual void create_dataset(const std::string& file, const std::string& path, const DatasetSpec& spec) = 0;
+  virtual void extend_dataset(const std::string& file, const std::string& path, const Shape& new_shape) = 0;
+  virtual void set_attribute(const std::string& file, const std::string& object, const std::string& name,
+                             const AttributeValue& value) = 0;
   virtual AttributeValue get_attribute(const std::string& file, const std::string& object,
                                        const std::string& name) = 0;
-  virtual std::vector<std::string> list_attributes(const std::string& file,
-                                                   const std::string& object) = 0;
+  virtual std::vector<std::string> list_attributes(const std::string& file, const std::string& object) = 0;
   virtual void delete_attribute(const std::string& file, const std::string& object,
                                 const std::string& name) = 0;
-  virtual void write_chunk(const std::string& file, const std::string& dataset,
-                           const Shape& coords, const void* data, size_t size) = 0;
+  virtual void write_chunk(const std::string& file, const std::string& dataset, const Shape& coords,
+                           const void* data, size_t size) = 0;
   virtual std::vector<uint8_t> read_chunk(const std::string& file, const std::string& dataset,
                                           const Shape& coords) = 0;
   virtual std::vector<std::string> list_files() = 0;

@@ -61,14 +61,16 @@ StoreFormat StoreFormat::decode(const std::string& text, const std::string& path
   uint64_t version = number("version");
   if (version > uint64_t(kVersion))
     throw UnsupportedError(path, "store format version " + std::to_string(version) +
-                                     " is newer than this h5tx supports (" +
-                                     std::to_string(kVersion) + ")");
+                                     " is newer than this h5tx supports (" + std::to_string(kVersion) + ")");
   if (version < 1) throw CorruptionError(path, "store format version 0 is invalid");
   f.version = int(version);
   const std::string& mode = kv["mode"];
-  if (mode == "redo") f.mode = Mode::Redo;
-  else if (mode == "undo") f.mode = Mode::Undo;
-  else throw CorruptionError(path, "unknown mode '" + mode + "' (expected redo or undo)");
+  if (mode == "redo")
+    f.mode = Mode::Redo;
+  else if (mode == "undo")
+    f.mode = Mode::Undo;
+  else
+    throw CorruptionError(path, "unknown mode '" + mode + "' (expected redo or undo)");
   f.undo_page_size = number("undo_page_size");
   if (f.undo_page_size < 512 || f.undo_page_size > (1u << 24) ||
       (f.undo_page_size & (f.undo_page_size - 1)) != 0)
@@ -85,11 +87,17 @@ std::string Layout::data_path(const std::string& file) const {
   return path_join(data_dir_, file);
 }
 
-void Layout::check_file_name(const std::string& name) { names::check_file_name(name); }
+void Layout::check_file_name(const std::string& name) {
+  names::check_file_name(name);
+}
 
-std::string Layout::txid_hex(uint64_t txid) { return journal::txid_hex(txid); }
+std::string Layout::txid_hex(uint64_t txid) {
+  return journal::txid_hex(txid);
+}
 
-bool Layout::parse_txid_hex(const std::string& s, uint64_t* txid) { return journal::parse_txid_hex(s, txid); }
+bool Layout::parse_txid_hex(const std::string& s, uint64_t* txid) {
+  return journal::parse_txid_hex(s, txid);
+}
 
 // What an interrupted create leaves behind (h5tx.store is written last):
 // any of these, and nothing else, with data/ and journal/ empty.
@@ -118,8 +126,7 @@ std::unique_ptr<Layout> Layout::create(Env* env, const std::string& home_arg, co
   const std::string home = env->resolve_symlinks(home_arg);
   if (env->exists(home)) {
     if (!env->is_directory(home)) throw AlreadyExistsError(home, "exists and is not a directory");
-    if (env->exists(path_join(home, kFormatFile)))
-      throw AlreadyExistsError(home, "is already an h5tx store");
+    if (env->exists(path_join(home, kFormatFile))) throw AlreadyExistsError(home, "is already an h5tx store");
     if (!unfinished_create(env, home))
       throw AlreadyExistsError(home, "directory is not empty; refusing to create a store in it");
   } else {
@@ -154,7 +161,8 @@ std::unique_ptr<Layout> Layout::open(Env* env, const std::string& home_arg, cons
   if (!env->is_directory(home)) throw NotFoundError(home_arg, "no such store directory");
   if (!env->exists(fmt_path)) {
     if (unfinished_create(env, home))
-      throw NotFoundError(fmt_path, "not an h5tx store: a create of it was interrupted (run init again to finish it)");
+      throw NotFoundError(fmt_path,
+                          "not an h5tx store: a create of it was interrupted (run init again to finish it)");
     throw NotFoundError(fmt_path, "not an h5tx store (h5tx.store is missing)");
   }
   std::unique_ptr<Layout> l(new Layout);
@@ -178,8 +186,8 @@ std::unique_ptr<Layout> Layout::open(Env* env, const std::string& home_arg, cons
     while (!t.empty() && (t.back() == '\n' || t.back() == '\r')) t.pop_back();
     uint64_t v;
     if (!parse_txid_hex(t, &v))
-      throw CorruptionError(txid_path, "expected 16 hex digits of a txid in 1.." +
-                                           std::to_string(journal::kMaxTxid));
+      throw CorruptionError(txid_path,
+                            "expected 16 hex digits of a txid in 1.." + std::to_string(journal::kMaxTxid));
     MutexLock g(l->txid_mu_);  // nobody else has l yet; the analysis asks for it
     l->next_txid_ = l->reserved_end_ = v;
   } else if (!l->read_only_) {
@@ -201,8 +209,7 @@ void Layout::lock(const Options& options) {
     }
     while (!holder.empty() && (holder.back() == '\n' || holder.back() == ' ')) holder.pop_back();
     std::string who = holder.empty() ? "another process" : "process " + holder;
-    throw BusyError(path, std::string("store is locked by ") + who +
-                              (options.read_only ? " (writer)" : ""));
+    throw BusyError(path, std::string("store is locked by ") + who + (options.read_only ? " (writer)" : ""));
   }
   if (kind == LockKind::Exclusive) {
     auto f = env_->open(path, OpenMode::Create);

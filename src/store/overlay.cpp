@@ -8,8 +8,7 @@ namespace h5tx {
 using journal::OpKind;
 
 void grow_shape(Shape* shape, const Shape& to) {
-  for (size_t i = 0; i < shape->size() && i < to.size(); i++)
-    (*shape)[i] = std::max((*shape)[i], to[i]);
+  for (size_t i = 0; i < shape->size() && i < to.size(); i++) (*shape)[i] = std::max((*shape)[i], to[i]);
 }
 
 void Overlay::add(const journal::Manifest& m, const std::string& dir) {
@@ -96,8 +95,7 @@ std::vector<std::string> Overlay::files(uint64_t snapshot) const {
   return out;
 }
 
-bool Overlay::dataset_created(const std::string& file, const std::string& path,
-                              uint64_t snapshot) const {
+bool Overlay::dataset_created(const std::string& file, const std::string& path, uint64_t snapshot) const {
   auto it = datasets_.find({file, path});
   if (it == datasets_.end()) return false;
   for (const auto& v : it->second)
@@ -107,8 +105,7 @@ bool Overlay::dataset_created(const std::string& file, const std::string& path,
 
 std::vector<std::string> Overlay::datasets(const std::string& file, uint64_t snapshot) const {
   std::vector<std::string> out;
-  for (auto it = datasets_.lower_bound({file, ""}); it != datasets_.end() && it->first.first == file;
-       ++it)
+  for (auto it = datasets_.lower_bound({file, ""}); it != datasets_.end() && it->first.first == file; ++it)
     if (dataset_created(file, it->first.second, snapshot)) out.push_back(it->first.second);
   return out;
 }
@@ -132,8 +129,10 @@ std::optional<DatasetSpec> Overlay::apply(std::optional<DatasetSpec> spec,
     if (v.create) {
       // A create of a dataset that exists with the same definition is a
       // no-op on replay: keep the grown extent.
-      if (spec) grow_shape(&spec->shape, v.spec.shape);
-      else spec = v.spec;
+      if (spec)
+        grow_shape(&spec->shape, v.spec.shape);
+      else
+        spec = v.spec;
     } else if (spec) {
       grow_shape(&spec->shape, v.shape);
     }

@@ -66,12 +66,11 @@ class Overlay {
   // Files created at or below snapshot.
   std::vector<std::string> files(uint64_t snapshot) const REQUIRES_SHARED(mu_);
   // Datasets of `file` created at or below snapshot.
-  std::vector<std::string> datasets(const std::string& file, uint64_t snapshot) const
-      REQUIRES_SHARED(mu_);
+  std::vector<std::string> datasets(const std::string& file, uint64_t snapshot) const REQUIRES_SHARED(mu_);
   // The creates and extends of a dataset at or below snapshot, in txid order.
   struct CatalogVersion {
     uint64_t txid;
-    bool create;      // create_dataset (spec) or extend_dataset (shape)
+    bool create;  // create_dataset (spec) or extend_dataset (shape)
     DatasetSpec spec;
     Shape shape;
   };
@@ -92,7 +91,7 @@ class Overlay {
   struct AttributeVersion {
     uint64_t txid;
     std::string name;
-    bool deleted;          // delete_attribute; otherwise set_attribute with `value`
+    bool deleted;  // delete_attribute; otherwise set_attribute with `value`
     AttributeValue value;
   };
   std::vector<AttributeVersion> attribute_versions(const std::string& file, const std::string& object,

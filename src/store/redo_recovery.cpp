@@ -34,8 +34,9 @@ void refuse_strays(Env& env, const journal::JournalListing& l, const std::string
 // The committed transactions recovery must (re)apply, in txid order, each
 // verified (MANIFEST and every chunk copy): the _done ones, and the _flushed
 // ones newer than the oldest _done (journal::plan_flushed). Reads only.
-std::vector<CommittedTx> committed_on_disk(Env& env, const std::string& jdir, const journal::JournalListing& l,
-                                          const journal::FlushedPlan& plan) {
+std::vector<CommittedTx> committed_on_disk(Env& env, const std::string& jdir,
+                                           const journal::JournalListing& l,
+                                           const journal::FlushedPlan& plan) {
   std::vector<CommittedTx> out;
   for (uint64_t txid : l.done) {
     std::string dir = path_join(jdir, journal::tx_dir_name(txid, TxState::Done));
@@ -53,10 +54,10 @@ std::vector<CommittedTx> committed_on_disk(Env& env, const std::string& jdir, co
     try {
       out.push_back({journal::verify_transaction(env, dir, txid), dir, true});
     } catch (const CorruptionError& e) {
-      throw CorruptionError(dir, "applied transaction newer than the pending committed transaction " +
-                                     journal::txid_hex(l.done.front()) +
-                                     " cannot be read, so replaying that one could overwrite its data: " +
-                                     e.detail());
+      throw CorruptionError(
+          dir, "applied transaction newer than the pending committed transaction " +
+                   journal::txid_hex(l.done.front()) +
+                   " cannot be read, so replaying that one could overwrite its data: " + e.detail());
     }
   }
   std::sort(out.begin(), out.end(),
@@ -106,15 +107,15 @@ std::vector<CommittedTx> recover_redo_journal(Layout& layout, DataFiles& files) 
     std::string udir = path_join(jdir, journal::undo_dir_name(id));
     for (const auto& name : env.list_dir(udir)) {
       const std::string suffix = ".journal";
-      std::string file = name.size() > suffix.size() &&
-                                 name.compare(name.size() - suffix.size(), suffix.size(), suffix) == 0
-                             ? name.substr(0, name.size() - suffix.size())
-                             : "";
+      std::string file =
+          name.size() > suffix.size() && name.compare(name.size() - suffix.size(), suffix.size(), suffix) == 0
+              ? name.substr(0, name.size() - suffix.size())
+              : "";
       std::string journal = path_join(udir, name);
       if (file.empty() || !names::file_name_problem(file).empty())
         throw CorruptionError(journal, "unexpected entry in a flush batch's undo directory");
       std::string data = layout.data_path(file);
-      if (!env.exists(data)) continue;  // nothing was written that needs reverting
+      if (!env.exists(data)) continue;                          // nothing was written that needs reverting
       auto pending = undo::PendingJournal::load(env, journal);  // CorruptionError if garbage
       if (pending && !pending->nothing_to_undo()) pending->check_owner(*env.open(data, OpenMode::ReadOnly));
       reverts.emplace_back(data, journal);
@@ -167,6 +168,5 @@ std::vector<CommittedTx> scan_redo_journal(Layout& layout, DataFiles& files) {
   check_replay(files, committed);
   return committed;
 }
-
 
 }  // namespace h5tx

@@ -53,8 +53,8 @@ RedoStore::RedoStore(std::unique_ptr<Layout> layout, const Options& options)
       spares_.make_fresh(layout_->journal_dir(), layout_->allocate_txid());
     return spares_.size() < kSpareDirsAhead;
   };
-  flusher_ = std::make_unique<Flusher>(layout_->env(), layout_->journal_dir(), files_.get(),
-                                       options_, std::move(hooks));
+  flusher_ = std::make_unique<Flusher>(layout_->env(), layout_->journal_dir(), files_.get(), options_,
+                                       std::move(hooks));
   snapshots_.set_on_change([this] { flusher_->notify(); });
 }
 
@@ -148,6 +148,8 @@ StoreStats RedoStore::stats() {
   return s;
 }
 
-std::vector<TransactionInfo> RedoStore::pending() { return flusher_->pending(); }
+std::vector<TransactionInfo> RedoStore::pending() {
+  return flusher_->pending();
+}
 
 }  // namespace h5tx

@@ -19,7 +19,6 @@ using journal::OpKind;
 
 namespace {
 
-
 using names::check_dataset_path;
 using names::check_object_path;
 
@@ -50,10 +49,8 @@ void RedoTransaction::check_active(const char* w) const {
 
 void RedoTransaction::check_writable(const char* w) const {
   check_active(w);
-  if (options_.read_only)
-    throw StateError(store_->home(), std::string(w) + ": read-only transaction");
-  if (store_->read_only())
-    throw StateError(store_->home(), std::string(w) + ": the store is open read-only");
+  if (options_.read_only) throw StateError(store_->home(), std::string(w) + ": read-only transaction");
+  if (store_->read_only()) throw StateError(store_->home(), std::string(w) + ": the store is open read-only");
 }
 
 std::string RedoTransaction::what(const std::string& file, const std::string& path) const {
@@ -70,8 +67,7 @@ bool RedoTransaction::file_exists(const std::string& file) {
   return it->second;
 }
 
-std::optional<DatasetSpec> RedoTransaction::find_spec(const std::string& file,
-                                                      const std::string& path) {
+std::optional<DatasetSpec> RedoTransaction::find_spec(const std::string& file, const std::string& path) {
   auto own = own_specs_.find({file, path});
   if (own != own_specs_.end()) return own->second;
   if (!file_exists(file)) return std::nullopt;
@@ -89,17 +85,15 @@ DatasetSpec RedoTransaction::require_spec(const std::string& file, const std::st
   return *s;
 }
 
-void RedoTransaction::check_coords(const DatasetSpec& spec, const Shape& coords,
-                                   const std::string& w) const {
+void RedoTransaction::check_coords(const DatasetSpec& spec, const Shape& coords, const std::string& w) const {
   if (coords.size() != spec.shape.size())
     throw InvalidArgumentError(w, "chunk coordinates " + shape_text(coords) + " have rank " +
                                       std::to_string(coords.size()) + ", the dataset has rank " +
                                       std::to_string(spec.shape.size()));
   for (size_t i = 0; i < coords.size(); i++)
     if (coords[i] >= (spec.shape[i] + spec.chunk[i] - 1) / spec.chunk[i])
-      throw InvalidArgumentError(w, "chunk " + shape_text(coords) +
-                                        " lies outside the dataset's extent " +
-                                        shape_text(spec.shape));
+      throw InvalidArgumentError(
+          w, "chunk " + shape_text(coords) + " lies outside the dataset's extent " + shape_text(spec.shape));
 }
 
 std::vector<std::string> RedoTransaction::list_files() {
@@ -205,8 +199,8 @@ void RedoTransaction::extend_dataset(const std::string& file, const std::string&
     throw InvalidArgumentError(w, "new extent " + shape_text(new_shape) + " has the wrong rank");
   for (size_t i = 0; i < s.shape.size(); i++)
     if (new_shape[i] > s.max_shape[i])
-      throw InvalidArgumentError(w, "new extent " + shape_text(new_shape) +
-                                        " exceeds the maximum shape " + shape_text(s.max_shape));
+      throw InvalidArgumentError(
+          w, "new extent " + shape_text(new_shape) + " exceeds the maximum shape " + shape_text(s.max_shape));
   std::string too_big = hdf5::extent_problem(s.dtype, new_shape);
   if (!too_big.empty()) throw InvalidArgumentError(w, too_big);
   Entry e;
@@ -283,8 +277,10 @@ std::vector<std::string> RedoTransaction::list_attributes(const std::string& fil
   for (const Entry& e : ops_) {
     const Op& op = e.op;
     if (op.file != file || op.path != object) continue;
-    if (op.kind == OpKind::SetAttribute) names.insert(op.name);
-    else if (op.kind == OpKind::DeleteAttribute) names.erase(op.name);
+    if (op.kind == OpKind::SetAttribute)
+      names.insert(op.name);
+    else if (op.kind == OpKind::DeleteAttribute)
+      names.erase(op.name);
   }
   return {names.begin(), names.end()};
 }
@@ -303,8 +299,8 @@ void RedoTransaction::delete_attribute(const std::string& file, const std::strin
 
 journal::TxWriter& RedoTransaction::writer(uint64_t temp_id) {
   if (!writer_)
-    writer_ = std::make_unique<journal::TxWriter>(store_->env(), store_->layout().journal_dir(),
-                                                  temp_id, store_->spare_dirs().take());
+    writer_ = std::make_unique<journal::TxWriter>(store_->env(), store_->layout().journal_dir(), temp_id,
+                                                  store_->spare_dirs().take());
   return *writer_;
 }
 
@@ -314,8 +310,8 @@ journal::TxWriter& RedoTransaction::spill_writer() {
   return writer_ ? *writer_ : writer(store_->layout().allocate_txid());
 }
 
-void RedoTransaction::write_chunk(const std::string& file, const std::string& dataset,
-                                  const Shape& coords, const void* data, size_t size) {
+void RedoTransaction::write_chunk(const std::string& file, const std::string& dataset, const Shape& coords,
+                                  const void* data, size_t size) {
   check_writable("write_chunk");
   std::string w = what(file, dataset);
   DatasetSpec spec = require_spec(file, dataset);
@@ -411,7 +407,8 @@ void RedoTransaction::rollback_to(const Savepoint& sp) {
   auto it = std::find_if(savepoints_.begin(), savepoints_.end(),
                          [&](const SavepointState& s) { return s.id == sp.id; });
   if (it == savepoints_.end())
-    throw StateError(store_->home(), "savepoint " + std::to_string(sp.id) + " was released or rolled back past");
+    throw StateError(store_->home(),
+                     "savepoint " + std::to_string(sp.id) + " was released or rolled back past");
   while (hooks_.size() > it->hooks) {
     auto hook = std::move(hooks_.back());
     hooks_.pop_back();
@@ -432,7 +429,8 @@ void RedoTransaction::release(const Savepoint& sp) {
   auto it = std::find_if(savepoints_.begin(), savepoints_.end(),
                          [&](const SavepointState& s) { return s.id == sp.id; });
   if (it == savepoints_.end())
-    throw StateError(store_->home(), "savepoint " + std::to_string(sp.id) + " was released or rolled back past");
+    throw StateError(store_->home(),
+                     "savepoint " + std::to_string(sp.id) + " was released or rolled back past");
   savepoints_.erase(it, savepoints_.end());
 }
 
@@ -494,8 +492,7 @@ void RedoTransaction::abort() {
 // checked (two creates of one name, or a dataset where another transaction
 // made a group, would collide when the flusher replays them); the rest only
 // when the transaction checks conflicts.
-void RedoTransaction::conflict_keys(const std::vector<const Entry*>& live,
-                                    std::vector<std::string>* check,
+void RedoTransaction::conflict_keys(const std::vector<const Entry*>& live, std::vector<std::string>* check,
                                     std::vector<std::string>* record) const {
   bool all = options_.check_conflicts;
   auto both = [&](const std::string& k) {
@@ -539,9 +536,7 @@ void RedoTransaction::commit() {
     const Entry& e = ops_[i];
     if (e.dead) continue;
     // Only the newest copy of a chunk goes into the journal.
-    if (e.op.kind == OpKind::WriteChunk &&
-        chunk_index_.at({e.op.file, e.op.path, e.op.shape}) != i)
-      continue;
+    if (e.op.kind == OpKind::WriteChunk && chunk_index_.at({e.op.file, e.op.path, e.op.shape}) != i) continue;
     live.push_back(&e);
   }
   if (live.empty()) {  // nothing to make durable
@@ -562,10 +557,11 @@ void RedoTransaction::commit() {
     uint64_t snapshot = snapshot_;
     auto check_conflicts = [&](uint64_t txid) {
       if (const std::string* k = store->conflicts().find_conflict(check_keys, snapshot))
-        throw ConflictError(store->home(), "transaction " + (txid ? journal::txid_hex(txid) : std::string("being committed")) +
-                                               " wrote the " + *k +
-                                               ", which a transaction committed after its snapshot " +
-                                               journal::txid_hex(snapshot) + " also wrote");
+        throw ConflictError(store->home(),
+                            "transaction " +
+                                (txid ? journal::txid_hex(txid) : std::string("being committed")) +
+                                " wrote the " + *k + ", which a transaction committed after its snapshot " +
+                                journal::txid_hex(snapshot) + " also wrote");
     };
     // Fail fast, before any file is written; the check that counts is the
     // one at rename time.

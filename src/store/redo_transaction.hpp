@@ -32,19 +32,16 @@ class RedoTransaction : public TransactionImpl {
   bool active() const override { return active_; }
 
   void create_file(const std::string& file) override;
-  void create_dataset(const std::string& file, const std::string& path,
-                      const DatasetSpec& spec) override;
-  void extend_dataset(const std::string& file, const std::string& path,
-                      const Shape& new_shape) override;
+  void create_dataset(const std::string& file, const std::string& path, const DatasetSpec& spec) override;
+  void extend_dataset(const std::string& file, const std::string& path, const Shape& new_shape) override;
   void set_attribute(const std::string& file, const std::string& object, const std::string& name,
                      const AttributeValue& value) override;
   AttributeValue get_attribute(const std::string& file, const std::string& object,
                                const std::string& name) override;
   std::vector<std::string> list_attributes(const std::string& file, const std::string& object) override;
-  void delete_attribute(const std::string& file, const std::string& object,
-                        const std::string& name) override;
-  void write_chunk(const std::string& file, const std::string& dataset, const Shape& coords,
-                   const void* data, size_t size) override;
+  void delete_attribute(const std::string& file, const std::string& object, const std::string& name) override;
+  void write_chunk(const std::string& file, const std::string& dataset, const Shape& coords, const void* data,
+                   size_t size) override;
   std::vector<uint8_t> read_chunk(const std::string& file, const std::string& dataset,
                                   const Shape& coords) override;
   std::vector<std::string> list_files() override;

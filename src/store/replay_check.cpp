@@ -68,8 +68,7 @@ std::string ReplayCheck::problem(const Op& op) {
         return "invalid dataset definition: " + e.detail();
       }
       auto& d = dataset(op.file, op.path);
-      if (d && !hdf5::same_definition(*d, op.spec))
-        return "dataset exists with another definition";
+      if (d && !hdf5::same_definition(*d, op.spec)) return "dataset exists with another definition";
       if (!d) d = hdf5::normalize_spec(op.spec);
       return "";
     }

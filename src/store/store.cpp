@@ -19,7 +19,9 @@
 
 namespace h5tx {
 
-const char* version() { return H5TX_VERSION_STRING; }
+const char* version() {
+  return H5TX_VERSION_STRING;
+}
 
 // --- Store -------------------------------------------------------------
 
@@ -50,7 +52,8 @@ void Store::quarantine(const std::string& home, uint64_t txid, const Options& op
   o.read_only = false;
   std::unique_ptr<Layout> layout = Layout::open(env, home, o);
   if (layout->mode() != Mode::Redo)
-    throw InvalidArgumentError(home, "quarantine applies to redo-mode stores (undo mode has no committed journal)");
+    throw InvalidArgumentError(home,
+                               "quarantine applies to redo-mode stores (undo mode has no committed journal)");
   if (txid == 0 || txid > journal::kMaxTxid)
     throw InvalidArgumentError(home, "txid " + std::to_string(txid) + " is out of range");
   const std::string& jdir = layout->journal_dir();
@@ -85,13 +88,27 @@ Store::~Store() {
   }
 }
 
-Mode Store::mode() const { return impl_->mode(); }
-const std::string& Store::home() const { return impl_->home(); }
-Transaction Store::begin(const TxOptions& options) { return Transaction(impl_->begin(options), impl_); }
-void Store::flush() { impl_->flush(); }
-void Store::close() { impl_->close(); }
-StoreStats Store::stats() { return impl_->stats(); }
-std::vector<TransactionInfo> Store::pending() { return impl_->pending(); }
+Mode Store::mode() const {
+  return impl_->mode();
+}
+const std::string& Store::home() const {
+  return impl_->home();
+}
+Transaction Store::begin(const TxOptions& options) {
+  return Transaction(impl_->begin(options), impl_);
+}
+void Store::flush() {
+  impl_->flush();
+}
+void Store::close() {
+  impl_->close();
+}
+StoreStats Store::stats() {
+  return impl_->stats();
+}
+std::vector<TransactionInfo> Store::pending() {
+  return impl_->pending();
+}
 std::string Store::data_path(const std::string& file) const {
   names::check_file_name(file);
   return path_join(path_join(impl_->home(), "data"), file);
@@ -145,9 +162,15 @@ static void check_active(TransactionImpl& t, const char* op) {
   if (!t.active()) throw StateError("", std::string(op) + ": the transaction has ended");
 }
 
-uint64_t Transaction::txid() const { return impl().txid(); }
-uint64_t Transaction::snapshot() const { return impl().snapshot(); }
-bool Transaction::active() const { return impl_ && impl_->active(); }
+uint64_t Transaction::txid() const {
+  return impl().txid();
+}
+uint64_t Transaction::snapshot() const {
+  return impl().snapshot();
+}
+bool Transaction::active() const {
+  return impl_ && impl_->active();
+}
 void Transaction::create_file(const std::string& f) {
   names::check_file_name(f);
   impl().create_file(f);
@@ -182,8 +205,8 @@ void Transaction::extend_dataset(const std::string& f, const std::string& p, con
       throw InvalidArgumentError(w, "new extent " + shape_text(s) + " is smaller than the current " +
                                         shape_text(have.shape) + "; datasets only grow");
     if (s[i] > have.max_shape[i])
-      throw InvalidArgumentError(w, "new extent " + shape_text(s) + " exceeds the maximum shape " +
-                                        shape_text(have.max_shape));
+      throw InvalidArgumentError(
+          w, "new extent " + shape_text(s) + " exceeds the maximum shape " + shape_text(have.max_shape));
   }
   std::string too_big = hdf5::extent_problem(have.dtype, s);
   if (!too_big.empty()) throw InvalidArgumentError(w, too_big);
@@ -196,8 +219,7 @@ void Transaction::set_attribute(const std::string& f, const std::string& o, cons
   names::check_attribute_name(n, f + ":" + o);
   impl().set_attribute(f, o, n, v);
 }
-AttributeValue Transaction::get_attribute(const std::string& f, const std::string& o,
-                                          const std::string& n) {
+AttributeValue Transaction::get_attribute(const std::string& f, const std::string& o, const std::string& n) {
   TransactionImpl& t = impl();
   check_active(t, "get_attribute");
   names::check_file_name(f);
@@ -222,17 +244,18 @@ void Transaction::delete_attribute(const std::string& f, const std::string& o, c
   names::check_attribute_name(n, f + ":" + o);
   t.delete_attribute(f, o, n);
 }
-void Transaction::write_chunk(const std::string& f, const std::string& d, const Shape& c,
-                              const void* data, size_t size) {
+void Transaction::write_chunk(const std::string& f, const std::string& d, const Shape& c, const void* data,
+                              size_t size) {
   check_dataset(f, d);
   impl().write_chunk(f, d, c, data, size);
 }
-std::vector<uint8_t> Transaction::read_chunk(const std::string& f, const std::string& d,
-                                             const Shape& c) {
+std::vector<uint8_t> Transaction::read_chunk(const std::string& f, const std::string& d, const Shape& c) {
   check_dataset(f, d);
   return impl().read_chunk(f, d, c);
 }
-std::vector<std::string> Transaction::list_files() { return impl().list_files(); }
+std::vector<std::string> Transaction::list_files() {
+  return impl().list_files();
+}
 std::vector<std::string> Transaction::list_datasets(const std::string& f) {
   names::check_file_name(f);
   return impl().list_datasets(f);
@@ -241,9 +264,15 @@ DatasetSpec Transaction::dataset_spec(const std::string& f, const std::string& d
   check_dataset(f, d);
   return impl().dataset_spec(f, d);
 }
-Savepoint Transaction::savepoint() { return impl().savepoint(); }
-void Transaction::rollback_to(const Savepoint& sp) { impl().rollback_to(sp); }
-void Transaction::release(const Savepoint& sp) { impl().release(sp); }
+Savepoint Transaction::savepoint() {
+  return impl().savepoint();
+}
+void Transaction::rollback_to(const Savepoint& sp) {
+  impl().rollback_to(sp);
+}
+void Transaction::release(const Savepoint& sp) {
+  impl().release(sp);
+}
 void Transaction::set_message(const std::string& m) {
   check_active(impl(), "set_message");
   impl().set_message(m);
@@ -253,13 +282,19 @@ void Transaction::set_metadata(const std::string& k, const std::string& v) {
   if (k.empty()) throw InvalidArgumentError("", "set_metadata: empty key");
   impl().set_metadata(k, v);
 }
-void Transaction::on_abort(std::function<void()> hook) { impl().on_abort(std::move(hook)); }
+void Transaction::on_abort(std::function<void()> hook) {
+  impl().on_abort(std::move(hook));
+}
 hid_t Transaction::hid(const std::string& f) {
   names::check_file_name(f);
   return impl().hid(f);
 }
-void Transaction::commit() { impl().commit(); }
-void Transaction::abort() { impl().abort(); }
+void Transaction::commit() {
+  impl().commit();
+}
+void Transaction::abort() {
+  impl().abort();
+}
 
 static size_t chunk_elements(const DatasetSpec& s) {
   size_t n = 1;
@@ -268,9 +303,8 @@ static size_t chunk_elements(const DatasetSpec& s) {
 }
 
 // The dataset's spec, once the selection and element type are checked against it.
-static DatasetSpec checked_spec(TransactionImpl& t, const std::string& file,
-                                const std::string& dataset, const Shape& start, const Shape& count,
-                                DType type) {
+static DatasetSpec checked_spec(TransactionImpl& t, const std::string& file, const std::string& dataset,
+                                const Shape& start, const Shape& count, DType type) {
   DatasetSpec spec = t.dataset_spec(file, dataset);
   std::string what = file + ":" + dataset;
   if (type != spec.dtype)
@@ -286,19 +320,19 @@ void Transaction::write(const std::string& file, const std::string& dataset, con
   DatasetSpec spec = checked_spec(t, file, dataset, start, count, type);
   size_t elem = dtype_size(spec.dtype);
   const auto* src = static_cast<const uint8_t*>(data);
-  for_each_chunk_overlap(spec, start, count,
-                         [&](const Shape& coords, const Shape& in_chunk, const Shape& in_box,
-                             const Shape& extent) {
-                           bool whole = true;
-                           for (size_t d = 0; d < extent.size(); ++d)
-                             whole = whole && extent[d] == spec.chunk[d];
-                           std::vector<uint8_t> chunk;
-                           if (whole) chunk.resize(chunk_elements(spec) * elem);
-                           else chunk = t.read_chunk(file, dataset, coords);
-                           copy_box(src, count, in_box, chunk.data(), spec.chunk, in_chunk, extent,
-                                    elem);
-                           t.write_chunk(file, dataset, coords, chunk.data(), chunk.size());
-                         });
+  for_each_chunk_overlap(
+      spec, start, count,
+      [&](const Shape& coords, const Shape& in_chunk, const Shape& in_box, const Shape& extent) {
+        bool whole = true;
+        for (size_t d = 0; d < extent.size(); ++d) whole = whole && extent[d] == spec.chunk[d];
+        std::vector<uint8_t> chunk;
+        if (whole)
+          chunk.resize(chunk_elements(spec) * elem);
+        else
+          chunk = t.read_chunk(file, dataset, coords);
+        copy_box(src, count, in_box, chunk.data(), spec.chunk, in_chunk, extent, elem);
+        t.write_chunk(file, dataset, coords, chunk.data(), chunk.size());
+      });
 }
 
 void Transaction::read(const std::string& file, const std::string& dataset, const Shape& start,
@@ -307,13 +341,12 @@ void Transaction::read(const std::string& file, const std::string& dataset, cons
   DatasetSpec spec = checked_spec(t, file, dataset, start, count, type);
   size_t elem = dtype_size(spec.dtype);
   auto* dst = static_cast<uint8_t*>(out);
-  for_each_chunk_overlap(spec, start, count,
-                         [&](const Shape& coords, const Shape& in_chunk, const Shape& in_box,
-                             const Shape& extent) {
-                           std::vector<uint8_t> chunk = t.read_chunk(file, dataset, coords);
-                           copy_box(chunk.data(), spec.chunk, in_chunk, dst, count, in_box, extent,
-                                    elem);
-                         });
+  for_each_chunk_overlap(
+      spec, start, count,
+      [&](const Shape& coords, const Shape& in_chunk, const Shape& in_box, const Shape& extent) {
+        std::vector<uint8_t> chunk = t.read_chunk(file, dataset, coords);
+        copy_box(chunk.data(), spec.chunk, in_chunk, dst, count, in_box, extent, elem);
+      });
 }
 
 }  // namespace h5tx

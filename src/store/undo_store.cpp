@@ -55,18 +55,18 @@ void UndoState::acquire(Access access, std::chrono::milliseconds timeout) {
     if (!ok) {
       cv.notify_all();  // readers held back by this waiting writer may go
       throw BusyError(home, "the store's writer slot is taken (" +
-                                std::string(writer ? "a write transaction" :
-                                                     std::to_string(readers) + " read transactions") +
+                                std::string(writer ? "a write transaction"
+                                                   : std::to_string(readers) + " read transactions") +
                                 " active); waited " + duration_text(timeout));
     }
     usable();
     writer = true;
   } else {
     // Waiting writers go first, so a stream of readers cannot starve them.
-    bool ok = wait([&]() REQUIRES(mu) { return closed || !failed.empty() || (!writer && writers_waiting == 0); });
+    bool ok =
+        wait([&]() REQUIRES(mu) { return closed || !failed.empty() || (!writer && writers_waiting == 0); });
     if (!ok) {
-      throw BusyError(home, "a write transaction holds the store; waited " +
-                                duration_text(timeout));
+      throw BusyError(home, "a write transaction holds the store; waited " + duration_text(timeout));
     }
     usable();
     readers++;
@@ -100,7 +100,8 @@ void UndoState::release(Access access) {
     }
     // Nobody is left to report it to: the store is closed and this
     // transaction already ended. The file keeps its last committed state.
-    if (!error.empty()) std::fprintf(stderr, "h5tx: closing the data files of %s: %s\n", home.c_str(), error.c_str());
+    if (!error.empty())
+      std::fprintf(stderr, "h5tx: closing the data files of %s: %s\n", home.c_str(), error.c_str());
   }
   cv.notify_all();
 }
@@ -166,8 +167,8 @@ struct UndoDir {
   uint64_t txid = 0;
   bool committed = false;
   std::string path;
-  std::vector<std::string> journals;  // data file names with a journal here
-  std::vector<std::string> created;   // the CREATED list
+  std::vector<std::string> journals;               // data file names with a journal here
+  std::vector<std::string> created;                // the CREATED list
   std::map<std::string, std::string> created_ids;  // their identities, where recorded
 };
 
@@ -193,8 +194,9 @@ std::vector<UndoDir> scan_undo_dirs(UndoState& st) {
     UndoDir d;
     d.path = path_join(jdir, name);
     if (!parse_undo_dir_name(name, &d.txid, &d.committed) || !env.is_directory(d.path)) {
-      throw CorruptionError(d.path, "unexpected entry in the journal directory of an undo-mode "
-                                    "store (expected directories undo_<16 hex digits>[_committed])");
+      throw CorruptionError(d.path,
+                            "unexpected entry in the journal directory of an undo-mode "
+                            "store (expected directories undo_<16 hex digits>[_committed])");
     }
     if (!d.committed) {
       for (const std::string& entry : env.list_dir(d.path)) {
@@ -250,8 +252,10 @@ void check_created_evidence(Env& env, const UndoState& st, const UndoDir& d) {
     }
     if (!evidence)
       throw CorruptionError(data, "listed as created by the unfinished transaction " + d.path + "/" +
-                                      kCreatedFile + ", but it is not the file that transaction made "
-                                      "(identity " + env.file_identity(data) + ", recorded " +
+                                      kCreatedFile +
+                                      ", but it is not the file that transaction made "
+                                      "(identity " +
+                                      env.file_identity(data) + ", recorded " +
                                       (id == d.created_ids.end() ? std::string("none") : id->second) +
                                       "); left alone: move the undo directory away to open the store");
   }

@@ -114,7 +114,7 @@ class UndoStore : public StoreImpl {
 // Names inside journal/: undo_<16 hex>, and undo_<16 hex>_committed for a
 // committed transaction whose journals are garbage.
 constexpr const char* kCommittedSuffix = journal::kCommittedSuffix;  // journal/tx_dir.hpp
-constexpr const char* kCreatedFile = journal::kCreatedFile;  // journal/undo_created.hpp
+constexpr const char* kCreatedFile = journal::kCreatedFile;          // journal/undo_created.hpp
 constexpr const char* kJournalSuffix = ".journal";
 
 // Parses a journal/ entry name; false if it is not an undo directory.

@@ -18,12 +18,13 @@ namespace h5tx {
 
 namespace {
 
-std::string shape_str(const Shape& s) { return shape_text(s); }
+std::string shape_str(const Shape& s) {
+  return shape_text(s);
+}
 
 }  // namespace
 
-UndoStoreTransaction::UndoStoreTransaction(std::shared_ptr<UndoState> state, Access access,
-                                           uint64_t txid)
+UndoStoreTransaction::UndoStoreTransaction(std::shared_ptr<UndoState> state, Access access, uint64_t txid)
     : st_(std::move(state)), access_(access), txid_(txid) {
   {
     MutexLock lk(st_->mu);
@@ -38,8 +39,8 @@ UndoStoreTransaction::~UndoStoreTransaction() {
     abort();
   } catch (const std::exception& e) {
     // A destructor cannot throw; abort() already marked the store failed.
-    std::fprintf(stderr, "h5tx: aborting undo transaction %llu: %s\n",
-                 static_cast<unsigned long long>(txid_), e.what());
+    std::fprintf(stderr, "h5tx: aborting undo transaction %llu: %s\n", static_cast<unsigned long long>(txid_),
+                 e.what());
   }
 }
 
@@ -101,12 +102,15 @@ UndoStoreTransaction::OpenFile& UndoStoreTransaction::open_for_write(const std::
   // has the file open (an h5py or h5dump reader) keeps this transaction out
   // of it, with a BusyError naming the file.
   try {
-    if (f.file) undo::set_file_lock(f.file->hid(), LockKind::Exclusive);
-    else f.file = std::make_unique<UndoFile>(UndoFile::open(path, file_options(journal_path(file))));
+    if (f.file)
+      undo::set_file_lock(f.file->hid(), LockKind::Exclusive);
+    else
+      f.file = std::make_unique<UndoFile>(UndoFile::open(path, file_options(journal_path(file))));
   } catch (const BusyError& e) {
     if (f.file) st_->keep(file, std::move(f.file));  // still open, between transactions
-    throw BusyError(path, "a write transaction cannot change this data file: another process has it open "
-                          "(HDF5's file lock, e.g. an h5py or h5dump reader); retry once it has closed it",
+    throw BusyError(path,
+                    "a write transaction cannot change this data file: another process has it open "
+                    "(HDF5's file lock, e.g. an h5py or h5dump reader); retry once it has closed it",
                     e.sys_errno());
   }
   // The journal stays open between transactions while the directory is reused.
@@ -141,8 +145,7 @@ void UndoStoreTransaction::reopen(OpenFile& f) {
   // transaction parks it in the driver; opening again resumes it.
   std::string path = f.file->path();
   f.file->close();
-  f.file = std::make_unique<UndoFile>(
-      UndoFile::open(path, file_options(journal_path(path_basename(path)))));
+  f.file = std::make_unique<UndoFile>(UndoFile::open(path, file_options(journal_path(path_basename(path)))));
 }
 
 void UndoStoreTransaction::drop_file(const std::string& name, OpenFile& f) {
@@ -186,8 +189,8 @@ void UndoStoreTransaction::revert_all() {
     if (kv.second.was_kept) {
       // The file was open before this transaction, and is again (the abort
       // dropped HDF5's closing writes, so its bytes are those it had then).
-      st_->keep(kv.first, std::make_unique<UndoFile>(UndoFile::open(
-                              st_->data_path(kv.first), file_options(journal_path(kv.first)))));
+      st_->keep(kv.first, std::make_unique<UndoFile>(UndoFile::open(st_->data_path(kv.first),
+                                                                    file_options(journal_path(kv.first)))));
     } else if (!kv.second.created) {
       // HDF5 marks the superblock "open for writing" when it opens a file
       // read-write, before the undo transaction starts, and the abort kept
@@ -257,7 +260,8 @@ void UndoStoreTransaction::create_file(const std::string& file) {
   // Durably listed before it exists, so recovery removes it after a crash.
   if (std::find(created_.begin(), created_.end(), file) == created_.end()) {
     created_.push_back(file);
-    st_->env->write_file_atomic(path_join(dir_, kCreatedFile), journal::encode_created(created_, created_ids_));
+    st_->env->write_file_atomic(path_join(dir_, kCreatedFile),
+                                journal::encode_created(created_, created_ids_));
   }
   // Make the file empty ourselves and record which file it is before HDF5
   // writes a byte: recovery removes a listed file only if it is still this
@@ -300,8 +304,7 @@ void UndoStoreTransaction::extend_dataset(const std::string& file, const std::st
     if (new_shape[i] < have.shape[i]) {
       throw InvalidArgumentError(file + ":" + path, "new shape " + shape_str(new_shape) +
                                                         " is smaller than the current " +
-                                                        shape_str(have.shape) +
-                                                        "; datasets only grow");
+                                                        shape_str(have.shape) + "; datasets only grow");
     }
   }
   hdf5::extend_dataset(h, path, new_shape);
@@ -314,7 +317,7 @@ void UndoStoreTransaction::set_attribute(const std::string& file, const std::str
 }
 
 AttributeValue UndoStoreTransaction::get_attribute(const std::string& file, const std::string& object,
-                                                  const std::string& name) {
+                                                   const std::string& name) {
   check_active("read an attribute");
   hid_t h = open(file);
   try {
@@ -368,8 +371,7 @@ void UndoStoreTransaction::write_chunk(const std::string& file, const std::strin
   hdf5::write_chunk(h, dataset, coords, mask, stored.data(), stored.size());
 }
 
-const DatasetSpec& UndoStoreTransaction::spec_for_write(const std::string& file,
-                                                        const std::string& dataset) {
+const DatasetSpec& UndoStoreTransaction::spec_for_write(const std::string& file, const std::string& dataset) {
   std::string key = file + ":" + dataset;
   auto it = specs_.find(key);
   if (it == specs_.end()) {
@@ -378,8 +380,7 @@ const DatasetSpec& UndoStoreTransaction::spec_for_write(const std::string& file,
   return it->second;
 }
 
-std::vector<uint8_t> UndoStoreTransaction::read_chunk(const std::string& file,
-                                                      const std::string& dataset,
+std::vector<uint8_t> UndoStoreTransaction::read_chunk(const std::string& file, const std::string& dataset,
                                                       const Shape& coords) {
   check_active("read a chunk");
   hid_t h = open(file);
@@ -572,8 +573,8 @@ std::string UndoStoreTransaction::rename_committed() {
     // way, all files alike. Leave both untouched until then.
     for (auto& kv : files_) undo::tx_forget(kv.second.file->hid());
     close_files();
-    std::string why = "commit of undo transaction " + Layout::txid_hex(txid_) +
-                      ": its outcome is unknown (" + unknown + ")";
+    std::string why = "commit of undo transaction " + Layout::txid_hex(txid_) + ": its outcome is unknown (" +
+                      unknown + ")";
     st_->mark_failed(why);
     end();
     throw IoError(done, why + "; reopen the store: recovery keeps it or reverts it entirely");
@@ -589,8 +590,10 @@ void UndoStoreTransaction::finish_committed(const std::string& done) {
     keep_files();
     st_->env->remove_flat_dir(done);
   } catch (const Error& e) {
-    fail(done, "undo transaction " + Layout::txid_hex(txid_) +
-                   " committed, but cleaning up after it failed: " + e.what(), "");
+    fail(done,
+         "undo transaction " + Layout::txid_hex(txid_) +
+             " committed, but cleaning up after it failed: " + e.what(),
+         "");
   }
   end();
 }
@@ -618,8 +621,8 @@ void UndoStoreTransaction::commit_in_place() {
     // The invalidation may or may not have reached the disk: recovery
     // settles it (the journal stays as it is; the file is unusable).
     fail(journal_path(files_.begin()->first),
-         "commit of undo transaction " + Layout::txid_hex(txid_) + ": its outcome is unknown (" +
-             e.what() + ")",
+         "commit of undo transaction " + Layout::txid_hex(txid_) + ": its outcome is unknown (" + e.what() +
+             ")",
          "; reopen the store: recovery keeps it or reverts it");
   }
   {
@@ -631,8 +634,10 @@ void UndoStoreTransaction::commit_in_place() {
   try {
     keep_files();
   } catch (const Error& e) {
-    fail(dir_, "undo transaction " + Layout::txid_hex(txid_) + " committed, but closing its file failed: " +
-                   e.what(), "");
+    fail(dir_,
+         "undo transaction " + Layout::txid_hex(txid_) +
+             " committed, but closing its file failed: " + e.what(),
+         "");
   }
   end();
 }
@@ -648,8 +653,7 @@ void UndoStoreTransaction::abort() {
       // open reverts them. Until then the store refuses new transactions.
       failure = std::current_exception();
       files_.clear();
-      st_->mark_failed("aborting undo transaction " + Layout::txid_hex(txid_) + " failed: " +
-                       e.what());
+      st_->mark_failed("aborting undo transaction " + Layout::txid_hex(txid_) + " failed: " + e.what());
     }
   } else {
     close_files();

@@ -35,19 +35,16 @@ class UndoStoreTransaction : public TransactionImpl {
   bool active() const override { return active_; }
 
   void create_file(const std::string& file) override;
-  void create_dataset(const std::string& file, const std::string& path,
-                      const DatasetSpec& spec) override;
-  void extend_dataset(const std::string& file, const std::string& path,
-                      const Shape& new_shape) override;
+  void create_dataset(const std::string& file, const std::string& path, const DatasetSpec& spec) override;
+  void extend_dataset(const std::string& file, const std::string& path, const Shape& new_shape) override;
   void set_attribute(const std::string& file, const std::string& object, const std::string& name,
                      const AttributeValue& value) override;
   AttributeValue get_attribute(const std::string& file, const std::string& object,
                                const std::string& name) override;
   std::vector<std::string> list_attributes(const std::string& file, const std::string& object) override;
-  void delete_attribute(const std::string& file, const std::string& object,
-                        const std::string& name) override;
-  void write_chunk(const std::string& file, const std::string& dataset, const Shape& coords,
-                   const void* data, size_t size) override;
+  void delete_attribute(const std::string& file, const std::string& object, const std::string& name) override;
+  void write_chunk(const std::string& file, const std::string& dataset, const Shape& coords, const void* data,
+                   size_t size) override;
   std::vector<uint8_t> read_chunk(const std::string& file, const std::string& dataset,
                                   const Shape& coords) override;
   std::vector<std::string> list_files() override;
@@ -58,9 +55,7 @@ class UndoStoreTransaction : public TransactionImpl {
   void rollback_to(const Savepoint& sp) override;
   void release(const Savepoint& sp) override;
   void set_message(const std::string& message) override { message_ = message; }
-  void set_metadata(const std::string& key, const std::string& value) override {
-    metadata_[key] = value;
-  }
+  void set_metadata(const std::string& key, const std::string& value) override { metadata_[key] = value; }
   void on_abort(std::function<void()> hook) override;
   // Write transactions: the file open read-write inside this transaction.
   // Read transactions: the file open read-only.
@@ -71,9 +66,9 @@ class UndoStoreTransaction : public TransactionImpl {
  private:
   struct OpenFile {
     std::unique_ptr<UndoFile> file;
-    bool created = false;  // by this transaction
-    bool was_kept = false; // open (kept by an earlier commit) when this transaction began it
-    size_t base = 0;       // savepoints open when this transaction first touched it
+    bool created = false;   // by this transaction
+    bool was_kept = false;  // open (kept by an earlier commit) when this transaction began it
+    size_t base = 0;        // savepoints open when this transaction first touched it
   };
   struct SavepointMark {
     uint64_t id;

@@ -120,9 +120,12 @@ LockPolicy lock_policy(hid_t fapl) {
     }
   }
   if (const char* v = std::getenv("HDF5_USE_FILE_LOCKING")) {
-    if (std::strcmp(v, "BEST_EFFORT") == 0) p = LockPolicy{true, true};
-    else if (std::strcmp(v, "TRUE") == 0 || std::strcmp(v, "1") == 0) p = LockPolicy{true, false};
-    else if (std::strcmp(v, "FALSE") == 0 || std::strcmp(v, "0") == 0) p = LockPolicy{false, false};
+    if (std::strcmp(v, "BEST_EFFORT") == 0)
+      p = LockPolicy{true, true};
+    else if (std::strcmp(v, "TRUE") == 0 || std::strcmp(v, "1") == 0)
+      p = LockPolicy{true, false};
+    else if (std::strcmp(v, "FALSE") == 0 || std::strcmp(v, "0") == 0)
+      p = LockPolicy{false, false};
   }
   return p;
 }
@@ -140,11 +143,11 @@ bool take_file_lock(File& data, bool writable, const LockPolicy& policy) {
     if (policy.ignore_disabled && e.sys_errno() == ENOSYS) return false;  // as sec2
     throw;
   }
-  throw BusyError(data.path(), std::string("unable to lock file, errno = ") + std::to_string(EWOULDBLOCK) +
-                                   ", error message = '" + std::strerror(EWOULDBLOCK) +
-                                   "': another process has it open" +
-                                   (writable ? "" : " for writing") +
-                                   " (HDF5's file lock; HDF5_USE_FILE_LOCKING=FALSE opens it without)",
+  throw BusyError(data.path(),
+                  std::string("unable to lock file, errno = ") + std::to_string(EWOULDBLOCK) +
+                      ", error message = '" + std::strerror(EWOULDBLOCK) + "': another process has it open" +
+                      (writable ? "" : " for writing") +
+                      " (HDF5's file lock; HDF5_USE_FILE_LOCKING=FALSE opens it without)",
                   EWOULDBLOCK);
 }
 
@@ -165,7 +168,9 @@ herr_t guarded(const char* func, H5E_minor_t minor, Fn&& fn) {
   }
 }
 
-DriverFile* as_file(const H5FD_t* f) { return reinterpret_cast<const DriverHandle*>(f)->file; }
+DriverFile* as_file(const H5FD_t* f) {
+  return reinterpret_cast<const DriverHandle*>(f)->file;
+}
 
 void* fapl_copy(const void* p) {
   try {
@@ -219,7 +224,8 @@ H5FD_t* drv_open(const char* name, unsigned flags, hid_t fapl, haddr_t maxaddr) 
     auto f = std::make_unique<DriverFile>();
     f->cfg = cfg;
     std::exception_ptr earlier = std::exchange(t_failed_open_error, nullptr);
-    if (earlier && t_failed_open_key == normalize(path) && (flags & H5F_ACC_CREAT)) std::rethrow_exception(earlier);
+    if (earlier && t_failed_open_key == normalize(path) && (flags & H5F_ACC_CREAT))
+      std::rethrow_exception(earlier);
     // Open the file first (never truncating: it may be open already) to learn
     // which file it is; a new file's name is made durable.
     std::unique_ptr<File> data;
@@ -312,7 +318,9 @@ herr_t drv_query(const H5FD_t*, unsigned long* flags) {
   return 0;
 }
 
-haddr_t drv_get_eoa(const H5FD_t* f, H5FD_mem_t) { return as_file(f)->eoa; }
+haddr_t drv_get_eoa(const H5FD_t* f, H5FD_mem_t) {
+  return as_file(f)->eoa;
+}
 
 herr_t drv_set_eoa(H5FD_t* f, H5FD_mem_t, haddr_t addr) {
   as_file(f)->eoa = addr;
@@ -337,19 +345,23 @@ bool region_overflow(haddr_t addr, size_t size) {
 
 herr_t drv_read(H5FD_t* f, H5FD_mem_t, hid_t, haddr_t addr, size_t size, void* buf) {
   return guarded("undo_read", H5E_READERROR, [&] {
-    if (region_overflow(addr, size)) throw InvalidArgumentError(as_file(f)->jf->data_path(), "read address overflow");
+    if (region_overflow(addr, size))
+      throw InvalidArgumentError(as_file(f)->jf->data_path(), "read address overflow");
     as_file(f)->jf->read(addr, buf, size);
   });
 }
 
 herr_t drv_write(H5FD_t* f, H5FD_mem_t, hid_t, haddr_t addr, size_t size, const void* buf) {
   return guarded("undo_write", H5E_WRITEERROR, [&] {
-    if (region_overflow(addr, size)) throw InvalidArgumentError(as_file(f)->jf->data_path(), "write address overflow");
+    if (region_overflow(addr, size))
+      throw InvalidArgumentError(as_file(f)->jf->data_path(), "write address overflow");
     as_file(f)->jf->write(addr, buf, size);
   });
 }
 
-herr_t drv_flush(H5FD_t*, hid_t, hbool_t) { return 0; }
+herr_t drv_flush(H5FD_t*, hid_t, hbool_t) {
+  return 0;
+}
 
 herr_t drv_truncate(H5FD_t* f, hid_t, hbool_t) {
   return guarded("undo_truncate", H5E_CANTUPDATE, [&] {
@@ -361,8 +373,12 @@ herr_t drv_truncate(H5FD_t* f, hid_t, hbool_t) {
 
 // HDF5's flock is taken in drv_open, before a pending journal is read
 // (H5F_open calls lock only after open), and held by the JournaledFile.
-herr_t drv_lock(H5FD_t*, hbool_t) { return 0; }
-herr_t drv_unlock(H5FD_t*) { return 0; }
+herr_t drv_lock(H5FD_t*, hbool_t) {
+  return 0;
+}
+herr_t drv_unlock(H5FD_t*) {
+  return 0;
+}
 
 herr_t drv_terminate() {
   MutexLock l(g_id_mu);
@@ -433,18 +449,21 @@ void unregister_driver() {
     id = g_id;
     g_id = H5I_INVALID_HID;
   }
-  if (id >= 0 && H5Iget_type(id) == H5I_VFL) hdf5::check(H5FDunregister(id), "H5FDunregister(h5tx undo driver)");
+  if (id >= 0 && H5Iget_type(id) == H5I_VFL)
+    hdf5::check(H5FDunregister(id), "H5FDunregister(h5tx undo driver)");
 }
 
 void set_fapl(hid_t fapl, const DriverConfig& cfg) {
   if (cfg.page_size < kMinPageSize || cfg.page_size > kMaxPageSize)
-    throw InvalidArgumentError(cfg.journal_path, "undo page size " + std::to_string(cfg.page_size) +
-                                                     " is outside [512, 64 MiB]");
+    throw InvalidArgumentError(
+        cfg.journal_path, "undo page size " + std::to_string(cfg.page_size) + " is outside [512, 64 MiB]");
   FaplInfo info{cfg};
   hdf5::check(H5Pset_driver(fapl, driver_id(), &info), "H5Pset_driver(h5tx undo driver)");
 }
 
-void tx_start(hid_t file) { tx_start(file, ""); }
+void tx_start(hid_t file) {
+  tx_start(file, "");
+}
 
 void tx_start(hid_t file, const std::string& journal_path) {
   hdf5::Lock l(hdf5::mutex());
@@ -512,8 +531,12 @@ void close_ending(hid_t file, JournaledFile::EndOnClose how) {
 
 }  // namespace
 
-void close_commit(hid_t file) { close_ending(file, JournaledFile::EndOnClose::Commit); }
-void close_prepare(hid_t file) { close_ending(file, JournaledFile::EndOnClose::Prepare); }
+void close_commit(hid_t file) {
+  close_ending(file, JournaledFile::EndOnClose::Commit);
+}
+void close_prepare(hid_t file) {
+  close_ending(file, JournaledFile::EndOnClose::Prepare);
+}
 
 bool has_pending_journal(Env& env, const std::string& journal_path) {
   auto p = PendingJournal::load(env, journal_path);
@@ -527,8 +550,9 @@ bool recover(Env& env, const std::string& data_path, const std::string& journal_
     Registry& reg = registry();
     MutexLock l(reg.mu);
     if (reg.files.count(key_of(id, data_path)))
-      throw StateError(data_path, "cannot recover a file that is open (or inside a parked transaction) "
-                                  "in this process");
+      throw StateError(data_path,
+                       "cannot recover a file that is open (or inside a parked transaction) "
+                       "in this process");
   }
   if (!env.exists(journal_path)) return false;  // nothing to do, nothing to lock
   // The lock before the journal is even read: a live transaction's journal
@@ -541,7 +565,9 @@ bool recover(Env& env, const std::string& data_path, const std::string& journal_
   return revert_pending_journal(env, data_path, journal_path, data.get());
 }
 
-std::string default_journal_path(const std::string& data_path) { return data_path + ".journal"; }
+std::string default_journal_path(const std::string& data_path) {
+  return data_path + ".journal";
+}
 
 std::exception_ptr take_last_error() {
   std::exception_ptr e = t_last_error;

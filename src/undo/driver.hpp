@@ -48,9 +48,9 @@ void tx_start(hid_t file, const std::string& journal_path);
 // journal for later transactions too: kept open between them (invalidated by
 // zeroing its header, formats/undo-journal.md) and removed at close.
 void tx_start_kept(hid_t file, const std::string& journal_path);
-void tx_commit(hid_t file);   // inner: merge into parent. outer: sync data, invalidate journal durably
-void tx_abort(hid_t file);    // inner: restore inner before-images. outer: restore + truncate;
-                              // then discard writes until close (close and reopen the file)
+void tx_commit(hid_t file);  // inner: merge into parent. outer: sync data, invalidate journal durably
+void tx_abort(hid_t file);   // inner: restore inner before-images. outer: restore + truncate;
+                             // then discard writes until close (close and reopen the file)
 // HDF5's file lock of a file open read-write, between transactions only:
 // Shared lets other processes' readers (h5py, h5dump) open it while nothing
 // is written; Exclusive takes it back, BusyError if such a reader has it

@@ -14,7 +14,6 @@
 namespace h5tx {
 namespace undo {
 
-
 size_t header_size_of(uint32_t version) {
   if (version == kJournalVersionPageEntries || version == kJournalVersionRuns) return kHeaderSize;
   if (version == kJournalVersion) return kHeaderSizeV3;
@@ -81,8 +80,8 @@ void seal_entry(char* entry, const JournalHeader& h, uint64_t offset, uint32_t l
   store_le(head + 24, entry_checksum(h, head, entry + kEntryHeaderSize, length), 8);
 }
 
-void append_entry(std::string* out, const JournalHeader& h, uint64_t offset, uint32_t level,
-                  const void* data, uint32_t length) {
+void append_entry(std::string* out, const JournalHeader& h, uint64_t offset, uint32_t level, const void* data,
+                  uint32_t length) {
   size_t at = out->size();
   out->resize(at + kEntryHeaderSize);
   out->append(static_cast<const char*>(data), length);
@@ -103,22 +102,23 @@ ScannedJournal scan_journal(File& f) {
   const size_t header_size = header_size_of(version);
   if (header_size == 0) {
     if (load_le(hb + 56, 8) != XXH3_64bits(hb, 56))  // a damaged older header, or a newer one
-      throw CorruptionError(path, "undo journal header checksum mismatch (or unknown version " +
-                                      std::to_string(version) + ")");
+      throw CorruptionError(
+          path, "undo journal header checksum mismatch (or unknown version " + std::to_string(version) + ")");
     throw UnsupportedError(path, "undo journal format version " + std::to_string(version) +
-                                     " (this build reads versions 1 to " +
-                                     std::to_string(kJournalVersion) + ")");
+                                     " (this build reads versions 1 to " + std::to_string(kJournalVersion) +
+                                     ")");
   }
   if (header_size > kHeaderSize &&
-      (size < header_size || f.read(kHeaderSize, hb + kHeaderSize, header_size - kHeaderSize) !=
-                                 header_size - kHeaderSize))
+      (size < header_size ||
+       f.read(kHeaderSize, hb + kHeaderSize, header_size - kHeaderSize) != header_size - kHeaderSize))
     throw CorruptionError(path, "undo journal header is truncated (" + std::to_string(size) +
                                     " bytes, need " + std::to_string(header_size) + ")");
   if (load_le(hb + header_size - 8, 8) != XXH3_64bits(hb, header_size - 8))
     throw CorruptionError(path, "undo journal header checksum mismatch");
   out.header.version = version;
   if (uint32_t(load_le(hb + 12, 4)) != header_size)
-    throw CorruptionError(path, "undo journal header size field is " + std::to_string(uint32_t(load_le(hb + 12, 4))));
+    throw CorruptionError(
+        path, "undo journal header size field is " + std::to_string(uint32_t(load_le(hb + 12, 4))));
   if (version >= kJournalVersion) {
     out.header.owner.device = load_le(hb + 40, 8);
     out.header.owner.inode = load_le(hb + 48, 8);
@@ -132,8 +132,8 @@ ScannedJournal scan_journal(File& f) {
   out.header.original_size = load_le(hb + 24, 8);
   out.header.nonce = load_le(hb + 32, 8);
   if (out.header.page_size < kMinPageSize || out.header.page_size > kMaxPageSize)
-    throw CorruptionError(path, "undo journal page size " + std::to_string(out.header.page_size) +
-                                    " is out of range");
+    throw CorruptionError(
+        path, "undo journal page size " + std::to_string(out.header.page_size) + " is out of range");
 
   const uint64_t max_length = max_entry_length(out.header);
   std::string data;

@@ -17,14 +17,14 @@ namespace h5tx {
 namespace undo {
 
 constexpr char kJournalMagic[8] = {'h', '5', 't', 'x', 'u', 'n', 'd', 'o'};
-constexpr uint32_t kJournalVersion = 3;           // written: records the data file's identity
-constexpr uint32_t kJournalVersionRuns = 2;        // still read: no identity
+constexpr uint32_t kJournalVersion = 3;             // written: records the data file's identity
+constexpr uint32_t kJournalVersionRuns = 2;         // still read: no identity
 constexpr uint32_t kJournalVersionPageEntries = 1;  // still read: one page per entry
-constexpr uint64_t kMaxRunEntryBytes = 1 << 20;    // version >= 2: an entry's length, if above page_size
-constexpr size_t kHeaderSize = 64;                 // versions 1 and 2; the common prefix of all
-constexpr size_t kHeaderSizeV3 = 384;              // version 3
+constexpr uint64_t kMaxRunEntryBytes = 1 << 20;     // version >= 2: an entry's length, if above page_size
+constexpr size_t kHeaderSize = 64;                  // versions 1 and 2; the common prefix of all
+constexpr size_t kHeaderSizeV3 = 384;               // version 3
 constexpr size_t kMaxHeaderSize = kHeaderSizeV3;
-constexpr size_t kOwnerNameBytes = 256;            // version 3: the data file's base name field
+constexpr size_t kOwnerNameBytes = 256;  // version 3: the data file's base name field
 constexpr size_t kEntryHeaderSize = 32;
 constexpr uint32_t kEntryBeforeImage = 1;
 constexpr uint64_t kMinPageSize = 512;
@@ -43,7 +43,7 @@ struct JournalHeader {
   uint64_t original_size = 0;  // data file size when the outermost transaction began
   uint64_t nonce = 0;          // seeds every entry checksum
   uint32_t version = kJournalVersion;
-  JournalOwner owner;          // version 3 only
+  JournalOwner owner;  // version 3 only
 };
 
 // The header size of a format version; 0 for an unknown version.
@@ -71,8 +71,8 @@ struct ScannedJournal {
 
 std::string encode_header(const JournalHeader& h);
 // Appends one entry (32-byte entry header + data) to *out.
-void append_entry(std::string* out, const JournalHeader& h, uint64_t offset, uint32_t level,
-                  const void* data, uint32_t length);
+void append_entry(std::string* out, const JournalHeader& h, uint64_t offset, uint32_t level, const void* data,
+                  uint32_t length);
 // Fills in the 32-byte header of the entry at `entry`, whose `length` data
 // bytes already follow it (so a writer can read the data in place).
 void seal_entry(char* entry, const JournalHeader& h, uint64_t offset, uint32_t level, uint32_t length);

@@ -23,18 +23,23 @@ constexpr size_t kKeepArenaBytes = 8 << 20;  // buffer memory kept between trans
 
 uint64_t make_nonce(Env* env, const void* self) {
   static std::atomic<uint64_t> counter{0};
-  uint64_t x = env->now_micros() ^ (reinterpret_cast<uintptr_t>(self) << 16) ^
-               (++counter * 0x9E3779B97F4A7C15ull);
+  uint64_t x =
+      env->now_micros() ^ (reinterpret_cast<uintptr_t>(self) << 16) ^ (++counter * 0x9E3779B97F4A7C15ull);
   return x ? x : 1;
 }
 
 OpenMode env_mode(JournaledFile::Mode m) {
   switch (m) {
-    case JournaledFile::Mode::ReadOnly: return OpenMode::ReadOnly;
-    case JournaledFile::Mode::ReadWrite: return OpenMode::ReadWrite;
-    case JournaledFile::Mode::Create: return OpenMode::Create;
-    case JournaledFile::Mode::CreateNew: return OpenMode::CreateNew;
-    case JournaledFile::Mode::CreateTrunc: return OpenMode::CreateTrunc;
+    case JournaledFile::Mode::ReadOnly:
+      return OpenMode::ReadOnly;
+    case JournaledFile::Mode::ReadWrite:
+      return OpenMode::ReadWrite;
+    case JournaledFile::Mode::Create:
+      return OpenMode::Create;
+    case JournaledFile::Mode::CreateNew:
+      return OpenMode::CreateNew;
+    case JournaledFile::Mode::CreateTrunc:
+      return OpenMode::CreateTrunc;
   }
   return OpenMode::ReadOnly;
 }
@@ -46,14 +51,14 @@ OpenMode env_mode(JournaledFile::Mode m) {
 // transaction can only be abandoned (the next open reverts its journal).
 // Whatever was thrown (an IoError, bad_alloc, anything): one error path.
 // Outside a transaction the error just propagates, as with sec2.
-#define H5TX_GUARDED(what, ...)                                                         \
-  do {                                                                                  \
-    try {                                                                               \
-      __VA_ARGS__;                                                                      \
-    } catch (...) {                                                                     \
-      mark_failed(what);                                                                \
-      throw;                                                                            \
-    }                                                                                   \
+#define H5TX_GUARDED(what, ...) \
+  do {                          \
+    try {                       \
+      __VA_ARGS__;              \
+    } catch (...) {             \
+      mark_failed(what);        \
+      throw;                    \
+    }                           \
   } while (0)
 
 // An error inside a transaction dooms it; every later transaction call
@@ -68,11 +73,16 @@ void JournaledFile::mark_failed(const char* what) {
 
 const char* JournaledFile::state_name(State s) {
   switch (s) {
-    case State::Idle: return "Idle";
-    case State::Active: return "Active";
-    case State::Prepared: return "Prepared";
-    case State::Discarding: return "Discarding";
-    case State::Failed: return "Failed";
+    case State::Idle:
+      return "Idle";
+    case State::Active:
+      return "Active";
+    case State::Prepared:
+      return "Prepared";
+    case State::Discarding:
+      return "Discarding";
+    case State::Failed:
+      return "Failed";
   }
   return "?";
 }
@@ -80,11 +90,16 @@ const char* JournaledFile::state_name(State s) {
 bool JournaledFile::legal(State from, State to) {
   using S = State;
   switch (from) {
-    case S::Idle: return to == S::Active;
-    case S::Active: return true;  // every state, itself included (nesting)
-    case S::Prepared: return to == S::Active || to == S::Idle || to == S::Discarding || to == S::Failed;
-    case S::Discarding: return to == S::Idle || to == S::Active || to == S::Failed;
-    case S::Failed: return to == S::Failed;
+    case S::Idle:
+      return to == S::Active;
+    case S::Active:
+      return true;  // every state, itself included (nesting)
+    case S::Prepared:
+      return to == S::Active || to == S::Idle || to == S::Discarding || to == S::Failed;
+    case S::Discarding:
+      return to == S::Idle || to == S::Active || to == S::Failed;
+    case S::Failed:
+      return to == S::Failed;
   }
   return false;
 }
@@ -105,8 +120,8 @@ JournaledFile::JournaledFile(Env* env, std::string data_path, std::string journa
       opt_(options),
       read_only_(mode == Mode::ReadOnly) {
   if (opt_.page_size < kMinPageSize || opt_.page_size > kMaxPageSize)
-    throw InvalidArgumentError(data_path_, "undo page size " + std::to_string(opt_.page_size) +
-                                               " is outside [512, 64 MiB]");
+    throw InvalidArgumentError(
+        data_path_, "undo page size " + std::to_string(opt_.page_size) + " is outside [512, 64 MiB]");
   if (read_only_) {
     data_ = data ? std::move(data) : env_->open(data_path_, OpenMode::ReadOnly);
     pending_ = PendingJournal::load(*env_, journal_path_);
@@ -119,12 +134,13 @@ JournaledFile::JournaledFile(Env* env, std::string data_path, std::string journa
       disk_valid_ = disk_size_;
       // Not analyzed: it runs inside the constructor, before any other
       // thread can have the object (clang skips constructors, not lambdas).
-      SuperblockFlags sb = find_superblock(pending_size_, [&](uint64_t off, void* buf, size_t n)
-                                                              NO_THREAD_SAFETY_ANALYSIS {
-        size_t got = static_cast<size_t>(std::min<uint64_t>(n, off < pending_size_ ? pending_size_ - off : 0));
-        read_locked(off, static_cast<char*>(buf), got);
-        return got;
-      });
+      SuperblockFlags sb =
+          find_superblock(pending_size_, [&](uint64_t off, void* buf, size_t n) NO_THREAD_SAFETY_ANALYSIS {
+            size_t got =
+                static_cast<size_t>(std::min<uint64_t>(n, off < pending_size_ ? pending_size_ - off : 0));
+            read_locked(off, static_cast<char*>(buf), got);
+            return got;
+          });
       if (sb.flags() != 0) {
         pending_sb_offset_ = sb.offset;
         pending_sb_ = sb.cleared();
@@ -151,7 +167,7 @@ void JournaledFile::check_usable(const char* op) const {
   if (state_ != State::Failed) return;
   if (failure_) std::rethrow_exception(failure_);
   throw StateError(data_path_, std::string("cannot ") + op + ": the file is unusable after an error (" +
-                                     broken_ + "); close it, the next open reverts its journal");
+                                   broken_ + "); close it, the next open reverts its journal");
 }
 
 void JournaledFile::check_writable(const char* op) const {
@@ -182,20 +198,22 @@ void JournaledFile::read(uint64_t addr, void* out, size_t n) {
 
 void JournaledFile::read_locked(uint64_t addr, char* buf, size_t n) {
   if (pending_) {
-    size_t in_file = addr >= pending_size_ ? 0 : static_cast<size_t>(std::min<uint64_t>(n, pending_size_ - addr));
+    size_t in_file =
+        addr >= pending_size_ ? 0 : static_cast<size_t>(std::min<uint64_t>(n, pending_size_ - addr));
     read_disk(addr, buf, in_file);
     std::memset(buf + in_file, 0, n - in_file);
     // Not analyzed: for_each_overlap calls it within this function, under
     // mu_, and a REQUIRES on a lambda is checked where the template calls it.
-    pending_overlay_.for_each_overlap(addr, addr + in_file, [&](uint64_t s, uint64_t e, const FilePos& p)
-                                                                NO_THREAD_SAFETY_ANALYSIS {
-      uint64_t from = std::max(s, addr), to = std::min(e, addr + in_file);
-      pending_->read_journal(p.pos + (from - s), buf + (from - addr), static_cast<size_t>(to - from));
-    });
+    pending_overlay_.for_each_overlap(
+        addr, addr + in_file, [&](uint64_t s, uint64_t e, const FilePos& p) NO_THREAD_SAFETY_ANALYSIS {
+          uint64_t from = std::max(s, addr), to = std::min(e, addr + in_file);
+          pending_->read_journal(p.pos + (from - s), buf + (from - addr), static_cast<size_t>(to - from));
+        });
     uint64_t sb_end = pending_sb_offset_ + pending_sb_.size();
     if (!pending_sb_.empty() && addr < sb_end && pending_sb_offset_ < addr + n) {
       uint64_t from = std::max(addr, pending_sb_offset_), to = std::min(addr + n, sb_end);
-      std::memcpy(buf + (from - addr), pending_sb_.data() + (from - pending_sb_offset_), static_cast<size_t>(to - from));
+      std::memcpy(buf + (from - addr), pending_sb_.data() + (from - pending_sb_offset_),
+                  static_cast<size_t>(to - from));
     }
     return;
   }
@@ -238,8 +256,7 @@ void JournaledFile::write_locked(uint64_t addr, const void* buf, size_t n) {
     logical_size_ = std::max(logical_size_, addr + n);
     if (state_ == State::Prepared) transition(State::Active, "write");
     // The arena also holds overwritten bytes: bound it too.
-    if (opt_.sync_every_write || buffer_.bytes() > opt_.buffer_bytes ||
-        arena_.used() > 2 * opt_.buffer_bytes)
+    if (opt_.sync_every_write || buffer_.bytes() > opt_.buffer_bytes || arena_.used() > 2 * opt_.buffer_bytes)
       spill();
   });
 }
@@ -281,8 +298,9 @@ void JournaledFile::open_journal() {
     journal_ = env_->open(journal_path_, OpenMode::Create);
     if (journal_->size() != 0) {
       journal_.reset();
-      throw StateError(journal_path_, "undo journal exists and is not empty; another handle's "
-                                      "transaction? refusing to overwrite it");
+      throw StateError(journal_path_,
+                       "undo journal exists and is not empty; another handle's "
+                       "transaction? refusing to overwrite it");
     }
     journal_needs_dir_sync_ = true;
     journal_size_ = journal_extent_ = 0;
@@ -354,7 +372,8 @@ void JournaledFile::spill() {
       size_t j = i + 1;
       while (j < pages.size() && pages[j] == pages[j - 1] + 1 && (j + 1 - i) * ps <= max_run) j++;
       uint64_t run_off = pages[i] * ps;
-      size_t run_len = static_cast<size_t>(std::min<uint64_t>((pages[j - 1] + 1) * ps, level.start_size) - run_off);
+      size_t run_len =
+          static_cast<size_t>(std::min<uint64_t>((pages[j - 1] + 1) * ps, level.start_size) - run_off);
       uint64_t pos = journal_size_ + staging_.size + kEntryHeaderSize;
       char* entry = staging_.grow(kEntryHeaderSize + run_len);
       if (data_->read(run_off, entry + kEntryHeaderSize, run_len) != run_len)
@@ -386,7 +405,8 @@ void JournaledFile::spill() {
   for (auto it = pieces.begin(); it != pieces.end();) {
     uint64_t start = it->first, end = it->second.end;
     const char* data = it->second.payload.data;
-    for (++it; it != pieces.end() && it->first == end && it->second.payload.data == data + (end - start); ++it)
+    for (++it; it != pieces.end() && it->first == end && it->second.payload.data == data + (end - start);
+         ++it)
       end = it->second.end;
     data_->write(start, data, static_cast<size_t>(end - start));
     data_->start_writeback(start, end - start);  // the commit's sync waits less
@@ -584,15 +604,15 @@ void JournaledFile::relock(LockKind kind) {
   }
   check_usable("change the file lock");
   if (!locked_) return;
-  if (!levels_.empty())
-    throw StateError(data_path_, "cannot change the file lock inside a transaction");
+  if (!levels_.empty()) throw StateError(data_path_, "cannot change the file lock inside a transaction");
   bool taken = false;
   H5TX_GUARDED("relock", taken = data_->try_lock(kind));
   if (taken) return;
   // flock dropped the shared lock while converting: take it back if it can.
   H5TX_GUARDED("relock", if (!data_->try_lock(LockKind::Shared)) locked_ = false);
-  throw BusyError(data_path_, "another process has the file open (HDF5's file lock, e.g. an h5py or h5dump "
-                              "reader); it cannot be written until that process closes it",
+  throw BusyError(data_path_,
+                  "another process has the file open (HDF5's file lock, e.g. an h5py or h5dump "
+                  "reader); it cannot be written until that process closes it",
                   EWOULDBLOCK);
 }
 

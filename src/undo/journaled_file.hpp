@@ -160,8 +160,8 @@ class JournaledFile {
     uint32_t length;
   };
   struct Level {
-    uint64_t start_size;                            // file size when the level began
-    std::unordered_map<uint64_t, Image> images;     // page index -> before-image
+    uint64_t start_size;                         // file size when the level began
+    std::unordered_map<uint64_t, Image> images;  // page index -> before-image
   };
 
   void check_usable(const char* op) const REQUIRES(mu_);
@@ -211,7 +211,8 @@ class JournaledFile {
   uint64_t disk_valid_ GUARDED_BY(mu_) = 0;
   uint64_t logical_size_ GUARDED_BY(mu_) = 0;
 
-  std::vector<Level> levels_ GUARDED_BY(mu_);  // non-empty in Active and Prepared (and kept in Discarding/Failed)
+  std::vector<Level> levels_
+      GUARDED_BY(mu_);  // non-empty in Active and Prepared (and kept in Discarding/Failed)
   IntervalMap<BufferedBytes> buffer_ GUARDED_BY(mu_);
   WriteArena arena_ GUARDED_BY(mu_);  // the bytes of buffer_
   // A spill's journal bytes before they are written: allocated once per
@@ -227,9 +228,9 @@ class JournaledFile {
   // still needs a sync; whether it holds this transaction's header.
   std::unique_ptr<File> journal_ GUARDED_BY(mu_);
   bool journal_needs_dir_sync_ GUARDED_BY(mu_) = false;
-  uint64_t journal_size_ GUARDED_BY(mu_) = 0;    // bytes of the current transaction's journal
-  uint64_t journal_extent_ GUARDED_BY(mu_) = 0;  // the journal file's size (stale bytes past journal_size_)
-  bool journal_pending_ GUARDED_BY(mu_) = false; // holds this transaction's header (not invalidated)
+  uint64_t journal_size_ GUARDED_BY(mu_) = 0;     // bytes of the current transaction's journal
+  uint64_t journal_extent_ GUARDED_BY(mu_) = 0;   // the journal file's size (stale bytes past journal_size_)
+  bool journal_pending_ GUARDED_BY(mu_) = false;  // holds this transaction's header (not invalidated)
   JournalHeader header_ GUARDED_BY(mu_);
   // What the next close() does to the open transaction (Active or
   // Prepared): an argument of that close, given ahead, not a state.

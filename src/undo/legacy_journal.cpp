@@ -56,8 +56,8 @@ ScannedLegacyJournal scan_legacy_journal(File& f) {
     bool is_last = pos == out.last_entry;
     std::string where = "sec2j journal entry at byte " + std::to_string(pos);
     unsigned char eh[20];
-    bool complete = size - std::min(size, pos) >= kLegacyEntryOverhead &&
-                    f.read(pos, eh, sizeof eh) == sizeof eh;
+    bool complete =
+        size - std::min(size, pos) >= kLegacyEntryOverhead && f.read(pos, eh, sizeof eh) == sizeof eh;
     uint64_t address = complete ? load_le(eh, 8) : 0;
     uint64_t n = complete ? load_le(eh + 8, 8) : 0;
     complete = complete && n <= size - pos - kLegacyEntryOverhead;
@@ -68,8 +68,8 @@ ScannedLegacyJournal scan_legacy_journal(File& f) {
         out.torn_tail = true;  // written but never synced: its data write never happened
         return out;
       }
-      throw CorruptionError(path, where + (complete ? " fails its CRC32" : " is truncated") +
-                                      ", but later entries exist");
+      throw CorruptionError(
+          path, where + (complete ? " fails its CRC32" : " is truncated") + ", but later entries exist");
     }
     unsigned char pb[8];
     if (f.read(pos + 20 + n, pb, 8) != 8) throw IoError(path, "short read of " + where);
@@ -77,8 +77,8 @@ ScannedLegacyJournal scan_legacy_journal(File& f) {
     // The first entry's back link is not checked: the original driver left
     // it stale in the second and later transactions of one session.
     if (!out.entries.empty() && back != prev_pos)
-      throw CorruptionError(path, where + " links back to " + std::to_string(back) +
-                                      ", expected " + std::to_string(prev_pos));
+      throw CorruptionError(
+          path, where + " links back to " + std::to_string(back) + ", expected " + std::to_string(prev_pos));
     out.entries.push_back(LegacyEntry{pos, address, n, pos + 20});
     prev_pos = pos;
     pos += kLegacyEntryOverhead + n;

@@ -80,8 +80,9 @@ std::unique_ptr<PendingJournal> PendingJournal::load(Env& env, const std::string
     for (auto it = s.entries.rbegin(); it != s.entries.rend(); ++it)
       p->images_.push_back(Image{it->address, it->size, it->data_pos});
   } else {
-    throw CorruptionError(path, "not an undo journal: unknown magic (neither h5tx undo nor sec2j); "
-                                "refusing to open the data file until it is removed or repaired");
+    throw CorruptionError(path,
+                          "not an undo journal: unknown magic (neither h5tx undo nor sec2j); "
+                          "refusing to open the data file until it is removed or repaired");
   }
   return p;
 }
@@ -92,14 +93,15 @@ void PendingJournal::check_owner(File& data) const {
   if (!has_inode && owner_.name.empty()) return;  // recorded as unknown
   FileIdentity id = data.identity();
   bool same_inode = id.known && has_inode && id.device == owner_.device && id.inode == owner_.inode;
-  bool same_name = !owner_.name.empty() && path_basename(data.path()).substr(0, kOwnerNameBytes) == owner_.name;
+  bool same_name =
+      !owner_.name.empty() && path_basename(data.path()).substr(0, kOwnerNameBytes) == owner_.name;
   if (same_inode || same_name) return;
-  std::string theirs = id.known ? " (device " + std::to_string(id.device) + ", inode " + std::to_string(id.inode) + ")"
-                                : "";
+  std::string theirs =
+      id.known ? " (device " + std::to_string(id.device) + ", inode " + std::to_string(id.inode) + ")" : "";
   throw CorruptionError(journal_->path(), "undo journal belongs to data file '" + owner_.name + "' (device " +
                                               std::to_string(owner_.device) + ", inode " +
-                                              std::to_string(owner_.inode) + "), not to " + data.path() + theirs +
-                                              "; refusing to revert or read through it");
+                                              std::to_string(owner_.inode) + "), not to " + data.path() +
+                                              theirs + "; refusing to revert or read through it");
 }
 
 void PendingJournal::read_journal(uint64_t pos, void* buf, size_t n) {
@@ -117,9 +119,8 @@ void PendingJournal::apply(File& data) {
   uint64_t images_end = 0;
   for (const Image& im : images_) {
     if (im.offset > limit || im.length > limit - im.offset)
-      throw CorruptionError(path(), "before-image of " + std::to_string(im.length) +
-                                        " bytes at offset " + std::to_string(im.offset) +
-                                        " lies beyond " +
+      throw CorruptionError(path(), "before-image of " + std::to_string(im.length) + " bytes at offset " +
+                                        std::to_string(im.offset) + " lies beyond " +
                                         (has_size_ ? "the original size " : "the end of ") +
                                         (has_size_ ? std::to_string(limit) : data.path()) +
                                         "; refusing to revert");
@@ -129,9 +130,8 @@ void PendingJournal::apply(File& data) {
   // come back from a before-image (a transaction that shrank the file
   // journaled what it cut): the final truncate never grows the file.
   if (has_size_ && original_size_ > data.size() && original_size_ > images_end)
-    throw CorruptionError(path(), "original size " + std::to_string(original_size_) +
-                                      " exceeds both " + data.path() + " (" +
-                                      std::to_string(data.size()) +
+    throw CorruptionError(path(), "original size " + std::to_string(original_size_) + " exceeds both " +
+                                      data.path() + " (" + std::to_string(data.size()) +
                                       " bytes) and its before-images; refusing to revert");
   std::string buf;
   for (const Image& im : images_) {

@@ -19,7 +19,7 @@ namespace undo {
 class PendingJournal {
  public:
   struct Image {
-    uint64_t offset;       // in the data file
+    uint64_t offset;  // in the data file
     uint64_t length;
     uint64_t journal_pos;  // where the bytes are in the journal
   };

@@ -16,8 +16,7 @@ herr_t c_call(const char* func, Fn&& fn) {
   try {
     return fn();
   } catch (const std::exception& e) {
-    H5Epush2(H5E_DEFAULT, __FILE__, func, __LINE__, H5E_ERR_CLS, H5E_VFL, H5E_CANTOPERATE, "%s",
-             e.what());
+    H5Epush2(H5E_DEFAULT, __FILE__, func, __LINE__, H5E_ERR_CLS, H5E_VFL, H5E_CANTOPERATE, "%s", e.what());
     return -1;
   }
 }
@@ -42,7 +41,9 @@ void H5FD_sec2j_term(void) {
   });
 }
 
-herr_t H5Pset_fapl_sec2j(hid_t fapl) { return H5Pset_fapl_sec2j_journal(fapl, nullptr); }
+herr_t H5Pset_fapl_sec2j(hid_t fapl) {
+  return H5Pset_fapl_sec2j_journal(fapl, nullptr);
+}
 
 herr_t H5Pset_fapl_sec2j_journal(hid_t fapl, const char* journal_path) {
   return c_call(__func__, [&] {
@@ -77,9 +78,8 @@ herr_t H5FD_sec2j_tx_abort(hid_t file) {
 herr_t H5FD_sec2j_recover(const char* file, const char* journal_or_null) {
   return c_call(__func__, [&]() -> herr_t {
     if (!file || !*file) throw h5tx::InvalidArgumentError("", "H5FD_sec2j_recover: no file name");
-    std::string journal = journal_or_null && *journal_or_null
-                              ? std::string(journal_or_null)
-                              : h5tx::undo::default_journal_path(file);
+    std::string journal = journal_or_null && *journal_or_null ? std::string(journal_or_null)
+                                                              : h5tx::undo::default_journal_path(file);
     return h5tx::undo::recover(*h5tx::Env::posix(), file, journal) ? 1 : 0;
   });
 }

@@ -12,7 +12,9 @@ namespace {
 
 constexpr unsigned char kSignature[8] = {0x89, 'H', 'D', 'F', '\r', '\n', 0x1a, '\n'};
 
-inline uint32_t rot(uint32_t x, int k) { return (x << k) | (x >> (32 - k)); }
+inline uint32_t rot(uint32_t x, int k) {
+  return (x << k) | (x >> (32 - k));
+}
 
 }  // namespace
 
@@ -24,37 +26,70 @@ uint32_t checksum_lookup3(const void* data, size_t length, uint32_t initval) {
     a += k[0] + (uint32_t(k[1]) << 8) + (uint32_t(k[2]) << 16) + (uint32_t(k[3]) << 24);
     b += k[4] + (uint32_t(k[5]) << 8) + (uint32_t(k[6]) << 16) + (uint32_t(k[7]) << 24);
     c += k[8] + (uint32_t(k[9]) << 8) + (uint32_t(k[10]) << 16) + (uint32_t(k[11]) << 24);
-    a -= c; a ^= rot(c, 4);  c += b;
-    b -= a; b ^= rot(a, 6);  a += c;
-    c -= b; c ^= rot(b, 8);  b += a;
-    a -= c; a ^= rot(c, 16); c += b;
-    b -= a; b ^= rot(a, 19); a += c;
-    c -= b; c ^= rot(b, 4);  b += a;
+    a -= c;
+    a ^= rot(c, 4);
+    c += b;
+    b -= a;
+    b ^= rot(a, 6);
+    a += c;
+    c -= b;
+    c ^= rot(b, 8);
+    b += a;
+    a -= c;
+    a ^= rot(c, 16);
+    c += b;
+    b -= a;
+    b ^= rot(a, 19);
+    a += c;
+    c -= b;
+    c ^= rot(b, 4);
+    b += a;
     length -= 12;
     k += 12;
   }
   switch (length) {
-    case 12: c += uint32_t(k[11]) << 24; /* fall through */
-    case 11: c += uint32_t(k[10]) << 16; /* fall through */
-    case 10: c += uint32_t(k[9]) << 8;   /* fall through */
-    case 9: c += k[8];                   /* fall through */
-    case 8: b += uint32_t(k[7]) << 24;   /* fall through */
-    case 7: b += uint32_t(k[6]) << 16;   /* fall through */
-    case 6: b += uint32_t(k[5]) << 8;    /* fall through */
-    case 5: b += k[4];                   /* fall through */
-    case 4: a += uint32_t(k[3]) << 24;   /* fall through */
-    case 3: a += uint32_t(k[2]) << 16;   /* fall through */
-    case 2: a += uint32_t(k[1]) << 8;    /* fall through */
-    case 1: a += k[0]; break;
-    case 0: return c;
+    case 12:
+      c += uint32_t(k[11]) << 24; /* fall through */
+    case 11:
+      c += uint32_t(k[10]) << 16; /* fall through */
+    case 10:
+      c += uint32_t(k[9]) << 8; /* fall through */
+    case 9:
+      c += k[8]; /* fall through */
+    case 8:
+      b += uint32_t(k[7]) << 24; /* fall through */
+    case 7:
+      b += uint32_t(k[6]) << 16; /* fall through */
+    case 6:
+      b += uint32_t(k[5]) << 8; /* fall through */
+    case 5:
+      b += k[4]; /* fall through */
+    case 4:
+      a += uint32_t(k[3]) << 24; /* fall through */
+    case 3:
+      a += uint32_t(k[2]) << 16; /* fall through */
+    case 2:
+      a += uint32_t(k[1]) << 8; /* fall through */
+    case 1:
+      a += k[0];
+      break;
+    case 0:
+      return c;
   }
-  c ^= b; c -= rot(b, 14);
-  a ^= c; a -= rot(c, 11);
-  b ^= a; b -= rot(a, 25);
-  c ^= b; c -= rot(b, 16);
-  a ^= c; a -= rot(c, 4);
-  b ^= a; b -= rot(a, 14);
-  c ^= b; c -= rot(b, 24);
+  c ^= b;
+  c -= rot(b, 14);
+  a ^= c;
+  a -= rot(c, 11);
+  b ^= a;
+  b -= rot(a, 25);
+  c ^= b;
+  c -= rot(b, 16);
+  a ^= c;
+  a -= rot(c, 4);
+  b ^= a;
+  b -= rot(a, 14);
+  c ^= b;
+  c -= rot(b, 24);
   return c;
 }
 
@@ -89,9 +124,8 @@ SuperblockFlags find_superblock(uint64_t size, const std::function<size_t(uint64
 }
 
 bool clear_superblock_flags(File& data) {
-  SuperblockFlags sb = find_superblock(data.size(), [&](uint64_t off, void* buf, size_t n) {
-    return data.read(off, buf, n);
-  });
+  SuperblockFlags sb =
+      find_superblock(data.size(), [&](uint64_t off, void* buf, size_t n) { return data.read(off, buf, n); });
   if (sb.flags() == 0) return false;
   std::string c = sb.cleared();
   data.write(sb.offset, c.data(), c.size());

@@ -24,9 +24,9 @@ namespace undo {
 uint32_t checksum_lookup3(const void* data, size_t length, uint32_t initval = 0);
 
 struct SuperblockFlags {
-  bool found = false;      // a version 2 or 3 superblock with a valid checksum
-  uint64_t offset = 0;     // where it starts (0, or past a user block)
-  std::string bytes;       // the whole superblock, checksum included
+  bool found = false;   // a version 2 or 3 superblock with a valid checksum
+  uint64_t offset = 0;  // where it starts (0, or past a user block)
+  std::string bytes;    // the whole superblock, checksum included
   uint8_t flags() const { return found ? static_cast<uint8_t>(bytes[11]) : 0; }
   // The superblock with its flags cleared and its checksum recomputed.
   std::string cleared() const;

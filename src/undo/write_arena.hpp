@@ -39,7 +39,7 @@ class WriteArena {
   size_t block_bytes_;
   std::vector<Block> blocks_;  // blocks_[0..current_] are in use
   size_t current_ = 0;
-  size_t fill_ = 0;            // bytes used in blocks_[current_]
+  size_t fill_ = 0;  // bytes used in blocks_[current_]
   size_t used_ = 0;
 };
 

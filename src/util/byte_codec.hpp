@@ -80,8 +80,8 @@ class ByteReader {
   std::string str(const char* what, size_t max_len = ~size_t(0)) {
     size_t at = pos_;
     uint32_t n = u32(what);
-    if (n > max_len) fail(at, std::string(what) + ": length " + std::to_string(n) + " exceeds " +
-                                  std::to_string(max_len));
+    if (n > max_len)
+      fail(at, std::string(what) + ": length " + std::to_string(n) + " exceeds " + std::to_string(max_len));
     return raw(n, what);
   }
 
@@ -92,8 +92,8 @@ class ByteReader {
  private:
   void need(size_t n, const char* what) const {
     if (n > end_ - pos_)
-      fail(pos_, std::string("truncated ") + what + " (needs " + std::to_string(n) +
-                     " bytes, " + std::to_string(end_ - pos_) + " left)");
+      fail(pos_, std::string("truncated ") + what + " (needs " + std::to_string(n) + " bytes, " +
+                     std::to_string(end_ - pos_) + " left)");
   }
   uint64_t get(int n, const char* what) {
     need(n, what);

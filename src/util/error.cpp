@@ -7,16 +7,26 @@ namespace h5tx {
 
 const char* to_string(ErrorCode code) {
   switch (code) {
-    case ErrorCode::Io: return "I/O error";
-    case ErrorCode::Corruption: return "corruption";
-    case ErrorCode::Conflict: return "conflict";
-    case ErrorCode::Busy: return "busy";
-    case ErrorCode::InvalidArgument: return "invalid argument";
-    case ErrorCode::NotFound: return "not found";
-    case ErrorCode::AlreadyExists: return "already exists";
-    case ErrorCode::Unsupported: return "unsupported";
-    case ErrorCode::Hdf5: return "HDF5 error";
-    case ErrorCode::State: return "invalid state";
+    case ErrorCode::Io:
+      return "I/O error";
+    case ErrorCode::Corruption:
+      return "corruption";
+    case ErrorCode::Conflict:
+      return "conflict";
+    case ErrorCode::Busy:
+      return "busy";
+    case ErrorCode::InvalidArgument:
+      return "invalid argument";
+    case ErrorCode::NotFound:
+      return "not found";
+    case ErrorCode::AlreadyExists:
+      return "already exists";
+    case ErrorCode::Unsupported:
+      return "unsupported";
+    case ErrorCode::Hdf5:
+      return "HDF5 error";
+    case ErrorCode::State:
+      return "invalid state";
   }
   return "error";
 }
@@ -39,19 +49,28 @@ Error::Error(ErrorCode code, std::string path, const std::string& message, int s
       detail_(message),
       errno_(sys_errno) {}
 
-void throw_error(ErrorCode code, const std::string& path, const std::string& message,
-                 int sys_errno) {
+void throw_error(ErrorCode code, const std::string& path, const std::string& message, int sys_errno) {
   switch (code) {
-    case ErrorCode::Io: throw IoError(path, message, sys_errno);
-    case ErrorCode::Corruption: throw CorruptionError(path, message, sys_errno);
-    case ErrorCode::Conflict: throw ConflictError(path, message, sys_errno);
-    case ErrorCode::Busy: throw BusyError(path, message, sys_errno);
-    case ErrorCode::InvalidArgument: throw InvalidArgumentError(path, message, sys_errno);
-    case ErrorCode::NotFound: throw NotFoundError(path, message, sys_errno);
-    case ErrorCode::AlreadyExists: throw AlreadyExistsError(path, message, sys_errno);
-    case ErrorCode::Unsupported: throw UnsupportedError(path, message, sys_errno);
-    case ErrorCode::Hdf5: throw Hdf5Error(path, message, sys_errno);
-    case ErrorCode::State: throw StateError(path, message, sys_errno);
+    case ErrorCode::Io:
+      throw IoError(path, message, sys_errno);
+    case ErrorCode::Corruption:
+      throw CorruptionError(path, message, sys_errno);
+    case ErrorCode::Conflict:
+      throw ConflictError(path, message, sys_errno);
+    case ErrorCode::Busy:
+      throw BusyError(path, message, sys_errno);
+    case ErrorCode::InvalidArgument:
+      throw InvalidArgumentError(path, message, sys_errno);
+    case ErrorCode::NotFound:
+      throw NotFoundError(path, message, sys_errno);
+    case ErrorCode::AlreadyExists:
+      throw AlreadyExistsError(path, message, sys_errno);
+    case ErrorCode::Unsupported:
+      throw UnsupportedError(path, message, sys_errno);
+    case ErrorCode::Hdf5:
+      throw Hdf5Error(path, message, sys_errno);
+    case ErrorCode::State:
+      throw StateError(path, message, sys_errno);
   }
   throw Error(code, path, message, sys_errno);
 }

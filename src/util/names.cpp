@@ -67,7 +67,8 @@ std::string attribute_name_problem(const std::string& name) {
 void check_file_name(const std::string& name) {
   std::string p = file_name_problem(name);
   if (!p.empty())
-    throw InvalidArgumentError(printable(name), "not a valid data file name (a plain file name like 'vol.h5'): " + p);
+    throw InvalidArgumentError(printable(name),
+                               "not a valid data file name (a plain file name like 'vol.h5'): " + p);
 }
 
 void check_object_path(const std::string& path, const std::string& where) {

@@ -16,8 +16,7 @@ static void parse(const std::string& text) {
     h5tx::journal::Manifest m = h5tx::journal::decode_manifest(text, "fuzz/MANIFEST");
     std::string again = h5tx::journal::encode_manifest(m);
     h5tx::journal::Manifest m2 = h5tx::journal::decode_manifest(again, "fuzz/re-encoded");
-    if (m2.ops.size() != m.ops.size() || m2.txid != m.txid || m2.metadata != m.metadata)
-      __builtin_trap();
+    if (m2.ops.size() != m.ops.size() || m2.txid != m.txid || m2.metadata != m.metadata) __builtin_trap();
   } catch (const h5tx::Error&) {
   }
 }

@@ -99,11 +99,11 @@ namespace {
 constexpr size_t kSpillSize = 16 << 10;
 
 struct Scratch {
-  std::string root;      // <tmp>/h5tx-sfuzz-<pid>
-  std::string fence;     // root/w: nothing outside it is ever touched
-  std::string home;      // root/w/a/b/c/home
-  std::string templ;     // root/template: the store copied into HOME
-  std::string spill;     // the spill file's fixed contents
+  std::string root;   // <tmp>/h5tx-sfuzz-<pid>
+  std::string fence;  // root/w: nothing outside it is ever touched
+  std::string home;   // root/w/a/b/c/home
+  std::string templ;  // root/template: the store copied into HOME
+  std::string spill;  // the spill file's fixed contents
 };
 
 Scratch* g_scratch = nullptr;
@@ -158,8 +158,8 @@ std::string normalize(const std::string& raw) {
 }
 
 bool under(const std::string& norm, const std::string& dir) {
-  return norm == dir || (norm.size() > dir.size() && norm.compare(0, dir.size(), dir) == 0 &&
-                         norm[dir.size()] == '/');
+  return norm == dir ||
+         (norm.size() > dir.size() && norm.compare(0, dir.size(), dir) == 0 && norm[dir.size()] == '/');
 }
 
 // Forwards to the POSIX Env after checking every path: outside HOME is a
@@ -231,7 +231,8 @@ class GuardEnv : public h5tx::Env {
     if (under(norm, s_.home)) return;
     std::string msg = std::string(what) + " " + norm + " (asked for '" + printable(path) + "')";
     if (!under(norm, s_.fence)) {
-      std::fprintf(stderr, "\n==manifest_struct_fuzz: the store reached outside HOME and the scratch tree: %s\n",
+      std::fprintf(stderr,
+                   "\n==manifest_struct_fuzz: the store reached outside HOME and the scratch tree: %s\n",
                    msg.c_str());
       __builtin_trap();  // before the access
     }
@@ -282,9 +283,12 @@ void init() {
   H5dont_atexit();  // a failed HDF5 close may leave ids that crash HDF5's at-exit cleanup
   H5Eset_auto2(H5E_DEFAULT, nullptr, nullptr);
   std::string tmp;
-  if (const char* t = std::getenv("H5TX_FUZZ_TMP")) tmp = t;
-  else if (::access("/dev/shm", W_OK) == 0) tmp = "/dev/shm";
-  else tmp = "/tmp";
+  if (const char* t = std::getenv("H5TX_FUZZ_TMP"))
+    tmp = t;
+  else if (::access("/dev/shm", W_OK) == 0)
+    tmp = "/dev/shm";
+  else
+    tmp = "/tmp";
   remove_stale_scratch(tmp);
   auto* s = new Scratch;
   s->root = normalize(tmp + "/h5tx-sfuzz-" + std::to_string(::getpid()));
@@ -440,30 +444,103 @@ std::string byte_mutate(const std::string& s, size_t grow = 32) {
 }
 
 const std::vector<std::string>& hostile_files() {
-  static const std::vector<std::string> v = {
-      "vol.h5", "new.h5", "../x.h5", "../../x.h5", "../../outside/x.h5", "../../outside/canary",
-      "../../outside/new.h5", "../../../canary", "../../../../x.h5", "../../../../../canary",
-      "../../../../../../../../../../../tmp/h5tx-sfuzz-escape.h5", "/tmp/h5tx-sfuzz-abs.h5", "../data/vol.h5",
-      "./vol.h5", "vol.h5/", "a/b.h5", "..", ".", "", "/", std::string("vol.h5\0../../x", 14),
-      std::string("\0", 1), "\x1b[2J.h5", "a\nb.h5", "vol.h5.tmp", "vol.h5.journal", "x.tmp",
-      "MANIFEST", "LOCK", "TXID", "h5tx.store", "../TXID", "../h5tx.store", "../journal", "../LOCK",
-      std::string(200, 'f'), std::string(247, 'f'), std::string(255, 'f'), std::string(256, 'f'),
-      std::string(300, 'f'), std::string(4096, 'f'), std::string(4097, 'f'), "\xff\xfe.h5"};
+  static const std::vector<std::string> v = {"vol.h5",
+                                             "new.h5",
+                                             "../x.h5",
+                                             "../../x.h5",
+                                             "../../outside/x.h5",
+                                             "../../outside/canary",
+                                             "../../outside/new.h5",
+                                             "../../../canary",
+                                             "../../../../x.h5",
+                                             "../../../../../canary",
+                                             "../../../../../../../../../../../tmp/h5tx-sfuzz-escape.h5",
+                                             "/tmp/h5tx-sfuzz-abs.h5",
+                                             "../data/vol.h5",
+                                             "./vol.h5",
+                                             "vol.h5/",
+                                             "a/b.h5",
+                                             "..",
+                                             ".",
+                                             "",
+                                             "/",
+                                             std::string("vol.h5\0../../x", 14),
+                                             std::string("\0", 1),
+                                             "\x1b[2J.h5",
+                                             "a\nb.h5",
+                                             "vol.h5.tmp",
+                                             "vol.h5.journal",
+                                             "x.tmp",
+                                             "MANIFEST",
+                                             "LOCK",
+                                             "TXID",
+                                             "h5tx.store",
+                                             "../TXID",
+                                             "../h5tx.store",
+                                             "../journal",
+                                             "../LOCK",
+                                             std::string(200, 'f'),
+                                             std::string(247, 'f'),
+                                             std::string(255, 'f'),
+                                             std::string(256, 'f'),
+                                             std::string(300, 'f'),
+                                             std::string(4096, 'f'),
+                                             std::string(4097, 'f'),
+                                             "\xff\xfe.h5"};
   return v;
 }
 
 const std::vector<std::string>& hostile_paths() {
-  static const std::vector<std::string> v = {
-      "/grid", "/zipped", "/raw/a", "/", "//", "/grid/..", "/../grid", "/a/../../b", "grid", "/grid/",
-      "/.", "/..", "..", std::string("/a\0b", 4), "/\x01", "/\x1b[31m", "/grid/sub", "/zipped/x/y",
-      "/g/" + std::string(300, 'p'), "/" + std::string(4095, 'p'), "/a//b", "/new/deep/er/dataset"};
+  static const std::vector<std::string> v = {"/grid",
+                                             "/zipped",
+                                             "/raw/a",
+                                             "/",
+                                             "//",
+                                             "/grid/..",
+                                             "/../grid",
+                                             "/a/../../b",
+                                             "grid",
+                                             "/grid/",
+                                             "/.",
+                                             "/..",
+                                             "..",
+                                             std::string("/a\0b", 4),
+                                             "/\x01",
+                                             "/\x1b[31m",
+                                             "/grid/sub",
+                                             "/zipped/x/y",
+                                             "/g/" + std::string(300, 'p'),
+                                             "/" + std::string(4095, 'p'),
+                                             "/a//b",
+                                             "/new/deep/er/dataset"};
   return v;
 }
 
 uint64_t interesting_u64(Rng& r) {
-  static const std::vector<uint64_t> v = {0, 1, 2, 3, 4, 7, 8, 16, 255, 256, 1000, 1234, 4096, 16384,
-                                          65536, (1ull << 31) - 1, 1ull << 31, 1ull << 32, 1ull << 40,
-                                          1ull << 62, (1ull << 63) - 1, 1ull << 63, ~0ull - 1, ~0ull};
+  static const std::vector<uint64_t> v = {0,
+                                          1,
+                                          2,
+                                          3,
+                                          4,
+                                          7,
+                                          8,
+                                          16,
+                                          255,
+                                          256,
+                                          1000,
+                                          1234,
+                                          4096,
+                                          16384,
+                                          65536,
+                                          (1ull << 31) - 1,
+                                          1ull << 31,
+                                          1ull << 32,
+                                          1ull << 40,
+                                          1ull << 62,
+                                          (1ull << 63) - 1,
+                                          1ull << 63,
+                                          ~0ull - 1,
+                                          ~0ull};
   if (r() % 4 == 0) return r();
   return pick(r, v);
 }
@@ -538,8 +615,8 @@ void mutate_once(Model& md, Rng& r, const std::string& spill) {
   size_t i = n ? r() % n : 0;
   switch (r() % 20) {
     case 0: {  // txid
-      static const std::vector<uint64_t> v = {0, 1, ~0ull, ~0ull - 1, ~0ull - 65536, 1ull << 63,
-                                              0x10001, 0x10000, 0x20000, 0x0123456789abcdefULL};
+      static const std::vector<uint64_t> v = {0,          1,       ~0ull,   ~0ull - 1, ~0ull - 65536,
+                                              1ull << 63, 0x10001, 0x10000, 0x20000,   0x0123456789abcdefULL};
       md.m.txid = r() % 3 ? pick(r, v) : (r() % 2 ? md.m.txid + 1 + r() % 4 : r());
       break;
     }
@@ -573,8 +650,10 @@ void mutate_once(Model& md, Rng& r, const std::string& spill) {
       if (!n || ops[i].kind != OpKind::WriteChunk) break;
       auto& s = ops[i].shape;
       if (r() % 4 == 0) {
-        if (r() % 2 && s.size() > 1) s.pop_back();
-        else s.push_back(interesting_u64(r));
+        if (r() % 2 && s.size() > 1)
+          s.pop_back();
+        else
+          s.push_back(interesting_u64(r));
       } else if (!s.empty()) {
         s[r() % s.size()] = r() % 2 ? interesting_u64(r) : r() % 6;
       }
@@ -587,8 +666,10 @@ void mutate_once(Model& md, Rng& r, const std::string& spill) {
         md.inl[i] = spill.substr(0, 256);
       }
       std::string& b = md.inl[i];
-      if (r() % 2) b.resize(pick(r, std::vector<size_t>{0, 1, 15, 16, 64, 255, 256, 257, 512, 1234, 4096}), 'z');
-      else b = byte_mutate(b, 64);
+      if (r() % 2)
+        b.resize(pick(r, std::vector<size_t>{0, 1, 15, 16, 64, 255, 256, 257, 512, 1234, 4096}), 'z');
+      else
+        b = byte_mutate(b, 64);
       break;
     }
     case 7: {  // spill references
@@ -607,8 +688,8 @@ void mutate_once(Model& md, Rng& r, const std::string& spill) {
     }
     case 8:  // filter mask
       if (!n || ops[i].kind != OpKind::WriteChunk) break;
-      ops[i].filter_mask = pick(r, std::vector<uint32_t>{0, 1, 2, 3, 4, 5, 6, 7, 0x8000, 0xffffffffu,
-                                                         uint32_t(r())});
+      ops[i].filter_mask =
+          pick(r, std::vector<uint32_t>{0, 1, 2, 3, 4, 5, 6, 7, 0x8000, 0xffffffffu, uint32_t(r())});
       break;
     case 9:  // op kind
       if (!n) break;
@@ -644,17 +725,30 @@ void mutate_once(Model& md, Rng& r, const std::string& spill) {
       auto& s = ops[i].spec;
       size_t d = s.shape.empty() ? 0 : r() % s.shape.size();
       switch (r() % 8) {
-        case 0: s.dtype = static_cast<h5tx::DType>(1 + r() % 10); break;
-        case 1: if (!s.shape.empty()) s.shape[d] = interesting_u64(r); break;
-        case 2: if (!s.max_shape.empty()) s.max_shape[d] = interesting_u64(r); break;
-        case 3: if (!s.chunk.empty()) s.chunk[d] = r() % 2 ? interesting_u64(r) : 1 + r() % 4096; break;
-        case 4:
-          s.fill_value = pick(r, std::vector<double>{0, -1, 1e300, -1e300, 0.5, std::numeric_limits<double>::infinity(),
-                                                     std::numeric_limits<double>::quiet_NaN(),
-                                                     4294967296.0, -9.3e18});
+        case 0:
+          s.dtype = static_cast<h5tx::DType>(1 + r() % 10);
           break;
-        case 5: s.compression = static_cast<h5tx::Compression>(r() % 2); s.deflate_level = int(r() % 10); break;
-        case 6: s.fletcher32 = !s.fletcher32; break;
+        case 1:
+          if (!s.shape.empty()) s.shape[d] = interesting_u64(r);
+          break;
+        case 2:
+          if (!s.max_shape.empty()) s.max_shape[d] = interesting_u64(r);
+          break;
+        case 3:
+          if (!s.chunk.empty()) s.chunk[d] = r() % 2 ? interesting_u64(r) : 1 + r() % 4096;
+          break;
+        case 4:
+          s.fill_value =
+              pick(r, std::vector<double>{0, -1, 1e300, -1e300, 0.5, std::numeric_limits<double>::infinity(),
+                                          std::numeric_limits<double>::quiet_NaN(), 4294967296.0, -9.3e18});
+          break;
+        case 5:
+          s.compression = static_cast<h5tx::Compression>(r() % 2);
+          s.deflate_level = int(r() % 10);
+          break;
+        case 6:
+          s.fletcher32 = !s.fletcher32;
+          break;
         default: {  // rank
           size_t rank = 1 + r() % 4;
           s.shape.resize(rank, 8);
@@ -667,8 +761,10 @@ void mutate_once(Model& md, Rng& r, const std::string& spill) {
     case 14: {  // extent
       if (!n || ops[i].kind != OpKind::ExtendDataset) break;
       auto& s = ops[i].shape;
-      if (r() % 5 == 0) s.resize(1 + r() % 3, 16);
-      else if (!s.empty()) s[r() % s.size()] = r() % 2 ? interesting_u64(r) : 8 * (r() % 64);
+      if (r() % 5 == 0)
+        s.resize(1 + r() % 3, 16);
+      else if (!s.empty())
+        s[r() % s.size()] = r() % 2 ? interesting_u64(r) : 8 * (r() % 64);
       break;
     }
     case 15: {  // attribute value
@@ -676,8 +772,10 @@ void mutate_once(Model& md, Rng& r, const std::string& spill) {
       auto& a = ops[i].attr;
       if (r() % 3 == 0) {
         a.is_string = !a.is_string;
-        if (a.is_string) a.text = "\x1b[31m";
-        else a.bytes.assign(8, 1), a.dtype = h5tx::DType::F64;
+        if (a.is_string)
+          a.text = "\x1b[31m";
+        else
+          a.bytes.assign(8, 1), a.dtype = h5tx::DType::F64;
       } else if (a.is_string) {
         a.text = byte_mutate(a.text, 128);
       } else {
@@ -688,9 +786,9 @@ void mutate_once(Model& md, Rng& r, const std::string& spill) {
     }
     case 16:  // chunk file name
       if (!n || ops[i].kind != OpKind::WriteChunk) break;
-      ops[i].chunk_file = pick(r, std::vector<std::string>{"spill", "spill2", "chunk_00000000", "TXID", "x",
-                                                           std::string(64, 's'), "MANIFEST", "../spill",
-                                                           "../../../../outside/canary", "-", "a.b"});
+      ops[i].chunk_file = pick(
+          r, std::vector<std::string>{"spill", "spill2", "chunk_00000000", "TXID", "x", std::string(64, 's'),
+                                      "MANIFEST", "../spill", "../../../../outside/canary", "-", "a.b"});
       ops[i].chunk_offset = r() % 2 ? 0 : interesting_u64(r);
       ops[i].chunk_size = r() % 2 ? 256 : interesting_u64(r);
       md.inl[i].clear();
@@ -812,7 +910,8 @@ void read_back(h5tx::Store& store, const std::string& input) {
       tx.list_datasets(op.file);
     } catch (const h5tx::Error&) {
     }
-    if (op.kind == OpKind::WriteChunk || op.kind == OpKind::CreateDataset || op.kind == OpKind::ExtendDataset) {
+    if (op.kind == OpKind::WriteChunk || op.kind == OpKind::CreateDataset ||
+        op.kind == OpKind::ExtendDataset) {
       try {
         h5tx::DatasetSpec s = tx.dataset_spec(op.file, op.path);
         if (op.kind == OpKind::WriteChunk) tx.read_chunk(op.file, op.path, op.shape);
@@ -879,7 +978,8 @@ std::string check_committed_data(const std::string& home, uint64_t txid, const s
   if (decode_model(reinterpret_cast<const uint8_t*>(input.data()), input.size(), &md) && may_touch_grid(md))
     return "";
   std::error_code ec;
-  for (auto st : {h5tx::journal::TxState::Done, h5tx::journal::TxState::Temp, h5tx::journal::TxState::Flushed})
+  for (auto st :
+       {h5tx::journal::TxState::Done, h5tx::journal::TxState::Temp, h5tx::journal::TxState::Flushed})
     fs::remove_all(cs::tx_dir(home, txid, st), ec);
   try {
     h5tx::Options o;
@@ -892,8 +992,10 @@ std::string check_committed_data(const std::string& home, uint64_t txid, const s
       return "committed chunk (0,0) of vol.h5:/grid has changed";
     return "";
   } catch (const h5tx::Error& e) {
-    return std::string("committed chunk (0,0) of vol.h5:/grid is unreadable once the transaction is "
-                       "moved aside: ") + e.what();
+    return std::string(
+               "committed chunk (0,0) of vol.h5:/grid is unreadable once the transaction is "
+               "moved aside: ") +
+           e.what();
   }
 }
 
@@ -927,7 +1029,8 @@ void describe(const std::string& input) {
   }
   std::fprintf(stderr, "input: %zu bytes, txid %s, %zu ops\n", input.size(),
                h5tx::journal::txid_hex(md.m.txid).c_str(), md.m.ops.size());
-  static const char* kinds[] = {"?", "create_file", "create_dataset", "extend", "set_attribute", "write_chunk"};
+  static const char* kinds[] = {"?",      "create_file",   "create_dataset",
+                                "extend", "set_attribute", "write_chunk"};
   for (size_t i = 0; i < md.m.ops.size(); i++) {
     const Op& op = md.m.ops[i];
     int k = int(op.kind) >= 1 && int(op.kind) <= 5 ? int(op.kind) : 0;
@@ -940,10 +1043,10 @@ void describe(const std::string& input) {
     if (op.kind == OpKind::SetAttribute) line += " name '" + printable(op.name) + "'";
     if (op.kind == OpKind::WriteChunk)
       line += " coords " + dims(op.shape) + " mask " + std::to_string(op.filter_mask) +
-              (op.chunk_file.empty() ? " inline " + std::to_string(md.inl[i].size()) + " bytes"
-                                     : " in '" + printable(op.chunk_file) + "' at " +
-                                           std::to_string(op.chunk_offset) + " size " +
-                                           std::to_string(op.chunk_size));
+              (op.chunk_file.empty()
+                   ? " inline " + std::to_string(md.inl[i].size()) + " bytes"
+                   : " in '" + printable(op.chunk_file) + "' at " + std::to_string(op.chunk_offset) +
+                         " size " + std::to_string(op.chunk_size));
     std::fprintf(stderr, "  op %zu: %s\n", i, line.c_str());
   }
 }
@@ -996,9 +1099,11 @@ extern "C" int LLVMFuzzerTestOneInput(const uint8_t* data, size_t size) {
   } catch (...) {
     escaped = "an exception of unknown type escaped";
   }
-  static const bool plain = !std::getenv("H5TX_SFUZZ_SKIP") || !std::strstr(std::getenv("H5TX_SFUZZ_SKIP"), "plain");
+  static const bool plain =
+      !std::getenv("H5TX_SFUZZ_SKIP") || !std::strstr(std::getenv("H5TX_SFUZZ_SKIP"), "plain");
   if (escaped.empty() && plain) plain_hdf5_read(s.home + "/data");
-  static const bool data_check = !std::getenv("H5TX_SFUZZ_SKIP") || !std::strstr(std::getenv("H5TX_SFUZZ_SKIP"), "data");
+  static const bool data_check =
+      !std::getenv("H5TX_SFUZZ_SKIP") || !std::strstr(std::getenv("H5TX_SFUZZ_SKIP"), "data");
   std::string lost;
   if (escaped.empty() && data_check) lost = check_committed_data(s.home, txid, input);
   std::string report;
@@ -1013,6 +1118,7 @@ extern "C" int LLVMFuzzerTestOneInput(const uint8_t* data, size_t size) {
   if (!d.empty()) report += "  changed outside HOME (under " + s.fence + "):\n" + d;
   if (!escaped.empty()) report += "  " + escaped + "\n";
   if (!lost.empty()) report += "  " + lost + "\n";
-  if (!report.empty()) fail("failure for the MANIFEST of txid " + h5tx::journal::txid_hex(txid) + ":\n" + report);
+  if (!report.empty())
+    fail("failure for the MANIFEST of txid " + h5tx::journal::txid_hex(txid) + ":\n" + report);
   return 0;
 }

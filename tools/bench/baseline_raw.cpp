@@ -15,8 +15,7 @@ namespace bench {
 namespace {
 
 // Runs `tx` transactions of `per_tx` chunks of `chunk` bytes into `path`.
-void run_raw(const std::string& path, uint64_t tx, uint64_t per_tx, uint64_t chunk,
-             Latencies* lat) {
+void run_raw(const std::string& path, uint64_t tx, uint64_t per_tx, uint64_t chunk, Latencies* lat) {
   Fd fd(path, O_WRONLY | O_CREAT | O_TRUNC);
   Payload payload(chunk);
   uint64_t off = 0;

@@ -15,8 +15,7 @@ namespace {
 class Db {
  public:
   explicit Db(const std::string& path) : path_(path) {
-    if (sqlite3_open_v2(path.c_str(), &db_, SQLITE_OPEN_READWRITE | SQLITE_OPEN_CREATE, nullptr) !=
-        SQLITE_OK)
+    if (sqlite3_open_v2(path.c_str(), &db_, SQLITE_OPEN_READWRITE | SQLITE_OPEN_CREATE, nullptr) != SQLITE_OK)
       fail("sqlite3_open_v2");
     sqlite3_busy_timeout(db_, 600000);
     exec("PRAGMA journal_mode=WAL");
@@ -58,8 +57,7 @@ class Db {
 };
 
 // `tx` transactions of `per_tx` chunks; chunk indices start at first.
-void run_sqlite(Db* db, uint64_t first_tx, uint64_t tx, uint64_t per_tx, uint64_t chunk,
-                Latencies* lat) {
+void run_sqlite(Db* db, uint64_t first_tx, uint64_t tx, uint64_t per_tx, uint64_t chunk, Latencies* lat) {
   Payload p(chunk);
   for (uint64_t t = first_tx; t < first_tx + tx; t++) {
     double a = now_seconds();

@@ -25,22 +25,22 @@ constexpr uint64_t MiB = 1024 * KiB;
 // Sizes of every workload. Defaults are the full table; --quick divides
 // them by about 16.
 struct Sizes {
-  uint64_t w1_tx = 2000;               // W1: transactions of one chunk each
+  uint64_t w1_tx = 2000;  // W1: transactions of one chunk each
   uint64_t w1_chunk = 64 * KiB;
-  uint64_t copy_tx = 5;                // W1 copy+rename: transactions measured
-  uint64_t copy_file_mib = 1024;       // W1 copy+rename: size of the HDF5 file copied
-  uint64_t w2_mib = 512;               // W2: total bytes ingested
+  uint64_t copy_tx = 5;           // W1 copy+rename: transactions measured
+  uint64_t copy_file_mib = 1024;  // W1 copy+rename: size of the HDF5 file copied
+  uint64_t w2_mib = 512;          // W2: total bytes ingested
   uint64_t w2_chunk = 1 * MiB;
   uint64_t w2_chunks_per_tx = 64;
-  uint64_t w3_threads = 8;             // W3: threads, each running w3_tx_per_thread of W1
+  uint64_t w3_threads = 8;  // W3: threads, each running w3_tx_per_thread of W1
   uint64_t w3_tx_per_thread = 250;
-  uint64_t w4_mib = 64;                // W4: bytes overwritten in place, one transaction
-  uint64_t w45_chunk = 64 * KiB;       // W4/W5 chunk size
-  uint64_t w5_mib = 64;                // W5: bytes appended ...
-  uint64_t w5_tx = 16;                 // ... in this many transactions
-  uint64_t flush_small_mib = 64;       // flusher backlogs
+  uint64_t w4_mib = 64;           // W4: bytes overwritten in place, one transaction
+  uint64_t w45_chunk = 64 * KiB;  // W4/W5 chunk size
+  uint64_t w5_mib = 64;           // W5: bytes appended ...
+  uint64_t w5_tx = 16;            // ... in this many transactions
+  uint64_t flush_small_mib = 64;  // flusher backlogs
   uint64_t flush_large_mib = 4096;
-  uint64_t open_tx = 1000;             // pending transactions for the open-time row
+  uint64_t open_tx = 1000;  // pending transactions for the open-time row
 
   static Sizes quick();
 };

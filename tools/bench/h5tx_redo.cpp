@@ -105,8 +105,8 @@ Store* create_backlog_store(const std::string& home, uint64_t n, uint64_t chunk)
 
 // Commits `mib` MiB as transactions of up to per_tx_max chunks into a
 // store without flushing it, in a separate process. Returns the commit seconds.
-double commit_backlog(const std::string& home, const std::string& scratch, uint64_t mib,
-                      uint64_t chunk, uint64_t per_tx_max) {
+double commit_backlog(const std::string& home, const std::string& scratch, uint64_t mib, uint64_t chunk,
+                      uint64_t per_tx_max) {
   std::string out = in_grandchild(scratch + "/backlog.out", [&] {
     uint64_t n = mib * MiB / chunk;
     Store* st = create_backlog_store(home, n, chunk);
@@ -184,8 +184,12 @@ Result small_transactions(const Context& c, bool with_flusher) {
   return r;
 }
 
-Result redo_w1(const Context& c) { return small_transactions(c, true); }
-Result redo_w1_no_flusher(const Context& c) { return small_transactions(c, false); }
+Result redo_w1(const Context& c) {
+  return small_transactions(c, true);
+}
+Result redo_w1_no_flusher(const Context& c) {
+  return small_transactions(c, false);
+}
 
 Result redo_w2(const Context& c) {
   const Sizes& s = c.sizes;
@@ -243,11 +247,19 @@ Result concurrent_transactions(const Context& c, bool with_flusher) {
   return r;
 }
 
-Result redo_w3(const Context& c) { return concurrent_transactions(c, true); }
-Result redo_w3_no_flusher(const Context& c) { return concurrent_transactions(c, false); }
+Result redo_w3(const Context& c) {
+  return concurrent_transactions(c, true);
+}
+Result redo_w3_no_flusher(const Context& c) {
+  return concurrent_transactions(c, false);
+}
 
-Result redo_flush_small(const Context& c) { return flush_backlog(c, c.sizes.flush_small_mib); }
-Result redo_flush_large(const Context& c) { return flush_backlog(c, c.sizes.flush_large_mib); }
+Result redo_flush_small(const Context& c) {
+  return flush_backlog(c, c.sizes.flush_small_mib);
+}
+Result redo_flush_large(const Context& c) {
+  return flush_backlog(c, c.sizes.flush_large_mib);
+}
 
 Result redo_open(const Context& c) {
   const Sizes& s = c.sizes;

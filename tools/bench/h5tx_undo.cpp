@@ -15,8 +15,8 @@ namespace bench {
 namespace {
 
 // An undo-mode store holding kFile:/d with chunks [0, written) present.
-std::unique_ptr<Store> make_store(const std::string& home, uint64_t written, uint64_t chunk,
-                                  uint64_t extent, uint64_t max_extent) {
+std::unique_ptr<Store> make_store(const std::string& home, uint64_t written, uint64_t chunk, uint64_t extent,
+                                  uint64_t max_extent) {
   Options o;
   o.mode = Mode::Undo;
   std::unique_ptr<Store> st = Store::create(home, o);
@@ -162,10 +162,18 @@ Result undo_w5(const Context& c) {
   return r;
 }
 
-Result driver_w4(const Context& c) { return driver_overwrite(c, false); }
-Result driver_w5(const Context& c) { return driver_append(c, false); }
-Result driver_fsync_w4(const Context& c) { return driver_overwrite(c, true); }
-Result driver_fsync_w5(const Context& c) { return driver_append(c, true); }
+Result driver_w4(const Context& c) {
+  return driver_overwrite(c, false);
+}
+Result driver_w5(const Context& c) {
+  return driver_append(c, false);
+}
+Result driver_fsync_w4(const Context& c) {
+  return driver_overwrite(c, true);
+}
+Result driver_fsync_w5(const Context& c) {
+  return driver_append(c, true);
+}
 
 }  // namespace bench
 }  // namespace h5tx

@@ -34,16 +34,15 @@ void create_file(const std::string& path, uint64_t extent, uint64_t max_extent, 
   uint8_t fill = 0;
   check(H5Pset_fill_value(dcpl, H5T_NATIVE_UINT8, &fill), "H5Pset_fill_value", path);
   check(H5Pset_alloc_time(dcpl, H5D_ALLOC_TIME_INCR), "H5Pset_alloc_time", path);
-  hid_t d = check_id(H5Dcreate2(f, "/d", H5T_STD_U8LE, space, H5P_DEFAULT, dcpl, H5P_DEFAULT),
-                     "H5Dcreate2", path);
+  hid_t d =
+      check_id(H5Dcreate2(f, "/d", H5T_STD_U8LE, space, H5P_DEFAULT, dcpl, H5P_DEFAULT), "H5Dcreate2", path);
   H5Dclose(d);
   H5Pclose(dcpl);
   H5Sclose(space);
   check(H5Fclose(f), "H5Fclose", path);
 }
 
-void fill_file(const std::string& path, uint64_t n, uint64_t chunk, uint64_t extent,
-               uint64_t max_extent) {
+void fill_file(const std::string& path, uint64_t n, uint64_t chunk, uint64_t extent, uint64_t max_extent) {
   create_file(path, extent, max_extent, chunk);
   PlainFile f(path);
   Payload p(chunk);

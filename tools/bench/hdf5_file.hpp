@@ -18,8 +18,7 @@ namespace bench {
 void create_file(const std::string& path, uint64_t extent, uint64_t max_extent, uint64_t chunk);
 
 // create_file, then writes chunks [0, n) and syncs (untimed setup).
-void fill_file(const std::string& path, uint64_t n, uint64_t chunk, uint64_t extent,
-               uint64_t max_extent);
+void fill_file(const std::string& path, uint64_t n, uint64_t chunk, uint64_t extent, uint64_t max_extent);
 
 // An open HDF5 file with dataset "/d". `fapl` selects the driver (sec2 by default).
 class PlainFile {

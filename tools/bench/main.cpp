@@ -97,7 +97,8 @@ uint64_t parse_u64(const std::string& opt, const std::string& v) {
   char* end = nullptr;
   errno = 0;
   unsigned long long x = std::strtoull(v.c_str(), &end, 10);
-  if (v.empty() || *end || errno || x == 0) usage_error("--" + opt + " needs a positive integer, got '" + v + "'");
+  if (v.empty() || *end || errno || x == 0)
+    usage_error("--" + opt + " needs a positive integer, got '" + v + "'");
   return x;
 }
 
@@ -120,17 +121,28 @@ Args parse_args(int argc, char** argv) {
     if (s == "-h" || s == "--help") {
       std::fputs(kUsage, stdout);
       std::exit(0);
-    } else if (s == "--list") a.list = true;
-    else if (s == "--keep") a.keep = true;
-    else if (s == "--sizes") a.print_sizes = true;
-    else if (s == "--dir") a.dir = value();
-    else if (s == "--md") a.md = value();
-    else if (s == "--json") a.json = value();
-    else if (s == "--only") a.only = value();
-    else if (s == "--repeat") a.repeat = int(parse_u64("repeat", value()));
-    else if (s == "--child") a.child = value();
-    else if (s == "--child-dir") a.child_dir = value();
-    else if (s == "--child-out") a.child_out = value();
+    } else if (s == "--list")
+      a.list = true;
+    else if (s == "--keep")
+      a.keep = true;
+    else if (s == "--sizes")
+      a.print_sizes = true;
+    else if (s == "--dir")
+      a.dir = value();
+    else if (s == "--md")
+      a.md = value();
+    else if (s == "--json")
+      a.json = value();
+    else if (s == "--only")
+      a.only = value();
+    else if (s == "--repeat")
+      a.repeat = int(parse_u64("repeat", value()));
+    else if (s == "--child")
+      a.child = value();
+    else if (s == "--child-dir")
+      a.child_dir = value();
+    else if (s == "--child-out")
+      a.child_out = value();
     else {
       bool found = false;
       for (const auto& o : kSizeOptions) {
@@ -275,8 +287,10 @@ RowOutcome run_row(const Args& a, const RowSpec& row, const std::string& exe) {
   }
   if (o.result.error.empty() && o.result.metrics.empty()) {
     std::ostringstream why;
-    if (WIFSIGNALED(status)) why << "child killed by signal " << WTERMSIG(status);
-    else why << "child exited with status " << WEXITSTATUS(status) << " and no result";
+    if (WIFSIGNALED(status))
+      why << "child killed by signal " << WTERMSIG(status);
+    else
+      why << "child exited with status " << WEXITSTATUS(status) << " and no result";
     o.result.error = why.str();
   }
   if (o.result.error.empty()) {
@@ -411,8 +425,10 @@ int run_parent(const Args& a, int argc, char** argv) {
   info.load_end = load_average();
   if (!a.keep) ::rmdir(a.dir.c_str());
   std::string md = markdown_report(rows, info);
-  if (a.md.empty()) std::fputs(md.c_str(), stdout);
-  else write_file(a.md, md);
+  if (a.md.empty())
+    std::fputs(md.c_str(), stdout);
+  else
+    write_file(a.md, md);
   if (!a.json.empty()) write_file(a.json, json_report(rows, info));
   return 0;
 }

@@ -59,9 +59,12 @@ double metric(const std::vector<RowOutcome>& rows, const std::string& id, const 
 std::string num(double v, int prec = 2) {
   if (std::isnan(v)) return "-";
   char buf[64];
-  if (std::fabs(v) >= 100) std::snprintf(buf, sizeof buf, "%.0f", v);
-  else if (std::fabs(v) >= 10) std::snprintf(buf, sizeof buf, "%.1f", v);
-  else std::snprintf(buf, sizeof buf, "%.*f", prec, v);
+  if (std::fabs(v) >= 100)
+    std::snprintf(buf, sizeof buf, "%.0f", v);
+  else if (std::fabs(v) >= 10)
+    std::snprintf(buf, sizeof buf, "%.1f", v);
+  else
+    std::snprintf(buf, sizeof buf, "%.*f", prec, v);
   return buf;
 }
 
@@ -75,13 +78,16 @@ std::string json_num(double v) {
 std::string json_str(const std::string& s) {
   std::string o = "\"";
   for (char c : s) {
-    if (c == '"' || c == '\\') o += '\\', o += c;
-    else if (c == '\n') o += "\\n";
+    if (c == '"' || c == '\\')
+      o += '\\', o += c;
+    else if (c == '\n')
+      o += "\\n";
     else if (uint8_t(c) < 0x20) {
       char buf[8];
       std::snprintf(buf, sizeof buf, "\\u%04x", c);
       o += buf;
-    } else o += c;
+    } else
+      o += c;
   }
   return o + "\"";
 }
@@ -95,8 +101,8 @@ struct Target {
 
 const std::vector<Target>& targets() {
   static const std::vector<Target> t = {
-      {"W1 commit throughput >= 0.33x raw (tx/s)", "W1/h5tx-redo", "tx_per_s", "W1/raw", "tx_per_s",
-       true, 0.33},
+      {"W1 commit throughput >= 0.33x raw (tx/s)", "W1/h5tx-redo", "tx_per_s", "W1/raw", "tx_per_s", true,
+       0.33},
       {"W3 (8 threads) >= 1.0x single-threaded raw (tx/s, group commit)", "W3/h5tx-redo", "tx_per_s",
        "W1/raw", "tx_per_s", true, 1.0},
       {"W2 end to end (until flushed) >= 0.5x plain (MiB/s)", "W2/h5tx-redo", "mib_per_s", "W2/plain",
@@ -109,10 +115,9 @@ const std::vector<Target>& targets() {
        "W4/h5tx-undo", "seconds", true, 10},
       {"W5 time <= 1.2x plain (h5tx undo mode)", "W5/h5tx-undo", "seconds", "W5/plain", "seconds", false,
        1.2},
-      {"W2 end to end >= 1.0x sqlite (MiB/s)", "W2/h5tx-redo", "mib_per_s", "W2/sqlite", "mib_per_s",
-       true, 1.0},
-      {"W1 >= 100x copy+rename (tx/s)", "W1/h5tx-redo", "tx_per_s", "W1/copy+rename", "tx_per_s", true,
-       100},
+      {"W2 end to end >= 1.0x sqlite (MiB/s)", "W2/h5tx-redo", "mib_per_s", "W2/sqlite", "mib_per_s", true,
+       1.0},
+      {"W1 >= 100x copy+rename (tx/s)", "W1/h5tx-redo", "tx_per_s", "W1/copy+rename", "tx_per_s", true, 100},
       {"flusher peak RSS, large backlog <= 1.2x small backlog", "FLUSH/large", "rss_mib", "FLUSH/small",
        "rss_mib", false, 1.2},
   };
@@ -157,8 +162,8 @@ std::string workload_title(const std::string& w, const Sizes& s) {
   else if (w == "W3")
     o << "W3: " << s.w3_threads << " threads x " << s.w3_tx_per_thread << " tx of W1 at once";
   else if (w == "W4")
-    o << "W4: undo mode, one transaction overwriting " << s.w4_mib << " MiB of existing "
-      << s.w45_chunk / KiB << " KiB chunks in place";
+    o << "W4: undo mode, one transaction overwriting " << s.w4_mib << " MiB of existing " << s.w45_chunk / KiB
+      << " KiB chunks in place";
   else if (w == "W5")
     o << "W5: undo mode, " << s.w5_tx << " transactions appending " << s.w5_mib << " MiB of new "
       << s.w45_chunk / KiB << " KiB chunks to a " << s.w5_mib << " MiB dataset";
@@ -201,18 +206,22 @@ std::string markdown_report(const std::vector<RowOutcome>& rows, const RunInfo& 
   md << "# h5tx benchmark" << (info.quick ? " (--quick: sizes / 16, not for conclusions)" : "") << "\n\n";
   md << "- command: `" << info.command << "`\n";
   md << "- started " << info.started_utc << ", " << num(info.total_seconds, 0) << " s in total\n";
-  md << "- machine: " << info.machine << "; 1-min load average " << num(info.load_start, 2)
-     << " at start, " << num(info.load_end, 2) << " at end\n";
+  md << "- machine: " << info.machine << "; 1-min load average " << num(info.load_start, 2) << " at start, "
+     << num(info.load_end, 2) << " at end\n";
   md << "- each row runs in its own child process; peak RSS is that process's VmHWM. "
         "Latency is one transaction from begin to durable commit.\n";
-  md << "- W1-W5 rows ran " << info.repeat << " time(s), interleaved; every number is the median of the runs\n\n";
+  md << "- W1-W5 rows ran " << info.repeat
+     << " time(s), interleaved; every number is the median of the runs\n\n";
 
   md << "## Targets (issue 7)\n\n| target | measured | holds? |\n|---|---|---|\n";
   for (const auto& t : targets()) {
     TargetOutcome o = evaluate(rows, t);
     md << "| " << t.text << " | "
        << (std::isnan(o.measured) ? "not measured: " + o.why : num(o.measured) + "x") << " | "
-       << (std::isnan(o.measured) ? "?" : o.holds ? "yes" : "**no**") << " |\n";
+       << (std::isnan(o.measured) ? "?"
+           : o.holds              ? "yes"
+                                  : "**no**")
+       << " |\n";
   }
   md << "\n";
 
@@ -259,10 +268,10 @@ std::string markdown_report(const std::vector<RowOutcome>& rows, const RunInfo& 
         md << "| " << id << " | not measured: " << r->result.error << " | | | | |\n";
         continue;
       }
-      md << "| " << num(metric(rows, id, "backlog_mib"), 0) << " | " << num(metric(rows, id, "commit_seconds"))
-         << " | " << num(metric(rows, id, "open_seconds")) << " | " << num(metric(rows, id, "flush_seconds"))
-         << " | " << num(metric(rows, id, "flush_mib_per_s")) << " | " << num(metric(rows, id, "rss_mib"), 1)
-         << " |\n";
+      md << "| " << num(metric(rows, id, "backlog_mib"), 0) << " | "
+         << num(metric(rows, id, "commit_seconds")) << " | " << num(metric(rows, id, "open_seconds")) << " | "
+         << num(metric(rows, id, "flush_seconds")) << " | " << num(metric(rows, id, "flush_mib_per_s"))
+         << " | " << num(metric(rows, id, "rss_mib"), 1) << " |\n";
     }
     md << "\n";
   }
@@ -304,9 +313,10 @@ std::string json_report(const std::vector<RowOutcome>& rows, const RunInfo& info
   for (size_t i = 0; i < rows.size(); i++) {
     const RowOutcome& r = rows[i];
     j << "    {\"id\": " << json_str(r.spec->id()) << ", \"workload\": " << json_str(r.spec->workload)
-      << ", \"system\": " << json_str(r.spec->system) << ", \"h5tx\": " << (r.spec->is_h5tx ? "true" : "false")
-      << ", \"load_before\": " << json_num(r.load_before) << ", \"measured\": "
-      << (r.result.error.empty() ? "true" : "false");
+      << ", \"system\": " << json_str(r.spec->system)
+      << ", \"h5tx\": " << (r.spec->is_h5tx ? "true" : "false")
+      << ", \"load_before\": " << json_num(r.load_before)
+      << ", \"measured\": " << (r.result.error.empty() ? "true" : "false");
     if (!r.result.error.empty()) j << ", \"not_measured\": " << json_str(r.result.error);
     j << ", \"metrics\": {";
     const char* sep = "";
@@ -322,9 +332,11 @@ std::string json_report(const std::vector<RowOutcome>& rows, const RunInfo& info
     if (!a.spec->is_h5tx) continue;
     for (const auto& b : rows) {
       if (b.spec->is_h5tx || b.spec->workload != a.spec->workload) continue;
-      j << rsep << "    {\"h5tx\": " << json_str(a.spec->id()) << ", \"baseline\": " << json_str(b.spec->id());
+      j << rsep << "    {\"h5tx\": " << json_str(a.spec->id())
+        << ", \"baseline\": " << json_str(b.spec->id());
       for (const char* m : {"tx_per_s", "mib_per_s", "lat_p50_ms", "lat_p99_ms", "rss_mib"})
-        j << ", " << json_str(m) << ": " << json_num(metric(rows, a.spec->id(), m) / metric(rows, b.spec->id(), m));
+        j << ", " << json_str(m) << ": "
+          << json_num(metric(rows, a.spec->id(), m) / metric(rows, b.spec->id(), m));
       j << "}";
       rsep = ",\n";
     }
@@ -335,7 +347,10 @@ std::string json_report(const std::vector<RowOutcome>& rows, const RunInfo& info
     TargetOutcome o = evaluate(rows, t);
     j << "    {\"target\": " << json_str(t.text) << ", \"threshold\": " << json_num(t.threshold)
       << ", \"at_least\": " << (t.at_least ? "true" : "false") << ", \"measured\": " << json_num(o.measured)
-      << ", \"holds\": " << (std::isnan(o.measured) ? "null" : o.holds ? "true" : "false");
+      << ", \"holds\": "
+      << (std::isnan(o.measured) ? "null"
+          : o.holds              ? "true"
+                                 : "false");
     if (!o.why.empty()) j << ", \"not_measured\": " << json_str(o.why);
     j << "}" << (i + 1 < targets().size() ? "," : "") << "\n";
   }

@@ -17,7 +17,7 @@ struct RowSpec {
   std::string system;    // "raw", "plain", "h5tx-redo", ...
   bool is_h5tx;          // a subject (compared to the baselines), not a baseline
   RunFn run;
-  bool repeated;         // run --repeat times (the W rows); else once
+  bool repeated;  // run --repeat times (the W rows); else once
   std::string id() const { return workload + "/" + system; }
 };
 
@@ -26,7 +26,7 @@ const std::vector<RowSpec>& all_rows();
 
 struct RowOutcome {
   const RowSpec* spec;
-  Result result;      // metrics incl. rss_mib, or error ("not measured: ...")
+  Result result;           // metrics incl. rss_mib, or error ("not measured: ...")
   double load_before = 0;  // 1-minute load average when the row started (max over runs)
 };
 

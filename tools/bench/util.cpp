@@ -124,7 +124,9 @@ int open_or_throw(const std::string& path, int flags) {
   return fd;
 }
 
-Fd::~Fd() { ::close(fd_); }
+Fd::~Fd() {
+  ::close(fd_);
+}
 
 void pwrite_all(int fd, const void* buf, size_t n, uint64_t off, const std::string& path) {
   const char* p = static_cast<const char*>(buf);

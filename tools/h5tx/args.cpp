@@ -59,8 +59,8 @@ uint64_t Args::get_uint(const std::string& name, uint64_t fallback, uint64_t lo,
   if (it == values.end()) return fallback;
   uint64_t v = 0;
   if (!parse_u64(it->second, &v) || v < lo || v > hi)
-    throw UsageError("--" + name + " wants an integer in " + std::to_string(lo) + ".." +
-                     std::to_string(hi) + ", not '" + it->second + "'");
+    throw UsageError("--" + name + " wants an integer in " + std::to_string(lo) + ".." + std::to_string(hi) +
+                     ", not '" + it->second + "'");
   return v;
 }
 
@@ -87,7 +87,7 @@ Args parse_args(const CommandSpec& spec, const std::vector<std::string>& argv) {
   bool options_done = false;
   for (size_t i = 0; i < argv.size(); i++) {
     const std::string& arg = argv[i];
-    if (options_done || arg.size() < 2 || arg[0] != '-' ) {
+    if (options_done || arg.size() < 2 || arg[0] != '-') {
       a.positional.push_back(arg);
       continue;
     }
@@ -118,7 +118,8 @@ Args parse_args(const CommandSpec& spec, const std::vector<std::string>& argv) {
       continue;
     }
     if (!has_value) {
-      if (i + 1 >= argv.size()) throw UsageError(spec.name + ": option --" + name + " needs a value (" + o->value + ")");
+      if (i + 1 >= argv.size())
+        throw UsageError(spec.name + ": option --" + name + " needs a value (" + o->value + ")");
       value = argv[++i];
     }
     a.values[name] = value;
@@ -135,8 +136,10 @@ std::string help_text(const CommandSpec& spec) {
     out += "\noptions:\n";
     for (const OptionSpec& o : spec.options) {
       std::string left = "  --" + o.name + (o.value.empty() ? "" : " " + o.value);
-      if (left.size() < 26) left.resize(26, ' ');
-      else left += "\n" + std::string(26, ' ');
+      if (left.size() < 26)
+        left.resize(26, ' ');
+      else
+        left += "\n" + std::string(26, ' ');
       out += left + o.help + "\n";
     }
   }
@@ -153,15 +156,14 @@ Target parse_target(const std::string& s) {
   // exactly what the API does, as a usage error.
   std::string problem = names::file_name_problem(t.file);
   if (!problem.empty())
-    throw UsageError("'" + names::printable(t.file) + "' is not a file name of the store's data/ directory: " +
-                     problem);
+    throw UsageError("'" + names::printable(t.file) +
+                     "' is not a file name of the store's data/ directory: " + problem);
   problem = names::dataset_path_problem(t.path);
   if (!problem.empty()) throw UsageError("'" + names::printable(s) + "': the dataset path " + problem);
   return t;
 }
 
-Shape parse_shape(const std::string& s, const std::string& what, bool allow_zero,
-                  bool allow_unlimited) {
+Shape parse_shape(const std::string& s, const std::string& what, bool allow_zero, bool allow_unlimited) {
   Shape shape;
   if (s.empty()) throw UsageError(what + ": empty list (expected for example 64,64,64)");
   for (const std::string& part : split(s, ',')) {
@@ -217,8 +219,8 @@ void parse_slice(const std::string& s, const Shape& shape, Shape* start, Shape* 
     }
     if (!ok) throw UsageError("--slice '" + s + "': '" + p + "' is not a range a:b");
     if (a >= b || b > shape[d])
-      throw UsageError("--slice '" + s + "': range '" + p + "' is empty or outside 0:" +
-                       std::to_string(shape[d]));
+      throw UsageError("--slice '" + s + "': range '" + p +
+                       "' is empty or outside 0:" + std::to_string(shape[d]));
     start->push_back(a);
     count->push_back(b - a);
   }
@@ -277,8 +279,10 @@ std::string format_bytes(double bytes) {
     u++;
   }
   char buf[64];
-  if (u == 0) std::snprintf(buf, sizeof buf, "%.0f B", bytes);
-  else std::snprintf(buf, sizeof buf, "%.1f %s", bytes, units[u]);
+  if (u == 0)
+    std::snprintf(buf, sizeof buf, "%.0f B", bytes);
+  else
+    std::snprintf(buf, sizeof buf, "%.1f %s", bytes, units[u]);
   return buf;
 }
 
@@ -289,9 +293,12 @@ std::string format_duration(double s) {
     std::snprintf(buf, sizeof buf, "%.1f s", s);
   } else {
     uint64_t t = uint64_t(s + 0.5);
-    if (t >= 3600) std::snprintf(buf, sizeof buf, "%llu:%02llu:%02llu", (unsigned long long)(t / 3600),
-                                 (unsigned long long)(t / 60 % 60), (unsigned long long)(t % 60));
-    else std::snprintf(buf, sizeof buf, "%llu:%02llu", (unsigned long long)(t / 60), (unsigned long long)(t % 60));
+    if (t >= 3600)
+      std::snprintf(buf, sizeof buf, "%llu:%02llu:%02llu", (unsigned long long)(t / 3600),
+                    (unsigned long long)(t / 60 % 60), (unsigned long long)(t % 60));
+    else
+      std::snprintf(buf, sizeof buf, "%llu:%02llu", (unsigned long long)(t / 60),
+                    (unsigned long long)(t % 60));
   }
   return buf;
 }
@@ -301,9 +308,8 @@ std::string format_time_micros(uint64_t micros) {
   struct tm tm;
   gmtime_r(&secs, &tm);
   char buf[80];
-  std::snprintf(buf, sizeof buf, "%04d-%02d-%02d %02d:%02d:%02d.%06llu UTC", tm.tm_year + 1900,
-                tm.tm_mon + 1, tm.tm_mday, tm.tm_hour, tm.tm_min, tm.tm_sec,
-                (unsigned long long)(micros % 1000000));
+  std::snprintf(buf, sizeof buf, "%04d-%02d-%02d %02d:%02d:%02d.%06llu UTC", tm.tm_year + 1900, tm.tm_mon + 1,
+                tm.tm_mday, tm.tm_hour, tm.tm_min, tm.tm_sec, (unsigned long long)(micros % 1000000));
   return buf;
 }
 

@@ -24,15 +24,15 @@ class UsageError : public std::runtime_error {
 };
 
 struct OptionSpec {
-  std::string name;       // without the leading "--"
-  std::string value;      // name of the value ("N", "DTYPE"); empty for a flag
+  std::string name;   // without the leading "--"
+  std::string value;  // name of the value ("N", "DTYPE"); empty for a flag
   std::string help;
 };
 
 struct CommandSpec {
-  std::string name;       // "ingest"
-  std::string usage;      // "HOME FILE:/path --from INPUT [options]"
-  std::string summary;    // one paragraph
+  std::string name;     // "ingest"
+  std::string usage;    // "HOME FILE:/path --from INPUT [options]"
+  std::string summary;  // one paragraph
   std::vector<OptionSpec> options;
   size_t min_positional = 0;
   size_t max_positional = 0;

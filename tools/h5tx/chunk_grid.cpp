@@ -11,10 +11,12 @@ namespace cli {
 
 ChunkGrid::ChunkGrid(const Shape& shape, const Shape& chunk) : shape_(shape), chunk_(chunk) {
   if (shape.empty() || shape.size() > 32 || chunk.size() != shape.size())
-    throw UsageError("chunk shape " + format_shape(chunk) + " does not fit array shape " + format_shape(shape));
+    throw UsageError("chunk shape " + format_shape(chunk) + " does not fit array shape " +
+                     format_shape(shape));
   count_ = 1;
   for (size_t d = 0; d < shape.size(); d++) {
-    if (chunk[d] == 0 || shape[d] == 0) throw UsageError("a zero in shape " + format_shape(shape) + " or chunk " + format_shape(chunk));
+    if (chunk[d] == 0 || shape[d] == 0)
+      throw UsageError("a zero in shape " + format_shape(shape) + " or chunk " + format_shape(chunk));
     grid_.push_back((shape[d] + chunk[d] - 1) / chunk[d]);
     count_ *= grid_.back();
   }
@@ -92,16 +94,36 @@ std::vector<uint8_t> fill_element_of(DType t, double v) {
   std::vector<uint8_t> out(dtype_size(t));
   auto put = [&](auto x) { std::memcpy(out.data(), &x, sizeof x); };
   switch (t) {
-    case DType::U8: put(uint8_t(v)); break;
-    case DType::U16: put(uint16_t(v)); break;
-    case DType::U32: put(uint32_t(v)); break;
-    case DType::U64: put(uint64_t(v)); break;
-    case DType::I8: put(int8_t(v)); break;
-    case DType::I16: put(int16_t(v)); break;
-    case DType::I32: put(int32_t(v)); break;
-    case DType::I64: put(int64_t(v)); break;
-    case DType::F32: put(float(v)); break;
-    case DType::F64: put(double(v)); break;
+    case DType::U8:
+      put(uint8_t(v));
+      break;
+    case DType::U16:
+      put(uint16_t(v));
+      break;
+    case DType::U32:
+      put(uint32_t(v));
+      break;
+    case DType::U64:
+      put(uint64_t(v));
+      break;
+    case DType::I8:
+      put(int8_t(v));
+      break;
+    case DType::I16:
+      put(int16_t(v));
+      break;
+    case DType::I32:
+      put(int32_t(v));
+      break;
+    case DType::I64:
+      put(int64_t(v));
+      break;
+    case DType::F32:
+      put(float(v));
+      break;
+    case DType::F64:
+      put(double(v));
+      break;
   }
   return out;
 }

@@ -21,10 +21,10 @@ class ChunkGrid {
 
   const Shape& shape() const { return shape_; }
   const Shape& chunk() const { return chunk_; }
-  const Shape& grid() const { return grid_; }   // chunks per dimension
-  uint64_t count() const { return count_; }     // number of chunks
+  const Shape& grid() const { return grid_; }  // chunks per dimension
+  uint64_t count() const { return count_; }    // number of chunks
 
-  Shape coords(uint64_t index) const;           // chunk coordinates of a linear index
+  Shape coords(uint64_t index) const;  // chunk coordinates of a linear index
   uint64_t index(const Shape& coords) const;
   // The part of the array chunk `index` covers: start and count (count is
   // smaller than the chunk at the far edges).

@@ -84,12 +84,14 @@ bool open_hdf5(Checker& c, const std::string& path, const std::string& undo_jour
   try {
     hdf5::Handle fapl(H5Pcreate(H5P_FILE_ACCESS), "cannot create a property list", path);
     if (!undo_journal.empty())
-      hdf5::check(H5Pset_fapl_sec2j_journal(fapl.get(), undo_journal.c_str()), "cannot select the undo driver", path);
+      hdf5::check(H5Pset_fapl_sec2j_journal(fapl.get(), undo_journal.c_str()),
+                  "cannot select the undo driver", path);
     out->file = hdf5::Handle(H5Fopen(path.c_str(), H5F_ACC_RDONLY, fapl.get()), "cannot open", path);
     hdf5::check(H5Ovisit(out->file.get(), H5_INDEX_NAME, H5_ITER_NATIVE, collect_dataset, &out->datasets),
-             "cannot list the objects", path);
+                "cannot list the objects", path);
     for (DatasetInfo& d : out->datasets) {
-      hdf5::Handle ds(H5Dopen2(out->file.get(), d.path.c_str(), H5P_DEFAULT), "cannot open dataset", path + ":" + d.path);
+      hdf5::Handle ds(H5Dopen2(out->file.get(), d.path.c_str(), H5P_DEFAULT), "cannot open dataset",
+                      path + ":" + d.path);
       d.storage = H5Dget_storage_size(ds.get());
     }
     return true;
@@ -116,7 +118,8 @@ void check_hdf5(Checker& c, const std::string& path, OpenedFile& f, Progress& pr
       if (H5Pget_layout(dcpl.get()) != H5D_CHUNKED || rank <= 0) {
         hssize_t n = H5Sget_simple_extent_npoints(space.get());
         std::vector<uint8_t> buf(size_t(std::max<hssize_t>(n, 0)) * es + 1);
-        hdf5::check(H5Dread(ds.get(), type.get(), H5S_ALL, H5S_ALL, H5P_DEFAULT, buf.data()), "cannot read", where);
+        hdf5::check(H5Dread(ds.get(), type.get(), H5S_ALL, H5S_ALL, H5P_DEFAULT, buf.data()), "cannot read",
+                    where);
         progress.add(info.storage, 0);
         continue;
       }
@@ -133,7 +136,7 @@ void check_hdf5(Checker& c, const std::string& path, OpenedFile& f, Progress& pr
         haddr_t addr = 0;
         hsize_t size = 0;
         hdf5::check(H5Dget_chunk_info(ds.get(), space.get(), i, off.data(), &mask, &addr, &size),
-                 "cannot read the chunk index", where);
+                    "cannot read the chunk index", where);
         std::string coords;
         for (int d = 0; d < rank; d++) {
           count[size_t(d)] = std::min(chunk[size_t(d)], dims[size_t(d)] - off[size_t(d)]);
@@ -145,7 +148,8 @@ void check_hdf5(Checker& c, const std::string& path, OpenedFile& f, Progress& pr
         if (rc >= 0) rc = H5Dread(ds.get(), type.get(), ms.get(), fs.get(), H5P_DEFAULT, buf.data());
         if (rc < 0)
           c.problem(path + ": dataset " + info.path + " chunk (" + coords + ") at file offset " +
-                    std::to_string(addr) + ", " + std::to_string(size) + " bytes: " + hdf5::error_stack_message());
+                    std::to_string(addr) + ", " + std::to_string(size) +
+                    " bytes: " + hdf5::error_stack_message());
         progress.add(size);
       }
     } catch (const Error& e) {
@@ -186,8 +190,10 @@ uint64_t check_journal(Checker& c, const std::string& jdir, std::vector<std::str
       journal::verify_transaction(*c.env, dir, txid);
       c.note(dir + ": applied, but newer than a pending committed transaction (recovery replays it again)");
     } catch (const Error& e) {
-      c.problem(dir + ": applied transaction newer than a pending committed one cannot be read "
-                      "(recovery refuses to open the store): " + e.what());
+      c.problem(dir +
+                ": applied transaction newer than a pending committed one cannot be read "
+                "(recovery refuses to open the store): " +
+                e.what());
     }
   }
   for (uint64_t txid : plan.garbage) {
@@ -203,8 +209,9 @@ uint64_t check_journal(Checker& c, const std::string& jdir, std::vector<std::str
       c.note(p + ": committed undo-mode transaction, already in data/ (recovery deletes it)");
       removable.push_back(p);
     } else {
-      c.problem(p + ": not an h5tx journal entry, or not a directory (every open refuses the store "
-                    "until it is moved away; left alone)");
+      c.problem(p +
+                ": not an h5tx journal entry, or not a directory (every open refuses the store "
+                "until it is moved away; left alone)");
     }
   }
 
@@ -215,8 +222,7 @@ uint64_t check_journal(Checker& c, const std::string& jdir, std::vector<std::str
 // transaction: they must parse. Fills *undo_of (data file name -> journal
 // path) and *created_by_unfinished (files recovery removes).
 void check_undo_dirs(Checker& c, const std::string& jdir, const std::string& ddir,
-                     std::map<std::string, std::string>* undo_of_out,
-                     std::set<std::string>* created_out) {
+                     std::map<std::string, std::string>* undo_of_out, std::set<std::string>* created_out) {
   std::map<std::string, std::string>& undo_of = *undo_of_out;
   std::set<std::string>& created_by_unfinished = *created_out;
   journal::JournalListing jl = journal::list_journal(*c.env, jdir);
@@ -253,7 +259,6 @@ void check_undo_dirs(Checker& c, const std::string& jdir, const std::string& ddi
       }
     }
   }
-
 }
 
 // Data files: every chunk through its checksum, each file as recovery
@@ -261,7 +266,8 @@ void check_undo_dirs(Checker& c, const std::string& jdir, const std::string& ddi
 // the number of data files read.
 size_t check_data_files(Checker& c, const std::string& ddir, std::map<std::string, std::string>& undo_of,
                         const std::set<std::string>& created_by_unfinished) {
-  std::vector<std::string> names = c.env->is_directory(ddir) ? c.env->list_dir(ddir) : std::vector<std::string>{};
+  std::vector<std::string> names =
+      c.env->is_directory(ddir) ? c.env->list_dir(ddir) : std::vector<std::string>{};
   std::sort(names.begin(), names.end());
   std::vector<std::pair<std::string, OpenedFile>> files;
   uint64_t total = 0;
@@ -353,7 +359,8 @@ int run_check(const Args& a) {
               " notes\n",
               c.home.c_str(), size_t(tx_ok), files_read, c.problems, c.notes);
   if (c.problems) {
-    std::fprintf(stderr, "h5tx check: %s: %" PRIu64 " problems found (lines starting BAD)\n", c.home.c_str(), c.problems);
+    std::fprintf(stderr, "h5tx check: %s: %" PRIu64 " problems found (lines starting BAD)\n", c.home.c_str(),
+                 c.problems);
     return 1;
   }
   return 0;
@@ -386,20 +393,22 @@ int run_dump(const Args& a) {
     std::string d = path_join(jdir, journal::tx_dir_name(txid, st));
     if (env->is_directory(d)) {
       dir = d;
-      state = st == journal::TxState::Done ? "committed, not yet flushed"
+      state = st == journal::TxState::Done   ? "committed, not yet flushed"
               : st == journal::TxState::Temp ? "uncommitted (being written, or left by a crash)"
                                              : "flushed (being deleted)";
       break;
     }
   }
   if (dir.empty())
-    throw NotFoundError(path_join(jdir, journal::tx_dir_name(txid, journal::TxState::Done)),
-                        "transaction " + hex16(txid) + " is not in the journal (flushed already, or never committed)");
+    throw NotFoundError(
+        path_join(jdir, journal::tx_dir_name(txid, journal::TxState::Done)),
+        "transaction " + hex16(txid) + " is not in the journal (flushed already, or never committed)");
   if (!env->exists(path_join(dir, journal::kManifestName))) {  // an uncommitted transaction's spilled chunks
     std::string spill = path_join(dir, journal::kSpillFileName);
-    std::printf("transaction %s  %s\n  directory   %s\n  no MANIFEST: %s of spilled chunks, never committed\n",
-                hex16(txid).c_str(), state.c_str(), dir.c_str(),
-                format_bytes(env->exists(spill) ? double(env->file_size(spill)) : 0.0).c_str());
+    std::printf(
+        "transaction %s  %s\n  directory   %s\n  no MANIFEST: %s of spilled chunks, never committed\n",
+        hex16(txid).c_str(), state.c_str(), dir.c_str(),
+        format_bytes(env->exists(spill) ? double(env->file_size(spill)) : 0.0).c_str());
     return 0;
   }
   journal::Manifest m;
@@ -411,9 +420,10 @@ int run_dump(const Args& a) {
     try {
       m = journal::read_manifest(*env, dir, txid);
     } catch (const CorruptionError& e) {
-      std::printf("transaction %s  %s\n  directory   %s\n  no MANIFEST of this transaction (%s): never committed,"
-                  " or a spare directory kept for reuse\n",
-                  hex16(txid).c_str(), state.c_str(), dir.c_str(), e.what());
+      std::printf(
+          "transaction %s  %s\n  directory   %s\n  no MANIFEST of this transaction (%s): never committed,"
+          " or a spare directory kept for reuse\n",
+          hex16(txid).c_str(), state.c_str(), dir.c_str(), e.what());
       return 0;
     }
   }
@@ -423,8 +433,10 @@ int run_dump(const Args& a) {
   // User text is escaped: a message must not drive the terminal.
   std::printf("  message     %s\n", names::printable(m.message).c_str());
   for (const auto& kv : m.metadata)
-    std::printf("  metadata    %s = %s\n", names::printable(kv.first).c_str(), names::printable(kv.second).c_str());
-  std::printf("  chunk bytes %s in %zu operations\n", format_bytes(double(m.chunk_bytes())).c_str(), m.ops.size());
+    std::printf("  metadata    %s = %s\n", names::printable(kv.first).c_str(),
+                names::printable(kv.second).c_str());
+  std::printf("  chunk bytes %s in %zu operations\n", format_bytes(double(m.chunk_bytes())).c_str(),
+              m.ops.size());
   for (const journal::Op& op : m.ops) {
     switch (op.kind) {
       case journal::OpKind::CreateFile:
@@ -466,21 +478,27 @@ int run_dump(const Args& a) {
 std::vector<Command> check_commands() {
   OptionSpec lt = lock_timeout_option();
   return {
-      {{"check", "HOME [--repair]",
+      {{"check",
+        "HOME [--repair]",
         "Verify the whole store without modifying it: every committed journal transaction\n"
         "(MANIFEST and chunk checksums), every pending undo journal, and every chunk of every\n"
         "HDF5 file in data/ read through its Fletcher32 checksum. Names the file, dataset and\n"
         "chunk of every problem; last, open the store read-only through the library, so whatever\n"
         "every open refuses is a problem too. Exit status 1 if there is any.",
-        {{"repair", "", "also remove what is provably uncommitted or already applied: journal/working_*_temp, "
-                        "working_*_flushed older than every _done, and undo_*_committed directories (never an "
-                        "entry that is not a real directory; takes the store's exclusive lock)"},
+        {{"repair", "",
+          "also remove what is provably uncommitted or already applied: journal/working_*_temp, "
+          "working_*_flushed older than every _done, and undo_*_committed directories (never an "
+          "entry that is not a real directory; takes the store's exclusive lock)"},
          lt},
-        1, 1},
+        1,
+        1},
        run_check},
-      {{"dump", "HOME TXID",
+      {{"dump",
+        "HOME TXID",
         "Print the MANIFEST of a transaction in the journal: header, metadata and every operation.",
-        {lt}, 2, 2},
+        {lt},
+        2,
+        2},
        run_dump},
   };
 }

@@ -24,20 +24,21 @@ namespace cli {
 
 namespace {
 
-
 void copy_dataset(Transaction& tx, const std::string& file, const std::string& path, hid_t out,
                   const std::string& out_path, const std::string& out_name, Progress& progress) {
   std::string where = out_name + ":" + out_path;
   DatasetSpec s = tx.dataset_spec(file, path);
   const size_t rank = s.shape.size();
-  std::vector<hsize_t> dims(s.shape.begin(), s.shape.end()), chunk(s.chunk.begin(), s.chunk.end()), maxd(rank);
+  std::vector<hsize_t> dims(s.shape.begin(), s.shape.end()), chunk(s.chunk.begin(), s.chunk.end()),
+      maxd(rank);
   for (size_t d = 0; d < rank; d++) {
     uint64_t m = s.max_shape.empty() ? s.shape[d] : s.max_shape[d];
     maxd[d] = m == kUnlimited ? H5S_UNLIMITED : m;
   }
   hid_t type = hdf5::mem_type(s.dtype);
   std::vector<uint8_t> fill = fill_element_of(s.dtype, s.fill_value);
-  hdf5::Handle space(H5Screate_simple(int(rank), dims.data(), maxd.data()), "cannot create a dataspace", where);
+  hdf5::Handle space(H5Screate_simple(int(rank), dims.data(), maxd.data()), "cannot create a dataspace",
+                     where);
   hdf5::Handle dcpl(H5Pcreate(H5P_DATASET_CREATE), "cannot create a property list", where);
   hdf5::check(H5Pset_chunk(dcpl.get(), int(rank), chunk.data()), "cannot set the chunk shape", where);
   hdf5::check(H5Pset_fill_value(dcpl.get(), type, fill.data()), "cannot set the fill value", where);
@@ -49,7 +50,7 @@ void copy_dataset(Transaction& tx, const std::string& file, const std::string& p
   hdf5::Handle lcpl(H5Pcreate(H5P_LINK_CREATE), "cannot create a property list", where);
   hdf5::check(H5Pset_create_intermediate_group(lcpl.get(), 1), "cannot set intermediate groups", where);
   hdf5::Handle ds(H5Dcreate2(out, out_path.c_str(), type, space.get(), lcpl.get(), dcpl.get(), H5P_DEFAULT),
-              "cannot create dataset", where);
+                  "cannot create dataset", where);
 
   ChunkGrid grid(s.shape, s.chunk);
   const size_t es = dtype_size(s.dtype);
@@ -63,10 +64,13 @@ void copy_dataset(Transaction& tx, const std::string& file, const std::string& p
     grid.region(i, &start, &count);
     std::vector<hsize_t> st(start.begin(), start.end()), ct(count.begin(), count.end()), zero(rank, 0);
     hdf5::Handle fs(H5Dget_space(ds.get()), "cannot read the dataspace", where);
-    hdf5::check(H5Sselect_hyperslab(fs.get(), H5S_SELECT_SET, st.data(), nullptr, ct.data(), nullptr), "select", where);
+    hdf5::check(H5Sselect_hyperslab(fs.get(), H5S_SELECT_SET, st.data(), nullptr, ct.data(), nullptr),
+                "select", where);
     hdf5::Handle ms(H5Screate_simple(int(rank), chunk.data(), nullptr), "cannot create a dataspace", where);
-    hdf5::check(H5Sselect_hyperslab(ms.get(), H5S_SELECT_SET, zero.data(), nullptr, ct.data(), nullptr), "select", where);
-    hdf5::check(H5Dwrite(ds.get(), type, ms.get(), fs.get(), H5P_DEFAULT, data.data()), "cannot write", where);
+    hdf5::check(H5Sselect_hyperslab(ms.get(), H5S_SELECT_SET, zero.data(), nullptr, ct.data(), nullptr),
+                "select", where);
+    hdf5::check(H5Dwrite(ds.get(), type, ms.get(), fs.get(), H5P_DEFAULT, data.data()), "cannot write",
+                where);
   }
 }
 
@@ -74,25 +78,27 @@ void copy_dataset(Transaction& tx, const std::string& file, const std::string& p
 // numbers little-endian, scalar for one value and 1-D otherwise; strings
 // variable-length UTF-8.
 void write_attribute(hid_t obj, const std::string& name, const AttributeValue& v, const std::string& where) {
-  if (H5Aexists(obj, name.c_str()) > 0) hdf5::check(H5Adelete(obj, name.c_str()), "cannot replace attribute", where);
+  if (H5Aexists(obj, name.c_str()) > 0)
+    hdf5::check(H5Adelete(obj, name.c_str()), "cannot replace attribute", where);
   if (v.is_string) {
     hdf5::Handle type(H5Tcopy(H5T_C_S1), "cannot copy a type", where);
     hdf5::check(H5Tset_size(type.get(), H5T_VARIABLE), "cannot size a string type", where);
     hdf5::check(H5Tset_cset(type.get(), H5T_CSET_UTF8), "cannot set UTF-8", where);
     hdf5::Handle space(H5Screate(H5S_SCALAR), "cannot create a dataspace", where);
     hdf5::Handle attr(H5Acreate2(obj, name.c_str(), type.get(), space.get(), H5P_DEFAULT, H5P_DEFAULT),
-                  "cannot create attribute", where);
+                      "cannot create attribute", where);
     const char* text = v.text.c_str();
     hdf5::check(H5Awrite(attr.get(), type.get(), &text), "cannot write attribute", where);
     return;
   }
   hsize_t n = v.count();
-  hdf5::Handle space(n == 1 ? H5Screate(H5S_SCALAR) : H5Screate_simple(1, &n, nullptr), "cannot create a dataspace",
-                 where);
+  hdf5::Handle space(n == 1 ? H5Screate(H5S_SCALAR) : H5Screate_simple(1, &n, nullptr),
+                     "cannot create a dataspace", where);
   hid_t type = hdf5::mem_type(v.dtype);
   hdf5::Handle attr(H5Acreate2(obj, name.c_str(), type, space.get(), H5P_DEFAULT, H5P_DEFAULT),
-                "cannot create attribute", where);
-  hdf5::check(H5Awrite(attr.get(), type, v.bytes.data()), "cannot write attribute", where);  // LE = the file type
+                    "cannot create attribute", where);
+  hdf5::check(H5Awrite(attr.get(), type, v.bytes.data()), "cannot write attribute",
+              where);  // LE = the file type
 }
 
 // Copies the attributes of `object` of `file` (the root group, a group or a
@@ -106,10 +112,12 @@ size_t copy_attributes(Transaction& tx, const std::string& file, const std::stri
   if (out_path != "/" && H5Lexists(out, out_path.c_str(), H5P_DEFAULT) <= 0) {
     hdf5::Handle lcpl(H5Pcreate(H5P_LINK_CREATE), "cannot create a property list", where);
     hdf5::check(H5Pset_create_intermediate_group(lcpl.get(), 1), "cannot set intermediate groups", where);
-    hdf5::Handle g(H5Gcreate2(out, out_path.c_str(), lcpl.get(), H5P_DEFAULT, H5P_DEFAULT), "cannot create group", where);
+    hdf5::Handle g(H5Gcreate2(out, out_path.c_str(), lcpl.get(), H5P_DEFAULT, H5P_DEFAULT),
+                   "cannot create group", where);
   }
   hdf5::Handle obj(H5Oopen(out, out_path.c_str(), H5P_DEFAULT), "cannot open", where);
-  for (const std::string& n : attrs) write_attribute(obj.get(), n, tx.get_attribute(file, object, n), where + "@" + n);
+  for (const std::string& n : attrs)
+    write_attribute(obj.get(), n, tx.get_attribute(file, object, n), where + "@" + n);
   return attrs.size();
 }
 
@@ -154,7 +162,8 @@ int run_export(const Args& a) {
   std::string partial = out + ".partial";
   if (env->exists(partial)) env->remove_file(partial);
   {
-    hdf5::Handle h(H5Fcreate(partial.c_str(), H5F_ACC_EXCL, H5P_DEFAULT, H5P_DEFAULT), "cannot create", partial);
+    hdf5::Handle h(H5Fcreate(partial.c_str(), H5F_ACC_EXCL, H5P_DEFAULT, H5P_DEFAULT), "cannot create",
+                   partial);
     Progress progress("export", total);
     for (const auto& fd : datasets) {
       std::string out_path = one ? fd.second : "/" + fd.first + fd.second;
@@ -180,8 +189,9 @@ int run_export(const Args& a) {
   env->rename(partial, out);
   env->sync_dir(path_dirname(out).empty() ? "." : path_dirname(out));
   std::string upto = snapshot ? " (committed state up to txid " + hex16(snapshot) + ")" : "";
-  std::printf("exported %zu datasets and %zu attributes of %zu files%s to %s%s\n", datasets.size(), attributes,
-              files.size(), upto.c_str(), out.c_str(), one ? "" : " (one group per file: /<file>/<dataset path>)");
+  std::printf("exported %zu datasets and %zu attributes of %zu files%s to %s%s\n", datasets.size(),
+              attributes, files.size(), upto.c_str(), out.c_str(),
+              one ? "" : " (one group per file: /<file>/<dataset path>)");
   return 0;
 }
 
@@ -189,13 +199,16 @@ int run_export(const Args& a) {
 
 std::vector<Command> export_commands() {
   return {
-      {{"export", "HOME OUT.h5 [FILE]",
+      {{"export",
+        "HOME OUT.h5 [FILE]",
         "Copy the store's committed state (including transactions not yet flushed), as of one\n"
         "consistent snapshot, into one plain HDF5 file. With FILE: that file's datasets at their\n"
         "own paths; without: every file as a group /<FILE>/... (the ingest progress file\n"
         ".h5tx-ingest.h5 is left out). Datasets keep dtype, shape, chunking and filters;\n"
         "attributes of the files' root groups, groups and datasets are copied too.",
-        {{"force", "", "replace OUT.h5 if it exists"}, lock_timeout_option()}, 2, 3},
+        {{"force", "", "replace OUT.h5 if it exists"}, lock_timeout_option()},
+        2,
+        3},
        run_export},
   };
 }

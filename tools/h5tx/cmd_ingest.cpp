@@ -56,7 +56,8 @@ IngestOptions ingest_options(const Args& a) {
   o.fletcher32 = !a.flags.count("no-checksum");
   o.tx_chunks = a.get_uint("tx-chunks", 16, 1, 1 << 20);
   o.threads = unsigned(a.get_uint("threads", default_threads(), 1, 256));
-  if (a.flags.count("resume") && a.flags.count("no-resume")) throw UsageError("--resume and --no-resume exclude each other");
+  if (a.flags.count("resume") && a.flags.count("no-resume"))
+    throw UsageError("--resume and --no-resume exclude each other");
   if (a.flags.count("resume")) o.resume = IngestOptions::Resume::Yes;
   if (a.flags.count("no-resume")) o.resume = IngestOptions::Resume::No;
   o.max_rate_mib = a.get_double("max-rate", 0);
@@ -91,7 +92,8 @@ int run_ingest_cmd(const Args& a) {
 uint64_t verify_demo(const std::string& path, const std::string& dataset, const ChunkGrid& grid,
                      uint64_t* checked) {
   hdf5::Handle f(H5Fopen(path.c_str(), H5F_ACC_RDONLY, H5P_DEFAULT), "cannot open", path);
-  hdf5::Handle d(H5Dopen2(f.get(), dataset.c_str(), H5P_DEFAULT), "cannot open dataset", path + ":" + dataset);
+  hdf5::Handle d(H5Dopen2(f.get(), dataset.c_str(), H5P_DEFAULT), "cannot open dataset",
+                 path + ":" + dataset);
   std::unique_ptr<Input> gen = demo_input(grid.shape());
   Progress progress("verify", grid.count() * grid.chunk_elements() * 2);
   uint64_t bad = 0;
@@ -103,10 +105,11 @@ uint64_t verify_demo(const std::string& path, const std::string& dataset, const 
     std::vector<uint16_t> got(n), want(n);
     std::vector<hsize_t> s(start.begin(), start.end()), c(count.begin(), count.end());
     hdf5::Handle fs(H5Dget_space(d.get()), "cannot get dataspace", path);
-    hdf5::check(H5Sselect_hyperslab(fs.get(), H5S_SELECT_SET, s.data(), nullptr, c.data(), nullptr), "select", path);
+    hdf5::check(H5Sselect_hyperslab(fs.get(), H5S_SELECT_SET, s.data(), nullptr, c.data(), nullptr), "select",
+                path);
     hdf5::Handle ms(H5Screate_simple(int(c.size()), c.data(), nullptr), "dataspace", path);
     hdf5::check(H5Dread(d.get(), H5T_NATIVE_UINT16, ms.get(), fs.get(), H5P_DEFAULT, got.data()),
-             ("cannot read chunk " + format_shape(grid.coords(i))).c_str(), path + ":" + dataset);
+                ("cannot read chunk " + format_shape(grid.coords(i))).c_str(), path + ":" + dataset);
     gen->read(start, count, want.data());
     if (got != want) {
       bad++;
@@ -125,7 +128,8 @@ int run_demo(const Args& a) {
   uint64_t mib = a.get_uint("size", 256, 1, 1 << 20);
   Env* env = Env::posix();
   if (env->exists(dir) && (!env->is_directory(dir) || !env->list_dir(dir).empty()))
-    throw AlreadyExistsError(dir, "exists and is not empty; remove it or name another directory (h5tx demo DIR)");
+    throw AlreadyExistsError(dir,
+                             "exists and is not empty; remove it or name another directory (h5tx demo DIR)");
 
   Shape shape = demo_shape(mib);
   std::unique_ptr<Input> gen = demo_input(shape);
@@ -162,19 +166,22 @@ int run_demo(const Args& a) {
   std::printf("\n");
   std::printf("  volume           %s u16, %s, %" PRIu64 " chunks of %s\n", format_shape(shape, "x").c_str(),
               format_bytes(double(gen->bytes())).c_str(), r.chunks, format_shape(r.chunk, "x").c_str());
-  std::printf("  transactions     %" PRIu64 " committed (%" PRIu64 " chunks each, %u worker threads) + 1 setup\n",
+  std::printf("  transactions     %" PRIu64 " committed (%" PRIu64
+              " chunks each, %u worker threads) + 1 setup\n",
               r.transactions, o.tx_chunks, mode == Mode::Undo ? 1u : o.threads);
   std::printf("  ingest           %s in %s = %s/s, every commit durable when it returned\n",
               format_bytes(double(r.bytes_written)).c_str(), format_duration(r.seconds).c_str(),
               format_bytes(rate).c_str());
   std::printf("  flush            %s\n", format_duration(flush_s).c_str());
-  std::printf("  verify           %" PRIu64 " of %" PRIu64 " chunks match the generator (%s)\n", checked - bad,
-              checked, format_duration(verify_s).c_str());
+  std::printf("  verify           %" PRIu64 " of %" PRIu64 " chunks match the generator (%s)\n",
+              checked - bad, checked, format_duration(verify_s).c_str());
   std::printf("  plain HDF5 file  %s (dataset /volume)\n", file.c_str());
   std::printf("\nread it with:\n");
   std::printf("  h5dump -d /volume -s 0,0,0 -c 1,2,8 %s\n", file.c_str());
-  std::printf("  python3 -c \"import h5py; f = h5py.File('%s', 'r'); print(f['volume'].shape, f['volume'][0, 0, :8])\"\n",
-              file.c_str());
+  std::printf(
+      "  python3 -c \"import h5py; f = h5py.File('%s', 'r'); print(f['volume'].shape, f['volume'][0, 0, "
+      ":8])\"\n",
+      file.c_str());
   // The binary's own path: after tools/demo.sh, h5tx is not on PATH.
   std::string self = "h5tx";
   char exe[4096];

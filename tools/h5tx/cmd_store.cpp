@@ -22,7 +22,6 @@ namespace cli {
 
 namespace {
 
-
 std::string describe_spec(const DatasetSpec& s) {
   std::string out = std::string(dtype_name(s.dtype)) + "  " + format_shape(s.shape, "x");
   if (!s.max_shape.empty() && s.max_shape != s.shape) out += " (max " + format_shape(s.max_shape, "x") + ")";
@@ -49,7 +48,8 @@ std::string attribute_text(const AttributeValue& v) {
   return out;
 }
 
-void print_attributes(Transaction& tx, const std::string& file, const std::string& object, const char* indent) {
+void print_attributes(Transaction& tx, const std::string& file, const std::string& object,
+                      const char* indent) {
   for (const std::string& n : tx.list_attributes(file, object)) {
     std::string value;
     try {
@@ -66,9 +66,12 @@ void print_attributes(Transaction& tx, const std::string& file, const std::strin
 int run_init(const Args& a) {
   Options o;
   std::string mode = a.get("mode", "redo");
-  if (mode == "redo") o.mode = Mode::Redo;
-  else if (mode == "undo") o.mode = Mode::Undo;
-  else throw UsageError("--mode must be redo or undo, not '" + mode + "'");
+  if (mode == "redo")
+    o.mode = Mode::Redo;
+  else if (mode == "undo")
+    o.mode = Mode::Undo;
+  else
+    throw UsageError("--mode must be redo or undo, not '" + mode + "'");
   std::unique_ptr<Store> s = Store::create(a.positional[0], o);
   s->close();
   std::printf("created %s-mode store %s\n", mode.c_str(), a.positional[0].c_str());
@@ -86,7 +89,8 @@ int run_create_dataset(const Args& a) {
   spec.shape = parse_shape(a.get("shape"), "--shape", true);
   spec.chunk = parse_shape(a.get("chunk"), "--chunk");
   if (a.has("maxshape")) spec.max_shape = parse_shape(a.get("maxshape"), "--maxshape", true, true);
-  if (spec.chunk.size() != spec.shape.size() || (!spec.max_shape.empty() && spec.max_shape.size() != spec.shape.size()))
+  if (spec.chunk.size() != spec.shape.size() ||
+      (!spec.max_shape.empty() && spec.max_shape.size() != spec.shape.size()))
     throw UsageError("--shape, --maxshape and --chunk must have the same number of dimensions");
   int level = a.has("compress") ? parse_compress(a.get("compress")) : 0;
   if (level) {
@@ -139,8 +143,10 @@ int run_ls(const Args& a) {
   std::vector<TransactionInfo> pending = s->pending();
   uint64_t bytes = 0;
   for (const TransactionInfo& t : pending) bytes += t.bytes;
-  if (s->mode() == Mode::Undo) std::printf("undo mode: every commit is in data/ when it returns\n");
-  else if (pending.empty()) std::printf("pending transactions: none (everything is flushed)\n");
+  if (s->mode() == Mode::Undo)
+    std::printf("undo mode: every commit is in data/ when it returns\n");
+  else if (pending.empty())
+    std::printf("pending transactions: none (everything is flushed)\n");
   else
     std::printf("pending transactions: %zu (%s), txids %s .. %s (see h5tx log)\n", pending.size(),
                 format_bytes(double(bytes)).c_str(), hex16(pending.front().txid).c_str(),
@@ -154,8 +160,10 @@ int run_ls(const Args& a) {
 int run_log(const Args& a) {
   std::unique_ptr<Store> s = open_store(a, true);
   std::vector<TransactionInfo> pending = s->pending();
-  if (s->mode() == Mode::Undo) std::printf("undo mode: no journal of committed transactions (commits write data/)\n");
-  else if (pending.empty()) std::printf("no pending transactions (everything is flushed)\n");
+  if (s->mode() == Mode::Undo)
+    std::printf("undo mode: no journal of committed transactions (commits write data/)\n");
+  else if (pending.empty())
+    std::printf("no pending transactions (everything is flushed)\n");
   for (const TransactionInfo& t : pending) {
     std::printf("txid %s  %s  %s  %" PRIu64 " ops  %s\n", hex16(t.txid).c_str(),
                 format_time_micros(t.commit_time_micros).c_str(), format_bytes(double(t.bytes)).c_str(),
@@ -174,24 +182,47 @@ void print_value(const uint8_t* p, std::string* out) {
   T v;
   std::memcpy(&v, p, sizeof v);
   char buf[40];
-  if (std::is_floating_point<T>::value) std::snprintf(buf, sizeof buf, sizeof(T) == 4 ? "%.9g" : "%.17g", double(v));
-  else if (std::is_signed<T>::value) std::snprintf(buf, sizeof buf, "%lld", (long long)v);
-  else std::snprintf(buf, sizeof buf, "%llu", (unsigned long long)v);
+  if (std::is_floating_point<T>::value)
+    std::snprintf(buf, sizeof buf, sizeof(T) == 4 ? "%.9g" : "%.17g", double(v));
+  else if (std::is_signed<T>::value)
+    std::snprintf(buf, sizeof buf, "%lld", (long long)v);
+  else
+    std::snprintf(buf, sizeof buf, "%llu", (unsigned long long)v);
   *out += buf;
 }
 
 void append_value(DType t, const uint8_t* p, std::string* out) {
   switch (t) {
-    case DType::U8: print_value<uint8_t>(p, out); break;
-    case DType::U16: print_value<uint16_t>(p, out); break;
-    case DType::U32: print_value<uint32_t>(p, out); break;
-    case DType::U64: print_value<uint64_t>(p, out); break;
-    case DType::I8: print_value<int8_t>(p, out); break;
-    case DType::I16: print_value<int16_t>(p, out); break;
-    case DType::I32: print_value<int32_t>(p, out); break;
-    case DType::I64: print_value<int64_t>(p, out); break;
-    case DType::F32: print_value<float>(p, out); break;
-    case DType::F64: print_value<double>(p, out); break;
+    case DType::U8:
+      print_value<uint8_t>(p, out);
+      break;
+    case DType::U16:
+      print_value<uint16_t>(p, out);
+      break;
+    case DType::U32:
+      print_value<uint32_t>(p, out);
+      break;
+    case DType::U64:
+      print_value<uint64_t>(p, out);
+      break;
+    case DType::I8:
+      print_value<int8_t>(p, out);
+      break;
+    case DType::I16:
+      print_value<int16_t>(p, out);
+      break;
+    case DType::I32:
+      print_value<int32_t>(p, out);
+      break;
+    case DType::I64:
+      print_value<int64_t>(p, out);
+      break;
+    case DType::F32:
+      print_value<float>(p, out);
+      break;
+    case DType::F64:
+      print_value<double>(p, out);
+      break;
   }
 }
 
@@ -241,7 +272,8 @@ int run_get(const Args& a) {
                        " coordinates, the dataset has " + std::to_string(spec.shape.size()) + " dimensions");
     for (size_t d = 0; d < coords.size(); d++)
       if (coords[d] >= grid.grid()[d])
-        throw UsageError("--chunk " + a.get("chunk") + " is outside the chunk grid " + format_shape(grid.grid(), "x"));
+        throw UsageError("--chunk " + a.get("chunk") + " is outside the chunk grid " +
+                         format_shape(grid.grid(), "x"));
     data = tx.read_chunk(t.file, t.path, coords);
     shape = spec.chunk;
     for (size_t d = 0; d < coords.size(); d++) origin.push_back(coords[d] * spec.chunk[d]);
@@ -275,8 +307,11 @@ int run_flush(const Args& a) {
   Mode mode = s->mode();
   s->flush();
   s->close();
-  if (mode == Mode::Undo) std::printf("undo-mode store: nothing to flush (commits write the files)\n");
-  else std::printf("flushed %zu transactions (%s) into data/\n", pending.size(), format_bytes(double(bytes)).c_str());
+  if (mode == Mode::Undo)
+    std::printf("undo-mode store: nothing to flush (commits write the files)\n");
+  else
+    std::printf("flushed %zu transactions (%s) into data/\n", pending.size(),
+                format_bytes(double(bytes)).c_str());
   return 0;
 }
 
@@ -308,7 +343,8 @@ int run_recover(const Args& a) {
   if (a.has("quarantine")) {
     std::string t = a.get("quarantine", "");
     if (t.empty() || t.size() > 16 || t.find_first_not_of("0123456789abcdefABCDEF") != std::string::npos)
-      throw UsageError("--quarantine '" + t + "' is not a transaction id (up to 16 hex digits, as h5tx log prints)");
+      throw UsageError("--quarantine '" + t +
+                       "' is not a transaction id (up to 16 hex digits, as h5tx log prints)");
     Options o;
     o.lock_timeout = a.get_seconds("lock-timeout", 10);
     Store::quarantine(a.positional[0], std::stoull(t, nullptr, 16), o);
@@ -320,22 +356,23 @@ int run_recover(const Args& a) {
   std::unique_ptr<Store> s = open_store(a, false);  // opening runs recovery
   std::vector<TransactionInfo> pending = s->pending();
   Mode mode = s->mode();
-  s->close();                                        // flushes what was rolled forward
+  s->close();  // flushes what was rolled forward
   JournalCounts after = count_journal(a.positional[0]);
   std::printf("recovered %s (%s mode)\n", a.positional[0].c_str(), mode == Mode::Redo ? "redo" : "undo");
   if (mode == Mode::Redo) {
     std::printf("  uncommitted transactions discarded (_temp):    %zu\n", before.temp);
     std::printf("  interrupted flush batches reverted (undo_*):   %zu\n", before.undo);
-    std::printf("  committed transactions in the journal (_done):  %zu (%zu pending after recovery, now flushed)\n",
-                before.done, pending.size());
+    std::printf(
+        "  committed transactions in the journal (_done):  %zu (%zu pending after recovery, now flushed)\n",
+        before.done, pending.size());
     std::printf("  leftovers of finished flushes removed:         %zu\n", before.flushed);
   } else {
     std::printf("  unfinished transactions reverted (undo_*):     %zu\n", before.undo);
     std::printf("  leftovers of committed transactions removed:   %zu\n", before.undo_committed);
   }
   if (after.temp + after.done + after.flushed + after.undo + after.undo_committed != 0)
-    std::printf("  journal not empty after closing: %zu _temp, %zu _done, %zu _flushed, %zu undo dirs\n", after.temp,
-                after.done, after.flushed, after.undo + after.undo_committed);
+    std::printf("  journal not empty after closing: %zu _temp, %zu _done, %zu _flushed, %zu undo dirs\n",
+                after.temp, after.done, after.flushed, after.undo + after.undo_committed);
   return 0;
 }
 
@@ -346,7 +383,8 @@ uint64_t tree_bytes(Env* env, const std::string& dir, uint64_t* files) {
   if (!env->is_directory(dir)) return 0;
   for (const std::string& n : env->list_dir(dir)) {
     std::string p = path_join(dir, n);
-    if (env->is_directory(p)) total += tree_bytes(env, p, files);
+    if (env->is_directory(p))
+      total += tree_bytes(env, p, files);
     else {
       total += env->file_size(p);
       ++*files;
@@ -381,7 +419,8 @@ std::vector<std::string> flock_holders(Env* env, const std::string& locks, const
     long pid = 0;
     if (line.find("->") != std::string::npos) continue;  // a waiter, not a holder
     const char* colon = std::strchr(line.c_str(), ':');
-    if (!colon || std::sscanf(colon + 1, "%15s %15s %15s %ld %63s", kind, adv, mode, &pid, dev) != 5) continue;
+    if (!colon || std::sscanf(colon + 1, "%15s %15s %15s %ld %63s", kind, adv, mode, &pid, dev) != 5)
+      continue;
     if (std::strcmp(kind, "FLOCK") != 0 || std::strcmp(dev, key) != 0 || pid == static_cast<long>(::getpid()))
       continue;
     out.push_back(std::to_string(pid) + " (" + mode + ")");
@@ -413,10 +452,13 @@ int run_stats(const Args& a) {
   JournalCounts j = count_journal(s->home());
   std::printf("store               %s\n", s->home().c_str());
   std::printf("mode                %s\n", s->mode() == Mode::Redo ? "redo" : "undo");
-  std::printf("pending             %zu transactions, %s of chunks\n", pending.size(), format_bytes(double(pbytes)).c_str());
+  std::printf("pending             %zu transactions, %s of chunks\n", pending.size(),
+              format_bytes(double(pbytes)).c_str());
   if (!pending.empty()) std::printf("last committed txid %s\n", hex16(pending.back().txid).c_str());
-  std::printf("data/               %" PRIu64 " files, %s\n", data_files, format_bytes(double(data_bytes)).c_str());
-  std::printf("journal/            %" PRIu64 " files, %s (%zu _temp, %zu _done, %zu _flushed, %zu undo dirs)\n",
+  std::printf("data/               %" PRIu64 " files, %s\n", data_files,
+              format_bytes(double(data_bytes)).c_str());
+  std::printf("journal/            %" PRIu64
+              " files, %s (%zu _temp, %zu _done, %zu _flushed, %zu undo dirs)\n",
               journal_files, format_bytes(double(journal_bytes)).c_str(), j.temp, j.done, j.flushed,
               j.undo + j.undo_committed);
   if (s->mode() == Mode::Redo)
@@ -432,9 +474,10 @@ int run_stats(const Args& a) {
     for (const std::string& n : env->list_dir(ddir)) {
       std::vector<std::string> holders = flock_holders(env, locks, path_join(ddir, n));
       for (const std::string& h : holders)
-        std::printf("held open           data/%s by process %s (HDF5's file lock): the store cannot write it "
-                    "until that process closes it\n",
-                    n.c_str(), h.c_str());
+        std::printf(
+            "held open           data/%s by process %s (HDF5's file lock): the store cannot write it "
+            "until that process closes it\n",
+            n.c_str(), h.c_str());
     }
   }
   s->close();
@@ -446,13 +489,17 @@ int run_stats(const Args& a) {
 std::vector<Command> store_commands() {
   OptionSpec lt = lock_timeout_option();
   return {
-      {{"init", "HOME [--mode redo|undo]",
+      {{"init",
+        "HOME [--mode redo|undo]",
         "Create a new store in HOME (a missing or empty directory).\n"
         "redo (default): transactions go to a redo journal, a background flusher applies them.\n"
         "undo: transactions write the HDF5 files in place under undo journals.",
-        {{"mode", "MODE", "redo (default) or undo"}}, 1, 1},
+        {{"mode", "MODE", "redo (default) or undo"}},
+        1,
+        1},
        run_init},
-      {{"create-dataset", "HOME FILE:/path --dtype DTYPE --shape SHAPE --chunk CHUNK [options]",
+      {{"create-dataset",
+        "HOME FILE:/path --dtype DTYPE --shape SHAPE --chunk CHUNK [options]",
         "Create a chunked dataset (and the file and parent groups if missing) in one transaction.\n"
         "DTYPE is u8..u64, i8..i64, f32 or f64; shapes are comma-separated (1024,1024,512).",
         {{"dtype", "DTYPE", "element type"},
@@ -463,20 +510,28 @@ std::vector<Command> store_commands() {
          {"no-checksum", "", "no Fletcher32 checksum on chunks (default: checksummed)"},
          {"fill", "VALUE", "fill value of unwritten elements (default 0)"},
          lt},
-        2, 2},
+        2,
+        2},
        run_create_dataset},
-      {{"ls", "HOME",
+      {{"ls",
+        "HOME",
         "List the store's files and datasets (dtype, shape, chunk, filters) and the attributes\n"
         "of files, groups and datasets (@name = value) as of the last commit, flushed or not,\n"
         "and the pending (committed, unflushed) transactions.",
-        {lt}, 1, 1},
+        {lt},
+        1,
+        1},
        run_ls},
-      {{"log", "HOME",
+      {{"log",
+        "HOME",
         "List the committed transactions not yet flushed: txid, commit time, chunk bytes,\n"
         "operations, message and metadata.",
-        {lt}, 1, 1},
+        {lt},
+        1,
+        1},
        run_log},
-      {{"get", "HOME FILE:/path (--chunk I,J,K | --slice A:B,C:D) [--raw|--text]",
+      {{"get",
+        "HOME FILE:/path (--chunk I,J,K | --slice A:B,C:D) [--raw|--text]",
         "Print one chunk (whole, edge chunks included) or a hyperslab of a dataset as of the\n"
         "last commit: as text (default, one line per row) or as raw little-endian bytes.",
         {{"chunk", "COORDS", "chunk coordinates (chunk index per dimension)"},
@@ -484,21 +539,32 @@ std::vector<Command> store_commands() {
          {"raw", "", "write the raw bytes to stdout"},
          {"text", "", "write text (the default)"},
          lt},
-        2, 2},
+        2,
+        2},
        run_get},
-      {{"flush", "HOME",
+      {{"flush",
+        "HOME",
         "Apply every committed transaction to the HDF5 files in data/ and empty the journal.",
-        {lt}, 1, 1},
+        {lt},
+        1,
+        1},
        run_flush},
-      {{"recover", "HOME",
+      {{"recover",
+        "HOME",
         "Open the store, which runs crash recovery (discard uncommitted transactions, revert\n"
         "undo journals, roll committed transactions forward), flush and close; print what was done.\n"
         "With --quarantine TXID: move that committed transaction (one recovery reports cannot be\n"
         "applied) to HOME/quarantine/ instead, without opening the store; nothing is deleted.",
-        {{"quarantine", "TXID", "move this committed transaction aside (redo mode)"}, lt}, 1, 1},
+        {{"quarantine", "TXID", "move this committed transaction aside (redo mode)"}, lt},
+        1,
+        1},
        run_recover},
-      {{"stats", "HOME", "Store statistics: mode, pending transactions, sizes of data/ and journal/.",
-        {lt}, 1, 1},
+      {{"stats",
+        "HOME",
+        "Store statistics: mode, pending transactions, sizes of data/ and journal/.",
+        {lt},
+        1,
+        1},
        run_stats},
   };
 }

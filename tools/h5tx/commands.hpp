@@ -22,11 +22,11 @@ struct Command {
 std::vector<Command> all_commands();
 
 // Per-area command lists (cmd_*.cpp).
-std::vector<Command> store_commands();    // init create-dataset ls log get flush recover stats
-std::vector<Command> ingest_commands();   // ingest demo
-std::vector<Command> check_commands();    // check dump
-std::vector<Command> export_commands();   // export
-std::vector<Command> undo_commands();     // undo-recover
+std::vector<Command> store_commands();   // init create-dataset ls log get flush recover stats
+std::vector<Command> ingest_commands();  // ingest demo
+std::vector<Command> check_commands();   // check dump
+std::vector<Command> export_commands();  // export
+std::vector<Command> undo_commands();    // undo-recover
 
 // The --lock-timeout option every store command takes.
 OptionSpec lock_timeout_option();

@@ -58,7 +58,9 @@ Shape demo_shape(uint64_t mib) {
   return Shape{edge, edge, edge};
 }
 
-std::unique_ptr<Input> demo_input(const Shape& shape) { return std::unique_ptr<Input>(new DemoInput(shape)); }
+std::unique_ptr<Input> demo_input(const Shape& shape) {
+  return std::unique_ptr<Input>(new DemoInput(shape));
+}
 
 }  // namespace cli
 }  // namespace h5tx

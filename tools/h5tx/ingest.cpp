@@ -26,7 +26,6 @@ const char kMetaRun[] = "h5tx.ingest.run";
 const char kMetaChunks[] = "h5tx.ingest.chunks";
 const char kMetaTarget[] = "h5tx.ingest.target";
 
-
 bool contains(const std::vector<std::string>& v, const std::string& s) {
   return std::find(v.begin(), v.end(), s) != v.end();
 }
@@ -41,8 +40,8 @@ std::vector<uint32_t> find_runs(Transaction& tx, const std::string& id) {
     if (p.compare(0, prefix.size(), prefix) != 0) continue;
     std::vector<uint64_t> n;
     std::string rest = p.substr(prefix.size());
-    if (rest.find_first_not_of("0123456789") == std::string::npos && parse_ranges(rest, &n) && n.size() == 1 &&
-        n[0] > 0 && n[0] < UINT32_MAX)
+    if (rest.find_first_not_of("0123456789") == std::string::npos && parse_ranges(rest, &n) &&
+        n.size() == 1 && n[0] > 0 && n[0] < UINT32_MAX)
       runs.push_back(uint32_t(n[0]));
   }
   std::sort(runs.begin(), runs.end());
@@ -88,8 +87,8 @@ DatasetSpec prepare_target(Transaction& setup, const std::vector<std::string>& f
     bool grow = false;
     for (size_t d = 0; d < spec.shape.size(); d++) {
       if (spec.shape[d] > input.shape()[d])
-        throw UsageError(where + " has shape " + format_shape(spec.shape) + ", larger than " + input.describe() +
-                         " (" + format_shape(input.shape()) + ")");
+        throw UsageError(where + " has shape " + format_shape(spec.shape) + ", larger than " +
+                         input.describe() + " (" + format_shape(input.shape()) + ")");
       if (spec.shape[d] < input.shape()[d]) grow = true;
     }
     if (grow) {
@@ -113,7 +112,9 @@ DatasetSpec prepare_target(Transaction& setup, const std::vector<std::string>& f
   return spec;
 }
 
-std::string progress_path(const IngestResult& r) { return "/" + r.id + "/" + std::to_string(r.run); }
+std::string progress_path(const IngestResult& r) {
+  return "/" + r.id + "/" + std::to_string(r.run);
+}
 
 // Resuming run r.run: which chunks are committed, from its progress
 // dataset and the metadata of pending transactions. Returns the chunks per
@@ -166,8 +167,7 @@ uint64_t start_progress(Transaction& setup, const std::vector<std::string>& file
 // The worker threads: each takes the next group of chunks not yet done and
 // commits them, with their progress marks, in one transaction.
 void write_chunks(Store& store, Input& input, const IngestOptions& opt, const DatasetSpec& spec,
-                  const ChunkGrid& grid, const std::vector<uint8_t>& done, uint64_t group,
-                  IngestResult& r) {
+                  const ChunkGrid& grid, const std::vector<uint8_t>& done, uint64_t group, IngestResult& r) {
   const std::string& file = opt.target.file;
   const std::string& path = opt.target.path;
   const std::string where = file + ":" + path;
@@ -225,8 +225,9 @@ void write_chunks(Store& store, Input& input, const IngestOptions& opt, const Da
         }
         if (opt.max_rate_mib > 0) {
           double due = double(total_written) / (opt.max_rate_mib * 1024 * 1024);
-          std::this_thread::sleep_until(start + std::chrono::duration_cast<std::chrono::steady_clock::duration>(
-                                                    std::chrono::duration<double>(due)));
+          std::this_thread::sleep_until(start +
+                                        std::chrono::duration_cast<std::chrono::steady_clock::duration>(
+                                            std::chrono::duration<double>(due)));
         }
       }
     } catch (...) {
@@ -264,8 +265,8 @@ IngestResult run_ingest(Store& store, Input& input, const IngestOptions& opt) {
   r.chunk = spec.chunk;
   ChunkGrid grid(input.shape(), spec.chunk);
   r.chunks = grid.count();
-  std::string identity = "target=" + where + "\ninput=" + input.identity() + "\ndtype=" +
-                         dtype_name(input.dtype()) + "\nshape=" + format_shape(input.shape()) +
+  std::string identity = "target=" + where + "\ninput=" + input.identity() +
+                         "\ndtype=" + dtype_name(input.dtype()) + "\nshape=" + format_shape(input.shape()) +
                          "\nchunk=" + format_shape(spec.chunk);
   r.id = hex16(XXH3_64bits(identity.data(), identity.size()));
 
@@ -299,10 +300,12 @@ IngestResult run_ingest(Store& store, Input& input, const IngestOptions& opt) {
   }
   if (opt.log) {
     if (r.resumed)
-      std::fprintf(opt.log, "resuming ingest %s run %u: %" PRIu64 " of %" PRIu64 " chunks already committed\n",
+      std::fprintf(opt.log,
+                   "resuming ingest %s run %u: %" PRIu64 " of %" PRIu64 " chunks already committed\n",
                    r.id.c_str(), r.run, done_count, r.chunks);
     else
-      std::fprintf(opt.log, "starting ingest %s run %u: %" PRIu64 " chunks of %s, %" PRIu64 " per transaction\n",
+      std::fprintf(opt.log,
+                   "starting ingest %s run %u: %" PRIu64 " chunks of %s, %" PRIu64 " per transaction\n",
                    r.id.c_str(), r.run, r.chunks, format_shape(spec.chunk, "x").c_str(), group);
     std::fflush(opt.log);
   }

@@ -30,32 +30,32 @@ constexpr char kIngestFile[] = ".h5tx-ingest.h5";
 
 struct IngestOptions {
   Target target;
-  Shape chunk;                 // for a new dataset; empty: default_chunk()
-  int deflate_level = 0;       // 0: no compression (new dataset)
-  bool fletcher32 = true;      // new dataset
-  uint64_t tx_chunks = 16;     // chunks per transaction (a resumed run keeps the first run's)
+  Shape chunk;              // for a new dataset; empty: default_chunk()
+  int deflate_level = 0;    // 0: no compression (new dataset)
+  bool fletcher32 = true;   // new dataset
+  uint64_t tx_chunks = 16;  // chunks per transaction (a resumed run keeps the first run's)
   unsigned threads = 2;
   enum class Resume { Auto, Yes, No } resume = Resume::Auto;
-  double max_rate_mib = 0;     // 0: unlimited
-  bool verbose = false;        // one line per committed transaction on `log`
+  double max_rate_mib = 0;  // 0: unlimited
+  bool verbose = false;     // one line per committed transaction on `log`
   FILE* log = stdout;
-  int progress_tty = -1;       // Progress interactive flag (-1: isatty)
+  int progress_tty = -1;  // Progress interactive flag (-1: isatty)
   double progress_interval = 2;
   std::string progress_label = "ingest";
 };
 
 struct IngestResult {
-  std::string id;              // 16 hex digits
+  std::string id;  // 16 hex digits
   uint32_t run = 1;
-  uint64_t chunks = 0;         // in the array
-  uint64_t chunks_written = 0; // by this run
-  uint64_t chunks_skipped = 0; // committed by earlier runs
-  uint64_t transactions = 0;   // committed by this run
-  uint64_t bytes_written = 0;  // raw chunk bytes written by this run
+  uint64_t chunks = 0;          // in the array
+  uint64_t chunks_written = 0;  // by this run
+  uint64_t chunks_skipped = 0;  // committed by earlier runs
+  uint64_t transactions = 0;    // committed by this run
+  uint64_t bytes_written = 0;   // raw chunk bytes written by this run
   double seconds = 0;
   bool resumed = false;
   bool already_complete = false;
-  Shape chunk;                 // the dataset's chunk shape
+  Shape chunk;  // the dataset's chunk shape
 };
 
 // A chunk shape of about 1 MiB for `shape`: halves the largest dimension

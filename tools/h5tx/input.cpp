@@ -33,7 +33,8 @@ namespace {
 
 std::string stat_identity(const std::string& path) {
   struct stat st;
-  if (::stat(path.c_str(), &st) != 0) throw IoError(path, std::string("cannot stat: ") + std::strerror(errno), errno);
+  if (::stat(path.c_str(), &st) != 0)
+    throw IoError(path, std::string("cannot stat: ") + std::strerror(errno), errno);
   char* real = ::realpath(path.c_str(), nullptr);
   std::string abs = real ? real : path;
   std::free(real);
@@ -43,8 +44,7 @@ std::string stat_identity(const std::string& path) {
 
 class RawInput : public Input {
  public:
-  RawInput(const std::string& path, uint64_t offset, DType dtype, const Shape& shape,
-           const std::string& kind)
+  RawInput(const std::string& path, uint64_t offset, DType dtype, const Shape& shape, const std::string& kind)
       : path_(path), kind_(kind), offset_(offset), dtype_(dtype), shape_(shape) {
     fd_ = ::open(path.c_str(), O_RDONLY | O_CLOEXEC);
     if (fd_ < 0) throw IoError(path, std::string("cannot open input: ") + std::strerror(errno), errno);
@@ -58,8 +58,8 @@ class RawInput : public Input {
     if (uint64_t(st.st_size) < need) {
       ::close(fd_);
       throw InvalidArgumentError(path, "input holds " + std::to_string(st.st_size) + " bytes, " +
-                                           format_shape(shape, "x") + " " + dtype_name(dtype) +
-                                           " needs " + std::to_string(need));
+                                           format_shape(shape, "x") + " " + dtype_name(dtype) + " needs " +
+                                           std::to_string(need));
     }
     identity_ = kind + "|" + stat_identity(path) + "|" + std::to_string(offset);
   }
@@ -103,7 +103,8 @@ class RawInput : public Input {
       ssize_t got = ::pread(fd_, p, n, off_t(off));
       if (got < 0 && errno == EINTR) continue;
       if (got < 0) throw IoError(path_, std::string("cannot read input: ") + std::strerror(errno), errno);
-      if (got == 0) throw IoError(path_, "input file shrank while reading (offset " + std::to_string(off) + ")");
+      if (got == 0)
+        throw IoError(path_, "input file shrank while reading (offset " + std::to_string(off) + ")");
       p += got;
       n -= uint64_t(got);
       off += uint64_t(got);
@@ -148,10 +149,11 @@ class Hdf5Input : public Input {
     std::vector<hsize_t> s(start.begin(), start.end()), c(count.begin(), count.end());
     hdf5::Handle fspace(H5Dget_space(dset_.get()), "cannot read the dataspace", where);
     hdf5::check(H5Sselect_hyperslab(fspace.get(), H5S_SELECT_SET, s.data(), nullptr, c.data(), nullptr),
-             "cannot select a hyperslab", where);
-    hdf5::Handle mspace(H5Screate_simple(int(c.size()), c.data(), nullptr), "cannot create a dataspace", where);
-    hdf5::check(H5Dread(dset_.get(), mem_type_, mspace.get(), fspace.get(), H5P_DEFAULT, out),
-             "cannot read", where);
+                "cannot select a hyperslab", where);
+    hdf5::Handle mspace(H5Screate_simple(int(c.size()), c.data(), nullptr), "cannot create a dataspace",
+                        where);
+    hdf5::check(H5Dread(dset_.get(), mem_type_, mspace.get(), fspace.get(), H5P_DEFAULT, out), "cannot read",
+                where);
   }
 
  private:
@@ -184,8 +186,8 @@ bool file_exists(const std::string& path) {
 
 void check_agrees(const Input& in, bool has_dtype, DType dtype, const Shape& shape) {
   if (has_dtype && dtype != in.dtype())
-    throw UsageError("--dtype " + std::string(dtype_name(dtype)) + " disagrees with " + in.describe() +
-                     " (" + dtype_name(in.dtype()) + ")");
+    throw UsageError("--dtype " + std::string(dtype_name(dtype)) + " disagrees with " + in.describe() + " (" +
+                     dtype_name(in.dtype()) + ")");
   if (!shape.empty() && shape != in.shape())
     throw UsageError("--shape " + format_shape(shape) + " disagrees with " + in.describe() + " (" +
                      format_shape(in.shape()) + ")");
@@ -202,8 +204,7 @@ std::unique_ptr<Input> open_hdf5_input(const std::string& path, const std::strin
   return std::unique_ptr<Input>(new Hdf5Input(path, dataset));
 }
 
-std::unique_ptr<Input> open_input(const std::string& spec, bool has_dtype, DType dtype,
-                                  const Shape& shape) {
+std::unique_ptr<Input> open_input(const std::string& spec, bool has_dtype, DType dtype, const Shape& shape) {
   size_t sep = spec.rfind(":/");
   if (sep != std::string::npos && sep > 0 && !file_exists(spec) && file_exists(spec.substr(0, sep))) {
     std::unique_ptr<Input> in = open_hdf5_input(spec.substr(0, sep), spec.substr(sep + 1));
@@ -211,8 +212,7 @@ std::unique_ptr<Input> open_input(const std::string& spec, bool has_dtype, DType
     return in;
   }
   if (!file_exists(spec)) {
-    if (sep != std::string::npos && sep > 0)
-      throw NotFoundError(spec.substr(0, sep), "no such input file");
+    if (sep != std::string::npos && sep > 0) throw NotFoundError(spec.substr(0, sep), "no such input file");
     throw NotFoundError(spec, "no such input file");
   }
   std::string head = read_prefix(spec, 8);
@@ -224,8 +224,7 @@ std::unique_ptr<Input> open_input(const std::string& spec, bool has_dtype, DType
   }
   if (head.size() == 8 && head.compare(0, 8, "\x89HDF\r\n\x1a\n", 8) == 0)
     throw UsageError(spec + " is an HDF5 file: name the dataset to ingest, " + spec + ":/path");
-  if (!has_dtype || shape.empty())
-    throw UsageError(spec + " is a raw file: give its --dtype and --shape");
+  if (!has_dtype || shape.empty()) throw UsageError(spec + " is a raw file: give its --dtype and --shape");
   return open_raw_input(spec, 0, dtype, shape, "raw");
 }
 

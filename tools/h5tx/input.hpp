@@ -44,8 +44,7 @@ std::unique_ptr<Input> open_hdf5_input(const std::string& path, const std::strin
 // (magic), else a raw file, which needs `dtype` and `shape` (has_dtype false
 // / shape empty: UsageError). --dtype/--shape given for a .npy or HDF5 input
 // must agree with it (UsageError otherwise).
-std::unique_ptr<Input> open_input(const std::string& spec, bool has_dtype, DType dtype,
-                                  const Shape& shape);
+std::unique_ptr<Input> open_input(const std::string& spec, bool has_dtype, DType dtype, const Shape& shape);
 
 }  // namespace cli
 }  // namespace h5tx

@@ -62,7 +62,10 @@ DType dtype_from_descr(const std::string& d, const std::string& path) {
   if (d.size() < 3) bad(path, "unsupported dtype '" + d + "'");
   char order = d[0], kind = d[1];
   std::string size = d.substr(2);
-  if (order == '>' && size != "1") bad(path, "dtype '" + d + "' is big-endian (h5tx reads little-endian .npy only; use arr.astype(arr.dtype.newbyteorder('<')))");
+  if (order == '>' && size != "1")
+    bad(path, "dtype '" + d +
+                  "' is big-endian (h5tx reads little-endian .npy only; use "
+                  "arr.astype(arr.dtype.newbyteorder('<')))");
   if (order != '<' && order != '|' && order != '=' && order != '>')
     bad(path, "unsupported dtype '" + d + "'");
   if (kind == 'u') {
@@ -84,7 +87,9 @@ DType dtype_from_descr(const std::string& d, const std::string& path) {
 
 }  // namespace
 
-bool is_npy(const std::string& bytes) { return bytes.compare(0, 6, kMagic, 6) == 0; }
+bool is_npy(const std::string& bytes) {
+  return bytes.compare(0, 6, kMagic, 6) == 0;
+}
 
 NpyHeader parse_npy_header(const std::string& bytes, const std::string& path) {
   if (bytes.size() < 10 || !is_npy(bytes)) bad(path, "no \\x93NUMPY magic");
@@ -133,16 +138,20 @@ NpyHeader parse_npy_header(const std::string& bytes, const std::string& path) {
           v = v * 10 + uint64_t(c - '0');
         }
         h.shape.push_back(v);
-        if (sc.peek(',')) sc.i++;
-        else break;
+        if (sc.peek(','))
+          sc.i++;
+        else
+          break;
       }
       sc.expect(')');
       have_shape = true;
     } else {
       bad(path, "header: unknown key '" + key + "'");
     }
-    if (sc.peek(',')) sc.i++;
-    else break;
+    if (sc.peek(','))
+      sc.i++;
+    else
+      break;
   }
   sc.expect('}');
   if (!have_descr || !have_order || !have_shape) bad(path, "header lacks descr, fortran_order or shape");

@@ -16,7 +16,9 @@ Progress::Progress(std::string label, uint64_t total_bytes, int interactive, FIL
   start_ = last_draw_ = std::chrono::steady_clock::now();
 }
 
-Progress::~Progress() { finish(); }
+Progress::~Progress() {
+  finish();
+}
 
 void Progress::add(uint64_t bytes, uint64_t items) {
   std::lock_guard<std::mutex> l(mu_);
@@ -63,8 +65,10 @@ std::string Progress::line(const std::string& label, uint64_t done, uint64_t ski
                 format_bytes(double(total)).c_str(), format_bytes(rate).c_str());
   s += buf;
   s += "  " + std::to_string(items) + (items == 1 ? " chunk" : " chunks");
-  if (rate > 0 && all < total) s += "  ETA " + format_duration(double(total - all) / rate);
-  else if (all >= total) s += "  in " + format_duration(seconds);
+  if (rate > 0 && all < total)
+    s += "  ETA " + format_duration(double(total - all) / rate);
+  else if (all >= total)
+    s += "  in " + format_duration(seconds);
   return s;
 }
 
@@ -75,8 +79,10 @@ void Progress::draw_locked(bool final) {
   last_draw_ = now;
   std::string l = line(label_, done_, skipped_, total_, items_,
                        std::chrono::duration<double>(now - start_).count(), tty_);
-  if (tty_) std::fprintf(out_, "\r%s\x1b[K%s", l.c_str(), final ? "\n" : "");
-  else std::fprintf(out_, "%s\n", l.c_str());
+  if (tty_)
+    std::fprintf(out_, "\r%s\x1b[K%s", l.c_str(), final ? "\n" : "");
+  else
+    std::fprintf(out_, "%s\n", l.c_str());
   std::fflush(out_);
 }
 

@@ -39,7 +39,7 @@ uint64_t new_device() {
 
 // One unsynced change to a file's bytes.
 struct Pending {
-  bool truncate;       // true: resize to `offset`; false: write `bytes` at `offset`
+  bool truncate;  // true: resize to `offset`; false: write `bytes` at `offset`
   uint64_t offset;
   std::string bytes;
 };
@@ -108,11 +108,16 @@ std::vector<std::string> split_path(const std::string& path) {
 
 const char* mode_name(OpenMode mode) {
   switch (mode) {
-    case OpenMode::ReadOnly: return "read-only";
-    case OpenMode::ReadWrite: return "read-write";
-    case OpenMode::Create: return "create";
-    case OpenMode::CreateNew: return "create-new";
-    case OpenMode::CreateTrunc: return "create-trunc";
+    case OpenMode::ReadOnly:
+      return "read-only";
+    case OpenMode::ReadWrite:
+      return "read-write";
+    case OpenMode::Create:
+      return "create";
+    case OpenMode::CreateNew:
+      return "create-new";
+    case OpenMode::CreateTrunc:
+      return "create-trunc";
   }
   return "?";
 }
@@ -138,7 +143,7 @@ struct FaultEnv::State {
   std::map<uint64_t, LockState> flocks GUARDED_BY(mu);  // File::try_lock (flock), per inode
   uint64_t removed_since_gc GUARDED_BY(mu) = 0;
 
-  uint64_t epoch GUARDED_BY(mu) = 0;  // bumped by every crash; Files and locks remember theirs
+  uint64_t epoch GUARDED_BY(mu) = 0;              // bumped by every crash; Files and locks remember theirs
   uint64_t device GUARDED_BY(mu) = new_device();  // identity().device of Files of this epoch
   uint64_t ops GUARDED_BY(mu) = 0;
   uint64_t reads GUARDED_BY(mu) = 0;
@@ -146,8 +151,8 @@ struct FaultEnv::State {
   uint64_t crash_after GUARDED_BY(mu) = 0;
   bool dead GUARDED_BY(mu) = false;
   uint64_t dead_after GUARDED_BY(mu) = 0;
-  std::map<uint64_t, Fault> faults GUARDED_BY(mu);       // by operation number
-  std::map<uint64_t, int> read_faults GUARDED_BY(mu);    // by read number: errno
+  std::map<uint64_t, Fault> faults GUARDED_BY(mu);     // by operation number
+  std::map<uint64_t, int> read_faults GUARDED_BY(mu);  // by read number: errno
   CrashOptions crash_options GUARDED_BY(mu);
   uint64_t capacity GUARDED_BY(mu) = 0;  // bytes; 0: unlimited
 
@@ -172,7 +177,7 @@ struct FaultEnv::State {
     cv.notify_all();
   }
 
-  std::string image() const REQUIRES(mu);            // callers hold mu
+  std::string image() const REQUIRES(mu);              // callers hold mu
   void load_image(const std::string& b) REQUIRES(mu);  // callers hold mu; a fresh State
 
   // ---- operation bookkeeping (callers hold mu) ----
@@ -213,8 +218,7 @@ struct FaultEnv::State {
   // Ending it (destruction, also by exception) may kill the Env.
   class Op {
    public:
-    Op(State* s, const char* name, const std::string& path, const std::string& detail)
-        REQUIRES(s->mu)
+    Op(State* s, const char* name, const std::string& path, const std::string& detail) REQUIRES(s->mu)
         : s_(s), name_(name), path_(path) {
       s_->check_alive(name, path);
       index_ = ++s_->ops;
@@ -264,8 +268,8 @@ struct FaultEnv::State {
 
   // The inode at `comps` through current (or durable) entries; 0 if missing.
   // A non-directory in the middle gives 0 with *err = ENOTDIR.
-  uint64_t walk(const std::vector<std::string>& comps, size_t n, bool durable,
-                int* err = nullptr) const REQUIRES(mu) {
+  uint64_t walk(const std::vector<std::string>& comps, size_t n, bool durable, int* err = nullptr) const
+      REQUIRES(mu) {
     uint64_t cur = kRoot;
     for (size_t i = 0; i < n; ++i) {
       auto it = inodes.find(cur);
@@ -406,8 +410,8 @@ struct FaultEnv::State {
 
   // `visited` guards against directory cycles, which unsynced cross-directory
   // renames of directories can create in the durable namespace.
-  void list_files(uint64_t dir, const std::string& prefix, bool durable,
-                  std::vector<std::string>* out, std::set<uint64_t>* visited) const REQUIRES(mu) {
+  void list_files(uint64_t dir, const std::string& prefix, bool durable, std::vector<std::string>* out,
+                  std::set<uint64_t>* visited) const REQUIRES(mu) {
     if (!visited->insert(dir).second) return;
     const Inode& d = inodes.at(dir);
     for (const auto& e : durable ? d.durable_entries : d.entries) {
@@ -430,12 +434,7 @@ using State = FaultEnv::State;
 class FaultFile final : public File {
  public:
   FaultFile(State* s, uint64_t ino, std::string path, bool writable) REQUIRES(s->mu)
-      : s_(s),
-        ino_(ino),
-        path_(std::move(path)),
-        epoch_(s->epoch),
-        device_(s->device),
-        writable_(writable) {
+      : s_(s), ino_(ino), path_(std::move(path)), epoch_(s->epoch), device_(s->device), writable_(writable) {
     s_->inodes.at(ino_).open_handles++;  // the caller holds the mutex
   }
 
@@ -520,8 +519,10 @@ class FaultFile final : public File {
       if (!ls.exclusive && ls.shared == 0) s_->flocks.erase(ino_);
       return false;
     }
-    if (exclusive) ls.exclusive = true;
-    else ls.shared++;
+    if (exclusive)
+      ls.exclusive = true;
+    else
+      ls.shared++;
     flock_ = exclusive ? 2 : 1;
     return true;
   }
@@ -539,8 +540,10 @@ class FaultFile final : public File {
     if (flock_ == 0) return;
     auto it = s_->flocks.find(ino_);
     if (it != s_->flocks.end()) {
-      if (flock_ == 2) it->second.exclusive = false;
-      else it->second.shared--;
+      if (flock_ == 2)
+        it->second.exclusive = false;
+      else
+        it->second.shared--;
       if (!it->second.exclusive && it->second.shared == 0) s_->flocks.erase(it);
     }
     flock_ = 0;
@@ -563,9 +566,9 @@ class FaultFile final : public File {
       if (offset + n > limit) {
         size_t fits = offset < limit ? static_cast<size_t>(limit - offset) : 0;
         if (fits > 0) record_write(offset, p, fits);
-        fail(path_, "write of " + std::to_string(n) + " bytes at offset " +
-                        std::to_string(offset) + ": disk full after " + std::to_string(fits) +
-                        " bytes",
+        fail(path_,
+             "write of " + std::to_string(n) + " bytes at offset " + std::to_string(offset) +
+                 ": disk full after " + std::to_string(fits) + " bytes",
              ENOSPC);
       }
     }
@@ -770,8 +773,7 @@ void FaultEnv::sync_dir(const std::string& path) {
   if (!node.is_dir) fail(path, what, ENOTDIR);
   node.durable_entries = node.entries;
   auto& log = s_->dir_log;
-  log.erase(std::remove_if(log.begin(), log.end(),
-                           [ino](const DirChange& c) { return c.dir == ino; }),
+  log.erase(std::remove_if(log.begin(), log.end(), [ino](const DirChange& c) { return c.dir == ino; }),
             log.end());
   if (s_->removed_since_gc > 64) s_->collect_garbage();
 }
@@ -793,8 +795,7 @@ std::unique_ptr<FileLock> FaultEnv::lock_file(const std::string& path, LockKind 
   }
 
   const uint64_t epoch = s_->epoch;
-  const auto deadline = std::chrono::steady_clock::now() +
-                        std::max(timeout, std::chrono::milliseconds(0));
+  const auto deadline = std::chrono::steady_clock::now() + std::max(timeout, std::chrono::milliseconds(0));
   for (;;) {
     s_->check_epoch(epoch, "lock_file", path);
     LockState& ls = s_->locks[ino];
@@ -808,10 +809,10 @@ std::unique_ptr<FileLock> FaultEnv::lock_file(const std::string& path, LockKind 
       return std::unique_ptr<FileLock>(new FaultLock(s_.get(), ino, exclusive));
     }
     if (std::chrono::steady_clock::now() >= deadline) {
-      throw BusyError(path, std::string("cannot take ") + (exclusive ? "exclusive" : "shared") +
-                                " lock within " + duration_text(timeout) + ": " +
-                                (ls.exclusive ? "an exclusive" : "a shared") +
-                                " lock is held by another process or handle",
+      throw BusyError(path,
+                      std::string("cannot take ") + (exclusive ? "exclusive" : "shared") + " lock within " +
+                          duration_text(timeout) + ": " + (ls.exclusive ? "an exclusive" : "a shared") +
+                          " lock is held by another process or handle",
                       EAGAIN);
     }
     s_->cv.wait_until(l, deadline);
@@ -924,9 +925,8 @@ CrashStats FaultEnv::crash(const CrashOptions& options) {
   s.crash_after_set = false;
   s.add_trace("crash: kept " + std::to_string(stats.kept_file_changes) + "/" +
               std::to_string(stats.pending_file_changes) + " file changes (" +
-              std::to_string(stats.torn_writes) + " torn), " +
-              std::to_string(stats.kept_dir_changes) + "/" + std::to_string(stats.dir_changes) +
-              " directory operations");
+              std::to_string(stats.torn_writes) + " torn), " + std::to_string(stats.kept_dir_changes) + "/" +
+              std::to_string(stats.dir_changes) + " directory operations");
   s.cv.notify_all();
   return stats;
 }
