@@ -327,9 +327,23 @@ void JournaledFile::write_journal() {
 // data file: before-images of every page about to change that the level has
 // not saved yet are appended to the journal, the journal is synced (and its
 // directory, the first time), and only then is the data file touched.
+// Moves the write buffer to the data file, before-images first: the pages
+// of this level's starting state that the buffer (or a pending truncation)
+// would overwrite go to the journal, which is synced; then the buffer is
+// written (WAL order: journal durable before the data file changes).
 void JournaledFile::spill() {
   Level& level = levels_.back();
-  uint32_t level_no = static_cast<uint32_t>(levels_.size() - 1);
+  const std::vector<uint64_t> pages = pages_to_save(level);
+  const bool size_change = disk_valid_ < disk_size_ || logical_size_ != disk_size_;
+  if (pages.empty() && buffer_.empty() && !size_change) return;
+  if (!pages.empty() || journal_size_ == 0) journal_before_images(level, pages);
+  write_buffer();
+}
+
+// The pages (sorted, unique) whose before-images this level still lacks
+// and that the buffer or a pending truncation would change. Only bytes
+// below the level's starting size have a before-image.
+std::vector<uint64_t> JournaledFile::pages_to_save(const Level& level) {
   const uint64_t ps = opt_.page_size;
   std::vector<uint64_t> pages;
   auto need = [&](uint64_t from, uint64_t to) {
@@ -342,59 +356,64 @@ void JournaledFile::spill() {
   if (disk_valid_ < disk_size_) need(disk_valid_, disk_size_);
   std::sort(pages.begin(), pages.end());
   pages.erase(std::unique(pages.begin(), pages.end()), pages.end());
+  return pages;
+}
 
-  bool size_change = disk_valid_ < disk_size_ || logical_size_ != disk_size_;
-  bool first = journal_size_ == 0;
-  if (pages.empty() && buffer_.empty() && !size_change) return;
-
-  if (!pages.empty() || first) {
-    open_journal();
-    const uint64_t max_run = std::max<uint64_t>(ps, kMaxRunEntryBytes);
-    // Flushed past kStagingFlushBytes, so one more entry always fits.
-    size_t want = static_cast<size_t>(kMaxHeaderSize + kStagingFlushBytes + kEntryHeaderSize + max_run);
-    if (staging_.capacity < want) {
-      staging_.mem.reset(new char[want]);
-      staging_.capacity = want;
-    }
-    staging_.size = 0;
-    if (journal_size_ == 0) {
-      header_.page_size = ps;
-      header_.original_size = levels_.front().start_size;
-      header_.nonce = make_nonce(env_, this);
-      header_.version = kJournalVersion;
-      header_.owner = owner_of(*data_, data_path_);
-      std::string h = encode_header(header_);
-      std::memcpy(staging_.grow(h.size()), h.data(), h.size());
-    }
-    // One entry per run of adjacent pages (at most max_run bytes), its
-    // before-image read with one call straight into the staging buffer.
-    for (size_t i = 0; i < pages.size();) {
-      size_t j = i + 1;
-      while (j < pages.size() && pages[j] == pages[j - 1] + 1 && (j + 1 - i) * ps <= max_run) j++;
-      uint64_t run_off = pages[i] * ps;
-      size_t run_len =
-          static_cast<size_t>(std::min<uint64_t>((pages[j - 1] + 1) * ps, level.start_size) - run_off);
-      uint64_t pos = journal_size_ + staging_.size + kEntryHeaderSize;
-      char* entry = staging_.grow(kEntryHeaderSize + run_len);
-      if (data_->read(run_off, entry + kEntryHeaderSize, run_len) != run_len)
-        throw IoError(data_path_, "short read of " + std::to_string(run_len) + " bytes at " +
-                                      std::to_string(run_off) + " while saving before-images");
-      seal_entry(entry, header_, run_off, level_no, static_cast<uint32_t>(run_len));
-      for (; i < j; i++) {
-        uint64_t off = pages[i] * ps;
-        uint32_t len = static_cast<uint32_t>(std::min<uint64_t>(ps, level.start_size - off));
-        level.images[pages[i]] = Image{pos + (off - run_off), len};
-      }
-      if (staging_.size >= kStagingFlushBytes) write_journal();
-    }
-    write_journal();
-    journal_->datasync();  // also makes a new size durable
-    if (journal_needs_dir_sync_) {
-      env_->sync_dir(path_dirname(journal_path_));
-      journal_needs_dir_sync_ = false;
-    }
+// Appends one entry per run of adjacent pages (the journal header first,
+// for the transaction's first entry) and syncs the journal.
+void JournaledFile::journal_before_images(Level& level, const std::vector<uint64_t>& pages) {
+  const uint32_t level_no = static_cast<uint32_t>(levels_.size() - 1);
+  const uint64_t ps = opt_.page_size;
+  open_journal();
+  const uint64_t max_run = std::max<uint64_t>(ps, kMaxRunEntryBytes);
+  // Flushed past kStagingFlushBytes, so one more entry always fits.
+  size_t want = static_cast<size_t>(kMaxHeaderSize + kStagingFlushBytes + kEntryHeaderSize + max_run);
+  if (staging_.capacity < want) {
+    staging_.mem.reset(new char[want]);
+    staging_.capacity = want;
   }
+  staging_.size = 0;
+  if (journal_size_ == 0) {
+    header_.page_size = ps;
+    header_.original_size = levels_.front().start_size;
+    header_.nonce = make_nonce(env_, this);
+    header_.version = kJournalVersion;
+    header_.owner = owner_of(*data_, data_path_);
+    std::string h = encode_header(header_);
+    std::memcpy(staging_.grow(h.size()), h.data(), h.size());
+  }
+  // One entry per run of adjacent pages (at most max_run bytes), its
+  // before-image read with one call straight into the staging buffer.
+  for (size_t i = 0; i < pages.size();) {
+    size_t j = i + 1;
+    while (j < pages.size() && pages[j] == pages[j - 1] + 1 && (j + 1 - i) * ps <= max_run) j++;
+    uint64_t run_off = pages[i] * ps;
+    size_t run_len =
+        static_cast<size_t>(std::min<uint64_t>((pages[j - 1] + 1) * ps, level.start_size) - run_off);
+    uint64_t pos = journal_size_ + staging_.size + kEntryHeaderSize;
+    char* entry = staging_.grow(kEntryHeaderSize + run_len);
+    if (data_->read(run_off, entry + kEntryHeaderSize, run_len) != run_len)
+      throw IoError(data_path_, "short read of " + std::to_string(run_len) + " bytes at " +
+                                    std::to_string(run_off) + " while saving before-images");
+    seal_entry(entry, header_, run_off, level_no, static_cast<uint32_t>(run_len));
+    for (; i < j; i++) {
+      uint64_t off = pages[i] * ps;
+      uint32_t len = static_cast<uint32_t>(std::min<uint64_t>(ps, level.start_size - off));
+      level.images[pages[i]] = Image{pos + (off - run_off), len};
+    }
+    if (staging_.size >= kStagingFlushBytes) write_journal();
+  }
+  write_journal();
+  journal_->datasync();  // also makes a new size durable
+  if (journal_needs_dir_sync_) {
+    env_->sync_dir(path_dirname(journal_path_));
+    journal_needs_dir_sync_ = false;
+  }
+}
 
+// The buffer to the data file (its before-images are durable), then the
+// file's pending truncation or growth.
+void JournaledFile::write_buffer() {
   data_dirty_ = true;
   if (disk_valid_ < disk_size_) {
     data_->truncate(disk_valid_);

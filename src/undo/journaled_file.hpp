@@ -167,6 +167,9 @@ class JournaledFile {
   void check_usable(const char* op) const REQUIRES(mu_);
   void check_writable(const char* op) const REQUIRES(mu_);
   void spill() REQUIRES(mu_);
+  std::vector<uint64_t> pages_to_save(const Level& level) REQUIRES(mu_);
+  void journal_before_images(Level& level, const std::vector<uint64_t>& pages) REQUIRES(mu_);
+  void write_buffer() REQUIRES(mu_);
   void open_journal() REQUIRES(mu_);
   void write_journal() REQUIRES(mu_);
   void sync_data_if_dirty() REQUIRES(mu_);
