@@ -127,6 +127,14 @@ class H5TX_EXPORT Transaction {
   std::unique_ptr<TransactionImpl> impl_;
 };
 
+// A store: HOME/ with its lock, its data files and its journal.
+// Ownership: create()/open() return the only owner; the Transactions it
+// begins share its internal state (see Transaction), so destroying the Store
+// while they run is safe. Thread-safety: every method may be called from
+// any thread at any time; begin() from many threads at once is the intended
+// use (one Transaction per thread). Errors: every method throws an
+// h5tx::Error subclass (include/h5tx/error.hpp) naming the path; none
+// aborts. After close(), begin() throws StateError.
 class H5TX_EXPORT Store {
  public:
   // Creates HOME (must not exist or be empty) with the store layout.

@@ -14,6 +14,13 @@
 // hid_t obtained from the old file id is invalid afterwards, and hid()
 // returns the new one. The file is opened with H5F_CLOSE_STRONG so the reopen
 // really closes it. A crash inside a transaction is reverted by the next open.
+//
+// Ownership: an UndoFile owns its HDF5 file id; an UndoTransaction points
+// at its UndoFile, which must outlive it (and must not be moved while it
+// runs). Thread-safety: none beyond HDF5's own; use a file and its
+// transactions from one thread at a time. Errors: h5tx::Error subclasses
+// (Hdf5Error with HDF5's message, CorruptionError for a bad journal,
+// BusyError when another process holds the file); nothing aborts.
 #pragma once
 
 #include "h5tx/export.hpp"
