@@ -4,13 +4,16 @@
 #include <catch2/catch.hpp>
 #include <hdf5.h>
 
+#include <atomic>
 #include <cstdio>
 #include <cstdlib>
 #include <cstring>
 #include <fstream>
+#include <thread>
 
 #include "args.hpp"
 #include "chunk_grid.hpp"
+#include "chunk_source.hpp"
 #include "demo_volume.hpp"
 #include "hdf5/dtype_map.hpp"
 #include "hdf5/handle.hpp"
@@ -270,6 +273,90 @@ TEST_CASE("chunk grid and chunk extraction pad edge chunks with the fill value")
   std::vector<uint8_t> f = fill_element_of(DType::I16, -2);
   CHECK(f == std::vector<uint8_t>{0xfe, 0xff});
 }
+
+// An Input that counts its reads and can fail one.
+class CountingInput : public Input {
+ public:
+  explicit CountingInput(Input& base) : base_(base) {}
+  DType dtype() const override { return base_.dtype(); }
+  const Shape& shape() const override { return base_.shape(); }
+  std::string describe() const override { return "counting " + base_.describe(); }
+  std::string identity() const override { return base_.identity(); }
+  void read(const Shape& start, const Shape& count, void* out) override {
+    reads++;
+    if (fail_at_row >= 0 && int64_t(start[0]) == fail_at_row)
+      throw IoError("in.raw", "injected read error", 5);
+    base_.read(start, count, out);
+  }
+  std::atomic<int> reads{0};
+  int64_t fail_at_row = -1;
+
+ private:
+  Input& base_;
+};
+
+TEST_CASE("chunk source: every chunk equals extract_chunk's, read in units, from many threads") {
+  h5tx_test::TempDir dir("cli_source");
+  const Shape shape{13, 10, 9};
+  write_file(dir / "a.raw", pattern_u16(13 * 10 * 9));
+  std::unique_ptr<Input> raw = open_input(dir / "a.raw", true, DType::U16, shape);
+  const std::vector<uint8_t> fill = fill_element_of(DType::U16, 4242);
+  for (const Shape& chunk : std::vector<Shape>{{4, 4, 4}, {13, 10, 9}, {1, 10, 9}, {5, 3, 2}}) {
+    ChunkGrid grid(shape, chunk);
+    // Unit limits: a slab of whole chunk rows, rows of one chunk column, single chunks.
+    for (uint64_t max_unit : {uint64_t(1) << 20, uint64_t(600), uint64_t(1)}) {
+      for (size_t ahead : {size_t(0), size_t(2)}) {
+        INFO("chunk " << format_shape(chunk) << " max unit " << max_unit << " read ahead " << ahead);
+        CountingInput in(*raw);
+        std::vector<uint8_t> skip(size_t(grid.count()), 0);
+        for (uint64_t i = 0; i < grid.count(); i += 3) skip[size_t(i)] = 1;  // a resumed run
+        std::vector<std::vector<uint8_t>> got(size_t(grid.count()));
+        {
+          ChunkSource src(in, grid, fill, skip, max_unit, ahead);
+          std::atomic<uint64_t> next{0};
+          std::vector<std::thread> pool;
+          for (int t = 0; t < 3; t++)
+            pool.emplace_back([&] {
+              for (uint64_t i; (i = next.fetch_add(1)) < grid.count();)
+                if (!skip[size_t(i)]) got[size_t(i)] = src.chunk(i);
+            });
+          for (auto& t : pool) t.join();
+          const ChunkSource::Stats st = src.stats();
+          // Each unit holding a wanted chunk is read exactly once.
+          CHECK(st.units_read == uint64_t(in.reads.load()));
+          CHECK(st.units_read <= (grid.count() + src.unit_chunks() - 1) / src.unit_chunks());
+          if (max_unit >= (uint64_t(1) << 20)) CHECK(src.unit_chunks() == grid.count() / grid.grid()[0]);
+        }
+        for (uint64_t i = 0; i < grid.count(); i++) {
+          if (skip[size_t(i)]) continue;
+          CHECK(got[size_t(i)] == extract_chunk(*raw, grid, i, fill));
+        }
+      }
+    }
+  }
+}
+
+TEST_CASE("chunk source: a failed read reaches every chunk of its unit, and nothing hangs") {
+  h5tx_test::TempDir dir("cli_source_err");
+  const Shape shape{8, 4};
+  write_file(dir / "a.raw", pattern_u16(8 * 4));
+  std::unique_ptr<Input> raw = open_input(dir / "a.raw", true, DType::U16, shape);
+  ChunkGrid grid(shape, Shape{2, 2});
+  CountingInput in(*raw);
+  in.fail_at_row = 4;  // the third slab
+  ChunkSource src(in, grid, fill_element_of(DType::U16, 0), {}, uint64_t(1) << 20, 2);
+  CHECK(src.unit_chunks() == 2);
+  CHECK_NOTHROW(src.chunk(0));
+  for (uint64_t i : {4, 5}) {
+    try {
+      src.chunk(i);
+      FAIL("no error");
+    } catch (const IoError& e) {
+      CHECK(std::string(e.what()).find("injected read error") != std::string::npos);
+    }
+  }
+  CHECK_NOTHROW(src.chunk(7));
+}  // the destructor stops the prefetcher with units left unread
 
 TEST_CASE("progress lines carry percent, throughput and ETA") {
   std::string l = Progress::line("ingest", 50 << 20, 0, 100 << 20, 50, 10.0, true);

@@ -34,6 +34,24 @@ double seconds_since(std::chrono::steady_clock::time_point t) {
   return std::chrono::duration<double>(std::chrono::steady_clock::now() - t).count();
 }
 
+// --verbose: where the time went, as a share of the ingest's wall time
+// (workers' stages as a share of all workers' time).
+void print_stages(const IngestResult& r) {
+  const IngestResult::Stages& st = r.stages;
+  const double wall = r.seconds > 0 ? r.seconds : 1e-9;
+  const double workers = wall * std::max(1u, st.threads);
+  auto pct = [](double part, double whole) { return 100.0 * part / whole; };
+  std::printf("stages: input read in %" PRIu64 " units of up to %" PRIu64
+              " chunks, %s in %s (%.0f%% of the wall time)\n",
+              st.read_units, st.unit_chunks, format_bytes(double(st.read_bytes)).c_str(),
+              format_duration(st.read).c_str(), pct(st.read, wall));
+  std::printf(
+      "stages: %u workers: getting chunks %.0f%% (waiting for input %.0f%%), filters and staging "
+      "%.0f%%, commit %.0f%%, other %.0f%%\n",
+      st.threads, pct(st.input, workers), pct(st.wait, workers), pct(st.stage, workers),
+      pct(st.commit, workers), std::max(0.0, 100.0 - pct(st.input + st.stage + st.commit, workers)));
+}
+
 void print_result(const IngestResult& r, double flush_seconds) {
   if (r.already_complete) {
     std::printf("ingest %s run %u is already complete: all %" PRIu64 " chunks committed; nothing written\n",
@@ -82,6 +100,7 @@ int run_ingest_cmd(const Args& a) {
   bool redo = s->mode() == Mode::Redo;
   s->close();  // redo mode: flushes the journal into data/
   print_result(r, r.already_complete || !redo ? -1 : seconds_since(t));
+  if (o.verbose && !r.already_complete) print_stages(r);
   return 0;
 }
 
@@ -216,7 +235,7 @@ std::vector<Command> ingest_commands() {
       {"shape", "SHAPE", "shape of a raw input, C order (1024,1024,512)"},
       {"resume", "", "continue the same unfinished ingest (the default when one is found)"},
       {"no-resume", "", "start over: write every chunk again, as a new run"},
-      {"verbose", "", "print each committed transaction: txid and chunk indices"},
+      {"verbose", "", "print each committed transaction (txid, chunk indices) and where the time went"},
   };
   for (const OptionSpec& o : common_ingest_options()) ingest_opts.push_back(o);
   ingest_opts.push_back(lock_timeout_option());

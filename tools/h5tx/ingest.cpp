@@ -13,6 +13,7 @@
 #include <vector>
 
 #include "chunk_grid.hpp"
+#include "chunk_source.hpp"
 #include "input.hpp"
 #include "progress.hpp"
 
@@ -181,7 +182,11 @@ void write_chunks(Store& store, Input& input, const IngestOptions& opt, const Da
   std::atomic<bool> stop{false};
   std::mutex err_mu, log_mu;
   std::exception_ptr error;
-  const std::vector<uint8_t> fill = fill_element_of(spec.dtype, spec.fill_value);
+  unsigned threads = std::max(1u, opt.threads);
+  if (store.mode() == Mode::Undo) threads = 1;  // one writer at a time in undo mode
+  ChunkSource source(input, grid, fill_element_of(spec.dtype, spec.fill_value), done, uint64_t(32) << 20,
+                     threads + 2);
+  std::mutex stage_mu;  // guards r.stages
   const std::string pfile = kIngestFile, ppath = progress_path(r);
   const std::vector<uint32_t> marks(size_t(group), r.run);
   auto start = std::chrono::steady_clock::now();
@@ -199,11 +204,16 @@ void write_chunks(Store& store, Input& input, const IngestOptions& opt, const Da
         for (uint64_t i = first; i < last; i++)
           if (!done[i]) todo.push_back(i);
         if (todo.empty()) continue;
+        double extract_s = 0, stage_s = 0;
         Transaction tx = store.begin(txo);
         for (uint64_t i : todo) {
           if (stop.load()) return;
-          std::vector<uint8_t> data = extract_chunk(input, grid, i, fill);
+          auto t0 = std::chrono::steady_clock::now();
+          std::vector<uint8_t> data = source.chunk(i);
+          auto t1 = std::chrono::steady_clock::now();
           tx.write_chunk(file, path, grid.coords(i), data);
+          extract_s += std::chrono::duration<double>(t1 - t0).count();
+          stage_s += std::chrono::duration<double>(std::chrono::steady_clock::now() - t1).count();
         }
         tx.write_chunk(pfile, ppath, Shape{g}, marks.data(), marks.size() * sizeof(uint32_t));
         std::string ranges = format_ranges(todo);
@@ -212,7 +222,14 @@ void write_chunks(Store& store, Input& input, const IngestOptions& opt, const Da
         tx.set_metadata(kMetaRun, std::to_string(r.run));
         tx.set_metadata(kMetaChunks, ranges);
         tx.set_metadata(kMetaTarget, where);
+        auto tc = std::chrono::steady_clock::now();
         tx.commit();
+        {
+          std::lock_guard<std::mutex> l(stage_mu);
+          r.stages.input += extract_s;
+          r.stages.stage += stage_s;
+          r.stages.commit += std::chrono::duration<double>(std::chrono::steady_clock::now() - tc).count();
+        }
         uint64_t bytes = todo.size() * chunk_raw;
         uint64_t total_written = written.fetch_add(bytes) + bytes;
         chunks_written += todo.size();
@@ -237,8 +254,6 @@ void write_chunks(Store& store, Input& input, const IngestOptions& opt, const Da
       stop = true;
     }
   };
-  unsigned threads = std::max(1u, opt.threads);
-  if (store.mode() == Mode::Undo) threads = 1;  // one writer at a time in undo mode
   std::vector<std::thread> pool;
   for (unsigned t = 0; t < threads; t++) pool.emplace_back(worker);
   for (std::thread& t : pool) t.join();
@@ -248,6 +263,13 @@ void write_chunks(Store& store, Input& input, const IngestOptions& opt, const Da
   r.chunks_written = chunks_written;
   r.transactions = transactions;
   r.bytes_written = written;
+  const ChunkSource::Stats ss = source.stats();
+  r.stages.threads = threads;
+  r.stages.read_units = ss.units_read;
+  r.stages.unit_chunks = source.unit_chunks();
+  r.stages.read_bytes = ss.bytes_read;
+  r.stages.read = ss.read_seconds;
+  r.stages.wait = ss.wait_seconds;
 }
 
 }  // namespace

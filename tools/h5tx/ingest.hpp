@@ -56,6 +56,17 @@ struct IngestResult {
   bool resumed = false;
   bool already_complete = false;
   Shape chunk;  // the dataset's chunk shape
+  // Where the time went (seconds summed over threads; --verbose prints
+  // them as utilisation of the run's wall time).
+  struct Stages {
+    unsigned threads = 0;
+    uint64_t read_units = 0, unit_chunks = 0, read_bytes = 0;
+    double read = 0;    // reading the input (prefetch thread and workers)
+    double wait = 0;    // workers waiting for input another thread reads
+    double input = 0;   // workers getting chunks: reading, waiting, copying out
+    double stage = 0;   // workers in write_chunk: filters, checksum, staging
+    double commit = 0;  // workers in commit: durable (group commit, backpressure)
+  } stages;
 };
 
 // A chunk shape of about 1 MiB for `shape`: halves the largest dimension
