@@ -11,6 +11,7 @@
 #include <unistd.h>
 
 #include <cstdio>
+#include <algorithm>
 #include <cstring>
 #include <fstream>
 #include <set>
@@ -705,4 +706,34 @@ TEST_CASE("ls shows attributes and export copies them, in both modes") {
       H5Fclose(f);
     }
   }
+}
+
+TEST_CASE(
+    "init creates missing parent directories, --fill takes negatives, nan and inf where the dtype allows") {
+  h5tx_test::TempDir dir("cli_init_fill");
+  const std::string home = dir / "a/b/store";
+  REQUIRE(cli(dir, {"init", home}).status == 0);
+  CHECK(::access((home + "/h5tx.store").c_str(), F_OK) == 0);
+  REQUIRE(cli(dir, {"create-dataset", home, "f.h5:/nan", "--dtype", "f32", "--shape", "4", "--chunk", "4",
+                    "--fill", "nan"})
+              .status == 0);
+  REQUIRE(cli(dir, {"create-dataset", home, "f.h5:/ninf", "--dtype", "f64", "--shape", "4", "--chunk", "4",
+                    "--fill", "-inf"})
+              .status == 0);
+  REQUIRE(cli(dir, {"create-dataset", home, "f.h5:/neg", "--dtype", "i16", "--shape", "4", "--chunk", "4",
+                    "--fill", "-3"})
+              .status == 0);
+  Result bad = cli(dir, {"create-dataset", home, "f.h5:/bad", "--dtype", "i16", "--shape", "4", "--chunk",
+                         "4", "--fill", "nan"});
+  CHECK(bad.status == 1);
+  CHECK(std::count(bad.err.begin(), bad.err.end(), '\n') == 1);
+  CHECK(cli(dir, {"create-dataset", home, "f.h5:/bad", "--dtype", "i16", "--shape", "4", "--chunk", "4",
+                  "--fill", "0x10"})
+            .status == 2);
+  REQUIRE(cli(dir, {"flush", home}).status == 0);
+  const std::string out = h5tx_test::python("import h5py, math\nf = h5py.File(\"" + home +
+                                            "/data/f.h5\", \"r\")\n"
+                                            "print(math.isnan(f[\"nan\"].fillvalue), f[\"ninf\"].fillvalue, "
+                                            "f[\"neg\"].fillvalue, list(f[\"neg\"][...]))\n");
+  CHECK(out == "True -inf -3 [-3, -3, -3, -3]\n");
 }

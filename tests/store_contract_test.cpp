@@ -316,3 +316,27 @@ TEST_CASE("redo: attribute reads see the snapshot, not later commits", "[contrac
   auto now = b.redo->begin(read_only_tx());
   CHECK(now.list_attributes("a.h5", "/grid") == std::vector<std::string>{"y"});
 }
+
+TEST_CASE("contract: open with Options::mode set checks the store's mode, naming both", "[contract]") {
+  h5tx_test::TempDir dir("contract_mode");
+  for (Mode m : {Mode::Redo, Mode::Undo}) {
+    const std::string home = dir / (m == Mode::Redo ? "r" : "u");
+    Options c;
+    c.mode = m;
+    Store::create(home, c)->close();
+    const Mode other = m == Mode::Redo ? Mode::Undo : Mode::Redo;
+    Options o;
+    o.mode = other;
+    try {
+      Store::open(home, o);
+      FAIL("opened a store in the wrong mode");
+    } catch (const InvalidArgumentError& e) {
+      const std::string want =
+          m == Mode::Redo ? "in redo mode, not undo mode" : "in undo mode, not redo mode";
+      CHECK(std::string(e.what()).find(want) != std::string::npos);
+    }
+    o.mode = m;
+    CHECK(Store::open(home, o)->mode() == m);  // the same mode: fine
+    CHECK(Store::open(home)->mode() == m);     // unset: the store's
+  }
+}

@@ -4,6 +4,7 @@
 #include <chrono>
 #include <cstddef>
 #include <cstdint>
+#include <optional>
 
 namespace h5tx {
 
@@ -12,7 +13,10 @@ class Env;
 enum class Mode : uint8_t { Redo = 0, Undo = 1 };
 
 struct Options {
-  Mode mode = Mode::Redo;  // used by create(); open() reads it from h5tx.store
+  // create(): the mode of the new store (unset: redo). open(): the store's
+  // mode is the one in h5tx.store; set, it must be that one
+  // (InvalidArgumentError naming both otherwise).
+  std::optional<Mode> mode;
   Env* env = nullptr;      // nullptr: Env::posix()
   bool read_only = false;  // shared lock, no recovery writes, no flusher
   // Waiting for the store LOCK held by another process (0: try once).

@@ -123,11 +123,13 @@ class Store:
         return cls(_lib.Store.create(str(home), _options(mode, options)))
 
     @classmethod
-    def open(cls, home: str, read_only: bool = False, lock_timeout: float = 0, **options) -> "Store":
+    def open(cls, home: str, read_only: bool = False, lock_timeout: float = 0, mode: str | None = None,
+             **options) -> "Store":
         """Open an existing store: lock it and run crash recovery (read-write), or
         only read it (``read_only=True``: a shared lock, nothing written).
-        ``lock_timeout``: seconds to wait for another process's lock (BusyError after)."""
-        return cls(_lib.Store.open(str(home), _options(None, dict(options, read_only=read_only,
+        ``lock_timeout``: seconds to wait for another process's lock (BusyError after).
+        ``mode``: if given, the store must be in that mode (InvalidArgumentError otherwise)."""
+        return cls(_lib.Store.open(str(home), _options(mode, dict(options, read_only=read_only,
                                                                    lock_timeout=lock_timeout))))
 
     @staticmethod

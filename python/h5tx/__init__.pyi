@@ -1,7 +1,7 @@
 # Type stub of the h5tx package (docs/python.md).
 from collections.abc import Callable, Iterator, MutableMapping
 from os import PathLike
-from typing import Any, Literal, Sequence, Union
+from typing import Any, Literal, Optional, Sequence, Union
 
 import numpy as np
 import numpy.typing as npt
@@ -31,7 +31,7 @@ class Store:
                spill_bytes: int = ..., spill_chunk_bytes: int = ..., background_flusher: bool = ...,
                undo_page_size: int = ...) -> Store: ...
     @classmethod
-    def open(cls, home: Union[str, PathLike[str]], read_only: bool = False, lock_timeout: float = 0, *,
+    def open(cls, home: Union[str, PathLike[str]], read_only: bool = False, lock_timeout: float = 0, mode: Optional[str] = None, *,
              max_unflushed_transactions: int = ..., max_unflushed_bytes: int = ...,
              flush_batch_transactions: int = ..., flush_batch_bytes: int = ..., flush_delay: float = ...,
              spill_bytes: int = ..., spill_chunk_bytes: int = ..., background_flusher: bool = ...,

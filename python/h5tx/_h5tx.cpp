@@ -336,7 +336,11 @@ PYBIND11_MODULE(_h5tx, m) {
       .def_readwrite("background_flusher", &Options::background_flusher)
       .def_readwrite("undo_page_size", &Options::undo_page_size)
       .def_property(
-          "mode", [](const Options& o) { return o.mode == Mode::Undo ? "undo" : "redo"; },
+          "mode",
+          [](const Options& o) -> py::object {
+            if (!o.mode) return py::none();
+            return py::str(*o.mode == Mode::Undo ? "undo" : "redo");
+          },
           [](Options& o, const std::string& mode) {
             if (mode == "redo")
               o.mode = Mode::Redo;

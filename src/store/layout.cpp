@@ -130,15 +130,22 @@ std::unique_ptr<Layout> Layout::create(Env* env, const std::string& home_arg, co
     if (!unfinished_create(env, home))
       throw AlreadyExistsError(home, "directory is not empty; refusing to create a store in it");
   } else {
-    env->create_dir(home);
-    env->sync_dir(path_dirname(home));
+    // Missing parents too (mkdir -p), each made durable in its parent.
+    std::string p = home;
+    while (p.size() > 1 && p.back() == '/') p.pop_back();
+    std::vector<std::string> missing;
+    for (; !p.empty() && p != "/" && p != "." && !env->exists(p); p = path_dirname(p)) missing.push_back(p);
+    for (auto it = missing.rbegin(); it != missing.rend(); ++it) {
+      env->create_dir(*it);
+      env->sync_dir(path_dirname(*it));
+    }
   }
   std::unique_ptr<Layout> l(new Layout);
   l->env_ = env;
   l->home_ = home;
   l->data_dir_ = path_join(home, "data");
   l->journal_dir_ = path_join(home, "journal");
-  l->format_.mode = options.mode;
+  l->format_.mode = options.mode.value_or(Mode::Redo);
   l->format_.undo_page_size = options.undo_page_size;
   // Validate before writing anything.
   StoreFormat::decode(l->format_.encode(), path_join(home, kFormatFile));

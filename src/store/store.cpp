@@ -43,7 +43,14 @@ std::unique_ptr<Store> Store::create(const std::string& home, const Options& opt
 
 std::unique_ptr<Store> Store::open(const std::string& home, const Options& options) {
   Env* env = options.env ? options.env : Env::posix();
-  return make_store(Layout::open(env, home, options), options);
+  std::unique_ptr<Layout> layout = Layout::open(env, home, options);
+  if (options.mode && *options.mode != layout->mode()) {
+    auto name = [](Mode m) { return m == Mode::Redo ? "redo" : "undo"; };
+    throw InvalidArgumentError(layout->home(), std::string("the store is in ") + name(layout->mode()) +
+                                                   " mode, not " + name(*options.mode) +
+                                                   " mode as Options::mode asks");
+  }
+  return make_store(std::move(layout), options);
 }
 
 void Store::quarantine(const std::string& home, uint64_t txid, const Options& options) {

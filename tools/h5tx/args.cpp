@@ -3,6 +3,7 @@
 #include "util/names.hpp"
 
 #include <algorithm>
+#include <cctype>
 #include <cerrno>
 #include <cmath>
 #include <cstdio>
@@ -72,6 +73,24 @@ double Args::get_double(const std::string& name, double fallback) const {
   double v = std::strtod(it->second.c_str(), &end);
   if (it->second.empty() || *end != '\0' || errno != 0 || !std::isfinite(v) || v < 0)
     throw UsageError("--" + name + " wants a non-negative number, not '" + it->second + "'");
+  return v;
+}
+
+double Args::get_number(const std::string& name, double fallback) const {
+  auto it = values.find(name);
+  if (it == values.end()) return fallback;
+  const std::string& text = it->second;
+  char* end = nullptr;
+  errno = 0;
+  double v = std::strtod(text.c_str(), &end);
+  // strtod also takes hex floats and "infinity"/"nan(...)": only decimal
+  // numbers and nan, inf, -inf are documented.
+  std::string lower;
+  for (char c : text) lower += char(std::tolower(static_cast<unsigned char>(c)));
+  const bool special = lower == "nan" || lower == "inf" || lower == "-inf" || lower == "+inf";
+  const bool decimal = !text.empty() && text.find_first_not_of("+-.0123456789eE") == std::string::npos;
+  if (text.empty() || *end != '\0' || errno == ERANGE || !(special || decimal))
+    throw UsageError("--" + name + " wants a number (or nan, inf, -inf), not '" + text + "'");
   return v;
 }
 

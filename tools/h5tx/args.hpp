@@ -49,7 +49,10 @@ struct Args {
   // The option's value as an unsigned integer in [lo, hi]; UsageError otherwise.
   uint64_t get_uint(const std::string& name, uint64_t fallback, uint64_t lo = 0,
                     uint64_t hi = UINT64_MAX) const;
-  double get_double(const std::string& name, double fallback) const;
+  double get_double(const std::string& name, double fallback) const;  // non-negative, finite
+  // Any number: negative, "nan", "inf", "-inf" included (the caller checks
+  // what its use allows).
+  double get_number(const std::string& name, double fallback) const;
   // A duration given in seconds ("10", "0.5"), at most a year.
   std::chrono::milliseconds get_seconds(const std::string& name, double fallback) const;
 };

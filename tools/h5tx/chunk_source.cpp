@@ -12,7 +12,9 @@ namespace {
 
 using Clock = std::chrono::steady_clock;
 
-double seconds_since(Clock::time_point t) { return std::chrono::duration<double>(Clock::now() - t).count(); }
+double seconds_since(Clock::time_point t) {
+  return std::chrono::duration<double>(Clock::now() - t).count();
+}
 
 // Copies the sub-box [off, off + count) of a C-order box of shape `box`
 // into the origin corner of a C-order chunk buffer of shape `chunk`.
@@ -42,7 +44,11 @@ void copy_from_box(const uint8_t* box_bytes, const Shape& box, const Shape& off,
 
 ChunkSource::ChunkSource(Input& in, const ChunkGrid& grid, std::vector<uint8_t> fill,
                          const std::vector<uint8_t>& skip, uint64_t max_unit_bytes, size_t read_ahead)
-    : in_(in), grid_(grid), fill_(std::move(fill)), elem_size_(dtype_size(in.dtype())), read_ahead_(read_ahead) {
+    : in_(in),
+      grid_(grid),
+      fill_(std::move(fill)),
+      elem_size_(dtype_size(in.dtype())),
+      read_ahead_(read_ahead) {
   const size_t rank = grid.shape().size();
   // The smallest d whose unit (one chunk in dims 0..d, everything after)
   // fits; a single chunk (d = rank - 1) always qualifies.

@@ -98,7 +98,7 @@ int run_create_dataset(const Args& a) {
     spec.deflate_level = level;
   }
   spec.fletcher32 = !a.flags.count("no-checksum");
-  spec.fill_value = a.get_double("fill", 0);
+  spec.fill_value = a.get_number("fill", 0);
   std::unique_ptr<Store> s = open_store(a, false);
   Transaction tx = s->begin();
   std::vector<std::string> files = tx.list_files();
@@ -508,7 +508,8 @@ std::vector<Command> store_commands() {
          {"chunk", "CHUNK", "chunk extent"},
          {"compress", "deflate:N", "shuffle + deflate at level N (1..9)"},
          {"no-checksum", "", "no Fletcher32 checksum on chunks (default: checksummed)"},
-         {"fill", "VALUE", "fill value of unwritten elements (default 0)"},
+         {"fill", "VALUE",
+          "fill value of unwritten elements: a number, nan, inf or -inf as the dtype allows (default 0)"},
          lt},
         2,
         2},
