@@ -40,7 +40,14 @@ struct Sizes {
   uint64_t w5_tx = 16;            // ... in this many transactions
   uint64_t flush_small_mib = 64;  // flusher backlogs
   uint64_t flush_large_mib = 4096;
-  uint64_t open_tx = 1000;  // pending transactions for the open-time row
+  uint64_t open_tx = 10000;  // pending transactions for the open-time row
+  // Issue 13: the ingest workloads (ingest.cpp). A uint8 volume of i1_mib
+  // MiB, shape (n, 512, 512), 64x64x64 chunks.
+  uint64_t i1_mib = 128;           // I1, I1z, I1py and CHECK
+  uint64_t scale_small_mib = 256;  // SCALE: CLI ingest at three sizes
+  uint64_t scale_mid_mib = 1024;
+  uint64_t scale_large_mib = 4096;
+  uint64_t sync_delay_ms = 1;  // W4slow: added to every sync (slow-disk emulation)
 
   static Sizes quick();
 };
@@ -161,6 +168,26 @@ Result driver_w4(const Context& c);
 Result driver_w5(const Context& c);
 Result driver_fsync_w4(const Context& c);
 Result driver_fsync_w5(const Context& c);
+// W4 on a disk whose every sync costs sync_delay_ms more (h5tx_undo.cpp).
+Result undo_w4_slow(const Context& c);
+Result driver_w4_slow(const Context& c);
+Result driver_fsync_w4_slow(const Context& c);
+
+// Issue 13 ingest workloads (ingest.cpp).
+Result cli_redo_i1(const Context& c);
+Result cli_undo_i1(const Context& c);
+Result cli_redo_i1z(const Context& c);
+Result cli_undo_i1z(const Context& c);
+Result h5py_i1(const Context& c);
+Result h5py_i1z(const Context& c);
+Result hdf5_i1(const Context& c);
+Result hdf5_i1z(const Context& c);
+Result python_i1py(const Context& c);
+Result cpp_i1py(const Context& c);
+Result scale_small(const Context& c);
+Result scale_mid(const Context& c);
+Result scale_large(const Context& c);
+Result check_vs_h5py(const Context& c);
 
 }  // namespace bench
 }  // namespace h5tx

@@ -32,7 +32,8 @@ namespace {
 
 const char* kUsage =
     "usage: h5tx-bench [options]\n"
-    "Runs the h5tx benchmark table (workloads W1-W5, flusher memory, open time)\n"
+    "Runs the h5tx benchmark table (workloads W1-W5, W4slow, flusher memory, open time,\n"
+    "issue 13 ingest I1/I1z/I1py, check time, ingest scaling)\n"
     "against the raw / plain HDF5 / per-write-fsync / copy+rename / sqlite baselines.\n"
     "\n"
     "  --quick          sizes / ~16 (smoke test, well under a minute)\n"
@@ -72,6 +73,11 @@ const SizeOption kSizeOptions[] = {
     {"flush-small-mib", &Sizes::flush_small_mib, "small flusher backlog (MiB)"},
     {"flush-large-mib", &Sizes::flush_large_mib, "large flusher backlog (MiB)"},
     {"open-tx", &Sizes::open_tx, "pending transactions for the open-time row"},
+    {"i1-mib", &Sizes::i1_mib, "I1/I1z/I1py/CHECK volume size (MiB)"},
+    {"scale-small-mib", &Sizes::scale_small_mib, "SCALE: smallest CLI ingest (MiB)"},
+    {"scale-mid-mib", &Sizes::scale_mid_mib, "SCALE: middle CLI ingest (MiB)"},
+    {"scale-large-mib", &Sizes::scale_large_mib, "SCALE: largest CLI ingest (MiB)"},
+    {"sync-delay-ms", &Sizes::sync_delay_ms, "W4slow: delay added to every sync (ms)"},
 };
 
 struct Args {
@@ -195,7 +201,9 @@ int run_child(const Args& a) {
     try {
       Context c{a.sizes, a.child_dir};
       Result r = row->run(c);
-      r.metrics["rss_mib"] = peak_rss_mib();
+      // Rows whose work runs in a child of this process report that
+      // child's peak RSS themselves.
+      r.metrics[r.metrics.count("rss_mib") ? "driver_rss_mib" : "rss_mib"] = peak_rss_mib();
       out.precision(10);
       for (const auto& m : r.metrics) out << "metric " << m.first << " " << m.second << "\n";
     } catch (const std::exception& e) {

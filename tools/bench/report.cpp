@@ -33,9 +33,26 @@ const std::vector<RowSpec>& all_rows() {
       {"W5", "per-write-fsync", false, driver_fsync_w5, true},
       {"W5", "undo-driver", true, driver_w5, true},
       {"W5", "h5tx-undo", true, undo_w5, true},
+      {"W4slow", "per-write-fsync", false, driver_fsync_w4_slow, true},
+      {"W4slow", "undo-driver", true, driver_w4_slow, true},
+      {"W4slow", "h5tx-undo", true, undo_w4_slow, true},
       {"FLUSH", "small", true, redo_flush_small, false},
       {"FLUSH", "large", true, redo_flush_large, false},
       {"OPEN", "h5tx-redo", true, redo_open, false},
+      {"I1", "h5py", false, h5py_i1, true},
+      {"I1", "hdf5-c", false, hdf5_i1, true},
+      {"I1", "h5tx-cli-redo", true, cli_redo_i1, true},
+      {"I1", "h5tx-cli-undo", true, cli_undo_i1, true},
+      {"I1z", "h5py", false, h5py_i1z, true},
+      {"I1z", "hdf5-c", false, hdf5_i1z, true},
+      {"I1z", "h5tx-cli-redo", true, cli_redo_i1z, true},
+      {"I1z", "h5tx-cli-undo", true, cli_undo_i1z, true},
+      {"I1py", "cpp", false, cpp_i1py, true},
+      {"I1py", "python", true, python_i1py, true},
+      {"CHECK", "h5tx", true, check_vs_h5py, false},
+      {"SCALE", "small", true, scale_small, false},
+      {"SCALE", "mid", true, scale_mid, false},
+      {"SCALE", "large", true, scale_large, false},
   };
   return rows;
 }
@@ -120,6 +137,25 @@ const std::vector<Target>& targets() {
       {"W1 >= 100x copy+rename (tx/s)", "W1/h5tx-redo", "tx_per_s", "W1/copy+rename", "tx_per_s", true, 100},
       {"flusher peak RSS, large backlog <= 1.2x small backlog", "FLUSH/large", "rss_mib", "FLUSH/small",
        "rss_mib", false, 1.2},
+      // Issue 13.
+      {"I1 `h5tx ingest` + flush, redo: time <= 1.0x h5py", "I1/h5tx-cli-redo", "seconds", "I1/h5py", "seconds",
+       false, 1.0},
+      {"I1 `h5tx ingest`, undo: time <= 0.9x h5py", "I1/h5tx-cli-undo", "seconds", "I1/h5py", "seconds", false,
+       0.9},
+      {"I1z (shuffle+deflate:4) `h5tx ingest` redo: throughput >= 1.5x h5py", "I1z/h5tx-cli-redo", "mib_per_s",
+       "I1z/h5py", "mib_per_s", true, 1.5},
+      {"I1py Python `ds[...] = arr` >= 0.9x the C++ API's throughput", "I1py/python", "mib_per_s", "I1py/cpp",
+       "mib_per_s", true, 0.9},
+      {"SCALE ingest peak RSS, largest <= 1.2x smallest input", "SCALE/large", "rss_mib", "SCALE/small",
+       "rss_mib", false, 1.2},
+      {"SCALE ingest time per GiB, largest <= 1.2x smallest input", "SCALE/large", "s_per_gib", "SCALE/small",
+       "s_per_gib", false, 1.2},
+      {"OPEN Store::open with N pending tx <= 2x listing and reading their MANIFESTs", "OPEN/h5tx-redo",
+       "open_ms", "OPEN/h5tx-redo", "manifest_read_ms", false, 2.0},
+      {"CHECK `h5tx check` <= 1.5x reading every chunk once with h5py", "CHECK/h5tx", "check_seconds",
+       "CHECK/h5tx", "h5py_read_seconds", false, 1.5},
+      {"W4slow (every sync +sync_delay_ms) h5tx undo >= 10x faster than per-write fsync", "W4slow/per-write-fsync",
+       "seconds", "W4slow/h5tx-undo", "seconds", true, 10},
   };
   return t;
 }
@@ -164,13 +200,51 @@ std::string workload_title(const std::string& w, const Sizes& s) {
   else if (w == "W4")
     o << "W4: undo mode, one transaction overwriting " << s.w4_mib << " MiB of existing " << s.w45_chunk / KiB
       << " KiB chunks in place";
+  else if (w == "W4slow")
+    o << "W4slow: W4 on an emulated slow disk, every sync (fsync, fdatasync, directory) + " << s.sync_delay_ms
+      << " ms";
   else if (w == "W5")
     o << "W5: undo mode, " << s.w5_tx << " transactions appending " << s.w5_mib << " MiB of new "
       << s.w45_chunk / KiB << " KiB chunks to a " << s.w5_mib << " MiB dataset";
   return o.str();
 }
 
-const char* kWorkloads[] = {"W1", "W2", "W3", "W4", "W5"};
+const char* kWorkloads[] = {"W1", "W2", "W3", "W4", "W5", "W4slow"};
+
+// The ingest tables of issue 13: throughput and the time ratio to the
+// workload's reference row (h5py; the C++ API for I1py).
+void ingest_table(std::ostringstream& md, const std::vector<RowOutcome>& rows, const std::string& w,
+                  const std::string& title, const std::string& ref) {
+  bool any = false;
+  for (const auto& r : rows) any |= r.spec->workload == w;
+  if (!any) return;
+  std::string ref_id = w + "/" + ref;
+  md << "## " << title << "\n\n"
+     << "| system | MiB/s | seconds | time / " << ref << " | throughput / " << ref
+     << " | time / " << ref << " in-script | peak RSS MiB | RSS / " << ref
+     << " | notes |\n|---|---:|---:|---:|---:|---:|---:|---:|---|\n";
+  for (const auto& r : rows) {
+    if (r.spec->workload != w) continue;
+    std::string id = r.spec->id();
+    if (!r.result.error.empty()) {
+      md << "| " << r.spec->system << " | | | | | | | | not measured: " << r.result.error << " |\n";
+      continue;
+    }
+    const auto& m = r.result.metrics;
+    std::ostringstream notes;
+    if (m.count("in_script_seconds")) notes << "in-script " << num(m.at("in_script_seconds")) << " s; ";
+    if (m.count("runs")) notes << num(m.at("runs"), 0) << " runs; ";
+    notes << "load " << num(r.load_before, 1);
+    md << "| " << r.spec->system << " | " << num(metric(rows, id, "mib_per_s")) << " | "
+       << num(metric(rows, id, "seconds")) << " | "
+       << num(metric(rows, id, "seconds") / metric(rows, ref_id, "seconds")) << "x | "
+       << num(metric(rows, id, "mib_per_s") / metric(rows, ref_id, "mib_per_s")) << "x | "
+       << num(metric(rows, id, "seconds") / metric(rows, ref_id, "in_script_seconds")) << "x | "
+       << num(metric(rows, id, "rss_mib"), 1) << " | "
+       << num(metric(rows, id, "rss_mib") / metric(rows, ref_id, "rss_mib")) << "x | " << notes.str() << " |\n";
+  }
+  md << "\n";
+}
 
 std::string notes_of(const RowOutcome& r) {
   if (!r.result.error.empty()) return "not measured: " + r.result.error;
@@ -210,10 +284,11 @@ std::string markdown_report(const std::vector<RowOutcome>& rows, const RunInfo& 
      << num(info.load_end, 2) << " at end\n";
   md << "- each row runs in its own child process; peak RSS is that process's VmHWM. "
         "Latency is one transaction from begin to durable commit.\n";
-  md << "- W1-W5 rows ran " << info.repeat
-     << " time(s), interleaved; every number is the median of the runs\n\n";
+  md << "- W1-W5, W4slow, I1, I1z and I1py rows ran " << info.repeat
+     << " time(s), interleaved; every number is the median of the runs. Only ratios measured in "
+        "one run mean anything on a shared machine.\n\n";
 
-  md << "## Targets (issue 7)\n\n| target | measured | holds? |\n|---|---|---|\n";
+  md << "## Targets (issues 7 and 13)\n\n| target | measured | holds? |\n|---|---|---|\n";
   for (const auto& t : targets()) {
     TargetOutcome o = evaluate(rows, t);
     md << "| " << t.text << " | "
@@ -287,6 +362,52 @@ std::string markdown_report(const std::vector<RowOutcome>& rows, const RunInfo& 
          << num(metric(rows, "OPEN/h5tx-redo", "open_over_read")) << "x |\n\n";
     }
   }
+  std::string vol = std::to_string(info.sizes.i1_mib) + " MiB uint8 volume (n x 512 x 512), 64^3 chunks";
+  md << "Ingest tables: seconds is the whole process for the CLI and h5py rows (CLI: init + ingest, "
+        "ingest's close flushes in redo mode; h5py: interpreter start, imports, np.load, write, close, "
+        "fsync), in-process for hdf5-c and I1py. \"in-script\": h5py's time without interpreter start "
+        "and imports (the stricter comparison for h5tx). Peak RSS: ru_maxrss of the process doing the "
+        "work.\n\n";
+  ingest_table(md, rows, "I1",
+               "I1: ingest of a " + vol + ", Fletcher32; CLI: `h5tx init` + `h5tx ingest` (close flushes)", "h5py");
+  ingest_table(md, rows, "I1z", "I1z: I1 with shuffle + deflate:4 + Fletcher32 (`--compress deflate:4`)", "h5py");
+  ingest_table(md, rows, "I1py",
+               "I1py: the " + vol + " from memory, one transaction per slab of chunk rows, redo, until closed",
+               "cpp");
+  if (const RowOutcome* r = find(rows, "CHECK/h5tx")) {
+    md << "## `h5tx check` of a store holding the I1 volume vs reading every chunk once with h5py "
+          "(warm cache, medians of 3 alternated pairs)\n\n";
+    if (!r->result.error.empty())
+      md << "not measured: " << r->result.error << "\n\n";
+    else
+      md << "| h5tx check s (process) | h5py read s (in-script) | h5py read s (process) | check / read "
+            "(in-script) |\n|---:|---:|---:|---:|\n| "
+         << num(metric(rows, "CHECK/h5tx", "check_seconds")) << " | "
+         << num(metric(rows, "CHECK/h5tx", "h5py_read_seconds")) << " | "
+         << num(metric(rows, "CHECK/h5tx", "h5py_read_process_seconds")) << " | "
+         << num(metric(rows, "CHECK/h5tx", "check_over_read")) << "x |\n\n";
+  }
+  bool scale = false;
+  for (const auto& r : rows) scale |= r.spec->workload == "SCALE";
+  if (scale) {
+    md << "## SCALE: `h5tx ingest` (redo, Fletcher32) time and peak RSS vs input size\n\n"
+          "| input MiB | seconds | s per GiB | per GiB / smallest | peak RSS MiB | RSS / smallest |\n"
+          "|---:|---:|---:|---:|---:|---:|\n";
+    for (const char* id : {"SCALE/small", "SCALE/mid", "SCALE/large"}) {
+      const RowOutcome* r = find(rows, id);
+      if (!r) continue;
+      if (!r->result.error.empty()) {
+        md << "| " << id << " | not measured: " << r->result.error << " | | | | |\n";
+        continue;
+      }
+      md << "| " << num(metric(rows, id, "bytes") / double(MiB), 0) << " | " << num(metric(rows, id, "seconds"))
+         << " | " << num(metric(rows, id, "s_per_gib")) << " | "
+         << num(metric(rows, id, "s_per_gib") / metric(rows, "SCALE/small", "s_per_gib")) << "x | "
+         << num(metric(rows, id, "rss_mib"), 1) << " | "
+         << num(metric(rows, id, "rss_mib") / metric(rows, "SCALE/small", "rss_mib")) << "x |\n";
+    }
+    md << "\n";
+  }
   return md.str();
 }
 
@@ -308,7 +429,9 @@ std::string json_report(const std::vector<RowOutcome>& rows, const RunInfo& info
     << ", \"w3_tx_per_thread\": " << s.w3_tx_per_thread << ", \"w4_mib\": " << s.w4_mib
     << ", \"w45_chunk\": " << s.w45_chunk << ", \"w5_mib\": " << s.w5_mib << ", \"w5_tx\": " << s.w5_tx
     << ", \"flush_small_mib\": " << s.flush_small_mib << ", \"flush_large_mib\": " << s.flush_large_mib
-    << ", \"open_tx\": " << s.open_tx << "},\n";
+    << ", \"open_tx\": " << s.open_tx << ", \"i1_mib\": " << s.i1_mib
+    << ", \"scale_small_mib\": " << s.scale_small_mib << ", \"scale_mid_mib\": " << s.scale_mid_mib
+    << ", \"scale_large_mib\": " << s.scale_large_mib << ", \"sync_delay_ms\": " << s.sync_delay_ms << "},\n";
   j << "  \"rows\": [\n";
   for (size_t i = 0; i < rows.size(); i++) {
     const RowOutcome& r = rows[i];

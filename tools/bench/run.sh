@@ -6,7 +6,10 @@
 #
 # Defaults: build in build-bench/, results in DIR/bench-results/{bench.md,bench.json},
 # scratch files in DIR/bench-scratch/ (removed afterwards). The full table
-# needs about 12 GB of free disk and takes several minutes.
+# needs about 12 GB of free disk (the 4 GiB flusher backlog and the 4 GiB
+# SCALE ingest: input, journal and data file) and takes about 10 minutes here.
+# Issue 13 sizes: --i1-mib 2048 for the 2 GiB ingest, --scale-large-mib 8192
+# (about 24 GB of disk). Plot the SCALE series with tools/bench/plot.py.
 set -euo pipefail
 
 here=$(cd "$(dirname "$0")/../.." && pwd)
