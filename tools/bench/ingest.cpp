@@ -247,8 +247,8 @@ Result cli_ingest(const Context& c, uint64_t mib, bool undo, bool deflate) {
   std::string home = c.scratch + "/store";
   std::vector<std::string> init = {h5tx, "init", home};
   if (undo) init.insert(init.end(), {"--mode", "undo"});
-  std::vector<std::string> ingest = {h5tx, "ingest", home, "vol.h5:/v", "--from", npy, "--chunk", "64,64,64",
-                                     "--verbose", "--progress-interval", "1000000"};
+  std::vector<std::string> ingest = {h5tx,      "ingest",   home,        "vol.h5:/v",           "--from", npy,
+                                     "--chunk", "64,64,64", "--verbose", "--progress-interval", "1000000"};
   if (deflate) ingest.insert(ingest.end(), {"--compress", "deflate:4"});
   ::sync();
   ProcessRun a = run_process(init, c.scratch + "/init.log");

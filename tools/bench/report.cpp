@@ -138,12 +138,12 @@ const std::vector<Target>& targets() {
       {"flusher peak RSS, large backlog <= 1.2x small backlog", "FLUSH/large", "rss_mib", "FLUSH/small",
        "rss_mib", false, 1.2},
       // Issue 13.
-      {"I1 `h5tx ingest` + flush, redo: time <= 1.0x h5py", "I1/h5tx-cli-redo", "seconds", "I1/h5py", "seconds",
-       false, 1.0},
-      {"I1 `h5tx ingest`, undo: time <= 0.9x h5py", "I1/h5tx-cli-undo", "seconds", "I1/h5py", "seconds", false,
-       0.9},
-      {"I1z (shuffle+deflate:4) `h5tx ingest` redo: throughput >= 1.5x h5py", "I1z/h5tx-cli-redo", "mib_per_s",
-       "I1z/h5py", "mib_per_s", true, 1.5},
+      {"I1 `h5tx ingest` + flush, redo: time <= 1.0x h5py", "I1/h5tx-cli-redo", "seconds", "I1/h5py",
+       "seconds", false, 1.0},
+      {"I1 `h5tx ingest`, undo: time <= 0.9x h5py", "I1/h5tx-cli-undo", "seconds", "I1/h5py", "seconds",
+       false, 0.9},
+      {"I1z (shuffle+deflate:4) `h5tx ingest` redo: throughput >= 1.5x h5py", "I1z/h5tx-cli-redo",
+       "mib_per_s", "I1z/h5py", "mib_per_s", true, 1.5},
       {"I1py Python `ds[...] = arr` >= 0.9x the C++ API's throughput", "I1py/python", "mib_per_s", "I1py/cpp",
        "mib_per_s", true, 0.9},
       {"SCALE ingest peak RSS, largest <= 1.2x smallest input", "SCALE/large", "rss_mib", "SCALE/small",
@@ -154,8 +154,8 @@ const std::vector<Target>& targets() {
        "open_ms", "OPEN/h5tx-redo", "manifest_read_ms", false, 2.0},
       {"CHECK `h5tx check` <= 1.5x reading every chunk once with h5py", "CHECK/h5tx", "check_seconds",
        "CHECK/h5tx", "h5py_read_seconds", false, 1.5},
-      {"W4slow (every sync +sync_delay_ms) h5tx undo >= 10x faster than per-write fsync", "W4slow/per-write-fsync",
-       "seconds", "W4slow/h5tx-undo", "seconds", true, 10},
+      {"W4slow (every sync +sync_delay_ms) h5tx undo >= 10x faster than per-write fsync",
+       "W4slow/per-write-fsync", "seconds", "W4slow/h5tx-undo", "seconds", true, 10},
   };
   return t;
 }
@@ -220,8 +220,8 @@ void ingest_table(std::ostringstream& md, const std::vector<RowOutcome>& rows, c
   if (!any) return;
   std::string ref_id = w + "/" + ref;
   md << "## " << title << "\n\n"
-     << "| system | MiB/s | seconds | time / " << ref << " | throughput / " << ref
-     << " | time / " << ref << " in-script | peak RSS MiB | RSS / " << ref
+     << "| system | MiB/s | seconds | time / " << ref << " | throughput / " << ref << " | time / " << ref
+     << " in-script | peak RSS MiB | RSS / " << ref
      << " | notes |\n|---|---:|---:|---:|---:|---:|---:|---:|---|\n";
   for (const auto& r : rows) {
     if (r.spec->workload != w) continue;
@@ -241,7 +241,8 @@ void ingest_table(std::ostringstream& md, const std::vector<RowOutcome>& rows, c
        << num(metric(rows, id, "mib_per_s") / metric(rows, ref_id, "mib_per_s")) << "x | "
        << num(metric(rows, id, "seconds") / metric(rows, ref_id, "in_script_seconds")) << "x | "
        << num(metric(rows, id, "rss_mib"), 1) << " | "
-       << num(metric(rows, id, "rss_mib") / metric(rows, ref_id, "rss_mib")) << "x | " << notes.str() << " |\n";
+       << num(metric(rows, id, "rss_mib") / metric(rows, ref_id, "rss_mib")) << "x | " << notes.str()
+       << " |\n";
   }
   md << "\n";
 }
@@ -369,11 +370,13 @@ std::string markdown_report(const std::vector<RowOutcome>& rows, const RunInfo& 
         "and imports (the stricter comparison for h5tx). Peak RSS: ru_maxrss of the process doing the "
         "work.\n\n";
   ingest_table(md, rows, "I1",
-               "I1: ingest of a " + vol + ", Fletcher32; CLI: `h5tx init` + `h5tx ingest` (close flushes)", "h5py");
-  ingest_table(md, rows, "I1z", "I1z: I1 with shuffle + deflate:4 + Fletcher32 (`--compress deflate:4`)", "h5py");
-  ingest_table(md, rows, "I1py",
-               "I1py: the " + vol + " from memory, one transaction per slab of chunk rows, redo, until closed",
-               "cpp");
+               "I1: ingest of a " + vol + ", Fletcher32; CLI: `h5tx init` + `h5tx ingest` (close flushes)",
+               "h5py");
+  ingest_table(md, rows, "I1z", "I1z: I1 with shuffle + deflate:4 + Fletcher32 (`--compress deflate:4`)",
+               "h5py");
+  ingest_table(
+      md, rows, "I1py",
+      "I1py: the " + vol + " from memory, one transaction per slab of chunk rows, redo, until closed", "cpp");
   if (const RowOutcome* r = find(rows, "CHECK/h5tx")) {
     md << "## `h5tx check` of a store holding the I1 volume vs reading every chunk once with h5py "
           "(warm cache, medians of 3 alternated pairs)\n\n";
@@ -400,8 +403,8 @@ std::string markdown_report(const std::vector<RowOutcome>& rows, const RunInfo& 
         md << "| " << id << " | not measured: " << r->result.error << " | | | | |\n";
         continue;
       }
-      md << "| " << num(metric(rows, id, "bytes") / double(MiB), 0) << " | " << num(metric(rows, id, "seconds"))
-         << " | " << num(metric(rows, id, "s_per_gib")) << " | "
+      md << "| " << num(metric(rows, id, "bytes") / double(MiB), 0) << " | "
+         << num(metric(rows, id, "seconds")) << " | " << num(metric(rows, id, "s_per_gib")) << " | "
          << num(metric(rows, id, "s_per_gib") / metric(rows, "SCALE/small", "s_per_gib")) << "x | "
          << num(metric(rows, id, "rss_mib"), 1) << " | "
          << num(metric(rows, id, "rss_mib") / metric(rows, "SCALE/small", "rss_mib")) << "x |\n";

@@ -293,7 +293,10 @@ IngestResult run_ingest(Store& store, Input& input, const IngestOptions& opt) {
   r.id = hex16(XXH3_64bits(identity.data(), identity.size()));
 
   std::vector<uint32_t> runs = find_runs(setup, r.id);
-  uint64_t group = opt.tx_chunks;
+  const uint64_t chunk_bytes = grid.chunk_elements() * dtype_size(input.dtype());
+  uint64_t group = opt.tx_chunks
+                       ? opt.tx_chunks
+                       : std::max<uint64_t>(1, std::min<uint64_t>(4096, kAutoTransactionBytes / chunk_bytes));
   std::vector<uint8_t> done(size_t(r.chunks), 0);
   if (!runs.empty() && opt.resume != IngestOptions::Resume::No) {
     r.run = runs.back();

@@ -28,12 +28,17 @@ class Input;
 
 constexpr char kIngestFile[] = ".h5tx-ingest.h5";
 
+constexpr uint64_t kAutoTransactionBytes = uint64_t(32) << 20;
+
 struct IngestOptions {
   Target target;
-  Shape chunk;              // for a new dataset; empty: default_chunk()
-  int deflate_level = 0;    // 0: no compression (new dataset)
-  bool fletcher32 = true;   // new dataset
-  uint64_t tx_chunks = 16;  // chunks per transaction (a resumed run keeps the first run's)
+  Shape chunk;             // for a new dataset; empty: default_chunk()
+  int deflate_level = 0;   // 0: no compression (new dataset)
+  bool fletcher32 = true;  // new dataset
+  // Chunks per transaction (a resumed run keeps the first run's). 0: about
+  // kAutoTransactionBytes of raw chunk data each (at least one chunk):
+  // fewer, larger transactions make fewer syncs per byte.
+  uint64_t tx_chunks = 0;
   unsigned threads = 2;
   enum class Resume { Auto, Yes, No } resume = Resume::Auto;
   double max_rate_mib = 0;  // 0: unlimited
