@@ -72,7 +72,7 @@ IngestOptions ingest_options(const Args& a) {
   if (a.has("chunk")) o.chunk = parse_shape(a.get("chunk"), "--chunk");
   o.deflate_level = a.has("compress") ? parse_compress(a.get("compress")) : 0;
   o.fletcher32 = !a.flags.count("no-checksum");
-  o.tx_chunks = a.get_uint("tx-chunks", 0, 1, 1 << 20);  // 0 (not given): about 32 MiB per transaction
+  o.tx_chunks = a.get_uint("tx-chunks", 0, 1, 1 << 20);  // 0 (not given): by bytes (ingest.hpp)
   o.threads = unsigned(a.get_uint("threads", default_threads(), 1, 256));
   if (a.flags.count("resume") && a.flags.count("no-resume"))
     throw UsageError("--resume and --no-resume exclude each other");
@@ -218,7 +218,8 @@ std::vector<OptionSpec> common_ingest_options() {
   return {
       {"chunk", "CHUNK", "chunk shape of a new dataset (default: about 1 MiB)"},
       {"tx-chunks", "N",
-       "chunks per transaction (default: about 32 MiB of chunks; a resumed ingest keeps its first run's)"},
+       "chunks per transaction (default: about 32 MiB of chunks, 128 MiB in undo mode; a resumed ingest "
+       "keeps its first run's)"},
       {"threads", "N", "worker threads committing transactions (default 2..4)"},
       {"compress", "deflate:N", "new dataset: shuffle + deflate at level N"},
       {"no-checksum", "", "new dataset: no Fletcher32 checksums"},

@@ -294,9 +294,10 @@ IngestResult run_ingest(Store& store, Input& input, const IngestOptions& opt) {
 
   std::vector<uint32_t> runs = find_runs(setup, r.id);
   const uint64_t chunk_bytes = grid.chunk_elements() * dtype_size(input.dtype());
-  uint64_t group = opt.tx_chunks
-                       ? opt.tx_chunks
-                       : std::max<uint64_t>(1, std::min<uint64_t>(4096, kAutoTransactionBytes / chunk_bytes));
+  const uint64_t auto_bytes =
+      store.mode() == Mode::Undo ? kAutoTransactionBytesUndo : kAutoTransactionBytesRedo;
+  uint64_t group = opt.tx_chunks ? opt.tx_chunks
+                                 : std::max<uint64_t>(1, std::min<uint64_t>(4096, auto_bytes / chunk_bytes));
   std::vector<uint8_t> done(size_t(r.chunks), 0);
   if (!runs.empty() && opt.resume != IngestOptions::Resume::No) {
     r.run = runs.back();
