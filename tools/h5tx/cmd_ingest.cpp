@@ -64,6 +64,11 @@ void print_result(const IngestResult& r, double flush_seconds) {
               r.id.c_str(), r.run, r.chunks_written, r.chunks, r.chunks_skipped, r.transactions,
               format_bytes(double(r.bytes_written)).c_str(), format_duration(r.seconds).c_str(),
               format_bytes(rate).c_str());
+  bool at_origin = true;
+  for (uint64_t v : r.start) at_origin = at_origin && v == 0;
+  if (!at_origin)
+    std::printf("written at %s of the dataset (now %s)\n", format_shape(r.start).c_str(),
+                format_shape(r.dataset_shape, "x").c_str());
   if (flush_seconds >= 0) std::printf("flushed to data/ in %s\n", format_duration(flush_seconds).c_str());
 }
 
@@ -90,6 +95,9 @@ int run_ingest_cmd(const Args& a) {
   IngestOptions o = ingest_options(a);
   o.target = parse_target(a.positional[1]);
   if (!a.has("from")) throw UsageError("ingest needs --from INPUT");
+  if (a.has("start") && a.has("append")) throw UsageError("--start and --append exclude each other");
+  if (a.has("start")) o.start = parse_shape(a.get("start"), "--start", true);
+  if (a.has("append")) o.append_axis = int(a.get_uint("append", 0, 0, 31));
   bool has_dtype = a.has("dtype");
   DType dtype = has_dtype ? parse_dtype_arg(a.get("dtype")) : DType::U8;
   Shape shape = a.has("shape") ? parse_shape(a.get("shape"), "--shape") : Shape{};
@@ -233,6 +241,12 @@ std::vector<Command> ingest_commands() {
       {"from", "INPUT", "raw file (with --dtype --shape), .npy file, or OTHER.h5:/dataset"},
       {"dtype", "DTYPE", "element type of a raw input (u8..u64, i8..i64, f32, f64)"},
       {"shape", "SHAPE", "shape of a raw input, C order (1024,1024,512)"},
+      {"start", "I,J,K",
+       "write the input into the existing dataset with its origin at element I,J,K (the dataset grows "
+       "within its maximum shape; chunks covered in part are read-modify-written)"},
+      {"append", "AXIS",
+       "write the input after the dataset's end along AXIS, extending it in the setup transaction "
+       "(created, unlimited along AXIS, if missing; the other dimensions must match)"},
       {"resume", "", "continue the same unfinished ingest (the default when one is found)"},
       {"no-resume", "", "start over: write every chunk again, as a new run"},
       {"verbose", "", "print each committed transaction (txid, chunk indices) and where the time went"},
@@ -243,9 +257,12 @@ std::vector<Command> ingest_commands() {
   for (const OptionSpec& o : common_ingest_options())
     if (o.name != "compress" && o.name != "no-checksum") demo_opts.push_back(o);
   return {
-      {{"ingest", "HOME FILE:/path --from INPUT [--dtype DTYPE --shape SHAPE] [options]",
+      {{"ingest",
+        "HOME FILE:/path --from INPUT [--dtype DTYPE --shape SHAPE] [--start I,J,K | --append AXIS] "
+        "[options]",
         "Batch-ingest an array into dataset FILE:/path (created if missing from the input's dtype\n"
-        "and shape). The array is cut into chunks; worker threads commit transactions of N chunks.\n"
+        "and shape), or into a region of it (--start) or after its end (--append).\n"
+        "The array is cut into chunks; worker threads commit transactions of N chunks.\n"
         "Each transaction records its chunks in the store, so an ingest that was killed resumes\n"
         "where it stopped and never writes a committed chunk twice. Flushes before exiting.",
         ingest_opts, 2, 2},

@@ -30,7 +30,16 @@ constexpr char kIngestFile[] = ".h5tx-ingest.h5";
 
 struct IngestOptions {
   Target target;
-  Shape chunk;              // for a new dataset; empty: default_chunk()
+  Shape chunk;  // for a new dataset; empty: default_chunk()
+  // Where the input goes. Empty start and append_axis -1: the whole
+  // dataset from its origin (created, or grown to the input's shape).
+  // start: the input's origin in an existing dataset (grown to hold it,
+  // within its maximum shape). append_axis: after the dataset's end along
+  // that axis (extended in the setup transaction; created if missing, with
+  // that dimension unlimited). Chunks the input covers only in part are
+  // read-modify-written in the transaction that writes them.
+  Shape start;
+  int append_axis = -1;
   int deflate_level = 0;    // 0: no compression (new dataset)
   bool fletcher32 = true;   // new dataset
   uint64_t tx_chunks = 16;  // chunks per transaction (a resumed run keeps the first run's)
@@ -55,7 +64,9 @@ struct IngestResult {
   double seconds = 0;
   bool resumed = false;
   bool already_complete = false;
-  Shape chunk;  // the dataset's chunk shape
+  Shape chunk;          // the dataset's chunk shape
+  Shape start;          // where the input went in the dataset
+  Shape dataset_shape;  // the dataset's shape after the setup
   // Where the time went (seconds summed over threads; --verbose prints
   // them as utilisation of the run's wall time).
   struct Stages {
