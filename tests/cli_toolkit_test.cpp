@@ -146,3 +146,173 @@ TEST_CASE("an --append ingest killed with SIGKILL resumes where it was appending
            "want = np.concatenate([np.load(\"a.npy\"), np.load(\"b.npy\")])\n"
            "print(d.shape, (d[...] == want).all())\n") == "(310, 1000) True\n");
 }
+
+TEST_CASE("exit status is 0, 1 or 2 in every command, HDF5 failures are one line naming the file") {
+  h5tx_test::TempDir dir("cli_errors");
+  const std::string home = dir / "s";
+  REQUIRE(cli(dir, {"init", home}).status == 0);
+  // Usage errors exit 2, a missing store exits 1, each with one line on stderr.
+  for (const char* cmd : {"init", "create-dataset", "ls", "log", "get", "flush", "recover", "stats", "ingest",
+                          "check", "dump", "export", "undo-recover", "attr"}) {
+    INFO(cmd);
+    Result r = cli(dir, {cmd, "--no-such-option"});
+    CHECK(r.status == 2);
+    CHECK(lines_of(r.err).size() == 1);
+  }
+  for (std::vector<std::string> args :
+       std::vector<std::vector<std::string>>{{"ls", dir / "none"},
+                                             {"log", dir / "none"},
+                                             {"stats", dir / "none"},
+                                             {"check", dir / "none"},
+                                             {"flush", dir / "none"},
+                                             {"dump", dir / "none", "1"},
+                                             {"export", dir / "none", dir / "o.h5"},
+                                             {"get", dir / "none", "a.h5:/x", "--slice", "0"}}) {
+    INFO(args[0]);
+    Result r = cli(dir, args);
+    CHECK(r.status == 1);
+    CHECK(lines_of(r.err).size() == 1);
+    CHECK(contains(r.err, dir / "none"));
+  }
+
+  py(dir,
+     "f = h5py.File(\"in.h5\", \"w\")\n"
+     "d = f.create_dataset(\"d\", data=np.arange(256 * 256, dtype=np.uint16).reshape(256, 256), chunks=(32, "
+     "256), "
+     "fletcher32=True)\n"
+     "off = d.id.get_chunk_info(3).byte_offset\n"
+     "f.close()\n"
+     "b = bytearray(open(\"in.h5\", \"rb\").read())\n"
+     "b[off + 100] ^= 0xff\n"
+     "open(\"in.h5\", \"wb\").write(b)\n"
+     "open(\"notes.h5\", \"w\").write(\"not HDF5\")\n");
+  struct Case {
+    std::vector<std::string> args;
+    std::string file, what;
+  };
+  std::vector<Case> cases = {
+      {{"ingest", home, "x.h5:/a", "--from", dir / "in.h5:/nope"}, dir / "in.h5:/nope", "doesn't exist"},
+      {{"ingest", home, "x.h5:/a", "--from", dir / "notes.h5:/d"},
+       dir / "notes.h5",
+       "file signature not found"},
+      // A chunk that fails its checksum, read by the prefetch thread or a worker.
+      {{"ingest", home, "x.h5:/a", "--from", dir / "in.h5:/d", "--chunk", "32,256", "--tx-chunks", "1",
+        "--threads", "3"},
+       dir / "in.h5:/d",
+       "Fletcher32"},
+      {{"export", home, dir / "no/such/dir/o.h5"}, dir / "no/such/dir/o.h5", "No such file or directory"},
+  };
+  for (const Case& c : cases) {
+    Result r = cli(dir, c.args);
+    CHECK(r.status == 1);
+    CHECK(!contains(r.err, "HDF5-DIAG"));
+    std::vector<std::string> lines = lines_of(r.err);
+    REQUIRE(!lines.empty());
+    // The error is the last line (a progress line may precede it), and the only one.
+    CHECK(lines.back().compare(0, 5, "h5tx ") == 0);
+    CHECK(contains(lines.back(), c.file));
+    CHECK(contains(lines.back(), c.what));
+    CHECK(!contains(lines.back(), "(): "));  // no HDF5 call chain
+    for (size_t i = 0; i + 1 < lines.size(); i++) CHECK(lines[i].compare(0, 7, "ingest ") == 0);
+  }
+  // A data file of the store that is not HDF5: the commands that read it say so in one line.
+  REQUIRE(
+      cli(dir, {"create-dataset", home, "v.h5:/x", "--dtype", "u8", "--shape", "4", "--chunk", "4"}).status ==
+      0);
+  write_file(home + "/data/v.h5", "garbage, not HDF5");
+  for (std::vector<std::string> args : std::vector<std::vector<std::string>>{
+           {"get", home, "v.h5:/x", "--slice", "0"}, {"export", home, dir / "e.h5"}}) {
+    Result r = cli(dir, args);
+    CHECK(r.status == 1);
+    CHECK(lines_of(r.err).size() == 1);
+    CHECK(contains(r.err, home + "/data/v.h5"));
+    CHECK(contains(r.err, "file signature not found"));
+    CHECK(!contains(r.err, "HDF5-DIAG"));
+  }
+  Result r = cli(dir, {"check", home});
+  CHECK(r.status == 1);
+  CHECK(contains(r.out, "BAD   HDF5 error: " + home + "/data/v.h5: cannot open: file signature not found\n"));
+}
+
+namespace {
+
+// 8 MiB of u8 in 125 rows of 64000 bytes, one chunk each.
+void make_big_input(const h5tx_test::TempDir& dir) {
+  std::string data(125 * 64000, '\0');
+  uint32_t x = 12345;
+  for (char& c : data) {
+    x = x * 1103515245 + 12345;
+    c = char(x >> 24);
+  }
+  write_file(dir / "in.raw", data);
+}
+
+std::vector<std::string> big_ingest(const h5tx_test::TempDir& dir) {
+  return {"ingest", dir / "s",   "r.h5:/r",   "--from",   dir / "in.raw", "--dtype",
+          "u8",     "--shape",   "125,64000", "--chunk",  "1,64000",      "--tx-chunks",
+          "2",      "--threads", "2",         "--verbose"};
+}
+
+// The flushed data equals the input (h5py).
+std::string data_matches(const h5tx_test::TempDir& dir) {
+  return py(dir,
+            "d = h5py.File(\"s/data/r.h5\", \"r\")[\"r\"][...]\n"
+            "want = np.fromfile(\"in.raw\", dtype=np.uint8).reshape(125, 64000)\n"
+            "print(d.shape, (d == want).all())\n");
+}
+
+}  // namespace
+
+TEST_CASE(
+    "SIGINT or SIGTERM during an ingest: in-flight transactions finish, the store is flushed, exit 130/143, "
+    "and the same command resumes") {
+  for (int sig : {SIGINT, SIGTERM}) {
+    INFO("signal " << sig);
+    h5tx_test::TempDir dir(sig == SIGINT ? "cli_sigint" : "cli_sigterm");
+    REQUIRE(cli(dir, {"init", dir / "s"}).status == 0);
+    make_big_input(dir);
+    std::vector<std::string> slow = big_ingest(dir);
+    slow.push_back("--max-rate");
+    slow.push_back("2");
+    std::string out;
+    {
+      Background bg(dir, slow);
+      REQUIRE(bg.wait_lines("committed txid", 3) >= 3);
+      bg.signal(sig);
+      CHECK(bg.wait() == 128 + sig);
+      out = bg.out();
+      INFO("stdout:\n" << out << "\nstderr:\n" << bg.err());
+      CHECK(contains(out, std::string("interrupted by ") + (sig == SIGINT ? "SIGINT" : "SIGTERM")));
+      CHECK(contains(out, "rerun the same command to resume"));
+      CHECK(contains(out, "flushed to data/"));
+      CHECK(contains(bg.err(), "interrupted: finishing the transactions in flight"));
+    }
+    // Closed and flushed: nothing pending, nothing in the journal to recover.
+    Result lg = cli(dir, {"log", dir / "s"});
+    CHECK(contains(lg.out, "no pending transactions"));
+    Result r = cli(dir, big_ingest(dir));
+    REQUIRE(r.status == 0);
+    CHECK(contains(r.out, "resuming ingest"));
+    CHECK(data_matches(dir) == "(125, 64000) True\n");
+  }
+}
+
+TEST_CASE("a second SIGINT exits at once, recovery and the same command finish the ingest") {
+  h5tx_test::TempDir dir("cli_sigint2");
+  REQUIRE(cli(dir, {"init", dir / "s"}).status == 0);
+  make_big_input(dir);
+  std::vector<std::string> slow = big_ingest(dir);
+  slow.push_back("--max-rate");
+  slow.push_back("2");
+  {
+    Background bg(dir, slow);
+    REQUIRE(bg.wait_lines("committed txid", 2) >= 2);
+    bg.signal(SIGINT);
+    bg.signal(SIGINT);
+    CHECK(bg.wait() == 130);
+  }
+  Result r = cli(dir, big_ingest(dir));
+  REQUIRE(r.status == 0);
+  CHECK(data_matches(dir) == "(125, 64000) True\n");
+  CHECK(cli(dir, {"check", dir / "s"}).status == 0);
+}

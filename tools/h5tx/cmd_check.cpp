@@ -96,7 +96,7 @@ bool open_hdf5(Checker& c, const std::string& path, const std::string& undo_jour
     }
     return true;
   } catch (const Error& e) {
-    c.problem(e.what());
+    c.problem(error_line(e));
     return false;
   }
 }
@@ -149,11 +149,11 @@ void check_hdf5(Checker& c, const std::string& path, OpenedFile& f, Progress& pr
         if (rc < 0)
           c.problem(path + ": dataset " + info.path + " chunk (" + coords + ") at file offset " +
                     std::to_string(addr) + ", " + std::to_string(size) +
-                    " bytes: " + hdf5::error_stack_message());
+                    " bytes: " + condense_hdf5_chain(hdf5::error_stack_message()));
         progress.add(size);
       }
     } catch (const Error& e) {
-      c.problem(e.what());
+      c.problem(error_line(e));
     }
   }
 }
@@ -173,7 +173,7 @@ uint64_t check_journal(Checker& c, const std::string& jdir, std::vector<std::str
       journal::verify_transaction(*c.env, dir, txid);
       tx_ok++;
     } catch (const Error& e) {
-      c.problem(std::string("committed transaction ") + hex16(txid) + ": " + e.what());
+      c.problem(std::string("committed transaction ") + hex16(txid) + ": " + error_line(e));
     }
   }
   for (uint64_t txid : jl.temp) {
@@ -193,7 +193,7 @@ uint64_t check_journal(Checker& c, const std::string& jdir, std::vector<std::str
       c.problem(dir +
                 ": applied transaction newer than a pending committed one cannot be read "
                 "(recovery refuses to open the store): " +
-                e.what());
+                error_line(e));
     }
   }
   for (uint64_t txid : plan.garbage) {
@@ -239,7 +239,7 @@ void check_undo_dirs(Checker& c, const std::string& jdir, const std::string& ddi
           for (const std::string& f : journal::decode_created(c.env->read_all(jp, 16 << 20), jp))
             created_by_unfinished.insert(f);
         } catch (const Error& e) {
-          c.problem(e.what());
+          c.problem(error_line(e));
         }
         continue;
       }
@@ -255,7 +255,7 @@ void check_undo_dirs(Checker& c, const std::string& jdir, const std::string& ddi
                  " before-images); recovery reverts data/" + file);
         }
       } catch (const Error& e) {
-        c.problem(std::string("undo journal: ") + e.what());
+        c.problem(std::string("undo journal: ") + error_line(e));
       }
     }
   }
@@ -291,7 +291,7 @@ size_t check_data_files(Checker& c, const std::string& ddir, std::map<std::strin
           c.note(p + ": pending undo journal; the next read-write open reverts " + file);
         }
       } catch (const Error& e) {
-        c.problem(std::string("undo journal: ") + e.what());
+        c.problem(std::string("undo journal: ") + error_line(e));
       }
       continue;
     }
@@ -351,9 +351,9 @@ int run_check(const Args& a) {
     o.lock_timeout = a.get_seconds("lock-timeout", 10);
     Store::open(c.home, o)->close();
   } catch (const BusyError& e) {
-    c.note(std::string("could not open the store to confirm it opens: ") + e.what());
+    c.note(std::string("could not open the store to confirm it opens: ") + error_line(e));
   } catch (const Error& e) {
-    c.problem(std::string("the store does not open: ") + e.what());
+    c.problem(std::string("the store does not open: ") + error_line(e));
   }
   std::printf("%s: %zu committed transactions verified, %zu data files read, %" PRIu64 " problems, %" PRIu64
               " notes\n",
@@ -423,7 +423,7 @@ int run_dump(const Args& a) {
       std::printf(
           "transaction %s  %s\n  directory   %s\n  no MANIFEST of this transaction (%s): never committed,"
           " or a spare directory kept for reuse\n",
-          hex16(txid).c_str(), state.c_str(), dir.c_str(), e.what());
+          hex16(txid).c_str(), state.c_str(), dir.c_str(), error_line(e).c_str());
       return 0;
     }
   }

@@ -1,6 +1,7 @@
 // Ingest commands: `ingest` (resumable batch ingest of a raw, .npy or HDF5
 // input) and `demo` (the README's main job: a synthetic volume ingested,
 // flushed and verified).
+#include <signal.h>
 #include <sys/stat.h>
 #include <unistd.h>
 
@@ -9,6 +10,7 @@
 #include <cinttypes>
 #include <cstdio>
 #include <cstdlib>
+#include <cstring>
 #include <thread>
 
 #include "chunk_grid.hpp"
@@ -24,6 +26,48 @@ namespace h5tx {
 namespace cli {
 
 namespace {
+
+// SIGINT/SIGTERM during an ingest: the first sets g_interrupt (the workers
+// take no new transaction, those in flight finish, the store is closed and
+// flushed, exit 128 + signal); a second one exits at once (the next open's
+// recovery discards what was in flight).
+std::atomic<int> g_interrupt{0};
+
+extern "C" void on_interrupt(int sig) {
+  if (g_interrupt.exchange(sig) != 0) {
+    const char msg[] = "\nh5tx ingest: second signal: exiting now (rerun the same command to resume)\n";
+    ssize_t ignored = ::write(2, msg, sizeof msg - 1);
+    (void)ignored;
+    ::_exit(128 + sig);
+  }
+  const char msg[] =
+      "\nh5tx ingest: interrupted: finishing the transactions in flight, then flushing (signal again to exit "
+      "at once)\n";
+  ssize_t ignored = ::write(2, msg, sizeof msg - 1);
+  (void)ignored;
+}
+
+// Installs on_interrupt for SIGINT and SIGTERM while it lives.
+class InterruptScope {
+ public:
+  InterruptScope() {
+    g_interrupt = 0;
+    struct sigaction sa;
+    std::memset(&sa, 0, sizeof sa);
+    sa.sa_handler = on_interrupt;
+    sigemptyset(&sa.sa_mask);
+    sa.sa_flags = SA_RESTART;
+    ::sigaction(SIGINT, &sa, &old_int_);
+    ::sigaction(SIGTERM, &sa, &old_term_);
+  }
+  ~InterruptScope() {
+    ::sigaction(SIGINT, &old_int_, nullptr);
+    ::sigaction(SIGTERM, &old_term_, nullptr);
+  }
+
+ private:
+  struct sigaction old_int_, old_term_;
+};
 
 unsigned default_threads() {
   unsigned hw = std::thread::hardware_concurrency();
@@ -102,6 +146,8 @@ int run_ingest_cmd(const Args& a) {
   DType dtype = has_dtype ? parse_dtype_arg(a.get("dtype")) : DType::U8;
   Shape shape = a.has("shape") ? parse_shape(a.get("shape"), "--shape") : Shape{};
   std::unique_ptr<Input> in = open_input(a.get("from"), has_dtype, dtype, shape);
+  InterruptScope interrupt_scope;
+  o.interrupt = &g_interrupt;
   std::unique_ptr<Store> s = open_store(a, false);
   IngestResult r = run_ingest(*s, *in, o);
   auto t = std::chrono::steady_clock::now();
@@ -109,6 +155,18 @@ int run_ingest_cmd(const Args& a) {
   s->close();  // redo mode: flushes the journal into data/
   print_result(r, r.already_complete || !redo ? -1 : seconds_since(t));
   if (o.verbose && !r.already_complete) print_stages(r);
+  if (const int sig = g_interrupt.load()) {
+    if (r.interrupted) {  // (a signal after the last chunk: the ingest is complete, exit 0)
+      std::printf("interrupted by %s: %" PRIu64 " of %" PRIu64
+                  " chunks committed in all; rerun the same command to resume\n",
+                  sig == SIGTERM  ? "SIGTERM"
+                  : sig == SIGINT ? "SIGINT"
+                                  : "a signal",
+                  r.chunks_written + r.chunks_skipped, r.chunks);
+      std::fflush(stdout);
+      return 128 + sig;
+    }
+  }
   return 0;
 }
 

@@ -261,6 +261,9 @@ void write_chunks(Store& store, Input& input, const IngestOptions& opt, const Da
   auto worker = [&]() {
     try {
       while (!stop.load()) {
+        // Interrupted (SIGINT/SIGTERM): no new transaction; the ones in
+        // flight in other workers finish.
+        if (opt.interrupt && opt.interrupt->load()) break;
         uint64_t g = next_group.fetch_add(1);
         if (g >= groups) break;
         uint64_t first = g * group, last = std::min(r.chunks, first + group);
@@ -312,9 +315,12 @@ void write_chunks(Store& store, Input& input, const IngestOptions& opt, const Da
         }
         if (opt.max_rate_mib > 0) {
           double due = double(total_written) / (opt.max_rate_mib * 1024 * 1024);
-          std::this_thread::sleep_until(start +
-                                        std::chrono::duration_cast<std::chrono::steady_clock::duration>(
-                                            std::chrono::duration<double>(due)));
+          const auto until = start + std::chrono::duration_cast<std::chrono::steady_clock::duration>(
+                                         std::chrono::duration<double>(due));
+          // In slices, so that an interrupt is seen soon.
+          while (std::chrono::steady_clock::now() < until && !(opt.interrupt && opt.interrupt->load()))
+            std::this_thread::sleep_for(std::min<std::chrono::steady_clock::duration>(
+                until - std::chrono::steady_clock::now(), std::chrono::milliseconds(50)));
         }
       }
     } catch (...) {
@@ -329,6 +335,7 @@ void write_chunks(Store& store, Input& input, const IngestOptions& opt, const Da
   for (std::thread& t : pool) t.join();
   if (error) std::rethrow_exception(error);
   progress.finish();
+  r.interrupted = opt.interrupt && opt.interrupt->load() && done_count + chunks_written < r.chunks;
   r.seconds = std::chrono::duration<double>(std::chrono::steady_clock::now() - start).count();
   r.chunks_written = chunks_written;
   r.transactions = transactions;

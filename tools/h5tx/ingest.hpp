@@ -13,6 +13,7 @@
 // metadata, and writes only the chunks no transaction committed.
 #pragma once
 
+#include <atomic>
 #include <cstdint>
 #include <cstdio>
 #include <functional>
@@ -51,6 +52,10 @@ struct IngestOptions {
   int progress_tty = -1;  // Progress interactive flag (-1: isatty)
   double progress_interval = 2;
   std::string progress_label = "ingest";
+  // Nonzero (a signal number) once the ingest is to stop: workers take no
+  // new transaction, those in flight finish, run_ingest returns with
+  // IngestResult::interrupted (a later run resumes).
+  const std::atomic<int>* interrupt = nullptr;
 };
 
 struct IngestResult {
@@ -64,9 +69,10 @@ struct IngestResult {
   double seconds = 0;
   bool resumed = false;
   bool already_complete = false;
-  Shape chunk;          // the dataset's chunk shape
-  Shape start;          // where the input went in the dataset
-  Shape dataset_shape;  // the dataset's shape after the setup
+  bool interrupted = false;  // stopped by IngestOptions::interrupt before every chunk was written
+  Shape chunk;               // the dataset's chunk shape
+  Shape start;               // where the input went in the dataset
+  Shape dataset_shape;       // the dataset's shape after the setup
   // Where the time went (seconds summed over threads; --verbose prints
   // them as utilisation of the run's wall time).
   struct Stages {
