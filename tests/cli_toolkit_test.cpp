@@ -12,6 +12,7 @@
 #include <vector>
 
 #include "cli_util.hpp"
+#include "h5tx/store.hpp"
 #include "test_util.hpp"
 
 using namespace cli_test;
@@ -315,4 +316,126 @@ TEST_CASE("a second SIGINT exits at once, recovery and the same command finish t
   REQUIRE(r.status == 0);
   CHECK(data_matches(dir) == "(125, 64000) True\n");
   CHECK(cli(dir, {"check", dir / "s"}).status == 0);
+}
+
+namespace {
+
+// Parses `text` (a command's stdout) with python3's json module and runs
+// `script` on it as `d`; returns what the script prints.
+std::string json_check(const h5tx_test::TempDir& dir, const std::string& text, const std::string& script) {
+  write_file(dir / "out.json", text);
+  return h5tx_test::python("import json\nd = json.load(open(\"" + dir / "out.json" + "\"))\n" + script);
+}
+
+}  // namespace
+
+TEST_CASE(
+    "json output of ls, log, stats, check, dump and ingest (--json): one JSON value on stdout, errors on "
+    "stderr") {
+  h5tx_test::TempDir dir("cli_json");
+  const std::string home = dir / "s";
+  REQUIRE(cli(dir, {"init", home}).status == 0);
+  py(dir, "np.save(\"a.npy\", np.arange(20 * 30, dtype=np.float32).reshape(20, 30))\n");
+  Result r = cli(dir, {"ingest", home, "v.h5:/raw/a", "--from", dir / "a.npy", "--chunk", "8,8", "--json",
+                       "--verbose", "--tx-chunks", "4"});
+  REQUIRE(r.status == 0);
+  CHECK(contains(r.err, "committed txid"));  // --verbose lines go to stderr
+  CHECK(
+      json_check(dir, r.out,
+                 "print(d[\"run\"], d[\"chunks\"], d[\"chunks_written\"], d[\"transactions\"], d[\"shape\"], "
+                 "d[\"chunk\"], d[\"start\"], d[\"complete\"], d[\"interrupted\"], d[\"signal\"], "
+                 "len(d[\"id\"]))\n") == "1 12 12 3 [20, 30] [8, 8] [0, 0] True False None 16\n");
+  r = cli(dir, {"ingest", home, "v.h5:/raw/a", "--from", dir / "a.npy", "--json"});
+  CHECK(json_check(dir, r.out, "print(d[\"already_complete\"], d[\"chunks_written\"])\n") == "True 0\n");
+  REQUIRE(cli(dir, {"create-dataset", home, "v.h5:/f", "--dtype", "f64", "--shape", "0,4", "--maxshape",
+                    "unlimited,4", "--chunk", "2,4", "--fill", "nan"})
+              .status == 0);
+
+  // A process commits two transactions without the flusher and dies: log and dump show them.
+  pid_t pid = ::fork();
+  REQUIRE(pid >= 0);
+  if (pid == 0) {
+    try {
+      h5tx::Options o;
+      o.background_flusher = false;
+      auto s = h5tx::Store::open(home, o);
+      auto tx = s->begin();
+      tx.set_attribute("v.h5", "/raw/a", "gain", h5tx::AttributeValue::scalar<double>(1.5));
+      int16_t off[3] = {1, -2, 3};
+      tx.set_attribute("v.h5", "/raw/a", "offsets", h5tx::AttributeValue::array<int16_t>(off, 3));
+      tx.set_attribute("v.h5", "/", "title", h5tx::AttributeValue::string("caf\xc3\xa9 \"q\"\n"));
+      tx.set_message("attrs");
+      tx.set_metadata("who", "json test");
+      tx.commit();
+      auto t2 = s->begin();
+      std::vector<float> chunk(64, 2.5f);
+      t2.write_chunk("v.h5", "/raw/a", {0, 0}, chunk.data(), chunk.size() * 4);
+      t2.commit();
+      ::_exit(0);
+    } catch (...) {
+      ::_exit(3);
+    }
+  }
+  int st = 0;
+  ::waitpid(pid, &st, 0);
+  REQUIRE(WIFEXITED(st));
+  REQUIRE(WEXITSTATUS(st) == 0);
+
+  r = cli(dir, {"log", home, "--json"});
+  REQUIRE(r.status == 0);
+  const std::string log_out =
+      json_check(dir, r.out,
+                 "p = d[\"pending\"]\n"
+                 "print(d[\"mode\"], len(p), p[0][\"message\"], p[0][\"metadata\"], p[0][\"operations\"], "
+                 "len(p[0][\"txid\"]), p[1][\"bytes\"] > 0)\n"
+                 "print(p[1][\"txid\"])\n");
+  std::vector<std::string> log_lines = lines_of(log_out);
+  REQUIRE(log_lines.size() == 2);
+  CHECK(log_lines[0] == "redo 2 attrs {'who': 'json test'} 3 16 True");
+  r = cli(dir, {"dump", home, log_lines[1], "--json"});
+  REQUIRE(r.status == 0);
+  CHECK(json_check(dir, r.out,
+                   "o = d[\"operations\"][0]\n"
+                   "print(d[\"committed\"], d[\"txid\"] == \"" +
+                       log_lines[1] +
+                       "\", o[\"op\"], o[\"file\"], o[\"path\"], o[\"chunk\"], o[\"size\"] > 0, "
+                       "len(o[\"xxh3\"]))\n") == "True True write-chunk v.h5 /raw/a [0, 0] True 16\n");
+
+  r = cli(dir, {"ls", home, "--json"});
+  REQUIRE(r.status == 0);
+  CHECK(
+      json_check(
+          dir, r.out,
+          "f = [x for x in d[\"files\"] if x[\"name\"] == \"v.h5\"][0]\n"
+          "o = {x[\"path\"]: x for x in f[\"objects\"]}\n"
+          "a = o[\"/raw/a\"]\n"
+          "print(f[\"attributes\"][\"title\"], a[\"dtype\"], a[\"shape\"], a[\"chunk\"], "
+          "a[\"attributes\"][\"gain\"], a[\"attributes\"][\"offsets\"])\n"
+          "print(o[\"/f\"][\"max_shape\"], o[\"/f\"][\"fill_value\"], d[\"pending\"][\"transactions\"])\n") ==
+      "{'dtype': 'string', 'value': 'café \"q\"\\n'} f32 [20, 30] [8, 8] {'dtype': 'f64', 'value': 1.5} "
+      "{'dtype': 'i16', 'value': [1, -2, 3]}\n[None, 4] nan 2\n");
+  r = cli(dir, {"stats", home, "--json"});
+  REQUIRE(r.status == 0);
+  CHECK(json_check(dir, r.out,
+                   "print(d[\"pending_transactions\"], d[\"journal\"][\"done\"], d[\"last_txid\"] == \"" +
+                       log_lines[1] + "\", d[\"data\"][\"files\"] >= 1)\n") == "2 2 True True\n");
+  r = cli(dir, {"check", home, "--json"});
+  REQUIRE(r.status == 0);
+  CHECK(
+      json_check(dir, r.out, "print(d[\"ok\"], d[\"committed_transactions_verified\"], d[\"problems\"])\n") ==
+      "True 2 []\n");
+  // A problem: exit 1, the JSON says so, the one-line summary is on stderr.
+  write_file(home + "/data/junk.h5", "not HDF5");
+  r = cli(dir, {"check", home, "--json"});
+  CHECK(r.status == 1);
+  CHECK(contains(r.err, "problems found"));
+  CHECK(
+      json_check(dir, r.out, "print(d[\"ok\"], len(d[\"problems\"]), \"junk.h5\" in d[\"problems\"][0])\n") ==
+      "False 1 True\n");
+  ::unlink((home + "/data/junk.h5").c_str());
+  // Errors stay on stderr, stdout empty.
+  r = cli(dir, {"ls", dir / "nothing", "--json"});
+  CHECK(r.status == 1);
+  CHECK(r.out.empty());
+  CHECK(lines_of(r.err).size() == 1);
 }

@@ -20,6 +20,7 @@
 #include "hdf5/handle.hpp"
 #include "ingest.hpp"
 #include "input.hpp"
+#include "json.hpp"
 #include "progress.hpp"
 
 namespace h5tx {
@@ -148,26 +149,52 @@ int run_ingest_cmd(const Args& a) {
   std::unique_ptr<Input> in = open_input(a.get("from"), has_dtype, dtype, shape);
   InterruptScope interrupt_scope;
   o.interrupt = &g_interrupt;
+  const bool json = a.flags.count("json") > 0;
+  if (json) o.log = stderr;  // stdout holds the JSON summary only
   std::unique_ptr<Store> s = open_store(a, false);
   IngestResult r = run_ingest(*s, *in, o);
   auto t = std::chrono::steady_clock::now();
   bool redo = s->mode() == Mode::Redo;
   s->close();  // redo mode: flushes the journal into data/
-  print_result(r, r.already_complete || !redo ? -1 : seconds_since(t));
-  if (o.verbose && !r.already_complete) print_stages(r);
-  if (const int sig = g_interrupt.load()) {
-    if (r.interrupted) {  // (a signal after the last chunk: the ingest is complete, exit 0)
+  const double flush_s = r.already_complete || !redo ? -1 : seconds_since(t);
+  const int sig = r.interrupted ? g_interrupt.load() : 0;
+  const char* sig_name = sig == SIGTERM ? "SIGTERM" : sig == SIGINT ? "SIGINT" : "a signal";
+  if (json) {
+    Json j;
+    j.begin_object().field("id", r.id).field("run", uint64_t(r.run)).field("target", a.positional[1]);
+    j.field("input", in->describe()).field("dtype", dtype_name(in->dtype())).key("shape").shape(in->shape());
+    j.key("start").shape(r.start).key("dataset_shape").shape(r.dataset_shape).key("chunk").shape(r.chunk);
+    j.field("chunks", r.chunks)
+        .field("chunks_written", r.chunks_written)
+        .field("chunks_skipped", r.chunks_skipped);
+    j.field("transactions", r.transactions)
+        .field("bytes_written", r.bytes_written)
+        .field("seconds", r.seconds);
+    j.key("flush_seconds");
+    if (flush_s < 0)
+      j.null();
+    else
+      j.value(flush_s);
+    j.field("resumed", r.resumed).field("already_complete", r.already_complete);
+    j.field("complete", r.already_complete || r.chunks_written + r.chunks_skipped == r.chunks);
+    j.field("interrupted", r.interrupted).key("signal");
+    if (sig)
+      j.value(sig_name);
+    else
+      j.null();
+    j.end_object().print();
+  } else {
+    print_result(r, flush_s);
+    if (o.verbose && !r.already_complete) print_stages(r);
+    if (sig) {
       std::printf("interrupted by %s: %" PRIu64 " of %" PRIu64
                   " chunks committed in all; rerun the same command to resume\n",
-                  sig == SIGTERM  ? "SIGTERM"
-                  : sig == SIGINT ? "SIGINT"
-                                  : "a signal",
-                  r.chunks_written + r.chunks_skipped, r.chunks);
+                  sig_name, r.chunks_written + r.chunks_skipped, r.chunks);
       std::fflush(stdout);
-      return 128 + sig;
     }
   }
-  return 0;
+  // (A signal after the last chunk: the ingest is complete, exit 0.)
+  return sig ? 128 + sig : 0;
 }
 
 // --- demo --------------------------------------------------------------------
@@ -308,6 +335,9 @@ std::vector<Command> ingest_commands() {
       {"resume", "", "continue the same unfinished ingest (the default when one is found)"},
       {"no-resume", "", "start over: write every chunk again, as a new run"},
       {"verbose", "", "print each committed transaction (txid, chunk indices) and where the time went"},
+      {"json", "",
+       "print one JSON summary object on stdout (schema: docs/cli-json.md); progress and --verbose lines go "
+       "to stderr"},
   };
   for (const OptionSpec& o : common_ingest_options()) ingest_opts.push_back(o);
   ingest_opts.push_back(lock_timeout_option());

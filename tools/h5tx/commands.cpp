@@ -18,6 +18,10 @@ OptionSpec lock_timeout_option() {
   return {"lock-timeout", "SECONDS", "wait this long for another process's lock on the store (default 10)"};
 }
 
+OptionSpec json_option() {
+  return {"json", "", "print one JSON object on stdout instead of text (schema: docs/cli-json.md)"};
+}
+
 std::unique_ptr<Store> open_store(const Args& args, bool read_only) {
   Options o;
   o.read_only = read_only;

@@ -30,6 +30,8 @@ std::vector<Command> undo_commands();    // undo-recover
 
 // The --lock-timeout option every store command takes.
 OptionSpec lock_timeout_option();
+// --json: one JSON value on stdout instead of text (docs/cli-json.md).
+OptionSpec json_option();
 // Opens the store HOME = args.positional[0] (read-only where the command
 // only reads) with the --lock-timeout of `args`.
 std::unique_ptr<Store> open_store(const Args& args, bool read_only);
