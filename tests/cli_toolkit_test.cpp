@@ -439,3 +439,43 @@ TEST_CASE(
   CHECK(r.out.empty());
   CHECK(lines_of(r.err).size() == 1);
 }
+
+TEST_CASE("attr get, set, delete and list through the Transaction attribute API, in both modes") {
+  for (const char* mode : {"redo", "undo"}) {
+    INFO(mode);
+    h5tx_test::TempDir dir(std::string("cli_attr_") + mode);
+    const std::string home = dir / "s";
+    REQUIRE(cli(dir, {"init", home, "--mode", mode}).status == 0);
+    REQUIRE(cli(dir, {"create-dataset", home, "v.h5:/g/d", "--dtype", "u8", "--shape", "4", "--chunk", "4"})
+                .status == 0);
+    Result r = cli(dir, {"attr", "set", home, "v.h5:/g/d", "units", "--value", "counts"});
+    REQUIRE(r.status == 0);
+    CHECK(contains(r.out, "set v.h5:/g/d @units = \"counts\" (txid "));
+    REQUIRE(cli(dir, {"attr", "set", home, "v.h5:/", "gains", "--value", "1.5,-2,0.25", "--dtype", "f64"})
+                .status == 0);
+    REQUIRE(cli(dir, {"attr", "set", home, "v.h5:/g", "n", "--value", "-7", "--dtype", "i16"}).status == 0);
+    REQUIRE(cli(dir, {"attr", "set", home, "v.h5:/g/d", "gone", "--value", "x"}).status == 0);
+    REQUIRE(cli(dir, {"attr", "delete", home, "v.h5:/g/d", "gone"}).status == 0);
+    CHECK(cli(dir, {"attr", "get", home, "v.h5:/g/d", "units"}).out == "counts\n");
+    CHECK(cli(dir, {"attr", "get", home, "v.h5:/", "gains"}).out == "1.5,-2,0.25\n");
+    CHECK(cli(dir, {"attr", "list", home, "v.h5:/g"}).out == "@n = i16 -7\n");
+    CHECK(cli(dir, {"attr", "list", home, "v.h5:/g/d"}).out == "@units = \"counts\"\n");
+    // Missing attribute or object: 1; bad values and sub-commands: 2; each one line.
+    r = cli(dir, {"attr", "get", home, "v.h5:/g/d", "gone"});
+    CHECK(r.status == 1);
+    CHECK(contains(r.err, "v.h5:/g/d"));
+    CHECK(lines_of(r.err).size() == 1);
+    CHECK(cli(dir, {"attr", "list", home, "v.h5:/nothing"}).status == 1);
+    r = cli(dir, {"attr", "set", home, "v.h5:/g/d", "b", "--value", "300", "--dtype", "u8"});
+    CHECK(r.status == 2);
+    CHECK(lines_of(r.err).size() == 1);
+    CHECK(cli(dir, {"attr", "set", home, "v.h5:/g/d", "b"}).status == 2);
+    CHECK(cli(dir, {"attr", "frob", home, "v.h5:/g/d", "b"}).status == 2);
+    CHECK(cli(dir, {"attr", "get", home, "v.h5:/g/d"}).status == 2);
+    REQUIRE(cli(dir, {"flush", home}).status == 0);
+    CHECK(py(dir,
+             "f = h5py.File(\"s/data/v.h5\", \"r\")\n"
+             "print(f[\"g/d\"].attrs[\"units\"], list(f.attrs[\"gains\"]), f[\"g\"].attrs[\"n\"], "
+             "\"gone\" in f[\"g/d\"].attrs)\n") == "counts [1.5, -2.0, 0.25] -7 False\n");
+  }
+}

@@ -585,6 +585,14 @@ int run_stats(const Args& a) {
 
 }  // namespace
 
+std::string attribute_value_text(const AttributeValue& v) {
+  return attribute_text(v);
+}
+
+void append_element_text(DType t, const uint8_t* p, std::string* out) {
+  append_value(t, p, out);
+}
+
 std::vector<Command> store_commands() {
   OptionSpec lt = lock_timeout_option();
   return {

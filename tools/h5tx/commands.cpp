@@ -8,8 +8,8 @@ namespace cli {
 
 std::vector<Command> all_commands() {
   std::vector<Command> all;
-  for (auto list :
-       {store_commands(), ingest_commands(), check_commands(), export_commands(), undo_commands()})
+  for (auto list : {store_commands(), ingest_commands(), check_commands(), export_commands(), attr_commands(),
+                    undo_commands()})
     all.insert(all.end(), list.begin(), list.end());
   return all;
 }
