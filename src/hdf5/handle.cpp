@@ -12,8 +12,14 @@ std::recursive_mutex& mutex() {
 }
 
 void silence_error_printing() {
-  static std::once_flag once;
-  std::call_once(once, [] { H5Eset_auto2(H5E_DEFAULT, nullptr, nullptr); });
+  // Per thread: a thread-safe HDF5 (Debian's) keeps the automatic error
+  // printing setting in each thread's error stack, so a once-per-process
+  // call left every other thread (flusher, ingest workers) printing
+  // HDF5-DIAG dumps.
+  thread_local bool done = false;
+  if (done) return;
+  H5Eset_auto2(H5E_DEFAULT, nullptr, nullptr);
+  done = true;
 }
 
 namespace {

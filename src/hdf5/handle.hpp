@@ -23,8 +23,9 @@ namespace hdf5 {
 std::recursive_mutex& mutex();
 using Lock = std::lock_guard<std::recursive_mutex>;
 
-// Turns HDF5's automatic error printing off (once per process); h5tx reads
-// the error stack itself and puts it into the exception message.
+// Turns HDF5's automatic error printing off for the calling thread (the
+// setting is per thread in a thread-safe HDF5); h5tx reads the error stack
+// itself and puts it into the exception message. Cheap after the first call.
 void silence_error_printing();
 
 // The current HDF5 error stack as one line ("H5Dopen2(): unable to open dataset; ...").

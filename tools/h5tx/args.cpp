@@ -284,6 +284,35 @@ bool parse_ranges(const std::string& s, std::vector<uint64_t>* out) {
   return true;
 }
 
+std::string condense_hdf5_chain(const std::string& detail) {
+  size_t call = detail.find("(): ");
+  if (call == std::string::npos) return detail;
+  size_t name = detail.rfind(' ', call);  // the chain starts at the first function name
+  std::string head = name == std::string::npos ? "" : detail.substr(0, name);
+  while (!head.empty() && (head.back() == ' ' || head.back() == ':')) head.pop_back();
+  size_t last = detail.rfind("(): ");
+  std::string cause = detail.substr(last + 4);
+  size_t msg = cause.find("error message = '");
+  if (msg != std::string::npos) {
+    size_t end = cause.find('\'', msg + 17);
+    if (end != std::string::npos) cause = cause.substr(msg + 17, end - msg - 17);
+  }
+  return head.empty() ? cause : head + ": " + cause;
+}
+
+std::string error_line(const std::exception& e) {
+  std::string line = e.what();
+  if (const Error* h = dynamic_cast<const Error*>(&e)) {
+    if (h->code() == ErrorCode::Hdf5) {
+      size_t at = line.find(h->detail());
+      if (at != std::string::npos) line.replace(at, h->detail().size(), condense_hdf5_chain(h->detail()));
+    }
+  }
+  for (char& c : line)
+    if (c == '\n' || c == '\r') c = ' ';
+  return line;
+}
+
 std::string hex16(uint64_t v) {
   char buf[17];
   std::snprintf(buf, sizeof buf, "%016llx", (unsigned long long)v);

@@ -96,6 +96,15 @@ std::string format_ranges(const std::vector<uint64_t>& sorted_indices);
 // Appends the indices of `s`; false if it does not parse.
 bool parse_ranges(const std::string& s, std::vector<uint64_t>* out);
 
+// The one line an error prints (exit status 1): e.what() with line breaks
+// replaced, and an HDF5 error's call chain ("H5Fopen(): unable to open file;
+// H5F_open(): ...; H5F__super_read(): file signature not found") cut to its
+// innermost cause ("file signature not found").
+std::string error_line(const std::exception& e);
+// "what: F1(): d1; F2(): d2; ...; Fn(): dn" -> "what: dn" (from a system
+// call's description only its error message).
+std::string condense_hdf5_chain(const std::string& detail);
+
 // 16 lowercase hex digits (txids, ingest ids).
 std::string hex16(uint64_t v);
 

@@ -1,6 +1,7 @@
 // Chunk grids and chunk extraction (see chunk_grid.hpp).
 #include "chunk_grid.hpp"
 
+#include <algorithm>
 #include <cstring>
 
 #include "args.hpp"
@@ -9,15 +10,23 @@
 namespace h5tx {
 namespace cli {
 
-ChunkGrid::ChunkGrid(const Shape& shape, const Shape& chunk) : shape_(shape), chunk_(chunk) {
+ChunkGrid::ChunkGrid(const Shape& shape, const Shape& chunk)
+    : ChunkGrid(shape, chunk, Shape(shape.size(), 0)) {}
+
+ChunkGrid::ChunkGrid(const Shape& shape, const Shape& chunk, const Shape& offset)
+    : shape_(shape), chunk_(chunk), offset_(offset) {
   if (shape.empty() || shape.size() > 32 || chunk.size() != shape.size())
     throw UsageError("chunk shape " + format_shape(chunk) + " does not fit array shape " +
                      format_shape(shape));
+  if (offset.size() != shape.size())
+    throw UsageError("offset " + format_shape(offset) + " does not fit array shape " + format_shape(shape));
   count_ = 1;
   for (size_t d = 0; d < shape.size(); d++) {
     if (chunk[d] == 0 || shape[d] == 0)
       throw UsageError("a zero in shape " + format_shape(shape) + " or chunk " + format_shape(chunk));
-    grid_.push_back((shape[d] + chunk[d] - 1) / chunk[d]);
+    if (offset[d] >= chunk[d])
+      throw UsageError("offset " + format_shape(offset) + " is not inside chunk " + format_shape(chunk));
+    grid_.push_back((offset[d] + shape[d] + chunk[d] - 1) / chunk[d]);
     count_ *= grid_.back();
   }
 }
@@ -42,9 +51,20 @@ void ChunkGrid::region(uint64_t index, Shape* start, Shape* count) const {
   start->resize(c.size());
   count->resize(c.size());
   for (size_t d = 0; d < c.size(); d++) {
-    (*start)[d] = c[d] * chunk_[d];
-    (*count)[d] = std::min(chunk_[d], shape_[d] - (*start)[d]);
+    // The chunk covers [c * chunk - offset, (c + 1) * chunk - offset) of the array.
+    const uint64_t lo = c[d] == 0 ? 0 : c[d] * chunk_[d] - offset_[d];
+    const uint64_t hi = std::min(shape_[d], (c[d] + 1) * chunk_[d] - offset_[d]);
+    (*start)[d] = lo;
+    (*count)[d] = hi - lo;
   }
+}
+
+Shape ChunkGrid::placement(uint64_t index) const {
+  Shape c = coords(index);
+  Shape at(c.size(), 0);
+  for (size_t d = 0; d < c.size(); d++)
+    if (c[d] == 0) at[d] = offset_[d];
+  return at;
 }
 
 uint64_t ChunkGrid::chunk_elements() const {
@@ -53,8 +73,8 @@ uint64_t ChunkGrid::chunk_elements() const {
   return n;
 }
 
-void place_block(const uint8_t* block, const Shape& count, uint8_t* chunk_buf, const Shape& chunk,
-                 size_t es) {
+void place_block(const uint8_t* block, const Shape& count, uint8_t* chunk_buf, const Shape& chunk, size_t es,
+                 const Shape& at) {
   const size_t rank = chunk.size();
   const size_t row = size_t(count[rank - 1]) * es;
   uint64_t rows = 1;
@@ -62,7 +82,7 @@ void place_block(const uint8_t* block, const Shape& count, uint8_t* chunk_buf, c
   Shape idx(rank, 0);
   for (uint64_t r = 0; r < rows; r++) {
     uint64_t off = 0;
-    for (size_t d = 0; d < rank; d++) off = off * chunk[d] + idx[d];
+    for (size_t d = 0; d < rank; d++) off = off * chunk[d] + (at.empty() ? 0 : at[d]) + idx[d];
     std::memcpy(chunk_buf + off * es, block + r * row, row);
     for (size_t d = rank - 1; d-- > 0;) {
       if (++idx[d] < count[d]) break;
@@ -86,7 +106,7 @@ std::vector<uint8_t> extract_chunk(Input& in, const ChunkGrid& grid, uint64_t in
   for (uint64_t c : count) n *= c;
   std::vector<uint8_t> block(size_t(n) * es);
   in.read(start, count, block.data());
-  place_block(block.data(), count, chunk.data(), grid.chunk(), es);
+  place_block(block.data(), count, chunk.data(), grid.chunk(), es, grid.placement(index));
   return chunk;
 }
 

@@ -17,9 +17,9 @@ double seconds_since(Clock::time_point t) {
 }
 
 // Copies the sub-box [off, off + count) of a C-order box of shape `box`
-// into the origin corner of a C-order chunk buffer of shape `chunk`.
+// into a C-order chunk buffer of shape `chunk`, at position `at`.
 void copy_from_box(const uint8_t* box_bytes, const Shape& box, const Shape& off, const Shape& count,
-                   uint8_t* out, const Shape& chunk, size_t es) {
+                   uint8_t* out, const Shape& chunk, const Shape& at, size_t es) {
   const size_t rank = box.size();
   const size_t run = size_t(count[rank - 1]) * es;
   Shape idx(rank, 0);  // position in `count`, dims 0..rank-2
@@ -28,7 +28,7 @@ void copy_from_box(const uint8_t* box_bytes, const Shape& box, const Shape& off,
     for (size_t d = 0; d < rank; d++) {
       const uint64_t i = d + 1 < rank ? idx[d] : 0;
       src = src * box[d] + off[d] + i;
-      dst = dst * chunk[d] + i;
+      dst = dst * chunk[d] + at[d] + i;
     }
     std::memcpy(out + dst * es, box_bytes + src * es, run);
     size_t d = rank - 1;
@@ -134,7 +134,7 @@ void ChunkSource::prefetch_loop() {
   }
 }
 
-std::vector<uint8_t> ChunkSource::chunk(uint64_t i) {
+std::vector<uint8_t> ChunkSource::chunk(uint64_t i, std::vector<uint8_t> base) {
   const uint64_t unit = i / unit_chunks_;
   std::unique_lock<std::mutex> lock(mu_);
   Unit& u = units_[size_t(unit)];
@@ -158,10 +158,14 @@ std::vector<uint8_t> ChunkSource::chunk(uint64_t i) {
   grid_.region(i, &start, &count);
   Shape off(start.size());
   for (size_t k = 0; k < start.size(); k++) off[k] = start[k] - box_start[k];
-  std::vector<uint8_t> out(size_t(grid_.chunk_elements()) * elem_size_);
-  if (count != grid_.chunk())
-    for (size_t b = 0; b < out.size(); b += elem_size_) std::memcpy(&out[b], fill_.data(), elem_size_);
-  copy_from_box(box_bytes, box, off, count, out.data(), grid_.chunk(), elem_size_);
+  const size_t chunk_bytes = size_t(grid_.chunk_elements()) * elem_size_;
+  std::vector<uint8_t> out = std::move(base);
+  if (out.size() != chunk_bytes) {
+    out.assign(chunk_bytes, 0);
+    if (count != grid_.chunk())
+      for (size_t b = 0; b < out.size(); b += elem_size_) std::memcpy(&out[b], fill_.data(), elem_size_);
+  }
+  copy_from_box(box_bytes, box, off, count, out.data(), grid_.chunk(), grid_.placement(i), elem_size_);
 
   lock.lock();
   if (--u.pending == 0) {

@@ -47,8 +47,10 @@ class ChunkSource {
   ChunkSource& operator=(const ChunkSource&) = delete;
 
   // The raw bytes of whole chunk i (edge chunks padded with the fill
-  // value). Rethrows the error of a failed read of its unit.
-  std::vector<uint8_t> chunk(uint64_t i);
+  // value). Rethrows the error of a failed read of its unit. With `base`
+  // (a whole chunk's bytes: the chunk as stored), the input's part of the
+  // chunk is copied over it instead, the rest kept (read-modify-write).
+  std::vector<uint8_t> chunk(uint64_t i, std::vector<uint8_t> base = {});
 
   uint64_t unit_chunks() const { return unit_chunks_; }
   Stats stats();

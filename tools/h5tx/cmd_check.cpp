@@ -20,6 +20,7 @@
 #include "h5tx/sec2j.h"
 #include "h5tx/store.hpp"
 #include "hdf5/handle.hpp"
+#include "json.hpp"
 #include "journal/manifest.hpp"
 #include "journal/tx_dir.hpp"
 #include "journal/tx_reader.hpp"
@@ -46,15 +47,20 @@ struct Checker {
   Env* env = Env::posix();
   std::string home;
   uint64_t problems = 0, notes = 0;
+  bool json = false;  // --json: collected for the final object, not printed
+  std::vector<std::string> problem_list, note_list;
 
   void problem(const std::string& what) {
     problems++;
+    problem_list.push_back(what);
+    if (json) return;
     std::printf("BAD   %s\n", what.c_str());
     std::fflush(stdout);
   }
   void note(const std::string& what) {
     notes++;
-    std::printf("note  %s\n", what.c_str());
+    note_list.push_back(what);
+    if (!json) std::printf("note  %s\n", what.c_str());
   }
 };
 
@@ -96,7 +102,7 @@ bool open_hdf5(Checker& c, const std::string& path, const std::string& undo_jour
     }
     return true;
   } catch (const Error& e) {
-    c.problem(e.what());
+    c.problem(error_line(e));
     return false;
   }
 }
@@ -149,11 +155,11 @@ void check_hdf5(Checker& c, const std::string& path, OpenedFile& f, Progress& pr
         if (rc < 0)
           c.problem(path + ": dataset " + info.path + " chunk (" + coords + ") at file offset " +
                     std::to_string(addr) + ", " + std::to_string(size) +
-                    " bytes: " + hdf5::error_stack_message());
+                    " bytes: " + condense_hdf5_chain(hdf5::error_stack_message()));
         progress.add(size);
       }
     } catch (const Error& e) {
-      c.problem(e.what());
+      c.problem(error_line(e));
     }
   }
 }
@@ -173,7 +179,7 @@ uint64_t check_journal(Checker& c, const std::string& jdir, std::vector<std::str
       journal::verify_transaction(*c.env, dir, txid);
       tx_ok++;
     } catch (const Error& e) {
-      c.problem(std::string("committed transaction ") + hex16(txid) + ": " + e.what());
+      c.problem(std::string("committed transaction ") + hex16(txid) + ": " + error_line(e));
     }
   }
   for (uint64_t txid : jl.temp) {
@@ -193,7 +199,7 @@ uint64_t check_journal(Checker& c, const std::string& jdir, std::vector<std::str
       c.problem(dir +
                 ": applied transaction newer than a pending committed one cannot be read "
                 "(recovery refuses to open the store): " +
-                e.what());
+                error_line(e));
     }
   }
   for (uint64_t txid : plan.garbage) {
@@ -239,7 +245,7 @@ void check_undo_dirs(Checker& c, const std::string& jdir, const std::string& ddi
           for (const std::string& f : journal::decode_created(c.env->read_all(jp, 16 << 20), jp))
             created_by_unfinished.insert(f);
         } catch (const Error& e) {
-          c.problem(e.what());
+          c.problem(error_line(e));
         }
         continue;
       }
@@ -255,7 +261,7 @@ void check_undo_dirs(Checker& c, const std::string& jdir, const std::string& ddi
                  " before-images); recovery reverts data/" + file);
         }
       } catch (const Error& e) {
-        c.problem(std::string("undo journal: ") + e.what());
+        c.problem(std::string("undo journal: ") + error_line(e));
       }
     }
   }
@@ -291,7 +297,7 @@ size_t check_data_files(Checker& c, const std::string& ddir, std::map<std::strin
           c.note(p + ": pending undo journal; the next read-write open reverts " + file);
         }
       } catch (const Error& e) {
-        c.problem(std::string("undo journal: ") + e.what());
+        c.problem(std::string("undo journal: ") + error_line(e));
       }
       continue;
     }
@@ -324,6 +330,7 @@ size_t check_data_files(Checker& c, const std::string& ddir, std::map<std::strin
 int run_check(const Args& a) {
   Checker c;
   c.home = a.positional[0];
+  c.json = a.flags.count("json") > 0;
   bool repair = a.flags.count("repair") > 0;
   std::unique_ptr<FileLock> lock = lock_store(c.env, c.home, repair, a.get_seconds("lock-timeout", 10));
   std::string jdir = path_join(c.home, "journal"), ddir = path_join(c.home, "data");
@@ -335,10 +342,12 @@ int run_check(const Args& a) {
   check_undo_dirs(c, jdir, ddir, &undo_of, &created_by_unfinished);
   const size_t files_read = check_data_files(c, ddir, undo_of, created_by_unfinished);
 
+  std::vector<std::string> removed;
   if (repair) {
     for (const std::string& dir : removable) {
       c.env->remove_flat_dir(dir);
-      std::printf("removed %s\n", dir.c_str());
+      removed.push_back(dir);
+      if (!c.json) std::printf("removed %s\n", dir.c_str());
     }
     if (!removable.empty()) c.env->sync_dir(jdir);
   }
@@ -351,13 +360,21 @@ int run_check(const Args& a) {
     o.lock_timeout = a.get_seconds("lock-timeout", 10);
     Store::open(c.home, o)->close();
   } catch (const BusyError& e) {
-    c.note(std::string("could not open the store to confirm it opens: ") + e.what());
+    c.note(std::string("could not open the store to confirm it opens: ") + error_line(e));
   } catch (const Error& e) {
-    c.problem(std::string("the store does not open: ") + e.what());
+    c.problem(std::string("the store does not open: ") + error_line(e));
   }
-  std::printf("%s: %zu committed transactions verified, %zu data files read, %" PRIu64 " problems, %" PRIu64
-              " notes\n",
-              c.home.c_str(), size_t(tx_ok), files_read, c.problems, c.notes);
+  if (c.json) {
+    Json j;
+    j.begin_object().field("store", c.home).field("ok", c.problems == 0);
+    j.field("committed_transactions_verified", tx_ok).field("data_files_read", uint64_t(files_read));
+    j.key("problems").strings(c.problem_list).key("notes").strings(c.note_list);
+    j.key("removed").strings(removed).end_object().print();
+  } else {
+    std::printf("%s: %zu committed transactions verified, %zu data files read, %" PRIu64 " problems, %" PRIu64
+                " notes\n",
+                c.home.c_str(), size_t(tx_ok), files_read, c.problems, c.notes);
+  }
   if (c.problems) {
     std::fprintf(stderr, "h5tx check: %s: %" PRIu64 " problems found (lines starting BAD)\n", c.home.c_str(),
                  c.problems);
@@ -381,6 +398,7 @@ std::string attr_text(const AttributeValue& v) {
 }
 
 int run_dump(const Args& a) {
+  const bool json = a.flags.count("json") > 0;
   Env* env = Env::posix();
   std::string home = a.positional[0], t = a.positional[1];
   uint64_t txid = 0;
@@ -403,8 +421,20 @@ int run_dump(const Args& a) {
     throw NotFoundError(
         path_join(jdir, journal::tx_dir_name(txid, journal::TxState::Done)),
         "transaction " + hex16(txid) + " is not in the journal (flushed already, or never committed)");
+  // The JSON of a directory without a MANIFEST of this transaction.
+  auto json_no_manifest = [&](const std::string& why) {
+    Json j;
+    j.begin_object().field("txid", hex16(txid)).field("state", state).field("directory", dir);
+    j.field("committed", false).key("manifest").null().field("note", why).end_object().print();
+  };
   if (!env->exists(path_join(dir, journal::kManifestName))) {  // an uncommitted transaction's spilled chunks
     std::string spill = path_join(dir, journal::kSpillFileName);
+    if (json) {
+      json_no_manifest(
+          "no MANIFEST: " + format_bytes(env->exists(spill) ? double(env->file_size(spill)) : 0.0) +
+          " of spilled chunks, never committed");
+      return 0;
+    }
     std::printf(
         "transaction %s  %s\n  directory   %s\n  no MANIFEST: %s of spilled chunks, never committed\n",
         hex16(txid).c_str(), state.c_str(), dir.c_str(),
@@ -420,12 +450,78 @@ int run_dump(const Args& a) {
     try {
       m = journal::read_manifest(*env, dir, txid);
     } catch (const CorruptionError& e) {
+      if (json) {
+        json_no_manifest("no MANIFEST of this transaction (" + error_line(e) +
+                         "): never committed, or a spare directory kept for reuse");
+        return 0;
+      }
       std::printf(
           "transaction %s  %s\n  directory   %s\n  no MANIFEST of this transaction (%s): never committed,"
           " or a spare directory kept for reuse\n",
-          hex16(txid).c_str(), state.c_str(), dir.c_str(), e.what());
+          hex16(txid).c_str(), state.c_str(), dir.c_str(), error_line(e).c_str());
       return 0;
     }
+  }
+  if (json) {
+    Json j;
+    j.begin_object().field("txid", hex16(m.txid)).field("state", state).field("directory", dir);
+    j.field("committed", dir.size() >= 5 && dir.compare(dir.size() - 5, 5, "_done") == 0);
+    j.field("commit_time_micros", m.commit_time_micros)
+        .field("commit_time", format_time_micros(m.commit_time_micros));
+    j.field("message", m.message).key("metadata").string_map(m.metadata);
+    j.field("chunk_bytes", uint64_t(m.chunk_bytes())).key("operations").begin_array();
+    for (const journal::Op& op : m.ops) {
+      j.begin_object();
+      switch (op.kind) {
+        case journal::OpKind::CreateFile:
+          j.field("op", "create-file").field("file", op.file);
+          break;
+        case journal::OpKind::CreateDataset:
+          j.field("op", "create-dataset").field("file", op.file).field("path", op.path);
+          j.field("dtype", dtype_name(op.spec.dtype)).key("shape").shape(op.spec.shape);
+          j.key("max_shape").shape(op.spec.max_shape).key("chunk").shape(op.spec.chunk);
+          j.field("compression",
+                  op.spec.compression == Compression::ShuffleDeflate ? "shuffle+deflate" : "none");
+          j.field("deflate_level", op.spec.deflate_level).field("fletcher32", op.spec.fletcher32);
+          j.field("fill_value", op.spec.fill_value);
+          break;
+        case journal::OpKind::ExtendDataset:
+          j.field("op", "extend-dataset")
+              .field("file", op.file)
+              .field("path", op.path)
+              .key("shape")
+              .shape(op.shape);
+          break;
+        case journal::OpKind::SetAttribute:
+          j.field("op", "set-attribute")
+              .field("file", op.file)
+              .field("object", op.path)
+              .field("name", op.name);
+          j.field("value", attr_text(op.attr));
+          break;
+        case journal::OpKind::DeleteAttribute:
+          j.field("op", "delete-attribute")
+              .field("file", op.file)
+              .field("object", op.path)
+              .field("name", op.name);
+          break;
+        case journal::OpKind::WriteChunk: {
+          char hash[20];
+          std::snprintf(hash, sizeof hash, "%016" PRIx64, op.chunk_hash);
+          j.field("op", "write-chunk")
+              .field("file", op.file)
+              .field("path", op.path)
+              .key("chunk")
+              .shape(op.shape);
+          j.field("location", op.chunk_file).field("offset", op.chunk_offset).field("size", op.chunk_size);
+          j.field("xxh3", std::string(hash)).field("filter_mask", uint64_t(op.filter_mask));
+          break;
+        }
+      }
+      j.end_object();
+    }
+    j.end_array().end_object().print();
+    return 0;
   }
   std::printf("transaction %s  %s\n", hex16(m.txid).c_str(), state.c_str());
   std::printf("  directory   %s\n", dir.c_str());
@@ -489,6 +585,7 @@ std::vector<Command> check_commands() {
           "also remove what is provably uncommitted or already applied: journal/working_*_temp, "
           "working_*_flushed older than every _done, and undo_*_committed directories (never an "
           "entry that is not a real directory; takes the store's exclusive lock)"},
+         json_option(),
          lt},
         1,
         1},
@@ -496,7 +593,7 @@ std::vector<Command> check_commands() {
       {{"dump",
         "HOME TXID",
         "Print the MANIFEST of a transaction in the journal: header, metadata and every operation.",
-        {lt},
+        {json_option(), lt},
         2,
         2},
        run_dump},

@@ -1,6 +1,7 @@
 // Ingest commands: `ingest` (resumable batch ingest of a raw, .npy or HDF5
 // input) and `demo` (the README's main job: a synthetic volume ingested,
 // flushed and verified).
+#include <signal.h>
 #include <sys/stat.h>
 #include <unistd.h>
 
@@ -9,6 +10,7 @@
 #include <cinttypes>
 #include <cstdio>
 #include <cstdlib>
+#include <cstring>
 #include <thread>
 
 #include "chunk_grid.hpp"
@@ -18,12 +20,55 @@
 #include "hdf5/handle.hpp"
 #include "ingest.hpp"
 #include "input.hpp"
+#include "json.hpp"
 #include "progress.hpp"
 
 namespace h5tx {
 namespace cli {
 
 namespace {
+
+// SIGINT/SIGTERM during an ingest: the first sets g_interrupt (the workers
+// take no new transaction, those in flight finish, the store is closed and
+// flushed, exit 128 + signal); a second one exits at once (the next open's
+// recovery discards what was in flight).
+std::atomic<int> g_interrupt{0};
+
+extern "C" void on_interrupt(int sig) {
+  if (g_interrupt.exchange(sig) != 0) {
+    const char msg[] = "\nh5tx ingest: second signal: exiting now (rerun the same command to resume)\n";
+    ssize_t ignored = ::write(2, msg, sizeof msg - 1);
+    (void)ignored;
+    ::_exit(128 + sig);
+  }
+  const char msg[] =
+      "\nh5tx ingest: interrupted: finishing the transactions in flight, then flushing (signal again to exit "
+      "at once)\n";
+  ssize_t ignored = ::write(2, msg, sizeof msg - 1);
+  (void)ignored;
+}
+
+// Installs on_interrupt for SIGINT and SIGTERM while it lives.
+class InterruptScope {
+ public:
+  InterruptScope() {
+    g_interrupt = 0;
+    struct sigaction sa;
+    std::memset(&sa, 0, sizeof sa);
+    sa.sa_handler = on_interrupt;
+    sigemptyset(&sa.sa_mask);
+    sa.sa_flags = SA_RESTART;
+    ::sigaction(SIGINT, &sa, &old_int_);
+    ::sigaction(SIGTERM, &sa, &old_term_);
+  }
+  ~InterruptScope() {
+    ::sigaction(SIGINT, &old_int_, nullptr);
+    ::sigaction(SIGTERM, &old_term_, nullptr);
+  }
+
+ private:
+  struct sigaction old_int_, old_term_;
+};
 
 unsigned default_threads() {
   unsigned hw = std::thread::hardware_concurrency();
@@ -64,6 +109,11 @@ void print_result(const IngestResult& r, double flush_seconds) {
               r.id.c_str(), r.run, r.chunks_written, r.chunks, r.chunks_skipped, r.transactions,
               format_bytes(double(r.bytes_written)).c_str(), format_duration(r.seconds).c_str(),
               format_bytes(rate).c_str());
+  bool at_origin = true;
+  for (uint64_t v : r.start) at_origin = at_origin && v == 0;
+  if (!at_origin)
+    std::printf("written at %s of the dataset (now %s)\n", format_shape(r.start).c_str(),
+                format_shape(r.dataset_shape, "x").c_str());
   if (flush_seconds >= 0) std::printf("flushed to data/ in %s\n", format_duration(flush_seconds).c_str());
 }
 
@@ -90,18 +140,61 @@ int run_ingest_cmd(const Args& a) {
   IngestOptions o = ingest_options(a);
   o.target = parse_target(a.positional[1]);
   if (!a.has("from")) throw UsageError("ingest needs --from INPUT");
+  if (a.has("start") && a.has("append")) throw UsageError("--start and --append exclude each other");
+  if (a.has("start")) o.start = parse_shape(a.get("start"), "--start", true);
+  if (a.has("append")) o.append_axis = int(a.get_uint("append", 0, 0, 31));
   bool has_dtype = a.has("dtype");
   DType dtype = has_dtype ? parse_dtype_arg(a.get("dtype")) : DType::U8;
   Shape shape = a.has("shape") ? parse_shape(a.get("shape"), "--shape") : Shape{};
   std::unique_ptr<Input> in = open_input(a.get("from"), has_dtype, dtype, shape);
+  InterruptScope interrupt_scope;
+  o.interrupt = &g_interrupt;
+  const bool json = a.flags.count("json") > 0;
+  if (json) o.log = stderr;  // stdout holds the JSON summary only
   std::unique_ptr<Store> s = open_store(a, false);
   IngestResult r = run_ingest(*s, *in, o);
   auto t = std::chrono::steady_clock::now();
   bool redo = s->mode() == Mode::Redo;
   s->close();  // redo mode: flushes the journal into data/
-  print_result(r, r.already_complete || !redo ? -1 : seconds_since(t));
-  if (o.verbose && !r.already_complete) print_stages(r);
-  return 0;
+  const double flush_s = r.already_complete || !redo ? -1 : seconds_since(t);
+  const int sig = r.interrupted ? g_interrupt.load() : 0;
+  const char* sig_name = sig == SIGTERM ? "SIGTERM" : sig == SIGINT ? "SIGINT" : "a signal";
+  if (json) {
+    Json j;
+    j.begin_object().field("id", r.id).field("run", uint64_t(r.run)).field("target", a.positional[1]);
+    j.field("input", in->describe()).field("dtype", dtype_name(in->dtype())).key("shape").shape(in->shape());
+    j.key("start").shape(r.start).key("dataset_shape").shape(r.dataset_shape).key("chunk").shape(r.chunk);
+    j.field("chunks", r.chunks)
+        .field("chunks_written", r.chunks_written)
+        .field("chunks_skipped", r.chunks_skipped);
+    j.field("transactions", r.transactions)
+        .field("bytes_written", r.bytes_written)
+        .field("seconds", r.seconds);
+    j.key("flush_seconds");
+    if (flush_s < 0)
+      j.null();
+    else
+      j.value(flush_s);
+    j.field("resumed", r.resumed).field("already_complete", r.already_complete);
+    j.field("complete", r.already_complete || r.chunks_written + r.chunks_skipped == r.chunks);
+    j.field("interrupted", r.interrupted).key("signal");
+    if (sig)
+      j.value(sig_name);
+    else
+      j.null();
+    j.end_object().print();
+  } else {
+    print_result(r, flush_s);
+    if (o.verbose && !r.already_complete) print_stages(r);
+    if (sig) {
+      std::printf("interrupted by %s: %" PRIu64 " of %" PRIu64
+                  " chunks committed in all; rerun the same command to resume\n",
+                  sig_name, r.chunks_written + r.chunks_skipped, r.chunks);
+      std::fflush(stdout);
+    }
+  }
+  // (A signal after the last chunk: the ingest is complete, exit 0.)
+  return sig ? 128 + sig : 0;
 }
 
 // --- demo --------------------------------------------------------------------
@@ -235,9 +328,18 @@ std::vector<Command> ingest_commands() {
       {"from", "INPUT", "raw file (with --dtype --shape), .npy file, or OTHER.h5:/dataset"},
       {"dtype", "DTYPE", "element type of a raw input (u8..u64, i8..i64, f32, f64)"},
       {"shape", "SHAPE", "shape of a raw input, C order (1024,1024,512)"},
+      {"start", "I,J,K",
+       "write the input into the existing dataset with its origin at element I,J,K (the dataset grows "
+       "within its maximum shape; chunks covered in part are read-modify-written)"},
+      {"append", "AXIS",
+       "write the input after the dataset's end along AXIS, extending it in the setup transaction "
+       "(created, unlimited along AXIS, if missing; the other dimensions must match)"},
       {"resume", "", "continue the same unfinished ingest (the default when one is found)"},
       {"no-resume", "", "start over: write every chunk again, as a new run"},
       {"verbose", "", "print each committed transaction (txid, chunk indices) and where the time went"},
+      {"json", "",
+       "print one JSON summary object on stdout (schema: docs/cli-json.md); progress and --verbose lines go "
+       "to stderr"},
   };
   for (const OptionSpec& o : common_ingest_options()) ingest_opts.push_back(o);
   ingest_opts.push_back(lock_timeout_option());
@@ -245,9 +347,12 @@ std::vector<Command> ingest_commands() {
   for (const OptionSpec& o : common_ingest_options())
     if (o.name != "compress" && o.name != "no-checksum") demo_opts.push_back(o);
   return {
-      {{"ingest", "HOME FILE:/path --from INPUT [--dtype DTYPE --shape SHAPE] [options]",
+      {{"ingest",
+        "HOME FILE:/path --from INPUT [--dtype DTYPE --shape SHAPE] [--start I,J,K | --append AXIS] "
+        "[options]",
         "Batch-ingest an array into dataset FILE:/path (created if missing from the input's dtype\n"
-        "and shape). The array is cut into chunks; worker threads commit transactions of N chunks.\n"
+        "and shape), or into a region of it (--start) or after its end (--append).\n"
+        "The array is cut into chunks; worker threads commit transactions of N chunks.\n"
         "Each transaction records its chunks in the store, so an ingest that was killed resumes\n"
         "where it stopped and never writes a committed chunk twice. Flushes before exiting.",
         ingest_opts, 2, 2},

@@ -16,6 +16,7 @@
 #include "util/names.hpp"
 #include "h5tx/env.hpp"
 #include "ingest.hpp"
+#include "json.hpp"
 
 namespace h5tx {
 namespace cli {
@@ -59,6 +60,45 @@ void print_attributes(Transaction& tx, const std::string& file, const std::strin
     }
     std::printf("%s@%s = %s\n", indent, names::printable(n).c_str(), value.c_str());
   }
+}
+
+// {"name": {"dtype": "f64", "value": 1.5}, ...}: a string's dtype is
+// "string"; a 1-D attribute's value is an array; one h5tx cannot read is
+// {"dtype": null, "unsupported": "why"}.
+void json_attributes(Json& j, Transaction& tx, const std::string& file, const std::string& object) {
+  j.begin_object();
+  for (const std::string& n : tx.list_attributes(file, object)) {
+    j.key(n).begin_object();
+    try {
+      const AttributeValue v = tx.get_attribute(file, object, n);
+      if (v.is_string) {
+        j.field("dtype", "string").field("value", v.text);
+      } else {
+        j.field("dtype", dtype_name(v.dtype)).key("value");
+        const size_t es = dtype_size(v.dtype);
+        if (v.count() == 1) {
+          j.element(v.dtype, v.bytes.data());
+        } else {
+          j.begin_array();
+          for (size_t i = 0; i < v.count(); i++) j.element(v.dtype, v.bytes.data() + i * es);
+          j.end_array();
+        }
+      }
+    } catch (const UnsupportedError& e) {
+      j.key("dtype").null().field("unsupported", e.detail());
+    }
+    j.end_object();
+  }
+  j.end_object();
+}
+
+void json_spec(Json& j, const DatasetSpec& s) {
+  j.field("dtype", dtype_name(s.dtype)).key("shape").shape(s.shape);
+  j.key("max_shape").shape(s.max_shape.empty() ? s.shape : s.max_shape);
+  j.key("chunk").shape(s.chunk);
+  j.field("compression", s.compression == Compression::ShuffleDeflate ? "shuffle+deflate" : "none");
+  if (s.compression == Compression::ShuffleDeflate) j.field("deflate_level", s.deflate_level);
+  j.field("fletcher32", s.fletcher32).field("fill_value", s.fill_value);
 }
 
 // --- init ------------------------------------------------------------------
@@ -116,34 +156,60 @@ int run_create_dataset(const Args& a) {
 // --- ls ----------------------------------------------------------------------
 
 int run_ls(const Args& a) {
+  const bool json = a.flags.count("json") > 0;
   std::unique_ptr<Store> s = open_store(a, true);
   TxOptions ro;
   ro.read_only = true;
   Transaction tx = s->begin(ro);
-  std::printf("store %s (%s mode)\n", s->home().c_str(), s->mode() == Mode::Redo ? "redo" : "undo");
+  const char* mode = s->mode() == Mode::Redo ? "redo" : "undo";
+  Json j;
+  j.begin_object().field("store", s->home()).field("mode", mode).key("files").begin_array();
+  if (!json) std::printf("store %s (%s mode)\n", s->home().c_str(), mode);
   std::vector<std::string> files = tx.list_files();
   std::sort(files.begin(), files.end());
-  if (files.empty()) std::printf("no files\n");
+  if (files.empty() && !json) std::printf("no files\n");
   for (const std::string& f : files) {
-    std::printf("%s\n", f.c_str());
-    print_attributes(tx, f, "/", "  ");
+    j.begin_object().field("name", f).key("attributes");
+    json_attributes(j, tx, f, "/");
+    j.key("objects").begin_array();
+    if (!json) {
+      std::printf("%s\n", f.c_str());
+      print_attributes(tx, f, "/", "  ");
+    }
     std::vector<std::string> ds = tx.list_datasets(f);
     std::sort(ds.begin(), ds.end());
     for (const std::string& obj : objects_of(ds)) {
-      if (!std::binary_search(ds.begin(), ds.end(), obj)) {  // a group: shown if it has attributes
-        if (tx.list_attributes(f, obj).empty()) continue;
-        std::printf("  %-24s group\n", obj.c_str());
+      const bool group = !std::binary_search(ds.begin(), ds.end(), obj);
+      if (group && tx.list_attributes(f, obj).empty()) continue;  // a group: shown if it has attributes
+      j.begin_object().field("path", obj).field("kind", group ? "group" : "dataset");
+      if (group) {
+        if (!json) std::printf("  %-24s group\n", obj.c_str());
       } else {
-        std::printf("  %-24s %s\n", obj.c_str(), describe_spec(tx.dataset_spec(f, obj)).c_str());
+        const DatasetSpec spec = tx.dataset_spec(f, obj);
+        json_spec(j, spec);
+        if (!json) std::printf("  %-24s %s\n", obj.c_str(), describe_spec(spec).c_str());
       }
-      print_attributes(tx, f, obj, "    ");
+      j.key("attributes");
+      json_attributes(j, tx, f, obj);
+      j.end_object();
+      if (!json) print_attributes(tx, f, obj, "    ");
     }
+    j.end_array().end_object();
   }
+  j.end_array();
   tx.abort();
   std::vector<TransactionInfo> pending = s->pending();
   uint64_t bytes = 0;
   for (const TransactionInfo& t : pending) bytes += t.bytes;
-  if (s->mode() == Mode::Undo)
+  j.key("pending").begin_object().field("transactions", uint64_t(pending.size())).field("bytes", bytes);
+  if (pending.empty())
+    j.key("first_txid").null().key("last_txid").null();
+  else
+    j.field("first_txid", hex16(pending.front().txid)).field("last_txid", hex16(pending.back().txid));
+  j.end_object().end_object();
+  if (json)
+    j.print();
+  else if (s->mode() == Mode::Undo)
     std::printf("undo mode: every commit is in data/ when it returns\n");
   else if (pending.empty())
     std::printf("pending transactions: none (everything is flushed)\n");
@@ -158,8 +224,23 @@ int run_ls(const Args& a) {
 // --- log ---------------------------------------------------------------------
 
 int run_log(const Args& a) {
+  const bool json = a.flags.count("json") > 0;
   std::unique_ptr<Store> s = open_store(a, true);
   std::vector<TransactionInfo> pending = s->pending();
+  if (json) {
+    Json j;
+    j.begin_object().field("store", s->home()).field("mode", s->mode() == Mode::Redo ? "redo" : "undo");
+    j.key("pending").begin_array();
+    for (const TransactionInfo& t : pending) {
+      j.begin_object().field("txid", hex16(t.txid)).field("commit_time_micros", t.commit_time_micros);
+      j.field("commit_time", format_time_micros(t.commit_time_micros)).field("bytes", t.bytes);
+      j.field("operations", t.operations).field("message", t.message).key("metadata").string_map(t.metadata);
+      j.end_object();
+    }
+    j.end_array().end_object().print();
+    s->close();
+    return 0;
+  }
   if (s->mode() == Mode::Undo)
     std::printf("undo mode: no journal of committed transactions (commits write data/)\n");
   else if (pending.empty())
@@ -441,6 +522,7 @@ std::string read_proc_locks(Env* env) {
 }
 
 int run_stats(const Args& a) {
+  const bool json = a.flags.count("json") > 0;
   std::unique_ptr<Store> s = open_store(a, true);
   std::vector<TransactionInfo> pending = s->pending();
   uint64_t pbytes = 0;
@@ -450,6 +532,33 @@ int run_stats(const Args& a) {
   uint64_t data_bytes = tree_bytes(env, path_join(s->home(), "data"), &data_files);
   uint64_t journal_bytes = tree_bytes(env, path_join(s->home(), "journal"), &journal_files);
   JournalCounts j = count_journal(s->home());
+  StoreStats st = s->stats();
+  // Data files other processes hold open (h5py, h5dump): a writer of the
+  // store waits for them (redo flusher) or is refused them (undo mode).
+  std::vector<std::pair<std::string, std::string>> held;  // file, "pid (MODE)"
+  std::string locks = read_proc_locks(env);
+  std::string ddir = path_join(s->home(), "data");
+  if (!locks.empty() && env->is_directory(ddir))
+    for (const std::string& n : env->list_dir(ddir))
+      for (const std::string& h : flock_holders(env, locks, path_join(ddir, n))) held.emplace_back(n, h);
+  if (json) {
+    Json o;
+    o.begin_object().field("store", s->home()).field("mode", s->mode() == Mode::Redo ? "redo" : "undo");
+    o.field("pending_transactions", uint64_t(pending.size())).field("pending_bytes", pbytes).key("last_txid");
+    if (pending.empty())
+      o.null();
+    else
+      o.value(hex16(pending.back().txid));
+    o.key("data").begin_object().field("files", data_files).field("bytes", data_bytes).end_object();
+    o.key("journal").begin_object().field("files", journal_files).field("bytes", journal_bytes);
+    o.field("temp", uint64_t(j.temp)).field("done", uint64_t(j.done)).field("flushed", uint64_t(j.flushed));
+    o.field("undo", uint64_t(j.undo + j.undo_committed)).end_object();
+    o.key("waiting_for").strings(st.waiting_for).key("held_open").begin_array();
+    for (const auto& h : held) o.begin_object().field("file", h.first).field("holder", h.second).end_object();
+    o.end_array().end_object().print();
+    s->close();
+    return 0;
+  }
   std::printf("store               %s\n", s->home().c_str());
   std::printf("mode                %s\n", s->mode() == Mode::Redo ? "redo" : "undo");
   std::printf("pending             %zu transactions, %s of chunks\n", pending.size(),
@@ -463,28 +572,26 @@ int run_stats(const Args& a) {
               j.undo + j.undo_committed);
   if (s->mode() == Mode::Redo)
     std::printf("flusher             runs inside the process that has the store open for writing\n");
-  StoreStats st = s->stats();
   for (const std::string& f : st.waiting_for)
     std::printf("waiting for         %s (open in another process: HDF5's file lock)\n", f.c_str());
-  // Data files other processes hold open (h5py, h5dump): a writer of the
-  // store waits for them (redo flusher) or is refused them (undo mode).
-  std::string locks = read_proc_locks(env);
-  std::string ddir = path_join(s->home(), "data");
-  if (!locks.empty() && env->is_directory(ddir)) {
-    for (const std::string& n : env->list_dir(ddir)) {
-      std::vector<std::string> holders = flock_holders(env, locks, path_join(ddir, n));
-      for (const std::string& h : holders)
-        std::printf(
-            "held open           data/%s by process %s (HDF5's file lock): the store cannot write it "
-            "until that process closes it\n",
-            n.c_str(), h.c_str());
-    }
-  }
+  for (const auto& h : held)
+    std::printf(
+        "held open           data/%s by process %s (HDF5's file lock): the store cannot write it "
+        "until that process closes it\n",
+        h.first.c_str(), h.second.c_str());
   s->close();
   return 0;
 }
 
 }  // namespace
+
+std::string attribute_value_text(const AttributeValue& v) {
+  return attribute_text(v);
+}
+
+void append_element_text(DType t, const uint8_t* p, std::string* out) {
+  append_value(t, p, out);
+}
 
 std::vector<Command> store_commands() {
   OptionSpec lt = lock_timeout_option();
@@ -519,7 +626,7 @@ std::vector<Command> store_commands() {
         "List the store's files and datasets (dtype, shape, chunk, filters) and the attributes\n"
         "of files, groups and datasets (@name = value) as of the last commit, flushed or not,\n"
         "and the pending (committed, unflushed) transactions.",
-        {lt},
+        {json_option(), lt},
         1,
         1},
        run_ls},
@@ -527,7 +634,7 @@ std::vector<Command> store_commands() {
         "HOME",
         "List the committed transactions not yet flushed: txid, commit time, chunk bytes,\n"
         "operations, message and metadata.",
-        {lt},
+        {json_option(), lt},
         1,
         1},
        run_log},
@@ -563,7 +670,7 @@ std::vector<Command> store_commands() {
       {{"stats",
         "HOME",
         "Store statistics: mode, pending transactions, sizes of data/ and journal/.",
-        {lt},
+        {json_option(), lt},
         1,
         1},
        run_stats},

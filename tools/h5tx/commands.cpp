@@ -8,14 +8,18 @@ namespace cli {
 
 std::vector<Command> all_commands() {
   std::vector<Command> all;
-  for (auto list :
-       {store_commands(), ingest_commands(), check_commands(), export_commands(), undo_commands()})
+  for (auto list : {store_commands(), ingest_commands(), check_commands(), export_commands(), attr_commands(),
+                    undo_commands()})
     all.insert(all.end(), list.begin(), list.end());
   return all;
 }
 
 OptionSpec lock_timeout_option() {
   return {"lock-timeout", "SECONDS", "wait this long for another process's lock on the store (default 10)"};
+}
+
+OptionSpec json_option() {
+  return {"json", "", "print one JSON object on stdout instead of text (schema: docs/cli-json.md)"};
 }
 
 std::unique_ptr<Store> open_store(const Args& args, bool read_only) {

@@ -27,9 +27,17 @@ std::vector<Command> ingest_commands();  // ingest demo
 std::vector<Command> check_commands();   // check dump
 std::vector<Command> export_commands();  // export
 std::vector<Command> undo_commands();    // undo-recover
+std::vector<Command> attr_commands();    // attr
+
+// An attribute's value as ls prints it: "text", f64 1.5, i16 [1, -2, 3].
+std::string attribute_value_text(const AttributeValue& v);
+// One little-endian element of dtype t as text (full precision).
+void append_element_text(DType t, const uint8_t* p, std::string* out);
 
 // The --lock-timeout option every store command takes.
 OptionSpec lock_timeout_option();
+// --json: one JSON value on stdout instead of text (docs/cli-json.md).
+OptionSpec json_option();
 // Opens the store HOME = args.positional[0] (read-only where the command
 // only reads) with the --lock-timeout of `args`.
 std::unique_ptr<Store> open_store(const Args& args, bool read_only);

@@ -67,40 +67,59 @@ Shape default_chunk(const Shape& shape, DType dtype) {
 
 namespace {
 
-// The target dataset: checked against the input (and grown to it) if it
-// exists, created otherwise. Sets *changed when `setup` wrote something.
-DatasetSpec prepare_target(Transaction& setup, const std::vector<std::string>& files, Input& input,
-                           const IngestOptions& opt, const std::string& where, bool* changed) {
+// The target dataset's spec: looked up, or created in `setup` when it is
+// missing (and the ingest may create it: not with --start). Checks what
+// does not depend on where the input goes. Sets *changed when it created it.
+DatasetSpec find_target(Transaction& setup, const std::vector<std::string>& files, Input& input,
+                        const IngestOptions& opt, const std::string& where, bool* changed, bool* created) {
   const std::string& file = opt.target.file;
   const std::string& path = opt.target.path;
+  const size_t rank = input.shape().size();
   DatasetSpec spec;
+  if (opt.append_axis >= 0 && size_t(opt.append_axis) >= rank)
+    throw UsageError("--append " + std::to_string(opt.append_axis) + ": " + input.describe() + " has " +
+                     std::to_string(rank) + " dimensions (axes 0.." + std::to_string(rank - 1) + ")");
+  if (!opt.start.empty() && opt.start.size() != rank)
+    throw UsageError("--start " + format_shape(opt.start) + " has " + std::to_string(opt.start.size()) +
+                     " coordinates, " + input.describe() + " has " + std::to_string(rank) + " dimensions");
   if (contains(files, file) && contains(setup.list_datasets(file), path)) {
     spec = setup.dataset_spec(file, path);
     if (spec.dtype != input.dtype())
       throw UsageError(where + " holds " + dtype_name(spec.dtype) + ", " + input.describe() + " is " +
                        dtype_name(input.dtype()));
-    if (spec.shape.size() != input.shape().size())
+    if (spec.shape.size() != rank)
       throw UsageError(where + " has shape " + format_shape(spec.shape) + ", " + input.describe() + " has " +
                        format_shape(input.shape()));
     if (!opt.chunk.empty() && opt.chunk != spec.chunk)
       throw UsageError(where + " exists with chunk shape " + format_shape(spec.chunk) + ", not " +
                        format_shape(opt.chunk));
-    bool grow = false;
-    for (size_t d = 0; d < spec.shape.size(); d++) {
-      if (spec.shape[d] > input.shape()[d])
-        throw UsageError(where + " has shape " + format_shape(spec.shape) + ", larger than " +
-                         input.describe() + " (" + format_shape(input.shape()) + ")");
-      if (spec.shape[d] < input.shape()[d]) grow = true;
-    }
-    if (grow) {
-      setup.extend_dataset(file, path, input.shape());  // InvalidArgumentError beyond max_shape
-      *changed = true;
+    if (opt.append_axis >= 0) {
+      for (size_t d = 0; d < rank; d++)
+        if (d != size_t(opt.append_axis) && spec.shape[d] != input.shape()[d])
+          throw UsageError("--append " + std::to_string(opt.append_axis) + ": " + where + " has shape " +
+                           format_shape(spec.shape) + ", " + input.describe() + " has " +
+                           format_shape(input.shape()) + " (only dimension " +
+                           std::to_string(opt.append_axis) + " may differ)");
+    } else if (opt.start.empty()) {
+      for (size_t d = 0; d < rank; d++)
+        if (spec.shape[d] > input.shape()[d])
+          throw UsageError(where + " has shape " + format_shape(spec.shape) + ", larger than " +
+                           input.describe() + " (" + format_shape(input.shape()) +
+                           "); write a part of it with --start or --append");
     }
     return spec;
   }
+  if (!opt.start.empty())
+    throw NotFoundError(where,
+                        "no such dataset: --start writes into an existing dataset (make it with h5tx "
+                        "create-dataset)");
   if (!contains(files, file)) setup.create_file(file);
   spec.dtype = input.dtype();
   spec.shape = input.shape();
+  if (opt.append_axis >= 0) {
+    spec.max_shape = spec.shape;
+    spec.max_shape[size_t(opt.append_axis)] = kUnlimited;
+  }
   spec.chunk = opt.chunk.empty() ? default_chunk(input.shape(), input.dtype()) : opt.chunk;
   if (spec.chunk.size() != spec.shape.size())
     throw UsageError("--chunk " + format_shape(spec.chunk) + " has a different rank than the input's shape " +
@@ -110,7 +129,37 @@ DatasetSpec prepare_target(Transaction& setup, const std::vector<std::string>& f
   spec.fletcher32 = opt.fletcher32;
   setup.create_dataset(file, path, spec);
   *changed = true;
+  *created = true;
   return spec;
+}
+
+// Grows the target (in `setup`) to hold the input at `start`, within its
+// maximum shape; returns the shape it has then.
+Shape grow_target(Transaction& setup, const DatasetSpec& spec, Input& input, const IngestOptions& opt,
+                  const Shape& start, const std::string& where, bool* changed) {
+  Shape need = spec.shape;
+  bool grow = false;
+  for (size_t d = 0; d < need.size(); d++) {
+    const uint64_t end = start[d] + input.shape()[d];
+    if (end <= need[d]) continue;
+    const uint64_t max = spec.max_shape.empty() ? spec.shape[d] : spec.max_shape[d];
+    if (end > max) {
+      Shape want = need;
+      for (size_t k = 0; k < want.size(); k++) want[k] = std::max(want[k], start[k] + input.shape()[k]);
+      throw UsageError(
+          where + " has shape " + format_shape(spec.shape) + " and maximum shape " +
+          format_shape(spec.max_shape.empty() ? spec.shape : spec.max_shape) + "; " + input.describe() +
+          " at " + format_shape(start) + " needs " + format_shape(want) +
+          (opt.append_axis >= 0 ? " (create it with --maxshape unlimited in that dimension)" : ""));
+    }
+    need[d] = end;
+    grow = true;
+  }
+  if (grow) {
+    setup.extend_dataset(opt.target.file, opt.target.path, need);
+    *changed = true;
+  }
+  return need;
 }
 
 std::string progress_path(const IngestResult& r) {
@@ -162,13 +211,15 @@ uint64_t start_progress(Transaction& setup, const std::vector<std::string>& file
   setup.set_attribute(pfile, ppath, "input", AttributeValue::string(input.describe()));
   setup.set_attribute(pfile, ppath, "shape", AttributeValue::string(format_shape(input.shape())));
   setup.set_attribute(pfile, ppath, "chunk", AttributeValue::string(format_shape(spec.chunk)));
+  setup.set_attribute(pfile, ppath, "start", AttributeValue::string(format_shape(r.start)));
   return ps.chunk[0];
 }
 
 // The worker threads: each takes the next group of chunks not yet done and
 // commits them, with their progress marks, in one transaction.
 void write_chunks(Store& store, Input& input, const IngestOptions& opt, const DatasetSpec& spec,
-                  const ChunkGrid& grid, const std::vector<uint8_t>& done, uint64_t group, IngestResult& r) {
+                  const ChunkGrid& grid, const Shape& base, const std::vector<uint8_t>& done, uint64_t group,
+                  IngestResult& r) {
   const std::string& file = opt.target.file;
   const std::string& path = opt.target.path;
   const std::string where = file + ":" + path;
@@ -189,6 +240,19 @@ void write_chunks(Store& store, Input& input, const IngestOptions& opt, const Da
   std::mutex stage_mu;  // guards r.stages
   const std::string pfile = kIngestFile, ppath = progress_path(r);
   const std::vector<uint32_t> marks(size_t(group), r.run);
+  // True if dataset chunk `coords` (grid chunk i) holds elements inside
+  // the dataset's extent that the input does not cover.
+  auto partial = [&](uint64_t i, const Shape& coords) {
+    Shape rs, rc;
+    grid.region(i, &rs, &rc);
+    for (size_t d = 0; d < coords.size(); d++) {
+      const uint64_t lo = coords[d] * spec.chunk[d];
+      const uint64_t hi = std::min((coords[d] + 1) * spec.chunk[d], spec.shape[d]);
+      const uint64_t in_lo = r.start[d] + rs[d], in_hi = in_lo + rc[d];
+      if (lo < in_lo || hi > in_hi) return true;
+    }
+    return false;
+  };
   auto start = std::chrono::steady_clock::now();
   TxOptions txo;
   txo.check_conflicts = false;
@@ -197,6 +261,9 @@ void write_chunks(Store& store, Input& input, const IngestOptions& opt, const Da
   auto worker = [&]() {
     try {
       while (!stop.load()) {
+        // Interrupted (SIGINT/SIGTERM): no new transaction; the ones in
+        // flight in other workers finish.
+        if (opt.interrupt && opt.interrupt->load()) break;
         uint64_t g = next_group.fetch_add(1);
         if (g >= groups) break;
         uint64_t first = g * group, last = std::min(r.chunks, first + group);
@@ -209,9 +276,15 @@ void write_chunks(Store& store, Input& input, const IngestOptions& opt, const Da
         for (uint64_t i : todo) {
           if (stop.load()) return;
           auto t0 = std::chrono::steady_clock::now();
-          std::vector<uint8_t> data = source.chunk(i);
+          Shape coords = grid.coords(i);
+          for (size_t d = 0; d < coords.size(); d++) coords[d] += base[d];
+          // A chunk the input covers only in part (inside the dataset's
+          // extent): read-modify-write, in this transaction.
+          std::vector<uint8_t> stored;
+          if (partial(i, coords)) stored = tx.read_chunk(file, path, coords);
+          std::vector<uint8_t> data = source.chunk(i, std::move(stored));
           auto t1 = std::chrono::steady_clock::now();
-          tx.write_chunk(file, path, grid.coords(i), data);
+          tx.write_chunk(file, path, coords, data);
           extract_s += std::chrono::duration<double>(t1 - t0).count();
           stage_s += std::chrono::duration<double>(std::chrono::steady_clock::now() - t1).count();
         }
@@ -242,9 +315,12 @@ void write_chunks(Store& store, Input& input, const IngestOptions& opt, const Da
         }
         if (opt.max_rate_mib > 0) {
           double due = double(total_written) / (opt.max_rate_mib * 1024 * 1024);
-          std::this_thread::sleep_until(start +
-                                        std::chrono::duration_cast<std::chrono::steady_clock::duration>(
-                                            std::chrono::duration<double>(due)));
+          const auto until = start + std::chrono::duration_cast<std::chrono::steady_clock::duration>(
+                                         std::chrono::duration<double>(due));
+          // In slices, so that an interrupt is seen soon.
+          while (std::chrono::steady_clock::now() < until && !(opt.interrupt && opt.interrupt->load()))
+            std::this_thread::sleep_for(std::min<std::chrono::steady_clock::duration>(
+                until - std::chrono::steady_clock::now(), std::chrono::milliseconds(50)));
         }
       }
     } catch (...) {
@@ -259,6 +335,7 @@ void write_chunks(Store& store, Input& input, const IngestOptions& opt, const Da
   for (std::thread& t : pool) t.join();
   if (error) std::rethrow_exception(error);
   progress.finish();
+  r.interrupted = opt.interrupt && opt.interrupt->load() && done_count + chunks_written < r.chunks;
   r.seconds = std::chrono::duration<double>(std::chrono::steady_clock::now() - start).count();
   r.chunks_written = chunks_written;
   r.transactions = transactions;
@@ -277,37 +354,73 @@ void write_chunks(Store& store, Input& input, const IngestOptions& opt, const Da
 IngestResult run_ingest(Store& store, Input& input, const IngestOptions& opt) {
   IngestResult r;
   const std::string where = opt.target.file + ":" + opt.target.path;
+  const size_t rank = input.shape().size();
 
-  // Setup, in one transaction: the target dataset, the progress dataset,
-  // what is done already.
+  // Setup, in one transaction: the target dataset (created, or extended to
+  // hold the input where it goes), the progress dataset, what is done already.
   Transaction setup = store.begin();
-  bool changed = false;
+  bool changed = false, created = false;
   const std::vector<std::string> files = setup.list_files();
-  const DatasetSpec spec = prepare_target(setup, files, input, opt, where, &changed);
+  DatasetSpec spec = find_target(setup, files, input, opt, where, &changed, &created);
   r.chunk = spec.chunk;
-  ChunkGrid grid(input.shape(), spec.chunk);
-  r.chunks = grid.count();
+  // The ingest's identity. --start is part of it; --append is too, but not
+  // where it appends (the dataset's end moves with every append): a run
+  // records its start, and resuming it writes there again.
   std::string identity = "target=" + where + "\ninput=" + input.identity() +
                          "\ndtype=" + dtype_name(input.dtype()) + "\nshape=" + format_shape(input.shape()) +
                          "\nchunk=" + format_shape(spec.chunk);
+  if (!opt.start.empty()) identity += "\nstart=" + format_shape(opt.start);
+  if (opt.append_axis >= 0) identity += "\nappend=" + std::to_string(opt.append_axis);
   r.id = hex16(XXH3_64bits(identity.data(), identity.size()));
 
   std::vector<uint32_t> runs = find_runs(setup, r.id);
-  const uint64_t chunk_bytes = grid.chunk_elements() * dtype_size(input.dtype());
+  const bool resume = !runs.empty() && opt.resume != IngestOptions::Resume::No;
+  if (resume) {
+    r.run = runs.back();
+  } else {
+    r.run = runs.empty() ? 1 : runs.back() + 1;
+  }
+  // Where the input goes (a resumed run: where it was going, from its record).
+  Shape start = opt.start.empty() ? Shape(rank, 0) : opt.start;
+  if (opt.append_axis >= 0 && !created) start[size_t(opt.append_axis)] = spec.shape[size_t(opt.append_axis)];
+  uint64_t chunk_bytes = dtype_size(input.dtype());
+  for (uint64_t c : spec.chunk) chunk_bytes *= c;
   const uint64_t auto_bytes =
       store.mode() == Mode::Undo ? kAutoTransactionBytesUndo : kAutoTransactionBytesRedo;
   uint64_t group = opt.tx_chunks ? opt.tx_chunks
                                  : std::max<uint64_t>(1, std::min<uint64_t>(4096, auto_bytes / chunk_bytes));
-  std::vector<uint8_t> done(size_t(r.chunks), 0);
-  if (!runs.empty() && opt.resume != IngestOptions::Resume::No) {
-    r.run = runs.back();
+  std::vector<uint8_t> done;
+  if (resume) {
+    // load_progress needs the grid's size: the grid depends on start only
+    // through its offset, so read the recorded start first.
+    const std::vector<std::string> attrs = setup.list_attributes(kIngestFile, progress_path(r));
+    if (contains(attrs, "start"))
+      start = parse_shape(setup.get_attribute(kIngestFile, progress_path(r), "start").text, "start", true);
+    else if (opt.append_axis >= 0)
+      throw CorruptionError(std::string(kIngestFile) + ":" + progress_path(r),
+                            "the progress record of an --append ingest has no start attribute");
+  }
+  if (start.size() != rank)
+    throw CorruptionError(std::string(kIngestFile) + ":" + progress_path(r),
+                          "recorded start " + format_shape(start) + " does not fit the input");
+  r.start = start;
+  Shape offset(rank), base(rank);
+  for (size_t d = 0; d < rank; d++) {
+    offset[d] = start[d] % spec.chunk[d];
+    base[d] = start[d] / spec.chunk[d];
+  }
+  ChunkGrid grid(input.shape(), spec.chunk, offset);
+  r.chunks = grid.count();
+  done.assign(size_t(r.chunks), 0);
+  if (resume) {
     group = load_progress(store, setup, r, done);
-    r.resumed = true;
   } else {
-    r.run = runs.empty() ? 1 : runs.back() + 1;
+    spec.shape = grow_target(setup, spec, input, opt, start, where, &changed);
     group = start_progress(setup, files, r, input, spec, where, group);
     changed = true;
   }
+  r.resumed = resume;
+  r.dataset_shape = spec.shape;
   if (changed) {
     setup.set_message("h5tx ingest " + r.id + " run " + std::to_string(r.run) + ": setup");
     setup.set_metadata(kMetaId, r.id);
@@ -335,7 +448,7 @@ IngestResult run_ingest(Store& store, Input& input, const IngestOptions& opt) {
                    r.id.c_str(), r.run, r.chunks, format_shape(spec.chunk, "x").c_str(), group);
     std::fflush(opt.log);
   }
-  write_chunks(store, input, opt, spec, grid, done, group, r);
+  write_chunks(store, input, opt, spec, grid, base, done, group, r);
   return r;
 }
 

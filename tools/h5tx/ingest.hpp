@@ -13,6 +13,7 @@
 // metadata, and writes only the chunks no transaction committed.
 #pragma once
 
+#include <atomic>
 #include <cstdint>
 #include <cstdio>
 #include <functional>
@@ -38,7 +39,16 @@ constexpr uint64_t kAutoTransactionBytesUndo = uint64_t(128) << 20;
 
 struct IngestOptions {
   Target target;
-  Shape chunk;             // for a new dataset; empty: default_chunk()
+  Shape chunk;  // for a new dataset; empty: default_chunk()
+  // Where the input goes. Empty start and append_axis -1: the whole
+  // dataset from its origin (created, or grown to the input's shape).
+  // start: the input's origin in an existing dataset (grown to hold it,
+  // within its maximum shape). append_axis: after the dataset's end along
+  // that axis (extended in the setup transaction; created if missing, with
+  // that dimension unlimited). Chunks the input covers only in part are
+  // read-modify-written in the transaction that writes them.
+  Shape start;
+  int append_axis = -1;
   int deflate_level = 0;   // 0: no compression (new dataset)
   bool fletcher32 = true;  // new dataset
   // Chunks per transaction (a resumed run keeps the first run's). 0: about
@@ -53,6 +63,10 @@ struct IngestOptions {
   int progress_tty = -1;  // Progress interactive flag (-1: isatty)
   double progress_interval = 2;
   std::string progress_label = "ingest";
+  // Nonzero (a signal number) once the ingest is to stop: workers take no
+  // new transaction, those in flight finish, run_ingest returns with
+  // IngestResult::interrupted (a later run resumes).
+  const std::atomic<int>* interrupt = nullptr;
 };
 
 struct IngestResult {
@@ -66,7 +80,10 @@ struct IngestResult {
   double seconds = 0;
   bool resumed = false;
   bool already_complete = false;
-  Shape chunk;  // the dataset's chunk shape
+  bool interrupted = false;  // stopped by IngestOptions::interrupt before every chunk was written
+  Shape chunk;               // the dataset's chunk shape
+  Shape start;               // where the input went in the dataset
+  Shape dataset_shape;       // the dataset's shape after the setup
   // Where the time went (seconds summed over threads; --verbose prints
   // them as utilisation of the run's wall time).
   struct Stages {

@@ -145,6 +145,7 @@ class Hdf5Input : public Input {
   std::string identity() const override { return identity_; }
 
   void read(const Shape& start, const Shape& count, void* out) override {
+    hdf5::silence_error_printing();  // per thread: reads run in the prefetcher and the workers
     std::string where = path_ + ":" + dataset_;
     std::vector<hsize_t> s(start.begin(), start.end()), c(count.begin(), count.end());
     hdf5::Handle fspace(H5Dget_space(dset_.get()), "cannot read the dataspace", where);

@@ -1,6 +1,7 @@
-// h5tx command-line tool: entry point and subcommand dispatch. Exit status:
-// 0 ok, 1 problem found (or an error), 2 usage error. Errors are one line on
-// stderr naming the file involved.
+// h5tx command-line tool: entry point and subcommand dispatch. Exit status,
+// the same for every command: 0 ok, 1 problem found (or an error), 2 usage
+// error, 128 + signal for an ingest interrupted by SIGINT (130) or SIGTERM
+// (143). Errors are one line on stderr naming the file involved.
 #include <cstdio>
 #include <cstring>
 #include <string>
@@ -20,7 +21,8 @@ void print_overview(FILE* out) {
                "usage: h5tx COMMAND [ARGS] [--help]\n\n"
                "Crash-safe atomic transactions for HDF5 files: store management, resumable\n"
                "batch ingest, inspection and checking. FILE:/path names dataset /path of the\n"
-               "store's file data/FILE. Exit status: 0 ok, 1 problem found, 2 usage error.\n\n"
+               "store's file data/FILE. Exit status: 0 ok, 1 problem found or error, 2 usage error,\n"
+               "130 (SIGINT) / 143 (SIGTERM) an interrupted ingest (rerun it to resume).\n\n"
                "commands:\n");
   for (const Command& c : all_commands()) {
     // The first sentence of the summary.
@@ -62,10 +64,10 @@ int main(int argc, char** argv) {
       }
       return c.run(args);
     } catch (const UsageError& e) {
-      std::fprintf(stderr, "h5tx %s: %s\n", name.c_str(), e.what());
+      std::fprintf(stderr, "h5tx %s: %s\n", name.c_str(), error_line(e).c_str());
       return 2;
     } catch (const std::exception& e) {
-      std::fprintf(stderr, "h5tx %s: %s\n", name.c_str(), e.what());
+      std::fprintf(stderr, "h5tx %s: %s\n", name.c_str(), error_line(e).c_str());
       return 1;
     }
   }
