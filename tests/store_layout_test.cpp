@@ -51,7 +51,7 @@ TEST_CASE("a version 1 store opens, and a read-write open upgrades it to version
   std::string home = dir / "s";
   Layout::create(Env::posix(), home, Options{}).reset();
   Env::posix()->write_file_atomic(home + "/h5tx.store", golden("h5tx.store-v1"));
-  Env::posix()->remove_dir(home + "/procs");
+  Env::posix()->remove_flat_dir(home + "/procs");
   {
     Options ro;
     ro.read_only = true;
@@ -134,13 +134,28 @@ TEST_CASE("a second writer gets Busy naming the holder's pid, readers share") {
   }
   Options ro;
   ro.read_only = true;
-  CHECK_THROWS_AS(Layout::open(Env::posix(), home, ro), BusyError);
-  writer.reset();
-  auto r1 = Layout::open(Env::posix(), home, ro);
-  auto r2 = Layout::open(Env::posix(), home, ro);
-  CHECK(r1->read_only());
-  CHECK_THROWS_AS(r1->allocate_txid(), StateError);
-  CHECK_THROWS_AS(Layout::open(Env::posix(), home, Options{}), BusyError);
+  {
+    // Redo, format 2: readers register in procs/ instead of sharing LOCK,
+    // next to the writer, and a writer opens next to them.
+    auto r0 = Layout::open(Env::posix(), home, ro);
+    CHECK(r0->live_reader() != nullptr);
+    writer.reset();
+    auto r1 = Layout::open(Env::posix(), home, ro);
+    CHECK(r1->read_only());
+    CHECK_THROWS_AS(r1->allocate_txid(), StateError);
+    auto w = Layout::open(Env::posix(), home, Options{});
+  }
+  // Undo mode keeps the shared LOCK for readers.
+  std::string uhome = dir / "u";
+  Options uo;
+  uo.mode = Mode::Undo;
+  auto uwriter = Layout::create(Env::posix(), uhome, uo);
+  CHECK_THROWS_AS(Layout::open(Env::posix(), uhome, ro), BusyError);
+  uwriter.reset();
+  auto r1 = Layout::open(Env::posix(), uhome, ro);
+  auto r2 = Layout::open(Env::posix(), uhome, ro);
+  CHECK(r1->live_reader() == nullptr);
+  CHECK_THROWS_AS(Layout::open(Env::posix(), uhome, Options{}), BusyError);
 }
 
 TEST_CASE("txids are strictly increasing across reopen, and above observed ids") {

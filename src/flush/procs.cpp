@@ -163,7 +163,9 @@ uint64_t oldest_registered(Env* env, const std::string& procs_dir, size_t* live)
 }
 
 Gate::Gate(Env* env, const std::string& procs_dir)
-    : env_(env), intent_path_(path_join(procs_dir, kGateIntent)), files_path_(path_join(procs_dir, kGateFiles)) {}
+    : env_(env),
+      intent_path_(path_join(procs_dir, kGateIntent)),
+      files_path_(path_join(procs_dir, kGateFiles)) {}
 
 Gate::ReadHold Gate::read(std::chrono::milliseconds timeout) {
   ReadHold h;

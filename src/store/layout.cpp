@@ -153,8 +153,8 @@ std::unique_ptr<Layout> Layout::create(Env* env, const std::string& home_arg, co
   l->lock(options);
   env->create_dir_if_missing(l->data_dir_);
   env->create_dir_if_missing(l->journal_dir_);
-  env->create_dir_if_missing(l->procs_dir_);
   env->sync_dir(home);
+  l->ensure_procs();
   {
     MutexLock g(l->txid_mu_);
     l->reserve_locked(1);
@@ -238,15 +238,30 @@ void Layout::lock(const Options& options) {
   }
 }
 
+// procs/ and its gate files, made durable (formats/store-procs.md), so
+// that a reader process never creates anything but its registration.
+void Layout::ensure_procs() {
+  bool made_dir = false, made_file = false;
+  if (!env_->is_directory(procs_dir_)) {
+    env_->create_dir_if_missing(procs_dir_);
+    made_dir = true;
+  }
+  for (const char* name : {procs::kGateIntent, procs::kGateFiles}) {
+    std::string p = path_join(procs_dir_, name);
+    if (env_->exists(p)) continue;
+    env_->open(p, OpenMode::Create);
+    made_file = true;
+  }
+  if (made_file) env_->sync_dir(procs_dir_);
+  if (made_dir) env_->sync_dir(home_);
+}
+
 // Under the exclusive LOCK: a version 1 store gets procs/ (made durable
 // first), then h5tx.store is rewritten atomically as version 2. A crash in
 // between leaves a version 1 store with an empty procs/, which opens as
 // version 1 and is upgraded again.
 void Layout::upgrade() {
-  if (!env_->is_directory(procs_dir_)) {
-    env_->create_dir_if_missing(procs_dir_);
-    env_->sync_dir(home_);
-  }
+  ensure_procs();
   if (format_.version >= StoreFormat::kVersion) return;
   StoreFormat f = format_;
   f.version = StoreFormat::kVersion;

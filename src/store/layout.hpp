@@ -79,6 +79,7 @@ class Layout {
   Layout() = default;
   void lock(const Options& options);
   void upgrade();
+  void ensure_procs();
   void reserve_locked(uint64_t needed) REQUIRES(txid_mu_);
 
   Env* env_ = nullptr;
