@@ -49,17 +49,15 @@ bool Flusher::flushable_locked() {
   return !pending_.empty() && pending_.front().info.txid <= hooks_.flush_limit();
 }
 
-bool Flusher::poll_locked(MutexLock& lock) {
-  if (!hooks_.poll_limit) return true;
-  lock.unlock();
+bool Flusher::poll_limit() {
   std::string error;
   try {
     hooks_.poll_limit();
   } catch (const std::exception& e) {
     error = e.what();
   }
-  lock.lock();
   if (error.empty()) return true;
+  MutexLock lock(mu_);
   if (failed_.empty()) failed_ = "reading the reader processes' snapshots: " + error;
   done_cv_.notify_all();
   return false;
@@ -241,7 +239,10 @@ void Flusher::run() {
     if (hooks_.poll_limit && failed_.empty() && !pending_.empty() &&
         Clock::now() - last_poll >= std::chrono::milliseconds(kPollMs)) {
       last_poll = Clock::now();
-      if (!poll_locked(lock)) continue;
+      lock.unlock();
+      bool ok = poll_limit();
+      lock.lock();
+      if (!ok) continue;
       if (stopping_) break;
     }
     Clock::time_point deadline;
@@ -273,7 +274,10 @@ void Flusher::run() {
     // The newest registrations, so the batch is as large as they allow.
     if (hooks_.poll_limit) {
       last_poll = Clock::now();
-      if (!poll_locked(lock)) continue;
+      lock.unlock();
+      bool ok = poll_limit();
+      lock.lock();
+      if (!ok) continue;
       if (stopping_) break;
       if (!flushable_locked()) continue;
     }
@@ -299,8 +303,9 @@ void Flusher::run() {
 }
 
 void Flusher::flush(bool wait_for_snapshots) {
+  if (hooks_.poll_limit) poll_limit();  // a failure is in failed_, thrown below
   MutexLock lock(mu_);
-  if (!poll_locked(lock)) throw_failed_locked();
+  if (!failed_.empty()) throw_failed_locked();
   if (started_) {
     urgent_++;  // the thread starts batches at once, without waiting for the delay
     cv_.notify_all();
@@ -316,7 +321,12 @@ void Flusher::flush(bool wait_for_snapshots) {
   for (;;) {
     if (!failed_.empty()) throw_failed_locked();
     if (pending_.empty()) return;
-    if (!poll_locked(lock)) continue;
+    if (hooks_.poll_limit) {
+      lock.unlock();
+      bool ok = poll_limit();
+      lock.lock();
+      if (!ok) continue;
+    }
     std::vector<BatchTx> batch = take_batch_locked();
     if (batch.empty()) {
       if (!wait_for_snapshots) return;

@@ -130,9 +130,8 @@ class Flusher {
   bool wait_for_held_files(const std::vector<BusyFile>& busy, bool give_up, uint64_t* pause_ms) EXCLUDES(mu_);
   std::string waiting_text_locked() const REQUIRES(mu_);
   bool flushable_locked() REQUIRES(mu_);
-  // Calls hooks_.poll_limit with mu_ dropped (if set); false if it failed
-  // (failed_ is then set).
-  bool poll_locked(MutexLock& lock) REQUIRES(mu_);
+  // Calls hooks_.poll_limit (set); false if it failed (failed_ is then set).
+  bool poll_limit() EXCLUDES(mu_);
   // True if a batch should start now; else sets *deadline to when the
   // oldest flushable transaction's delay runs out.
   bool batch_due_locked(Clock::time_point now, Clock::time_point* deadline) REQUIRES(mu_);
