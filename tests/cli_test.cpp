@@ -737,3 +737,86 @@ TEST_CASE(
                                             "f[\"neg\"].fillvalue, list(f[\"neg\"][...]))\n");
   CHECK(out == "True -inf -3 [-3, -3, -3, -3]\n");
 }
+
+TEST_CASE("the read-only commands work while h5tx ingest writes into the store") {
+  h5tx_test::TempDir dir("cli_live");
+  std::string home = dir / "store";
+  REQUIRE(cli(dir, {"init", home}).status == 0);
+  const uint64_t n = 8u << 20;  // 8 MiB of u8 at 2 MiB/s: about 4 s of commits and flushes
+  write_file(dir / "in.raw", pattern(n, 3));
+  std::vector<std::string> args = {
+      kBinary,       "ingest", home,         "big.h5:/x",   "--from",   dir / "in.raw",
+      "--dtype",     "u8",     "--shape",    "128,256,256", "--chunk",  "1,256,256",
+      "--tx-chunks", "2",      "--max-rate", "2",           "--verbose"};
+  int out_pipe[2];
+  REQUIRE(::pipe(out_pipe) == 0);
+  pid_t pid = ::fork();
+  REQUIRE(pid >= 0);
+  if (pid == 0) {
+    ::dup2(out_pipe[1], 1);
+    int e = ::open((dir / "ingest.err").c_str(), O_WRONLY | O_CREAT | O_TRUNC, 0644);
+    ::dup2(e, 2);
+    ::close(out_pipe[0]);
+    std::vector<char*> av;
+    for (const std::string& s : args) av.push_back(const_cast<char*>(s.c_str()));
+    av.push_back(nullptr);
+    ::execv(av[0], av.data());
+    ::_exit(127);
+  }
+  ::close(out_pipe[1]);
+  // Wait for the first commits (the file and dataset then exist).
+  std::string out;
+  char buf[4096];
+  int committed = 0;
+  while (committed < 3) {
+    ssize_t got = ::read(out_pipe[0], buf, sizeof buf);
+    if (got <= 0) break;
+    out.append(buf, size_t(got));
+    committed = 0;
+    for (const std::string& l : lines_of(out)) committed += l.compare(0, 10, "committed ") == 0;
+  }
+  REQUIRE(committed >= 3);
+  int rounds = 0;
+  for (; rounds < 3; rounds++) {
+    INFO("round " << rounds);
+    Result r = cli(dir, {"ls", home, "--lock-timeout", "0"});
+    CHECK(r.status == 0);
+    CHECK(contains(r.out, "big.h5"));
+    r = cli(dir, {"log", home, "--lock-timeout", "0"});
+    CHECK(r.status == 0);
+    r = cli(dir, {"get", home, "big.h5:/x", "--chunk", "0,0,0", "--raw", "--lock-timeout", "0"});
+    CHECK(r.status == 0);
+    CHECK(r.out == pattern(n, 3).substr(0, 256 * 256));
+    r = cli(dir, {"stats", home, "--lock-timeout", "0"});
+    CHECK(r.status == 0);
+    // dump: a transaction the log lists now (the flusher may apply and
+    // remove it meanwhile, which dump then says).
+    r = cli(dir, {"log", home});
+    std::string txid;
+    for (const std::string& l : lines_of(r.out))
+      if (l.compare(0, 5, "txid ") == 0) txid = l.substr(5, 16);
+    if (!txid.empty()) {
+      Result d = cli(dir, {"dump", home, txid, "--lock-timeout", "0"});
+      CHECK((d.status == 0 || contains(d.err, "flushed") || contains(d.err, "not in the journal")));
+    }
+    r = cli(dir, {"check", home, "--lock-timeout", "0"});
+    CHECK(r.status == 0);
+    CHECK(contains(r.out, "live store"));
+    std::string exported = dir / ("out" + std::to_string(rounds) + ".h5");
+    r = cli(dir, {"export", home, exported, "--lock-timeout", "0"});
+    CHECK(r.status == 0);
+  }
+  int st = 0;
+  ::waitpid(pid, &st, 0);
+  while (::read(out_pipe[0], buf, sizeof buf) > 0) {
+  }
+  ::close(out_pipe[0]);
+  INFO("ingest stderr:\n" << read_file(dir / "ingest.err"));
+  CHECK(WIFEXITED(st));
+  CHECK(WEXITSTATUS(st) == 0);
+  // Afterwards (no writer): the classic check under the LOCK, and the data.
+  Result r = cli(dir, {"check", home});
+  CHECK(r.status == 0);
+  r = cli(dir, {"get", home, "big.h5:/x", "--chunk", "127,0,0", "--raw"});
+  CHECK(r.out == pattern(n, 3).substr(n - 256 * 256));
+}

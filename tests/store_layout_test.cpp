@@ -18,10 +18,58 @@ TEST_CASE("h5tx.store and TXID match the golden files byte for byte") {
   h5tx_test::TempDir dir("layout");
   std::string home = dir / "s";
   auto layout = Layout::create(Env::posix(), home, Options{});
-  CHECK(Env::posix()->read_all(home + "/h5tx.store") == golden("h5tx.store-v1"));
+  CHECK(Env::posix()->read_all(home + "/h5tx.store") == golden("h5tx.store-v2"));
   CHECK(Env::posix()->read_all(home + "/TXID") == golden("TXID-v1"));
   CHECK(Env::posix()->is_directory(home + "/data"));
   CHECK(Env::posix()->is_directory(home + "/journal"));
+  CHECK(Env::posix()->is_directory(home + "/procs"));
+}
+
+TEST_CASE("a procs/ registration matches the golden file byte for byte") {
+  std::string g = golden("procs-snap-v1");
+  CHECK(procs::encode_registration(12345, 0x10042) == g);
+  uint64_t pid = 0, snap = 0;
+  REQUIRE(procs::decode_registration(g, &pid, &snap));
+  CHECK(pid == 12345);
+  CHECK(snap == 0x10042);
+  // A read torn by a rewrite (a prefix new, the rest old) is refused
+  // unless it equals one of the two values.
+  std::string old_text = procs::encode_registration(12345, 0x10042);
+  std::string new_text = procs::encode_registration(12345, 0x20051);
+  for (size_t cut = 0; cut <= old_text.size(); cut++) {
+    std::string torn = new_text.substr(0, cut) + old_text.substr(cut);
+    if (procs::decode_registration(torn, &pid, &snap)) CHECK((snap == 0x10042 || snap == 0x20051));
+  }
+  CHECK_FALSE(procs::decode_registration(g.substr(0, 20), &pid, &snap));
+  CHECK_FALSE(procs::decode_registration("", &pid, &snap));
+  CHECK(procs::decode_registration(procs::encode_registration(1, procs::kNoSnapshot), &pid, &snap));
+  CHECK(snap == procs::kNoSnapshot);
+}
+
+TEST_CASE("a version 1 store opens, and a read-write open upgrades it to version 2") {
+  h5tx_test::TempDir dir("layout");
+  std::string home = dir / "s";
+  Layout::create(Env::posix(), home, Options{}).reset();
+  Env::posix()->write_file_atomic(home + "/h5tx.store", golden("h5tx.store-v1"));
+  Env::posix()->remove_flat_dir(home + "/procs");
+  {
+    Options ro;
+    ro.read_only = true;
+    auto l = Layout::open(Env::posix(), home, ro);  // version 1: the shared LOCK, as before
+    CHECK(l->live_reader() == nullptr);
+    CHECK(l->format().version == 1);
+  }
+  CHECK(Env::posix()->read_all(home + "/h5tx.store") == golden("h5tx.store-v1"));
+  {
+    auto l = Layout::open(Env::posix(), home, Options{});
+    CHECK(l->format().version == 2);
+  }
+  CHECK(Env::posix()->read_all(home + "/h5tx.store") == golden("h5tx.store-v2"));
+  CHECK(Env::posix()->is_directory(home + "/procs"));
+  Options ro;
+  ro.read_only = true;
+  auto l = Layout::open(Env::posix(), home, ro);
+  CHECK(l->live_reader() != nullptr);
 }
 
 TEST_CASE("StoreFormat rejects bad and newer files with the path") {
@@ -30,8 +78,9 @@ TEST_CASE("StoreFormat rejects bad and newer files with the path") {
   CHECK(f.version == 1);
   CHECK(f.mode == Mode::Redo);
   CHECK(f.undo_page_size == 4096);
+  CHECK(StoreFormat::decode(golden("h5tx.store-v2"), p).version == 2);
   CHECK_THROWS_AS(
-      StoreFormat::decode("format = h5tx-store\nversion = 2\nmode = redo\nundo_page_size = 4096\n", p),
+      StoreFormat::decode("format = h5tx-store\nversion = 3\nmode = redo\nundo_page_size = 4096\n", p),
       UnsupportedError);
   CHECK_THROWS_AS(StoreFormat::decode("garbage\n", p), CorruptionError);
   CHECK_THROWS_AS(StoreFormat::decode("", p), CorruptionError);
@@ -85,13 +134,28 @@ TEST_CASE("a second writer gets Busy naming the holder's pid, readers share") {
   }
   Options ro;
   ro.read_only = true;
-  CHECK_THROWS_AS(Layout::open(Env::posix(), home, ro), BusyError);
-  writer.reset();
-  auto r1 = Layout::open(Env::posix(), home, ro);
-  auto r2 = Layout::open(Env::posix(), home, ro);
-  CHECK(r1->read_only());
-  CHECK_THROWS_AS(r1->allocate_txid(), StateError);
-  CHECK_THROWS_AS(Layout::open(Env::posix(), home, Options{}), BusyError);
+  {
+    // Redo, format 2: readers register in procs/ instead of sharing LOCK,
+    // next to the writer, and a writer opens next to them.
+    auto r0 = Layout::open(Env::posix(), home, ro);
+    CHECK(r0->live_reader() != nullptr);
+    writer.reset();
+    auto r1 = Layout::open(Env::posix(), home, ro);
+    CHECK(r1->read_only());
+    CHECK_THROWS_AS(r1->allocate_txid(), StateError);
+    auto w = Layout::open(Env::posix(), home, Options{});
+  }
+  // Undo mode keeps the shared LOCK for readers.
+  std::string uhome = dir / "u";
+  Options uo;
+  uo.mode = Mode::Undo;
+  auto uwriter = Layout::create(Env::posix(), uhome, uo);
+  CHECK_THROWS_AS(Layout::open(Env::posix(), uhome, ro), BusyError);
+  uwriter.reset();
+  auto r1 = Layout::open(Env::posix(), uhome, ro);
+  auto r2 = Layout::open(Env::posix(), uhome, ro);
+  CHECK(r1->live_reader() == nullptr);
+  CHECK_THROWS_AS(Layout::open(Env::posix(), uhome, Options{}), BusyError);
 }
 
 TEST_CASE("txids are strictly increasing across reopen, and above observed ids") {

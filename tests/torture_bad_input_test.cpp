@@ -233,10 +233,10 @@ TEST_CASE("a newer format version and stray journal entries are refused, nothing
     }
   };
   expect_refused(
-      "version 2",
+      "version 3",
       [](FaultEnv& env) {
         put(env, "/store/h5tx.store",
-            "format = h5tx-store\nversion = 2\nmode = redo\nundo_page_size = 4096\n");
+            "format = h5tx-store\nversion = 3\nmode = redo\nundo_page_size = 4096\n");
       },
       "h5tx.store");
   expect_refused(

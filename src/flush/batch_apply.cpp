@@ -47,9 +47,34 @@ void apply_catalog_op(hid_t h, const Op& op) {
   }
 }
 
+void apply_file_locked(Env& env, DataFiles& files, const std::string& file, const FilePlan& plan,
+                       const std::string& journal_path, BatchStats* stats) REQUIRES(files.mutex());
+
+// Under the data gate (procs.hpp), if the store has one: reader processes
+// are out of the data files while this one changes, and see a new
+// generation afterwards. A reader keeping the gate past its timeout makes
+// this a BusyError (EWOULDBLOCK): the batch's other files go on.
 void apply_file(Env& env, DataFiles& files, const std::string& file, const FilePlan& plan,
                 const std::string& journal_path, BatchStats* stats) {
+  std::unique_ptr<procs::Gate::WriteHold> gate;
+  if (files.gate()) gate = files.gate()->write(files.gate_timeout());
   MutexLock lock(files.mutex());
+  try {
+    apply_file_locked(env, files, file, plan, journal_path, stats);
+  } catch (...) {
+    if (gate) {
+      try {
+        gate->bump();  // the file may have changed and been reverted
+      } catch (const Error&) {
+      }
+    }
+    throw;
+  }
+  if (gate) gate->bump();
+}
+
+void apply_file_locked(Env& env, DataFiles& files, const std::string& file, const FilePlan& plan,
+                       const std::string& journal_path, BatchStats* stats) {
   if (plan.create)
     files.create_file(file);
   else if (!files.exists(file))

@@ -24,6 +24,19 @@ DataFiles::DataFiles(Env* env, std::string data_dir, std::string journal_dir, si
       page_size_(page_size),
       read_only_(read_only) {}
 
+void DataFiles::set_gate(std::unique_ptr<procs::Gate> gate, std::chrono::milliseconds timeout,
+                         bool live_reader) {
+  gate_ = std::move(gate);
+  gate_timeout_ = timeout;
+  live_reader_ = live_reader;
+}
+
+void DataFiles::check_generation(const std::string& generation) {
+  if (generation == generation_) return;
+  close_all();
+  generation_ = generation;
+}
+
 DataFiles::~DataFiles() {
   hdf5::Lock hl(hdf5::mutex());
   handles_.clear();
@@ -66,6 +79,9 @@ hdf5::Handle DataFiles::make_fapl(const std::string& journal_path) {
   cfg.page_size = page_size_;
   cfg.follow_symlinks = false;  // nothing below HOME is followed
   undo::set_fapl(fapl, cfg);
+  // A reader process: the data gate, not HDF5's lock (see set_gate).
+  // HDF5_USE_FILE_LOCKING=TRUE still wins (the driver honours it).
+  if (live_reader_ && H5Pset_file_locking(fapl, 0, 1) < 0) hdf5::throw_hdf5_error("H5Pset_file_locking", "");
   return fapl;
 }
 

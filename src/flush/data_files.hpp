@@ -11,6 +11,7 @@
 #include <string>
 #include <vector>
 
+#include "flush/procs.hpp"
 #include "h5tx/env.hpp"
 #include "hdf5/handle.hpp"
 #include "util/mutex.hpp"
@@ -24,6 +25,20 @@ class DataFiles {
   // interrupted batch), never reverted.
   DataFiles(Env* env, std::string data_dir, std::string journal_dir, size_t page_size, bool read_only);
   ~DataFiles();
+
+  // Stores shared between processes (formats/store-procs.md): the data
+  // gate. A writer's flusher takes it exclusively per file (apply_file); a
+  // reader process (live_reader) takes it shared around each read and
+  // opens its handles without HDF5's file lock, which would hold the
+  // flusher off for as long as a handle is cached: the gate's generation
+  // says when the cached handles are stale instead. Set before use.
+  void set_gate(std::unique_ptr<procs::Gate> gate, std::chrono::milliseconds timeout, bool live_reader);
+  procs::Gate* gate() const { return gate_.get(); }
+  std::chrono::milliseconds gate_timeout() const { return gate_timeout_; }
+  bool live_reader() const { return live_reader_; }
+  // A reader's hold: closes the cached handles if the flusher changed any
+  // data file since they were opened. Call with the hold taken.
+  void check_generation(const std::string& generation) REQUIRES(mu_);
 
   // Held (MutexLock) around the calls marked REQUIRES(mu_) below.
   Mutex& mutex() RETURN_CAPABILITY(mu_) { return mu_; }
@@ -61,7 +76,11 @@ class DataFiles {
   std::string journal_dir_;
   size_t page_size_;
   bool read_only_;
+  std::unique_ptr<procs::Gate> gate_;
+  std::chrono::milliseconds gate_timeout_{1000};
+  bool live_reader_ = false;
   Mutex mu_;
+  std::string generation_ GUARDED_BY(mu_);  // of the data gate, when the cached handles were opened
   std::map<std::string, hdf5::Handle> handles_ GUARDED_BY(mu_);
 };
 

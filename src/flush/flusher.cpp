@@ -49,6 +49,20 @@ bool Flusher::flushable_locked() {
   return !pending_.empty() && pending_.front().info.txid <= hooks_.flush_limit();
 }
 
+bool Flusher::poll_limit() {
+  std::string error;
+  try {
+    hooks_.poll_limit();
+  } catch (const std::exception& e) {
+    error = e.what();
+  }
+  if (error.empty()) return true;
+  MutexLock lock(mu_);
+  if (failed_.empty()) failed_ = "reading the reader processes' snapshots: " + error;
+  done_cv_.notify_all();
+  return false;
+}
+
 void Flusher::throw_failed_locked() {
   throw IoError(journal_dir_, "the flusher has failed and stopped (" + failed_ +
                                   "); every committed transaction is kept in the journal and is "
@@ -219,8 +233,18 @@ void Flusher::flush_batch(const std::vector<BatchTx>& batch, bool give_up_when_h
 
 void Flusher::run() {
   MutexLock lock(mu_);
+  Clock::time_point last_poll;
   for (;;) {
     if (stopping_) break;
+    if (hooks_.poll_limit && failed_.empty() && !pending_.empty() &&
+        Clock::now() - last_poll >= std::chrono::milliseconds(kPollMs)) {
+      last_poll = Clock::now();
+      lock.unlock();
+      bool ok = poll_limit();
+      lock.lock();
+      if (!ok) continue;
+      if (stopping_) break;
+    }
     Clock::time_point deadline;
     if (!failed_.empty() || !batch_due_locked(Clock::now(), &deadline)) {
       if (failed_.empty() && hooks_.replenish && !replenished_) {
@@ -239,11 +263,23 @@ void Flusher::run() {
       }
       // Nothing flushable: wait for work; else wait for the batch to fill
       // or for the oldest transaction's delay to run out.
-      if (!failed_.empty() || !flushable_locked() || deadline == Clock::time_point::max())
+      if (hooks_.poll_limit && failed_.empty() && !pending_.empty() && !flushable_locked())
+        cv_.wait_for(lock, std::chrono::milliseconds(kPollMs));  // a reader process may let go
+      else if (!failed_.empty() || !flushable_locked() || deadline == Clock::time_point::max())
         cv_.wait(lock);
       else
         cv_.wait_until(lock, deadline);
       continue;
+    }
+    // The newest registrations, so the batch is as large as they allow.
+    if (hooks_.poll_limit) {
+      last_poll = Clock::now();
+      lock.unlock();
+      bool ok = poll_limit();
+      lock.lock();
+      if (!ok) continue;
+      if (stopping_) break;
+      if (!flushable_locked()) continue;
     }
     std::vector<BatchTx> batch = take_batch_locked();
     busy_ = true;
@@ -267,7 +303,9 @@ void Flusher::run() {
 }
 
 void Flusher::flush(bool wait_for_snapshots) {
+  if (hooks_.poll_limit) poll_limit();  // a failure is in failed_, thrown below
   MutexLock lock(mu_);
+  if (!failed_.empty()) throw_failed_locked();
   if (started_) {
     urgent_++;  // the thread starts batches at once, without waiting for the delay
     cv_.notify_all();
@@ -283,6 +321,12 @@ void Flusher::flush(bool wait_for_snapshots) {
   for (;;) {
     if (!failed_.empty()) throw_failed_locked();
     if (pending_.empty()) return;
+    if (hooks_.poll_limit) {
+      lock.unlock();
+      bool ok = poll_limit();
+      lock.lock();
+      if (!ok) continue;
+    }
     std::vector<BatchTx> batch = take_batch_locked();
     if (batch.empty()) {
       if (!wait_for_snapshots) return;

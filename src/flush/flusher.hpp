@@ -75,7 +75,13 @@ class Flusher {
     // spare_dirs.hpp); returns true while there is more to do. An error
     // stops the flusher like a failed batch.
     std::function<bool()> replenish;
+    // Stores shared with reader processes: re-reads their registrations,
+    // which flush_limit then reflects. Called without mu_ before every
+    // batch is taken, and every kPollMs while reader processes hold the
+    // pending transactions back. An error stops the flusher.
+    std::function<void()> poll_limit;
   };
+  static constexpr int kPollMs = 10;
 
   Flusher(Env* env, std::string journal_dir, DataFiles* files, const Options& options, Hooks hooks);
   ~Flusher();
@@ -124,6 +130,8 @@ class Flusher {
   bool wait_for_held_files(const std::vector<BusyFile>& busy, bool give_up, uint64_t* pause_ms) EXCLUDES(mu_);
   std::string waiting_text_locked() const REQUIRES(mu_);
   bool flushable_locked() REQUIRES(mu_);
+  // Calls hooks_.poll_limit (set); false if it failed (failed_ is then set).
+  bool poll_limit() EXCLUDES(mu_);
   // True if a batch should start now; else sets *deadline to when the
   // oldest flushable transaction's delay runs out.
   bool batch_due_locked(Clock::time_point now, Clock::time_point* deadline) REQUIRES(mu_);

@@ -5,9 +5,42 @@
 
 #include "h5tx/error.hpp"
 #include "hdf5/dataset_ops.hpp"
+#include "journal/tx_dir.hpp"
 #include "journal/tx_reader.hpp"
 
 namespace h5tx {
+
+std::optional<procs::Gate::ReadHold> CommittedView::gate_hold() {
+  if (!files_->live_reader()) return std::nullopt;
+  return files_->gate()->read(files_->gate_timeout());
+}
+
+void CommittedView::held(const std::optional<procs::Gate::ReadHold>& hold) {
+  if (hold) files_->check_generation(hold->generation);
+}
+
+// A reader process reads a chunk copy from a directory that a writer's
+// flusher may rename (_flushed), reuse or remove once the transaction is in
+// the data files. If the read failed and the directory is no longer there,
+// the copy is read under its other name (a recovery may have renamed it
+// back), else it is in the data files, which then hold it: the flusher
+// renames only after applying, and applies nothing newer than our
+// registered snapshot.
+CommittedView::Moved CommittedView::read_moved_chunk(const ChunkVersion& v, std::string* stored) {
+  if (env_->is_directory(*v.dir)) return Moved::No;
+  const std::string parent = path_dirname(*v.dir);
+  for (journal::TxState st : {journal::TxState::Done, journal::TxState::Flushed}) {
+    std::string other = path_join(parent, journal::tx_dir_name(v.txid, st));
+    if (other == *v.dir || !env_->is_directory(other)) continue;
+    try {
+      *stored = journal::read_chunk_file(*env_, other, v.chunk_file, v.offset, v.size, v.hash);
+      return Moved::ReadThere;
+    } catch (const Error&) {
+      if (env_->is_directory(other)) throw;
+    }
+  }
+  return Moved::InDataFiles;
+}
 
 void CommittedView::flushed(const std::vector<journal::Manifest>& ms) {
   for (const auto& m : ms)
@@ -23,7 +56,9 @@ bool CommittedView::file_exists(const std::string& file, uint64_t snapshot) {
   }
   bool exists = false;
   if (catalog_.find_file(file, &exists)) return exists;
+  auto hold = gate_hold();
   MutexLock lock(files_->mutex());
+  held(hold);
   exists = files_->exists(file);
   catalog_.put_file(file, exists);  // under the lock: see catalog_cache.hpp
   return exists;
@@ -35,7 +70,9 @@ std::vector<std::string> CommittedView::list_files(uint64_t snapshot) {
     ReaderLock olock(overlay_.mutex());
     for (auto& f : overlay_.files(snapshot)) names.insert(f);
   }
+  auto hold = gate_hold();
   MutexLock lock(files_->mutex());
+  held(hold);
   for (auto& f : files_->list()) names.insert(f);
   return {names.begin(), names.end()};
 }
@@ -46,7 +83,9 @@ std::vector<std::string> CommittedView::list_datasets(const std::string& file, u
     ReaderLock olock(overlay_.mutex());
     for (auto& d : overlay_.datasets(file, snapshot)) names.insert(d);
   }
+  auto hold = gate_hold();
   MutexLock lock(files_->mutex());
+  held(hold);
   if (files_->exists(file))
     for (auto& d : hdf5::list_datasets(files_->handle(file))) names.insert(d);
   return {names.begin(), names.end()};
@@ -63,7 +102,9 @@ std::optional<DatasetSpec> CommittedView::dataset_spec(const std::string& file, 
   // transactions at or below every open snapshot), then the overlay on top.
   std::optional<DatasetSpec> base;
   if (!catalog_.find_spec(file, path, &base)) {
+    auto hold = gate_hold();
     MutexLock lock(files_->mutex());
+    held(hold);
     if (files_->exists(file)) {
       hid_t h = files_->handle(file);
       if (hdf5::dataset_exists(h, path)) base = hdf5::read_spec(h, path);
@@ -82,7 +123,9 @@ std::vector<std::string> CommittedView::attribute_names(const std::string& file,
   }
   std::set<std::string> names;
   {
+    auto hold = gate_hold();
     MutexLock lock(files_->mutex());
+    held(hold);
     if (files_->exists(file)) {
       hid_t h = files_->handle(file);
       if (hdf5::object_exists(h, object))
@@ -109,7 +152,9 @@ std::optional<AttributeValue> CommittedView::attribute(const std::string& file, 
       return it->value;
     }
   }
+  auto hold = gate_hold();
   MutexLock lock(files_->mutex());
+  held(hold);
   if (!files_->exists(file)) return std::nullopt;
   hid_t h = files_->handle(file);
   if (!hdf5::object_exists(h, object)) return std::nullopt;
@@ -122,15 +167,38 @@ std::optional<AttributeValue> CommittedView::attribute(const std::string& file, 
 
 bool CommittedView::read_chunk_stored(const ChunkKey& key, uint64_t snapshot, std::string* stored,
                                       uint32_t* filter_mask) {
+  std::optional<ChunkVersion> moved;
   {
     ReaderLock olock(overlay_.mutex());
     if (const ChunkVersion* v = overlay_.find_chunk(key, snapshot)) {
-      *stored = journal::read_chunk_file(*env_, *v->dir, v->chunk_file, v->offset, v->size, v->hash);
-      *filter_mask = v->filter_mask;
-      return true;
+      try {
+        *stored = journal::read_chunk_file(*env_, *v->dir, v->chunk_file, v->offset, v->size, v->hash);
+        *filter_mask = v->filter_mask;
+        return true;
+      } catch (const Error&) {
+        if (!files_->live_reader()) throw;
+        moved = *v;
+      }
     }
   }
+  if (moved) {
+    // Outside the overlay's lock: this does I/O.
+    switch (read_moved_chunk(*moved, stored)) {
+      case Moved::No:  // still where it was: the failure was real; report it
+        *stored = journal::read_chunk_file(*env_, *moved->dir, moved->chunk_file, moved->offset, moved->size,
+                                           moved->hash);
+        *filter_mask = moved->filter_mask;
+        return true;
+      case Moved::ReadThere:
+        *filter_mask = moved->filter_mask;
+        return true;
+      case Moved::InDataFiles:
+        break;
+    }
+  }
+  auto hold = gate_hold();
   MutexLock lock(files_->mutex());
+  held(hold);
   // The dataset may be created in the overlay and not yet in the file.
   if (!files_->exists(key.file)) return false;
   hid_t h = files_->handle(key.file);

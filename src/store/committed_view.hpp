@@ -12,12 +12,19 @@
 // files say of the catalog is cached (catalog_): a cached answer needs
 // neither the data-file lock nor HDF5.
 //
+// In a reader process (DataFiles::live_reader) a writer process's flusher
+// applies transactions up to this process's oldest snapshot meanwhile: data
+// files are read under the data gate (flush/procs.hpp), and a chunk copy
+// whose directory went away is read from the data files instead.
+//
 // Thread-safe: every method may be called from any thread (the overlay
 // and the catalog cache lock themselves; the data files are read under
 // DataFiles' lock).
 #pragma once
 
 #include <optional>
+
+#include "flush/procs.hpp"
 #include <string>
 #include <vector>
 
@@ -57,6 +64,14 @@ class CommittedView {
   bool read_chunk_stored(const ChunkKey& key, uint64_t snapshot, std::string* stored, uint32_t* filter_mask);
 
  private:
+  // A reader process (DataFiles::live_reader): the data gate, shared, for
+  // one read of the data files; held(...) under the data-file lock then
+  // drops handles a flush made stale.
+  std::optional<procs::Gate::ReadHold> gate_hold();
+  void held(const std::optional<procs::Gate::ReadHold>& hold) REQUIRES(files_->mutex());
+  enum class Moved { No, ReadThere, InDataFiles };
+  Moved read_moved_chunk(const ChunkVersion& v, std::string* stored);
+
   Env* env_;
   DataFiles* files_;
   CatalogCache catalog_;  // the data files' catalog, off the data-file lock

@@ -108,7 +108,7 @@ static bool unfinished_create(Env* env, const std::string& home) {
         name == std::string(Layout::kTxidFile) + ".tmp" ||
         name == std::string(Layout::kFormatFile) + ".tmp") {
       if (env->is_directory(p)) return false;
-    } else if (name == "data" || name == "journal") {
+    } else if (name == "data" || name == "journal" || name == procs::kDirName) {
       if (!env->is_directory(p) || !env->list_dir(p).empty()) return false;
     } else {
       return false;
@@ -145,6 +145,7 @@ std::unique_ptr<Layout> Layout::create(Env* env, const std::string& home_arg, co
   l->home_ = home;
   l->data_dir_ = path_join(home, "data");
   l->journal_dir_ = path_join(home, "journal");
+  l->procs_dir_ = path_join(home, procs::kDirName);
   l->format_.mode = options.mode.value_or(Mode::Redo);
   l->format_.undo_page_size = options.undo_page_size;
   // Validate before writing anything.
@@ -153,6 +154,7 @@ std::unique_ptr<Layout> Layout::create(Env* env, const std::string& home_arg, co
   env->create_dir_if_missing(l->data_dir_);
   env->create_dir_if_missing(l->journal_dir_);
   env->sync_dir(home);
+  l->ensure_procs();
   {
     MutexLock g(l->txid_mu_);
     l->reserve_locked(1);
@@ -177,6 +179,7 @@ std::unique_ptr<Layout> Layout::open(Env* env, const std::string& home_arg, cons
   l->home_ = home;
   l->data_dir_ = path_join(home, "data");
   l->journal_dir_ = path_join(home, "journal");
+  l->procs_dir_ = path_join(home, procs::kDirName);
   l->read_only_ = options.read_only;
   // A store file of more than 64 KiB is damage (a real one is ~80 bytes):
   // refused before it is read into memory.
@@ -186,7 +189,15 @@ std::unique_ptr<Layout> Layout::open(Env* env, const std::string& home_arg, cons
   l->format_ = StoreFormat::decode(env->read_all(fmt_path, 64 << 10), fmt_path);
   for (const auto& d : {l->data_dir_, l->journal_dir_})
     if (!env->is_directory(d)) throw CorruptionError(d, "store directory is missing");
-  l->lock(options);
+  if (l->read_only_ && l->format_.version >= 2 && l->format_.mode == Mode::Redo) {
+    // A reader process next to a possibly live writer: no LOCK, a
+    // snapshot registration instead (formats/store-procs.md).
+    if (!env->is_directory(l->procs_dir_)) throw CorruptionError(l->procs_dir_, "store directory is missing");
+    l->registration_ = procs::Registration::create(env, l->procs_dir_);
+  } else {
+    l->lock(options);
+  }
+  if (!l->read_only_) l->upgrade();
   std::string txid_path = path_join(home, kTxidFile);
   if (env->exists(txid_path)) {
     std::string t = env->read_all(txid_path, 64);
@@ -225,6 +236,37 @@ void Layout::lock(const Options& options) {
     f->write(0, pid.data(), pid.size());
     // Not synced: the pid is only for error messages.
   }
+}
+
+// procs/ and its gate files, made durable (formats/store-procs.md), so
+// that a reader process never creates anything but its registration.
+void Layout::ensure_procs() {
+  bool made_dir = false, made_file = false;
+  if (!env_->is_directory(procs_dir_)) {
+    env_->create_dir_if_missing(procs_dir_);
+    made_dir = true;
+  }
+  for (const char* name : {procs::kGateIntent, procs::kGateFiles}) {
+    std::string p = path_join(procs_dir_, name);
+    if (env_->exists(p)) continue;
+    env_->open(p, OpenMode::Create);
+    made_file = true;
+  }
+  if (made_file) env_->sync_dir(procs_dir_);
+  if (made_dir) env_->sync_dir(home_);
+}
+
+// Under the exclusive LOCK: a version 1 store gets procs/ (made durable
+// first), then h5tx.store is rewritten atomically as version 2. A crash in
+// between leaves a version 1 store with an empty procs/, which opens as
+// version 1 and is upgraded again.
+void Layout::upgrade() {
+  ensure_procs();
+  if (format_.version >= StoreFormat::kVersion) return;
+  StoreFormat f = format_;
+  f.version = StoreFormat::kVersion;
+  env_->write_file_atomic(path_join(home_, kFormatFile), f.encode());
+  format_ = f;
 }
 
 void Layout::reserve_locked(uint64_t needed) {

@@ -8,14 +8,19 @@
 #include <string>
 
 #include "h5tx/env.hpp"
+#include "flush/procs.hpp"
 #include "h5tx/options.hpp"
 #include "util/mutex.hpp"
 
 namespace h5tx {
 
 // Parsed h5tx.store. Text, one "key = value" per line; see formats/store-file.md.
+// Version 2 added HOME/procs/ (formats/store-procs.md): reader processes
+// of a redo store open without the LOCK, so a build that does not know
+// procs/ must not write the store. A version 1 store is upgraded by the
+// first read-write open.
 struct StoreFormat {
-  static constexpr int kVersion = 1;
+  static constexpr int kVersion = 2;
   int version = kVersion;
   Mode mode = Mode::Redo;
   size_t undo_page_size = 4096;
@@ -36,8 +41,10 @@ class Layout {
 
   // Creates HOME (missing or empty) with the layout and takes the exclusive lock.
   static std::unique_ptr<Layout> create(Env* env, const std::string& home, const Options& options);
-  // Opens an existing store: exclusive lock (shared if options.read_only);
-  // BusyError naming the holder's pid when another process has it.
+  // Opens an existing store: exclusive lock; BusyError naming the holder's
+  // pid when another process has it. Read-only: a redo store of version 2
+  // takes no lock but registers this process in procs/ (live_reader());
+  // otherwise the lock is shared, as before.
   static std::unique_ptr<Layout> open(Env* env, const std::string& home, const Options& options);
 
   Env* env() const { return env_; }
@@ -48,6 +55,10 @@ class Layout {
   Mode mode() const { return format_.mode; }
   const StoreFormat& format() const { return format_; }
   bool read_only() const { return read_only_; }
+  const std::string& procs_dir() const { return procs_dir_; }
+  // A read-only open that shares the store with a live writer process
+  // (no LOCK): its snapshot registration, else nullptr.
+  procs::Registration* live_reader() const { return registration_.get(); }
 
   // Thread-safe; strictly increasing across restarts (a crash may skip ids).
   uint64_t allocate_txid() EXCLUDES(txid_mu_);
@@ -67,13 +78,16 @@ class Layout {
  private:
   Layout() = default;
   void lock(const Options& options);
+  void upgrade();
+  void ensure_procs();
   void reserve_locked(uint64_t needed) REQUIRES(txid_mu_);
 
   Env* env_ = nullptr;
-  std::string home_, data_dir_, journal_dir_;
+  std::string home_, data_dir_, journal_dir_, procs_dir_;
   StoreFormat format_;
   bool read_only_ = false;
   std::unique_ptr<FileLock> lock_;
+  std::unique_ptr<procs::Registration> registration_;
   mutable Mutex txid_mu_;
   uint64_t next_txid_ GUARDED_BY(txid_mu_) = 1;     // next id to hand out
   uint64_t reserved_end_ GUARDED_BY(txid_mu_) = 1;  // ids < reserved_end_ are reserved in TXID

@@ -2,6 +2,7 @@
 #include "store/redo_recovery.hpp"
 
 #include <algorithm>
+#include <optional>
 
 #include "h5tx/error.hpp"
 #include "journal/tx_dir.hpp"
@@ -20,9 +21,21 @@ namespace {
 // An entry of journal/ that h5tx did not make (an unknown name, or one of
 // our names that is not a directory) is not something to guess about: the
 // open fails naming it, and nothing is changed.
-void refuse_strays(Env& env, const journal::JournalListing& l, const std::string& jdir) {
-  if (l.other.empty()) return;
-  std::string p = path_join(jdir, l.other.front());
+// live: a writer process renames and removes its directories while we list
+// them; an entry of ours that is gone, or a directory by now, was one of
+// those.
+void refuse_strays(Env& env, const journal::JournalListing& l, const std::string& jdir, bool live = false) {
+  std::vector<std::string> other;
+  for (const std::string& name : l.other) {
+    std::string p = path_join(jdir, name);
+    uint64_t txid;
+    journal::TxState st;
+    bool ours = journal::parse_tx_dir_name(name, &txid, &st) || journal::parse_undo_dir_name(name, &txid);
+    if (live && ours && (!env.exists(p) || env.is_directory(p))) continue;
+    other.push_back(name);
+  }
+  if (other.empty()) return;
+  std::string p = path_join(jdir, other.front());
   bool ours_by_name = env.exists(p) && !env.is_directory(p);
   throw CorruptionError(p, ours_by_name
                                ? "journal entry is not a directory (a symlink, FIFO or file where a "
@@ -34,15 +47,20 @@ void refuse_strays(Env& env, const journal::JournalListing& l, const std::string
 // The committed transactions recovery must (re)apply, in txid order, each
 // verified (MANIFEST and every chunk copy): the _done ones, and the _flushed
 // ones newer than the oldest _done (journal::plan_flushed). Reads only.
+// live: a writer process may flush (and remove) a transaction while we
+// read it; one whose directory is gone by the time it fails to read was
+// applied to the data files, and is skipped.
 std::vector<CommittedTx> committed_on_disk(Env& env, const std::string& jdir,
-                                           const journal::JournalListing& l,
-                                           const journal::FlushedPlan& plan) {
+                                           const journal::JournalListing& l, const journal::FlushedPlan& plan,
+                                           bool live = false) {
   std::vector<CommittedTx> out;
   for (uint64_t txid : l.done) {
     std::string dir = path_join(jdir, journal::tx_dir_name(txid, TxState::Done));
     try {
       out.push_back({journal::verify_transaction(env, dir, txid), dir, false});
-    } catch (const CorruptionError& e) {
+    } catch (const Error& e) {
+      if (live && !env.is_directory(dir)) continue;
+      if (e.code() != ErrorCode::Corruption) throw;
       // Restore it from a copy, or move it aside (never deleted).
       throw CorruptionError(e.path(), e.detail() + " (committed transaction " + journal::txid_hex(txid) +
                                           "; restore it, or h5tx recover HOME --quarantine " +
@@ -53,7 +71,9 @@ std::vector<CommittedTx> committed_on_disk(Env& env, const std::string& jdir,
     std::string dir = path_join(jdir, journal::tx_dir_name(txid, TxState::Flushed));
     try {
       out.push_back({journal::verify_transaction(env, dir, txid), dir, true});
-    } catch (const CorruptionError& e) {
+    } catch (const Error& e) {
+      if (live && !env.is_directory(dir)) continue;
+      if (e.code() != ErrorCode::Corruption) throw;
       throw CorruptionError(
           dir, "applied transaction newer than the pending committed transaction " +
                    journal::txid_hex(l.done.front()) +
@@ -121,7 +141,13 @@ std::vector<CommittedTx> recover_redo_journal(Layout& layout, DataFiles& files) 
       reverts.emplace_back(data, journal);
     }
   }
-  for (const auto& r : reverts) undo::recover(env, r.first, r.second);
+  if (!reverts.empty()) {
+    // Reader processes stay out of the data files meanwhile (procs.hpp).
+    std::unique_ptr<procs::Gate::WriteHold> gate;
+    if (files.gate()) gate = files.gate()->write(files.gate_timeout());
+    for (const auto& r : reverts) undo::recover(env, r.first, r.second);
+    if (gate) gate->bump();
+  }
   // Every operation must apply to the catalog as it now is (after the revert).
   check_replay(files, committed);
   // 2. Applied transactions newer than a pending one go back to _done, so
@@ -159,6 +185,21 @@ std::vector<CommittedTx> recover_redo_journal(Layout& layout, DataFiles& files) 
 // they are, as recovery would replay them), pending undo journals are read through by DataFiles (the data
 // files are seen as they were before the interrupted batch), and every
 // _done transaction is verified and served from the overlay.
+std::vector<CommittedTx> scan_live_redo_journal(Layout& layout, DataFiles& files, uint64_t* newest) {
+  Env& env = *layout.env();
+  const std::string& jdir = layout.journal_dir();
+  journal::JournalListing l = journal::list_journal(env, jdir);
+  refuse_strays(env, l, jdir, true);
+  *newest = 0;
+  for (const auto* v : {&l.done, &l.flushed})
+    if (!v->empty()) *newest = std::max(*newest, v->back());
+  std::vector<CommittedTx> committed = committed_on_disk(env, jdir, l, journal::plan_flushed(l), true);
+  std::optional<procs::Gate::ReadHold> hold;
+  if (files.gate()) hold = files.gate()->read(files.gate_timeout());
+  check_replay(files, committed);
+  return committed;
+}
+
 std::vector<CommittedTx> scan_redo_journal(Layout& layout, DataFiles& files) {
   Env& env = *layout.env();
   const std::string& jdir = layout.journal_dir();

@@ -34,4 +34,11 @@ std::vector<CommittedTx> recover_redo_journal(Layout& layout, DataFiles& files);
 // they are), and pending undo journals are read through by DataFiles.
 std::vector<CommittedTx> scan_redo_journal(Layout& layout, DataFiles& files);
 
+// Read-only open next to a possibly live writer process (Layout::
+// live_reader): as scan_redo_journal, except that a transaction whose
+// directory disappears while it is read was flushed meanwhile and is
+// skipped, and the data files are read under the data gate. *newest: the
+// largest txid of a _done or _flushed directory in the listing.
+std::vector<CommittedTx> scan_live_redo_journal(Layout& layout, DataFiles& files, uint64_t* newest);
+
 }  // namespace h5tx

@@ -8,6 +8,7 @@
 #include <set>
 
 #include "h5tx/error.hpp"
+#include "journal/tx_dir.hpp"
 #include "journal/tx_reader.hpp"
 #include "store/redo_recovery.hpp"
 #include "store/redo_transaction.hpp"
@@ -25,6 +26,13 @@ static constexpr uint64_t kSpareDirBytes = uint64_t(256) << 20;
 // when it has nothing to apply (so that creating them, two inode
 // allocations each, is not on the commit path).
 static constexpr size_t kSpareDirsAhead = 32;
+// The data gate (flush/procs.hpp). A reader process waits while the
+// flusher applies a batch to one data file (at least this long, or
+// Options::lock_timeout if longer); the flusher waits this long for the
+// readers' reads in progress, then goes on with the batch's other files and
+// tries again later.
+static constexpr std::chrono::milliseconds kReaderGateWait{60000};
+static constexpr std::chrono::milliseconds kFlusherGateWait{500};
 
 std::unique_ptr<StoreImpl> open_redo_store(std::unique_ptr<Layout> layout, const Options& options) {
   auto store = std::make_unique<RedoStore>(std::move(layout), options);
@@ -42,9 +50,21 @@ RedoStore::RedoStore(std::unique_ptr<Layout> layout, const Options& options)
       spares_(layout_->env(), options.max_unflushed_transactions, kSpareDirBytes) {
   files_ = std::make_unique<DataFiles>(layout_->env(), layout_->data_dir(), layout_->journal_dir(),
                                        layout_->format().undo_page_size, layout_->read_only());
+  // The data gate: between this writer's flusher and reader processes, or
+  // this reader process and a writer's flusher (formats/store-procs.md).
+  const bool shared = layout_->format().version >= 2 && (!read_only_ || layout_->live_reader());
+  if (shared)
+    files_->set_gate(std::make_unique<procs::Gate>(layout_->env(), layout_->procs_dir()),
+                     read_only_ ? std::max(options_.lock_timeout, kReaderGateWait) : kFlusherGateWait,
+                     read_only_);
   view_ = std::make_unique<CommittedView>(layout_->env(), files_.get());
   Flusher::Hooks hooks;
-  hooks.flush_limit = [this] { return snapshots_.flush_limit(); };
+  if (shared && !read_only_) {
+    hooks.flush_limit = [this] { return std::min(snapshots_.flush_limit(), external_limit_.load()); };
+    hooks.poll_limit = [this] { poll_registrations(); };
+  } else {
+    hooks.flush_limit = [this] { return snapshots_.flush_limit(); };
+  }
   hooks.flushed = [this](const std::vector<journal::Manifest>& ms) { view_->flushed(ms); };
   hooks.retired = [this](const std::string& dir) { spares_.offer(dir); };
   hooks.replenish = [this] {
@@ -55,7 +75,73 @@ RedoStore::RedoStore(std::unique_ptr<Layout> layout, const Options& options)
   };
   flusher_ = std::make_unique<Flusher>(layout_->env(), layout_->journal_dir(), files_.get(), options_,
                                        std::move(hooks));
-  snapshots_.set_on_change([this] { flusher_->notify(); });
+  if (layout_->live_reader()) {
+    snapshots_.set_on_change([this] {
+      try {
+        sync_registration();
+      } catch (const Error&) {
+        // Keeps the older (lower) value: the flusher is only held back.
+      }
+    });
+  } else {
+    snapshots_.set_on_change([this] { flusher_->notify(); });
+  }
+}
+
+// Registrations read after `committed` was sampled: every transaction at or
+// below it was committed before any registration made after the read, so
+// such a reader's listing finds it (or finds it flushed): design.md,
+// "Reader processes".
+void RedoStore::poll_registrations() {
+  uint64_t committed = snapshots_.last_committed();
+  uint64_t oldest = procs::oldest_registered(env_, layout_->procs_dir());
+  external_limit_ = std::min(committed, oldest);
+}
+
+void RedoStore::sync_registration() {
+  MutexLock l(reg_mu_);
+  if (reg_closed_) return;
+  uint64_t v = snapshots_.open_count() ? snapshots_.flush_limit() : procs::kNoSnapshot;
+  layout_->live_reader()->set(v);
+}
+
+void RedoStore::refresh_live() {
+  MutexLock l(live_mu_);
+  const std::string& jdir = layout_->journal_dir();
+  journal::JournalListing listing = journal::list_journal(*env_, jdir);
+  journal::FlushedPlan plan = journal::plan_flushed(listing);
+  std::map<uint64_t, std::string> now;  // committed and not yet applied, as recovery would see them
+  for (uint64_t t : listing.done) now[t] = path_join(jdir, journal::tx_dir_name(t, journal::TxState::Done));
+  for (uint64_t t : plan.reapply)
+    now[t] = path_join(jdir, journal::tx_dir_name(t, journal::TxState::Flushed));
+  for (const auto& [txid, dir] : now) {
+    if (live_known_.count(txid)) continue;
+    journal::Manifest m;
+    try {
+      m = journal::read_manifest(*env_, dir, txid);
+    } catch (const Error&) {
+      if (!env_->is_directory(dir)) continue;  // flushed meanwhile: in the data files
+      throw;
+    }
+    view_->add(m, dir);
+    live_known_.emplace(txid, std::move(m));
+  }
+  // Flushed since: the data files have them (the flusher renames only after
+  // applying), and no open snapshot here is older (our registration).
+  std::vector<journal::Manifest> gone;
+  for (auto it = live_known_.begin(); it != live_known_.end();) {
+    if (now.count(it->first)) {
+      ++it;
+      continue;
+    }
+    gone.push_back(std::move(it->second));
+    it = live_known_.erase(it);
+  }
+  if (!gone.empty()) view_->flushed(gone);
+  uint64_t newest = 0;
+  for (const auto* v : {&listing.done, &listing.flushed})
+    if (!v->empty()) newest = std::max(newest, v->back());
+  if (newest) snapshots_.committed(newest);
 }
 
 RedoStore::~RedoStore() {
@@ -65,6 +151,28 @@ RedoStore::~RedoStore() {
 }
 
 void RedoStore::open() {
+  if (layout_->live_reader()) {
+    // Registered at the newest txid listed before the scan lists again, so
+    // that the flusher applies nothing newer than the scan's snapshot.
+    journal::JournalListing first = journal::list_journal(*env_, layout_->journal_dir());
+    uint64_t pin = 0;
+    for (const auto* v : {&first.done, &first.flushed})
+      if (!v->empty()) pin = std::max(pin, v->back());
+    layout_->live_reader()->set(pin);
+    uint64_t newest = 0;
+    const std::vector<CommittedTx> committed = scan_live_redo_journal(*layout_, *files_, &newest);
+    {
+      MutexLock l(live_mu_);
+      for (const auto& c : committed) {
+        view_->add(c.manifest, c.dir);
+        snapshots_.committed(c.manifest.txid);
+        live_known_.emplace(c.manifest.txid, c.manifest);
+      }
+    }
+    snapshots_.committed(std::max(pin, newest));
+    sync_registration();
+    return;
+  }
   // Queue the committed transactions in txid order and build the overlay.
   const std::vector<CommittedTx> committed =
       read_only() ? scan_redo_journal(*layout_, *files_) : recover_redo_journal(*layout_, *files_);
@@ -84,7 +192,22 @@ void RedoStore::check_open() const {
 
 std::unique_ptr<TransactionImpl> RedoStore::begin(const TxOptions& options) {
   check_open();
-  return std::make_unique<RedoTransaction>(this, options);
+  if (!layout_->live_reader()) return std::make_unique<RedoTransaction>(this, options);
+  // A reader process: pin what this process knows (registered before the
+  // journal is listed again), catch up with the journal, then take the
+  // snapshot and let go of the pin.
+  uint64_t pin = snapshots_.acquire();
+  std::unique_ptr<TransactionImpl> tx;
+  try {
+    sync_registration();
+    refresh_live();
+    tx = std::make_unique<RedoTransaction>(this, options);
+  } catch (...) {
+    snapshots_.release(pin);
+    throw;
+  }
+  snapshots_.release(pin);
+  return tx;
 }
 
 void RedoStore::publish(std::shared_ptr<const journal::Manifest> m, const std::string& dir) {
@@ -128,11 +251,26 @@ void RedoStore::close() {
       if (!error) error = std::current_exception();
     }
   }
-  layout_.reset();  // releases the LOCK
+  {
+    MutexLock l(reg_mu_);
+    reg_closed_ = true;  // no registration write after this
+  }
+  layout_.reset();  // releases the LOCK (or removes the registration)
   if (error) std::rethrow_exception(error);
 }
 
 StoreStats RedoStore::stats() {
+  if (layout_ && layout_->live_reader() && !closed_) {
+    // A reader process: the journal as it is now.
+    refresh_live();
+    StoreStats s;
+    MutexLock l(live_mu_);
+    s.pending_transactions = live_known_.size();
+    for (const auto& kv : live_known_) s.pending_bytes += kv.second.info().bytes;
+    s.last_txid = snapshots_.last_committed();
+    s.flusher_state = "stopped";
+    return s;
+  }
   FlusherStats f = flusher_->stats();
   StoreStats s;
   s.pending_transactions = f.pending_transactions;
@@ -149,6 +287,13 @@ StoreStats RedoStore::stats() {
 }
 
 std::vector<TransactionInfo> RedoStore::pending() {
+  if (layout_ && layout_->live_reader() && !closed_) {
+    refresh_live();
+    std::vector<TransactionInfo> out;
+    MutexLock l(live_mu_);
+    for (const auto& kv : live_known_) out.push_back(kv.second.info());
+    return out;
+  }
   return flusher_->pending();
 }
 

@@ -7,6 +7,7 @@
 #pragma once
 
 #include <atomic>
+#include <map>
 #include <memory>
 #include <optional>
 #include <string>
@@ -66,6 +67,14 @@ class RedoStore : public StoreImpl {
 
  private:
   void add_committed(const journal::Manifest& m, const std::string& dir);
+  // A reader process (Layout::live_reader): brings the overlay up to the
+  // journal as it is now (new _done directories in, flushed ones out).
+  void refresh_live() EXCLUDES(live_mu_);
+  // Writes this process's oldest open snapshot (or none) to its
+  // registration (procs.hpp).
+  void sync_registration() EXCLUDES(reg_mu_);
+  // The writer's flusher: reads the reader processes' registrations.
+  void poll_registrations();
 
   std::unique_ptr<Layout> layout_;  // released (unlocked) by close()
   Env* env_;
@@ -81,6 +90,14 @@ class RedoStore : public StoreImpl {
   std::unique_ptr<Flusher> flusher_;
   std::atomic<bool> closed_{false};
   std::atomic<uint64_t> committed_{0};
+  // Writer: the highest txid the reader processes allow the flusher (as of
+  // the last poll_registrations; 0 before the first).
+  std::atomic<uint64_t> external_limit_{0};
+  // Reader process: the committed transactions in the overlay, by txid.
+  Mutex live_mu_;
+  std::map<uint64_t, journal::Manifest> live_known_ GUARDED_BY(live_mu_);
+  Mutex reg_mu_;  // orders registration writes after the state they describe
+  bool reg_closed_ GUARDED_BY(reg_mu_) = false;
 };
 
 }  // namespace h5tx
