@@ -117,6 +117,15 @@ void Flusher::wait_for_room() {
     return pending_.size() > options_.max_unflushed_transactions ||
            pending_bytes_ > options_.max_unflushed_bytes;
   };
+  if (over() && hooks_.poll_limit) {
+    // The limit reader processes allow is refreshed by polls; refresh it
+    // now, so that what is committed counts as flushable below (else a
+    // committer would not wait for a flusher that is about to make room).
+    lock.unlock();
+    poll_limit();  // a failure is in failed_, thrown below
+    lock.lock();
+    if (!failed_.empty()) throw_failed_locked();
+  }
   if (over()) {
     urgent_++;
     cv_.notify_all();

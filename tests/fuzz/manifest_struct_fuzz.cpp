@@ -898,7 +898,7 @@ namespace {
 void read_back(h5tx::Store& store, const std::string& input) {
   Model md;
   if (!decode_model(reinterpret_cast<const uint8_t*>(input.data()), input.size(), &md)) return;
-  auto tx = store.begin(h5tx::h5tx::read_only_tx());
+  auto tx = store.begin(h5tx::read_only_tx());
   try {
     tx.list_files();
   } catch (const h5tx::Error&) {
@@ -986,7 +986,7 @@ std::string check_committed_data(const std::string& home, uint64_t txid, const s
     o.env = g_env;
     o.read_only = true;
     auto store = h5tx::Store::open(home, o);
-    auto tx = store->begin(h5tx::h5tx::read_only_tx());
+    auto tx = store->begin(h5tx::read_only_tx());
     auto v = tx.read_chunk(cs::kFile, cs::kGrid, {0, 0});
     if (std::string(v.begin(), v.end()) != cs::chunk_bytes(1, 0, 0))
       return "committed chunk (0,0) of vol.h5:/grid has changed";
