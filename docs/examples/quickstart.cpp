@@ -40,7 +40,7 @@ int main(int argc, char** argv) {
       tx.set_message("first light");
       tx.set_metadata("detector", "A");
       tx.commit();
-      std::printf("committed transaction %llu\n", (unsigned long long)tx.txid());
+      std::printf("committed transaction %016llx\n", (unsigned long long)tx.txid());  // hex, as the CLI prints txids
     }
 
     // A transaction that is not committed changes nothing.
