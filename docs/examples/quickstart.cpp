@@ -11,21 +11,28 @@
 int main(int argc, char** argv) {
   const std::string home = argc > 1 ? argv[1] : "quickstart-store";
   try {
-    // A new store (redo mode, the default). Store::open opens an existing one
-    // and runs crash recovery first.
-    std::unique_ptr<h5tx::Store> store = h5tx::Store::create(home);
+    // A new store (redo mode, the default), or the one an earlier run made:
+    // Store::open opens an existing store and runs crash recovery first.
+    std::unique_ptr<h5tx::Store> store;
+    try {
+      store = h5tx::Store::create(home);
+    } catch (const h5tx::AlreadyExistsError&) {
+      store = h5tx::Store::open(home);
+    }
 
-    // Transaction 1: a file and a chunked dataset.
+    // Transaction 1: a file and a chunked dataset (unless an earlier run made them).
     {
       h5tx::Transaction tx = store->begin();
-      tx.create_file("vol.h5");
-      h5tx::DatasetSpec spec;
-      spec.dtype = h5tx::DType::U16;
-      spec.shape = {256, 256};
-      spec.chunk = {64, 64};
-      spec.compression = h5tx::Compression::ShuffleDeflate;  // optional
-      tx.create_dataset("vol.h5", "/raw/image", spec);
-      tx.set_attribute("vol.h5", "/raw/image", "units", h5tx::AttributeValue::string("counts"));
+      if (tx.list_files().empty()) {
+        tx.create_file("vol.h5");
+        h5tx::DatasetSpec spec;
+        spec.dtype = h5tx::DType::U16;
+        spec.shape = {256, 256};
+        spec.chunk = {64, 64};
+        spec.compression = h5tx::Compression::ShuffleDeflate;  // optional
+        tx.create_dataset("vol.h5", "/raw/image", spec);
+        tx.set_attribute("vol.h5", "/raw/image", "units", h5tx::AttributeValue::string("counts"));
+      }
       tx.commit();  // durable when it returns
     }
 
