@@ -20,6 +20,7 @@
 #include <vector>
 
 #include "h5tx/sec2j.h"
+#include "h5tx/env.hpp"
 #include "h5tx/store.hpp"
 #include "test_util.hpp"
 
@@ -819,4 +820,53 @@ TEST_CASE("the read-only commands work while h5tx ingest writes into the store")
   CHECK(r.status == 0);
   r = cli(dir, {"get", home, "big.h5:/x", "--chunk", "127,0,0", "--raw"});
   CHECK(r.out == pattern(n, 3).substr(n - 256 * 256));
+}
+
+TEST_CASE("check and recover tell spare directories from discarded uncommitted transactions") {
+  h5tx_test::TempDir dir("cli_spares");
+  const std::string home = dir / "store";
+  REQUIRE(cli(dir, {"init", home}).status == 0);
+  REQUIRE(cli(dir, {"create-dataset", home, "a.h5:/d", "--dtype", "u8", "--shape", "64", "--chunk", "16"})
+              .status == 0);
+  pid_t pid = ::fork();
+  REQUIRE(pid >= 0);
+  if (pid == 0) {
+    try {
+      auto store = h5tx::Store::open(home);
+      std::vector<uint8_t> c(16, 9);
+      auto tx = store->begin();
+      tx.write_chunk("a.h5", "/d", {1}, c.data(), c.size());
+      tx.commit();
+      // The idle flusher makes spare directories ahead of the committers.
+      for (int i = 0; i < 200; i++) {
+        int spares = 0;
+        for (const auto& n : h5tx::Env::posix()->list_dir(home + "/journal"))
+          if (n.size() > 5 && n.compare(n.size() - 5, 5, "_temp") == 0) spares++;
+        if (spares >= 2) break;
+        ::usleep(10000);
+      }
+      // And an unfinished transaction.
+      auto tx2 = store->begin();
+      std::vector<uint8_t> c2(16, 7);
+      tx2.write_chunk("a.h5", "/d", {2}, c2.data(), c2.size());
+      ::_exit(0);  // dies with both in journal/
+    } catch (...) {
+      ::_exit(3);
+    }
+  }
+  int st = 0;
+  ::waitpid(pid, &st, 0);
+  REQUIRE(WIFEXITED(st));
+  REQUIRE(WEXITSTATUS(st) == 0);
+  Result check = cli(dir, {"check", home});
+  INFO("check said:\n" << check.out << check.err);
+  CHECK(check.status == 0);
+  CHECK(contains(check.out, "spare directory made ahead of commits, no transaction"));
+  Result rec = cli(dir, {"recover", home});
+  INFO("recover said:\n" << rec.out << rec.err);
+  REQUIRE(rec.status == 0);
+  CHECK(contains(rec.out, "spare directories removed (empty _temp):"));
+  CHECK(!contains(rec.out, "spare directories removed (empty _temp):       0\n"));
+  CHECK(h5tx_test::python("import h5py\nprint(list(h5py.File(\"" + home +
+                          "/data/a.h5\", \"r\")[\"d\"][16:18]))\n") == "[9, 9]\n");
 }

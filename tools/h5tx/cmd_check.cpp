@@ -184,7 +184,10 @@ uint64_t check_journal(Checker& c, const std::string& jdir, std::vector<std::str
   }
   for (uint64_t txid : jl.temp) {
     std::string dir = path_join(jdir, journal::tx_dir_name(txid, journal::TxState::Temp));
-    c.note(dir + ": uncommitted transaction (recovery discards it)");
+    const TempDirKind k = classify_temp_dir(*c.env, dir);
+    c.note(k.spare ? dir + ": spare directory made ahead of commits, no transaction (recovery removes it)"
+                   : dir + ": uncommitted transaction, " + format_bytes(double(k.bytes)) +
+                         " (recovery discards it)");
     removable.push_back(dir);
   }
   // _flushed directories newer than a _done one are replayed again after it

@@ -400,6 +400,8 @@ int run_flush(const Args& a) {
 
 struct JournalCounts {
   size_t temp = 0, done = 0, flushed = 0, undo = 0, undo_committed = 0;
+  size_t spare = 0;         // of temp: spare directories (no transaction)
+  uint64_t temp_bytes = 0;  // held by the unfinished transactions
 };
 
 JournalCounts count_journal(const std::string& home) {
@@ -413,6 +415,11 @@ JournalCounts count_journal(const std::string& home) {
     bool committed;
     if (journal::parse_tx_dir_name(n, &txid, &state)) {
       (state == journal::TxState::Temp ? c.temp : state == journal::TxState::Done ? c.done : c.flushed)++;
+      if (state == journal::TxState::Temp && env->is_directory(path_join(dir, n))) {
+        TempDirKind k = classify_temp_dir(*env, path_join(dir, n));
+        if (k.spare) c.spare++;
+        c.temp_bytes += k.bytes;
+      }
     } else if (journal::parse_undo_store_dir_name(n, &txid, &committed)) {
       (committed ? c.undo_committed : c.undo)++;
     }
@@ -441,7 +448,9 @@ int run_recover(const Args& a) {
   JournalCounts after = count_journal(a.positional[0]);
   std::printf("recovered %s (%s mode)\n", a.positional[0].c_str(), mode == Mode::Redo ? "redo" : "undo");
   if (mode == Mode::Redo) {
-    std::printf("  uncommitted transactions discarded (_temp):    %zu\n", before.temp);
+    std::printf("  uncommitted transactions discarded (_temp):    %zu (%s)\n", before.temp - before.spare,
+                format_bytes(double(before.temp_bytes)).c_str());
+    std::printf("  spare directories removed (empty _temp):       %zu\n", before.spare);
     std::printf("  interrupted flush batches reverted (undo_*):   %zu\n", before.undo);
     std::printf(
         "  committed transactions in the journal (_done):  %zu (%zu pending after recovery, now flushed)\n",

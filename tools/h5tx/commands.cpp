@@ -3,6 +3,8 @@
 
 #include <set>
 
+#include "h5tx/env.hpp"
+
 namespace h5tx {
 namespace cli {
 
@@ -20,6 +22,22 @@ OptionSpec lock_timeout_option() {
 
 OptionSpec json_option() {
   return {"json", "", "print one JSON object on stdout instead of text (schema: docs/cli-json.md)"};
+}
+
+TempDirKind classify_temp_dir(Env& env, const std::string& dir) {
+  TempDirKind k;
+  bool only_manifest = true;
+  for (const std::string& n : env.list_dir(dir)) {
+    const std::string p = path_join(dir, n);
+    if (env.is_directory(p)) {
+      only_manifest = false;
+      continue;
+    }
+    k.bytes += env.file_size(p);
+    if (n != "MANIFEST") only_manifest = false;
+  }
+  k.spare = only_manifest && k.bytes == 0;
+  return k;
 }
 
 std::unique_ptr<Store> open_store(const Args& args, bool read_only) {

@@ -8,6 +8,7 @@
 #include <vector>
 
 #include "args.hpp"
+#include "h5tx/env.hpp"
 #include "h5tx/store.hpp"
 
 namespace h5tx {
@@ -41,6 +42,15 @@ OptionSpec json_option();
 // Opens the store HOME = args.positional[0] (read-only where the command
 // only reads) with the --lock-timeout of `args`.
 std::unique_ptr<Store> open_store(const Args& args, bool read_only);
+
+// A journal/working_<txid>_temp directory: a spare one made ahead of the
+// commits (nothing but an empty MANIFEST: no transaction), or an unfinished
+// transaction, with the bytes it holds. Reads only sizes.
+struct TempDirKind {
+  bool spare = false;
+  uint64_t bytes = 0;
+};
+TempDirKind classify_temp_dir(Env& env, const std::string& dir);
 
 // The groups and datasets a file's sorted dataset paths imply (h5tx makes
 // groups only as parents of datasets), sorted, without "/": the objects
