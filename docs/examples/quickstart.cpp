@@ -1,6 +1,7 @@
 // The C++ example of docs/user-guide.md (the guide includes this file
-// verbatim; tests/cli/tests.cmake builds and runs it).
-// Build: g++ -std=c++17 quickstart.cpp $(pkg-config ...) or, with CMake,
+// verbatim; tests/cli/tests.cmake builds and runs it, and tests/consumer
+// builds it with pkg-config against an installed h5tx and runs it).
+// Build: g++ -std=c++17 quickstart.cpp $(pkg-config --cflags --libs h5tx) or, with CMake,
 //   find_package(h5tx REQUIRED)
 //   target_link_libraries(app PRIVATE h5tx::h5tx)
 #include <h5tx/store.hpp>
