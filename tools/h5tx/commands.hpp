@@ -23,12 +23,17 @@ struct Command {
 std::vector<Command> all_commands();
 
 // Per-area command lists (cmd_*.cpp).
-std::vector<Command> store_commands();   // init create-dataset ls log get flush recover stats
-std::vector<Command> ingest_commands();  // ingest demo
-std::vector<Command> check_commands();   // check dump
-std::vector<Command> export_commands();  // export
-std::vector<Command> undo_commands();    // undo-recover
-std::vector<Command> attr_commands();    // attr
+std::vector<Command> store_commands();       // init create-dataset ls log get flush recover stats
+std::vector<Command> ingest_commands();      // ingest demo
+std::vector<Command> check_commands();       // check dump
+std::vector<Command> export_commands();      // export
+std::vector<Command> undo_commands();        // undo-recover
+std::vector<Command> attr_commands();        // attr
+std::vector<Command> completion_commands();  // completion
+
+// The bash completion script `h5tx completion bash` prints, generated from
+// all_commands().
+std::string bash_completion_script();
 
 // An attribute's value as ls prints it: "text", f64 1.5, i16 [1, -2, 3].
 std::string attribute_value_text(const AttributeValue& v);
