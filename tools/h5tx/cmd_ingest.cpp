@@ -136,7 +136,55 @@ IngestOptions ingest_options(const Args& a) {
 
 // --- ingest ------------------------------------------------------------------
 
+// `ingest HOME --list`: the ingests the store's resume records know.
+int run_ingest_list(const Args& a) {
+  if (a.positional.size() != 1) throw UsageError("ingest --list takes HOME only (no FILE:/path)");
+  for (const char* other : {"from", "dtype", "shape", "start", "append", "resume", "no-resume", "verbose"})
+    if (a.has(other)) throw UsageError(std::string("--list does not go with --") + other);
+  const bool json = a.flags.count("json") > 0;
+  std::unique_ptr<Store> s = open_store(a, true);
+  const std::vector<IngestRecord> list = list_ingests(*s);
+  if (json) {
+    Json j;
+    j.begin_object().field("store", s->home()).key("ingests").begin_array();
+    for (const IngestRecord& r : list) {
+      j.begin_object().field("id", r.id).field("run", uint64_t(r.run)).field("latest", r.latest);
+      j.field("target", r.target).field("input", r.input);
+      // Shapes as arrays (cli-json.md), null where the record has none.
+      for (const auto& kv : {std::make_pair("shape", &r.shape), std::make_pair("chunk", &r.chunk),
+                             std::make_pair("start", &r.start)}) {
+        j.key(kv.first);
+        Shape v;
+        try {
+          v = parse_shape(*kv.second, kv.first, true);
+        } catch (const UsageError&) {
+          j.null();
+          continue;
+        }
+        j.shape(v);
+      }
+      j.field("chunks", r.chunks).field("chunks_done", r.chunks_done).field("complete", r.complete());
+      j.end_object();
+    }
+    j.end_array().end_object().print();
+  } else if (list.empty()) {
+    std::printf("no ingests recorded in %s\n", s->home().c_str());
+  } else {
+    for (const IngestRecord& r : list) {
+      std::printf("ingest %s run %u: %s from %s, shape %s, chunk %s, start %s: %" PRIu64 " of %" PRIu64
+                  " chunks committed, %s%s\n",
+                  r.id.c_str(), r.run, r.target.c_str(), r.input.c_str(), r.shape.c_str(), r.chunk.c_str(),
+                  r.start.c_str(), r.chunks_done, r.chunks, r.complete() ? "complete" : "incomplete",
+                  r.latest ? "" : " (superseded by a later run)");
+    }
+  }
+  s->close();
+  return 0;
+}
+
 int run_ingest_cmd(const Args& a) {
+  if (a.flags.count("list")) return run_ingest_list(a);
+  if (a.positional.size() != 2) throw UsageError("ingest needs HOME FILE:/path (or HOME --list)");
   IngestOptions o = ingest_options(a);
   o.target = parse_target(a.positional[1]);
   if (!a.has("from")) throw UsageError("ingest needs --from INPUT");
@@ -340,6 +388,9 @@ std::vector<Command> ingest_commands() {
       {"json", "",
        "print one JSON summary object on stdout (schema: docs/cli-json.md); progress and --verbose lines go "
        "to stderr"},
+      {"list", "",
+       "h5tx ingest HOME --list: list the ingests the store has resume records of (id, run, target, input, "
+       "chunks committed of all, complete or not); with --json as one object"},
   };
   for (const OptionSpec& o : common_ingest_options()) ingest_opts.push_back(o);
   ingest_opts.push_back(lock_timeout_option());
@@ -349,13 +400,14 @@ std::vector<Command> ingest_commands() {
   return {
       {{"ingest",
         "HOME FILE:/path --from INPUT [--dtype DTYPE --shape SHAPE] [--start I,J,K | --append AXIS] "
-        "[options]",
+        "[options]\n       h5tx ingest HOME --list [--json]",
         "Batch-ingest an array into dataset FILE:/path (created if missing from the input's dtype\n"
         "and shape), or into a region of it (--start) or after its end (--append).\n"
         "The array is cut into chunks; worker threads commit transactions of N chunks.\n"
         "Each transaction records its chunks in the store, so an ingest that was killed resumes\n"
-        "where it stopped and never writes a committed chunk twice. Flushes before exiting.",
-        ingest_opts, 2, 2},
+        "where it stopped and never writes a committed chunk twice. Flushes before exiting.\n"
+        "h5tx ingest HOME --list lists the ingests recorded in the store and their state.",
+        ingest_opts, 1, 2},
        run_ingest_cmd},
       {{"demo", "[DIR] [--size MIB]",
         "Generate a synthetic 3-D u16 volume, ingest it into a new store in DIR (default\n"

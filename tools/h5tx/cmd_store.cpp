@@ -167,6 +167,10 @@ int run_ls(const Args& a) {
   if (!json) std::printf("store %s (%s mode)\n", s->home().c_str(), mode);
   std::vector<std::string> files = tx.list_files();
   std::sort(files.begin(), files.end());
+  // The resume records of `h5tx ingest` are not a user file: only with --all.
+  auto ingest_file = std::find(files.begin(), files.end(), std::string(kIngestFile));
+  const bool hide_ingest = ingest_file != files.end() && !a.flags.count("all");
+  if (hide_ingest) files.erase(ingest_file);
   if (files.empty() && !json) std::printf("no files\n");
   for (const std::string& f : files) {
     j.begin_object().field("name", f).key("attributes");
@@ -196,7 +200,12 @@ int run_ls(const Args& a) {
     }
     j.end_array().end_object();
   }
+  j.end_array().key("hidden_files").begin_array();
+  if (hide_ingest) j.value(kIngestFile);
   j.end_array();
+  if (hide_ingest && !json)
+    std::printf("(%s, the resume records of h5tx ingest, not shown: h5tx ingest HOME --list; ls --all)\n",
+                kIngestFile);
   tx.abort();
   std::vector<TransactionInfo> pending = s->pending();
   uint64_t bytes = 0;
@@ -634,8 +643,9 @@ std::vector<Command> store_commands() {
         "HOME",
         "List the store's files and datasets (dtype, shape, chunk, filters) and the attributes\n"
         "of files, groups and datasets (@name = value) as of the last commit, flushed or not,\n"
-        "and the pending (committed, unflushed) transactions.",
-        {json_option(), lt},
+        "and the pending (committed, unflushed) transactions. The resume records of h5tx ingest\n"
+        "(data/.h5tx-ingest.h5) are left out: --all lists them, h5tx ingest HOME --list reads them.",
+        {{"all", "", "also list data/.h5tx-ingest.h5, the resume records of h5tx ingest"}, json_option(), lt},
         1,
         1},
        run_ls},

@@ -452,5 +452,66 @@ IngestResult run_ingest(Store& store, Input& input, const IngestOptions& opt) {
   return r;
 }
 
+std::vector<IngestRecord> list_ingests(Store& store) {
+  std::vector<IngestRecord> out;
+  TxOptions ro;
+  ro.read_only = true;
+  Transaction tx = store.begin(ro);
+  if (!contains(tx.list_files(), kIngestFile)) return out;
+  std::vector<std::string> paths = tx.list_datasets(kIngestFile);
+  for (const std::string& p : paths) {
+    // "/<16 hex digits>/<run>"
+    std::vector<uint64_t> n;
+    if (p.size() < 19 || p[0] != '/' || p[17] != '/') continue;
+    const std::string id = p.substr(1, 16), rest = p.substr(18);
+    if (id.find_first_not_of("0123456789abcdef") != std::string::npos ||
+        rest.find_first_not_of("0123456789") != std::string::npos || !parse_ranges(rest, &n) ||
+        n.size() != 1 || n[0] == 0 || n[0] >= UINT32_MAX)
+      continue;
+    IngestRecord r;
+    r.id = id;
+    r.run = uint32_t(n[0]);
+    const std::vector<std::string> attrs = tx.list_attributes(kIngestFile, p);
+    auto text = [&](const char* name) {
+      return contains(attrs, name) ? tx.get_attribute(kIngestFile, p, name).text : std::string();
+    };
+    r.target = text("target");
+    r.input = text("input");
+    r.shape = text("shape");
+    r.chunk = text("chunk");
+    r.start = text("start");
+    const DatasetSpec ps = tx.dataset_spec(kIngestFile, p);
+    if (ps.shape.size() != 1 || ps.dtype != DType::U32)
+      throw CorruptionError(std::string(kIngestFile) + ":" + p,
+                            "not a progress dataset (" + format_shape(ps.shape) + " " + dtype_name(ps.dtype) +
+                                ", expected 1-D u32)");
+    r.chunks = ps.shape[0];
+    std::vector<uint8_t> done(size_t(r.chunks), 0);
+    std::vector<uint32_t> marks(size_t(r.chunks));
+    if (r.chunks) tx.read(kIngestFile, p, Shape{0}, Shape{r.chunks}, marks.data());
+    for (uint64_t i = 0; i < r.chunks; i++) done[i] = marks[i] == r.run;
+    // Unflushed transactions: their metadata (as load_progress reads it).
+    for (const TransactionInfo& t : store.pending()) {
+      auto mid = t.metadata.find(kMetaId), run = t.metadata.find(kMetaRun), ch = t.metadata.find(kMetaChunks);
+      if (mid == t.metadata.end() || mid->second != r.id || run == t.metadata.end() ||
+          run->second != std::to_string(r.run) || ch == t.metadata.end())
+        continue;
+      std::vector<uint64_t> idx;
+      if (!parse_ranges(ch->second, &idx)) continue;
+      for (uint64_t i : idx)
+        if (i < r.chunks) done[i] = 1;
+    }
+    for (uint8_t d : done) r.chunks_done += d;
+    out.push_back(r);
+  }
+  std::sort(out.begin(), out.end(), [](const IngestRecord& a, const IngestRecord& b) {
+    return a.id != b.id ? a.id < b.id : a.run < b.run;
+  });
+  for (size_t i = 0; i + 1 < out.size(); i++)
+    if (out[i].id == out[i + 1].id) out[i].latest = false;
+  tx.abort();
+  return out;
+}
+
 }  // namespace cli
 }  // namespace h5tx

@@ -103,5 +103,21 @@ Shape default_chunk(const Shape& shape, DType dtype);
 
 IngestResult run_ingest(Store& store, Input& input, const IngestOptions& options);
 
+// One run of an ingest as its records in `.h5tx-ingest.h5` (the progress
+// dataset /<id>/<run> and its attributes) and the pending transactions'
+// metadata say (`h5tx ingest HOME --list`).
+struct IngestRecord {
+  std::string id;  // 16 hex digits
+  uint32_t run = 0;
+  bool latest = true;  // no later run of the same ingest
+  std::string target, input;
+  std::string shape, chunk, start;  // as recorded ("33,40,50")
+  uint64_t chunks = 0;              // the run's chunks
+  uint64_t chunks_done = 0;         // committed by this run
+  bool complete() const { return chunks_done == chunks; }
+};
+// Every run of every ingest recorded in the store, by id then run.
+std::vector<IngestRecord> list_ingests(Store& store);
+
 }  // namespace cli
 }  // namespace h5tx
