@@ -27,3 +27,23 @@ add_test(NAME guide_quickstart
   COMMAND ${CMAKE_COMMAND} -E env sh -c "rm -rf \"$1\" && \"$0\" \"$1\" && \"$0\" \"$1\" && h5dump -d /raw/image -s 10,48 -c 1,4 \"$1/data/vol.h5\""
           $<TARGET_FILE:guide_quickstart> ${CMAKE_CURRENT_BINARY_DIR}/guide-quickstart-store)
 set_tests_properties(guide_quickstart PROPERTIES PASS_REGULAR_EXPRESSION "7, 7, 42, 42" TIMEOUT 120 LABELS cli)
+
+# Bash completion (h5tx completion bash, generated into build/completion/h5tx
+# and installed): bash sources it and completes h5tx in<TAB>, ingest --ch<TAB>, ...
+if(TARGET h5tx_cli)
+  add_test(NAME cli_completion:bash
+    COMMAND bash ${CMAKE_CURRENT_LIST_DIR}/completion_test.sh $<TARGET_FILE:h5tx_cli> ${PROJECT_BINARY_DIR}/completion/h5tx)
+  set_tests_properties(cli_completion:bash PROPERTIES TIMEOUT 60 LABELS cli)
+endif()
+
+# Every documented command: the `h5tx ...` lines of docs/user-guide.md's sh
+# blocks, run in order against a fresh store in a scratch directory (the
+# guide's /data/ paths become the scratch directory's data/), each must
+# exit 0 or as the guide says (tests/cli/guide_commands.py).
+if(TARGET h5tx_cli)
+  find_package(Python3 REQUIRED COMPONENTS Interpreter)
+  add_test(NAME cli_guide:commands
+    COMMAND ${Python3_EXECUTABLE} ${CMAKE_CURRENT_LIST_DIR}/guide_commands.py
+            ${PROJECT_SOURCE_DIR}/docs/user-guide.md $<TARGET_FILE:h5tx_cli> ${CMAKE_CURRENT_BINARY_DIR}/guide-commands)
+  set_tests_properties(cli_guide:commands PROPERTIES TIMEOUT 900 LABELS cli)
+endif()
