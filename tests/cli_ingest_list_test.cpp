@@ -25,9 +25,9 @@ void make_input(const h5tx_test::TempDir& dir) {
 }
 
 std::vector<std::string> slow_ingest(const h5tx_test::TempDir& dir, bool slow) {
-  std::vector<std::string> a = {"ingest", dir / "s",     "v.h5:/a", "--from",      dir / "in.raw",
-                                "--dtype", "u8",         "--shape", "256,256",     "--chunk",
-                                "16,16",  "--tx-chunks", "1",       "--threads",   "1"};
+  std::vector<std::string> a = {"ingest",  dir / "s",     "v.h5:/a", "--from",    dir / "in.raw",
+                                "--dtype", "u8",          "--shape", "256,256",   "--chunk",
+                                "16,16",   "--tx-chunks", "1",       "--threads", "1"};
   if (slow) {
     a.push_back("--max-rate");
     a.push_back("0.002");  // about 8 chunks a second
@@ -46,7 +46,8 @@ TEST_CASE("ls hides the ingest records unless --all, ingest --list shows runs an
   Result none = cli(dir, {"ingest", dir / "s", "--list"});
   CHECK(none.status == 0);
   CHECK(contains(none.out, "no ingests recorded"));
-  CHECK(cli(dir, {"ingest", dir / "s", "--list", "--json"}).out == "{\"store\":\"" + dir / "s" + "\",\"ingests\":[]}\n");
+  CHECK(cli(dir, {"ingest", dir / "s", "--list", "--json"}).out ==
+        "{\"store\":\"" + dir / "s" + "\",\"ingests\":[]}\n");
 
   // An interrupted ingest: incomplete.
   {
