@@ -111,7 +111,7 @@ namespace {
 
 int run_completion(const Args& a) {
   if (a.positional[0] != "bash")
-    throw UsageError("completion: unknown shell '" + a.positional[0] + "' (only bash is supported)");
+    throw UsageError("unknown shell '" + a.positional[0] + "' (only bash is supported)");
   std::fputs(bash_completion_script().c_str(), stdout);
   return 0;
 }
