@@ -192,15 +192,14 @@ class RawInput : public Input {
   // (i0..in-1) of dst is element (in-1..i0) of src, at offset
   // sum(i_d * prod(count[0..d-1])).
   static void transpose(const uint8_t* src, const Shape& count, size_t es, uint8_t* dst) {
-    const size_t rank = count.size();
-    std::vector<uint64_t> stride(rank);
+    const size_t rank = count.size();  // at most 32 (.npy headers are checked)
+    uint64_t stride[32] = {0}, idx[32] = {0};
     uint64_t s = 1;
     for (size_t d = 0; d < rank; d++) {
       stride[d] = s;
       s *= count[d];
     }
     const uint64_t total = s, inner = count[rank - 1], istride = stride[rank - 1];
-    Shape idx(rank, 0);
     uint64_t base = 0;  // src offset (elements) of idx with its last coordinate 0
     for (uint64_t done = 0; done < total; done += inner) {
       const uint8_t* p = src + base * es;
