@@ -696,3 +696,26 @@ TEST_CASE("ls lists datasets h5tx does not manage with the reason, get reads con
   CHECK(contains(cli(dir, {"get", "--help"}).out, "not manage"));
   CHECK(contains(cli(dir, {"ls", "--help"}).out, "not managed by h5tx"));
 }
+
+TEST_CASE("SIGINT during an ingest from stdin: committed chunks stay, the message says it is not resumable") {
+  h5tx_test::TempDir dir("cli_stdin_sigint");
+  const std::string home = dir / "s";
+  REQUIRE(cli(dir, {"init", home}).status == 0);
+  py(dir, "np.save(\"a.npy\", np.arange(40 * 65536, dtype=np.uint8).reshape(40, 65536))\n");
+  Background bg(dir,
+                {"ingest", home, "v.h5:/x", "--from", "-", "--chunk", "1,65536", "--tx-chunks", "1",
+                 "--threads", "1", "--max-rate", "0.5", "--verbose"},
+                dir / "a.npy");
+  REQUIRE(bg.wait_lines("committed txid", 2) >= 2);
+  bg.signal(SIGINT);
+  CHECK(bg.wait() == 130);
+  INFO("stdout:\n" << bg.out() << "\nstderr:\n" << bg.err());
+  CHECK(contains(bg.out(), "an ingest from stdin is not resumable"));
+  CHECK(!contains(bg.out(), "rerun the same command to resume"));
+  // The same command again is a new ingest that writes every chunk.
+  Result r = cli(dir, {"ingest", home, "v.h5:/x", "--from", "-", "--chunk", "1,65536"}, dir / "a.npy");
+  REQUIRE(r.status == 0);
+  CHECK(!contains(r.out, "resuming"));
+  CHECK(py(dir, "print((h5py.File(\"s/data/v.h5\", \"r\")[\"x\"][...] == np.load(\"a.npy\")).all())\n") ==
+        "True\n");
+}
