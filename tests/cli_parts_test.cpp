@@ -161,9 +161,17 @@ TEST_CASE("npy headers: versions 1 and 2, and clear errors") {
     }
     return std::string("no error");
   };
-  CHECK(message_of(with("{'descr': '>u2', 'fortran_order': False, 'shape': (2,), }")).find("big-endian") !=
-        std::string::npos);
-  CHECK(message_of(with("{'descr': '<u2', 'fortran_order': True, 'shape': (2,), }")).find("Fortran") !=
+  // Big-endian and Fortran order are read (and converted by the input).
+  NpyHeader be =
+      parse_npy_header(with("{'descr': '>u2', 'fortran_order': False, 'shape': (2,), }"), "be.npy");
+  CHECK(be.big_endian);
+  CHECK(!be.fortran_order);
+  NpyHeader fo = parse_npy_header(with("{'descr': '<u2', 'fortran_order': True, 'shape': (2,), }"), "f.npy");
+  CHECK(!fo.big_endian);
+  CHECK(fo.fortran_order);
+  CHECK(!parse_npy_header(with("{'descr': '>u1', 'fortran_order': False, 'shape': (2,), }"), "b.npy")
+             .big_endian);
+  CHECK(message_of(with("{'descr': '<u2', 'fortran_order': Maybe, 'shape': (2,), }")).find("fortran_order") !=
         std::string::npos);
   CHECK(message_of(with("{'descr': '<c8', 'fortran_order': False, 'shape': (2,), }")).find("no h5tx type") !=
         std::string::npos);
@@ -211,6 +219,69 @@ TEST_CASE("raw and npy inputs read any hyperslab in C order") {
   CHECK_THROWS_AS(open_input(dir / "missing.raw", true, DType::U16, shape), NotFoundError);
   write_file(dir / "short.npy", make_npy_header(DType::U16, shape) + data.substr(10));
   CHECK_THROWS_AS(open_input(dir / "short.npy", false, DType::U8, Shape{}), InvalidArgumentError);
+}
+
+TEST_CASE("big-endian and Fortran-order .npy inputs read any hyperslab in little-endian C order") {
+  h5tx_test::TempDir dir("cli_in_bf");
+  const Shape shape{5, 6, 7};
+  const uint64_t n = 5 * 6 * 7;
+  // Element (z,y,x) of the logical array is pattern_at((z*6+y)*7+x).
+  std::string be(n * 2, '\0'), f(n * 2, '\0'), fbe(n * 2, '\0');
+  for (uint64_t z = 0; z < 5; z++)
+    for (uint64_t y = 0; y < 6; y++)
+      for (uint64_t x = 0; x < 7; x++) {
+        const uint64_t c = (z * 6 + y) * 7 + x, fo = (x * 6 + y) * 5 + z;  // Fortran: z fastest
+        const uint16_t v = pattern_at(c);
+        const char lo = char(v & 0xff), hi = char(v >> 8);
+        be[c * 2] = hi;
+        be[c * 2 + 1] = lo;
+        f[fo * 2] = lo;
+        f[fo * 2 + 1] = hi;
+        fbe[fo * 2] = hi;
+        fbe[fo * 2 + 1] = lo;
+      }
+  auto header = [](const std::string& descr, bool fortran) {
+    std::string d = "{'descr': '" + descr + "', 'fortran_order': " + (fortran ? "True" : "False") +
+                    ", 'shape': (5, 6, 7), }";
+    d.append(64 - (10 + d.size() + 1) % 64, ' ');
+    d += '\n';
+    std::string s = std::string("\x93NUMPY\x01\x00", 8);
+    s += char(d.size());
+    s += '\0';
+    return s + d;
+  };
+  write_file(dir / "be.npy", header(">u2", false) + be);
+  write_file(dir / "f.npy", header("<u2", true) + f);
+  write_file(dir / "fbe.npy", header(">u2", true) + fbe);
+  for (const char* name : {"be.npy", "f.npy", "fbe.npy"}) {
+    INFO(name);
+    std::unique_ptr<Input> in = open_input(dir / name, false, DType::U8, Shape{});
+    CHECK(in->dtype() == DType::U16);
+    CHECK(in->shape() == shape);
+    std::atomic<int> bad{0};
+    auto check_boxes = [&]() {
+      for (const auto& box : std::vector<std::pair<Shape, Shape>>{{{0, 0, 0}, {5, 6, 7}},
+                                                                  {{1, 2, 3}, {2, 3, 4}},
+                                                                  {{4, 0, 0}, {1, 6, 7}},
+                                                                  {{0, 5, 6}, {5, 1, 1}},
+                                                                  {{2, 0, 0}, {3, 6, 7}},
+                                                                  {{1, 1, 0}, {2, 2, 7}}}) {
+        const Shape& s = box.first;
+        const Shape& c = box.second;
+        std::vector<uint16_t> got(c[0] * c[1] * c[2]);
+        in->read(s, c, got.data());
+        size_t k = 0;
+        for (uint64_t z = s[0]; z < s[0] + c[0]; z++)
+          for (uint64_t y = s[1]; y < s[1] + c[1]; y++)
+            for (uint64_t x = s[2]; x < s[2] + c[2]; x++)
+              if (got[k++] != pattern_at((z * 6 + y) * 7 + x)) bad++;
+      }
+    };
+    std::thread t1(check_boxes), t2(check_boxes);  // thread-safe reads
+    t1.join();
+    t2.join();
+    CHECK(bad == 0);
+  }
 }
 
 TEST_CASE("HDF5 dataset input, big-endian included") {

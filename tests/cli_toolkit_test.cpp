@@ -479,3 +479,243 @@ TEST_CASE("attr get, set, delete and list through the Transaction attribute API,
              "\"gone\" in f[\"g/d\"].attrs)\n") == "counts [1.5, -2.0, 0.25] -7 False\n");
   }
 }
+
+TEST_CASE("ingest inputs: big-endian and Fortran .npy, .npz members, stdin, HDF5 contiguous and compact") {
+  h5tx_test::TempDir dir("cli_inputs");
+  const std::string home = dir / "s";
+  REQUIRE(cli(dir, {"init", home}).status == 0);
+  py(dir,
+     "a = np.arange(30 * 20, dtype=np.int32).reshape(30, 20) * -7\n"
+     "np.save(\"be.npy\", a.astype(\">i4\"))\n"
+     "np.save(\"f.npy\", np.asfortranarray(np.arange(17 * 9 * 5, dtype=np.float64).reshape(17, 9, 5) / 3))\n"
+     "np.save(\"fbe.npy\", np.asfortranarray(np.arange(40 * 50, dtype=\">u2\").reshape(40, 50)))\n"
+     "np.savez(\"s.npz\", a=np.arange(100, dtype=np.int16).reshape(10, 10), b=np.ones((3, 4)))\n"
+     "np.savez_compressed(\"c.npz\", big=np.arange(200 * 300, dtype=np.int64).reshape(200, 300) % 977,\n"
+     "                    f=np.asfortranarray(np.arange(13 * 11, dtype=\">f4\").reshape(13, 11)))\n"
+     "np.save(\"st.npy\", np.asfortranarray(np.arange(24 * 6, dtype=\">i2\").reshape(24, 6)))\n"
+     "np.arange(20 * 30, dtype=\"<f4\").tofile(\"r.bin\")\n"
+     "for n, want in [(\"be.npy\", [b\">i4\"]), (\"f.npy\", [b\"<f8\", b\"True\"]),\n"
+     "                (\"fbe.npy\", [b\">u2\", b\"True\"])]:\n"
+     "    assert all(w in open(n, \"rb\").read(128) for w in want), n\n"
+     "import zipfile\n"
+     "assert zipfile.ZipFile(\"s.npz\").getinfo(\"a.npy\").compress_type == zipfile.ZIP_STORED\n"
+     "assert zipfile.ZipFile(\"c.npz\").getinfo(\"big.npy\").compress_type == zipfile.ZIP_DEFLATED\n"
+     "with h5py.File(\"in.h5\", \"w\") as f:\n"
+     "    f.create_dataset(\"cont\", data=np.arange(33 * 41, dtype=\">i2\").reshape(33, 41))\n"
+     "    sid = h5py.h5s.create_simple((3, 4))\n"
+     "    pl = h5py.h5p.create(h5py.h5p.DATASET_CREATE)\n"
+     "    pl.set_layout(h5py.h5d.COMPACT)\n"
+     "    d = h5py.h5d.create(f.id, b\"comp\", h5py.h5t.STD_U32LE, sid, pl)\n"
+     "    d.write(h5py.h5s.ALL, h5py.h5s.ALL, np.arange(12, dtype=np.uint32).reshape(3, 4) + 5)\n"
+     "    assert f[\"cont\"].id.get_create_plist().get_layout() == h5py.h5d.CONTIGUOUS\n"
+     "    assert f[\"comp\"].id.get_create_plist().get_layout() == h5py.h5d.COMPACT\n");
+  struct Case {
+    std::string from, target, chunk;
+  };
+  const std::vector<Case> cases = {
+      {"be.npy", "/be", "7,6"},   {"f.npy", "/f", "4,4,2"},         {"fbe.npy", "/fbe", "9,16"},
+      {"s.npz:a", "/s_a", "3,4"}, {"s.npz:b.npy", "/s_b", "2,3"},   {"c.npz:big", "/c_big", "64,64"},
+      {"c.npz:f", "/c_f", "5,4"}, {"in.h5:/cont", "/cont", "8,16"}, {"in.h5:/comp", "/comp", "2,3"}};
+  for (const Case& c : cases) {
+    Result r = cli(dir, {"ingest", home, "v.h5:" + c.target, "--from", dir / c.from, "--chunk", c.chunk,
+                         "--threads", "2", "--tx-chunks", "3"});
+    CHECK(r.status == 0);
+  }
+  // stdin: a .npy stream (Fortran order, big-endian) and raw data with --dtype --shape.
+  CHECK(
+      cli(dir, {"ingest", home, "v.h5:/stdin_npy", "--from", "-", "--chunk", "5,4"}, dir / "st.npy").status ==
+      0);
+  CHECK(cli(dir, {"ingest", home, "v.h5:/stdin_raw", "--from", "-", "--dtype", "f32", "--shape", "20,30"},
+            dir / "r.bin")
+            .status == 0);
+  CHECK(py(dir,
+           "f = h5py.File(\"s/data/v.h5\", \"r\")\n"
+           "z = np.load(\"s.npz\"); c = np.load(\"c.npz\"); g = h5py.File(\"in.h5\", \"r\")\n"
+           "want = {\"be\": np.load(\"be.npy\"), \"f\": np.load(\"f.npy\"), \"fbe\": np.load(\"fbe.npy\"),\n"
+           "        \"s_a\": z[\"a\"], \"s_b\": z[\"b\"], \"c_big\": c[\"big\"], \"c_f\": c[\"f\"],\n"
+           "        \"cont\": g[\"cont\"][...], \"comp\": g[\"comp\"][...], \"stdin_npy\": "
+           "np.load(\"st.npy\"),\n"
+           "        \"stdin_raw\": np.fromfile(\"r.bin\", dtype=\"<f4\").reshape(20, 30)}\n"
+           "for k in sorted(want):\n"
+           "    d = f[k]\n"
+           "    w = want[k]\n"
+           "    ok = d.shape == w.shape and d.dtype == w.dtype.newbyteorder(\"<\") and (d[...] == w).all()\n"
+           "    print(k, ok, d.dtype.byteorder in \"<=|\")\n") ==
+        "be True True\nc_big True True\nc_f True True\ncomp True True\ncont True True\nf True True\n"
+        "fbe True True\ns_a True True\ns_b True True\nstdin_npy True True\nstdin_raw True True\n");
+  // A file input resumes (the same command is complete); stdin is a new ingest each run.
+  CHECK(contains(cli(dir, {"ingest", home, "v.h5:/c_f", "--from", dir / "c.npz:f"}).out, "already complete"));
+  Result r = cli(dir, {"ingest", home, "v.h5:/stdin_npy", "--from", "-"}, dir / "st.npy");
+  CHECK(r.status == 0);
+  CHECK(!contains(r.out, "already complete"));
+  r = cli(dir, {"ingest", home, "v.h5:/stdin_npy", "--from", "-", "--resume"}, dir / "st.npy");
+  CHECK(r.status == 2);
+  CHECK(contains(r.err, "not resumable"));
+
+  // Errors: one line, naming the archive or member.
+  r = cli(dir, {"ingest", home, "v.h5:/x", "--from", dir / "s.npz:zz"});
+  CHECK(r.status == 1);
+  CHECK(contains(r.err, "no member 'zz'"));
+  CHECK(contains(r.err, "members: a, b"));
+  r = cli(dir, {"ingest", home, "v.h5:/x", "--from", dir / "s.npz"});
+  CHECK(r.status == 2);
+  CHECK(contains(r.err, "s.npz:NAME"));
+  r = cli(dir, {"ingest", home, "v.h5:/x", "--from", "-"}, dir / "r.bin");
+  CHECK(r.status == 2);
+  CHECK(contains(r.err, "--dtype and --shape"));
+  r = cli(dir, {"ingest", home, "v.h5:/x", "--from", "-", "--dtype", "u8", "--shape", "4"});  // /dev/null
+  CHECK(r.status == 1);
+  CHECK(contains(r.err, "stdin is empty"));
+  // An encrypted member and one that needs zip64: the central directory
+  // entries of member "e" / "z" patched (flag bit 0; sizes 0xffffffff).
+  py(dir,
+     "np.savez(\"p.npz\", ok=np.arange(4), e=np.arange(5), z=np.arange(6))\n"
+     "b = bytearray(open(\"p.npz\", \"rb\").read())\n"
+     "i = 0\n"
+     "while True:\n"
+     "    i = b.find(b\"PK\\x01\\x02\", i)\n"
+     "    if i < 0: break\n"
+     "    n = int.from_bytes(b[i + 28:i + 30], \"little\")\n"
+     "    name = bytes(b[i + 46:i + 46 + n])\n"
+     "    if name == b\"e.npy\": b[i + 8] |= 1\n"
+     "    if name == b\"z.npy\": b[i + 20:i + 28] = b\"\\xff\" * 8\n"
+     "    i += 46\n"
+     "open(\"p.npz\", \"wb\").write(b)\n");
+  CHECK(cli(dir, {"ingest", home, "v.h5:/ok", "--from", dir / "p.npz:ok"}).status == 0);
+  r = cli(dir, {"ingest", home, "v.h5:/x", "--from", dir / "p.npz:e"});
+  CHECK(r.status == 1);
+  CHECK(contains(r.err, "p.npz:e"));
+  CHECK(contains(r.err, "encrypted"));
+  CHECK(lines_of(r.err).size() == 1);
+  r = cli(dir, {"ingest", home, "v.h5:/x", "--from", dir / "p.npz:z"});
+  CHECK(r.status == 1);
+  CHECK(contains(r.err, "p.npz:z"));
+  CHECK(contains(r.err, "zip64"));
+  CHECK(lines_of(r.err).size() == 1);
+  CHECK(contains(cli(dir, {"ingest", "--help"}).out, "$TMPDIR"));
+}
+
+TEST_CASE("ls lists datasets h5tx does not manage with the reason, get reads contiguous and compact ones") {
+  h5tx_test::TempDir dir("cli_unmanaged");
+  const std::string home = dir / "s";
+  REQUIRE(cli(dir, {"init", home}).status == 0);
+  REQUIRE(cli(dir, {"create-dataset", home, "v.h5:/m", "--dtype", "u8", "--shape", "8,8", "--chunk", "4,4"})
+              .status == 0);
+  REQUIRE(cli(dir, {"flush", home}).status == 0);
+  // Written by h5py into the flushed data file while no store process runs.
+  py(dir,
+     "with h5py.File(\"s/data/v.h5\", \"a\") as f:\n"
+     "    f.create_dataset(\"u/cont\", data=np.arange(30 * 40, dtype=\"<i2\").reshape(30, 40) - 600)\n"
+     "    f.create_dataset(\"u/be\", data=(np.arange(12).reshape(3, 4) / 4).astype(\">f8\"), chunks=(2, 2))\n"
+     "    f.create_dataset(\"u/str\", data=np.array([b\"ab\", b\"cd\"]))\n"
+     "    f.create_dataset(\"u/vstr\", data=[\"x\", \"yy\"], dtype=h5py.string_dtype())\n"
+     "    f.create_dataset(\"u/cmp\", data=np.zeros(3, dtype=[(\"a\", \"i4\"), (\"b\", \"f8\")]))\n"
+     "    f.create_dataset(\"u/vl\", shape=(2,), dtype=h5py.vlen_dtype(np.int32))\n"
+     "    sid = h5py.h5s.create_simple((3, 4))\n"
+     "    pl = h5py.h5p.create(h5py.h5p.DATASET_CREATE)\n"
+     "    pl.set_layout(h5py.h5d.COMPACT)\n"
+     "    d = h5py.h5d.create(f.id, b\"u/comp\", h5py.h5t.STD_U8LE, sid, pl)\n"
+     "    d.write(h5py.h5s.ALL, h5py.h5s.ALL, np.arange(12, dtype=np.uint8).reshape(3, 4) * 3)\n");
+  Result r = cli(dir, {"ls", home});
+  REQUIRE(r.status == 0);
+  CHECK(contains(r.out, "  /m                       u8  8x8  chunk 4x4"));
+  CHECK(contains(r.out, "  /u/be                    (not managed by h5tx: big-endian"));
+  CHECK(
+      contains(r.out, "  /u/cont                  (not managed by h5tx: dataset is not chunked (contiguous"));
+  CHECK(contains(r.out, "  /u/comp                  (not managed by h5tx: dataset is not chunked (compact"));
+  CHECK(contains(r.out, "  /u/str                   (not managed by h5tx: data type is not one of"));
+  CHECK(contains(r.out, "string)"));
+  CHECK(contains(r.out, "  /u/cmp                   (not managed by h5tx: data type is not one of"));
+  CHECK(contains(r.out, "compound)"));
+  CHECK(contains(r.out, "  /u/vl                    (not managed by h5tx: data type is not one of"));
+  CHECK(contains(r.out, "variable-length)"));
+  CHECK(contains(r.out, "  /u/vstr                  (not managed by h5tx:"));
+  r = cli(dir, {"ls", home, "--json"});
+  REQUIRE(r.status == 0);
+  write_file(dir / "ls.json", r.out);
+  CHECK(py(dir,
+           "import json\n"
+           "d = json.load(open(\"ls.json\"))\n"
+           "o = {x[\"path\"]: x for x in d[\"files\"][0][\"objects\"]}\n"
+           "print(o[\"/m\"][\"dtype\"], o[\"/u/cont\"][\"managed\"], \"contiguous\" in "
+           "o[\"/u/cont\"][\"unsupported\"])\n") == "u8 False True\n");
+  // get --slice of contiguous, compact and big-endian chunked numeric datasets.
+  r = cli(dir, {"get", home, "v.h5:/u/cont", "--slice", "1:3,2:6"});
+  REQUIRE(r.status == 0);
+  CHECK(r.out == "[1,2] -558 -557 -556 -555\n[2,2] -518 -517 -516 -515\n");
+  r = cli(dir, {"get", home, "v.h5:/u/comp", "--slice", ":,:"});
+  REQUIRE(r.status == 0);
+  CHECK(r.out == "[0,0] 0 3 6 9\n[1,0] 12 15 18 21\n[2,0] 24 27 30 33\n");
+  r = cli(dir, {"get", home, "v.h5:/u/be", "--slice", "2,1:3"});
+  REQUIRE(r.status == 0);
+  CHECK(r.out == "[2,1] 2.25 2.5\n");
+  r = cli(dir, {"get", home, "v.h5:/u/cont", "--slice", "0:30,0:40", "--raw"});
+  REQUIRE(r.status == 0);
+  write_file(dir / "cont.raw", r.out);
+  CHECK(py(dir,
+           "a = np.fromfile(\"cont.raw\", dtype=\"<i2\").reshape(30, 40)\n"
+           "print((a == h5py.File(\"s/data/v.h5\", \"r\")[\"u/cont\"][...]).all())\n") == "True\n");
+  r = cli(dir, {"get", home, "v.h5:/u/cont", "--chunk", "0,0"});
+  CHECK(r.status == 2);
+  CHECK(contains(r.err, "use --slice"));
+  r = cli(dir, {"get", home, "v.h5:/u/str", "--slice", "0:1"});
+  CHECK(r.status == 1);
+  CHECK(contains(r.err, "numeric"));
+  CHECK(lines_of(r.err).size() == 1);
+  // A committed, unflushed transaction (a process died without closing the
+  // store): get refuses the unmanaged dataset and says to flush.
+  pid_t pid = ::fork();
+  REQUIRE(pid >= 0);
+  if (pid == 0) {
+    try {
+      h5tx::Options o;
+      o.background_flusher = false;
+      std::unique_ptr<h5tx::Store> s = h5tx::Store::open(home, o);
+      h5tx::Transaction tx = s->begin();
+      std::vector<uint8_t> chunk(16, 0x5a);
+      tx.write_chunk("v.h5", "/m", {1, 1}, chunk);
+      tx.commit();
+      ::_exit(0);  // no Store::close (which would flush)
+    } catch (const std::exception& e) {
+      std::fprintf(stderr, "child: %s\n", e.what());
+    }
+    ::_exit(1);
+  }
+  int st = 0;
+  ::waitpid(pid, &st, 0);
+  REQUIRE(WIFEXITED(st));
+  REQUIRE(WEXITSTATUS(st) == 0);
+  r = cli(dir, {"get", home, "v.h5:/u/comp", "--slice", "0,:"});
+  CHECK(r.status == 1);
+  CHECK(contains(r.err, "pending"));
+  CHECK(contains(r.err, "h5tx flush"));
+  REQUIRE(cli(dir, {"flush", home}).status == 0);
+  r = cli(dir, {"get", home, "v.h5:/u/comp", "--slice", "0,:"});
+  CHECK(r.status == 0);
+  CHECK(r.out == "[0,0] 0 3 6 9\n");
+  CHECK(contains(cli(dir, {"get", "--help"}).out, "not manage"));
+  CHECK(contains(cli(dir, {"ls", "--help"}).out, "not managed by h5tx"));
+}
+
+TEST_CASE("SIGINT during an ingest from stdin: committed chunks stay, the message says it is not resumable") {
+  h5tx_test::TempDir dir("cli_stdin_sigint");
+  const std::string home = dir / "s";
+  REQUIRE(cli(dir, {"init", home}).status == 0);
+  py(dir, "np.save(\"a.npy\", np.arange(40 * 65536, dtype=np.uint8).reshape(40, 65536))\n");
+  Background bg(dir,
+                {"ingest", home, "v.h5:/x", "--from", "-", "--chunk", "1,65536", "--tx-chunks", "1",
+                 "--threads", "1", "--max-rate", "0.5", "--verbose"},
+                dir / "a.npy");
+  REQUIRE(bg.wait_lines("committed txid", 2) >= 2);
+  bg.signal(SIGINT);
+  CHECK(bg.wait() == 130);
+  INFO("stdout:\n" << bg.out() << "\nstderr:\n" << bg.err());
+  CHECK(contains(bg.out(), "an ingest from stdin is not resumable"));
+  CHECK(!contains(bg.out(), "rerun the same command to resume"));
+  // The same command again is a new ingest that writes every chunk.
+  Result r = cli(dir, {"ingest", home, "v.h5:/x", "--from", "-", "--chunk", "1,65536"}, dir / "a.npy");
+  REQUIRE(r.status == 0);
+  CHECK(!contains(r.out, "resuming"));
+  CHECK(py(dir, "print((h5py.File(\"s/data/v.h5\", \"r\")[\"x\"][...] == np.load(\"a.npy\")).all())\n") ==
+        "True\n");
+}

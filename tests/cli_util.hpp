@@ -95,13 +95,16 @@ inline Result cli(const h5tx_test::TempDir& dir, std::vector<std::string> args,
 // h5tx running in the background: stdout through a pipe, stderr to a file.
 class Background {
  public:
-  Background(const h5tx_test::TempDir& dir, std::vector<std::string> args) : err_path_(dir / ".bg.stderr") {
+  // stdin from `stdin_path` if given (else the test's own).
+  Background(const h5tx_test::TempDir& dir, std::vector<std::string> args, const std::string& stdin_path = "")
+      : err_path_(dir / ".bg.stderr") {
     args.insert(args.begin(), binary());
     int p[2];
     REQUIRE(::pipe(p) == 0);
     pid_ = ::fork();
     REQUIRE(pid_ >= 0);
     if (pid_ == 0) {
+      if (!stdin_path.empty()) ::dup2(::open(stdin_path.c_str(), O_RDONLY), 0);
       ::dup2(p[1], 1);
       int e = ::open(err_path_.c_str(), O_WRONLY | O_CREAT | O_TRUNC, 0644);
       ::dup2(e, 2);

@@ -83,6 +83,17 @@ Handle open_dataset(hid_t file, const std::string& path) {
   throw Hdf5Error(path, "H5Dopen2: " + why);
 }
 
+// Why a dataset that is not chunked cannot be managed, naming its layout.
+std::string not_chunked(hid_t dcpl) {
+  const H5D_layout_t l = H5Pget_layout(dcpl);
+  return std::string("dataset is not chunked (") +
+         (l == H5D_CONTIGUOUS ? "contiguous"
+          : l == H5D_COMPACT  ? "compact"
+          : l == H5D_VIRTUAL  ? "virtual"
+                              : "unknown") +
+         " layout)";
+}
+
 // Only the current extent and the chunk shape of an open dataset (what chunk
 // I/O needs), cheaper than read_spec.
 DatasetSpec chunk_layout(hid_t ds, const std::string& path) {
@@ -91,7 +102,7 @@ DatasetSpec chunk_layout(hid_t ds, const std::string& path) {
   Handle dcpl(H5Dget_create_plist(ds), "H5Dget_create_plist", path);
   int rank = H5Sget_simple_extent_ndims(space);
   if (rank < 1) throw UnsupportedError(path, "scalar or null dataspaces are not supported");
-  if (H5Pget_layout(dcpl) != H5D_CHUNKED) throw UnsupportedError(path, "dataset is not chunked");
+  if (H5Pget_layout(dcpl) != H5D_CHUNKED) throw UnsupportedError(path, not_chunked(dcpl));
   std::vector<hsize_t> dims(static_cast<size_t>(rank)), chunk(static_cast<size_t>(rank));
   check(H5Sget_simple_extent_dims(space, dims.data(), nullptr), "H5Sget_simple_extent_dims", path);
   if (H5Pget_chunk(dcpl, rank, chunk.data()) != rank) throw_hdf5_error("H5Pget_chunk", path);
@@ -489,7 +500,7 @@ DatasetSpec read_spec(hid_t file, const std::string& path) {
   std::vector<hsize_t> dims(r), maxdims(r), chunk(r);
   check(H5Sget_simple_extent_dims(space, dims.data(), maxdims.data()), "H5Sget_simple_extent_dims", path);
   Handle dcpl(H5Dget_create_plist(ds), "H5Dget_create_plist", path);
-  if (H5Pget_layout(dcpl) != H5D_CHUNKED) throw UnsupportedError(path, "dataset is not chunked");
+  if (H5Pget_layout(dcpl) != H5D_CHUNKED) throw UnsupportedError(path, not_chunked(dcpl));
   if (H5Pget_chunk(dcpl, rank, chunk.data()) != rank) throw_hdf5_error("H5Pget_chunk", path);
   for (int i = 0; i < rank; i++) {
     s.shape.push_back(dims[i]);

@@ -195,6 +195,8 @@ int run_ingest_cmd(const Args& a) {
   DType dtype = has_dtype ? parse_dtype_arg(a.get("dtype")) : DType::U8;
   Shape shape = a.has("shape") ? parse_shape(a.get("shape"), "--shape") : Shape{};
   std::unique_ptr<Input> in = open_input(a.get("from"), has_dtype, dtype, shape);
+  if (!in->resumable() && a.flags.count("resume"))
+    throw UsageError("--resume: an ingest from stdin is not resumable (stdin cannot be read again)");
   InterruptScope interrupt_scope;
   o.interrupt = &g_interrupt;
   const bool json = a.flags.count("json") > 0;
@@ -235,9 +237,11 @@ int run_ingest_cmd(const Args& a) {
     print_result(r, flush_s);
     if (o.verbose && !r.already_complete) print_stages(r);
     if (sig) {
-      std::printf("interrupted by %s: %" PRIu64 " of %" PRIu64
-                  " chunks committed in all; rerun the same command to resume\n",
-                  sig_name, r.chunks_written + r.chunks_skipped, r.chunks);
+      std::printf("interrupted by %s: %" PRIu64 " of %" PRIu64 " chunks committed in all; %s\n", sig_name,
+                  r.chunks_written + r.chunks_skipped, r.chunks,
+                  in->resumable()
+                      ? "rerun the same command to resume"
+                      : "an ingest from stdin is not resumable: rerun it to write every chunk again");
       std::fflush(stdout);
     }
   }
@@ -373,7 +377,13 @@ std::vector<OptionSpec> common_ingest_options() {
 
 std::vector<Command> ingest_commands() {
   std::vector<OptionSpec> ingest_opts = {
-      {"from", "INPUT", "raw file (with --dtype --shape), .npy file, or OTHER.h5:/dataset"},
+      {"from", "INPUT",
+       "raw file (with --dtype --shape); .npy file (little- or big-endian, C or Fortran order); "
+       "FILE.npz:NAME (array NAME of an np.savez/np.savez_compressed archive; no zip64, no encryption); "
+       "OTHER.h5:/dataset (chunked, contiguous or compact); '-' for stdin (.npy stream, else raw with "
+       "--dtype --shape). stdin and compressed .npz members are first copied to an unlinked temporary "
+       "file in $TMPDIR (default /tmp; it needs room for the whole array); an ingest from stdin is not "
+       "resumable"},
       {"dtype", "DTYPE", "element type of a raw input (u8..u64, i8..i64, f32, f64)"},
       {"shape", "SHAPE", "shape of a raw input, C order (1024,1024,512)"},
       {"start", "I,J,K",

@@ -10,8 +10,12 @@
 #include <cstdio>
 #include <cstring>
 
+#include <hdf5.h>
+
 #include "chunk_grid.hpp"
 #include "commands.hpp"
+#include "hdf5/dtype_map.hpp"
+#include "hdf5/handle.hpp"
 #include "journal/tx_dir.hpp"
 #include "util/names.hpp"
 #include "h5tx/env.hpp"
@@ -185,18 +189,31 @@ int run_ls(const Args& a) {
     for (const std::string& obj : objects_of(ds)) {
       const bool group = !std::binary_search(ds.begin(), ds.end(), obj);
       if (group && tx.list_attributes(f, obj).empty()) continue;  // a group: shown if it has attributes
+      bool managed = true;
       j.begin_object().field("path", obj).field("kind", group ? "group" : "dataset");
       if (group) {
         if (!json) std::printf("  %-24s group\n", obj.c_str());
       } else {
-        const DatasetSpec spec = tx.dataset_spec(f, obj);
-        json_spec(j, spec);
-        if (!json) std::printf("  %-24s %s\n", obj.c_str(), describe_spec(spec).c_str());
+        try {
+          const DatasetSpec spec = tx.dataset_spec(f, obj);
+          json_spec(j, spec);
+          if (!json) std::printf("  %-24s %s\n", obj.c_str(), describe_spec(spec).c_str());
+        } catch (const UnsupportedError& e) {
+          managed = false;
+          // Written by another tool in a form h5tx does not manage (contiguous,
+          // compact, big-endian, strings, compound, ...): listed, not fatal.
+          j.field("managed", false).field("unsupported", e.detail());
+          if (!json) std::printf("  %-24s (not managed by h5tx: %s)\n", obj.c_str(), e.detail().c_str());
+        }
       }
       j.key("attributes");
-      json_attributes(j, tx, f, obj);
+      if (managed) {
+        json_attributes(j, tx, f, obj);
+      } else {
+        j.begin_object().end_object();  // (the store's attribute API works on datasets it manages)
+      }
       j.end_object();
-      if (!json) print_attributes(tx, f, obj, "    ");
+      if (!json && managed) print_attributes(tx, f, obj, "    ");
     }
     j.end_array().end_object();
   }
@@ -342,6 +359,51 @@ void print_text(DType t, const Shape& shape, const Shape& origin, const std::vec
   }
 }
 
+// A dataset h5tx does not manage (contiguous, compact, big-endian, other
+// filters) with a numeric type, read with plain H5Dread from the flushed
+// data file, read-only, after the store is closed. In redo mode the store
+// must have no pending transactions (the journal could hold changes to the
+// file that data/ does not have yet): refused with "run h5tx flush" instead.
+void get_unmanaged(const Args& a, const Target& t, std::unique_ptr<Store> s, Transaction tx,
+                   const std::string& why, DType* dtype, Shape* origin, Shape* count,
+                   std::vector<uint8_t>* data) {
+  const std::string where = t.file + ":" + t.path;
+  const size_t pending = s->pending().size();
+  const std::string path = path_join(path_join(s->home(), "data"), t.file);
+  const std::string home = s->home();
+  tx.abort();
+  s->close();
+  if (a.has("chunk"))
+    throw UsageError(where + " is not managed by h5tx (" + why + "): it has no h5tx chunks, use --slice");
+  if (pending > 0)
+    throw InvalidArgumentError(where, "not managed by h5tx (" + why + "); get reads it from data/" + t.file +
+                                          " directly, but the store has " + std::to_string(pending) +
+                                          " pending transactions: run h5tx flush " + home + " first");
+  hdf5::silence_error_printing();
+  hdf5::Handle f(H5Fopen(path.c_str(), H5F_ACC_RDONLY, H5P_DEFAULT), "cannot open", path);
+  hdf5::Handle d(H5Dopen2(f.get(), t.path.c_str(), H5P_DEFAULT), "cannot open dataset", where);
+  hdf5::Handle type(H5Dget_type(d.get()), "cannot read the type", where);
+  const H5T_class_t cls = H5Tget_class(type.get());
+  if (cls != H5T_INTEGER && cls != H5T_FLOAT)
+    throw UnsupportedError(where, "not managed by h5tx (" + why + "); get reads numeric datasets only");
+  *dtype = hdf5::dtype_of_hdf5(type.get(), where, hdf5::ByteOrder::Any);
+  hdf5::Handle space(H5Dget_space(d.get()), "cannot read the dataspace", where);
+  const int rank = H5Sget_simple_extent_ndims(space.get());
+  if (rank < 1) throw UnsupportedError(where, "a scalar or null dataspace: nothing to slice");
+  std::vector<hsize_t> dims(static_cast<size_t>(rank));
+  H5Sget_simple_extent_dims(space.get(), dims.data(), nullptr);
+  parse_slice(a.get("slice"), Shape(dims.begin(), dims.end()), origin, count);
+  std::vector<hsize_t> st(origin->begin(), origin->end()), c(count->begin(), count->end());
+  uint64_t n = dtype_size(*dtype);
+  for (uint64_t x : *count) n *= x;
+  data->resize(size_t(n));
+  hdf5::check(H5Sselect_hyperslab(space.get(), H5S_SELECT_SET, st.data(), nullptr, c.data(), nullptr),
+              "cannot select a hyperslab", where);
+  hdf5::Handle mspace(H5Screate_simple(rank, c.data(), nullptr), "cannot create a dataspace", where);
+  hdf5::check(H5Dread(d.get(), hdf5::mem_type(*dtype), mspace.get(), space.get(), H5P_DEFAULT, data->data()),
+              "cannot read", where);
+}
+
 int run_get(const Args& a) {
   Target t = parse_target(a.positional[1]);
   if (a.has("chunk") == a.has("slice")) throw UsageError("get needs exactly one of --chunk and --slice");
@@ -351,7 +413,22 @@ int run_get(const Args& a) {
   TxOptions ro;
   ro.read_only = true;
   Transaction tx = s->begin(ro);
-  DatasetSpec spec = tx.dataset_spec(t.file, t.path);
+  DatasetSpec spec;
+  try {
+    spec = tx.dataset_spec(t.file, t.path);
+  } catch (const UnsupportedError& e) {
+    Shape origin, count;
+    std::vector<uint8_t> data;
+    DType dtype = DType::U8;
+    get_unmanaged(a, t, std::move(s), std::move(tx), e.detail(), &dtype, &origin, &count, &data);
+    if (raw) {
+      if (std::fwrite(data.data(), 1, data.size(), stdout) != data.size() || std::fflush(stdout) != 0)
+        throw IoError("<stdout>", std::string("cannot write: ") + std::strerror(errno), errno);
+    } else {
+      print_text(dtype, count, origin, data);
+    }
+    return 0;
+  }
   std::vector<uint8_t> data;
   Shape shape, origin;
   if (a.has("chunk")) {
@@ -643,7 +720,9 @@ std::vector<Command> store_commands() {
         "HOME",
         "List the store's files and datasets (dtype, shape, chunk, filters) and the attributes\n"
         "of files, groups and datasets (@name = value) as of the last commit, flushed or not,\n"
-        "and the pending (committed, unflushed) transactions. The resume records of h5tx ingest\n"
+        "and the pending (committed, unflushed) transactions. A dataset h5tx does not manage\n"
+        "(contiguous, compact, big-endian, strings, compound, variable-length, other filters) is\n"
+        "listed as \"(not managed by h5tx: REASON)\". The resume records of h5tx ingest\n"
         "(data/.h5tx-ingest.h5) are left out: --all lists them, h5tx ingest HOME --list reads them.",
         {{"all", "", "also list data/.h5tx-ingest.h5, the resume records of h5tx ingest"}, json_option(), lt},
         1,
@@ -660,7 +739,10 @@ std::vector<Command> store_commands() {
       {{"get",
         "HOME FILE:/path (--chunk I,J,K | --slice A:B,C:D) [--raw|--text]",
         "Print one chunk (whole, edge chunks included) or a hyperslab of a dataset as of the\n"
-        "last commit: as text (default, one line per row) or as raw little-endian bytes.",
+        "last commit: as text (default, one line per row) or as raw little-endian bytes.\n"
+        "A numeric dataset h5tx does not manage (contiguous, compact, big-endian, written by\n"
+        "another tool) is read with --slice straight from the flushed file in data/, read-only;\n"
+        "in redo mode only when nothing is pending (otherwise: run h5tx flush first).",
         {{"chunk", "COORDS", "chunk coordinates (chunk index per dimension)"},
          {"slice", "RANGES", "half-open ranges a:b per dimension; 'i' is i:i+1, ':' is all"},
          {"raw", "", "write the raw bytes to stdout"},

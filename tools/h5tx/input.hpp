@@ -1,7 +1,14 @@
 // The arrays `h5tx ingest` reads: a raw binary file (C order, little-endian,
-// with --dtype/--shape), a NumPy .npy file, or a dataset of another HDF5 file
-// (read-only, through the HDF5 C API). All read hyperslabs in C order and are
-// safe to read from several threads at once.
+// with --dtype/--shape), a NumPy .npy file (either byte order, C or Fortran
+// order), a member of a NumPy .npz archive, stdin (raw or .npy), or a dataset
+// of another HDF5 file (read-only, through the HDF5 C API; any layout). All
+// read hyperslabs in little-endian C order and are safe to read from several
+// threads at once (pread on one descriptor; HDF5 calls as before).
+//
+// stdin and deflated .npz members cannot be read at random offsets: they are
+// copied once, when opened, into an unlinked temporary file in $TMPDIR
+// (default /tmp), which needs room for the whole array. Stored .npz members
+// are read in place.
 #pragma once
 
 #include <cstdint>
@@ -23,6 +30,9 @@ class Input {
   // Identifies the input's content for resuming an ingest: path, size and
   // modification time (a changed input is a different ingest).
   virtual std::string identity() const = 0;
+  // False for stdin: its bytes cannot be read again, so an interrupted
+  // ingest from it starts over (identity() differs on every run).
+  virtual bool resumable() const { return true; }
   // Reads the hyperslab [start, start + count) in C order into `out`
   // (prod(count) * dtype_size bytes). Thread-safe.
   virtual void read(const Shape& start, const Shape& count, void* out) = 0;
@@ -40,8 +50,10 @@ std::unique_ptr<Input> open_raw_input(const std::string& path, uint64_t offset, 
 // float datasets of any byte order (converted to little-endian on reading).
 std::unique_ptr<Input> open_hdf5_input(const std::string& path, const std::string& dataset);
 
-// Chooses by content: "FILE.h5:/path" of an existing HDF5 file, a .npy file
-// (magic), else a raw file, which needs `dtype` and `shape` (has_dtype false
+// Chooses by content: "-" (stdin: .npy if it starts with the magic, else
+// raw), "FILE.npz:NAME" (member NAME.npy of a zip archive: stored or deflated,
+// not zip64, not encrypted), "FILE.h5:/path" of an existing HDF5 file, a .npy
+// file (magic), else a raw file, which needs `dtype` and `shape` (has_dtype false
 // / shape empty: UsageError). --dtype/--shape given for a .npy or HDF5 input
 // must agree with it (UsageError otherwise).
 std::unique_ptr<Input> open_input(const std::string& spec, bool has_dtype, DType dtype, const Shape& shape);

@@ -6,6 +6,7 @@
 #include <sys/stat.h>
 #include <unistd.h>
 
+#include <algorithm>
 #include <cctype>
 #include <cerrno>
 #include <cstring>
@@ -58,16 +59,13 @@ struct Scanner {
   }
 };
 
-DType dtype_from_descr(const std::string& d, const std::string& path) {
+DType dtype_from_descr(const std::string& d, const std::string& path, bool* big_endian) {
   if (d.size() < 3) bad(path, "unsupported dtype '" + d + "'");
   char order = d[0], kind = d[1];
   std::string size = d.substr(2);
-  if (order == '>' && size != "1")
-    bad(path, "dtype '" + d +
-                  "' is big-endian (h5tx reads little-endian .npy only; use "
-                  "arr.astype(arr.dtype.newbyteorder('<')))");
   if (order != '<' && order != '|' && order != '=' && order != '>')
     bad(path, "unsupported dtype '" + d + "'");
+  *big_endian = order == '>' && size != "1";
   if (kind == 'u') {
     if (size == "1") return DType::U8;
     if (size == "2") return DType::U16;
@@ -119,12 +117,12 @@ NpyHeader parse_npy_header(const std::string& bytes, const std::string& path) {
     sc.expect(':');
     if (key == "descr") {
       if (sc.peek('[')) bad(path, "structured (record) dtypes are not supported");
-      h.dtype = dtype_from_descr(sc.string_literal(), path);
+      h.dtype = dtype_from_descr(sc.string_literal(), path, &h.big_endian);
       have_descr = true;
     } else if (key == "fortran_order") {
       std::string w = sc.word();
-      if (w == "True") bad(path, "Fortran-order arrays are not supported (save np.ascontiguousarray(arr))");
-      if (w != "False") bad(path, "header: fortran_order is '" + w + "'");
+      if (w != "True" && w != "False") bad(path, "header: fortran_order is '" + w + "'");
+      h.fortran_order = w == "True";
       have_order = true;
     } else if (key == "shape") {
       sc.expect('(');
@@ -162,20 +160,17 @@ NpyHeader parse_npy_header(const std::string& bytes, const std::string& path) {
   return h;
 }
 
-NpyHeader read_npy_header(const std::string& path) {
-  int fd = ::open(path.c_str(), O_RDONLY | O_CLOEXEC);
-  if (fd < 0) throw IoError(path, std::string("cannot open: ") + std::strerror(errno), errno);
-  std::string buf(65536 + 12, '\0');
-  ssize_t n;
-  do {
-    n = ::pread(fd, &buf[0], buf.size(), 0);
-  } while (n < 0 && errno == EINTR);
-  int err = errno;
-  struct stat st;
-  int rc = ::fstat(fd, &st);
-  ::close(fd);
-  if (n < 0 || rc < 0) throw IoError(path, std::string("cannot read: ") + std::strerror(err), err);
-  buf.resize(size_t(n));
+NpyHeader read_npy_header_at(int fd, uint64_t offset, uint64_t size, const std::string& path) {
+  std::string buf(size_t(std::min<uint64_t>(size, 65536 + 12)), '\0');
+  size_t have = 0;
+  while (have < buf.size()) {
+    ssize_t n = ::pread(fd, &buf[have], buf.size() - have, off_t(offset + have));
+    if (n < 0 && errno == EINTR) continue;
+    if (n < 0) throw IoError(path, std::string("cannot read: ") + std::strerror(errno), errno);
+    if (n == 0) break;
+    have += size_t(n);
+  }
+  buf.resize(have);
   NpyHeader h = parse_npy_header(buf, path);
   uint64_t elems = 1;
   for (uint64_t d : h.shape) {
@@ -186,10 +181,29 @@ NpyHeader read_npy_header(const std::string& path) {
   // pass the comparison with the file's size below.
   if (elems > (UINT64_MAX - h.data_offset) / dtype_size(h.dtype)) bad(path, "shape overflows");
   uint64_t need = h.data_offset + elems * dtype_size(h.dtype);
-  if (uint64_t(st.st_size) < need)
+  if (size < need)
     bad(path, "truncated: the header announces " + std::to_string(need) + " bytes, the file has " +
-                  std::to_string(st.st_size));
+                  std::to_string(size));
   return h;
+}
+
+NpyHeader read_npy_header(const std::string& path) {
+  int fd = ::open(path.c_str(), O_RDONLY | O_CLOEXEC);
+  if (fd < 0) throw IoError(path, std::string("cannot open: ") + std::strerror(errno), errno);
+  struct stat st;
+  if (::fstat(fd, &st) != 0) {
+    int e = errno;
+    ::close(fd);
+    throw IoError(path, std::string("cannot stat: ") + std::strerror(e), e);
+  }
+  try {
+    NpyHeader h = read_npy_header_at(fd, 0, uint64_t(st.st_size), path);
+    ::close(fd);
+    return h;
+  } catch (...) {
+    ::close(fd);
+    throw;
+  }
 }
 
 std::string make_npy_header(DType dtype, const Shape& shape) {
