@@ -22,66 +22,20 @@
 #include "h5tx/sec2j.h"
 #include "h5tx/env.hpp"
 #include "h5tx/store.hpp"
+#include "cli_util.hpp"
 #include "test_util.hpp"
 
 namespace {
 
-const std::string kBinary = std::string(H5TX_BINARY_DIR) + "/bin/h5tx";
+using cli_test::cli;
+using cli_test::contains;
+using cli_test::lines_of;
+using cli_test::read_file;
+using cli_test::Result;
+using cli_test::run_program;
+using cli_test::write_file;
 
-std::string read_file(const std::string& path) {
-  std::ifstream f(path, std::ios::binary);
-  std::stringstream s;
-  s << f.rdbuf();
-  return s.str();
-}
-
-void write_file(const std::string& path, const std::string& bytes) {
-  std::ofstream f(path, std::ios::binary);
-  f.write(bytes.data(), std::streamsize(bytes.size()));
-}
-
-struct Result {
-  int status = -1;
-  std::string out, err;
-};
-
-// Runs `argv` (argv[0] is the program path) with stdout/stderr captured in files.
-Result run_program(const std::vector<std::string>& argv, const std::string& scratch) {
-  std::string out = scratch + "/.stdout", err = scratch + "/.stderr";
-  pid_t pid = ::fork();
-  REQUIRE(pid >= 0);
-  if (pid == 0) {
-    int o = ::open(out.c_str(), O_WRONLY | O_CREAT | O_TRUNC, 0644);
-    int e = ::open(err.c_str(), O_WRONLY | O_CREAT | O_TRUNC, 0644);
-    ::dup2(o, 1);
-    ::dup2(e, 2);
-    std::vector<char*> args;
-    for (const std::string& a : argv) args.push_back(const_cast<char*>(a.c_str()));
-    args.push_back(nullptr);
-    ::execv(args[0], args.data());
-    ::_exit(127);
-  }
-  int st = 0;
-  ::waitpid(pid, &st, 0);
-  Result r;
-  r.status = WIFEXITED(st) ? WEXITSTATUS(st) : 128 + WTERMSIG(st);
-  r.out = read_file(out);
-  r.err = read_file(err);
-  return r;
-}
-
-Result cli(const h5tx_test::TempDir& dir, std::vector<std::string> args) {
-  args.insert(args.begin(), kBinary);
-  Result r = run_program(args, dir.path());
-  std::string line;
-  for (size_t i = 1; i < args.size(); i++) line += " " + args[i];
-  INFO("h5tx" << line << " -> " << r.status << "\nstdout:\n" << r.out << "\nstderr:\n" << r.err);
-  return r;
-}
-
-bool contains(const std::string& s, const std::string& part) {
-  return s.find(part) != std::string::npos;
-}
+const std::string& kBinary = cli_test::binary();
 
 // The dataset's elements as raw little-endian bytes, dumped by h5dump.
 std::string h5dump_bytes(const h5tx_test::TempDir& dir, const std::string& file, const std::string& dataset) {
@@ -121,14 +75,6 @@ std::string npy_file(const std::string& descr, const std::string& shape, const s
   h += char(dict.size() & 0xff);
   h += char(dict.size() >> 8);
   return h + dict + data;
-}
-
-std::vector<std::string> lines_of(const std::string& s) {
-  std::vector<std::string> v;
-  std::istringstream in(s);
-  std::string l;
-  while (std::getline(in, l)) v.push_back(l);
-  return v;
 }
 
 // Chunk indices of "committed txid X chunks a-b,c" lines.
