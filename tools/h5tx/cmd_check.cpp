@@ -184,7 +184,12 @@ uint64_t check_journal(Checker& c, const std::string& jdir, std::vector<std::str
   }
   for (uint64_t txid : jl.temp) {
     std::string dir = path_join(jdir, journal::tx_dir_name(txid, journal::TxState::Temp));
-    const TempDirKind k = classify_temp_dir(*c.env, dir);
+    TempDirKind k;
+    try {
+      k = classify_temp_dir(*c.env, dir);
+    } catch (const NotFoundError&) {
+      continue;  // taken or removed by a live writer since the listing
+    }
     c.note(k.spare ? dir + ": spare directory made ahead of commits, no transaction (recovery removes it)"
                    : dir + ": uncommitted transaction, " + format_bytes(double(k.bytes)) +
                          " (recovery discards it)");

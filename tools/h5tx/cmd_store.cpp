@@ -502,9 +502,13 @@ JournalCounts count_journal(const std::string& home) {
     if (journal::parse_tx_dir_name(n, &txid, &state)) {
       (state == journal::TxState::Temp ? c.temp : state == journal::TxState::Done ? c.done : c.flushed)++;
       if (state == journal::TxState::Temp && env->is_directory(path_join(dir, n))) {
-        TempDirKind k = classify_temp_dir(*env, path_join(dir, n));
-        if (k.spare) c.spare++;
-        c.temp_bytes += k.bytes;
+        try {
+          TempDirKind k = classify_temp_dir(*env, path_join(dir, n));
+          if (k.spare) c.spare++;
+          c.temp_bytes += k.bytes;
+        } catch (const NotFoundError&) {
+          // Taken or removed by a live writer since the listing.
+        }
       }
     } else if (journal::parse_undo_store_dir_name(n, &txid, &committed)) {
       (committed ? c.undo_committed : c.undo)++;
@@ -559,11 +563,16 @@ uint64_t tree_bytes(Env* env, const std::string& dir, uint64_t* files) {
   if (!env->is_directory(dir)) return 0;
   for (const std::string& n : env->list_dir(dir)) {
     std::string p = path_join(dir, n);
-    if (env->is_directory(p))
-      total += tree_bytes(env, p, files);
-    else {
-      total += env->file_size(p);
-      ++*files;
+    try {
+      if (env->is_directory(p))
+        total += tree_bytes(env, p, files);
+      else {
+        total += env->file_size(p);
+        ++*files;
+      }
+    } catch (const NotFoundError&) {
+      // Gone since the listing: a writer's flusher recycles and removes
+      // journal directories while a read-only command counts them.
     }
   }
   return total;
