@@ -143,16 +143,17 @@ int run_ingest_list(const Args& a) {
     if (a.has(other)) throw UsageError(std::string("--list does not go with --") + other);
   const bool json = a.flags.count("json") > 0;
   std::unique_ptr<Store> s = open_store(a, true);
-  const std::vector<IngestRecord> list = list_ingests(*s);
+  const std::vector<IngestRecord> list = list_records(*s);
   if (json) {
     Json j;
     j.begin_object().field("store", s->home()).key("ingests").begin_array();
     for (const IngestRecord& r : list) {
-      j.begin_object().field("id", r.id).field("run", uint64_t(r.run)).field("latest", r.latest);
-      j.field("target", r.target).field("input", r.input);
+      const RunInfo& i = r.info;
+      j.begin_object().field("id", i.id).field("run", uint64_t(i.run)).field("latest", r.latest);
+      j.field("record", r.kind).field("target", i.target).field("input", i.input);
       // Shapes as arrays (cli-json.md), null where the record has none.
-      for (const auto& kv : {std::make_pair("shape", &r.shape), std::make_pair("chunk", &r.chunk),
-                             std::make_pair("start", &r.start)}) {
+      for (const auto& kv : {std::make_pair("shape", &i.shape), std::make_pair("chunk", &i.chunk),
+                             std::make_pair("start", &i.start)}) {
         j.key(kv.first);
         Shape v;
         try {
@@ -163,7 +164,7 @@ int run_ingest_list(const Args& a) {
         }
         j.shape(v);
       }
-      j.field("chunks", r.chunks).field("chunks_done", r.chunks_done).field("complete", r.complete());
+      j.field("chunks", i.chunks).field("chunks_done", r.chunks_done).field("complete", r.complete());
       j.end_object();
     }
     j.end_array().end_object().print();
@@ -171,10 +172,14 @@ int run_ingest_list(const Args& a) {
     std::printf("no ingests recorded in %s\n", s->home().c_str());
   } else {
     for (const IngestRecord& r : list) {
+      const RunInfo& i = r.info;
       std::printf("ingest %s run %u: %s from %s, shape %s, chunk %s, start %s: %" PRIu64 " of %" PRIu64
                   " chunks committed, %s%s\n",
-                  r.id.c_str(), r.run, r.target.c_str(), r.input.c_str(), r.shape.c_str(), r.chunk.c_str(),
-                  r.start.c_str(), r.chunks_done, r.chunks, r.complete() ? "complete" : "incomplete",
+                  i.id.c_str(), i.run, i.target.c_str(), i.input.c_str(), i.shape.c_str(), i.chunk.c_str(),
+                  i.start.c_str(), r.chunks_done, i.chunks,
+                  r.kind == "finished" ? "complete (finished)"
+                  : r.complete()       ? "complete"
+                                       : "incomplete",
                   r.latest ? "" : " (superseded by a later run)");
     }
   }

@@ -22,31 +22,8 @@ namespace cli {
 
 namespace {
 
-const char kMetaId[] = "h5tx.ingest.id";
-const char kMetaRun[] = "h5tx.ingest.run";
-const char kMetaChunks[] = "h5tx.ingest.chunks";
-const char kMetaTarget[] = "h5tx.ingest.target";
-
 bool contains(const std::vector<std::string>& v, const std::string& s) {
   return std::find(v.begin(), v.end(), s) != v.end();
-}
-
-// Runs of the ingest already in the progress file: the numbers <run> of
-// datasets "/<id>/<run>".
-std::vector<uint32_t> find_runs(Transaction& tx, const std::string& id) {
-  std::vector<uint32_t> runs;
-  if (!contains(tx.list_files(), kIngestFile)) return runs;
-  std::string prefix = "/" + id + "/";
-  for (const std::string& p : tx.list_datasets(kIngestFile)) {
-    if (p.compare(0, prefix.size(), prefix) != 0) continue;
-    std::vector<uint64_t> n;
-    std::string rest = p.substr(prefix.size());
-    if (rest.find_first_not_of("0123456789") == std::string::npos && parse_ranges(rest, &n) &&
-        n.size() == 1 && n[0] > 0 && n[0] < UINT32_MAX)
-      runs.push_back(uint32_t(n[0]));
-  }
-  std::sort(runs.begin(), runs.end());
-  return runs;
 }
 
 }  // namespace
@@ -162,64 +139,12 @@ Shape grow_target(Transaction& setup, const DatasetSpec& spec, Input& input, con
   return need;
 }
 
-std::string progress_path(const IngestResult& r) {
-  return "/" + r.id + "/" + std::to_string(r.run);
-}
-
-// Resuming run r.run: which chunks are committed, from its progress
-// dataset and the metadata of pending transactions. Returns the chunks per
-// transaction the run was started with.
-uint64_t load_progress(Store& store, Transaction& setup, IngestResult& r, std::vector<uint8_t>& done) {
-  const std::string ppath = progress_path(r);
-  DatasetSpec ps = setup.dataset_spec(kIngestFile, ppath);
-  if (ps.shape.size() != 1 || ps.shape[0] != r.chunks || ps.dtype != DType::U32)
-    throw CorruptionError(std::string(kIngestFile) + ":" + ppath,
-                          "progress dataset does not match the ingest (" + format_shape(ps.shape) + " " +
-                              dtype_name(ps.dtype) + ", expected " + std::to_string(r.chunks) + " u32)");
-  std::vector<uint32_t> marks(size_t(r.chunks));
-  setup.read(kIngestFile, ppath, Shape{0}, Shape{r.chunks}, marks.data());
-  for (uint64_t i = 0; i < r.chunks; i++) done[i] = marks[i] == r.run;
-  // The pending transactions' metadata says the same for what is not yet
-  // flushed; take the union.
-  for (const TransactionInfo& t : store.pending()) {
-    auto id = t.metadata.find(kMetaId), run = t.metadata.find(kMetaRun), ch = t.metadata.find(kMetaChunks);
-    if (id == t.metadata.end() || id->second != r.id || run == t.metadata.end() ||
-        run->second != std::to_string(r.run) || ch == t.metadata.end())
-      continue;
-    std::vector<uint64_t> idx;
-    if (!parse_ranges(ch->second, &idx))
-      throw CorruptionError(store.home(), "transaction " + hex16(t.txid) + " has unreadable " + kMetaChunks +
-                                              " '" + ch->second + "'");
-    for (uint64_t i : idx)
-      if (i < r.chunks) done[i] = 1;
-  }
-  return ps.chunk[0];
-}
-
-// A new run r.run: its progress dataset (one u32 mark per chunk, one HDF5
-// chunk per transaction) with attributes saying what it ingests.
-uint64_t start_progress(Transaction& setup, const std::vector<std::string>& files, const IngestResult& r,
-                        Input& input, const DatasetSpec& spec, const std::string& where, uint64_t group) {
-  const std::string pfile = kIngestFile, ppath = progress_path(r);
-  if (!contains(files, pfile)) setup.create_file(pfile);
-  DatasetSpec ps;
-  ps.dtype = DType::U32;
-  ps.shape = Shape{r.chunks};
-  ps.chunk = Shape{std::min<uint64_t>(group, r.chunks)};
-  setup.create_dataset(pfile, ppath, ps);
-  setup.set_attribute(pfile, ppath, "target", AttributeValue::string(where));
-  setup.set_attribute(pfile, ppath, "input", AttributeValue::string(input.describe()));
-  setup.set_attribute(pfile, ppath, "shape", AttributeValue::string(format_shape(input.shape())));
-  setup.set_attribute(pfile, ppath, "chunk", AttributeValue::string(format_shape(spec.chunk)));
-  setup.set_attribute(pfile, ppath, "start", AttributeValue::string(format_shape(r.start)));
-  return ps.chunk[0];
-}
-
 // The worker threads: each takes the next group of chunks not yet done and
 // commits them, with their progress marks, in one transaction.
 void write_chunks(Store& store, Input& input, const IngestOptions& opt, const DatasetSpec& spec,
-                  const ChunkGrid& grid, const Shape& base, const std::vector<uint8_t>& done, uint64_t group,
-                  IngestResult& r) {
+                  const ChunkGrid& grid, const Shape& base, const std::vector<uint8_t>& done,
+                  const ProgressRef& prog, IngestResult& r) {
+  const uint64_t group = prog.group;
   const std::string& file = opt.target.file;
   const std::string& path = opt.target.path;
   const std::string where = file + ":" + path;
@@ -238,8 +163,8 @@ void write_chunks(Store& store, Input& input, const IngestOptions& opt, const Da
   ChunkSource source(input, grid, fill_element_of(spec.dtype, spec.fill_value), done, uint64_t(32) << 20,
                      threads + 2);
   std::mutex stage_mu;  // guards r.stages
-  const std::string pfile = kIngestFile, ppath = progress_path(r);
-  const std::vector<uint32_t> marks(size_t(group), r.run);
+  const std::string pfile = kIngestFile, ppath = prog.path;
+  const std::vector<uint32_t> marks(size_t(group), prog.mark);
   // True if dataset chunk `coords` (grid chunk i) holds elements inside
   // the dataset's extent that the input does not cover.
   auto partial = [&](uint64_t i, const Shape& coords) {
@@ -349,9 +274,7 @@ void write_chunks(Store& store, Input& input, const IngestOptions& opt, const Da
   r.stages.wait = ss.wait_seconds;
 }
 
-}  // namespace
-
-IngestResult run_ingest(Store& store, Input& input, const IngestOptions& opt) {
+IngestResult run_ingest_once(Store& store, Input& input, const IngestOptions& opt) {
   IngestResult r;
   const std::string where = opt.target.file + ":" + opt.target.path;
   const size_t rank = input.shape().size();
@@ -373,13 +296,12 @@ IngestResult run_ingest(Store& store, Input& input, const IngestOptions& opt) {
   if (opt.append_axis >= 0) identity += "\nappend=" + std::to_string(opt.append_axis);
   r.id = hex16(XXH3_64bits(identity.data(), identity.size()));
 
-  std::vector<uint32_t> runs = find_runs(setup, r.id);
-  const bool resume = !runs.empty() && opt.resume != IngestOptions::Resume::No;
-  if (resume) {
-    r.run = runs.back();
-  } else {
-    r.run = runs.empty() ? 1 : runs.back() + 1;
-  }
+  const KnownIngest known = find_ingest(setup, r.id);
+  const bool no_resume = opt.resume == IngestOptions::Resume::No;
+  const bool resume = known.running && !no_resume;
+  // Finished before (and compacted): nothing to write, unless --no-resume.
+  const bool finished = !known.running && known.finished && !no_resume;
+  r.run = resume ? known.running->run : finished ? known.finished->run : known.last_run + 1;
   // Where the input goes (a resumed run: where it was going, from its record).
   Shape start = opt.start.empty() ? Shape(rank, 0) : opt.start;
   if (opt.append_axis >= 0 && !created) start[size_t(opt.append_axis)] = spec.shape[size_t(opt.append_axis)];
@@ -389,20 +311,17 @@ IngestResult run_ingest(Store& store, Input& input, const IngestOptions& opt) {
       store.mode() == Mode::Undo ? kAutoTransactionBytesUndo : kAutoTransactionBytesRedo;
   uint64_t group = opt.tx_chunks ? opt.tx_chunks
                                  : std::max<uint64_t>(1, std::min<uint64_t>(4096, auto_bytes / chunk_bytes));
-  std::vector<uint8_t> done;
-  if (resume) {
-    // load_progress needs the grid's size: the grid depends on start only
-    // through its offset, so read the recorded start first.
-    const std::vector<std::string> attrs = setup.list_attributes(kIngestFile, progress_path(r));
-    if (contains(attrs, "start"))
-      start = parse_shape(setup.get_attribute(kIngestFile, progress_path(r), "start").text, "start", true);
+  if (resume || finished) {
+    // The grid depends on start only through its offset: use the recorded one.
+    const RunInfo& rec = resume ? *known.running : *known.finished;
+    const std::string object = std::string(kIngestFile) + ":" + (resume ? known.progress->path : "/");
+    if (!rec.start.empty())
+      start = parse_shape(rec.start, "start", true);
     else if (opt.append_axis >= 0)
-      throw CorruptionError(std::string(kIngestFile) + ":" + progress_path(r),
-                            "the progress record of an --append ingest has no start attribute");
+      throw CorruptionError(object, "the progress record of an --append ingest has no start");
+    if (start.size() != rank)
+      throw CorruptionError(object, "recorded start " + format_shape(start) + " does not fit the input");
   }
-  if (start.size() != rank)
-    throw CorruptionError(std::string(kIngestFile) + ":" + progress_path(r),
-                          "recorded start " + format_shape(start) + " does not fit the input");
   r.start = start;
   Shape offset(rank), base(rank);
   for (size_t d = 0; d < rank; d++) {
@@ -411,12 +330,26 @@ IngestResult run_ingest(Store& store, Input& input, const IngestOptions& opt) {
   }
   ChunkGrid grid(input.shape(), spec.chunk, offset);
   r.chunks = grid.count();
-  done.assign(size_t(r.chunks), 0);
+  RunInfo info;
+  info.id = r.id;
+  info.run = r.run;
+  info.target = where;
+  info.input = input.describe();
+  info.shape = format_shape(input.shape());
+  info.chunk = format_shape(spec.chunk);
+  info.start = format_shape(start);
+  info.chunks = r.chunks;
+  std::vector<uint8_t> done(size_t(r.chunks), 0);
+  ProgressRef prog;
   if (resume) {
-    group = load_progress(store, setup, r, done);
+    prog = *known.progress;
+    load_marks(setup, store.pending(), *known.running, prog, done);
+    info = *known.running;  // as recorded (the run's input description, start)
+  } else if (finished) {
+    std::fill(done.begin(), done.end(), 1);
   } else {
     spec.shape = grow_target(setup, spec, input, opt, start, where, &changed);
-    group = start_progress(setup, files, r, input, spec, where, group);
+    prog = start_run(setup, contains(files, kIngestFile), info, group, known.progress);
     changed = true;
   }
   r.resumed = resume;
@@ -435,6 +368,9 @@ IngestResult run_ingest(Store& store, Input& input, const IngestOptions& opt) {
   r.chunks_skipped = done_count;
   if (done_count == r.chunks) {
     r.already_complete = true;
+    // A run whose last chunks committed before its record was compacted
+    // (interrupted or killed right then): compact it now.
+    if (resume) finish_run(store, info, prog);
     return r;
   }
   if (opt.log) {
@@ -445,72 +381,27 @@ IngestResult run_ingest(Store& store, Input& input, const IngestOptions& opt) {
     else
       std::fprintf(opt.log,
                    "starting ingest %s run %u: %" PRIu64 " chunks of %s, %" PRIu64 " per transaction\n",
-                   r.id.c_str(), r.run, r.chunks, format_shape(spec.chunk, "x").c_str(), group);
+                   r.id.c_str(), r.run, r.chunks, format_shape(spec.chunk, "x").c_str(), prog.group);
     std::fflush(opt.log);
   }
-  write_chunks(store, input, opt, spec, grid, base, done, group, r);
+  write_chunks(store, input, opt, spec, grid, base, done, prog, r);
+  if (!r.interrupted && r.chunks_skipped + r.chunks_written == r.chunks) finish_run(store, info, prog);
   return r;
 }
 
-std::vector<IngestRecord> list_ingests(Store& store) {
-  std::vector<IngestRecord> out;
-  TxOptions ro;
-  ro.read_only = true;
-  Transaction tx = store.begin(ro);
-  if (!contains(tx.list_files(), kIngestFile)) return out;
-  std::vector<std::string> paths = tx.list_datasets(kIngestFile);
-  for (const std::string& p : paths) {
-    // "/<16 hex digits>/<run>"
-    std::vector<uint64_t> n;
-    if (p.size() < 19 || p[0] != '/' || p[17] != '/') continue;
-    const std::string id = p.substr(1, 16), rest = p.substr(18);
-    if (id.find_first_not_of("0123456789abcdef") != std::string::npos ||
-        rest.find_first_not_of("0123456789") != std::string::npos || !parse_ranges(rest, &n) ||
-        n.size() != 1 || n[0] == 0 || n[0] >= UINT32_MAX)
-      continue;
-    IngestRecord r;
-    r.id = id;
-    r.run = uint32_t(n[0]);
-    const std::vector<std::string> attrs = tx.list_attributes(kIngestFile, p);
-    auto text = [&](const char* name) {
-      return contains(attrs, name) ? tx.get_attribute(kIngestFile, p, name).text : std::string();
-    };
-    r.target = text("target");
-    r.input = text("input");
-    r.shape = text("shape");
-    r.chunk = text("chunk");
-    r.start = text("start");
-    const DatasetSpec ps = tx.dataset_spec(kIngestFile, p);
-    if (ps.shape.size() != 1 || ps.dtype != DType::U32)
-      throw CorruptionError(std::string(kIngestFile) + ":" + p,
-                            "not a progress dataset (" + format_shape(ps.shape) + " " + dtype_name(ps.dtype) +
-                                ", expected 1-D u32)");
-    r.chunks = ps.shape[0];
-    std::vector<uint8_t> done(size_t(r.chunks), 0);
-    std::vector<uint32_t> marks(size_t(r.chunks));
-    if (r.chunks) tx.read(kIngestFile, p, Shape{0}, Shape{r.chunks}, marks.data());
-    for (uint64_t i = 0; i < r.chunks; i++) done[i] = marks[i] == r.run;
-    // Unflushed transactions: their metadata (as load_progress reads it).
-    for (const TransactionInfo& t : store.pending()) {
-      auto mid = t.metadata.find(kMetaId), run = t.metadata.find(kMetaRun), ch = t.metadata.find(kMetaChunks);
-      if (mid == t.metadata.end() || mid->second != r.id || run == t.metadata.end() ||
-          run->second != std::to_string(r.run) || ch == t.metadata.end())
-        continue;
-      std::vector<uint64_t> idx;
-      if (!parse_ranges(ch->second, &idx)) continue;
-      for (uint64_t i : idx)
-        if (i < r.chunks) done[i] = 1;
+}  // namespace
+
+IngestResult run_ingest(Store& store, Input& input, const IngestOptions& opt) {
+  // The setup transaction conflicts with another process's setup that took
+  // the same progress slot or created .h5tx-ingest.h5 first: start over.
+  // (Worker transactions are blind writes; a rerun resumes what committed.)
+  for (int attempt = 0;; attempt++) {
+    try {
+      return run_ingest_once(store, input, opt);
+    } catch (const ConflictError&) {
+      if (attempt >= 8) throw;
     }
-    for (uint8_t d : done) r.chunks_done += d;
-    out.push_back(r);
   }
-  std::sort(out.begin(), out.end(), [](const IngestRecord& a, const IngestRecord& b) {
-    return a.id != b.id ? a.id < b.id : a.run < b.run;
-  });
-  for (size_t i = 0; i + 1 < out.size(); i++)
-    if (out[i].id == out[i + 1].id) out[i].latest = false;
-  tx.abort();
-  return out;
 }
 
 }  // namespace cli

@@ -3,14 +3,13 @@
 // chunks with blind writes (check_conflicts = false).
 //
 // Progress survives crashes and flushes: every transaction also writes, in
-// the same atomic commit, one chunk of a progress dataset
-// `.h5tx-ingest.h5:/<ingest id>/<run>` (u32, one element per data chunk,
-// chunked by transaction group; an element equal to <run> means that chunk
-// is committed), and records the ingest id, run and chunk range in its
-// metadata. A later ingest with the same id (target, input identity, dtype,
-// shape, chunk shape) reads the progress dataset through a read transaction
-// (journal overlay and flushed data alike) plus the pending transactions'
-// metadata, and writes only the chunks no transaction committed.
+// the same atomic commit, one chunk of the run's progress dataset in
+// `.h5tx-ingest.h5` (ingest_records.hpp) and records the ingest id, run and
+// chunk range in its metadata. A later ingest with the same id (target,
+// input identity, dtype, shape, chunk shape) reads the progress through a
+// read transaction (journal overlay and flushed data alike) plus the pending
+// transactions' metadata, and writes only the chunks no transaction
+// committed. A run that completes is compacted to one record.
 #pragma once
 
 #include <atomic>
@@ -21,13 +20,12 @@
 
 #include "args.hpp"
 #include "h5tx/store.hpp"
+#include "ingest_records.hpp"
 
 namespace h5tx {
 namespace cli {
 
 class Input;
-
-constexpr char kIngestFile[] = ".h5tx-ingest.h5";
 
 // The raw chunk bytes of a transaction when --tx-chunks is not given. Undo
 // mode syncs its data file at every commit (redo mode syncs the journal and
@@ -102,22 +100,6 @@ struct IngestResult {
 Shape default_chunk(const Shape& shape, DType dtype);
 
 IngestResult run_ingest(Store& store, Input& input, const IngestOptions& options);
-
-// One run of an ingest as its records in `.h5tx-ingest.h5` (the progress
-// dataset /<id>/<run> and its attributes) and the pending transactions'
-// metadata say (`h5tx ingest HOME --list`).
-struct IngestRecord {
-  std::string id;  // 16 hex digits
-  uint32_t run = 0;
-  bool latest = true;  // no later run of the same ingest
-  std::string target, input;
-  std::string shape, chunk, start;  // as recorded ("33,40,50")
-  uint64_t chunks = 0;              // the run's chunks
-  uint64_t chunks_done = 0;         // committed by this run
-  bool complete() const { return chunks_done == chunks; }
-};
-// Every run of every ingest recorded in the store, by id then run.
-std::vector<IngestRecord> list_ingests(Store& store);
 
 }  // namespace cli
 }  // namespace h5tx
