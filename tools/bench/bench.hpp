@@ -48,6 +48,10 @@ struct Sizes {
   uint64_t scale_mid_mib = 1024;
   uint64_t scale_large_mib = 4096;
   uint64_t sync_delay_ms = 1;  // W4slow: added to every sync (slow-disk emulation)
+  // Issue 15: W6, N writers (1, 2, 4) at once, each running this many
+  // transactions: W1-sized (W6) and W2-sized (W6L).
+  uint64_t w6_tx = 250;
+  uint64_t w6_large_tx = 2;
 
   static Sizes quick();
 };
@@ -188,6 +192,8 @@ Result scale_small(const Context& c);
 Result scale_mid(const Context& c);
 Result scale_large(const Context& c);
 Result check_vs_h5py(const Context& c);
+// W6/W6L (multi_writer.cpp): `system` is h5tx-procs-N, h5tx-threads-N or plain-procs-N.
+Result w6_row(const Context& c, const std::string& workload, const std::string& system);
 
 }  // namespace bench
 }  // namespace h5tx

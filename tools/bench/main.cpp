@@ -33,7 +33,7 @@ namespace {
 const char* kUsage =
     "usage: h5tx-bench [options]\n"
     "Runs the h5tx benchmark table (workloads W1-W5, W4slow, flusher memory, open time,\n"
-    "issue 13 ingest I1/I1z/I1py, check time, ingest scaling)\n"
+    "issue 13 ingest I1/I1z/I1py, check time, ingest scaling, issue 15 W6/W6L writer processes)\n"
     "against the raw / plain HDF5 / per-write-fsync / copy+rename / sqlite baselines.\n"
     "\n"
     "  --quick          sizes / ~16 (smoke test, well under a minute)\n"
@@ -78,6 +78,8 @@ const SizeOption kSizeOptions[] = {
     {"scale-mid-mib", &Sizes::scale_mid_mib, "SCALE: middle CLI ingest (MiB)"},
     {"scale-large-mib", &Sizes::scale_large_mib, "SCALE: largest CLI ingest (MiB)"},
     {"sync-delay-ms", &Sizes::sync_delay_ms, "W4slow: delay added to every sync (ms)"},
+    {"w6-tx", &Sizes::w6_tx, "W6: transactions per writer (W1-sized)"},
+    {"w6-large-tx", &Sizes::w6_large_tx, "W6L: transactions per writer (W2-sized)"},
 };
 
 struct Args {

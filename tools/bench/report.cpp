@@ -54,7 +54,21 @@ const std::vector<RowSpec>& all_rows() {
       {"SCALE", "mid", true, scale_mid, false},
       {"SCALE", "large", true, scale_large, false},
   };
-  return rows;
+  static const std::vector<RowSpec> with_w6 = [] {
+    std::vector<RowSpec> all = rows;
+    for (const char* w : {"W6", "W6L"})
+      for (const char* kind : {"h5tx-procs", "h5tx-threads", "plain-procs"})
+        for (int n : {1, 2, 4}) {
+          const std::string system = std::string(kind) + "-" + std::to_string(n);
+          const std::string workload = w;
+          const bool subject = std::string(kind) != "plain-procs";
+          all.push_back({workload, system, subject,
+                         [workload, system](const Context& c) { return w6_row(c, workload, system); },
+                         false});
+        }
+    return all;
+  }();
+  return with_w6;
 }
 
 namespace {
@@ -408,6 +422,40 @@ std::string markdown_report(const std::vector<RowOutcome>& rows, const RunInfo& 
          << num(metric(rows, id, "s_per_gib") / metric(rows, "SCALE/small", "s_per_gib")) << "x | "
          << num(metric(rows, id, "rss_mib"), 1) << " | "
          << num(metric(rows, id, "rss_mib") / metric(rows, "SCALE/small", "rss_mib")) << "x |\n";
+    }
+    md << "\n";
+  }
+  for (const char* w : {"W6", "W6L"}) {
+    bool any = false;
+    for (const auto& r : rows) any |= r.spec->workload == w;
+    if (!any) continue;
+    const std::string W = w;
+    const Sizes& z = info.sizes;
+    if (W == "W6")
+      md << "## W6: N writers at once, each " << z.w6_tx << " tx of one " << z.w1_chunk / KiB
+         << " KiB chunk\n\n";
+    else
+      md << "## W6L: N writers at once, each " << z.w6_large_tx << " tx of " << z.w2_chunks_per_tx << " x "
+         << z.w2_chunk / KiB << " KiB chunks\n\n";
+    md << "Throughput over all writers, from the first start to the last end (h5tx rows: open, commit, "
+          "close = flushed). h5tx processes: one redo store; threads: one store, one process; plain: each "
+          "process its own HDF5 file, fsync per transaction.\n\n"
+          "| writers | h5tx processes tx/s | MiB/s | scaling / 1 process | h5tx threads tx/s | processes / "
+          "threads | plain processes tx/s | h5tx processes / plain "
+          "|\n|---:|---:|---:|---:|---:|---:|---:|---:|\n";
+    for (int n : {1, 2, 4}) {
+      const std::string ns = std::to_string(n);
+      const std::string p = W + "/h5tx-procs-" + ns, t = W + "/h5tx-threads-" + ns,
+                        b = W + "/plain-procs-" + ns;
+      const double pt = metric(rows, p, "tx_per_s");
+      md << "| " << n << " | " << num(pt) << " | " << num(metric(rows, p, "mib_per_s")) << " | "
+         << num(pt / metric(rows, W + "/h5tx-procs-1", "tx_per_s")) << "x | "
+         << num(metric(rows, t, "tx_per_s")) << " | " << num(pt / metric(rows, t, "tx_per_s")) << "x | "
+         << num(metric(rows, b, "tx_per_s")) << " | " << num(pt / metric(rows, b, "tx_per_s")) << "x |\n";
+      for (const std::string& id : {p, t, b}) {
+        const std::string why = not_measured_reason(rows, id);
+        if (!why.empty() && find(rows, id)) md << "\n" << why << "\n";
+      }
     }
     md << "\n";
   }

@@ -35,6 +35,8 @@ Sizes Sizes::quick() {
   s.scale_small_mib = 16;
   s.scale_mid_mib = 32;
   s.scale_large_mib = 64;
+  s.w6_tx = 16;
+  s.w6_large_tx = 1;
   return s;
 }
 

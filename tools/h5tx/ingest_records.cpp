@@ -43,7 +43,8 @@ bool parse_u64(const std::string& s, uint64_t* out) {
 
 uint32_t parse_u32(const std::string& object, const std::string& what, const std::string& s) {
   uint64_t v = 0;
-  if (!parse_u64(s, &v) || v == 0 || v >= UINT32_MAX) bad(object, what + " '" + s + "' is not a number 1..2^32-2");
+  if (!parse_u64(s, &v) || v == 0 || v >= UINT32_MAX)
+    bad(object, what + " '" + s + "' is not a number 1..2^32-2");
   return uint32_t(v);
 }
 

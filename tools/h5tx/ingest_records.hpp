@@ -58,7 +58,7 @@ struct ProgressRef {
 
 // What the store records of ingest `id`.
 struct KnownIngest {
-  std::optional<RunInfo> running;  // its newest unfinished run, if any
+  std::optional<RunInfo> running;       // its newest unfinished run, if any
   std::optional<ProgressRef> progress;  // ... and where its marks are
   std::optional<RunInfo> finished;      // its finished record, if any
   uint32_t last_run = 0;                // greatest run number recorded
