@@ -23,7 +23,9 @@ inline std::string dump_state(h5tx::Transaction& tx) {
     for (const auto& n : tx.list_attributes(f, obj)) {
       h5tx::AttributeValue v = tx.get_attribute(f, obj, n);
       o << "  attr " << obj << "@" << n << " = "
-        << (v.is_string ? v.text : std::to_string(std::hash<std::string>()(std::string(v.bytes.begin(), v.bytes.end()))))
+        << (v.is_string
+                ? v.text
+                : std::to_string(std::hash<std::string>()(std::string(v.bytes.begin(), v.bytes.end()))))
         << "\n";
     }
   };
@@ -81,12 +83,14 @@ inline std::map<uint64_t, std::string> run_history_workload(h5tx::Store& store, 
         if (s.shape[0] < 48) tx.extend_dataset("a.h5", "/grid", {s.shape[0] + 8, s.shape[1]});
       } else if (what == 7) {
         std::string obj = rng() % 2 ? "/" : "/grid";
-        tx.set_attribute("a.h5", obj, "n" + std::to_string(rng() % 3), h5tx::AttributeValue::scalar<int64_t>(rng()));
+        tx.set_attribute("a.h5", obj, "n" + std::to_string(rng() % 3),
+                         h5tx::AttributeValue::scalar<int64_t>(rng()));
       } else if (what == 6) {
         std::string obj = rng() % 2 ? "/" : "/grid";
         std::string name = "n" + std::to_string(rng() % 3);
         auto names = tx.list_attributes("a.h5", obj);
-        if (std::find(names.begin(), names.end(), name) != names.end()) tx.delete_attribute("a.h5", obj, name);
+        if (std::find(names.begin(), names.end(), name) != names.end())
+          tx.delete_attribute("a.h5", obj, name);
       } else {
         bool b = have_b && rng() % 3 == 0;
         const char* f = b ? "b.h5" : "a.h5";

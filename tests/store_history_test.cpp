@@ -206,7 +206,8 @@ TEST_CASE("pack drops exactly the segments only older reads need, and keeps pinn
   // A retention slot (formats/history.md) holds pack back at its txid.
   Env::posix()->create_dir(home + "/slots");
   const uint64_t slot = txids[txids.size() * 3 / 4];
-  Env::posix()->write_file_atomic(home + "/slots/backup", "h5tx-slot 1 txid " + journal::txid_hex(slot) + "\n");
+  Env::posix()->write_file_atomic(home + "/slots/backup",
+                                  "h5tx-slot 1 txid " + journal::txid_hex(slot) + "\n");
   p.before = txids.back();
   ps = Store::pack(home, p);
   CHECK(ps.oldest == slot);
@@ -280,15 +281,15 @@ TEST_CASE("history sizes: appends cost records, overwrites the replaced chunks")
   StoreStats st = store->stats();
   double append_ratio = double(st.history_bytes) / double(data_bytes);
   WARN("history after an append-only ingest of " << data_bytes << " bytes: " << st.history_bytes
-                                                  << " bytes, ratio " << append_ratio);
+                                                 << " bytes, ratio " << append_ratio);
   CHECK(append_ratio < 0.01);
   uint64_t before = st.history_bytes;
   write_all();
   st = store->stats();
   double overwrite_ratio = double(st.history_bytes - before) / double(data_bytes);
-  WARN("history after overwriting every chunk once: " << (st.history_bytes - before)
-                                                      << " bytes for " << data_bytes
-                                                      << " replaced bytes, ratio " << overwrite_ratio);
+  WARN("history after overwriting every chunk once: " << (st.history_bytes - before) << " bytes for "
+                                                      << data_bytes << " replaced bytes, ratio "
+                                                      << overwrite_ratio);
   CHECK(overwrite_ratio >= 1.0);
   CHECK(overwrite_ratio < 1.02);
 }
@@ -358,8 +359,8 @@ TEST_CASE("h5tx.store: an unknown feature is refused, history round-trips") {
   auto store = Store::create(dir / "s", history_options());
   store->close();
   std::string text = Env::posix()->read_all(dir / "s/h5tx.store");
-  CHECK(text == "format = h5tx-store\nversion = 2\nmode = redo\nundo_page_size = 4096\nfeatures = history\n");
-  Env::posix()->write_file_atomic(dir / "s/h5tx.store", text + "");
+  CHECK(text ==
+        Env::posix()->read_all(std::string(H5TX_SOURCE_DIR) + "/formats/golden/h5tx.store-v2-history"));
   std::string bad = text;
   bad.replace(bad.find("history"), 7, "history,timetravel");
   Env::posix()->write_file_atomic(dir / "s/h5tx.store", bad);

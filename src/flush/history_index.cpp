@@ -22,7 +22,8 @@ void HistoryIndex::refresh() {
     // Removed by pack: its versions go too.
     const std::string path = path_join(dir_, *it);
     for (auto& kv : versions_)
-      for (auto v = kv.second.begin(); v != kv.second.end();) v = v->second.segment == path ? kv.second.erase(v) : ++v;
+      for (auto v = kv.second.begin(); v != kv.second.end();)
+        v = v->second.segment == path ? kv.second.erase(v) : ++v;
     it = loaded_.erase(it);
   }
   for (const std::string& name : now) {
@@ -85,24 +86,26 @@ std::optional<HistoryIndex::Version> HistoryIndex::at(const Key& k, uint64_t t) 
 std::optional<HistoryIndex::Version> HistoryIndex::file_at(const std::string& file, uint64_t t) {
   return at(Key{0, file, "", "", {}}, t);
 }
-std::optional<HistoryIndex::Version> HistoryIndex::dataset_at(const std::string& file, const std::string& path,
-                                                              uint64_t t) {
+std::optional<HistoryIndex::Version> HistoryIndex::dataset_at(const std::string& file,
+                                                              const std::string& path, uint64_t t) {
   return at(Key{1, file, path, "", {}}, t);
 }
-std::optional<HistoryIndex::Version> HistoryIndex::attribute_at(const std::string& file, const std::string& object,
+std::optional<HistoryIndex::Version> HistoryIndex::attribute_at(const std::string& file,
+                                                                const std::string& object,
                                                                 const std::string& name, uint64_t t) {
   return at(Key{2, file, object, name, {}}, t);
 }
-std::optional<HistoryIndex::Version> HistoryIndex::chunk_at(const std::string& file, const std::string& dataset,
-                                                            const Shape& coords, uint64_t t) {
+std::optional<HistoryIndex::Version> HistoryIndex::chunk_at(const std::string& file,
+                                                            const std::string& dataset, const Shape& coords,
+                                                            uint64_t t) {
   return at(Key{3, file, dataset, "", coords}, t);
 }
 
 std::vector<std::string> HistoryIndex::files() {
   MutexLock lock(mu_);
   std::vector<std::string> out;
-  for (auto it = versions_.lower_bound(Key{0, "", "", "", {}}); it != versions_.end() && std::get<0>(it->first) == 0;
-       ++it)
+  for (auto it = versions_.lower_bound(Key{0, "", "", "", {}});
+       it != versions_.end() && std::get<0>(it->first) == 0; ++it)
     if (!it->second.empty()) out.push_back(std::get<1>(it->first));
   return out;
 }
@@ -119,10 +122,9 @@ std::vector<std::string> HistoryIndex::datasets(const std::string& file) {
 std::vector<std::string> HistoryIndex::attributes(const std::string& file, const std::string& object) {
   MutexLock lock(mu_);
   std::vector<std::string> out;
-  for (auto it = versions_.lower_bound(Key{2, file, object, "", {}}); it != versions_.end() &&
-                                                                       std::get<0>(it->first) == 2 &&
-                                                                       std::get<1>(it->first) == file &&
-                                                                       std::get<2>(it->first) == object;
+  for (auto it = versions_.lower_bound(Key{2, file, object, "", {}});
+       it != versions_.end() && std::get<0>(it->first) == 2 && std::get<1>(it->first) == file &&
+       std::get<2>(it->first) == object;
        ++it)
     if (!it->second.empty()) out.push_back(std::get<3>(it->first));
   return out;

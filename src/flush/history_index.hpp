@@ -42,9 +42,10 @@ class HistoryIndex {
     std::string segment;  // path, for the chunk bytes
   };
   std::optional<Version> file_at(const std::string& file, uint64_t t) EXCLUDES(mu_);
-  std::optional<Version> dataset_at(const std::string& file, const std::string& path, uint64_t t) EXCLUDES(mu_);
-  std::optional<Version> attribute_at(const std::string& file, const std::string& object, const std::string& name,
-                                      uint64_t t) EXCLUDES(mu_);
+  std::optional<Version> dataset_at(const std::string& file, const std::string& path, uint64_t t)
+      EXCLUDES(mu_);
+  std::optional<Version> attribute_at(const std::string& file, const std::string& object,
+                                      const std::string& name, uint64_t t) EXCLUDES(mu_);
   std::optional<Version> chunk_at(const std::string& file, const std::string& dataset, const Shape& coords,
                                   uint64_t t) EXCLUDES(mu_);
   // The things with a recorded version: files, datasets of a file,

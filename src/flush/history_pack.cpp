@@ -31,9 +31,10 @@ uint64_t oldest_slot(Env& env, const std::string& home) {
     const std::string path = path_join(dir, name);
     std::string text = env.read_all(path, 4096);
     uint64_t t = 0;
-    if (text.size() != prefix.size() + 17 || text.compare(0, prefix.size(), prefix) != 0 || text.back() != '\n' ||
-        !journal::parse_txid_hex(text.substr(prefix.size(), 16), &t))
-      throw CorruptionError(path, "not a retention slot file ('h5tx-slot 1 txid <16 hex>'): pack refuses to guess");
+    if (text.size() != prefix.size() + 17 || text.compare(0, prefix.size(), prefix) != 0 ||
+        text.back() != '\n' || !journal::parse_txid_hex(text.substr(prefix.size(), 16), &t))
+      throw CorruptionError(path,
+                            "not a retention slot file ('h5tx-slot 1 txid <16 hex>'): pack refuses to guess");
     oldest = std::min(oldest, t);
   }
   return oldest;
@@ -62,7 +63,8 @@ PackResult pack_history(Env& env, const std::string& home, uint64_t before) {
   res.oldest = oldest;
   // After OLDEST is durable: an as-of reader registering from now on reads
   // it and is refused below it; one registered before shows here.
-  uint64_t pinned = procs::oldest_registered(&env, path_join(home, procs::kDirName), nullptr, procs::kAsOfPrefix);
+  uint64_t pinned =
+      procs::oldest_registered(&env, path_join(home, procs::kDirName), nullptr, procs::kAsOfPrefix);
   res.limit = std::min(oldest, pinned);
   bool removed = false;
   for (const std::string& name : env.list_dir(dir)) {

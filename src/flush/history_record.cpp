@@ -53,7 +53,8 @@ class Running {
     return specs_[key] = s;
   }
 
-  std::optional<AttributeValue>& attr(const std::string& f, const std::string& object, const std::string& name) {
+  std::optional<AttributeValue>& attr(const std::string& f, const std::string& object,
+                                      const std::string& name) {
     auto key = std::make_tuple(f, object, name);
     auto it = attrs_.find(key);
     if (it != attrs_.end()) return it->second;
@@ -115,7 +116,8 @@ class Running {
 
 }  // namespace
 
-HistoryRecorder::HistoryRecorder(Env* env, std::string history_dir) : env_(env), dir_(std::move(history_dir)) {
+HistoryRecorder::HistoryRecorder(Env* env, std::string history_dir)
+    : env_(env), dir_(std::move(history_dir)) {
   for (const std::string& name : env_->list_dir(dir_)) {
     uint64_t first = 0, last = 0;
     if (journal::parse_segment_name(name, &first, &last)) {

@@ -113,8 +113,8 @@ HistorySegment read_segment(Env& env, const std::string& path) {
   uint64_t records_at = fr.u64("records offset");
   uint64_t sum = fr.u64("records checksum");
   if (records_at < kHeaderSize || records_at > size - kFooterSize)
-    throw CorruptionError(path, "history segment: records offset " + std::to_string(records_at) +
-                                    " out of range");
+    throw CorruptionError(path,
+                          "history segment: records offset " + std::to_string(records_at) + " out of range");
   std::string rec(size - kFooterSize - records_at, '\0');
   if (!rec.empty() && file->read(records_at, &rec[0], rec.size()) != rec.size())
     throw CorruptionError(path, "history segment: short read");
@@ -179,8 +179,8 @@ uint64_t decode_oldest(const std::string& text, const std::string& path) {
   uint64_t t = 0;
   const std::string hex = text.size() == prefix.size() + 17 ? text.substr(prefix.size(), 16) : "";
   // 0: a store created with history keeps everything from its start.
-  if (text.size() != prefix.size() + 17 || text.compare(0, prefix.size(), prefix) != 0 || text.back() != '\n' ||
-      (hex != std::string(16, '0') && !parse_txid_hex(hex, &t)))
+  if (text.size() != prefix.size() + 17 || text.compare(0, prefix.size(), prefix) != 0 ||
+      text.back() != '\n' || (hex != std::string(16, '0') && !parse_txid_hex(hex, &t)))
     throw CorruptionError(path, "not a history OLDEST file ('h5tx-history 1 oldest <16 hex>')");
   return t;
 }

@@ -10,8 +10,8 @@ namespace {
 // The names seen now, corrected by each name's recorded version at t
 // (present or absent) where there is one.
 template <class At>
-std::vector<std::string> names_at(const std::vector<std::string>& now, const std::vector<std::string>& recorded,
-                                  At at) {
+std::vector<std::string> names_at(const std::vector<std::string>& now,
+                                  const std::vector<std::string>& recorded, At at) {
   std::set<std::string> out(now.begin(), now.end());
   for (const std::string& n : recorded) {
     auto v = at(n);
@@ -42,10 +42,12 @@ std::vector<std::string> HistoryView::list_files(uint64_t t) {
 std::vector<std::string> HistoryView::list_datasets(const std::string& file, uint64_t t) {
   std::vector<std::string> now = view_->list_datasets(file, t);
   index_->refresh();
-  return names_at(now, index_->datasets(file), [&](const std::string& d) { return index_->dataset_at(file, d, t); });
+  return names_at(now, index_->datasets(file),
+                  [&](const std::string& d) { return index_->dataset_at(file, d, t); });
 }
 
-std::optional<DatasetSpec> HistoryView::dataset_spec(const std::string& file, const std::string& path, uint64_t t) {
+std::optional<DatasetSpec> HistoryView::dataset_spec(const std::string& file, const std::string& path,
+                                                     uint64_t t) {
   std::optional<DatasetSpec> now = view_->dataset_spec(file, path, t);
   index_->refresh();
   if (auto v = index_->dataset_at(file, path, t)) {
@@ -74,7 +76,8 @@ std::optional<AttributeValue> HistoryView::attribute(const std::string& file, co
   return now;
 }
 
-bool HistoryView::read_chunk_stored(const ChunkKey& key, uint64_t t, std::string* stored, uint32_t* filter_mask) {
+bool HistoryView::read_chunk_stored(const ChunkKey& key, uint64_t t, std::string* stored,
+                                    uint32_t* filter_mask) {
   bool now = view_->read_chunk_stored(key, t, stored, filter_mask);
   index_->refresh();
   if (auto v = index_->chunk_at(key.file, key.dataset, key.coords, t)) {

@@ -23,12 +23,14 @@ class HistoryView : public CommittedReads {
   bool file_exists(const std::string& file, uint64_t t) override;
   std::vector<std::string> list_files(uint64_t t) override;
   std::vector<std::string> list_datasets(const std::string& file, uint64_t t) override;
-  std::optional<DatasetSpec> dataset_spec(const std::string& file, const std::string& path, uint64_t t) override;
+  std::optional<DatasetSpec> dataset_spec(const std::string& file, const std::string& path,
+                                          uint64_t t) override;
   std::vector<std::string> attribute_names(const std::string& file, const std::string& object,
                                            uint64_t t) override;
   std::optional<AttributeValue> attribute(const std::string& file, const std::string& object,
                                           const std::string& name, uint64_t t) override;
-  bool read_chunk_stored(const ChunkKey& key, uint64_t t, std::string* stored, uint32_t* filter_mask) override;
+  bool read_chunk_stored(const ChunkKey& key, uint64_t t, std::string* stored,
+                         uint32_t* filter_mask) override;
 
  private:
   CommittedView* view_;
