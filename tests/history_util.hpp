@@ -4,6 +4,7 @@
 #pragma once
 
 #include <cstdint>
+#include <algorithm>
 #include <functional>
 #include <map>
 #include <random>
@@ -53,12 +54,15 @@ inline std::string dump_state(h5tx::Transaction& tx) {
 }
 
 // `n` transactions on `store` (seeded): the state after each, by txid.
-inline std::map<uint64_t, std::string> run_history_workload(h5tx::Store& store, int n, uint32_t seed) {
+// `dump` describes the state (default: dump_state).
+inline std::map<uint64_t, std::string> run_history_workload(
+    h5tx::Store& store, int n, uint32_t seed,
+    const std::function<std::string(h5tx::Transaction&)>& dump = dump_state) {
   std::map<uint64_t, std::string> recorded;
   std::mt19937 rng(seed);
   auto record = [&](uint64_t txid) {
     auto r = store.begin(h5tx::read_only_tx());
-    recorded[txid] = dump_state(r);
+    recorded[txid] = dump(r);
   };
   {
     auto tx = store.begin();

@@ -88,7 +88,8 @@ TEST_CASE("history segment: golden file, round trip") {
   std::string path = write_golden_segment(dir.path());
   CHECK(path_basename(path) == "0000000000000010-0000000000000011.seg");
   std::string bytes = Env::posix()->read_all(path);
-  if (std::getenv("H5TX_WRITE_GOLDEN")) Env::posix()->write_file_atomic(golden_path("history-segment-v1.bin"), bytes);
+  if (std::getenv("H5TX_WRITE_GOLDEN"))
+    Env::posix()->write_file_atomic(golden_path("history-segment-v1.bin"), bytes);
   CHECK(bytes == Env::posix()->read_all(golden_path("history-segment-v1.bin")));
   HistorySegment seg = read_segment(*Env::posix(), golden_path("history-segment-v1.bin"));
   REQUIRE(seg.records.size() == 6);

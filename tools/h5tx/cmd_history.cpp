@@ -22,7 +22,8 @@ uint64_t parse_txid_arg(const std::string& s, const char* what) {
 // "90" or "90s", "15m", "12h", "7d".
 std::chrono::microseconds parse_age(const std::string& s) {
   size_t digits = std::min(s.find_first_not_of("0123456789"), s.size());
-  if (digits == 0 || digits > 12) throw UsageError("--older-than " + s + " is not a duration (N, Ns, Nm, Nh or Nd)");
+  if (digits == 0 || digits > 12)
+    throw UsageError("--older-than " + s + " is not a duration (N, Ns, Nm, Nh or Nd)");
   std::string unit = digits == s.size() ? "s" : s.substr(digits);
   uint64_t n = std::stoull(s.substr(0, digits));
   uint64_t scale = unit == "s" ? 1 : unit == "m" ? 60 : unit == "h" ? 3600 : unit == "d" ? 86400 : 0;
@@ -49,7 +50,8 @@ int run_history(const Args& a) {
 }
 
 int run_pack(const Args& a) {
-  if (a.has("before") == a.has("older-than")) throw UsageError("pack needs exactly one of --before and --older-than");
+  if (a.has("before") == a.has("older-than"))
+    throw UsageError("pack needs exactly one of --before and --older-than");
   PackOptions p;
   if (a.has("before"))
     p.before = parse_txid_arg(a.get("before"), "--before");
@@ -57,11 +59,11 @@ int run_pack(const Args& a) {
     p.older_than = parse_age(a.get("older-than"));
   PackStats r = Store::pack(a.positional[0], p);
   if (a.flags.count("json")) {
-    std::printf(
-        "{\"oldest\": \"%s\", \"limit\": \"%s\", \"segments_removed\": %" PRIu64 ", \"bytes_removed\": %" PRIu64
-        ", \"segments_kept\": %" PRIu64 ", \"bytes_kept\": %" PRIu64 "}\n",
-        hex16(r.oldest).c_str(), hex16(r.limit).c_str(), r.segments_removed, r.bytes_removed, r.segments_kept,
-        r.bytes_kept);
+    std::printf("{\"oldest\": \"%s\", \"limit\": \"%s\", \"segments_removed\": %" PRIu64
+                ", \"bytes_removed\": %" PRIu64 ", \"segments_kept\": %" PRIu64 ", \"bytes_kept\": %" PRIu64
+                "}\n",
+                hex16(r.oldest).c_str(), hex16(r.limit).c_str(), r.segments_removed, r.bytes_removed,
+                r.segments_kept, r.bytes_kept);
     return 0;
   }
   std::printf("packed %s: removed %" PRIu64 " history segments (%s), kept %" PRIu64
