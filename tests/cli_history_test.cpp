@@ -40,8 +40,8 @@ std::string h5py_view(Transaction& tx) {
       tx.read<uint32_t>(f, d, {0, 0}, s.shape, v.data());
       uint64_t sum = 0;
       for (size_t i = 0; i < v.size(); i++) sum += uint64_t(v[i]) * uint64_t(i + 1);
-      lines.push_back("/" + f + d + " shape " + std::to_string(s.shape[0]) + "x" + std::to_string(s.shape[1]) +
-                      " sum " + std::to_string(sum));
+      lines.push_back("/" + f + d + " shape " + std::to_string(s.shape[0]) + "x" +
+                      std::to_string(s.shape[1]) + " sum " + std::to_string(sum));
       attrs(f, d, "/" + f + d);
     }
   }
