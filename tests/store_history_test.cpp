@@ -3,7 +3,10 @@
 // and overwrites; pack; switching history on and off; the errors.
 #include <catch2/catch.hpp>
 
+#include <atomic>
 #include <map>
+#include <mutex>
+#include <thread>
 #include <random>
 #include <sstream>
 
@@ -365,4 +368,46 @@ TEST_CASE("h5tx.store: an unknown feature is refused, history round-trips") {
   bad.replace(bad.find("history"), 7, "history,timetravel");
   Env::posix()->write_file_atomic(dir / "s/h5tx.store", bad);
   CHECK_THROWS_WITH(Store::open(dir / "s"), Catch::Contains("feature 'timetravel'"));
+}
+
+TEST_CASE("as of reads in one thread while another commits and the flusher replaces versions") {
+  TempDir dir;
+  Options o = history_options();
+  o.flush_batch_transactions = 1;
+  auto store = Store::create(dir / "store", o);
+  std::mutex mu;
+  std::map<uint64_t, std::string> recorded;
+  std::atomic<bool> done{false};
+  std::thread writer([&] {
+    std::map<uint64_t, std::string> all = run_history_workload(*store, 40, 17, [&](Transaction& tx) {
+      std::string s = dump_state(tx);
+      std::lock_guard<std::mutex> l(mu);
+      recorded[tx.snapshot()] = s;
+      return s;
+    });
+    done = true;
+  });
+  std::mt19937 rng(3);
+  int checked = 0, mismatches = 0;
+  while (!done || checked < 20) {
+    uint64_t txid = 0;
+    std::string want;
+    {
+      std::lock_guard<std::mutex> l(mu);
+      if (recorded.empty()) continue;
+      auto it = recorded.begin();
+      std::advance(it, rng() % recorded.size());
+      txid = it->first;
+      want = it->second;
+    }
+    TxOptions t = read_only_tx();
+    t.as_of = txid;
+    auto tx = store->begin(t);
+    if (dump_state(tx) != want) mismatches++;
+    checked++;
+  }
+  writer.join();
+  INFO(checked << " as-of reads checked");
+  CHECK(mismatches == 0);
+  CHECK(checked >= 20);
 }
