@@ -14,27 +14,17 @@
 #include "h5tx/error.hpp"
 #include "h5tx/store.hpp"
 #include "store/redo_store.hpp"
+#include "pair_store_util.hpp"
 #include "test_util.hpp"
 
 using namespace h5tx;
 
 namespace {
 
-constexpr uint64_t kChunk = 256;  // u32 elements per chunk
-const char* kFile = "r.h5";
-const char* kDs = "/pair";
-
-std::vector<uint8_t> filled(uint32_t v) {
-  std::vector<uint32_t> w(kChunk, v);
-  const uint8_t* p = reinterpret_cast<const uint8_t*>(w.data());
-  return std::vector<uint8_t>(p, p + w.size() * 4);
-}
-
-uint32_t first_value(const std::vector<uint8_t>& b) {
-  uint32_t v;
-  std::memcpy(&v, b.data(), 4);
-  return v;
-}
+using pair_test::filled;
+using pair_test::first_value;
+using pair_test::kChunk;
+using pair_test::wait_status;
 
 bool uniform(const std::vector<uint8_t>& b) {
   for (size_t i = 0; i + 4 <= b.size(); i += 4)
@@ -60,44 +50,12 @@ Options reader_options() {
 
 // A store with r.h5:/pair (2 chunks), both chunks holding 1.
 void make_store(const std::string& home) {
-  auto s = Store::create(home, writer_options());
-  auto tx = s->begin();
-  tx.create_file(kFile);
-  DatasetSpec spec;
-  spec.dtype = DType::U32;
-  spec.shape = {2 * kChunk};
-  spec.chunk = {kChunk};
-  tx.create_dataset(kFile, kDs, spec);
-  tx.write_chunk(kFile, kDs, {0}, filled(1));
-  tx.write_chunk(kFile, kDs, {1}, filled(1));
-  tx.commit();
-  s->close();
-}
-
-int wait_status(pid_t pid) {
-  int st = 0;
-  ::waitpid(pid, &st, 0);
-  return WIFEXITED(st) ? WEXITSTATUS(st) : 128 + WTERMSIG(st);
+  pair_test::make_pair_store(home, writer_options(), kFile, kDs);
 }
 
 // Commits values 2..last, each transaction writing both chunks.
 [[noreturn]] void writer_main(const std::string& home, uint32_t last) {
-  try {
-    auto s = Store::open(home, writer_options());
-    for (uint32_t v = 2; v <= last; v++) {
-      TxOptions to;
-      to.check_conflicts = false;
-      auto tx = s->begin(to);
-      tx.write_chunk(kFile, kDs, {0}, filled(v));
-      tx.write_chunk(kFile, kDs, {1}, filled(v));
-      tx.commit();
-    }
-    s->close();
-    ::_exit(0);
-  } catch (const std::exception& e) {
-    std::fprintf(stderr, "writer: %s\n", e.what());
-    ::_exit(1);
-  }
+  pair_test::writer_main(home, writer_options(), kFile, kDs, last);
 }
 
 // Reads both chunks in one transaction after another until it sees `last`:

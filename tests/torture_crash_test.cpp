@@ -6,9 +6,15 @@
 // the recovery-crash budget (default: 3 seeds, 1000 recovery crashes per scenario).
 #include <catch2/catch.hpp>
 
+#include <map>
+#include <set>
+#include <tuple>
+
+#include "h5tx/error.hpp"
 #include "h5tx/store.hpp"
 #include "h5tx/undo.hpp"
 #include "hdf5/handle.hpp"
+#include "journal/history_segment.hpp"
 #include "test_util.hpp"
 #include "torture_harness.hpp"
 #include "torture_ledger.hpp"
@@ -171,6 +177,170 @@ Scenario flush_batch() {
   return s;
 }
 
+// History (formats/history.md). The chunk values visible as of every txid
+// from OLDEST up, in txid order with repeats dropped: must be the states
+// after each committed transaction (state 0: before the first), from the
+// one OLDEST shows on. Catalog versions ride along: the extend must show
+// exactly from its txid on (a chunk beyond the old extent is unreadable).
+std::vector<std::string> check_history(FaultEnv& env, const std::vector<TxRecord>& prepared,
+                                       const Outcome& out, bool packed) {
+  std::vector<std::string> problems;
+  std::vector<TxRecord> all = prepared;
+  all.insert(all.end(), out.committed.begin(), out.committed.end());
+  std::set<std::tuple<std::string, std::string, Shape>> keys;
+  for (const auto& r : all)
+    for (const auto& w : r.writes) keys.insert({w.file, w.dataset, w.coords});
+  auto state_text = [&](std::map<std::tuple<std::string, std::string, Shape>, std::vector<uint8_t>>& m) {
+    std::string t;
+    for (const auto& k : keys) {
+      auto it = m.find(k);
+      t += it == m.end() ? std::string("-") : std::string(it->second.begin(), it->second.end());
+      t += "|";
+    }
+    return t;
+  };
+  std::vector<std::string> expected;
+  {
+    std::map<std::tuple<std::string, std::string, Shape>, std::vector<uint8_t>> m;
+    expected.push_back(state_text(m));
+    for (const auto& r : all) {
+      for (const auto& w : r.writes) m[{w.file, w.dataset, w.coords}] = w.after;
+      expected.push_back(state_text(m));
+    }
+  }
+  Options o = torture_options(env, Mode::Redo);
+  o.read_only = true;
+  auto store = Store::open("/store", o);
+  uint64_t oldest = store->stats().history_oldest;
+  std::vector<std::string> seen;
+  for (uint64_t t = oldest; t < oldest + 100000; t++) {
+    TxOptions a = read_only_tx();
+    a.as_of = t;
+    std::unique_ptr<Transaction> tx;
+    try {
+      tx = std::make_unique<Transaction>(store->begin(a));
+    } catch (const InvalidArgumentError&) {
+      break;  // not committed: past the newest
+    } catch (const Error& e) {
+      problems.push_back("history: as of txid " + std::to_string(t) + ": " + e.what());
+      break;
+    }
+    std::map<std::tuple<std::string, std::string, Shape>, std::vector<uint8_t>> m;
+    try {
+      auto files = tx->list_files();
+      for (const auto& k : keys) {
+        const auto& [f, d, c] = k;
+        if (std::find(files.begin(), files.end(), f) == files.end()) continue;
+        auto ds = tx->list_datasets(f);
+        if (std::find(ds.begin(), ds.end(), d) == ds.end()) continue;
+        DatasetSpec sp = tx->dataset_spec(f, d);
+        bool inside = true;
+        for (size_t i = 0; i < c.size(); i++) inside = inside && c[i] * sp.chunk[i] < sp.shape[i];
+        if (!inside) continue;
+        std::vector<uint8_t> v = tx->read_chunk(f, d, c);
+        if (v != kFill) m[k] = v;
+      }
+    } catch (const Error& e) {
+      problems.push_back("history: reading as of txid " + std::to_string(t) + ": " + e.what());
+      break;
+    }
+    std::string text = state_text(m);
+    if (seen.empty() || seen.back() != text) seen.push_back(text);
+  }
+  if (!packed && oldest != 0) problems.push_back("history: OLDEST moved without a pack");
+  // The states seen must be a suffix of the expected sequence ending with
+  // the newest (an in-flight transaction may have committed too).
+  std::vector<std::string> with_inflight = expected;
+  if (out.in_flight) {
+    std::map<std::tuple<std::string, std::string, Shape>, std::vector<uint8_t>> m;
+    for (const auto& r : all)
+      for (const auto& w : r.writes) m[{w.file, w.dataset, w.coords}] = w.after;
+    for (const auto& w : out.in_flight->writes) m[{w.file, w.dataset, w.coords}] = w.after;
+    with_inflight.push_back(state_text(m));
+  }
+  auto is_suffix = [&](const std::vector<std::string>& exp) {
+    if (seen.empty() || seen.size() > exp.size()) return false;
+    return std::equal(seen.begin(), seen.end(), exp.end() - seen.size());
+  };
+  if (problems.empty() && !is_suffix(expected) && !is_suffix(with_inflight))
+    problems.push_back("history: the states as of the retained txids (" + std::to_string(seen.size()) +
+                       " distinct) are not the committed sequence (" + std::to_string(expected.size()) + ")");
+  if (problems.empty() && !packed && seen.size() < expected.size())
+    problems.push_back("history: states lost without a pack (" + std::to_string(seen.size()) + " of " +
+                       std::to_string(expected.size()) + ")");
+  return problems;
+}
+
+// A redo store with history, three committed transactions overwriting
+// chunks and extending the dataset, left unflushed: act = recovery + the
+// flush that moves the replaced versions into history/.
+Scenario history_flush(bool pack) {
+  Scenario s;
+  s.name = pack ? "history-pack-redo" : "history-flush-redo";
+  s.mode = Mode::Redo;
+  s.prepare = [pack](FaultEnv& env) {
+    Options o = torture_options(env, Mode::Redo);
+    o.history = true;
+    auto store = Store::create("/store", o);
+    std::vector<TxRecord> recs;
+    DatasetSpec sp = spec_2d();
+    sp.shape = {32, 64};
+    sp.max_shape = {64, 64};
+    {
+      TxRecord rec;
+      rec.created_files = {"f.h5"};
+      rec.writes = {cw("f.h5", "/d", {0, 0}, 1), cw("f.h5", "/d", {1, 1}, 2)};
+      auto tx = store->begin();
+      tx.create_file("f.h5");
+      tx.create_dataset("f.h5", "/d", sp);
+      write_all(tx, rec);
+      tx.commit();
+      recs.push_back(rec);
+    }
+    store->flush();
+    for (uint32_t i = 0; i < 3; ++i) {
+      TxRecord rec;
+      rec.writes = {cw("f.h5", "/d", {0, 0}, 10 + i, recs.back().writes[0].after)};
+      if (i == 1) rec.writes.push_back(cw("f.h5", "/d", {3, 2}, 20));  // beyond the old extent
+      if (i == 2) rec.writes.push_back(cw("f.h5", "/d", {1, 1}, 30, bytes(kChunkBytes, 2)));
+      auto tx = store->begin();
+      if (i == 1) tx.extend_dataset("f.h5", "/d", {64, 64});
+      write_all(tx, rec);
+      tx.commit();
+      recs.push_back(rec);
+      if (pack) store->flush();
+    }
+    power_cut_with_open_store(env, std::move(store));
+    return recs;
+  };
+  if (pack) {
+    s.act = [](FaultEnv& env, Outcome&) {
+      // Keeps reads as of the txid before the newest segment's: drops the others.
+      uint64_t newest = 0;
+      for (const auto& n : env.list_dir("/store/history")) {
+        uint64_t first = 0, last = 0;
+        if (journal::parse_segment_name(n, &first, &last)) newest = std::max(newest, last);
+      }
+      PackOptions p;
+      p.before = newest - 1;
+      Store::pack("/store", p, torture_options(env, Mode::Redo));
+    };
+  } else {
+    s.act = [](FaultEnv& env, Outcome&) {
+      auto store = open(env, Mode::Redo);
+      store->flush();
+      store->close();
+    };
+  }
+  Scenario plain = s;
+  s.check = [plain, pack](FaultEnv& env, const std::vector<TxRecord>& prepared, const Outcome& out) {
+    std::vector<std::string> problems = check_state(env, plain, prepared, out);
+    for (auto& p : check_history(env, prepared, out, pack)) problems.push_back(p);
+    return problems;
+  };
+  return s;
+}
+
 // The sec2j seed scenario on a bare HDF5 file under the undo driver: one
 // transaction creates group bbic/volume/0 with attribute width = 640 and
 // overwrites a dataset. After recovery the file opens and shows all of it
@@ -310,6 +480,12 @@ TEST_CASE("crash points: commits into recycled directories (redo)") {
 TEST_CASE("crash points: commits into recycled spill files (redo)") {
   run_scenario(recycled_dirs(true));
 }
+TEST_CASE("crash points: a flush that moves replaced versions into history (redo)") {
+  run_scenario(history_flush(false));
+}
+TEST_CASE("crash points: pack of history (redo)") {
+  run_scenario(history_flush(true));
+}
 TEST_CASE("crash points: small transaction over one file (undo)") {
   run_scenario(small_transaction(Mode::Undo));
 }
@@ -338,6 +514,9 @@ TEST_CASE("injected I/O errors: three files (undo)") {
 }
 TEST_CASE("injected I/O errors: three files with catalog operations (redo)") {
   run_errors(three_files_with_catalog(Mode::Redo));
+}
+TEST_CASE("injected I/O errors: a flush into history (redo)") {
+  run_errors(history_flush(false));
 }
 TEST_CASE("injected I/O errors: undo driver transaction on a bare HDF5 file") {
   run_errors(bare_undo_file());

@@ -44,6 +44,14 @@ struct Options {
   bool background_flusher = true;  // false: only flush() applies the journal
   // Undo driver page size for before-images (undo mode and the flusher).
   size_t undo_page_size = 4096;
+  // Redo mode: keep history (docs/user-guide.md, "History"): the versions
+  // the flusher replaces go to HOME/history/, so that a read-only
+  // transaction can read the store as of an older txid (TxOptions::as_of).
+  // create(): unset is off. open(): unset keeps the store's setting; set,
+  // a read-write open switches it (on: history starts at the store's
+  // newest txid; off: all history is deleted). InvalidArgumentError in undo
+  // mode and for a read-only open that would switch it.
+  std::optional<bool> history;
 };
 
 struct TxOptions {
@@ -54,6 +62,20 @@ struct TxOptions {
   // transaction, for a writer to finish committing). Negative: forever.
   std::chrono::milliseconds timeout{10000};
   bool check_conflicts = true;  // redo mode: false = blind writes, last committer wins
+  // Redo store with history: a read-only transaction that reads the store
+  // as it was when this txid committed (read_only must be set). NotFoundError
+  // naming the oldest retained txid if it is older than the history kept,
+  // InvalidArgumentError if it is not committed yet; InvalidArgumentError
+  // without history. Pack never drops what an open one needs.
+  std::optional<uint64_t> as_of;
+};
+
+// What Store::pack drops: history only reads as of txids before `before`
+// need, or (older_than) before the newest txid committed longer ago than
+// that. Exactly one is set.
+struct PackOptions {
+  std::optional<uint64_t> before;
+  std::optional<std::chrono::microseconds> older_than;
 };
 
 // The options of a read-only transaction: store->begin(h5tx::read_only_tx()).

@@ -151,6 +151,15 @@ class H5TX_EXPORT Store {
   // such transaction, InvalidArgumentError in undo mode.
   static void quarantine(const std::string& home, uint64_t txid, const Options& options = {});
 
+  // A redo store with history (Options::history): drops the history that
+  // only reads as of txids before the limit need (PackOptions); reads as of
+  // those are refused afterwards (NotFoundError naming the oldest left).
+  // Online: runs beside a writer process and readers without the store's
+  // LOCK (it changes only HOME/history/), never drops what an open as-of
+  // transaction or a retention slot (HOME/slots/) needs, and is crash-safe
+  // (docs/user-guide.md, "History"). InvalidArgumentError without history.
+  static PackStats pack(const std::string& home, const PackOptions& what, const Options& options = {});
+
   ~Store();
   Store(const Store&) = delete;
   Store& operator=(const Store&) = delete;

@@ -121,6 +121,22 @@ struct StoreStats {
   // Data files the flusher waits for because another process (an h5py or
   // h5dump reader) has them open (HDF5's file lock); the other files go on.
   std::vector<std::string> waiting_for;
+  // Redo stores with history (Options::history): the oldest txid reads may
+  // ask for (TxOptions::as_of), and the segments of HOME/history/.
+  bool history = false;
+  uint64_t history_oldest = 0;
+  uint64_t history_segments = 0;
+  uint64_t history_bytes = 0;
+};
+
+// What Store::pack did (docs/user-guide.md, "History").
+struct PackStats {
+  uint64_t oldest = 0;  // the oldest txid reads may ask for afterwards
+  uint64_t limit = 0;  // segments replaced at or before this txid went (as-of readers and slots may lower it)
+  uint64_t segments_removed = 0;
+  uint64_t bytes_removed = 0;
+  uint64_t segments_kept = 0;
+  uint64_t bytes_kept = 0;
 };
 
 }  // namespace h5tx

@@ -110,7 +110,10 @@ class Store:
     ``max_unflushed_transactions`` (256), ``max_unflushed_bytes`` (1 GiB),
     ``flush_batch_transactions`` (32), ``flush_batch_bytes`` (256 MiB),
     ``flush_delay`` (0.2), ``spill_bytes`` (64 MiB), ``spill_chunk_bytes``
-    (256 KiB), ``background_flusher`` (True), ``undo_page_size`` (4096).
+    (256 KiB), ``background_flusher`` (True), ``undo_page_size`` (4096),
+    ``history`` (redo mode: keep history for ``begin(as_of=txid)``; create:
+    default False; open: None keeps the store's setting, True/False switches
+    it at a read-write open, False deleting all history).
     """
 
     def __init__(self, impl: "_lib.Store") -> None:
@@ -153,12 +156,31 @@ class Store:
         """True once :meth:`close` was called."""
         return self._impl.closed
 
-    def begin(self, read_only: bool = False, timeout: float = 10, check_conflicts: bool = True) -> "Transaction":
+    def begin(self, read_only: bool = False, timeout: float = 10, check_conflicts: bool = True,
+              as_of: int | None = None) -> "Transaction":
         """Start a transaction. ``read_only``: reads only (undo mode lets many run
         beside the writer). ``timeout`` (undo mode): seconds to wait for the writer
         slot, negative for ever. ``check_conflicts`` (redo mode): False for blind
-        writes, last committer wins."""
-        return Transaction(self._impl.begin(bool(read_only), float(timeout), bool(check_conflicts)), self)
+        writes, last committer wins. ``as_of``: a read-only transaction (implies
+        ``read_only``) reading the store as it was when that txid committed (a
+        store with history); NotFoundError naming the oldest txid kept if it is
+        older, InvalidArgumentError if it is not committed."""
+        if as_of is not None:
+            read_only = True
+            as_of = int(as_of)
+        return Transaction(self._impl.begin(bool(read_only), float(timeout), bool(check_conflicts), as_of), self)
+
+    @staticmethod
+    def pack(home: str, before: int | None = None, older_than: float | None = None, **options) -> dict:
+        """A store with history: drop the history only reads as of txids before
+        ``before`` (or before the newest txid committed more than ``older_than``
+        seconds ago) need; online (beside a writer process), keeping what open
+        as-of transactions and retention slots need. Returns what it did
+        (oldest, limit, segments_removed, bytes_removed, segments_kept, bytes_kept)."""
+        if (before is None) == (older_than is None):
+            raise TypeError("pack needs exactly one of before and older_than")
+        return _lib.Store.pack(str(home), None if before is None else int(before),
+                               None if older_than is None else float(older_than), _options(None, options))
 
     def flush(self) -> None:
         """Redo mode: return when every committed transaction is in ``data/``

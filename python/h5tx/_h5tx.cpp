@@ -336,6 +336,18 @@ PYBIND11_MODULE(_h5tx, m) {
       .def_readwrite("background_flusher", &Options::background_flusher)
       .def_readwrite("undo_page_size", &Options::undo_page_size)
       .def_property(
+          "history",
+          [](const Options& o) -> py::object {
+            if (!o.history) return py::none();
+            return py::bool_(*o.history);
+          },
+          [](Options& o, py::object v) {
+            if (v.is_none())
+              o.history.reset();
+            else
+              o.history = v.cast<bool>();
+          })
+      .def_property(
           "mode",
           [](const Options& o) -> py::object {
             if (!o.mode) return py::none();
@@ -513,6 +525,26 @@ PYBIND11_MODULE(_h5tx, m) {
                     s->store = Store::open(home, o);
                     return s;
                   })
+      .def_static("pack",
+                  [](const std::string& home, py::object before, py::object older_than, const Options& o) {
+                    PackOptions p;
+                    if (!before.is_none()) p.before = before.cast<uint64_t>();
+                    if (!older_than.is_none())
+                      p.older_than = std::chrono::microseconds(int64_t(older_than.cast<double>() * 1e6));
+                    PackStats r;
+                    {
+                      py::gil_scoped_release nogil;
+                      r = Store::pack(home, p, o);
+                    }
+                    py::dict d;
+                    d["oldest"] = r.oldest;
+                    d["limit"] = r.limit;
+                    d["segments_removed"] = r.segments_removed;
+                    d["bytes_removed"] = r.bytes_removed;
+                    d["segments_kept"] = r.segments_kept;
+                    d["bytes_kept"] = r.bytes_kept;
+                    return d;
+                  })
       .def_static("quarantine",
                   [](const std::string& home, uint64_t txid, const Options& o) {
                     py::gil_scoped_release nogil;
@@ -524,11 +556,12 @@ PYBIND11_MODULE(_h5tx, m) {
       .def_property_readonly("home", [](PyStore& s) { return s.get("home").home(); })
       .def("data_path", [](PyStore& s, const std::string& f) { return s.get("data_path").data_path(f); })
       .def("begin",
-           [](PyStore& s, bool read_only, double timeout, bool check_conflicts) {
+           [](PyStore& s, bool read_only, double timeout, bool check_conflicts, py::object as_of) {
              TxOptions o;
              o.read_only = read_only;
              o.timeout = to_ms(timeout, "timeout");
              o.check_conflicts = check_conflicts;
+             if (!as_of.is_none()) o.as_of = as_of.cast<uint64_t>();
              auto t = std::make_shared<PyTransaction>();
              t->read_only = read_only;
              with_store(s, "begin", [&](Store& st) {
@@ -559,6 +592,10 @@ PYBIND11_MODULE(_h5tx, m) {
              d["last_txid"] = st.last_txid;
              d["flusher_state"] = st.flusher_state;
              d["waiting_for"] = st.waiting_for;
+             d["history"] = st.history;
+             d["history_oldest"] = st.history_oldest;
+             d["history_segments"] = st.history_segments;
+             d["history_bytes"] = st.history_bytes;
              return d;
            })
       .def("pending",

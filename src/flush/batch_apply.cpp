@@ -137,10 +137,11 @@ void apply_file_locked(Env& env, DataFiles& files, const std::string& file, cons
 
 std::vector<journal::Manifest> apply_batch(Env& env, DataFiles& files, const std::string& journal_dir,
                                            const std::vector<BatchTx>& batch, BatchStats* stats,
-                                           const WaitForFiles& wait_busy) {
+                                           const WaitForFiles& wait_busy, const BeforeApply& before_apply) {
   std::vector<journal::Manifest> manifests;
   manifests.reserve(batch.size());
   for (const auto& t : batch) manifests.push_back(journal::read_manifest(env, t.dir, t.txid));
+  if (before_apply) before_apply(batch, manifests);
 
   std::map<std::string, FilePlan> plans;
   for (size_t i = 0; i < manifests.size(); i++) {

@@ -50,6 +50,11 @@ class FlushInterrupted : public std::runtime_error {
   using std::runtime_error::runtime_error;
 };
 
+// Called with the batch's MANIFESTs (txid order) before any data file
+// changes: history recording (flush/history_record.hpp). An error stops the batch.
+using BeforeApply =
+    std::function<void(const std::vector<BatchTx>& batch, const std::vector<journal::Manifest>& ms)>;
+
 // Reads the batch's MANIFESTs, applies them, and returns them (in txid order).
 // The undo directory is left in place (empty of pending journals) for the
 // caller to remove after renaming the transaction directories. A file held
@@ -57,6 +62,7 @@ class FlushInterrupted : public std::runtime_error {
 // without wait_busy its BusyError is thrown.
 std::vector<journal::Manifest> apply_batch(Env& env, DataFiles& files, const std::string& journal_dir,
                                            const std::vector<BatchTx>& batch, BatchStats* stats,
-                                           const WaitForFiles& wait_busy = nullptr);
+                                           const WaitForFiles& wait_busy = nullptr,
+                                           const BeforeApply& before_apply = nullptr);
 
 }  // namespace h5tx

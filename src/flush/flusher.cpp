@@ -196,9 +196,12 @@ void Flusher::flush_batch(const std::vector<BatchTx>& batch, bool give_up_when_h
   uint64_t pause_ms = 10;
   std::vector<journal::Manifest> manifests;
   try {
-    manifests = apply_batch(*env_, *files_, journal_dir_, batch, &bs, [&](const std::vector<BusyFile>& busy) {
-      return wait_for_held_files(busy, give_up_when_held, &pause_ms);
-    });
+    manifests = apply_batch(
+        *env_, *files_, journal_dir_, batch, &bs,
+        [&](const std::vector<BusyFile>& busy) {
+          return wait_for_held_files(busy, give_up_when_held, &pause_ms);
+        },
+        hooks_.before_apply);
   } catch (...) {
     MutexLock lock(mu_);
     waiting_.clear();

@@ -80,6 +80,8 @@ class Flusher {
     // batch is taken, and every kPollMs while reader processes hold the
     // pending transactions back. An error stops the flusher.
     std::function<void()> poll_limit;
+    // Before a batch changes any data file (history recording). Unset: nothing.
+    BeforeApply before_apply;
   };
   static constexpr int kPollMs = 10;
 

@@ -71,10 +71,11 @@ bool decode_registration(const std::string& text, uint64_t* pid, uint64_t* snaps
   return true;
 }
 
-std::unique_ptr<Registration> Registration::create(Env* env, const std::string& procs_dir) {
+std::unique_ptr<Registration> Registration::create(Env* env, const std::string& procs_dir,
+                                                   const char* prefix) {
   for (int attempt = 0;; attempt++) {
     char name[32];
-    std::snprintf(name, sizeof name, "%s%016" PRIx64, kSnapPrefix, random_id(env));
+    std::snprintf(name, sizeof name, "%s%016" PRIx64, prefix, random_id(env));
     std::string path = path_join(procs_dir, name);
     std::string tmp = path + kTmpSuffix;
     try {
@@ -121,11 +122,11 @@ void Registration::set(uint64_t snapshot) {
   file_->write(0, text.data(), text.size());
 }
 
-uint64_t oldest_registered(Env* env, const std::string& procs_dir, size_t* live) {
+uint64_t oldest_registered(Env* env, const std::string& procs_dir, size_t* live, const char* prefix) {
   uint64_t oldest = kNoSnapshot;
   size_t n = 0;
   for (const std::string& name : env->list_dir(procs_dir)) {
-    if (name.compare(0, std::string(kSnapPrefix).size(), kSnapPrefix) != 0) continue;
+    if (name.compare(0, std::string(prefix).size(), prefix) != 0) continue;
     std::string path = path_join(procs_dir, name);
     std::unique_ptr<FileLock> probe;
     try {

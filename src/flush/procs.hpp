@@ -31,6 +31,10 @@ namespace procs {
 
 constexpr const char* kDirName = "procs";
 constexpr const char* kSnapPrefix = "snap-";
+// As-of registrations (formats/history.md): the oldest txid a process's
+// as-of transactions read; pack drops no history they need. The same file
+// format as snap-; the flusher ignores them.
+constexpr const char* kAsOfPrefix = "asof-";
 constexpr const char* kTmpSuffix = ".tmp";
 constexpr const char* kGateIntent = "gate-intent";
 constexpr const char* kGateFiles = "gate-files";
@@ -47,7 +51,8 @@ class Registration {
  public:
   // Creates procs/snap-<random>: made as <name>.tmp, locked, written
   // (kNoSnapshot), renamed into place; IoError etc. from the Env.
-  static std::unique_ptr<Registration> create(Env* env, const std::string& procs_dir);
+  static std::unique_ptr<Registration> create(Env* env, const std::string& procs_dir,
+                                              const char* prefix = kSnapPrefix);
   ~Registration();  // removes the file, then lets go of the lock
 
   // Rewrites the value in place (not synced: a crash ends the process,
@@ -68,7 +73,9 @@ class Registration {
 // none). Registrations of dead processes (lock free) are removed; a live one
 // that cannot be read whole counts as 0 (pins everything until it reads).
 // *live, if given, gets the number of live registrations.
-uint64_t oldest_registered(Env* env, const std::string& procs_dir, size_t* live = nullptr);
+// `prefix`: kSnapPrefix (reader snapshots) or kAsOfPrefix (as-of reads).
+uint64_t oldest_registered(Env* env, const std::string& procs_dir, size_t* live = nullptr,
+                           const char* prefix = kSnapPrefix);
 
 // The data gate. Cheap to construct (no I/O).
 class Gate {

@@ -63,6 +63,8 @@ std::string get_checked(ByteReader& r, const char* what, std::string (*problem)(
   return s;
 }
 
+}  // namespace
+
 // One operation record (formats/redo-manifest.md, "Operations").
 void put_op(ByteWriter& w, const Op& op) {
   w.u8(static_cast<uint8_t>(op.kind));
@@ -116,6 +118,8 @@ void put_op(ByteWriter& w, const Op& op) {
       break;
   }
 }
+
+namespace {
 
 DatasetSpec get_spec(ByteReader& b) {
   DatasetSpec s;
@@ -181,6 +185,8 @@ void get_chunk_ref(ByteReader& b, uint32_t version, Op& op) {
   op.chunk_hash = b.u64("chunk checksum");
 }
 
+}  // namespace
+
 // One operation record; every name goes through the one validator.
 Op get_op(ByteReader& b, uint32_t version) {
   size_t at = b.offset();
@@ -218,6 +224,8 @@ Op get_op(ByteReader& b, uint32_t version) {
   }
   return op;
 }
+
+namespace {
 
 // Version 2+: the inline data length matches what follows the record, and
 // the inline chunks tile it in order.

@@ -12,6 +12,7 @@
 #include <vector>
 
 #include "h5tx/types.hpp"
+#include "util/byte_codec.hpp"
 
 namespace h5tx {
 namespace journal {
@@ -104,6 +105,13 @@ Manifest decode_manifest_record(const std::string& record, uint64_t file_size, c
 // not a MANIFEST header; decode then reports what is wrong).
 constexpr size_t kManifestHeaderSize = 40;
 uint64_t manifest_record_size(const std::string& header);
+
+// One operation record as a MANIFEST holds it (formats/redo-manifest.md,
+// "Operations"); history segments reuse it (formats/history.md). get_op
+// parses the operation kinds of MANIFEST `version` and validates every name
+// (ByteReader::fail, a CorruptionError, on anything wrong).
+void put_op(ByteWriter& w, const Op& op);
+Op get_op(ByteReader& b, uint32_t version);
 
 // A chunk file name is safe to use inside a transaction directory: 1..64
 // characters of [A-Za-z0-9._-], not starting with '.', not "MANIFEST".

@@ -204,7 +204,14 @@ bool CommittedView::read_chunk_stored(const ChunkKey& key, uint64_t snapshot, st
   hid_t h = files_->handle(key.file);
   if (!hdf5::dataset_exists(h, key.dataset)) return false;
   std::vector<uint8_t> bytes;
-  if (!hdf5::read_chunk_stored(h, key.dataset, key.coords, &bytes, filter_mask)) return false;
+  try {
+    if (!hdf5::read_chunk_stored(h, key.dataset, key.coords, &bytes, filter_mask)) return false;
+  } catch (const InvalidArgumentError&) {
+    // Beyond the file's extent: an extend still in the overlay (or, as of
+    // an older txid, one the history knows) made it part of the dataset;
+    // the file never held it.
+    return false;
+  }
   stored->assign(bytes.begin(), bytes.end());
   return true;
 }

@@ -36,7 +36,26 @@
 
 namespace h5tx {
 
-class CommittedView {
+// What a transaction reads of the committed state as of its snapshot:
+// CommittedView (the newest state: overlay over the data files) and
+// HistoryView (store/history_view.hpp: as of an older txid).
+class CommittedReads {
+ public:
+  virtual ~CommittedReads() = default;
+  virtual bool file_exists(const std::string& file, uint64_t snapshot) = 0;
+  virtual std::vector<std::string> list_files(uint64_t snapshot) = 0;
+  virtual std::vector<std::string> list_datasets(const std::string& file, uint64_t snapshot) = 0;
+  virtual std::optional<DatasetSpec> dataset_spec(const std::string& file, const std::string& path,
+                                                  uint64_t snapshot) = 0;
+  virtual std::vector<std::string> attribute_names(const std::string& file, const std::string& object,
+                                                   uint64_t snapshot) = 0;
+  virtual std::optional<AttributeValue> attribute(const std::string& file, const std::string& object,
+                                                  const std::string& name, uint64_t snapshot) = 0;
+  virtual bool read_chunk_stored(const ChunkKey& key, uint64_t snapshot, std::string* stored,
+                                 uint32_t* filter_mask) = 0;
+};
+
+class CommittedView : public CommittedReads {
  public:
   // `files` must outlive the view.
   CommittedView(Env* env, DataFiles* files) : env_(env), files_(files) {}
@@ -48,20 +67,21 @@ class CommittedView {
   // them from the overlay.
   void flushed(const std::vector<journal::Manifest>& ms);
 
-  bool file_exists(const std::string& file, uint64_t snapshot);
-  std::vector<std::string> list_files(uint64_t snapshot);
-  std::vector<std::string> list_datasets(const std::string& file, uint64_t snapshot);
+  bool file_exists(const std::string& file, uint64_t snapshot) override;
+  std::vector<std::string> list_files(uint64_t snapshot) override;
+  std::vector<std::string> list_datasets(const std::string& file, uint64_t snapshot) override;
   std::optional<DatasetSpec> dataset_spec(const std::string& file, const std::string& path,
-                                          uint64_t snapshot);
+                                          uint64_t snapshot) override;
   // The attributes of `object` at `snapshot` (the file's, then the
   // overlay's sets and deletes on top): their sorted names, or one value
   // (nullopt if there is none). The object itself is not checked.
   std::vector<std::string> attribute_names(const std::string& file, const std::string& object,
-                                           uint64_t snapshot);
+                                           uint64_t snapshot) override;
   std::optional<AttributeValue> attribute(const std::string& file, const std::string& object,
-                                          const std::string& name, uint64_t snapshot);
+                                          const std::string& name, uint64_t snapshot) override;
   // Stored bytes and filter mask of the chunk at `snapshot`; false if never written.
-  bool read_chunk_stored(const ChunkKey& key, uint64_t snapshot, std::string* stored, uint32_t* filter_mask);
+  bool read_chunk_stored(const ChunkKey& key, uint64_t snapshot, std::string* stored,
+                         uint32_t* filter_mask) override;
 
  private:
   // A reader process (DataFiles::live_reader): the data gate, shared, for

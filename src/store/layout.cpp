@@ -9,6 +9,7 @@
 #include <sstream>
 
 #include "h5tx/error.hpp"
+#include "journal/history_segment.hpp"
 #include "journal/tx_dir.hpp"
 #include "util/names.hpp"
 
@@ -20,6 +21,7 @@ std::string StoreFormat::encode() const {
   s << "version = " << version << "\n";
   s << "mode = " << (mode == Mode::Redo ? "redo" : "undo") << "\n";
   s << "undo_page_size = " << undo_page_size << "\n";
+  if (history) s << "features = history\n";
   return s.str();
 }
 
@@ -75,8 +77,24 @@ StoreFormat StoreFormat::decode(const std::string& text, const std::string& path
   if (f.undo_page_size < 512 || f.undo_page_size > (1u << 24) ||
       (f.undo_page_size & (f.undo_page_size - 1)) != 0)
     throw CorruptionError(path, "undo_page_size must be a power of two in [512, 16 MiB]");
+  auto features = kv.find("features");
+  if (features != kv.end()) {
+    // Comma-separated optional features; one this build does not know
+    // changes what the store means: refused, nothing written.
+    std::istringstream fs(features->second);
+    std::string name;
+    while (std::getline(fs, name, ',')) {
+      name = trim(name);
+      if (name == "history")
+        f.history = true;
+      else
+        throw UnsupportedError(path, "store uses feature '" + name + "', which this h5tx does not support");
+    }
+    if (f.history && f.mode != Mode::Redo)
+      throw CorruptionError(path, "feature 'history' in an undo-mode store");
+  }
   for (const auto& [k, v] : kv) {
-    if (k != "format" && k != "version" && k != "mode" && k != "undo_page_size")
+    if (k != "format" && k != "version" && k != "mode" && k != "undo_page_size" && k != "features")
       throw CorruptionError(path, "unknown key '" + k + "'");
   }
   return f;
@@ -110,6 +128,11 @@ static bool unfinished_create(Env* env, const std::string& home) {
       if (env->is_directory(p)) return false;
     } else if (name == "data" || name == "journal" || name == procs::kDirName) {
       if (!env->is_directory(p) || !env->list_dir(p).empty()) return false;
+    } else if (name == journal::kHistoryDirName) {
+      if (!env->is_directory(p)) return false;
+      for (const auto& h : env->list_dir(p))
+        if (h != journal::kHistoryOldestName && h != std::string(journal::kHistoryOldestName) + ".tmp")
+          return false;
     } else {
       return false;
     }
@@ -148,6 +171,9 @@ std::unique_ptr<Layout> Layout::create(Env* env, const std::string& home_arg, co
   l->procs_dir_ = path_join(home, procs::kDirName);
   l->format_.mode = options.mode.value_or(Mode::Redo);
   l->format_.undo_page_size = options.undo_page_size;
+  l->format_.history = options.history.value_or(false);
+  if (l->format_.history && l->format_.mode != Mode::Redo)
+    throw InvalidArgumentError(home, "history is a redo-mode feature (an undo-mode store cannot keep it)");
   // Validate before writing anything.
   StoreFormat::decode(l->format_.encode(), path_join(home, kFormatFile));
   l->lock(options);
@@ -159,6 +185,7 @@ std::unique_ptr<Layout> Layout::create(Env* env, const std::string& home_arg, co
     MutexLock g(l->txid_mu_);
     l->reserve_locked(1);
   }
+  if (l->format_.history) l->start_history(0);
   // h5tx.store last: its presence marks a complete store.
   env->write_file_atomic(path_join(home, kFormatFile), l->format_.encode());
   return l;
@@ -211,7 +238,57 @@ std::unique_ptr<Layout> Layout::open(Env* env, const std::string& home_arg, cons
   } else if (!l->read_only_) {
     throw CorruptionError(txid_path, "txid reservation file is missing");
   }
+  l->open_history(options);
   return l;
+}
+
+// history/ with OLDEST = `oldest`, durable (an older leftover of a switch
+// off that a crash interrupted is removed first).
+void Layout::start_history(uint64_t oldest) {
+  const std::string dir = history_dir();
+  if (env_->is_directory(dir)) env_->remove_flat_dir(dir);
+  env_->create_dir(dir);
+  env_->sync_dir(home_);
+  env_->write_file_atomic(path_join(dir, journal::kHistoryOldestName), journal::encode_oldest(oldest));
+}
+
+// Switching history on or off (Options::history at a read-write open, under
+// the exclusive LOCK; formats/history.md). On: history/ is made durable
+// first, then h5tx.store gets the feature. Off: h5tx.store loses it first,
+// then history/ goes. A crash between leaves a history/ that the flag does
+// not name: removed here at the next read-write open.
+void Layout::open_history(const Options& options) {
+  const std::string dir = history_dir();
+  const bool want = options.history.value_or(format_.history);
+  if (read_only_) {
+    if (want != format_.history)
+      throw InvalidArgumentError(home_, "history can only be switched on or off by a read-write open");
+    if (format_.history && !env_->is_directory(dir)) throw CorruptionError(dir, "store directory is missing");
+    return;
+  }
+  if (want && format_.mode != Mode::Redo)
+    throw InvalidArgumentError(home_, "history is a redo-mode feature (an undo-mode store cannot keep it)");
+  StoreFormat f = format_;
+  f.history = want;
+  if (want && !format_.history) {
+    uint64_t last = 0;
+    {
+      MutexLock g(txid_mu_);
+      last = next_txid_ - 1;  // no txid above it was ever handed out
+    }
+    start_history(last);
+    env_->write_file_atomic(path_join(home_, kFormatFile), f.encode());
+  } else if (!want && format_.history) {
+    env_->write_file_atomic(path_join(home_, kFormatFile), f.encode());
+    env_->remove_flat_dir(dir);
+    env_->sync_dir(home_);
+  } else if (!want && env_->is_directory(dir)) {
+    env_->remove_flat_dir(dir);
+    env_->sync_dir(home_);
+  } else if (want && !env_->is_directory(dir)) {
+    throw CorruptionError(dir, "store directory is missing");
+  }
+  format_ = f;
 }
 
 void Layout::lock(const Options& options) {

@@ -24,6 +24,10 @@ struct StoreFormat {
   int version = kVersion;
   Mode mode = Mode::Redo;
   size_t undo_page_size = 4096;
+  // "features = history" (formats/history.md): a feature flag rather than a
+  // version, so that it combines with other format changes; a build that
+  // does not know the key or the feature refuses the store.
+  bool history = false;
 
   std::string encode() const;
   // CorruptionError / UnsupportedError naming `path`.
@@ -56,6 +60,8 @@ class Layout {
   const StoreFormat& format() const { return format_; }
   bool read_only() const { return read_only_; }
   const std::string& procs_dir() const { return procs_dir_; }
+  std::string history_dir() const { return path_join(home_, "history"); }
+  bool history() const { return format_.history; }
   // A read-only open that shares the store with a live writer process
   // (no LOCK): its snapshot registration, else nullptr.
   procs::Registration* live_reader() const { return registration_.get(); }
@@ -80,6 +86,8 @@ class Layout {
   void lock(const Options& options);
   void upgrade();
   void ensure_procs();
+  void start_history(uint64_t oldest);
+  void open_history(const Options& options);
   void reserve_locked(uint64_t needed) REQUIRES(txid_mu_);
 
   Env* env_ = nullptr;

@@ -10,6 +10,7 @@
 #include "h5tx/error.hpp"
 #include "journal/tx_dir.hpp"
 #include "journal/tx_reader.hpp"
+#include "flush/history_pack.hpp"
 #include "store/redo_recovery.hpp"
 #include "store/redo_transaction.hpp"
 
@@ -73,6 +74,17 @@ RedoStore::RedoStore(std::unique_ptr<Layout> layout, const Options& options)
       spares_.make_fresh(layout_->journal_dir(), layout_->allocate_txid());
     return spares_.size() < kSpareDirsAhead;
   };
+  if (layout_->history()) {
+    history_index_ = std::make_unique<HistoryIndex>(layout_->env(), layout_->history_dir());
+    history_view_ = std::make_unique<HistoryView>(view_.get(), history_index_.get());
+    if (!read_only_) {
+      recorder_ = std::make_unique<HistoryRecorder>(layout_->env(), layout_->history_dir());
+      hooks.before_apply = [this](const std::vector<BatchTx>& batch,
+                                  const std::vector<journal::Manifest>& ms) {
+        recorder_->record(*files_, batch, ms);
+      };
+    }
+  }
   flusher_ = std::make_unique<Flusher>(layout_->env(), layout_->journal_dir(), files_.get(), options_,
                                        std::move(hooks));
   if (layout_->live_reader()) {
@@ -210,6 +222,76 @@ std::unique_ptr<TransactionImpl> RedoStore::begin(const TxOptions& options) {
   return tx;
 }
 
+uint64_t RedoStore::pin_as_of(uint64_t txid, bool read_only) {
+  if (!read_only) throw InvalidArgumentError(home_, "as_of needs a read-only transaction");
+  if (!history_index_)
+    throw InvalidArgumentError(home_, "the store keeps no history (h5tx history on HOME, Options::history)");
+  // The newest committed txid: the journal's, else the history's (a
+  // store whose journal is empty), or OLDEST (no txid at or below it is
+  // still to come: a switch-on starts it at the last txid handed out).
+  history_index_->refresh();
+  const uint64_t last =
+      std::max({snapshots_.last_committed(), history_index_->newest(), history_index_->oldest()});
+  if (txid > last)
+    throw InvalidArgumentError(home_, "txid " + std::to_string(txid) + " is not committed (the newest is " +
+                                          std::to_string(last) + ")");
+  {
+    MutexLock l(asof_mu_);
+    as_of_open_.insert(txid);
+    try {
+      set_as_of_registration();
+    } catch (...) {
+      as_of_open_.erase(as_of_open_.find(txid));
+      throw;
+    }
+  }
+  // After the pin is visible: a pack either sees it or raised OLDEST first.
+  uint64_t oldest = 0;
+  try {
+    oldest = history_index_->oldest();
+  } catch (...) {
+    unpin_as_of(txid);
+    throw;
+  }
+  if (txid < oldest) {
+    unpin_as_of(txid);
+    throw NotFoundError(
+        home_, "txid " + std::to_string(txid) +
+                   " is older than the history kept (oldest available: " + std::to_string(oldest) + ")");
+  }
+  return txid;
+}
+
+void RedoStore::unpin_as_of(uint64_t txid) {
+  MutexLock l(asof_mu_);
+  auto it = as_of_open_.find(txid);
+  if (it != as_of_open_.end()) as_of_open_.erase(it);
+  try {
+    set_as_of_registration();
+  } catch (const Error&) {
+    // Keeps the older (lower) value: pack is only held back.
+  }
+}
+
+void RedoStore::add_history_stats(StoreStats* s) {
+  if (!history_index_ || closed_) return;
+  HistoryUsage u = history_usage(*env_, layout_->history_dir());
+  s->history = true;
+  s->history_oldest = u.oldest;
+  s->history_segments = u.segments;
+  s->history_bytes = u.bytes;
+}
+
+void RedoStore::set_as_of_registration() {
+  if (closed_) return;
+  uint64_t v = as_of_open_.empty() ? procs::kNoSnapshot : *as_of_open_.begin();
+  if (!as_of_reg_) {
+    if (v == procs::kNoSnapshot) return;
+    as_of_reg_ = procs::Registration::create(env_, layout_->procs_dir(), procs::kAsOfPrefix);
+  }
+  as_of_reg_->set(v);
+}
+
 void RedoStore::publish(std::shared_ptr<const journal::Manifest> m, const std::string& dir) {
   add_committed(*m, dir);
   committed_++;
@@ -255,6 +337,10 @@ void RedoStore::close() {
     MutexLock l(reg_mu_);
     reg_closed_ = true;  // no registration write after this
   }
+  {
+    MutexLock l(asof_mu_);
+    as_of_reg_.reset();  // removes procs/asof-*
+  }
   layout_.reset();  // releases the LOCK (or removes the registration)
   if (error) std::rethrow_exception(error);
 }
@@ -269,6 +355,7 @@ StoreStats RedoStore::stats() {
     for (const auto& kv : live_known_) s.pending_bytes += kv.second.info().bytes;
     s.last_txid = snapshots_.last_committed();
     s.flusher_state = "stopped";
+    add_history_stats(&s);
     return s;
   }
   FlusherStats f = flusher_->stats();
@@ -283,6 +370,7 @@ StoreStats RedoStore::stats() {
   s.flusher_state = read_only() ? std::string("stopped") : f.state;
   s.waiting_for = f.waiting_for;
   if (closed_ && f.state.compare(0, 6, "failed") != 0) s.flusher_state = "stopped";
+  add_history_stats(&s);
   return s;
 }
 

@@ -10,6 +10,7 @@
 #include <map>
 #include <memory>
 #include <optional>
+#include <set>
 #include <string>
 #include <vector>
 
@@ -20,6 +21,9 @@
 #include "store/commit_queue.hpp"
 #include "store/committed_view.hpp"
 #include "store/conflict_index.hpp"
+#include "store/history_view.hpp"
+#include "flush/history_index.hpp"
+#include "flush/history_record.hpp"
 #include "store/impl.hpp"
 #include "store/layout.hpp"
 #include "store/snapshot_registry.hpp"
@@ -56,6 +60,14 @@ class RedoStore : public StoreImpl {
   CommittedView& view() { return *view_; }
 
   SnapshotRegistry& snapshots() { return snapshots_; }
+
+  // History (Options::history): the view as of an older txid, and the pins
+  // of as-of transactions. pin_as_of checks `txid` (committed, not older
+  // than history/OLDEST, after its pin is visible to pack: procs/asof-*)
+  // and returns it; errors as TxOptions::as_of says.
+  HistoryView& history_view() { return *history_view_; }
+  uint64_t pin_as_of(uint64_t txid, bool read_only) EXCLUDES(asof_mu_);
+  void unpin_as_of(uint64_t txid) EXCLUDES(asof_mu_);
   CommitQueue& commit_queue() { return queue_; }
   journal::SpareDirs& spare_dirs() { return spares_; }
   ConflictIndex& conflicts() { return conflicts_; }  // only inside the commit queue's rename step
@@ -88,6 +100,14 @@ class RedoStore : public StoreImpl {
   journal::SpareDirs spares_;
   ConflictIndex conflicts_;
   std::unique_ptr<Flusher> flusher_;
+  std::unique_ptr<HistoryRecorder> recorder_;  // writer with history: the flusher thread's
+  std::unique_ptr<HistoryIndex> history_index_;
+  std::unique_ptr<HistoryView> history_view_;
+  void set_as_of_registration() REQUIRES(asof_mu_);
+  void add_history_stats(StoreStats* s);
+  Mutex asof_mu_;  // leaf; writes the registration file under it
+  std::multiset<uint64_t> as_of_open_ GUARDED_BY(asof_mu_);
+  std::unique_ptr<procs::Registration> as_of_reg_ GUARDED_BY(asof_mu_);
   std::atomic<bool> closed_{false};
   std::atomic<uint64_t> committed_{0};
   // Writer: the highest txid the reader processes allow the flusher (as of

@@ -26,8 +26,17 @@ using names::check_object_path;
 
 RedoTransaction::RedoTransaction(RedoStore* store, const TxOptions& options)
     : store_(store), options_(options) {
+  if (options.as_of) {
+    // Reads as of an older txid: pinned against pack, not against the
+    // flusher (history has what the flusher replaces).
+    snapshot_ = store_->pin_as_of(*options.as_of, options.read_only);
+    holds_as_of_ = true;
+    reads_ = &store_->history_view();
+    return;
+  }
   snapshot_ = store_->snapshots().acquire();
   holds_snapshot_ = true;
+  reads_ = &store_->view();
 }
 
 RedoTransaction::~RedoTransaction() {
@@ -37,6 +46,10 @@ RedoTransaction::~RedoTransaction() {
 }
 
 void RedoTransaction::release_snapshot() {
+  if (holds_as_of_) {
+    holds_as_of_ = false;
+    store_->unpin_as_of(snapshot_);
+  }
   if (!holds_snapshot_) return;
   holds_snapshot_ = false;
   store_->snapshots().release(snapshot_);
@@ -63,7 +76,7 @@ bool RedoTransaction::file_exists(const std::string& file) {
   if (own_files_.count(file)) return true;
   auto it = committed_files_.find(file);
   if (it == committed_files_.end())
-    it = committed_files_.emplace(file, store_->view().file_exists(file, snapshot_)).first;
+    it = committed_files_.emplace(file, reads_->file_exists(file, snapshot_)).first;
   return it->second;
 }
 
@@ -73,8 +86,7 @@ std::optional<DatasetSpec> RedoTransaction::find_spec(const std::string& file, c
   if (!file_exists(file)) return std::nullopt;
   auto it = committed_specs_.find({file, path});
   if (it == committed_specs_.end())
-    it = committed_specs_.emplace(DatasetKey{file, path}, store_->view().dataset_spec(file, path, snapshot_))
-             .first;
+    it = committed_specs_.emplace(DatasetKey{file, path}, reads_->dataset_spec(file, path, snapshot_)).first;
   return it->second;
 }
 
@@ -98,7 +110,7 @@ void RedoTransaction::check_coords(const DatasetSpec& spec, const Shape& coords,
 
 std::vector<std::string> RedoTransaction::list_files() {
   check_active("list_files");
-  std::vector<std::string> out = store_->view().list_files(snapshot_);
+  std::vector<std::string> out = reads_->list_files(snapshot_);
   out.insert(out.end(), own_files_.begin(), own_files_.end());
   std::sort(out.begin(), out.end());
   out.erase(std::unique(out.begin(), out.end()), out.end());
@@ -109,7 +121,7 @@ std::vector<std::string> RedoTransaction::list_datasets(const std::string& file)
   check_active("list_datasets");
   if (!file_exists(file)) throw NotFoundError(file, "no such data file");
   std::vector<std::string> out;
-  if (!own_files_.count(file)) out = store_->view().list_datasets(file, snapshot_);
+  if (!own_files_.count(file)) out = reads_->list_datasets(file, snapshot_);
   for (const auto& kv : own_specs_)
     if (kv.first.first == file) out.push_back(kv.first.second);
   std::sort(out.begin(), out.end());
@@ -262,7 +274,7 @@ AttributeValue RedoTransaction::get_attribute(const std::string& file, const std
     return op->attr;
   }
   std::optional<AttributeValue> v;
-  if (!own_files_.count(file)) v = store_->view().attribute(file, object, name, snapshot_);
+  if (!own_files_.count(file)) v = reads_->attribute(file, object, name, snapshot_);
   if (!v) throw NotFoundError(w, "no such attribute");
   return *v;
 }
@@ -273,7 +285,7 @@ std::vector<std::string> RedoTransaction::list_attributes(const std::string& fil
   require_object(file, object);
   std::set<std::string> names;
   if (!own_files_.count(file))
-    for (auto& n : store_->view().attribute_names(file, object, snapshot_)) names.insert(n);
+    for (auto& n : reads_->attribute_names(file, object, snapshot_)) names.insert(n);
   for (const Entry& e : ops_) {
     const Op& op = e.op;
     if (op.file != file || op.path != object) continue;
@@ -365,7 +377,7 @@ std::vector<uint8_t> RedoTransaction::read_chunk(const std::string& file, const 
     const Entry& e = ops_[own->second];
     stored = entry_bytes(e);
     mask = e.op.filter_mask;
-  } else if (!store_->view().read_chunk_stored(key, snapshot_, &stored, &mask)) {
+  } else if (!reads_->read_chunk_stored(key, snapshot_, &stored, &mask)) {
     return hdf5::fill_chunk(spec);
   }
   return hdf5::decode_chunk(spec, stored.data(), stored.size(), mask, w + " chunk " + shape_text(coords));

@@ -15,6 +15,7 @@
 
 #include "journal/manifest.hpp"
 #include "journal/tx_writer.hpp"
+#include "store/committed_view.hpp"
 #include "store/impl.hpp"
 #include "store/overlay.hpp"
 
@@ -105,6 +106,8 @@ class RedoTransaction : public TransactionImpl {
   TxOptions options_;
   uint64_t snapshot_ = 0;
   bool holds_snapshot_ = false;
+  bool holds_as_of_ = false;         // an as-of transaction's pin (RedoStore::pin_as_of)
+  CommittedReads* reads_ = nullptr;  // the store's view, or its history view for as_of
   uint64_t txid_ = 0;
   bool active_ = true;
 

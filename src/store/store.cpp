@@ -11,6 +11,8 @@
 #include "hdf5/dataset_ops.hpp"
 #include "hdf5/handle.hpp"
 #include "store/hyperslab.hpp"
+#include "flush/history_pack.hpp"
+#include "journal/history_segment.hpp"
 #include "journal/tx_dir.hpp"
 #include "store/impl.hpp"
 #include "store/layout.hpp"
@@ -84,6 +86,27 @@ void Store::quarantine(const std::string& home, uint64_t txid, const Options& op
   env->sync_dir(jdir);
 }
 
+PackStats Store::pack(const std::string& home_arg, const PackOptions& what, const Options& options) {
+  Env* env = options.env ? options.env : Env::posix();
+  if (what.before.has_value() == what.older_than.has_value())
+    throw InvalidArgumentError(home_arg, "pack needs exactly one of before and older_than");
+  const std::string home = env->resolve_symlinks(home_arg);
+  const std::string fmt = path_join(home, Layout::kFormatFile);
+  if (!env->is_directory(home) || !env->exists(fmt)) throw NotFoundError(fmt, "not an h5tx store");
+  StoreFormat f = StoreFormat::decode(env->read_all(fmt, 64 << 10), fmt);
+  if (!f.history)
+    throw InvalidArgumentError(home, "the store keeps no history (h5tx history on HOME, Options::history)");
+  uint64_t before = 0;
+  if (what.before) {
+    before = *what.before;
+  } else {
+    const uint64_t age = uint64_t(std::max<int64_t>(0, what.older_than->count()));
+    const uint64_t now = env->now_micros();
+    before = newest_txid_before(*env, path_join(home, journal::kHistoryDirName), now > age ? now - age : 0);
+  }
+  return pack_history(*env, home, before);
+}
+
 Store::Store(std::unique_ptr<StoreImpl> impl) : impl_(std::move(impl)) {}
 
 Store::~Store() {
@@ -102,6 +125,9 @@ const std::string& Store::home() const {
   return impl_->home();
 }
 Transaction Store::begin(const TxOptions& options) {
+  if (options.as_of && impl_->mode() != Mode::Redo)
+    throw InvalidArgumentError(impl_->home(),
+                               "as_of reads need a redo-mode store with history (undo mode keeps none)");
   return Transaction(impl_->begin(options), impl_);
 }
 void Store::flush() {

@@ -14,7 +14,9 @@ extern "C" int LLVMFuzzerTestOneInput(const uint8_t* data, size_t size) {
     h5tx::StoreFormat f = h5tx::StoreFormat::decode(text, "fuzz/h5tx.store");
     // A parsed format re-encodes to something that parses to the same values.
     h5tx::StoreFormat g = h5tx::StoreFormat::decode(f.encode(), "fuzz/re-encoded");
-    if (g.version != f.version || g.mode != f.mode || g.undo_page_size != f.undo_page_size) __builtin_trap();
+    if (g.version != f.version || g.mode != f.mode || g.undo_page_size != f.undo_page_size ||
+        g.history != f.history)
+      __builtin_trap();
   } catch (const h5tx::Error&) {
   }
   return 0;

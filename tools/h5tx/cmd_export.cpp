@@ -136,9 +136,7 @@ int run_export(const Args& a) {
   if (env->exists(out) && !a.flags.count("force"))
     throw AlreadyExistsError(out, "exists (pass --force to replace it)");
   std::unique_ptr<Store> s = open_store(a, true);
-  TxOptions ro;
-  ro.read_only = true;
-  Transaction tx = s->begin(ro);
+  Transaction tx = s->begin(read_tx_options(a));
   std::vector<std::string> files;
   bool one = a.positional.size() == 3;
   if (one) {
@@ -188,7 +186,9 @@ int run_export(const Args& a) {
   fsync_path(partial);
   env->rename(partial, out);
   env->sync_dir(path_dirname(out).empty() ? "." : path_dirname(out));
-  std::string upto = snapshot ? " (committed state up to txid " + hex16(snapshot) + ")" : "";
+  std::string upto = a.has("at") ? " (the committed state as of txid " + hex16(snapshot) + ")"
+                     : snapshot  ? " (committed state up to txid " + hex16(snapshot) + ")"
+                                 : "";
   std::printf("exported %zu datasets and %zu attributes of %zu files%s to %s%s\n", datasets.size(),
               attributes, files.size(), upto.c_str(), out.c_str(),
               one ? "" : " (one group per file: /<file>/<dataset path>)");
@@ -205,8 +205,9 @@ std::vector<Command> export_commands() {
         "consistent snapshot, into one plain HDF5 file. With FILE: that file's datasets at their\n"
         "own paths; without: every file as a group /<FILE>/... (the ingest progress file\n"
         ".h5tx-ingest.h5 is left out). Datasets keep dtype, shape, chunking and filters;\n"
-        "attributes of the files' root groups, groups and datasets are copied too.",
-        {{"force", "", "replace OUT.h5 if it exists"}, lock_timeout_option()},
+        "attributes of the files' root groups, groups and datasets are copied too.\n"
+        "--at TXID: the state as it was when TXID committed (a store with history).",
+        {{"force", "", "replace OUT.h5 if it exists"}, at_option(), lock_timeout_option()},
         2,
         3},
        run_export},

@@ -116,9 +116,11 @@ int run_init(const Args& a) {
     o.mode = Mode::Undo;
   else
     throw UsageError("--mode must be redo or undo, not '" + mode + "'");
+  if (a.flags.count("history")) o.history = true;
   std::unique_ptr<Store> s = Store::create(a.positional[0], o);
   s->close();
-  std::printf("created %s-mode store %s\n", mode.c_str(), a.positional[0].c_str());
+  std::printf("created %s-mode store %s%s\n", mode.c_str(), a.positional[0].c_str(),
+              o.history ? " (keeping history)" : "");
   return 0;
 }
 
@@ -368,6 +370,8 @@ void get_unmanaged(const Args& a, const Target& t, std::unique_ptr<Store> s, Tra
                    const std::string& why, DType* dtype, Shape* origin, Shape* count,
                    std::vector<uint8_t>* data) {
   const std::string where = t.file + ":" + t.path;
+  if (a.has("at"))
+    throw UsageError(where + " is not managed by h5tx (" + why + "): it has no history, --at cannot read it");
   const size_t pending = s->pending().size();
   const std::string path = path_join(path_join(s->home(), "data"), t.file);
   const std::string home = s->home();
@@ -410,9 +414,7 @@ int run_get(const Args& a) {
   if (a.flags.count("raw") && a.flags.count("text")) throw UsageError("--raw and --text exclude each other");
   bool raw = a.flags.count("raw") > 0;
   std::unique_ptr<Store> s = open_store(a, true);
-  TxOptions ro;
-  ro.read_only = true;
-  Transaction tx = s->begin(ro);
+  Transaction tx = s->begin(read_tx_options(a));
   DatasetSpec spec;
   try {
     spec = tx.dataset_spec(t.file, t.path);
@@ -705,7 +707,8 @@ std::vector<Command> store_commands() {
         "Create a new store in HOME (a missing or empty directory).\n"
         "redo (default): transactions go to a redo journal, a background flusher applies them.\n"
         "undo: transactions write the HDF5 files in place under undo journals.",
-        {{"mode", "MODE", "redo (default) or undo"}},
+        {{"mode", "MODE", "redo (default) or undo"},
+         {"history", "", "keep history: reads as of older txids (redo mode; see h5tx history)"}},
         1,
         1},
        run_init},
@@ -746,16 +749,18 @@ std::vector<Command> store_commands() {
         1},
        run_log},
       {{"get",
-        "HOME FILE:/path (--chunk I,J,K | --slice A:B,C:D) [--raw|--text]",
+        "HOME FILE:/path (--chunk I,J,K | --slice A:B,C:D) [--raw|--text] [--at TXID]",
         "Print one chunk (whole, edge chunks included) or a hyperslab of a dataset as of the\n"
         "last commit: as text (default, one line per row) or as raw little-endian bytes.\n"
         "A numeric dataset h5tx does not manage (contiguous, compact, big-endian, written by\n"
         "another tool) is read with --slice straight from the flushed file in data/, read-only;\n"
-        "in redo mode only when nothing is pending (otherwise: run h5tx flush first).",
+        "in redo mode only when nothing is pending (otherwise: run h5tx flush first).\n"
+        "--at TXID: as it was when TXID committed (a store with history, h5tx history).",
         {{"chunk", "COORDS", "chunk coordinates (chunk index per dimension)"},
          {"slice", "RANGES", "half-open ranges a:b per dimension; 'i' is i:i+1, ':' is all"},
          {"raw", "", "write the raw bytes to stdout"},
          {"text", "", "write text (the default)"},
+         at_option(),
          lt},
         2,
         2},

@@ -30,6 +30,12 @@ std::vector<Command> export_commands();      // export
 std::vector<Command> undo_commands();        // undo-recover
 std::vector<Command> attr_commands();        // attr
 std::vector<Command> completion_commands();  // completion
+std::vector<Command> history_commands();     // history pack
+
+// --at TXID of the reading commands, and the read-only transaction options
+// it gives (as_of set when given).
+OptionSpec at_option();
+TxOptions read_tx_options(const Args& args);
 
 // The bash completion script `h5tx completion bash` prints, generated from
 // all_commands().
