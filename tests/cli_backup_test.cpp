@@ -116,10 +116,15 @@ std::string str(const std::vector<uint32_t>& v) {
 std::vector<uint32_t> h5py_state(const std::string& home) {
   std::string out = h5tx_test::python(
       "import h5py, numpy as np\n"
-      "f = h5py.File(\"" + home + "/data/vol.h5\", \"r\")\n"
+      "f = h5py.File(\"" +
+      home +
+      "/data/vol.h5\", \"r\")\n"
       "a = f[\"d\"][...]\n"
-      "c = " + std::to_string(kChunk) + "\n"
-      "print(\" \".join(\"/\".join(str(int(x)) for x in np.unique(a[k*c:(k+1)*c])) for k in range(a.shape[0] // c)))\n");
+      "c = " +
+      std::to_string(kChunk) +
+      "\n"
+      "print(\" \".join(\"/\".join(str(int(x)) for x in np.unique(a[k*c:(k+1)*c])) for k in range(a.shape[0] "
+      "// c)))\n");
   std::vector<uint32_t> v;
   std::istringstream in(out);
   std::string tok;
@@ -173,7 +178,9 @@ void stop_writer(const h5tx_test::TempDir& dir, pid_t writer) {
 
 }  // namespace
 
-TEST_CASE("a full backup and a chain of 5 incrementals taken while a writer process commits restore to each point") {
+TEST_CASE(
+    "a full backup and a chain of 5 incrementals taken while a writer process commits restore to each "
+    "point") {
   h5tx_test::TempDir dir("backup");
   pid_t writer = start_writer(dir);
   WriterGuard guard{writer};
@@ -260,7 +267,8 @@ TEST_CASE("a damaged incremental stream is refused naming the transaction, and n
   CHECK(cli(dir, {"restore", dir / "r", dir / "full", dir / "inc"}).status == 0);
 }
 
-TEST_CASE("replicate --follow of a store under load, read concurrently, SIGKILLed and restarted, ends equal") {
+TEST_CASE(
+    "replicate --follow of a store under load, read concurrently, SIGKILLed and restarted, ends equal") {
   h5tx_test::TempDir dir("replica");
   pid_t writer = start_writer(dir);
   WriterGuard guard{writer};
@@ -281,7 +289,8 @@ TEST_CASE("replicate --follow of a store under load, read concurrently, SIGKILLe
     }
     std::vector<uint32_t> chunks;
     for (size_t k = 0; k * kChunk < all.size(); k++) {
-      for (size_t j = 1; j < kChunk; j++) REQUIRE(all[k * kChunk + j] == all[k * kChunk]);  // never half a write
+      for (size_t j = 1; j < kChunk; j++)
+        REQUIRE(all[k * kChunk + j] == all[k * kChunk]);  // never half a write
       chunks.push_back(all[k * kChunk]);
     }
     seen.push_back(chunks);
@@ -376,20 +385,18 @@ TEST_CASE("replication through a pipe, and a receiver killed while applying a st
     Result g = cli(dir, {"get", dir / "rep", "vol.h5:/d", "--chunk", "0"});
     CHECK(g.status == 0);
   }
-  Result piped = cli_test::run_program({"/bin/sh", "-c",
-                                        cli_test::binary() + " replicate " + dir / "src" + " --to - --since " +
-                                            pos.out.substr(0, 16) + " | " + cli_test::binary() +
-                                            " replicate --from - " + dir / "rep"},
-                                       dir.path());
+  Result piped = cli_test::run_program(
+      {"/bin/sh", "-c",
+       cli_test::binary() + " replicate " + dir / "src" + " --to - --since " + pos.out.substr(0, 16) + " | " +
+           cli_test::binary() + " replicate --from - " + dir / "rep"},
+      dir.path());
   INFO(piped.err);
   REQUIRE(piped.status == 0);
   // Equal to the source, chunk for chunk (both flushed: closed).
   CHECK(str(h5py_state(dir / "rep")) == str(h5py_state(dir / "src")));
   // A stream that starts after the replica's position is refused.
   Result ahead = cli_test::run_program(
-      {"/bin/sh", "-c",
-       cli_test::binary() + " replicate --from - " + dir / "rep" + " < " + dir / "stream"},
+      {"/bin/sh", "-c", cli_test::binary() + " replicate --from - " + dir / "rep" + " < " + dir / "stream"},
       dir.path());
   CHECK(ahead.status == 0);  // the same stream again: every transaction a no-op
 }
-

@@ -60,7 +60,8 @@ struct RestoreOptions {
 // before DEST is made; a stream that does not continue where the previous
 // one (or the full backup) ends is refused.
 H5TX_EXPORT BackupResult restore(const std::string& dest, const std::string& full,
-                                 const std::vector<std::string>& incrementals, const RestoreOptions& options = {});
+                                 const std::vector<std::string>& incrementals,
+                                 const RestoreOptions& options = {});
 
 struct ReplicateOptions {
   std::string slot = "replica";

@@ -46,7 +46,8 @@ std::string slot_name_problem(const std::string& name) {
   if (name.empty() || name.size() > 64) return "a slot name has 1 to 64 characters";
   if (name[0] == '-') return "a slot name may not begin with '-'";
   for (char c : name) {
-    bool ok = (c >= 'a' && c <= 'z') || (c >= 'A' && c <= 'Z') || (c >= '0' && c <= '9') || c == '_' || c == '-';
+    bool ok =
+        (c >= 'a' && c <= 'z') || (c >= 'A' && c <= 'Z') || (c >= '0' && c <= '9') || c == '_' || c == '-';
     if (!ok) return "a slot name is made of letters, digits, '_' and '-'";
   }
   return "";

@@ -123,7 +123,7 @@ void StreamWriter::add(uint64_t txid, const std::string& manifest_bytes) {
 }
 
 void StreamWriter::finish(uint64_t last) {
-  if (last < prev_ || (to_ != kStreamOpenEnd && last > to_) || last > kMaxTxid)
+  if (last < prev_ || (to_ != kStreamOpenEnd && last != to_) || last > kMaxTxid)
     throw InvalidArgumentError("", "stream end " + hex(last) + " is out of its range");
   ByteWriter w;
   w.u32(kTagTrailer);
@@ -171,7 +171,8 @@ bool StreamReader::read_exact(void* buf, size_t n, size_t* got) {
 }
 
 void StreamReader::damaged(const std::string& what) const {
-  throw CorruptionError(name_, what + " (last whole transaction " + hex(prev_) + "; nothing of the damaged one is applied)");
+  throw CorruptionError(
+      name_, what + " (last whole transaction " + hex(prev_) + "; nothing of the damaged one is applied)");
 }
 
 bool StreamReader::next(StreamTx* tx) {
@@ -187,7 +188,8 @@ bool StreamReader::next(StreamTx* tx) {
     unsigned char t[kTrailerSize];
     std::memcpy(t, head, 8);
     if (!read_exact(t + 8, kTrailerSize - 8, &got)) damaged("stream ends inside its trailer");
-    if (checksum(t, 24) != le64(t + 24) || load_le(t + 4, 4) != 0) damaged("stream trailer checksum mismatch");
+    if (checksum(t, 24) != le64(t + 24) || load_le(t + 4, 4) != 0)
+      damaged("stream trailer checksum mismatch");
     end_ = le64(t + 8);
     if (le64(t + 16) != count_)
       damaged("stream trailer counts " + std::to_string(le64(t + 16)) + " transactions, the stream holds " +
@@ -220,7 +222,8 @@ bool StreamReader::next(StreamTx* tx) {
   }
   unsigned char sum[8];
   if (!read_exact(sum, 8, &got)) damaged(who + ": stream ends inside its record");
-  if (record_checksum(head, kRecordHeaderSize, body) != le64(sum)) damaged(who + ": record checksum mismatch");
+  if (record_checksum(head, kRecordHeaderSize, body) != le64(sum))
+    damaged(who + ": record checksum mismatch");
   try {
     *tx = decode_stream_tx(txid, std::move(body), name_);
   } catch (const CorruptionError& e) {

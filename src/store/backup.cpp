@@ -112,10 +112,12 @@ std::string check_source(Env& env, const std::string& home_arg) {
   if (!env.exists(fmt_path)) throw NotFoundError(fmt_path, "not an h5tx store (h5tx.store is missing)");
   StoreFormat f = StoreFormat::decode(env.read_all(fmt_path, 64 << 10), fmt_path);
   if (f.mode != Mode::Redo)
-    throw UnsupportedError(home, "backup and replication work on redo-mode stores only (this one is in undo mode)");
+    throw UnsupportedError(home,
+                           "backup and replication work on redo-mode stores only (this one is in undo mode)");
   if (f.version < 2)
-    throw UnsupportedError(home, "a store of format version 1 has no procs/: open it read-write once with this "
-                                 "h5tx to upgrade it, then back it up");
+    throw UnsupportedError(home,
+                           "a store of format version 1 has no procs/: open it read-write once with this "
+                           "h5tx to upgrade it, then back it up");
   return home;
 }
 
@@ -131,8 +133,8 @@ void prepare_dest(Env& env, const std::string& dest) {
   env.sync_dir(dest);
 }
 
-BackupResult backup_to_dir(const std::string& home_arg, const std::string& dest_arg, const BackupOptions& options,
-                           bool replica) {
+BackupResult backup_to_dir(const std::string& home_arg, const std::string& dest_arg,
+                           const BackupOptions& options, bool replica) {
   Env& env = *backup_env(options.store);
   const std::string home = check_source(env, home_arg);
   if (!options.no_slot) check_slot_name(options.slot);
@@ -144,7 +146,8 @@ BackupResult backup_to_dir(const std::string& home_arg, const std::string& dest_
 
   // 1. The snapshot: registered at the newest txid listed before the
   // listing it copies (design.md, "Reader processes", point 2).
-  std::unique_ptr<procs::Registration> reg = procs::Registration::create(&env, path_join(home, procs::kDirName));
+  std::unique_ptr<procs::Registration> reg =
+      procs::Registration::create(&env, path_join(home, procs::kDirName));
   const uint64_t pin = newest_listed(journal::list_journal(env, jdir));
   reg->set(pin);
   const journal::JournalListing l = journal::list_journal(env, jdir);
@@ -159,7 +162,8 @@ BackupResult backup_to_dir(const std::string& home_arg, const std::string& dest_
 
   // 2. The committed transactions not yet (or not surely) in the data files.
   std::vector<std::pair<uint64_t, std::string>> committed;
-  for (uint64_t t : l.done) committed.push_back({t, path_join(jdir, journal::tx_dir_name(t, journal::TxState::Done))});
+  for (uint64_t t : l.done)
+    committed.push_back({t, path_join(jdir, journal::tx_dir_name(t, journal::TxState::Done))});
   for (uint64_t t : plan.reapply)
     committed.push_back({t, path_join(jdir, journal::tx_dir_name(t, journal::TxState::Flushed))});
   std::sort(committed.begin(), committed.end());
@@ -269,8 +273,8 @@ BackupResult restore(const std::string& dest_arg, const std::string& full_arg,
     throw NotFoundError(path_join(full, Layout::kPositionFile),
                         "not a complete full backup (no POSITION: unfinished, or written to since)");
   if (options.to && options.to < base)
-    throw InvalidArgumentError(full, "--to " + journal::txid_hex(options.to) + " is older than the full backup (" +
-                                         journal::txid_hex(base) + ")");
+    throw InvalidArgumentError(full, "--to " + journal::txid_hex(options.to) +
+                                         " is older than the full backup (" + journal::txid_hex(base) + ")");
   // Every stream read and checked whole, and the chain checked, before
   // anything is made.
   uint64_t reach = base;
@@ -294,14 +298,16 @@ BackupResult restore(const std::string& dest_arg, const std::string& full_arg,
     env.write_file_atomic(path_join(dest, f), env.read_all(path_join(full, f), 64 << 10));
   for (const std::string& name : env.list_dir(path_join(full, "data"))) {
     if (!names::file_name_problem(name).empty()) continue;
-    r.bytes += copy_file(env, path_join(path_join(full, "data"), name), path_join(path_join(dest, "data"), name));
+    r.bytes +=
+        copy_file(env, path_join(path_join(full, "data"), name), path_join(path_join(dest, "data"), name));
   }
   env.sync_dir(path_join(dest, "data"));
   const journal::JournalListing l = journal::list_journal(env, path_join(full, "journal"));
   for (uint64_t t : l.done)
-    write_done_dir(env, path_join(dest, "journal"), t,
-                   journal::inline_transaction(
-                       env, path_join(path_join(full, "journal"), journal::tx_dir_name(t, journal::TxState::Done)), t));
+    write_done_dir(
+        env, path_join(dest, "journal"), t,
+        journal::inline_transaction(
+            env, path_join(path_join(full, "journal"), journal::tx_dir_name(t, journal::TxState::Done)), t));
   env.sync_dir(path_join(dest, "journal"));
   write_position(env, dest, base);
   Importer imp(dest, options.store);
@@ -331,8 +337,9 @@ uint64_t position(const std::string& store, const Options& options) {
   Env& env = *backup_env(options);
   uint64_t p;
   if (!read_position(env, env.resolve_symlinks(store), &p))
-    throw NotFoundError(path_join(store, Layout::kPositionFile),
-                        "the store has no position (not a backup, restored store or replica, or written to since)");
+    throw NotFoundError(
+        path_join(store, Layout::kPositionFile),
+        "the store has no position (not a backup, restored store or replica, or written to since)");
   return p;
 }
 

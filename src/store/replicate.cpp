@@ -60,14 +60,16 @@ BackupResult replicate(const std::string& home_arg, const std::string& replica_a
   }
   Importer imp(replica_arg, options.store);
   if (!env.exists(path_join(imp.home(), Layout::kReplicaFile)))
-    throw InvalidArgumentError(replica_arg, "not a replica (no REPLICA file): h5tx replicate makes one in a new "
-                                            "directory");
+    throw InvalidArgumentError(replica_arg,
+                               "not a replica (no REPLICA file): h5tx replicate makes one in a new "
+                               "directory");
   r.from = imp.position();
   for (;;) {
     const uint64_t slot = slot_txid(env, home, options.slot);
     if (imp.position() < slot)
-      throw StateError(imp.home(), "the replica is at " + journal::txid_hex(imp.position()) + ", older than slot '" +
-                                       options.slot + "' (" + journal::txid_hex(slot) +
+      throw StateError(imp.home(), "the replica is at " + journal::txid_hex(imp.position()) +
+                                       ", older than slot '" + options.slot + "' (" +
+                                       journal::txid_hex(slot) +
                                        "): the transactions between may be gone; make the replica again");
     for (uint64_t t : retained_after(env, home, imp.position())) {
       journal::StreamTx tx = journal::decode_stream_tx(t, read_retained(env, home, t), home);
@@ -90,7 +92,8 @@ BackupResult replicate(const std::string& home_arg, const std::string& replica_a
   return r;
 }
 
-BackupResult replicate_to_fd(const std::string& home_arg, int fd, uint64_t since, const ReplicateOptions& options) {
+BackupResult replicate_to_fd(const std::string& home_arg, int fd, uint64_t since,
+                             const ReplicateOptions& options) {
   Env& env = *backup_env(options.store);
   const std::string home = check_source(env, home_arg);
   const uint64_t slot = slot_txid(env, home, options.slot);
@@ -133,10 +136,12 @@ BackupResult replicate_from_fd(int fd, const std::string& replica, const Options
   FdSource src(fd, "-");
   journal::StreamReader reader(&src, "-");
   if (reader.from() > imp.position())
-    throw InvalidArgumentError(imp.home(), "the stream holds transactions after " + journal::txid_hex(reader.from()) +
-                                               " but the replica is at " + journal::txid_hex(imp.position()) +
-                                               ": the ones between would be missing (h5tx replicate HOME --to - "
-                                               "--since " + journal::txid_hex(imp.position()) + ")");
+    throw InvalidArgumentError(imp.home(),
+                               "the stream holds transactions after " + journal::txid_hex(reader.from()) +
+                                   " but the replica is at " + journal::txid_hex(imp.position()) +
+                                   ": the ones between would be missing (h5tx replicate HOME --to - "
+                                   "--since " +
+                                   journal::txid_hex(imp.position()) + ")");
   journal::StreamTx tx;
   while (reader.next(&tx)) {
     if (imp.apply(tx)) {

@@ -36,8 +36,9 @@ std::string read_retained(Env& env, const std::string& home, uint64_t txid) {
       // Moved on (flushed, archived) while read: the next place has it.
     }
   }
-  throw NotFoundError(places[0], "committed transaction " + journal::txid_hex(txid) +
-                                     " is no longer in the journal or the archive (no retention slot kept it)");
+  throw NotFoundError(places[0],
+                      "committed transaction " + journal::txid_hex(txid) +
+                          " is no longer in the journal or the archive (no retention slot kept it)");
 }
 
 }  // namespace h5tx
