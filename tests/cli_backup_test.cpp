@@ -201,6 +201,21 @@ TEST_CASE(
   Result st = cli(dir, {"stats", dir / "src"});
   CHECK(contains(st.out, "slot                backup at txid "));
   stop_writer(dir, writer);
+  // The writer flushed and closed: what the slot needs since the last
+  // incremental is in HOME/archive/; dropping the slot lets it go.
+  {
+    // Everything committed since the 5th incremental was flushed at close and kept.
+    CHECK(!Env::posix()->list_dir(dir / "src/archive").empty());
+    Result inc = cli(dir, {"backup", "--incremental", dir / "src", dir / "inc6"});
+    REQUIRE(inc.status == 0);
+    CHECK(cli(dir, {"backup", dir / "src", "--drop-slot", "backup"}).status == 0);
+    Result after = cli(dir, {"stats", dir / "src"});
+    CHECK(!contains(after.out, "slot "));
+    CHECK(Env::posix()->list_dir(dir / "src/archive").empty());
+    Result again = cli(dir, {"backup", "--incremental", dir / "src", dir / "inc7"});
+    CHECK(again.status == 1);
+    CHECK(contains(again.err, "no retention slot 'backup'"));
+  }
   const std::vector<Commit> log = read_log(dir / "log");
   for (int k = 0; k <= 5; k++) {
     std::vector<std::string> args = {"restore", dir / ("r" + std::to_string(k)), dir / "full"};

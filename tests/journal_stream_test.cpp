@@ -106,7 +106,7 @@ TEST_CASE("golden transaction stream is byte for byte the format spec", "[journa
   CHECK(uint8_t(bytes[8]) == 1);
   CHECK(uint8_t(bytes[16]) == 0x0f);
   CHECK(uint8_t(bytes[24]) == 0x12);
-  CHECK(uint8_t(bytes[48]) == 1);     // a transaction record
+  CHECK(uint8_t(bytes[48]) == 1);  // a transaction record
   CHECK(uint8_t(bytes[48 + 8]) == 0x10);
   StringSource src(bytes);
   StreamReader r(&src, "golden");
@@ -164,7 +164,8 @@ TEST_CASE("every damaged byte of a stream is refused, never read as data", "[jou
   }
 }
 
-TEST_CASE("a cut stream is refused naming the transaction it cuts, whole ones before it are returned", "[journal]") {
+TEST_CASE("a cut stream is refused naming the transaction it cuts, whole ones before it are returned",
+          "[journal]") {
   const std::string bytes = golden_stream();
   const size_t first_end = 48 + 24 + golden_tx(0x10, "0123456789abcdef").size() + 8;
   for (size_t cut = 0; cut < bytes.size(); cut++) {
@@ -182,8 +183,10 @@ TEST_CASE("a cut stream is refused naming the transaction it cuts, whole ones be
     REQUIRE(!error.empty());
     const size_t second_end = bytes.size() - 32;  // the trailer is 32 bytes
     CHECK(got.size() == (cut >= second_end ? 2u : cut >= first_end ? 1u : 0u));
-    if (cut > first_end + 24 && cut < second_end) CHECK(error.find("transaction 0000000000000012") != std::string::npos);
-    if (cut > 48 + 24 && cut < first_end) CHECK(error.find("transaction 0000000000000010") != std::string::npos);
+    if (cut > first_end + 24 && cut < second_end)
+      CHECK(error.find("transaction 0000000000000012") != std::string::npos);
+    if (cut > 48 + 24 && cut < first_end)
+      CHECK(error.find("transaction 0000000000000010") != std::string::npos);
   }
   // Bytes after the trailer are damage too.
   CHECK_THROWS_AS(read_all(bytes + "x"), CorruptionError);

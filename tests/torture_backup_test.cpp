@@ -121,7 +121,8 @@ std::vector<std::string> prepare(FaultEnv& env) {
 
 }  // namespace
 
-TEST_CASE("applying a stream crashed at every operation and applied again ends equal, never half a transaction") {
+TEST_CASE(
+    "applying a stream crashed at every operation and applied again ends equal, never half a transaction") {
   FaultEnv start;
   const std::vector<std::string> states = prepare(start);
   std::map<std::string, int> state_index;
