@@ -21,6 +21,7 @@ opened with h5py. The whole API and the crash guarantees: docs/python.md.
 
 from __future__ import annotations
 
+import collections as _collections
 import collections.abc as _abc
 
 import numpy as _np
@@ -31,6 +32,7 @@ from . import _h5tx as _lib
 
 __all__ = [
     "Store", "Transaction", "Dataset", "Attributes", "Savepoint", "version", "DTYPES",
+    "backup", "restore", "replicate", "promote", "position", "slots", "drop_slot", "BackupResult", "Slot",
     "Error", "IoError", "CorruptionError", "ConflictError", "BusyError", "InvalidArgumentError",
     "NotFoundError", "AlreadyExistsError", "UnsupportedError", "Hdf5Error", "StateError",
 ]
@@ -733,3 +735,61 @@ class Attributes(_abc.MutableMapping):
 
     def __repr__(self) -> str:
         return f"<h5tx.Attributes of {self.file}:{self.object}: {list(self)}>"
+
+
+# --- backup, restore, replication (docs/python.md) -----------------------------
+
+#: What a backup, restore or replication did: the txid the destination now
+#: holds the source as of, the one it started from, and how many
+#: transactions and bytes it copied or applied.
+BackupResult = _collections.namedtuple("BackupResult", "txid from_txid transactions bytes")
+#: A retention slot of a store: its name, txid, the bytes of archived
+#: transactions it pins, and whether its file is damaged (then it pins everything).
+Slot = _collections.namedtuple("Slot", "name txid pinned_bytes damaged")
+
+
+def backup(home, dest, *, incremental: bool = False, slot: str = "backup", no_slot: bool = False,
+           lock_timeout: float = 10.0) -> BackupResult:
+    """Online, transaction-consistent backup of the redo-mode store ``home``
+    while writers run. Full: ``dest`` (a new directory) becomes a store equal to
+    ``home`` as of ``result.txid``. ``incremental=True``: ``dest`` is a new stream
+    file of the transactions committed since the retention slot's txid. Either
+    way the slot ``slot`` moves to ``result.txid`` (a full backup with
+    ``no_slot=True`` leaves the slots alone)."""
+    return BackupResult(*_lib.backup(str(home), str(dest), bool(incremental), str(slot), bool(no_slot),
+                                     float(lock_timeout)))
+
+
+def restore(dest, full, incrementals=(), *, to: int | None = None, lock_timeout: float = 10.0) -> BackupResult:
+    """Rebuild a store in ``dest`` (new) from a full backup directory and
+    incremental streams in order, up to their end or to txid ``to``. Every
+    stream is checked whole first: a damaged one raises CorruptionError naming
+    the transaction, and nothing is made."""
+    return BackupResult(*_lib.restore(str(dest), str(full), [str(i) for i in incrementals], int(to or 0),
+                                      float(lock_timeout)))
+
+
+def replicate(home, replica, *, slot: str = "replica", lock_timeout: float = 10.0) -> BackupResult:
+    """Bring ``replica`` up to ``home`` once (made by a full backup if it does
+    not exist). ``h5tx replicate --follow`` keeps one following."""
+    return BackupResult(*_lib.replicate(str(home), str(replica), str(slot), float(lock_timeout)))
+
+
+def promote(replica) -> None:
+    """Make a replica an ordinary writable store."""
+    _lib.promote(str(replica))
+
+
+def position(store) -> int:
+    """The newest txid a backup, restored store or replica holds from its source."""
+    return _lib.position(str(store))
+
+
+def slots(home) -> list:
+    """The retention slots of ``home`` (:class:`Slot` each)."""
+    return [Slot(*s) for s in _lib.list_slots(str(home))]
+
+
+def drop_slot(home, name: str) -> None:
+    """Remove a retention slot and the archived transactions only it needed."""
+    _lib.drop_slot(str(home), str(name))

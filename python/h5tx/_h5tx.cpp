@@ -29,6 +29,7 @@
 #include <string>
 #include <vector>
 
+#include "h5tx/backup.hpp"
 #include "h5tx/error.hpp"
 #include "h5tx/sec2j.h"
 #include "h5tx/store.hpp"
@@ -314,6 +315,59 @@ PYBIND11_MODULE(_h5tx, m) {
   });
   m.def("hdf5_library_path", [] { return library_path(reinterpret_cast<const void*>(&H5get_libversion)); });
   m.def("h5tx_library_path", [] { return library_path(reinterpret_cast<const void*>(&h5tx::version)); });
+
+  // --- Backup, restore, replication (include/h5tx/backup.hpp) ---------------
+  // Each returns (txid, from, transactions, bytes); the GIL is released.
+  auto result = [](const BackupResult& r) { return py::make_tuple(r.txid, r.from, r.transactions, r.bytes); };
+  m.def("backup", [result](const std::string& home, const std::string& dest, bool incremental,
+                           const std::string& slot, bool no_slot, double lock_timeout) {
+    BackupOptions o;
+    o.slot = slot;
+    o.no_slot = no_slot;
+    o.store.lock_timeout = to_ms(lock_timeout, "lock_timeout");
+    BackupResult r;
+    {
+      py::gil_scoped_release nogil;
+      r = incremental ? backup_incremental(home, dest, o) : backup(home, dest, o);
+    }
+    return result(r);
+  });
+  m.def("restore", [result](const std::string& dest, const std::string& full,
+                            const std::vector<std::string>& incr, uint64_t to, double lock_timeout) {
+    RestoreOptions o;
+    o.to = to;
+    o.store.lock_timeout = to_ms(lock_timeout, "lock_timeout");
+    BackupResult r;
+    {
+      py::gil_scoped_release nogil;
+      r = restore(dest, full, incr, o);
+    }
+    return result(r);
+  });
+  m.def("replicate", [result](const std::string& home, const std::string& replica, const std::string& slot,
+                              double lock_timeout) {
+    ReplicateOptions o;
+    o.slot = slot;
+    o.store.lock_timeout = to_ms(lock_timeout, "lock_timeout");
+    BackupResult r;
+    {
+      py::gil_scoped_release nogil;
+      r = replicate(home, replica, o);
+    }
+    return result(r);
+  });
+  m.def("promote", [](const std::string& replica) {
+    py::gil_scoped_release nogil;
+    promote(replica);
+  });
+  m.def("position", [](const std::string& store) { return position(store); });
+  m.def("list_slots", [](const std::string& home) {
+    py::list out;
+    for (const SlotInfo& s : list_slots(home))
+      out.append(py::make_tuple(s.name, s.txid, s.pinned_bytes, s.damaged));
+    return out;
+  });
+  m.def("drop_slot", [](const std::string& home, const std::string& name) { drop_slot(home, name); });
 
   // --- Options ---------------------------------------------------------------
   py::class_<Options>(m, "Options")

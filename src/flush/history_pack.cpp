@@ -4,6 +4,7 @@
 #include <algorithm>
 
 #include "flush/procs.hpp"
+#include "flush/retention.hpp"
 #include "h5tx/error.hpp"
 #include "journal/history_segment.hpp"
 #include "journal/tx_dir.hpp"
@@ -12,7 +13,6 @@ namespace h5tx {
 
 namespace {
 
-constexpr const char* kSlotsDir = "slots";
 constexpr const char* kPackLock = "PACK";
 
 bool has_suffix(const std::string& s, const std::string& suffix) {
@@ -22,20 +22,12 @@ bool has_suffix(const std::string& s, const std::string& suffix) {
 }  // namespace
 
 uint64_t oldest_slot(Env& env, const std::string& home) {
-  const std::string dir = path_join(home, kSlotsDir);
   uint64_t oldest = ~uint64_t(0);
-  if (!env.is_directory(dir)) return oldest;
-  const std::string prefix = "h5tx-slot 1 txid ";
-  for (const std::string& name : env.list_dir(dir)) {
-    if (name.empty() || name[0] == '.' || has_suffix(name, ".tmp")) continue;  // being written
-    const std::string path = path_join(dir, name);
-    std::string text = env.read_all(path, 4096);
-    uint64_t t = 0;
-    if (text.size() != prefix.size() + 17 || text.compare(0, prefix.size(), prefix) != 0 ||
-        text.back() != '\n' || !journal::parse_txid_hex(text.substr(prefix.size(), 16), &t))
-      throw CorruptionError(path,
+  for (const auto& kv : retention::read_slots(env, home)) {
+    if (kv.second.damaged)
+      throw CorruptionError(path_join(path_join(home, retention::kSlotsDir), kv.first),
                             "not a retention slot file ('h5tx-slot 1 txid <16 hex>'): pack refuses to guess");
-    oldest = std::min(oldest, t);
+    oldest = std::min(oldest, kv.second.txid);
   }
   return oldest;
 }

@@ -27,8 +27,8 @@ struct HistoryUsage {
 HistoryUsage history_usage(Env& env, const std::string& history_dir);
 
 // The oldest txid any retention slot pins (~0 if HOME/slots/ is missing or
-// empty). CorruptionError naming a slot file that is not
-// "h5tx-slot 1 txid <16 hex>\n".
+// empty), read with flush/retention's slot codec. CorruptionError naming a
+// slot file that is not "h5tx-slot 1 txid <16 hex>\n".
 uint64_t oldest_slot(Env& env, const std::string& home);
 
 // Drops history before `before` (reads as of txids below it are refused

@@ -191,7 +191,8 @@ std::unique_ptr<Layout> Layout::create(Env* env, const std::string& home_arg, co
   return l;
 }
 
-std::unique_ptr<Layout> Layout::open(Env* env, const std::string& home_arg, const Options& options) {
+std::unique_ptr<Layout> Layout::open(Env* env, const std::string& home_arg, const Options& options,
+                                     bool applier) {
   const std::string home = env->resolve_symlinks(home_arg);
   std::string fmt_path = path_join(home, kFormatFile);
   if (!env->is_directory(home)) throw NotFoundError(home_arg, "no such store directory");
@@ -225,6 +226,19 @@ std::unique_ptr<Layout> Layout::open(Env* env, const std::string& home_arg, cons
     l->lock(options);
   }
   if (!l->read_only_) l->upgrade();
+  if (!l->read_only_ && !applier) {
+    const std::string replica = path_join(home, kReplicaFile);
+    if (env->exists(replica))
+      throw StateError(replica,
+                       "the store is a replica (it follows its source and opens read-only); "
+                       "h5tx promote HOME makes it writable");
+    const std::string position = path_join(home, kPositionFile);
+    if (env->exists(position)) {
+      // Written by something else than its source from now on.
+      env->remove_file(position);
+      env->sync_dir(home);
+    }
+  }
   std::string txid_path = path_join(home, kTxidFile);
   if (env->exists(txid_path)) {
     std::string t = env->read_all(txid_path, 64);

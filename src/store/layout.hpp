@@ -39,6 +39,8 @@ class Layout {
   static constexpr const char* kFormatFile = "h5tx.store";
   static constexpr const char* kLockFile = "LOCK";
   static constexpr const char* kTxidFile = "TXID";
+  static constexpr const char* kReplicaFile = "REPLICA";
+  static constexpr const char* kPositionFile = "POSITION";
   // txids are reserved in blocks of this size: TXID holds the first txid not
   // yet reserved, rewritten atomically once per block.
   static constexpr uint64_t kTxidBlock = 1 << 16;
@@ -49,7 +51,14 @@ class Layout {
   // pid when another process has it. Read-only: a redo store of version 2
   // takes no lock but registers this process in procs/ (live_reader());
   // otherwise the lock is shared, as before.
-  static std::unique_ptr<Layout> open(Env* env, const std::string& home, const Options& options);
+  //
+  // Backups and replicas (formats/tx-stream.md): HOME/REPLICA marks a
+  // replica, which a read-write open refuses (StateError) unless it is the
+  // applier's (`applier`: h5tx replicate, restore, promote); HOME/POSITION
+  // (the newest txid received from the source) is removed by any other
+  // read-write open, which may diverge the store from its source.
+  static std::unique_ptr<Layout> open(Env* env, const std::string& home, const Options& options,
+                                      bool applier = false);
 
   Env* env() const { return env_; }
   const std::string& home() const { return home_; }

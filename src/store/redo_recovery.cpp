@@ -5,6 +5,7 @@
 #include <optional>
 
 #include "h5tx/error.hpp"
+#include "flush/retention.hpp"
 #include "journal/tx_dir.hpp"
 #include "journal/tx_reader.hpp"
 #include "store/replay_check.hpp"
@@ -172,10 +173,13 @@ std::vector<CommittedTx> recover_redo_journal(Layout& layout, DataFiles& files) 
     removed = true;
   }
   for (uint64_t id : plan.garbage) {
-    env.remove_flat_dir(path_join(jdir, journal::tx_dir_name(id, TxState::Flushed)));
+    // Applied; kept in HOME/archive/ if a retention slot needs it.
+    const std::string dir = path_join(jdir, journal::tx_dir_name(id, TxState::Flushed));
+    if (!retention::archive_if_pinned(env, layout.home(), dir, id)) env.remove_flat_dir(dir);
     removed = true;
   }
   if (removed) env.sync_dir(jdir);
+  retention::prune_archive(env, layout.home());
   files.remove_temporaries();
   return committed;
 }

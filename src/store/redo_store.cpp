@@ -8,6 +8,7 @@
 #include <set>
 
 #include "h5tx/error.hpp"
+#include "flush/retention.hpp"
 #include "journal/tx_dir.hpp"
 #include "journal/tx_reader.hpp"
 #include "flush/history_pack.hpp"
@@ -67,7 +68,16 @@ RedoStore::RedoStore(std::unique_ptr<Layout> layout, const Options& options)
     hooks.flush_limit = [this] { return snapshots_.flush_limit(); };
   }
   hooks.flushed = [this](const std::vector<journal::Manifest>& ms) { view_->flushed(ms); };
-  hooks.retired = [this](const std::string& dir) { spares_.offer(dir); };
+  hooks.retired = [this](const std::string& dir) {
+    // A retention slot needs it (an incremental backup, a replica): kept
+    // in HOME/archive/ instead of being recycled (flush/retention.hpp).
+    uint64_t txid;
+    journal::TxState st;
+    if (journal::parse_tx_dir_name(path_basename(dir), &txid, &st) &&
+        retention::archive_if_pinned(*env_, home_, dir, txid))
+      return;
+    spares_.offer(dir);
+  };
   hooks.replenish = [this] {
     // A few at a time, so a due batch never waits long behind this.
     for (int i = 0; i < 4 && spares_.size() < kSpareDirsAhead; i++)
@@ -295,6 +305,33 @@ void RedoStore::set_as_of_registration() {
 void RedoStore::publish(std::shared_ptr<const journal::Manifest> m, const std::string& dir) {
   add_committed(*m, dir);
   committed_++;
+}
+
+void RedoStore::import_transaction(const journal::StreamTx& tx) {
+  check_open();
+  if (read_only()) throw StateError(home_, "import: the store is open read-only");
+  flusher_->wait_for_room();
+  const uint64_t txid = tx.txid;
+  if (txid <= snapshots_.last_committed())
+    throw InvalidArgumentError(home_, "import of transaction " + journal::txid_hex(txid) +
+                                          ": the store already has a transaction that new or newer");
+  layout_->observe_txid(txid);
+  const std::string& jdir = layout_->journal_dir();
+  // A _temp name of its own id (a spare directory may hold working_<txid>_temp).
+  const std::string temp =
+      path_join(jdir, journal::tx_dir_name(layout_->allocate_txid(), journal::TxState::Temp));
+  const std::string done = path_join(jdir, journal::tx_dir_name(txid, journal::TxState::Done));
+  env_->create_dir(temp);
+  {
+    auto f = env_->open(path_join(temp, journal::kManifestName), OpenMode::CreateNew);
+    f->write(0, tx.manifest_bytes.data(), tx.manifest_bytes.size());
+    f->datasync();
+  }
+  env_->sync_dir(temp);
+  env_->rename(temp, done);
+  env_->sync_dir(jdir);
+  commit_fsyncs += 3;
+  publish(std::make_shared<const journal::Manifest>(tx.manifest), done);
 }
 
 void RedoStore::flush() {

@@ -18,6 +18,7 @@
 #include "flush/flusher.hpp"
 #include "journal/spare_dirs.hpp"
 #include "journal/tx_reader.hpp"
+#include "journal/tx_stream.hpp"
 #include "store/commit_queue.hpp"
 #include "store/committed_view.hpp"
 #include "store/conflict_index.hpp"
@@ -72,6 +73,13 @@ class RedoStore : public StoreImpl {
   journal::SpareDirs& spare_dirs() { return spares_; }
   ConflictIndex& conflicts() { return conflicts_; }  // only inside the commit queue's rename step
   Flusher& flusher() { return *flusher_; }
+  // The applier of a transaction stream (store/importer.hpp), which must
+  // be the store's only committer: makes `tx` (a whole MANIFEST with its
+  // chunks inline, as journal/tx_stream.hpp carries it) a committed
+  // transaction with its own txid, as a commit would (working_<id>_temp,
+  // synced, renamed working_<txid>_done, journal/ synced), then queues it
+  // for the flusher. tx.txid must exceed every txid committed here.
+  void import_transaction(const journal::StreamTx& tx);
   // Runs after a commit is durable, in txid order: makes it visible.
   void publish(std::shared_ptr<const journal::Manifest> m, const std::string& dir);
 

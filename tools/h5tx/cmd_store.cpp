@@ -18,6 +18,7 @@
 #include "hdf5/handle.hpp"
 #include "journal/tx_dir.hpp"
 #include "util/names.hpp"
+#include "h5tx/backup.hpp"
 #include "h5tx/env.hpp"
 #include "ingest.hpp"
 #include "json.hpp"
@@ -639,6 +640,8 @@ int run_stats(const Args& a) {
   uint64_t journal_bytes = tree_bytes(env, path_join(s->home(), "journal"), &journal_files);
   JournalCounts j = count_journal(s->home());
   StoreStats st = s->stats();
+  // Retention slots (incremental backups, replicas) and what each pins.
+  std::vector<SlotInfo> slots = s->mode() == Mode::Redo ? list_slots(s->home()) : std::vector<SlotInfo>();
   // Data files other processes hold open (h5py, h5dump): a writer of the
   // store waits for them (redo flusher) or is refused them (undo mode).
   std::vector<std::pair<std::string, std::string>> held;  // file, "pid (MODE)"
@@ -659,6 +662,15 @@ int run_stats(const Args& a) {
     o.key("journal").begin_object().field("files", journal_files).field("bytes", journal_bytes);
     o.field("temp", uint64_t(j.temp)).field("done", uint64_t(j.done)).field("flushed", uint64_t(j.flushed));
     o.field("undo", uint64_t(j.undo + j.undo_committed)).end_object();
+    o.key("slots").begin_array();
+    for (const SlotInfo& sl : slots)
+      o.begin_object()
+          .field("name", sl.name)
+          .field("txid", hex16(sl.txid))
+          .field("damaged", sl.damaged)
+          .field("pinned_bytes", sl.pinned_bytes)
+          .end_object();
+    o.end_array();
     o.key("waiting_for").strings(st.waiting_for).key("held_open").begin_array();
     for (const auto& h : held) o.begin_object().field("file", h.first).field("holder", h.second).end_object();
     o.end_array().end_object().print();
@@ -676,6 +688,10 @@ int run_stats(const Args& a) {
               " files, %s (%zu _temp, %zu _done, %zu _flushed, %zu undo dirs)\n",
               journal_files, format_bytes(double(journal_bytes)).c_str(), j.temp, j.done, j.flushed,
               j.undo + j.undo_committed);
+  for (const SlotInfo& sl : slots)
+    std::printf("slot                %s at txid %s%s: pins %s of archived transactions\n", sl.name.c_str(),
+                hex16(sl.txid).c_str(), sl.damaged ? " (damaged: pins everything)" : "",
+                format_bytes(double(sl.pinned_bytes)).c_str());
   if (s->mode() == Mode::Redo)
     std::printf("flusher             runs inside the process that has the store open for writing\n");
   for (const std::string& f : st.waiting_for)

@@ -11,7 +11,7 @@ namespace cli {
 std::vector<Command> all_commands() {
   std::vector<Command> all;
   for (auto list : {store_commands(), ingest_commands(), check_commands(), export_commands(), attr_commands(),
-                    history_commands(), undo_commands(), completion_commands()})
+                    history_commands(), backup_commands(), undo_commands(), completion_commands()})
     all.insert(all.end(), list.begin(), list.end());
   return all;
 }

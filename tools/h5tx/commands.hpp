@@ -29,6 +29,7 @@ std::vector<Command> check_commands();       // check dump
 std::vector<Command> export_commands();      // export
 std::vector<Command> undo_commands();        // undo-recover
 std::vector<Command> attr_commands();        // attr
+std::vector<Command> backup_commands();      // backup restore replicate promote
 std::vector<Command> completion_commands();  // completion
 std::vector<Command> history_commands();     // history pack
 
