@@ -524,6 +524,13 @@ class Dataset:
         return self._tx._impl.dataset_spec(self.file, self.name)
 
     @property
+    def spec(self) -> dict:
+        """The dataset's definition as a plain (picklable) dict: dtype (the
+        library's name), shape, maxshape, chunks, fillvalue, compression,
+        compression_opts, shuffle, fletcher32. What StagedWriter.write_chunk takes."""
+        return dict(self._spec())
+
+    @property
     def shape(self) -> tuple:
         """The current extent."""
         return self._spec()["shape"]

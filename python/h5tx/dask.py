@@ -126,7 +126,7 @@ def _prepare(tx, x, file: str, path: str, create: bool, dataset_options: dict) -
         opts = dict(dataset_options)
         chunks = _chunks_for(x, opts)
         tx.create_dataset(file, path, shape=x.shape, dtype=DTYPES[name], chunks=chunks, **opts)
-    spec = tx._impl.dataset_spec(file, path)
+    spec = tx.dataset(file, path).spec
     if tuple(spec["shape"]) != tuple(x.shape):
         raise _invalid(f"the array's shape {tuple(x.shape)} does not fit the dataset's shape "
                        f"{tuple(spec['shape'])}", where)
@@ -320,7 +320,7 @@ def _prepare_resumable(s, items, resume, create, dataset_options):
             if rec not in tx.list_datasets(RECORD_FILE):
                 tx.create_dataset(RECORD_FILE, rec, shape=grid, dtype="<u4", chunks=(1,) * len(grid))
                 tx.attrs(RECORD_FILE, rec)["target"] = f"{f}:{p}"
-            elif tuple(tx._impl.dataset_spec(RECORD_FILE, rec)["shape"]) != grid:
+            elif tuple(tx.dataset(RECORD_FILE, rec).shape) != grid:
                 raise _invalid(f"the resume record {RECORD_FILE}:{rec} of {f}:{p} has another chunk grid", f"{f}:{p}")
             attrs = tx.attrs(RECORD_FILE, rec)
             state = attrs["state"] if "state" in attrs else "complete"
@@ -379,7 +379,7 @@ def commit_counts(home, file: str, path: str, lock_timeout: float = 600) -> _np.
     with _open(home, lock_timeout) as s:
         with s.begin(read_only=True) as tx:
             rec = record_path(file, path)
-            shape = tuple(tx._impl.dataset_spec(RECORD_FILE, rec)["shape"])
+            shape = tuple(tx.dataset(RECORD_FILE, rec).shape)
             return tx.read(RECORD_FILE, rec, (0,) * len(shape), shape)
 
 
@@ -403,7 +403,7 @@ class Target:
     def _get_spec(self) -> dict:
         if self._spec is None:
             with _open(self.home, self.lock_timeout) as s, s.begin(read_only=True) as tx:
-                self._spec = tx._impl.dataset_spec(self.file, self.path)
+                self._spec = tx.dataset(self.file, self.path).spec
         return self._spec
 
     @property

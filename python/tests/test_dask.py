@@ -232,7 +232,7 @@ def test_staged_writer_from_another_process_killed_client(home, tmp_path):
             tx = s.begin()
             token = tx.stage()
             open(os.path.join({h!r}, "..", "token{commit}"), "w").write(token)
-            spec = tx._impl.dataset_spec("a.h5", "/x")
+            spec = tx.dataset("a.h5", "/x").spec
             writer = '''
             import sys, numpy as np, h5tx
             w = h5tx.StagedWriter(sys.argv[1])
