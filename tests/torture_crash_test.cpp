@@ -11,6 +11,7 @@
 #include <tuple>
 
 #include "h5tx/error.hpp"
+#include "h5tx/staged.hpp"
 #include "h5tx/store.hpp"
 #include "h5tx/undo.hpp"
 #include "hdf5/handle.hpp"
@@ -143,6 +144,39 @@ Scenario recycled_dirs(bool spill) {
       commit_recorded(tx, rec, out);
       store->flush();
     }
+    store->close();
+  };
+  return s;
+}
+
+// Redo only: a staged transaction (Dask atomic stores, formats/redo-manifest.md
+// "Staged parts"): two StagedWriters (as two worker processes would) write
+// part files into the transaction's _temp directory, the transaction adopts
+// their records and commits; then a flush. A crash before the rename leaves
+// nothing of it, one after it keeps all of it.
+Scenario staged_transaction() {
+  Scenario s;
+  s.name = "staged-tx-redo";
+  s.mode = Mode::Redo;
+  s.prepare = [](FaultEnv& env) { return prepare_one_file(env, Mode::Redo); };
+  s.act = [](FaultEnv& env, Outcome& out) {
+    auto store = open(env, Mode::Redo);
+    TxRecord rec;
+    rec.writes = {cw("f.h5", "/d", {0, 0}, 2, bytes(kChunkBytes, 1)), cw("f.h5", "/d", {1, 1}, 3),
+                  cw("f.h5", "/d", {3, 2}, 4)};
+    auto tx = store->begin();
+    std::string token = tx.stage();
+    DatasetSpec spec = tx.dataset_spec("f.h5", "/d");
+    for (size_t part = 0; part < 2; part++) {
+      StagedWriter w(token, &env);
+      for (size_t i = part; i < rec.writes.size(); i += 2) {
+        const ChunkWrite& c = rec.writes[i];
+        w.write_chunk(c.file, c.dataset, spec, c.coords, c.after.data(), c.after.size());
+      }
+      tx.adopt(w.finish());
+    }
+    commit_recorded(tx, rec, out);
+    store->flush();
     store->close();
   };
   return s;
@@ -486,6 +520,9 @@ TEST_CASE("crash points: a flush that moves replaced versions into history (redo
 TEST_CASE("crash points: pack of history (redo)") {
   run_scenario(history_flush(true));
 }
+TEST_CASE("crash points: staged transaction, parts from two writers (redo)") {
+  run_scenario(staged_transaction());
+}
 TEST_CASE("crash points: small transaction over one file (undo)") {
   run_scenario(small_transaction(Mode::Undo));
 }
@@ -508,6 +545,9 @@ TEST_CASE("injected I/O errors: commits into recycled directories (redo)") {
 }
 TEST_CASE("injected I/O errors: commits into recycled spill files (redo)") {
   run_errors(recycled_dirs(true));
+}
+TEST_CASE("injected I/O errors: staged transaction, parts from two writers (redo)") {
+  run_errors(staged_transaction());
 }
 TEST_CASE("injected I/O errors: three files (undo)") {
   run_errors(three_files_with_catalog(Mode::Undo));

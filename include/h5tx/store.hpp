@@ -14,6 +14,7 @@
 
 #include "h5tx/error.hpp"
 #include "h5tx/options.hpp"
+#include "h5tx/staged.hpp"
 #include "h5tx/types.hpp"
 
 namespace h5tx {
@@ -116,6 +117,18 @@ class H5TX_EXPORT Transaction {
   // for arbitrary HDF5 calls inside this transaction. Valid until the end of
   // the transaction. StateError in redo mode.
   hid_t hid(const std::string& file);
+
+  // Staging (redo mode; h5tx/staged.hpp): stage() makes this transaction's
+  // journal/working_<id>_temp/ directory the staging area of StagedWriters
+  // in other processes and returns its token (the same on every call; it
+  // names HOME, which those processes must see at the same path). adopt()
+  // adds their chunk records as write_chunk would: it checks each against
+  // the transaction's view (dataset, coordinates, stored size and filter
+  // mask) and that its part file holds its bytes (the XXH3-64 is checked
+  // when the chunk is read, recovered or flushed); InvalidArgumentError
+  // names the first bad record and adopts none. UnsupportedError in undo mode.
+  std::string stage();
+  void adopt(const std::vector<StagedChunk>& chunks);
 
   // Durable when it returns. ConflictError: nothing of it is visible.
   void commit();

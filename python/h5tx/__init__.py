@@ -31,7 +31,7 @@ from ._errors import (AlreadyExistsError, BusyError, ConflictError, CorruptionEr
 from . import _h5tx as _lib
 
 __all__ = [
-    "Store", "Transaction", "Dataset", "Attributes", "Savepoint", "version", "DTYPES",
+    "Store", "Transaction", "Dataset", "Attributes", "Savepoint", "StagedWriter", "version", "DTYPES",
     "backup", "restore", "replicate", "promote", "position", "slots", "drop_slot", "BackupResult", "Slot",
     "Error", "IoError", "CorruptionError", "ConflictError", "BusyError", "InvalidArgumentError",
     "NotFoundError", "AlreadyExistsError", "UnsupportedError", "Hdf5Error", "StateError",
@@ -412,6 +412,22 @@ class Transaction:
         return out
 
     # nested transactions, metadata, hooks
+    # staged writing (h5tx.dask, atomic=True)
+    def stage(self) -> str:
+        """Redo mode: make this transaction's ``journal/working_<id>_temp/``
+        directory the staging area of :class:`StagedWriter` objects in other
+        processes, and return its token (a str naming HOME: those processes
+        must see HOME at the same path). The same token on every call."""
+        return self._impl.stage()
+
+    def adopt(self, records) -> None:
+        """Add staged chunk records (what :meth:`StagedWriter.finish` returned,
+        from any process) to this transaction, as write_chunk would: each is
+        checked against this transaction's view and its part file; the first
+        bad one raises InvalidArgumentError and none is adopted. They become
+        visible, with everything else of the transaction, at commit."""
+        self._impl.adopt([tuple(r) for r in records])
+
     def savepoint(self) -> Savepoint:
         """A savepoint: :meth:`rollback_to` undoes everything after it."""
         return Savepoint(self._impl.savepoint())
@@ -468,6 +484,45 @@ def _auto_chunks(shape: tuple, itemsize: int) -> tuple:
     return tuple(chunks)
 
 
+# --- staged writing -----------------------------------------------------------------
+
+class StagedWriter:
+    """Writes whole chunks into one part file of a staging transaction's
+    ``_temp`` directory (see :meth:`Transaction.stage`), in any process,
+    without opening the store. One writer per task attempt: its part file
+    has a fresh random name. :meth:`finish` syncs the part file and returns
+    the chunk records (plain picklable tuples) for :meth:`Transaction.adopt`.
+    NotFoundError if the staging directory is gone (its transaction ended,
+    or HOME is not on a file system this process sees)."""
+
+    def __init__(self, token: str) -> None:
+        self._impl = _lib.StagedWriter(str(token))
+
+    def write_chunk(self, file: str, path: str, spec: dict, coords, data) -> None:
+        """One whole raw chunk of the dataset whose spec (as
+        ``Transaction.dataset(file, path)`` reports it, a dict with dtype,
+        shape, chunks, fillvalue, compression, compression_opts, fletcher32)
+        is ``spec``; ``data`` an array of its dtype with the chunk's number of
+        elements. The dataset's filters are applied here."""
+        want = DTYPES[spec["dtype"]]
+        arr = _np.ascontiguousarray(data)
+        if arr.dtype != want:
+            raise _invalid(f"chunk of dtype {arr.dtype} written to a dataset of dtype {want}", f"{file}:{path}")
+        self._impl.write_chunk(file, path, spec["dtype"], list(spec["shape"]), list(spec["chunks"]),
+                               float(spec["fillvalue"]), spec["compression"] is not None,
+                               int(spec["compression_opts"] or 0), bool(spec["fletcher32"]),
+                               list(_shape(coords, "coords")), arr)
+
+    def finish(self) -> list:
+        """Sync the part file; the records of every chunk written (then finished)."""
+        return self._impl.finish()
+
+    @property
+    def part(self) -> str:
+        """The part file's name in the staging directory ("" before the first chunk)."""
+        return self._impl.part
+
+
 # --- datasets ---------------------------------------------------------------------
 
 class Dataset:
@@ -491,6 +546,13 @@ class Dataset:
 
     def _spec(self) -> dict:
         return self._tx._impl.dataset_spec(self.file, self.name)
+
+    @property
+    def spec(self) -> dict:
+        """The dataset's definition as a plain (picklable) dict: dtype (the
+        library's name), shape, maxshape, chunks, fillvalue, compression,
+        compression_opts, shuffle, fletcher32. What StagedWriter.write_chunk takes."""
+        return dict(self._spec())
 
     @property
     def shape(self) -> tuple:

@@ -219,6 +219,43 @@ py::dict spec_dict(const DatasetSpec& s) {
   return d;
 }
 
+// A DatasetSpec from the Python side's fields (maxshape: None = unlimited).
+DatasetSpec make_spec(const std::string& dtype, const Shape& shape, const std::vector<py::object>& maxshape,
+                      const Shape& chunks, double fill, bool compress, int level, bool fletcher32) {
+  DatasetSpec s;
+  s.dtype = parse_dtype(dtype);
+  s.shape = shape;
+  for (const py::object& o : maxshape) s.max_shape.push_back(o.is_none() ? kUnlimited : o.cast<uint64_t>());
+  s.chunk = chunks;
+  s.fill_value = fill;
+  s.compression = compress ? Compression::ShuffleDeflate : Compression::None;
+  if (compress) s.deflate_level = level;
+  s.fletcher32 = fletcher32;
+  return s;
+}
+
+// A staged chunk record as a plain tuple (picklable, shipped between
+// processes): (file, dataset, coords, filter_mask, part, offset, size, hash).
+py::tuple staged_tuple(const StagedChunk& c) {
+  return py::make_tuple(c.file, c.dataset, py::tuple(py::cast(c.coords)), c.filter_mask, c.part, c.offset,
+                        c.size, c.hash);
+}
+
+StagedChunk staged_from(const py::handle& h) {
+  py::tuple t = py::reinterpret_borrow<py::object>(h).cast<py::tuple>();
+  if (t.size() != 8) raise(ErrorCode::InvalidArgument, "", "a staged chunk record is a tuple of 8 fields");
+  StagedChunk c;
+  c.file = t[0].cast<std::string>();
+  c.dataset = t[1].cast<std::string>();
+  c.coords = t[2].cast<Shape>();
+  c.filter_mask = t[3].cast<uint32_t>();
+  c.part = t[4].cast<std::string>();
+  c.offset = t[5].cast<uint64_t>();
+  c.size = t[6].cast<uint64_t>();
+  c.hash = t[7].cast<uint64_t>();
+  return c;
+}
+
 py::dict info_dict(const TransactionInfo& t) {
   py::dict d;
   d["txid"] = t.txid;
@@ -434,16 +471,7 @@ PYBIND11_MODULE(_h5tx, m) {
            [](PyTransaction& t, const std::string& f, const std::string& p, const std::string& dtype,
               const Shape& shape, const std::vector<py::object>& maxshape, const Shape& chunks, double fill,
               bool compress, int level, bool fletcher32) {
-             DatasetSpec s;
-             s.dtype = parse_dtype(dtype);
-             s.shape = shape;
-             for (const py::object& o : maxshape)
-               s.max_shape.push_back(o.is_none() ? kUnlimited : o.cast<uint64_t>());
-             s.chunk = chunks;
-             s.fill_value = fill;
-             s.compression = compress ? Compression::ShuffleDeflate : Compression::None;
-             if (compress) s.deflate_level = level;
-             s.fletcher32 = fletcher32;
+             DatasetSpec s = make_spec(dtype, shape, maxshape, chunks, fill, compress, level, fletcher32);
              with_tx(t, [&](Transaction& x) { x.create_dataset(f, p, s); });
            })
       .def("extend_dataset",
@@ -560,8 +588,45 @@ PYBIND11_MODULE(_h5tx, m) {
            [](PyTransaction& t, const std::string& f) {
              return static_cast<int64_t>(with_tx(t, [&](Transaction& x) { return x.hid(f); }));
            })
+      .def("stage", [](PyTransaction& t) { return with_tx(t, [](Transaction& x) { return x.stage(); }); })
+      .def("adopt",
+           [](PyTransaction& t, const py::iterable& records) {
+             std::vector<StagedChunk> chunks;
+             for (const py::handle& h : records) chunks.push_back(staged_from(h));
+             with_tx(t, [&](Transaction& x) { x.adopt(chunks); });
+           })
       .def("commit", [](PyTransaction& t) { with_tx(t, [](Transaction& x) { x.commit(); }); })
       .def("abort", [](PyTransaction& t) { with_tx(t, [](Transaction& x) { x.abort(); }); });
+
+  // --- StagedWriter -------------------------------------------------------------
+  py::class_<StagedWriter>(m, "StagedWriter")
+      .def(py::init([](const std::string& token) {
+             py::gil_scoped_release nogil;
+             return std::make_unique<StagedWriter>(token);
+           }),
+           py::arg("token"))
+      .def("write_chunk",
+           [](StagedWriter& w, const std::string& f, const std::string& d, const std::string& dtype,
+              const Shape& shape, const Shape& chunks, double fill, bool compress, int level, bool fletcher32,
+              const Shape& coords, const py::buffer& data) {
+             DatasetSpec s = make_spec(dtype, shape, {}, chunks, fill, compress, level, fletcher32);
+             BufferView b = contiguous(data, "write_chunk");
+             py::gil_scoped_release nogil;
+             w.write_chunk(f, d, s, coords, b.ptr, b.size);
+           })
+      .def("finish",
+           [](StagedWriter& w) {
+             std::vector<StagedChunk> chunks;
+             {
+               py::gil_scoped_release nogil;
+               chunks = w.finish();
+             }
+             py::list out;
+             for (const auto& c : chunks) out.append(staged_tuple(c));
+             return out;
+           })
+      .def_property_readonly("dir", &StagedWriter::dir)
+      .def_property_readonly("part", &StagedWriter::part);
 
   // --- Store -------------------------------------------------------------------
   py::class_<PyStore, std::shared_ptr<PyStore>>(m, "Store")

@@ -25,6 +25,19 @@ def store(tmp_path, mode):
     s.close()
 
 
+@pytest.fixture(scope="module")
+def client():
+    """A Dask cluster of 2 worker processes (one thread each) on this
+    machine, and its client, shared by the tests of one module."""
+    distributed = pytest.importorskip("distributed")
+    cluster = distributed.LocalCluster(processes=True, n_workers=2, threads_per_worker=1,
+                                       dashboard_address=None, silence_logs=50)
+    c = distributed.Client(cluster)
+    yield c
+    c.close()
+    cluster.close()
+
+
 def run_child(code: str, *args, expect_status=None, timeout=120):
     """Runs `code` in a fresh interpreter (the same one, same PYTHONPATH);
     returns the CompletedProcess. `expect_status`: the exit status required."""

@@ -49,6 +49,13 @@ class TxWriter {
   // Removes the _temp directory and its files (after abort or failed commit).
   void discard();
 
+  // Creates (or takes over) the directory now: staged writing (stage())
+  // hands it to other processes before any chunk is spilled.
+  void open_dir() { ensure_dir(); }
+  // Files were created in the directory by others (staged part files):
+  // seal() syncs the directory.
+  void note_new_entries() { new_entries_ = true; }
+
   bool created() const { return created_; }
   const std::string& path() const { return dir_; }
 

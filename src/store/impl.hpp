@@ -52,6 +52,14 @@ class TransactionImpl {
   virtual hid_t hid(const std::string& file) = 0;
   virtual void commit() = 0;
   virtual void abort() = 0;
+  // Staging (redo mode only).
+  virtual std::string stage() {
+    throw UnsupportedError("", "stage: staged writing needs a store in redo mode");
+  }
+  virtual void adopt(const std::vector<StagedChunk>& chunks) {
+    (void)chunks;
+    throw UnsupportedError("", "adopt: staged writing needs a store in redo mode");
+  }
 };
 
 class StoreImpl {

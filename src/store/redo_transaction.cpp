@@ -9,7 +9,9 @@
 #include "util/shape_text.hpp"
 #include "hdf5/chunk_codec.hpp"
 #include "hdf5/dataset_ops.hpp"
+#include "journal/staged_parts.hpp"
 #include "journal/tx_dir.hpp"
+#include "journal/tx_reader.hpp"
 #include "store/redo_store.hpp"
 
 namespace h5tx {
@@ -359,6 +361,8 @@ void RedoTransaction::write_chunk(const std::string& file, const std::string& da
 }
 
 std::string RedoTransaction::entry_bytes(const Entry& e) {
+  if (e.spilled && e.op.chunk_file != journal::kSpillFileName)  // a staged part file
+    return journal::read_chunk_file(*store_->env(), writer_->path(), e.op);
   if (e.spilled) return writer_->read_spilled(e.op);
   return std::string(e.bytes.begin(), e.bytes.end());
 }
@@ -381,6 +385,62 @@ std::vector<uint8_t> RedoTransaction::read_chunk(const std::string& file, const 
     return hdf5::fill_chunk(spec);
   }
   return hdf5::decode_chunk(spec, stored.data(), stored.size(), mask, w + " chunk " + shape_text(coords));
+}
+
+// --- staged writing -----------------------------------------------------------
+
+std::string RedoTransaction::stage() {
+  check_writable("stage");
+  journal::TxWriter& w = spill_writer();
+  w.open_dir();
+  return journal::stage_token(w.path());
+}
+
+void RedoTransaction::adopt(const std::vector<StagedChunk>& chunks) {
+  check_writable("adopt");
+  if (chunks.empty()) return;
+  if (!writer_ || !writer_->created())
+    throw StateError(store_->home(), "adopt: the transaction has no staging directory (call stage() first)");
+  // Everything is checked before anything is adopted.
+  std::vector<Entry> entries;
+  entries.reserve(chunks.size());
+  std::map<std::string, uint64_t> part_sizes;
+  for (const StagedChunk& c : chunks) {
+    std::string w = what(c.file, c.dataset) + " chunk " + shape_text(c.coords);
+    DatasetSpec spec = require_spec(c.file, c.dataset);
+    check_coords(spec, c.coords, w);
+    if (!journal::valid_part_name(c.part))
+      throw InvalidArgumentError(w, "staged chunk names part file '" + names::printable(c.part) +
+                                        "', not a part-<32 hex digits> name");
+    std::string problem = hdf5::stored_chunk_problem(spec, c.size, c.filter_mask);
+    if (!problem.empty()) throw InvalidArgumentError(w, "staged chunk: " + problem);
+    auto it = part_sizes.find(c.part);
+    if (it == part_sizes.end()) {
+      std::string path = path_join(writer_->path(), c.part);
+      if (!store_->env()->exists(path))
+        throw InvalidArgumentError(path, "staged part file is missing (written for another transaction?)");
+      it = part_sizes.emplace(c.part, store_->env()->file_size(path)).first;
+    }
+    if (c.offset >= (uint64_t(1) << 63) || c.size > it->second || c.offset > it->second - c.size)
+      throw InvalidArgumentError(path_join(writer_->path(), c.part),
+                                 w + ": staged chunk at offset " + std::to_string(c.offset) + " of " +
+                                     std::to_string(c.size) + " bytes runs past the part file's end (" +
+                                     std::to_string(it->second) + " bytes)");
+    Entry e;
+    e.op.kind = OpKind::WriteChunk;
+    e.op.file = c.file;
+    e.op.path = c.dataset;
+    e.op.shape = c.coords;
+    e.op.filter_mask = c.filter_mask;
+    e.op.chunk_file = c.part;
+    e.op.chunk_offset = c.offset;
+    e.op.chunk_size = c.size;
+    e.op.chunk_hash = c.hash;
+    e.spilled = true;
+    entries.push_back(std::move(e));
+  }
+  writer_->note_new_entries();
+  for (auto& e : entries) push(std::move(e));
 }
 
 // --- savepoints, metadata, hooks ---------------------------------------------

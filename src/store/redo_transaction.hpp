@@ -58,10 +58,12 @@ class RedoTransaction : public TransactionImpl {
   hid_t hid(const std::string& file) override;
   void commit() override;
   void abort() override;
+  std::string stage() override;
+  void adopt(const std::vector<StagedChunk>& chunks) override;
 
  private:
   // One operation; a WriteChunk carries its stored bytes in memory or in a
-  // spill file of the _temp directory.
+  // file of the _temp directory (the spill file, or a staged part file).
   struct Entry {
     journal::Op op;
     std::vector<uint8_t> bytes;

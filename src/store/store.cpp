@@ -322,6 +322,15 @@ hid_t Transaction::hid(const std::string& f) {
   names::check_file_name(f);
   return impl().hid(f);
 }
+std::string Transaction::stage() {
+  check_active(impl(), "stage");
+  return impl().stage();
+}
+void Transaction::adopt(const std::vector<StagedChunk>& chunks) {
+  check_active(impl(), "adopt");
+  for (const auto& c : chunks) check_dataset(c.file, c.dataset);
+  impl().adopt(chunks);
+}
 void Transaction::commit() {
   impl().commit();
 }

@@ -1,7 +1,7 @@
 # Runs `h5tx-bench --quick` (BENCH) in WORK_DIR and checks its JSON report:
 # it parses, has exactly the rows below (each measured, with its metrics),
-# and evaluates every target. The I1py/python row (and the target using it)
-# may instead say the Python package is not built. Usage: cmake -DBENCH=... -DWORK_DIR=... -P check_quick.cmake
+# and evaluates every target. The I1py/python and DASK rows (and the target
+# using I1py) may instead say the Python package is not built. Usage: cmake -DBENCH=... -DWORK_DIR=... -P check_quick.cmake
 set(expected_rows
   W1/raw W1/plain W1/sqlite W1/copy+rename W1/h5tx-redo W1/h5tx-undo W1/h5tx-redo-noflusher
   W2/raw W2/plain W2/sqlite W2/h5tx-redo
@@ -12,7 +12,9 @@ set(expected_rows
   FLUSH/small FLUSH/large OPEN/h5tx-redo
   I1/h5py I1/hdf5-c I1/h5tx-cli-redo I1/h5tx-cli-undo
   I1z/h5py I1z/hdf5-c I1z/h5tx-cli-redo I1z/h5tx-cli-undo
-  I1py/cpp I1py/python CHECK/h5tx SCALE/small SCALE/mid SCALE/large)
+  I1py/cpp I1py/python
+  DASK1/h5py-lock DASK1/h5tx-resumable DASK1/h5tx-atomic DASK2/h5py-lock DASK2/h5tx-resumable DASK2/h5tx-atomic
+  CHECK/h5tx SCALE/small SCALE/mid SCALE/large)
 set(expected_targets 19)
 set(not_built "Python package not built")
 
@@ -46,7 +48,7 @@ foreach(i RANGE ${last})
   if(NOT measured)
     string(JSON why GET "${json}" rows ${i} not_measured)
     string(FIND "${why}" "${not_built}" pos)
-    if(id STREQUAL "I1py/python" AND pos GREATER -1)
+    if((id STREQUAL "I1py/python" OR id MATCHES "^DASK[12]/") AND pos GREATER -1)
       message(STATUS "bench:quick: ${id} not measured: ${why}")
       continue()
     endif()

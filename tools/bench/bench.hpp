@@ -44,6 +44,7 @@ struct Sizes {
   // Issue 13: the ingest workloads (ingest.cpp). A uint8 volume of i1_mib
   // MiB, shape (n, 512, 512), 64x64x64 chunks.
   uint64_t i1_mib = 128;           // I1, I1z, I1py and CHECK
+  uint64_t dask_mib = 256;         // DASK1, DASK2: the dask array stored
   uint64_t scale_small_mib = 256;  // SCALE: CLI ingest at three sizes
   uint64_t scale_mid_mib = 1024;
   uint64_t scale_large_mib = 4096;
@@ -194,6 +195,9 @@ Result scale_large(const Context& c);
 Result check_vs_h5py(const Context& c);
 // W6/W6L (multi_writer.cpp): `system` is h5tx-procs-N, h5tx-threads-N or plain-procs-N.
 Result w6_row(const Context& c, const std::string& workload, const std::string& system);
+// Issue 17: a dask store (ingest.cpp) of `variant` ("h5py-lock",
+// "h5tx-resumable", "h5tx-atomic") from `workers` worker processes.
+Result dask_store(const Context& c, const char* variant, int workers);
 
 }  // namespace bench
 }  // namespace h5tx

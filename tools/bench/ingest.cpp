@@ -10,8 +10,12 @@
 //                        from the .npy, same filters, close, one fsync
 // (I1: no compression; I1z: shuffle + deflate:4 as well), the Python
 // package against the C++ API on the same slabs (I1py), the CLI ingest at
-// growing sizes (SCALE) and `h5tx check` against reading every chunk with
-// h5py (CHECK). The processes doing the work are children; their peak RSS
+// growing sizes (SCALE), `h5tx check` against reading every chunk with
+// h5py (CHECK), and (issue 17, DASK1/DASK2) storing a dask array of dask_mib
+// MiB from a distributed.LocalCluster of 1 or 2 worker processes: the usual
+// h5py way (dask.array.store into one HDF5 file, each task reopening it
+// under a distributed.Lock) against h5tx.dask.store in both modes, flushed
+// into data/. The processes doing the work are children; their peak RSS
 // is wait4's ru_maxrss.
 #include <dirent.h>
 #include <fcntl.h>
@@ -224,6 +228,57 @@ with h5py.File(sys.argv[1], "r") as f:
 print("seconds", time.perf_counter() - t0, "bytes", total)
 )";
 
+// Issue 17: one dask store of argv[3] MiB (u4, blocks of 8 MiB, 1 MiB HDF5
+// chunks) on a LocalCluster of argv[2] worker processes. "seconds": from
+// the cluster being up (workers warm, modules imported) to the data being
+// in the HDF5 file: h5py-lock closes it, h5tx flushes its store.
+const char* kDaskStore = R"(import sys, time
+import numpy as np, dask.array as da, distributed, h5py
+import h5tx, h5tx.dask
+COLS, BLOCK, CHUNK = 1024, 2048, 256
+
+def gen(block_info=None):
+    (r0, r1), _ = block_info[None]["array-location"]
+    return np.arange(r0, r1, dtype="<u4")[:, None] * COLS + np.arange(COLS, dtype="<u4")
+
+class H5pyTarget:  # the usual way: h5py objects do not pickle, so each task reopens the file
+    def __init__(self, path):
+        self.path = path
+    def __setitem__(self, key, value):
+        with h5py.File(self.path, "r+") as f:
+            f["/x"][key] = value
+
+def main():
+    variant, workers, mib, scratch = sys.argv[1], int(sys.argv[2]), int(sys.argv[3]), sys.argv[4]
+    rows = max(BLOCK, mib * 256 // BLOCK * BLOCK)
+    x = da.map_blocks(gen, dtype="<u4", chunks=((BLOCK,) * (rows // BLOCK), (COLS,)))
+    with distributed.LocalCluster(n_workers=workers, threads_per_worker=1, processes=True,
+                                  dashboard_address=None, silence_logs=50) as cluster, \
+            distributed.Client(cluster) as client:
+        client.run(lambda: __import__("h5tx.dask") and __import__("h5py"))
+        t0 = time.perf_counter()
+        if variant == "h5py-lock":
+            path = scratch + "/plain.h5"
+            with h5py.File(path, "w") as f:
+                f.create_dataset("/x", shape=x.shape, dtype="<u4", chunks=(CHUNK, COLS))
+            da.store(x, H5pyTarget(path), lock=distributed.Lock("h5py-bench"))
+        else:
+            home = scratch + "/store"
+            h5tx.Store.create(home).close()
+            h5tx.dask.store(x, home, "x.h5", "/x", atomic=variant == "h5tx-atomic", chunks=(CHUNK, COLS))
+            with h5tx.Store.open(home) as s:
+                s.flush()
+            path = home + "/data/x.h5"
+        secs = time.perf_counter() - t0
+    with h5py.File(path, "r") as f:
+        assert int(f["/x"][rows - 1, COLS - 1]) == rows * COLS - 1
+    print("seconds", secs, "bytes", rows * COLS * 4)
+
+
+if __name__ == "__main__":  # the workers are spawned: they import this file
+    main()
+)";
+
 std::string write_script(const std::string& dir, const char* name, const char* text) {
   std::string path = dir + "/" + name;
   std::ofstream(path) << text;
@@ -424,6 +479,22 @@ Result cpp_i1py(const Context& c) {
   Result r;
   report_throughput(&r, 1, bytes, secs);
   return r;  // rss_mib: this process's VmHWM (run_child)
+}
+
+// DASK1/DASK2 (issue 17): one variant of kDaskStore with `workers` workers.
+Result dask_store(const Context& c, const char* variant, int workers) {
+  std::string pydir = python_package_dir();
+  std::string script = write_script(c.scratch, "dask_store.py", kDaskStore);
+  ::sync();
+  ProcessRun p = run_process(
+      {kPython, script, variant, std::to_string(workers), std::to_string(c.sizes.dask_mib), c.scratch},
+      c.scratch + "/dask.log", {"PYTHONPATH=" + pydir, "PYTHONDONTWRITEBYTECODE=1"});
+  double secs = number_after(p.output, "seconds ");
+  double bytes = number_after(p.output, "bytes ");
+  if (!(secs > 0) || !(bytes > 0)) throw StateError(script, "no time printed: " + p.output);
+  Result r = ingest_result(uint64_t(bytes), secs, p.rss_mib);
+  r.metrics["process_seconds"] = p.seconds;
+  return r;
 }
 
 Result scale_small(const Context& c) {

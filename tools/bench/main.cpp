@@ -74,6 +74,7 @@ const SizeOption kSizeOptions[] = {
     {"flush-large-mib", &Sizes::flush_large_mib, "large flusher backlog (MiB)"},
     {"open-tx", &Sizes::open_tx, "pending transactions for the open-time row"},
     {"i1-mib", &Sizes::i1_mib, "I1/I1z/I1py/CHECK volume size (MiB)"},
+    {"dask-mib", &Sizes::dask_mib, "DASK1/DASK2: dask array stored (MiB)"},
     {"scale-small-mib", &Sizes::scale_small_mib, "SCALE: smallest CLI ingest (MiB)"},
     {"scale-mid-mib", &Sizes::scale_mid_mib, "SCALE: middle CLI ingest (MiB)"},
     {"scale-large-mib", &Sizes::scale_large_mib, "SCALE: largest CLI ingest (MiB)"},

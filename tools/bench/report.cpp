@@ -49,6 +49,14 @@ const std::vector<RowSpec>& all_rows() {
       {"I1z", "h5tx-cli-undo", true, cli_undo_i1z, true},
       {"I1py", "cpp", false, cpp_i1py, true},
       {"I1py", "python", true, python_i1py, true},
+      {"DASK1", "h5py-lock", false, [](const Context& c) { return dask_store(c, "h5py-lock", 1); }, false},
+      {"DASK1", "h5tx-resumable", true, [](const Context& c) { return dask_store(c, "h5tx-resumable", 1); },
+       false},
+      {"DASK1", "h5tx-atomic", true, [](const Context& c) { return dask_store(c, "h5tx-atomic", 1); }, false},
+      {"DASK2", "h5py-lock", false, [](const Context& c) { return dask_store(c, "h5py-lock", 2); }, false},
+      {"DASK2", "h5tx-resumable", true, [](const Context& c) { return dask_store(c, "h5tx-resumable", 2); },
+       false},
+      {"DASK2", "h5tx-atomic", true, [](const Context& c) { return dask_store(c, "h5tx-atomic", 2); }, false},
       {"CHECK", "h5tx", true, check_vs_h5py, false},
       {"SCALE", "small", true, scale_small, false},
       {"SCALE", "mid", true, scale_mid, false},
@@ -391,6 +399,15 @@ std::string markdown_report(const std::vector<RowOutcome>& rows, const RunInfo& 
   ingest_table(
       md, rows, "I1py",
       "I1py: the " + vol + " from memory, one transaction per slab of chunk rows, redo, until closed", "cpp");
+  std::string dask = std::to_string(info.sizes.dask_mib) +
+                     " MiB dask array (u4, 8 MiB blocks, 1 MiB HDF5 chunks) from a distributed.LocalCluster "
+                     "of ";
+  std::string dask_how =
+      " worker process(es): h5py-lock = dask.array.store into one HDF5 file, each task reopening it under "
+      "a distributed.Lock (no fsync); h5tx = h5tx.dask.store, durable, then flushed into data/; seconds "
+      "from the cluster being up to the data being in the HDF5 file";
+  ingest_table(md, rows, "DASK1", "DASK1: " + dask + "1" + dask_how, "h5py-lock");
+  ingest_table(md, rows, "DASK2", "DASK2: " + dask + "2" + dask_how, "h5py-lock");
   if (const RowOutcome* r = find(rows, "CHECK/h5tx")) {
     md << "## `h5tx check` of a store holding the I1 volume vs reading every chunk once with h5py "
           "(warm cache, medians of 3 alternated pairs)\n\n";
@@ -480,7 +497,7 @@ std::string json_report(const std::vector<RowOutcome>& rows, const RunInfo& info
     << ", \"w3_tx_per_thread\": " << s.w3_tx_per_thread << ", \"w4_mib\": " << s.w4_mib
     << ", \"w45_chunk\": " << s.w45_chunk << ", \"w5_mib\": " << s.w5_mib << ", \"w5_tx\": " << s.w5_tx
     << ", \"flush_small_mib\": " << s.flush_small_mib << ", \"flush_large_mib\": " << s.flush_large_mib
-    << ", \"open_tx\": " << s.open_tx << ", \"i1_mib\": " << s.i1_mib
+    << ", \"open_tx\": " << s.open_tx << ", \"i1_mib\": " << s.i1_mib << ", \"dask_mib\": " << s.dask_mib
     << ", \"scale_small_mib\": " << s.scale_small_mib << ", \"scale_mid_mib\": " << s.scale_mid_mib
     << ", \"scale_large_mib\": " << s.scale_large_mib << ", \"sync_delay_ms\": " << s.sync_delay_ms << "},\n";
   j << "  \"rows\": [\n";

@@ -32,6 +32,7 @@ Sizes Sizes::quick() {
   s.flush_large_mib = 256;
   s.open_tx = 64;
   s.i1_mib = 16;
+  s.dask_mib = 16;
   s.scale_small_mib = 16;
   s.scale_mid_mib = 32;
   s.scale_large_mib = 64;
