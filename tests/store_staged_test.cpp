@@ -152,6 +152,15 @@ TEST_CASE("staged: a client killed before commit leaves nothing, one killed afte
   }
 }
 
+TEST_CASE("staged: a staged transaction that adopted nothing commits nothing and removes its directory",
+          "[staged]") {
+  Staging st;
+  stage_rows(st.token, st.spec, 0, 1, 1);  // a part nobody adopts
+  st.tx.commit();
+  CHECK(st.tx.txid() == 0);
+  CHECK_FALSE(Env::posix()->exists(token_dir(st.token)));
+}
+
 TEST_CASE("staged: abort removes the staged part files", "[staged]") {
   Staging st;
   st.tx.adopt(stage_rows(st.token, st.spec, 0, 1, 1));

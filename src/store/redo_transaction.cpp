@@ -615,6 +615,12 @@ void RedoTransaction::commit() {
     active_ = false;
     release_snapshot();
     hooks_.clear();
+    // A staging directory (or a spill file whose chunks were all rolled
+    // back) is not needed: remove it now rather than at the next open.
+    if (writer_) {
+      auto w = std::move(writer_);
+      w->discard();
+    }
     return;
   }
   if (options_.read_only || store_->read_only())
