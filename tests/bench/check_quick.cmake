@@ -4,7 +4,7 @@
 # may instead say the Python package is not built. Usage: cmake -DBENCH=... -DWORK_DIR=... -P check_quick.cmake
 set(expected_rows
   W1/raw W1/plain W1/sqlite W1/copy+rename W1/h5tx-redo W1/h5tx-undo W1/h5tx-redo-noflusher
-  W2/raw W2/plain W2/sqlite W2/h5tx-redo
+  W2/raw W2/plain W2/sqlite W2/h5tx-redo W2/h5tx-redo-history
   W3/raw W3/sqlite W3/h5tx-redo W3/h5tx-redo-noflusher
   W4/plain W4/per-write-fsync W4/undo-driver W4/h5tx-undo
   W5/plain W5/per-write-fsync W5/undo-driver W5/h5tx-undo
@@ -13,7 +13,7 @@ set(expected_rows
   I1/h5py I1/hdf5-c I1/h5tx-cli-redo I1/h5tx-cli-undo
   I1z/h5py I1z/hdf5-c I1z/h5tx-cli-redo I1z/h5tx-cli-undo
   I1py/cpp I1py/python CHECK/h5tx SCALE/small SCALE/mid SCALE/large)
-set(expected_targets 19)
+set(expected_targets 20)
 set(not_built "Python package not built")
 
 file(REMOVE_RECURSE ${WORK_DIR})
@@ -70,7 +70,7 @@ foreach(pair "FLUSH/small;flush_seconds" "FLUSH/large;flush_seconds" "OPEN/h5tx-
              "OPEN/h5tx-redo;manifest_read_ms" "W2/h5tx-redo;commit_mib_per_s"
              "I1/h5tx-cli-redo;mib_per_s" "I1/h5py;in_script_seconds" "I1z/h5tx-cli-undo;mib_per_s"
              "I1py/cpp;mib_per_s" "CHECK/h5tx;check_seconds" "CHECK/h5tx;h5py_read_seconds"
-             "SCALE/large;s_per_gib")
+             "SCALE/large;s_per_gib" "W2/h5tx-redo-history;history_bytes")
   list(GET pair 0 id)
   list(GET pair 1 m)
   list(FIND expected_rows ${id} i)
