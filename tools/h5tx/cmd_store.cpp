@@ -659,6 +659,10 @@ int run_stats(const Args& a) {
     o.key("journal").begin_object().field("files", journal_files).field("bytes", journal_bytes);
     o.field("temp", uint64_t(j.temp)).field("done", uint64_t(j.done)).field("flushed", uint64_t(j.flushed));
     o.field("undo", uint64_t(j.undo + j.undo_committed)).end_object();
+    if (st.history) {
+      o.key("history").begin_object().field("oldest", hex16(st.history_oldest));
+      o.field("segments", st.history_segments).field("bytes", st.history_bytes).end_object();
+    }
     o.key("waiting_for").strings(st.waiting_for).key("held_open").begin_array();
     for (const auto& h : held) o.begin_object().field("file", h.first).field("holder", h.second).end_object();
     o.end_array().end_object().print();
@@ -678,6 +682,10 @@ int run_stats(const Args& a) {
               j.undo + j.undo_committed);
   if (s->mode() == Mode::Redo)
     std::printf("flusher             runs inside the process that has the store open for writing\n");
+  if (st.history)
+    std::printf("history/            %" PRIu64 " segments, %s; reads as of txid %s and later\n",
+                st.history_segments, format_bytes(double(st.history_bytes)).c_str(),
+                hex16(st.history_oldest).c_str());
   for (const std::string& f : st.waiting_for)
     std::printf("waiting for         %s (open in another process: HDF5's file lock)\n", f.c_str());
   for (const auto& h : held)
