@@ -126,6 +126,9 @@ TEST_CASE("get --at, pack, init --history and history on|off through the binary"
   want = redo_test::chunk_bytes(2, 0, 0);
   CHECK(now.out == std::string(want.begin(), want.end()));
 
+  Result stats = cli(dir, {"stats", home, "--json"});
+  CHECK(contains(stats.out, "\"history\":{\"oldest\":\"0000000000000000\""));
+  CHECK(contains(cli(dir, {"stats", home}).out, "reads as of txid 0000000000000000 and later"));
   Result p = cli(dir, {"pack", home, "--before", hex(second)});
   REQUIRE(p.status == 0);
   CHECK(contains(p.out, "reads as of txid " + hex(second)));

@@ -130,7 +130,9 @@ Options writer_options() {
 
 }  // namespace
 
-TEST_CASE("as-of reads in a reader process stay consistent and repeatable while a writer process flushes and a pack runs") {
+TEST_CASE(
+    "as-of reads in a reader process stay consistent and repeatable while a writer process flushes and a "
+    "pack runs") {
   h5tx_test::TempDir dir("history-readers");
   const std::string home = dir / "s";
   Options create = writer_options();

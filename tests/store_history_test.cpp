@@ -113,6 +113,7 @@ TEST_CASE("as_of errors: not read-only, no history, not committed, older than ke
   u.mode = Mode::Undo;
   u.history = true;
   CHECK_THROWS_WITH(Store::create(dir / "undo", u), Catch::Contains("redo-mode"));
+  CHECK_FALSE(Env::posix()->exists(dir / "undo"));  // refused before anything is made
   u.history.reset();
   {
     auto undo = Store::create(dir / "undo2", u);

@@ -26,6 +26,9 @@ using pair_test::first_value;
 using pair_test::kChunk;
 using pair_test::wait_status;
 
+const char* kFile = "r.h5";
+const char* kDs = "/pair";
+
 bool uniform(const std::vector<uint8_t>& b) {
   for (size_t i = 0; i + 4 <= b.size(); i += 4)
     if (std::memcmp(b.data(), b.data() + i, 4) != 0) return false;

@@ -145,6 +145,9 @@ static bool unfinished_create(Env* env, const std::string& home) {
 // it marks an unfinished create, which the next create finishes.
 std::unique_ptr<Layout> Layout::create(Env* env, const std::string& home_arg, const Options& options) {
   if (options.read_only) throw InvalidArgumentError(home_arg, "cannot create a store read-only");
+  if (options.history.value_or(false) && options.mode.value_or(Mode::Redo) != Mode::Redo)
+    throw InvalidArgumentError(home_arg,
+                               "history is a redo-mode feature (an undo-mode store cannot keep it)");
   // HOME itself may be a user's symlink; nothing below it is ever followed.
   const std::string home = env->resolve_symlinks(home_arg);
   if (env->exists(home)) {
@@ -172,8 +175,6 @@ std::unique_ptr<Layout> Layout::create(Env* env, const std::string& home_arg, co
   l->format_.mode = options.mode.value_or(Mode::Redo);
   l->format_.undo_page_size = options.undo_page_size;
   l->format_.history = options.history.value_or(false);
-  if (l->format_.history && l->format_.mode != Mode::Redo)
-    throw InvalidArgumentError(home, "history is a redo-mode feature (an undo-mode store cannot keep it)");
   // Validate before writing anything.
   StoreFormat::decode(l->format_.encode(), path_join(home, kFormatFile));
   l->lock(options);

@@ -4,7 +4,7 @@
 # using I1py) may instead say the Python package is not built. Usage: cmake -DBENCH=... -DWORK_DIR=... -P check_quick.cmake
 set(expected_rows
   W1/raw W1/plain W1/sqlite W1/copy+rename W1/h5tx-redo W1/h5tx-undo W1/h5tx-redo-noflusher
-  W2/raw W2/plain W2/sqlite W2/h5tx-redo
+  W2/raw W2/plain W2/sqlite W2/h5tx-redo W2/h5tx-redo-history
   W3/raw W3/sqlite W3/h5tx-redo W3/h5tx-redo-noflusher
   W4/plain W4/per-write-fsync W4/undo-driver W4/h5tx-undo
   W5/plain W5/per-write-fsync W5/undo-driver W5/h5tx-undo
@@ -14,8 +14,9 @@ set(expected_rows
   I1z/h5py I1z/hdf5-c I1z/h5tx-cli-redo I1z/h5tx-cli-undo
   I1py/cpp I1py/python
   DASK1/h5py-lock DASK1/h5tx-resumable DASK1/h5tx-atomic DASK2/h5py-lock DASK2/h5tx-resumable DASK2/h5tx-atomic
-  CHECK/h5tx SCALE/small SCALE/mid SCALE/large)
-set(expected_targets 19)
+  CHECK/h5tx SCALE/small SCALE/mid SCALE/large
+  W6/h5tx-procs-1 W6/h5tx-procs-2 W6/h5tx-procs-4 W6/h5tx-threads-1 W6/h5tx-threads-2 W6/h5tx-threads-4 W6/plain-procs-1 W6/plain-procs-2 W6/plain-procs-4 W6L/h5tx-procs-1 W6L/h5tx-procs-2 W6L/h5tx-procs-4 W6L/h5tx-threads-1 W6L/h5tx-threads-2 W6L/h5tx-threads-4 W6L/plain-procs-1 W6L/plain-procs-2 W6L/plain-procs-4)
+set(expected_targets 20)
 set(not_built "Python package not built")
 
 file(REMOVE_RECURSE ${WORK_DIR})
@@ -59,8 +60,14 @@ foreach(i RANGE ${last})
   if(NOT rss GREATER 0)
     list(APPEND failures "${id}: rss_mib ${rss}")
   endif()
+  if(id MATCHES "^W6")
+    # Writers in several processes: throughput over all of them, no latencies.
+    set(metrics tx_per_s mib_per_s seconds)
+  else()
+    set(metrics tx_per_s mib_per_s lat_p50_ms lat_p99_ms seconds)
+  endif()
   if(id MATCHES "^W")
-    foreach(m tx_per_s mib_per_s lat_p50_ms lat_p99_ms seconds)
+    foreach(m ${metrics})
       string(JSON v ERROR_VARIABLE err GET "${json}" rows ${i} metrics ${m})
       if(err OR NOT v GREATER 0)
         list(APPEND failures "${id}: metric ${m} missing or not positive (${v})")
@@ -72,7 +79,7 @@ foreach(pair "FLUSH/small;flush_seconds" "FLUSH/large;flush_seconds" "OPEN/h5tx-
              "OPEN/h5tx-redo;manifest_read_ms" "W2/h5tx-redo;commit_mib_per_s"
              "I1/h5tx-cli-redo;mib_per_s" "I1/h5py;in_script_seconds" "I1z/h5tx-cli-undo;mib_per_s"
              "I1py/cpp;mib_per_s" "CHECK/h5tx;check_seconds" "CHECK/h5tx;h5py_read_seconds"
-             "SCALE/large;s_per_gib")
+             "SCALE/large;s_per_gib" "W2/h5tx-redo-history;history_bytes")
   list(GET pair 0 id)
   list(GET pair 1 m)
   list(FIND expected_rows ${id} i)

@@ -161,6 +161,7 @@ Result sqlite_w3(const Context& c);
 Result redo_w1(const Context& c);
 Result redo_w1_no_flusher(const Context& c);
 Result redo_w2(const Context& c);
+Result redo_w2_history(const Context& c);  // W2 in a store with history
 Result redo_w3(const Context& c);
 Result redo_w3_no_flusher(const Context& c);
 Result redo_flush_small(const Context& c);

@@ -671,6 +671,10 @@ int run_stats(const Args& a) {
           .field("pinned_bytes", sl.pinned_bytes)
           .end_object();
     o.end_array();
+    if (st.history) {
+      o.key("history").begin_object().field("oldest", hex16(st.history_oldest));
+      o.field("segments", st.history_segments).field("bytes", st.history_bytes).end_object();
+    }
     o.key("waiting_for").strings(st.waiting_for).key("held_open").begin_array();
     for (const auto& h : held) o.begin_object().field("file", h.first).field("holder", h.second).end_object();
     o.end_array().end_object().print();
@@ -694,6 +698,10 @@ int run_stats(const Args& a) {
                 format_bytes(double(sl.pinned_bytes)).c_str());
   if (s->mode() == Mode::Redo)
     std::printf("flusher             runs inside the process that has the store open for writing\n");
+  if (st.history)
+    std::printf("history/            %" PRIu64 " segments, %s; reads as of txid %s and later\n",
+                st.history_segments, format_bytes(double(st.history_bytes)).c_str(),
+                hex16(st.history_oldest).c_str());
   for (const std::string& f : st.waiting_for)
     std::printf("waiting for         %s (open in another process: HDF5's file lock)\n", f.c_str());
   for (const auto& h : held)
