@@ -171,6 +171,16 @@ void wait_commits(const h5tx_test::TempDir& dir, size_t n) {
   REQUIRE(read_log(dir / "log").size() >= n);
 }
 
+// Waits until the replica dir/rep holds txid (its POSITION); false after 30 s.
+bool wait_position(const h5tx_test::TempDir& dir, uint64_t txid) {
+  for (int i = 0; i < 3000; i++) {
+    Result p = cli(dir, {"replicate", "--position", dir / "rep"});
+    if (p.status == 0 && hex_txid(p.out) >= txid) return true;
+    ::usleep(10000);
+  }
+  return false;
+}
+
 void stop_writer(const h5tx_test::TempDir& dir, pid_t writer) {
   cli_test::write_file(dir / "stop", "");
   REQUIRE(wait_status(writer) == 0);
@@ -332,12 +342,7 @@ TEST_CASE(
     }
     stop_writer(dir, writer);
     const std::vector<Commit> log = read_log(dir / "log");
-    const uint64_t last = log.back().txid;
-    for (int i = 0; i < 3000; i++) {
-      Result p = cli(dir, {"replicate", "--position", dir / "rep"});
-      if (p.status == 0 && hex_txid(p.out) >= last) break;
-      ::usleep(10000);
-    }
+    CHECK(wait_position(dir, log.back().txid));
     read_replica();
     follower.signal(SIGTERM);
     CHECK(follower.wait() == 0);
@@ -439,13 +444,7 @@ TEST_CASE(
   wait_commits(dir, read_log(dir / "log").size() + 60);
   stop_writer(dir, writer);
   const std::vector<Commit> log = read_log(dir / "log");
-  bool caught_up = false;
-  for (int i = 0; i < 3000 && !caught_up; i++) {
-    Result p = cli(dir, {"replicate", "--position", dir / "rep"});
-    caught_up = p.status == 0 && hex_txid(p.out) >= log.back().txid;
-    if (!caught_up) ::usleep(10000);
-  }
-  CHECK(caught_up);
+  CHECK(wait_position(dir, log.back().txid));
   const pid_t sender = pid_t(std::stol(read_file(dir / "sender.pid")));
   REQUIRE(sender > 0);
   ::kill(sender, SIGTERM);
