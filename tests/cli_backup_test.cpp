@@ -171,6 +171,16 @@ void wait_commits(const h5tx_test::TempDir& dir, size_t n) {
   REQUIRE(read_log(dir / "log").size() >= n);
 }
 
+// Waits until the replica dir/rep holds txid (its POSITION); false after 30 s.
+bool wait_position(const h5tx_test::TempDir& dir, uint64_t txid) {
+  for (int i = 0; i < 3000; i++) {
+    Result p = cli(dir, {"replicate", "--position", dir / "rep"});
+    if (p.status == 0 && hex_txid(p.out) >= txid) return true;
+    ::usleep(10000);
+  }
+  return false;
+}
+
 void stop_writer(const h5tx_test::TempDir& dir, pid_t writer) {
   cli_test::write_file(dir / "stop", "");
   REQUIRE(wait_status(writer) == 0);
@@ -332,12 +342,7 @@ TEST_CASE(
     }
     stop_writer(dir, writer);
     const std::vector<Commit> log = read_log(dir / "log");
-    const uint64_t last = log.back().txid;
-    for (int i = 0; i < 3000; i++) {
-      Result p = cli(dir, {"replicate", "--position", dir / "rep"});
-      if (p.status == 0 && hex_txid(p.out) >= last) break;
-      ::usleep(10000);
-    }
+    CHECK(wait_position(dir, log.back().txid));
     read_replica();
     follower.signal(SIGTERM);
     CHECK(follower.wait() == 0);
@@ -414,4 +419,36 @@ TEST_CASE("replication through a pipe, and a receiver killed while applying a st
       {"/bin/sh", "-c", cli_test::binary() + " replicate --from - " + dir / "rep" + " < " + dir / "stream"},
       dir.path());
   CHECK(ahead.status == 0);  // the same stream again: every transaction a no-op
+}
+
+TEST_CASE(
+    "replicate --to - --follow piped into replicate --from - keeps a replica equal to a store under load") {
+  h5tx_test::TempDir dir("replica");
+  pid_t writer = start_writer(dir);
+  WriterGuard guard{writer};
+  wait_commits(dir, 20);
+  REQUIRE(cli(dir, {"replicate", dir / "src", dir / "rep"}).status == 0);
+  const std::string h = cli_test::binary();
+  // The sender's pid goes to a file, so that the test can stop it (SIGTERM:
+  // it ends the stream with its trailer, and the receiver exits 0 on it).
+  const std::string cmd = "( " + h + " replicate " + dir / "src" + " --to - --follow 2> " + dir / "send.err" +
+                          " --since $(" + h + " replicate --position " + dir / "rep" + ") & echo $! > " +
+                          dir / "sender.pid" + "; wait ) | " + h + " replicate --from - " + dir / "rep" +
+                          " 2> " + dir / "recv.err";
+  pid_t sh = ::fork();
+  REQUIRE(sh >= 0);
+  if (sh == 0) {
+    ::execl("/bin/sh", "sh", "-c", cmd.c_str(), static_cast<char*>(nullptr));
+    ::_exit(127);
+  }
+  wait_commits(dir, read_log(dir / "log").size() + 60);
+  stop_writer(dir, writer);
+  const std::vector<Commit> log = read_log(dir / "log");
+  CHECK(wait_position(dir, log.back().txid));
+  const pid_t sender = pid_t(std::stol(read_file(dir / "sender.pid")));
+  REQUIRE(sender > 0);
+  ::kill(sender, SIGTERM);
+  CHECK(wait_status(sh) == 0);
+  INFO(read_file(dir / "recv.err"));
+  CHECK(str(h5py_state(dir / "rep")) == str(state_at(log, log.back().txid)));
 }

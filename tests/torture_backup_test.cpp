@@ -161,3 +161,62 @@ TEST_CASE(
   CHECK(crashes > 50);
   CHECK(seen.size() == states.size());  // crashes left every prefix of the stream
 }
+
+TEST_CASE(
+    "a full backup crashed at every operation leaves the source as it was and no complete-looking copy") {
+  // The source: two transactions flushed into data/, two committed in the
+  // journal only (its writer lost power before flushing them).
+  CrashChild made = h5tx_test::run_crash_child(FaultEnv(), [&](FaultEnv& env) {
+    auto s = Store::create(kSrc, fault_options(env));
+    for (uint32_t j = 0; j < 4; j++) {
+      auto tx = s->begin();
+      if (j == 0) {
+        tx.create_file("a.h5");
+        DatasetSpec spec;
+        spec.dtype = DType::U32;
+        spec.shape = {3 * kChunk};
+        spec.chunk = {kChunk};
+        tx.create_dataset("a.h5", "/d", spec);
+      }
+      std::vector<uint32_t> v(kChunk, j + 1);
+      tx.write_chunk("a.h5", "/d", {j % 3}, v.data(), v.size() * 4);
+      tx.commit();
+      if (j == 1) s->flush();
+    }
+    h5tx_test::die_now(env);
+  });
+  REQUIRE(made.died);
+  FaultEnv& start = *made.env;
+  start.crash();
+  const std::string before = state_of(start, kSrc);
+  REQUIRE(before == "extent 12: 4 4 4 4 2 2 2 2 3 3 3 3");
+  int crashes = 0, complete = 0;
+  for (uint64_t k = 1;; k++) {
+    CrashChild c = h5tx_test::run_crash_child(start, [&](FaultEnv& env) {
+      env.crash_after(env.op_count() + k);
+      BackupOptions b;
+      b.store = fault_options(env);
+      backup(kSrc, kCopy, b);
+    });
+    INFO("crash after operation " << k << ": " << c.error.value_or(""));
+    REQUIRE_FALSE(c.error);
+    std::unique_ptr<FaultEnv> env = std::move(c.env);
+    if (c.died) {
+      crashes++;
+      h5tx::testing::CrashOptions co;
+      co.keep_random_unsynced = k % 2 == 0;
+      co.seed = k;
+      env->crash(co);
+    }
+    CHECK(state_of(*env, kSrc) == before);  // the source is unharmed
+    uint64_t pos = 0;
+    if (read_position(*env, kCopy, &pos)) {  // marked complete: then it is
+      complete++;
+      CHECK(state_of(*env, kCopy) == before);
+    }
+    if (!c.died) break;
+  }
+  INFO("crash points: " << crashes << ", complete copies: " << complete);
+  CHECK(crashes > 30);
+  CHECK(complete >= 1);
+}

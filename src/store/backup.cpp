@@ -158,6 +158,8 @@ BackupResult backup_to_dir(const std::string& home_arg, const std::string& dest_
     if (!archived.empty()) snapshot = std::max(snapshot, archived.back());
     uint64_t p;
     if (read_position(env, home, &p)) snapshot = std::max(snapshot, p);  // a replica, a restored store
+    // A slot's txid was committed (and its transactions are flushed or listed).
+    for (const auto& kv : retention::read_slots(env, home)) snapshot = std::max(snapshot, kv.second.txid);
   }
 
   // 2. The committed transactions not yet (or not surely) in the data files.

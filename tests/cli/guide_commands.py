@@ -48,7 +48,7 @@ def make_inputs(line, scratch):
         if w == "--chunk":
             chunk_rank = len(words[i + 1].split(","))
     for i, w in enumerate(words[:-1]):
-        if w != "--from":
+        if w != "--from" or words[i + 1] == "-":  # "-": standard input (a pipe)
             continue
         path = os.path.join(scratch, words[i + 1].split(":")[0])
         if os.path.exists(path):
