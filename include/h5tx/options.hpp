@@ -67,7 +67,7 @@ struct TxOptions {
   // naming the oldest retained txid if it is older than the history kept,
   // InvalidArgumentError if it is not committed yet; InvalidArgumentError
   // without history. Pack never drops what an open one needs.
-  std::optional<uint64_t> as_of;
+  std::optional<uint64_t> as_of{};
 };
 
 // What Store::pack drops: history only reads as of txids before `before`
