@@ -25,7 +25,8 @@ void CommittedView::held(const std::optional<procs::Gate::ReadHold>& hold) {
 // the copy is read under its other name (a recovery may have renamed it
 // back), else it is in the data files, which then hold it: the flusher
 // renames only after applying, and applies nothing newer than our
-// registered snapshot.
+// registered snapshot. A copy that fails to read from the _flushed name
+// (being recycled or removed meanwhile) is read from the data files too.
 CommittedView::Moved CommittedView::read_moved_chunk(const ChunkVersion& v, std::string* stored) {
   if (env_->is_directory(*v.dir)) return Moved::No;
   const std::string parent = path_dirname(*v.dir);
@@ -36,7 +37,10 @@ CommittedView::Moved CommittedView::read_moved_chunk(const ChunkVersion& v, std:
       *stored = journal::read_chunk_file(*env_, other, v.chunk_file, v.offset, v.size, v.hash);
       return Moved::ReadThere;
     } catch (const Error&) {
-      if (env_->is_directory(other)) throw;
+      // Under its _done name the copy is stable: the failure is real. A
+      // _flushed directory is already applied, and the flusher may be
+      // recycling or removing its files right now: the data files hold it.
+      if (st == journal::TxState::Done && env_->is_directory(other)) throw;
     }
   }
   return Moved::InDataFiles;
