@@ -12,7 +12,7 @@ namespace h5tx {
 
 std::optional<procs::Gate::ReadHold> CommittedView::gate_hold() {
   if (!files_->live_reader()) return std::nullopt;
-  return files_->gate()->read(files_->gate_timeout());
+  return files_->gate()->read(files_->gate_read_timeout());
 }
 
 void CommittedView::held(const std::optional<procs::Gate::ReadHold>& hold) {

@@ -10,6 +10,7 @@
 #include <map>
 #include <memory>
 #include <optional>
+#include <set>
 #include <string>
 #include <vector>
 
@@ -63,6 +64,12 @@ class RedoStore : public StoreImpl {
   // Runs after a commit is durable, in txid order: makes it visible.
   void publish(std::shared_ptr<const journal::Manifest> m, const std::string& dir);
 
+  // Several writer processes: the commit section this process holds (only
+  // inside the commit queue's rename step).
+  procs::CommitSection& commit_section() { return *section_; }
+  // This process renamed `txid` to _done (publish() follows once durable).
+  void renamed(uint64_t txid) EXCLUDES(live_mu_);
+
   std::atomic<uint64_t> commit_fsyncs{0};  // file + directory fsyncs done by commits
 
  private:
@@ -75,6 +82,18 @@ class RedoStore : public StoreImpl {
   void sync_registration() EXCLUDES(reg_mu_);
   // The writer's flusher: reads the reader processes' registrations.
   void poll_registrations();
+  // Several writer processes (Layout::multi_writer), under the commit
+  // queue's lock and procs/commit: the other processes' new commits into
+  // the overlay, the conflict index and the flusher's queue; what another
+  // process's flusher applied out of them (unless this one flushes).
+  void catch_up() EXCLUDES(live_mu_);
+  // Takes procs/commit (unless held) and catches up, under the queue lock.
+  void catch_up_in_section();
+  // The flusher role hook (Flusher::Hooks::role).
+  bool flusher_role() EXCLUDES(role_mu_);
+  procs::Registration* registration() const {
+    return layout_->live_reader() ? layout_->live_reader() : own_reg_.get();
+  }
 
   std::unique_ptr<Layout> layout_;  // released (unlocked) by close()
   Env* env_;
@@ -96,8 +115,18 @@ class RedoStore : public StoreImpl {
   // Reader process: the committed transactions in the overlay, by txid.
   Mutex live_mu_;
   std::map<uint64_t, journal::Manifest> live_known_ GUARDED_BY(live_mu_);
+  // Several writer processes.
+  bool multi_ = false;
+  std::unique_ptr<procs::Registration> own_reg_;         // this writer's snapshot registration
+  std::unique_ptr<procs::CommitSection> section_;        // under the commit queue's lock
+  uint64_t known_max_ GUARDED_BY(live_mu_) = 0;          // newest txid known committed
+  std::set<uint64_t> own_renamed_ GUARDED_BY(live_mu_);  // renamed here, not (yet) published
+  Mutex role_mu_;  // taking the flusher role (before the commit queue's lock)
+  std::unique_ptr<FileLock> flusher_lock_ GUARDED_BY(role_mu_);  // procs/flusher
+  std::atomic<bool> is_flusher_{false};
   Mutex reg_mu_;  // orders registration writes after the state they describe
   bool reg_closed_ GUARDED_BY(reg_mu_) = false;
+  uint64_t reg_written_ GUARDED_BY(reg_mu_) = procs::kNoSnapshot;  // the registration's value
 };
 
 }  // namespace h5tx
