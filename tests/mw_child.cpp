@@ -204,8 +204,8 @@ class StallEnv : public Env {
   bool armed = false;
   std::unique_ptr<File> open(const std::string& p, OpenMode m) override {
     auto f = base_->open(p, m);
-    if (armed && p.find("/data/") != std::string::npos && p.size() > 3 && p.compare(p.size() - 3, 3, ".h5") == 0 &&
-        p.find("/data/.h5tx.") == std::string::npos)
+    if (armed && p.find("/data/") != std::string::npos && p.size() > 3 &&
+        p.compare(p.size() - 3, 3, ".h5") == 0 && p.find("/data/.h5tx.") == std::string::npos)
       return std::make_unique<StallFile>(std::move(f), marker_);
     return f;
   }
@@ -220,7 +220,8 @@ class StallEnv : public Env {
   void remove_dir(const std::string& p) override { base_->remove_dir(p); }
   std::vector<std::string> list_dir(const std::string& p) override { return base_->list_dir(p); }
   void sync_dir(const std::string& p) override { base_->sync_dir(p); }
-  std::unique_ptr<FileLock> lock_file(const std::string& p, LockKind k, std::chrono::milliseconds t) override {
+  std::unique_ptr<FileLock> lock_file(const std::string& p, LockKind k,
+                                      std::chrono::milliseconds t) override {
     return base_->lock_file(p, k, t);
   }
   uint64_t now_micros() override { return base_->now_micros(); }

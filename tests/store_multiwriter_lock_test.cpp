@@ -256,7 +256,8 @@ TEST_CASE("the flusher role moves to another writer process when its holder dies
   while (!exists(marker)) std::this_thread::sleep_for(std::chrono::milliseconds(5));
   // Stalled inside the batch: a data file written under its undo journal.
   bool undo = false;
-  for (const auto& name : Env::posix()->list_dir(home + "/journal")) undo = undo || name.compare(0, 5, "undo_") == 0;
+  for (const auto& name : Env::posix()->list_dir(home + "/journal"))
+    undo = undo || name.compare(0, 5, "undo_") == 0;
   CHECK(undo);
   ::kill(victim, SIGKILL);
   CHECK(wait_status(victim) == 128 + SIGKILL);

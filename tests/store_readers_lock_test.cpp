@@ -1,5 +1,5 @@
 // Reader processes next to a live writer process (issue 15, phase 1;
-// formats/store-procs.md, design.md "Reader processes"): real processes,
+// formats/store-procs.md, design.md "Processes"): real processes,
 // forked before the parent opens anything.
 #include <catch2/catch.hpp>
 #include <signal.h>

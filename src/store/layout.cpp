@@ -284,11 +284,14 @@ void Layout::open_writer(const Options& options) {
 
 void Layout::share(const Options& options) {
   if (!multi_ || !open_lock_) return;
+  uint64_t next;
   {
     MutexLock g(txid_mu_);
-    auto section = procs::CommitSection::enter(env_, procs_dir_, options.lock_timeout);
-    section->set_next(next_txid_);  // a crash may have left an older counter behind
+    next = next_txid_;
   }
+  // Alone: no commit can race this. (The section before txid_mu_, as in
+  // assign_txid.)
+  procs::CommitSection::enter(env_, procs_dir_, options.lock_timeout)->set_next(next);
   // The exclusive lock becomes a shared one while procs/open keeps every
   // other opener from trying the exclusive lock meanwhile.
   lock_.reset();

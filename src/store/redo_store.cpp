@@ -125,7 +125,7 @@ RedoStore::RedoStore(std::unique_ptr<Layout> layout, const Options& options)
 // Registrations read after `committed` was sampled: every transaction at or
 // below it was committed before any registration made after the read, so
 // such a reader's listing finds it (or finds it flushed): design.md,
-// "Reader processes".
+// "Processes".
 void RedoStore::poll_registrations() {
   uint64_t committed = snapshots_.last_committed();
   uint64_t oldest = procs::oldest_registered(env_, layout_->procs_dir(), nullptr,
