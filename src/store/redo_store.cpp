@@ -79,7 +79,7 @@ RedoStore::RedoStore(std::unique_ptr<Layout> layout, const Options& options)
     hooks.role = [this] { return flusher_role(); };
     hooks.poll_limit = [this] {
       sync_registration();
-      queue_.locked([this] { catch_up_in_section(); });
+      queue_.locked([this] { catch_up_in_section(true); });
       poll_registrations();
     };
   }
@@ -98,7 +98,7 @@ RedoStore::RedoStore(std::unique_ptr<Layout> layout, const Options& options)
                           section_ =
                               procs::CommitSection::enter(env_, layout_->procs_dir(), options_.lock_timeout);
                           try {
-                            catch_up();
+                            catch_up(false);
                           } catch (...) {
                             section_.reset();
                             throw;
@@ -145,13 +145,27 @@ void RedoStore::sync_registration() {
 void RedoStore::renamed(uint64_t txid) {
   MutexLock l(live_mu_);
   own_renamed_.insert(txid);
+  counter_seen_ = txid + 1;  // assign_txid moved the counter there
 }
 
-void RedoStore::catch_up_in_section() {
+bool RedoStore::counter_moved() {
+  try {
+    if (!counter_file_)
+      counter_file_ = env_->open(path_join(layout_->procs_dir(), procs::kCommitLock), OpenMode::ReadOnly);
+    std::string text(64, '\0');
+    text.resize(counter_file_->read(0, &text[0], text.size()));
+    uint64_t v = 0;
+    return !procs::decode_counter(text, &v) || v != counter_seen_;
+  } catch (const Error&) {
+    return true;  // the section's path reports it
+  }
+}
+
+void RedoStore::catch_up_in_section(bool full) {
   if (section_) return;  // held by this process: nothing new elsewhere
   section_ = procs::CommitSection::enter(env_, layout_->procs_dir(), options_.lock_timeout);
   try {
-    catch_up();
+    catch_up(full);
   } catch (...) {
     section_.reset();
     throw;
@@ -159,10 +173,15 @@ void RedoStore::catch_up_in_section() {
   section_.reset();
 }
 
-void RedoStore::catch_up() {
+void RedoStore::catch_up(bool full) {
+  // Nothing committed elsewhere since we last looked: the counter moves
+  // (under the section) before every rename.
+  const uint64_t counter = section_->next();
+  if (!full && counter != 0 && counter == counter_seen_) return;
   MutexLock l(live_mu_);
   const std::string& jdir = layout_->journal_dir();
   journal::JournalListing listing = journal::list_journal(*env_, jdir);
+  if (counter) counter_seen_ = counter;
   // New commits of other processes (ours are known from publish()): every
   // one is durable (renamed and synced under procs/commit, which we hold).
   for (uint64_t t : listing.done) {
@@ -236,7 +255,7 @@ bool RedoStore::flusher_role() {
   } catch (const BusyError&) {
     return false;  // reader processes keep the data files: try again later
   }
-  queue_.locked([this] { catch_up_in_section(); });
+  queue_.locked([this] { catch_up_in_section(true); });
   flusher_lock_ = std::move(role);
   is_flusher_ = true;
   return true;
@@ -322,7 +341,7 @@ void RedoStore::open() {
       own_reg_->set(0);  // nothing is applied past what the catch-up reads
       reg_written_ = 0;
     }
-    queue_.locked([this] { catch_up_in_section(); });
+    queue_.locked([this] { catch_up_in_section(true); });
     sync_registration();
     flusher_->start();
     return;
@@ -365,9 +384,9 @@ std::unique_ptr<TransactionImpl> RedoStore::begin(const TxOptions& options) {
   std::unique_ptr<TransactionImpl> tx;
   try {
     sync_registration();
-    if (multi_)
-      queue_.locked([this] { catch_up_in_section(); });
-    else
+    if (multi_) {
+      if (counter_moved()) queue_.locked([this] { catch_up_in_section(false); });
+    } else
       refresh_live();
     tx = std::make_unique<RedoTransaction>(this, options);
   } catch (...) {

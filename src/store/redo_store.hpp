@@ -67,7 +67,8 @@ class RedoStore : public StoreImpl {
   // Several writer processes: the commit section this process holds (only
   // inside the commit queue's rename step).
   procs::CommitSection& commit_section() { return *section_; }
-  // This process renamed `txid` to _done (publish() follows once durable).
+  // This process renamed `txid` to _done (publish() follows once durable);
+  // under the section, so every commit below txid is known here.
   void renamed(uint64_t txid) EXCLUDES(live_mu_);
 
   std::atomic<uint64_t> commit_fsyncs{0};  // file + directory fsyncs done by commits
@@ -86,9 +87,15 @@ class RedoStore : public StoreImpl {
   // queue's lock and procs/commit: the other processes' new commits into
   // the overlay, the conflict index and the flusher's queue; what another
   // process's flusher applied out of them (unless this one flushes).
-  void catch_up() EXCLUDES(live_mu_);
+  // full: also when the txid counter says nothing was committed since the
+  // last catch-up (to see what another flusher applied); else that case
+  // costs one read of the counter.
+  void catch_up(bool full) EXCLUDES(live_mu_);
   // Takes procs/commit (unless held) and catches up, under the queue lock.
-  void catch_up_in_section();
+  void catch_up_in_section(bool full);
+  // begin(): true if the counter (read without the section) shows a commit
+  // this process has not caught up with (or cannot be read whole).
+  bool counter_moved();
   // The flusher role hook (Flusher::Hooks::role).
   bool flusher_role() EXCLUDES(role_mu_);
   procs::Registration* registration() const {
@@ -124,7 +131,9 @@ class RedoStore : public StoreImpl {
   Mutex role_mu_;  // taking the flusher role (before the commit queue's lock)
   std::unique_ptr<FileLock> flusher_lock_ GUARDED_BY(role_mu_);  // procs/flusher
   std::atomic<bool> is_flusher_{false};
-  Mutex reg_mu_;  // orders registration writes after the state they describe
+  std::atomic<uint64_t> counter_seen_{0};  // the counter (next txid) as of the last catch-up or commit
+  std::unique_ptr<File> counter_file_;     // procs/commit, read by begin() without the section
+  Mutex reg_mu_;                           // orders registration writes after the state they describe
   bool reg_closed_ GUARDED_BY(reg_mu_) = false;
   uint64_t reg_written_ GUARDED_BY(reg_mu_) = procs::kNoSnapshot;  // the registration's value
 };
