@@ -72,7 +72,10 @@ std::vector<CommittedTx> committed_on_disk(Env& env, const std::string& jdir,
     try {
       out.push_back({journal::verify_transaction(env, dir, txid), dir, true});
     } catch (const Error& e) {
-      if (live && !env.is_directory(dir)) continue;
+      // live: a writer renames a directory _flushed only after applying
+      // it, then recycles or removes it (its files go first): one that no
+      // longer reads is in the data files.
+      if (live) continue;
       if (e.code() != ErrorCode::Corruption) throw;
       throw CorruptionError(
           dir, "applied transaction newer than the pending committed transaction " +

@@ -33,6 +33,10 @@ static constexpr size_t kSpareDirsAhead = 32;
 // tries again later.
 static constexpr std::chrono::milliseconds kReaderGateWait{60000};
 static constexpr std::chrono::milliseconds kFlusherGateWait{500};
+// The commit section (procs/commit) is held for one group's renames and
+// journal/ fsync: a committer or begin() waits at least this long for it
+// (or Options::lock_timeout if longer; the default 0 is for opening).
+static constexpr std::chrono::milliseconds kSectionWait{60000};
 
 std::unique_ptr<StoreImpl> open_redo_store(std::unique_ptr<Layout> layout, const Options& options) {
   auto store = std::make_unique<RedoStore>(std::move(layout), options);
@@ -95,8 +99,7 @@ RedoStore::RedoStore(std::unique_ptr<Layout> layout, const Options& options)
   if (multi_) {
     own_reg_ = procs::Registration::create(env_, layout_->procs_dir());
     queue_.set_section({[this] {
-                          section_ =
-                              procs::CommitSection::enter(env_, layout_->procs_dir(), options_.lock_timeout);
+                          section_ = procs::CommitSection::enter(env_, layout_->procs_dir(), section_wait());
                           try {
                             catch_up(false);
                           } catch (...) {
@@ -142,6 +145,10 @@ void RedoStore::sync_registration() {
   reg_written_ = v;
 }
 
+std::chrono::milliseconds RedoStore::section_wait() const {
+  return std::max(options_.lock_timeout, kSectionWait);
+}
+
 void RedoStore::renamed(uint64_t txid) {
   MutexLock l(live_mu_);
   own_renamed_.insert(txid);
@@ -149,21 +156,23 @@ void RedoStore::renamed(uint64_t txid) {
 }
 
 bool RedoStore::counter_moved() {
-  try {
+  // counter_file_ is opened once, by begin() (any thread): under live_mu_.
+  File* f;
+  {
+    MutexLock l(live_mu_);
     if (!counter_file_)
       counter_file_ = env_->open(path_join(layout_->procs_dir(), procs::kCommitLock), OpenMode::ReadOnly);
-    std::string text(64, '\0');
-    text.resize(counter_file_->read(0, &text[0], text.size()));
-    uint64_t v = 0;
-    return !procs::decode_counter(text, &v) || v != counter_seen_;
-  } catch (const Error&) {
-    return true;  // the section's path reports it
+    f = counter_file_.get();
   }
+  std::string text(64, '\0');
+  text.resize(f->read(0, &text[0], text.size()));
+  uint64_t v = 0;
+  return !procs::decode_counter(text, &v) || v != counter_seen_;
 }
 
 void RedoStore::catch_up_in_section(bool full) {
   if (section_) return;  // held by this process: nothing new elsewhere
-  section_ = procs::CommitSection::enter(env_, layout_->procs_dir(), options_.lock_timeout);
+  section_ = procs::CommitSection::enter(env_, layout_->procs_dir(), section_wait());
   try {
     catch_up(full);
   } catch (...) {
@@ -268,6 +277,7 @@ void RedoStore::refresh_live() {
   journal::FlushedPlan plan = journal::plan_flushed(listing);
   std::map<uint64_t, std::string> now;  // committed and not yet applied, as recovery would see them
   for (uint64_t t : listing.done) now[t] = path_join(jdir, journal::tx_dir_name(t, journal::TxState::Done));
+  const std::set<uint64_t> plan_done(listing.done.begin(), listing.done.end());
   for (uint64_t t : plan.reapply)
     now[t] = path_join(jdir, journal::tx_dir_name(t, journal::TxState::Flushed));
   for (const auto& [txid, dir] : now) {
@@ -276,7 +286,9 @@ void RedoStore::refresh_live() {
     try {
       m = journal::read_manifest(*env_, dir, txid);
     } catch (const Error&) {
-      if (!env_->is_directory(dir)) continue;  // flushed meanwhile: in the data files
+      // Flushed meanwhile, or a _flushed one being recycled or removed: in
+      // the data files either way.
+      if (!env_->is_directory(dir) || !plan_done.count(txid)) continue;
       throw;
     }
     view_->add(m, dir);

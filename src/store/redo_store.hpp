@@ -93,6 +93,7 @@ class RedoStore : public StoreImpl {
   void catch_up(bool full) EXCLUDES(live_mu_);
   // Takes procs/commit (unless held) and catches up, under the queue lock.
   void catch_up_in_section(bool full);
+  std::chrono::milliseconds section_wait() const;
   // begin(): true if the counter (read without the section) shows a commit
   // this process has not caught up with (or cannot be read whole).
   bool counter_moved();
@@ -132,8 +133,9 @@ class RedoStore : public StoreImpl {
   std::unique_ptr<FileLock> flusher_lock_ GUARDED_BY(role_mu_);  // procs/flusher
   std::atomic<bool> is_flusher_{false};
   std::atomic<uint64_t> counter_seen_{0};  // the counter (next txid) as of the last catch-up or commit
-  std::unique_ptr<File> counter_file_;     // procs/commit, read by begin() without the section
-  Mutex reg_mu_;                           // orders registration writes after the state they describe
+  std::unique_ptr<File> counter_file_
+      GUARDED_BY(live_mu_);  // procs/commit, read by begin() without the section
+  Mutex reg_mu_;             // orders registration writes after the state they describe
   bool reg_closed_ GUARDED_BY(reg_mu_) = false;
   uint64_t reg_written_ GUARDED_BY(reg_mu_) = procs::kNoSnapshot;  // the registration's value
 };
