@@ -24,6 +24,7 @@
 #include <fcntl.h>
 #include <unistd.h>
 
+#include <atomic>
 #include <chrono>
 #include <cstdio>
 #include <cstring>
@@ -201,7 +202,7 @@ class StallFile : public File {
 class StallEnv : public Env {
  public:
   explicit StallEnv(std::string marker) : marker_(std::move(marker)) {}
-  bool armed = false;
+  std::atomic<bool> armed{false};  // set by the main thread, read by the flusher thread
   std::unique_ptr<File> open(const std::string& p, OpenMode m) override {
     auto f = base_->open(p, m);
     if (armed && p.find("/data/") != std::string::npos && p.size() > 3 &&

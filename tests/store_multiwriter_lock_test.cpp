@@ -245,7 +245,11 @@ TEST_CASE("the flusher role moves to another writer process when its holder dies
   make_store(home);
   const std::string marker = dir.path() + "/stall";
   pid_t victim = spawn({"victim", home, dir.path() + "/v", "6", marker});
-  while (!exists(marker + ".ready")) std::this_thread::sleep_for(std::chrono::milliseconds(5));
+  while (!exists(marker + ".ready")) {
+    int st = 0;
+    REQUIRE(::waitpid(victim, &st, WNOHANG) == 0);
+    std::this_thread::sleep_for(std::chrono::milliseconds(5));
+  }
   pid_t joiner = spawn({"joiner", home, dir.path() + "/j", "100", "5", marker});
   while (!exists(marker + ".joined") || ledger(dir.path() + "/j").size() < 5) {
     int st = 0;
@@ -253,7 +257,11 @@ TEST_CASE("the flusher role moves to another writer process when its holder dies
     std::this_thread::sleep_for(std::chrono::milliseconds(5));
   }
   touch(marker + ".go");
-  while (!exists(marker)) std::this_thread::sleep_for(std::chrono::milliseconds(5));
+  while (!exists(marker)) {
+    int st = 0;
+    REQUIRE(::waitpid(victim, &st, WNOHANG) == 0);  // it stalls, never ends, inside the batch
+    std::this_thread::sleep_for(std::chrono::milliseconds(5));
+  }
   // Stalled inside the batch: a data file written under its undo journal.
   bool undo = false;
   for (const auto& name : Env::posix()->list_dir(home + "/journal"))
