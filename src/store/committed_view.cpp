@@ -41,7 +41,9 @@ CommittedView::Moved CommittedView::read_moved_chunk(const ChunkVersion& v, std:
       *stored = journal::read_chunk_file(*env_, other, v.chunk_file, v.offset, v.size, v.hash);
       return Moved::ReadThere;
     } catch (const Error&) {
-      if (env_->is_directory(other)) throw;
+      // A _flushed one that fails to read is being recycled or removed:
+      // applied, as above.
+      if (st != journal::TxState::Flushed && env_->is_directory(other)) throw;
     }
   }
   return Moved::InDataFiles;
