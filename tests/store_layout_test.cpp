@@ -18,7 +18,7 @@ TEST_CASE("h5tx.store and TXID match the golden files byte for byte") {
   h5tx_test::TempDir dir("layout");
   std::string home = dir / "s";
   auto layout = Layout::create(Env::posix(), home, Options{});
-  CHECK(Env::posix()->read_all(home + "/h5tx.store") == golden("h5tx.store-v2"));
+  CHECK(Env::posix()->read_all(home + "/h5tx.store") == golden("h5tx.store-v3"));
   CHECK(Env::posix()->read_all(home + "/TXID") == golden("TXID-v1"));
   CHECK(Env::posix()->is_directory(home + "/data"));
   CHECK(Env::posix()->is_directory(home + "/journal"));
@@ -46,7 +46,22 @@ TEST_CASE("a procs/ registration matches the golden file byte for byte") {
   CHECK(snap == procs::kNoSnapshot);
 }
 
-TEST_CASE("a version 1 store opens, and a read-write open upgrades it to version 2") {
+TEST_CASE("the txid counter procs/commit matches its golden file and rejects torn text") {
+  std::string g = golden("procs-commit-v1");
+  CHECK(procs::encode_counter(0x10042) == g);
+  uint64_t next = 0;
+  REQUIRE(procs::decode_counter(g, &next));
+  CHECK(next == 0x10042);
+  std::string newer = procs::encode_counter(0x20051);
+  for (size_t cut = 1; cut < g.size(); cut++) {
+    std::string torn = newer.substr(0, cut) + g.substr(cut);
+    if (procs::decode_counter(torn, &next)) CHECK((next == 0x10042 || next == 0x20051));
+  }
+  CHECK_FALSE(procs::decode_counter("", &next));
+  CHECK_FALSE(procs::decode_counter(procs::encode_counter(0), &next));  // 0 is no txid
+}
+
+TEST_CASE("a version 1 store opens, and a read-write open upgrades it to version 3") {
   h5tx_test::TempDir dir("layout");
   std::string home = dir / "s";
   Layout::create(Env::posix(), home, Options{}).reset();
@@ -62,9 +77,11 @@ TEST_CASE("a version 1 store opens, and a read-write open upgrades it to version
   CHECK(Env::posix()->read_all(home + "/h5tx.store") == golden("h5tx.store-v1"));
   {
     auto l = Layout::open(Env::posix(), home, Options{});
-    CHECK(l->format().version == 2);
+    CHECK(l->format().version == 3);
+    CHECK(l->alone());
+    CHECK(l->multi_writer());
   }
-  CHECK(Env::posix()->read_all(home + "/h5tx.store") == golden("h5tx.store-v2"));
+  CHECK(Env::posix()->read_all(home + "/h5tx.store") == golden("h5tx.store-v3"));
   CHECK(Env::posix()->is_directory(home + "/procs"));
   Options ro;
   ro.read_only = true;
@@ -79,8 +96,9 @@ TEST_CASE("StoreFormat rejects bad and newer files with the path") {
   CHECK(f.mode == Mode::Redo);
   CHECK(f.undo_page_size == 4096);
   CHECK(StoreFormat::decode(golden("h5tx.store-v2"), p).version == 2);
+  CHECK(StoreFormat::decode(golden("h5tx.store-v3"), p).version == 3);
   CHECK_THROWS_AS(
-      StoreFormat::decode("format = h5tx-store\nversion = 3\nmode = redo\nundo_page_size = 4096\n", p),
+      StoreFormat::decode("format = h5tx-store\nversion = 4\nmode = redo\nundo_page_size = 4096\n", p),
       UnsupportedError);
   CHECK_THROWS_AS(StoreFormat::decode("garbage\n", p), CorruptionError);
   CHECK_THROWS_AS(StoreFormat::decode("", p), CorruptionError);
@@ -121,16 +139,29 @@ TEST_CASE("create refuses a non-empty directory, open refuses a non-store") {
   CHECK_THROWS_AS(Layout::open(env, dir / "missing", Options{}), NotFoundError);
 }
 
-TEST_CASE("a second writer gets Busy naming the holder's pid, readers share") {
+TEST_CASE(
+    "redo writers share the store (the first alone), an undo writer gets Busy naming the holder's pid") {
   h5tx_test::TempDir dir("layout");
   std::string home = dir / "s";
   auto writer = Layout::create(Env::posix(), home, Options{});
-  try {
-    Layout::open(Env::posix(), home, Options{});
-    FAIL("second writer was let in");
-  } catch (const BusyError& e) {
-    CHECK(std::string(e.what()).find(std::to_string(::getpid())) != std::string::npos);
-    CHECK(e.path() == home + "/LOCK");
+  CHECK(writer->alone());
+  {
+    // Another opener waits for procs/open while the first is alone (its
+    // recovery may run): Busy after the timeout, naming the file.
+    Options quick;
+    quick.lock_timeout = std::chrono::milliseconds(0);
+    try {
+      Layout::open(Env::posix(), home, quick);
+      FAIL("a writer came in while the first was recovering");
+    } catch (const BusyError& e) {
+      CHECK(e.path() == home + "/procs/open");
+    }
+  }
+  writer->share(Options{});
+  {
+    auto second = Layout::open(Env::posix(), home, Options{});
+    CHECK_FALSE(second->alone());
+    CHECK(second->multi_writer());
   }
   Options ro;
   ro.read_only = true;
@@ -151,6 +182,14 @@ TEST_CASE("a second writer gets Busy naming the holder's pid, readers share") {
   uo.mode = Mode::Undo;
   auto uwriter = Layout::create(Env::posix(), uhome, uo);
   CHECK_THROWS_AS(Layout::open(Env::posix(), uhome, ro), BusyError);
+  try {
+    Layout::open(Env::posix(), uhome, uo);
+    FAIL("second undo writer was let in");
+  } catch (const BusyError& e) {
+    CHECK(std::string(e.what()).find(std::to_string(::getpid())) != std::string::npos);
+    CHECK(std::string(e.what()).find("one writer process") != std::string::npos);
+    CHECK(e.path() == uhome + "/LOCK");
+  }
   uwriter.reset();
   auto r1 = Layout::open(Env::posix(), uhome, ro);
   auto r2 = Layout::open(Env::posix(), uhome, ro);
@@ -159,29 +198,42 @@ TEST_CASE("a second writer gets Busy naming the holder's pid, readers share") {
 }
 
 TEST_CASE("txids are strictly increasing across reopen, and above observed ids") {
-  h5tx_test::TempDir dir("layout");
-  std::string home = dir / "s";
-  uint64_t last;
-  {
-    auto l = Layout::create(Env::posix(), home, Options{});
-    uint64_t a = l->allocate_txid();
-    uint64_t b = l->allocate_txid();
-    CHECK(a == 1);
-    CHECK(b == 2);
-    last = b;
+  for (Mode mode : {Mode::Undo, Mode::Redo}) {
+    INFO(int(mode));
+    h5tx_test::TempDir dir("layout");
+    std::string home = dir / "s";
+    Options o;
+    o.mode = mode;
+    // Undo mode hands out txids from memory; a redo writer (format 3)
+    // provisional ids, and the real one under the commit section.
+    auto next = [](Layout& l) {
+      if (!l.multi_writer()) return l.allocate_txid();
+      auto section = procs::CommitSection::enter(Env::posix(), l.procs_dir(), std::chrono::milliseconds(0));
+      return l.assign_txid(*section, l.allocate_txid());
+    };
+    uint64_t last;
+    {
+      auto l = Layout::create(Env::posix(), home, o);
+      CHECK(l->multi_writer() == (mode == Mode::Redo));
+      uint64_t a = next(*l);
+      uint64_t b = next(*l);
+      CHECK(a == 1);
+      CHECK(b == 2);
+      last = b;
+    }
+    {
+      auto l = Layout::open(Env::posix(), home, o);
+      uint64_t c = next(*l);
+      CHECK(c > last);
+      l->observe_txid(c + 1000);
+      uint64_t d = next(*l);
+      CHECK(d == c + 1001);
+      // Crossing a reservation block rewrites TXID before the id is used.
+      for (uint64_t i = 0; i < Layout::kTxidBlock; ++i) last = next(*l);
+    }
+    auto l = Layout::open(Env::posix(), home, o);
+    CHECK(next(*l) > last);
   }
-  {
-    auto l = Layout::open(Env::posix(), home, Options{});
-    uint64_t c = l->allocate_txid();
-    CHECK(c > last);
-    l->observe_txid(c + 1000);
-    uint64_t d = l->allocate_txid();
-    CHECK(d == c + 1001);
-    // Crossing a reservation block rewrites TXID before the id is used.
-    for (uint64_t i = 0; i < Layout::kTxidBlock; ++i) last = l->allocate_txid();
-  }
-  auto l = Layout::open(Env::posix(), home, Options{});
-  CHECK(l->allocate_txid() > last);
 }
 
 TEST_CASE("txid hex and file names") {

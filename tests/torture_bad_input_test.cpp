@@ -233,10 +233,10 @@ TEST_CASE("a newer format version and stray journal entries are refused, nothing
     }
   };
   expect_refused(
-      "version 3",
+      "version 4",
       [](FaultEnv& env) {
         put(env, "/store/h5tx.store",
-            "format = h5tx-store\nversion = 3\nmode = redo\nundo_page_size = 4096\n");
+            "format = h5tx-store\nversion = 4\nmode = redo\nundo_page_size = 4096\n");
       },
       "h5tx.store");
   expect_refused(
@@ -253,10 +253,13 @@ TEST_CASE("a newer format version and stray journal entries are refused, nothing
   CHECK(violations == 0);
 }
 
-TEST_CASE("a second writer process gets Busy naming the holder's pid") {
+TEST_CASE("a second writer process of an undo-mode store gets Busy naming the holder's pid") {
+  // (A redo store takes several writer processes: store_multiwriter_lock_test.)
   h5tx_test::TempDir dir("busy");
   std::string home = dir / "s";
-  Store::create(home)->close();
+  Options undo;
+  undo.mode = Mode::Undo;
+  Store::create(home, undo)->close();
   int ready[2];
   REQUIRE(::pipe(ready) == 0);
   pid_t pid = ::fork();
@@ -276,6 +279,7 @@ TEST_CASE("a second writer process gets Busy naming the holder's pid") {
     ++violations;
   } catch (const BusyError& e) {
     CHECK(std::string(e.what()).find(std::to_string(pid)) != std::string::npos);
+    CHECK(std::string(e.what()).find("one writer process") != std::string::npos);
     CHECK(e.path().find("LOCK") != std::string::npos);
   }
   ::kill(pid, SIGKILL);

@@ -302,7 +302,7 @@ def test_errors_carry_path_and_message(tmp_path):
         h5tx.Store.open(str(tmp_path / "nothing"))
     assert isinstance(e.value, LookupError)
     assert e.value.path and e.value.message and str(e.value).startswith("not found")
-    h5tx.Store.create(str(tmp_path / "s")).close()
-    with h5tx.Store.open(str(tmp_path / "s")):
+    h5tx.Store.create(str(tmp_path / "s"), mode="undo").close()
+    with h5tx.Store.open(str(tmp_path / "s")):  # undo mode: one writer at a time
         with pytest.raises(h5tx.BusyError):
             h5tx.Store.open(str(tmp_path / "s"), lock_timeout=0.05)

@@ -70,7 +70,7 @@ std::vector<std::string> DataFiles::list() {
   return out;
 }
 
-hdf5::Handle DataFiles::make_fapl(const std::string& journal_path) {
+hdf5::Handle DataFiles::make_fapl(const std::string& journal_path, bool for_update) {
   hdf5::Lock hl(hdf5::mutex());
   hdf5::Handle fapl(H5Pcreate(H5P_FILE_ACCESS), "H5Pcreate");
   undo::DriverConfig cfg;
@@ -81,7 +81,10 @@ hdf5::Handle DataFiles::make_fapl(const std::string& journal_path) {
   undo::set_fapl(fapl, cfg);
   // A reader process: the data gate, not HDF5's lock (see set_gate).
   // HDF5_USE_FILE_LOCKING=TRUE still wins (the driver honours it).
-  if (live_reader_ && H5Pset_file_locking(fapl, 0, 1) < 0) hdf5::throw_hdf5_error("H5Pset_file_locking", "");
+  // A writer process of a store with several writers reads the same way,
+  // but its flusher's updates keep HDF5's lock (outside readers).
+  if (live_reader_ && !for_update && H5Pset_file_locking(fapl, 0, 1) < 0)
+    hdf5::throw_hdf5_error("H5Pset_file_locking", "");
   return fapl;
 }
 
@@ -116,7 +119,9 @@ hid_t DataFiles::handle(const std::string& file) {
   std::string p = path(file);
   if (!env_->exists(p)) throw NotFoundError(p, "no such data file");
   hdf5::Lock hl(hdf5::mutex());
-  std::string journal = read_only_ ? pending_journal(file) : "";
+  // A reader (read-only, or a writer process that is not alone): a dead
+  // flusher's pending undo journal is read through, never reverted here.
+  std::string journal = read_only_ || live_reader_ ? pending_journal(file) : "";
   hdf5::Handle fapl = make_fapl(journal.empty() ? scratch_path("jnl.", file) : journal);
   hid_t id = open_file(p, H5F_ACC_RDONLY, fapl);
   return handles_.emplace(file, hdf5::Handle::adopt(id)).first->second;
@@ -126,7 +131,7 @@ hdf5::Handle DataFiles::open_for_update(const std::string& file) {
   if (read_only_) throw StateError(path(file), "the store is open read-only");
   close(file);
   hdf5::Lock hl(hdf5::mutex());
-  hdf5::Handle fapl = make_fapl(scratch_path("jnl.", file));
+  hdf5::Handle fapl = make_fapl(scratch_path("jnl.", file), true);
   return hdf5::Handle::adopt(open_file(path(file), H5F_ACC_RDWR, fapl));
 }
 
@@ -153,7 +158,7 @@ void DataFiles::create_file(const std::string& file) {
   std::string tmp = scratch_path("new.", file);
   {
     hdf5::Lock hl(hdf5::mutex());
-    hdf5::Handle fapl = make_fapl(tmp + ".journal");
+    hdf5::Handle fapl = make_fapl(tmp + ".journal", true);
     hid_t id = H5Fcreate(tmp.c_str(), H5F_ACC_TRUNC, H5P_DEFAULT, fapl);
     if (id < 0) {
       if (auto e = undo::take_last_error()) std::rethrow_exception(e);

@@ -35,6 +35,13 @@ class DataFiles {
   void set_gate(std::unique_ptr<procs::Gate> gate, std::chrono::milliseconds timeout, bool live_reader);
   procs::Gate* gate() const { return gate_.get(); }
   std::chrono::milliseconds gate_timeout() const { return gate_timeout_; }
+  // How long a read waits for the gate (a writer process of a store with
+  // several writers reads like a reader process: gate_timeout() is then
+  // its flusher's wait, this its readers').
+  std::chrono::milliseconds gate_read_timeout() const {
+    return gate_read_timeout_.count() ? gate_read_timeout_ : gate_timeout_;
+  }
+  void set_gate_read_timeout(std::chrono::milliseconds t) { gate_read_timeout_ = t; }
   bool live_reader() const { return live_reader_; }
   // A reader's hold: closes the cached handles if the flusher changed any
   // data file since they were opened. Call with the hold taken.
@@ -66,7 +73,9 @@ class DataFiles {
   void remove_temporaries();
 
  private:
-  hdf5::Handle make_fapl(const std::string& journal_path);
+  // for_update: the flusher's read-write opens (and creates), which keep
+  // HDF5's file lock.
+  hdf5::Handle make_fapl(const std::string& journal_path, bool for_update = false);
   // data/<kReservedPrefix><kind><file>: the store's scratch names.
   std::string scratch_path(const char* kind, const std::string& file) const;
   std::string pending_journal(const std::string& file);
@@ -78,6 +87,7 @@ class DataFiles {
   bool read_only_;
   std::unique_ptr<procs::Gate> gate_;
   std::chrono::milliseconds gate_timeout_{1000};
+  std::chrono::milliseconds gate_read_timeout_{0};
   bool live_reader_ = false;
   Mutex mu_;
   std::string generation_ GUARDED_BY(mu_);  // of the data gate, when the cached handles were opened

@@ -39,6 +39,20 @@ void Flusher::enqueue(const TransactionInfo& info, const std::string& dir) {
   cv_.notify_all();
 }
 
+void Flusher::forget(const std::vector<uint64_t>& txids) {
+  MutexLock lock(mu_);
+  for (uint64_t t : txids) {
+    for (auto it = pending_.begin(); it != pending_.end(); ++it) {
+      if (it->info.txid != t) continue;
+      pending_bytes_ -= it->info.bytes;
+      pending_.erase(it);
+      break;
+    }
+  }
+  cv_.notify_all();
+  done_cv_.notify_all();
+}
+
 void Flusher::notify() {
   MutexLock lock(mu_);
   cv_.notify_all();
@@ -59,6 +73,19 @@ bool Flusher::poll_limit() {
   if (error.empty()) return true;
   MutexLock lock(mu_);
   if (failed_.empty()) failed_ = "reading the reader processes' snapshots: " + error;
+  done_cv_.notify_all();
+  return false;
+}
+
+bool Flusher::take_role() {
+  std::string error;
+  try {
+    return hooks_.role();
+  } catch (const std::exception& e) {
+    error = e.what();
+  }
+  MutexLock lock(mu_);
+  if (failed_.empty()) failed_ = "taking over the flusher role: " + error;
   done_cv_.notify_all();
   return false;
 }
@@ -248,7 +275,7 @@ void Flusher::run() {
   Clock::time_point last_poll;
   for (;;) {
     if (stopping_) break;
-    if (hooks_.poll_limit && failed_.empty() && !pending_.empty() &&
+    if (hooks_.poll_limit && failed_.empty() && (!pending_.empty() || hooks_.role) &&
         Clock::now() - last_poll >= std::chrono::milliseconds(kPollMs)) {
       last_poll = Clock::now();
       lock.unlock();
@@ -275,7 +302,7 @@ void Flusher::run() {
       }
       // Nothing flushable: wait for work; else wait for the batch to fill
       // or for the oldest transaction's delay to run out.
-      if (hooks_.poll_limit && failed_.empty() && !pending_.empty() && !flushable_locked())
+      if (hooks_.poll_limit && failed_.empty() && (hooks_.role || (!pending_.empty() && !flushable_locked())))
         cv_.wait_for(lock, std::chrono::milliseconds(kPollMs));  // a reader process may let go
       else if (!failed_.empty() || !flushable_locked() || deadline == Clock::time_point::max())
         cv_.wait(lock);
@@ -290,6 +317,17 @@ void Flusher::run() {
       bool ok = poll_limit();
       lock.lock();
       if (!ok) continue;
+      if (stopping_) break;
+      if (!flushable_locked()) continue;
+    }
+    if (hooks_.role) {
+      lock.unlock();
+      bool mine = take_role();
+      lock.lock();
+      if (!mine) {
+        if (failed_.empty() && !stopping_) cv_.wait_for(lock, std::chrono::milliseconds(kPollMs));
+        continue;
+      }
       if (stopping_) break;
       if (!flushable_locked()) continue;
     }
@@ -338,6 +376,13 @@ void Flusher::flush(bool wait_for_snapshots) {
       bool ok = poll_limit();
       lock.lock();
       if (!ok) continue;
+    }
+    if (hooks_.role) {
+      lock.unlock();
+      bool mine = take_role();
+      lock.lock();
+      if (!failed_.empty()) throw_failed_locked();
+      if (!mine) return;  // another process flushes them
     }
     std::vector<BatchTx> batch = take_batch_locked();
     if (batch.empty()) {

@@ -82,6 +82,12 @@ class Flusher {
     std::function<void()> poll_limit;
     // Before a batch changes any data file (history recording). Unset: nothing.
     BeforeApply before_apply;
+    // Several writer processes: true while this process holds the flusher
+    // role (taking it if it is free, which recovers a dead holder's batch).
+    // Called without mu_ before every batch; false: another process
+    // flushes, and this flusher only polls (poll_limit, every kPollMs).
+    // Unset: always this process.
+    std::function<bool()> role;
   };
   static constexpr int kPollMs = 10;
 
@@ -92,6 +98,9 @@ class Flusher {
   void start() EXCLUDES(mu_);
   // Queues a committed transaction; txids must arrive in increasing order.
   void enqueue(const TransactionInfo& info, const std::string& dir) EXCLUDES(mu_);
+  // Several writer processes: these pending transactions were applied by
+  // another process's flusher (gone from journal/): they stop counting.
+  void forget(const std::vector<uint64_t>& txids) EXCLUDES(mu_);
   // The flush limit may have moved (a snapshot was released).
   void notify() EXCLUDES(mu_);
   // Backpressure: blocks while more than the configured transactions or
@@ -134,6 +143,8 @@ class Flusher {
   bool flushable_locked() REQUIRES(mu_);
   // Calls hooks_.poll_limit (set); false if it failed (failed_ is then set).
   bool poll_limit() EXCLUDES(mu_);
+  // Calls hooks_.role (set); false if it failed (failed_ is then set).
+  bool take_role() EXCLUDES(mu_);
   // True if a batch should start now; else sets *deadline to when the
   // oldest flushable transaction's delay runs out.
   bool batch_due_locked(Clock::time_point now, Clock::time_point* deadline) REQUIRES(mu_);

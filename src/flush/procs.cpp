@@ -33,6 +33,15 @@ bool hex16(const std::string& s, size_t at, uint64_t* v) {
   return true;
 }
 
+bool has_suffix(const std::string& s, const std::string& suffix) {
+  return s.size() >= suffix.size() && s.compare(s.size() - suffix.size(), suffix.size(), suffix) == 0;
+}
+
+// "h5tx-commit 1 next XXXXXXXXXXXXXXXX XXXXXXXXXXXXXXXX\n"
+constexpr size_t kCounterSize = 53;
+
+}  // namespace
+
 uint64_t random_id(Env* env) {
   static std::atomic<uint64_t> counter{0};
   uint64_t x = env->now_micros() ^ (uint64_t(::getpid()) << 40) ^ (++counter * 0x9E3779B97F4A7C15ull);
@@ -42,11 +51,56 @@ uint64_t random_id(Env* env) {
   return x;
 }
 
-bool has_suffix(const std::string& s, const std::string& suffix) {
-  return s.size() >= suffix.size() && s.compare(s.size() - suffix.size(), suffix.size(), suffix) == 0;
+std::string encode_counter(uint64_t next_txid) {
+  char buf[kCounterSize + 1];
+  std::snprintf(buf, sizeof buf, "h5tx-commit 1 next %016" PRIx64 " %016" PRIx64 "\n", next_txid, next_txid);
+  return std::string(buf, kCounterSize);
 }
 
-}  // namespace
+bool decode_counter(const std::string& text, uint64_t* next_txid) {
+  if (text.size() != kCounterSize || text.compare(0, 19, "h5tx-commit 1 next ") != 0 || text[35] != ' ' ||
+      text[52] != '\n')
+    return false;
+  uint64_t a, b;
+  if (!hex16(text, 19, &a) || !hex16(text, 36, &b) || a != b || a == 0) return false;
+  *next_txid = a;
+  return true;
+}
+
+std::unique_ptr<CommitSection> CommitSection::enter(Env* env, const std::string& procs_dir,
+                                                    std::chrono::milliseconds timeout) {
+  std::unique_ptr<CommitSection> s(new CommitSection);
+  {
+    // Whoever waits holds the intent, so the holder, coming back for the
+    // next group, waits behind it (no process starves the others).
+    std::unique_ptr<FileLock> intent =
+        env->lock_file(path_join(procs_dir, kCommitIntent), LockKind::Exclusive, timeout);
+    s->lock_ = env->lock_file(path_join(procs_dir, kCommitLock), LockKind::Exclusive, timeout);
+  }
+  s->file_ = env->open(path_join(procs_dir, kCommitLock), OpenMode::Create);
+  return s;
+}
+
+uint64_t CommitSection::next() {
+  std::string text(kCounterSize + 1, '\0');
+  text.resize(file_->read(0, &text[0], text.size()));
+  uint64_t v = 0;
+  return decode_counter(text, &v) ? v : 0;
+}
+
+void CommitSection::set_next(uint64_t next_txid) {
+  std::string text = encode_counter(next_txid);
+  file_->write(0, text.data(), text.size());
+}
+
+std::unique_ptr<FileLock> try_flusher_role(Env* env, const std::string& procs_dir) {
+  try {
+    return env->lock_file(path_join(procs_dir, kFlusherLock), LockKind::Exclusive,
+                          std::chrono::milliseconds(0));
+  } catch (const BusyError&) {
+    return nullptr;
+  }
+}
 
 std::string encode_registration(uint64_t pid, uint64_t snapshot) {
   char buf[kRegistrationSize + 1];
@@ -93,23 +147,30 @@ std::unique_ptr<Registration> Registration::create(Env* env, const std::string& 
       MutexLock l(r->mu_);
       r->file_ = std::move(f);
       return r;
-    } catch (const Error&) {
+    } catch (const Error& e) {
+      // Only a sweep (the file gone, or its lock taken by the sweeper) is
+      // worth another name; an I/O error is reported.
+      bool swept = e.code() == ErrorCode::NotFound || e.code() == ErrorCode::Busy;
       try {
         if (env->exists(tmp)) env->remove_file(tmp);
       } catch (const Error&) {
       }
-      if (attempt >= 4) throw;
+      if (!swept || attempt >= 4) throw;
     }
   }
 }
 
+void Registration::close() {
+  MutexLock l(mu_);
+  if (removed_) return;
+  removed_ = true;
+  file_.reset();
+  env_->remove_file(path_);  // still locked: no sweep can mistake it meanwhile
+}
+
 Registration::~Registration() {
-  {
-    MutexLock l(mu_);
-    file_.reset();
-  }
   try {
-    env_->remove_file(path_);  // still locked: no sweep can mistake it meanwhile
+    close();
   } catch (const Error&) {
     // Left behind: the next sweep finds its lock free and removes it.
   }
@@ -122,12 +183,14 @@ void Registration::set(uint64_t snapshot) {
   file_->write(0, text.data(), text.size());
 }
 
-uint64_t oldest_registered(Env* env, const std::string& procs_dir, size_t* live, const char* prefix) {
+uint64_t oldest_registered(Env* env, const std::string& procs_dir, size_t* live, const char* prefix,
+                           const std::string& skip) {
   uint64_t oldest = kNoSnapshot;
   size_t n = 0;
   for (const std::string& name : env->list_dir(procs_dir)) {
     if (name.compare(0, std::string(prefix).size(), prefix) != 0) continue;
     std::string path = path_join(procs_dir, name);
+    if (!skip.empty() && (path == skip || path == skip + kTmpSuffix)) continue;
     std::unique_ptr<FileLock> probe;
     try {
       probe = env->lock_file(path, LockKind::Exclusive, std::chrono::milliseconds(0));

@@ -38,8 +38,56 @@ constexpr const char* kAsOfPrefix = "asof-";
 constexpr const char* kTmpSuffix = ".tmp";
 constexpr const char* kGateIntent = "gate-intent";
 constexpr const char* kGateFiles = "gate-files";
+// Store format 3 (several writer processes of a redo store):
+// - open: held exclusively by a read-write open while it finds out whether
+//   it is alone (LOCK exclusive with a zero timeout) and, if it is, until
+//   its recovery is done and it holds LOCK shared like every other writer;
+// - commit: the commit section (txid assignment, the cross-process
+//   conflict check, the rename to _done and the journal/ fsync), and the
+//   txid counter; commit-intent: taken before it, so that a process
+//   cannot take the section again and again while another waits;
+// - flusher: held by the one process that flushes.
+constexpr const char* kOpenLock = "open";
+constexpr const char* kCommitLock = "commit";
+constexpr const char* kCommitIntent = "commit-intent";
+constexpr const char* kFlusherLock = "flusher";
 // The registration value of a process with no open snapshot.
 constexpr uint64_t kNoSnapshot = ~uint64_t(0);
+
+// A random 64-bit value (names of registrations, _temp directories).
+uint64_t random_id(Env* env);
+
+// The text of procs/commit: the next txid to assign (fixed length,
+// rewritten in place, the value twice like a registration's).
+std::string encode_counter(uint64_t next_txid);
+// False if `text` is not a whole counter (new, torn, damaged).
+bool decode_counter(const std::string& text, uint64_t* next_txid);
+
+// The commit section of a store shared by writer processes: held around
+// txid assignment, the cross-process conflict check, the rename to _done
+// and the journal/ fsync; never around writing chunk data. Not
+// thread-safe (the holder's CommitQueue serializes its use).
+class CommitSection {
+ public:
+  // Waits up to `timeout` (BusyError naming the file after).
+  static std::unique_ptr<CommitSection> enter(Env* env, const std::string& procs_dir,
+                                              std::chrono::milliseconds timeout);
+  // The next txid to assign as the counter says, 0 if it does not hold one
+  // (made by an older build, torn by a crash: the caller falls back on TXID).
+  uint64_t next();
+  // Rewrites the counter in place (not synced: after a crash, recovery
+  // rewrites it from TXID).
+  void set_next(uint64_t next_txid);
+
+ private:
+  CommitSection() = default;
+  std::unique_ptr<FileLock> lock_;
+  std::unique_ptr<File> file_;
+};
+
+// The flusher role: the lock on procs/flusher if no other process holds it
+// (zero timeout), else nullptr.
+std::unique_ptr<FileLock> try_flusher_role(Env* env, const std::string& procs_dir);
 
 // The text of a registration file (fixed length, rewritten in place).
 std::string encode_registration(uint64_t pid, uint64_t snapshot);
@@ -53,7 +101,10 @@ class Registration {
   // (kNoSnapshot), renamed into place; IoError etc. from the Env.
   static std::unique_ptr<Registration> create(Env* env, const std::string& procs_dir,
                                               const char* prefix = kSnapPrefix);
-  ~Registration();  // removes the file, then lets go of the lock
+  ~Registration();  // removes the file (unless close() did), then lets go of the lock
+  // Removes the file (still locked); throws the Env's error (the file is
+  // then left, unlocked once this object dies: the next sweep removes it).
+  void close() EXCLUDES(mu_);
 
   // Rewrites the value in place (not synced: a crash ends the process,
   // and with it the lock that makes the value count).
@@ -67,15 +118,18 @@ class Registration {
   std::unique_ptr<FileLock> lock_;
   Mutex mu_;
   std::unique_ptr<File> file_ GUARDED_BY(mu_);
+  bool removed_ GUARDED_BY(mu_) = false;
 };
 
 // The oldest snapshot of any live registration in procs_dir (kNoSnapshot if
 // none). Registrations of dead processes (lock free) are removed; a live one
 // that cannot be read whole counts as 0 (pins everything until it reads).
 // *live, if given, gets the number of live registrations.
-// `prefix`: kSnapPrefix (reader snapshots) or kAsOfPrefix (as-of reads).
+// `prefix`: kSnapPrefix (reader and writer snapshots) or kAsOfPrefix (as-of
+// reads). `skip`: the caller's own registration (its snapshots are known in
+// memory).
 uint64_t oldest_registered(Env* env, const std::string& procs_dir, size_t* live = nullptr,
-                           const char* prefix = kSnapPrefix);
+                           const char* prefix = kSnapPrefix, const std::string& skip = std::string());
 
 // The data gate. Cheap to construct (no I/O).
 class Gate {

@@ -74,6 +74,7 @@ void TxWriter::add_inline(const std::vector<uint8_t>& data, Op* op) {
 int TxWriter::seal(Manifest& m, const std::vector<const std::vector<uint8_t>*>& inline_data) {
   ensure_dir();
   std::string record = encode_manifest(m);
+  record_ = record;
   // A recycled MANIFEST is overwritten in place (its blocks stay allocated,
   // so its data sync need not commit the file system's journal) and cut to
   // the new length; the directory is _temp until the rename, so a torn
@@ -115,6 +116,18 @@ int TxWriter::seal(Manifest& m, const std::vector<const std::vector<uint8_t>*>& 
   spill_.reset();
   locate_inline_chunks(m);
   return syncs;
+}
+
+int TxWriter::retxid(Manifest& m, uint64_t txid) {
+  if (record_.size() < 48) throw InvalidArgumentError(dir_, "retxid before seal");
+  for (int i = 0; i < 8; i++) record_[16 + i] = static_cast<char>((txid >> (8 * i)) & 0xff);
+  uint64_t sum = checksum(record_.data(), record_.size() - 8);
+  for (int i = 0; i < 8; i++) record_[record_.size() - 8 + i] = static_cast<char>((sum >> (8 * i)) & 0xff);
+  auto f = env_->open(path_join(dir_, kManifestName), OpenMode::ReadWrite);
+  f->write(0, record_.data(), record_.size());
+  f->datasync();
+  m.txid = txid;
+  return 1;
 }
 
 std::string TxWriter::publish(uint64_t txid) {

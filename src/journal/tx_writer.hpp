@@ -43,6 +43,11 @@ class TxWriter {
   // Lays out an inline chunk: sets op's chunk_file "", its offset after the
   // previous inline chunk, size and hash.
   void add_inline(const std::vector<uint8_t>& data, Op* op);
+  // Several writer processes: the txid assigned at the rename differs from
+  // the one seal() wrote. Rewrites the MANIFEST record's txid and checksum
+  // in place and syncs it (the directory is still _temp: a crash meanwhile
+  // leaves garbage). Returns the syncs (1).
+  int retxid(Manifest& m, uint64_t txid);
   // Renames the directory to working_<txid>_done (the commit point; not
   // durable until the caller syncs journal/). Returns the new path.
   std::string publish(uint64_t txid);
@@ -76,6 +81,7 @@ class TxWriter {
   std::unique_ptr<File> spill_;
   uint64_t spill_size_ = 0;
   uint64_t inline_size_ = 0;
+  std::string record_;  // the MANIFEST record seal() wrote
 };
 
 }  // namespace journal

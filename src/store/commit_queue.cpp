@@ -38,10 +38,21 @@ void CommitQueue::finish(uint64_t txid, const std::function<std::function<void()
   }
   std::function<void()> publish;
   try {
+    if (section_.enter) {
+      // The section is let go after the fsync covering its renames: no
+      // rename while that fsync runs.
+      sync_cv_.wait(lock, [&]() REQUIRES(mu_) { return !dir_sync_running_ || !poisoned_.empty(); });
+      if (!poisoned_.empty()) throw IoError(journal_dir_, poisoned_);
+      if (!in_section_) {
+        section_.enter();
+        in_section_ = true;
+      }
+    }
     publish = rename();
   } catch (...) {
     inflight_.erase(txid);
     turn_cv_.notify_all();
+    if (renamed_.empty() && !syncing_) leave_locked();
     throw;
   }
   inflight_.erase(txid);
@@ -68,6 +79,7 @@ void CommitQueue::finish(uint64_t txid, const std::function<std::function<void()
       });
     }
     uint64_t target = rename_seq_;
+    dir_sync_running_ = true;
     lock.unlock();
     std::string error;
     try {
@@ -77,10 +89,12 @@ void CommitQueue::finish(uint64_t txid, const std::function<std::function<void()
     }
     lock.lock();
     syncing_ = false;
+    dir_sync_running_ = false;
     dir_syncs_++;
     if (!error.empty()) {
       poisoned_ = "fsync of the journal directory failed (" + error +
                   "); commits are refused until the store is reopened";
+      leave_locked();
       turn_cv_.notify_all();
       sync_cv_.notify_all();
       throw IoError(journal_dir_, poisoned_);
@@ -90,6 +104,7 @@ void CommitQueue::finish(uint64_t txid, const std::function<std::function<void()
       renamed_.front().publish();
       renamed_.pop_front();
     }
+    if (renamed_.empty()) leave_locked();  // every rename under the section is durable and published
     sync_cv_.notify_all();
   }
 }
@@ -97,6 +112,26 @@ void CommitQueue::finish(uint64_t txid, const std::function<std::function<void()
 void CommitQueue::locked(const std::function<void()>& fn) {
   MutexLock lock(mu_);
   fn();
+}
+
+void CommitQueue::set_section(Section s) {
+  MutexLock lock(mu_);
+  section_ = std::move(s);
+}
+
+bool CommitQueue::in_section() const {
+  MutexLock lock(mu_);
+  return in_section_;
+}
+
+void CommitQueue::leave_locked() {
+  if (!in_section_) return;
+  in_section_ = false;
+  try {
+    section_.leave();
+  } catch (const std::exception&) {
+    // Letting go of a lock: its descriptor is closed whatever happens.
+  }
 }
 
 uint64_t CommitQueue::dir_syncs() const {

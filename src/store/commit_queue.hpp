@@ -49,6 +49,20 @@ class CommitQueue {
   // transaction's files are written; finish() checks again).
   void locked(const std::function<void()>& fn) EXCLUDES(mu_);
 
+  // Several writer processes (Layout::multi_writer): enter() takes the
+  // cross-process commit section (procs/commit) before the first rename of
+  // a group, under mu_; leave() lets go of it after the journal/ fsync that
+  // covers every rename made under it (or when nothing was renamed). While
+  // a fsync runs no rename starts, so the section is never held long.
+  struct Section {
+    std::function<void()> enter;
+    std::function<void()> leave;
+  };
+  void set_section(Section s) EXCLUDES(mu_);
+  // True while this process holds the section (other processes cannot
+  // commit meanwhile).
+  bool in_section() const EXCLUDES(mu_);
+
   uint64_t dir_syncs() const EXCLUDES(mu_);
   // Non-empty once a journal/ fsync has failed.
   std::string poisoned() const EXCLUDES(mu_);
@@ -70,6 +84,10 @@ class CommitQueue {
   uint64_t rename_seq_ GUARDED_BY(mu_) = 0;      // renames done
   uint64_t synced_seq_ GUARDED_BY(mu_) = 0;      // renames covered by a completed fsync
   bool syncing_ GUARDED_BY(mu_) = false;
+  bool dir_sync_running_ GUARDED_BY(mu_) = false;  // the fsync itself (mu_ dropped)
+  Section section_ GUARDED_BY(mu_);
+  bool in_section_ GUARDED_BY(mu_) = false;
+  void leave_locked() REQUIRES(mu_);
   uint64_t dir_syncs_ GUARDED_BY(mu_) = 0;
   std::string poisoned_ GUARDED_BY(mu_);
 };

@@ -12,7 +12,7 @@ namespace h5tx {
 
 std::optional<procs::Gate::ReadHold> CommittedView::gate_hold() {
   if (!files_->live_reader()) return std::nullopt;
-  return files_->gate()->read(files_->gate_timeout());
+  return files_->gate()->read(files_->gate_read_timeout());
 }
 
 void CommittedView::held(const std::optional<procs::Gate::ReadHold>& hold) {
@@ -28,7 +28,12 @@ void CommittedView::held(const std::optional<procs::Gate::ReadHold>& hold) {
 // registered snapshot. A copy that fails to read from the _flushed name
 // (being recycled or removed meanwhile) is read from the data files too.
 CommittedView::Moved CommittedView::read_moved_chunk(const ChunkVersion& v, std::string* stored) {
-  if (env_->is_directory(*v.dir)) return Moved::No;
+  // A _flushed directory is applied already; one that fails to read is
+  // being recycled or removed (its files go before the directory).
+  const std::string flushed = journal::tx_dir_name(v.txid, journal::TxState::Flushed);
+  const bool applied = v.dir->size() >= flushed.size() &&
+                       v.dir->compare(v.dir->size() - flushed.size(), flushed.size(), flushed) == 0;
+  if (!applied && env_->is_directory(*v.dir)) return Moved::No;
   const std::string parent = path_dirname(*v.dir);
   for (journal::TxState st : {journal::TxState::Done, journal::TxState::Flushed}) {
     std::string other = path_join(parent, journal::tx_dir_name(v.txid, st));

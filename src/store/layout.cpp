@@ -162,7 +162,11 @@ std::unique_ptr<Layout> Layout::create(Env* env, const std::string& home_arg, co
     std::vector<std::string> missing;
     for (; !p.empty() && p != "/" && p != "." && !env->exists(p); p = path_dirname(p)) missing.push_back(p);
     for (auto it = missing.rbegin(); it != missing.rend(); ++it) {
-      env->create_dir(*it);
+      try {
+        env->create_dir(*it);
+      } catch (const Error&) {
+        if (!env->is_directory(*it)) throw;  // else made by a create racing with us (the LOCK decides)
+      }
       env->sync_dir(path_dirname(*it));
     }
   }
@@ -178,13 +182,27 @@ std::unique_ptr<Layout> Layout::create(Env* env, const std::string& home_arg, co
   // Validate before writing anything.
   StoreFormat::decode(l->format_.encode(), path_join(home, kFormatFile));
   l->lock(options);
+  // Two creates racing on one HOME: the LOCK lets one through at a time;
+  // the later one finds the store made.
+  if (env->exists(path_join(home, kFormatFile))) throw AlreadyExistsError(home, "is already an h5tx store");
+  if (!unfinished_create(env, home))
+    throw AlreadyExistsError(home, "directory is not empty; refusing to create a store in it");
   env->create_dir_if_missing(l->data_dir_);
   env->create_dir_if_missing(l->journal_dir_);
   env->sync_dir(home);
   l->ensure_procs();
+  if (l->format_.mode == Mode::Redo) {
+    // Before h5tx.store exists no opener gets this far; it then waits for
+    // procs/open until share().
+    l->open_lock_ =
+        env->lock_file(path_join(l->procs_dir_, procs::kOpenLock), LockKind::Exclusive, options.lock_timeout);
+    l->multi_ = true;
+  }
   {
     MutexLock g(l->txid_mu_);
     l->reserve_locked(1);
+    if (l->multi_)
+      procs::CommitSection::enter(env, l->procs_dir_, options.lock_timeout)->set_next(l->next_txid_);
   }
   if (l->format_.history) l->start_history(0);
   // h5tx.store last: its presence marks a complete store.
@@ -223,10 +241,13 @@ std::unique_ptr<Layout> Layout::open(Env* env, const std::string& home_arg, cons
     // snapshot registration instead (formats/store-procs.md).
     if (!env->is_directory(l->procs_dir_)) throw CorruptionError(l->procs_dir_, "store directory is missing");
     l->registration_ = procs::Registration::create(env, l->procs_dir_);
+  } else if (!l->read_only_ && l->format_.mode == Mode::Redo) {
+    l->open_writer(options);
   } else {
     l->lock(options);
   }
-  if (!l->read_only_) l->upgrade();
+  if (!l->read_only_ && l->alone_) l->upgrade();
+  l->multi_ = !l->read_only_ && l->format_.mode == Mode::Redo && l->format_.version >= 3;
   if (!l->read_only_ && !applier) {
     const std::string replica = path_join(home, kReplicaFile);
     if (env->exists(replica))
@@ -267,8 +288,9 @@ void Layout::start_history(uint64_t oldest) {
   env_->write_file_atomic(path_join(dir, journal::kHistoryOldestName), journal::encode_oldest(oldest));
 }
 
-// Switching history on or off (Options::history at a read-write open, under
-// the exclusive LOCK; formats/history.md). On: history/ is made durable
+// Switching history on or off (Options::history at a read-write open that
+// is alone, under the exclusive LOCK; formats/history.md). A writer that
+// joins other writer processes cannot switch it. On: history/ is made durable
 // first, then h5tx.store gets the feature. Off: h5tx.store loses it first,
 // then history/ goes. A crash between leaves a history/ that the flag does
 // not name: removed here at the next read-write open.
@@ -278,6 +300,13 @@ void Layout::open_history(const Options& options) {
   if (read_only_) {
     if (want != format_.history)
       throw InvalidArgumentError(home_, "history can only be switched on or off by a read-write open");
+    if (format_.history && !env_->is_directory(dir)) throw CorruptionError(dir, "store directory is missing");
+    return;
+  }
+  if (!alone_) {
+    if (want != format_.history)
+      throw BusyError(home_, std::string("history can be switched ") + (want ? "on" : "off") +
+                                 " only by a read-write open while no other writer process has the store open");
     if (format_.history && !env_->is_directory(dir)) throw CorruptionError(dir, "store directory is missing");
     return;
   }
@@ -304,6 +333,103 @@ void Layout::open_history(const Options& options) {
     throw CorruptionError(dir, "store directory is missing");
   }
   format_ = f;
+
+// A read-write open of a redo store: alone (no other writer process holds
+// the LOCK) or one of several writers. procs/open makes "alone" a fact
+// until share(): every read-write opener takes it before it tries the
+// exclusive LOCK, and an alone opener keeps it until it holds the LOCK
+// shared like the others.
+void Layout::open_writer(const Options& options) {
+  if (!env_->is_directory(procs_dir_)) {  // a version 1 store
+    env_->create_dir_if_missing(procs_dir_);
+    env_->sync_dir(home_);
+  }
+  std::string open_path = path_join(procs_dir_, procs::kOpenLock);
+  try {
+    open_lock_ = env_->lock_file(open_path, LockKind::Exclusive, options.lock_timeout);
+  } catch (const BusyError& e) {
+    throw BusyError(open_path, "another process is opening (recovering) the store: " + e.detail());
+  }
+  std::string path = path_join(home_, kLockFile);
+  try {
+    lock_ = env_->lock_file(path, LockKind::Exclusive, std::chrono::milliseconds(0));
+  } catch (const BusyError&) {
+  }
+  if (lock_) {
+    alone_ = true;
+    write_pid();
+    return;
+  }
+  alone_ = false;
+  if (format_.version < 3) {
+    // Only an older h5tx (one writer per store) holds a version 1 or 2
+    // store's LOCK exclusively; its readers share it. Upgraded when unused.
+    open_lock_.reset();
+    throw BusyError(path, "store format version " + std::to_string(format_.version) +
+                              " is in use by another process (an older h5tx); it is upgraded to version " +
+                              std::to_string(StoreFormat::kVersion) +
+                              " (several writer processes) by a read-write open that finds it unused");
+  }
+  try {
+    Options shared = options;
+    shared.read_only = true;  // a shared lock, and the "(writer)" wording of its Busy error
+    lock(shared);
+  } catch (...) {
+    open_lock_.reset();
+    throw;
+  }
+  open_lock_.reset();
+}
+
+void Layout::share(const Options& options) {
+  if (!multi_ || !open_lock_) return;
+  uint64_t next;
+  {
+    MutexLock g(txid_mu_);
+    next = next_txid_;
+  }
+  // Alone: no commit can race this. (The section before txid_mu_, as in
+  // assign_txid.)
+  procs::CommitSection::enter(env_, procs_dir_, options.lock_timeout)->set_next(next);
+  // The exclusive lock becomes a shared one while procs/open keeps every
+  // other opener from trying the exclusive lock meanwhile.
+  lock_.reset();
+  lock_ = env_->lock_file(path_join(home_, kLockFile), LockKind::Shared, options.lock_timeout);
+  open_lock_.reset();
+}
+
+uint64_t Layout::read_txid_file() const {
+  std::string txid_path = path_join(home_, kTxidFile);
+  std::string t = env_->read_all(txid_path, 64);
+  while (!t.empty() && (t.back() == '\n' || t.back() == '\r')) t.pop_back();
+  uint64_t v;
+  if (!parse_txid_hex(t, &v))
+    throw CorruptionError(txid_path,
+                          "expected 16 hex digits of a txid in 1.." + std::to_string(journal::kMaxTxid));
+  return v;
+}
+
+uint64_t Layout::temp_id() {
+  if (!multi_) return allocate_txid();
+  return procs::random_id(env_) % journal::kMaxTxid + 1;
+}
+
+uint64_t Layout::assign_txid(procs::CommitSection& section, uint64_t provisional) {
+  MutexLock g(txid_mu_);
+  uint64_t c = section.next();
+  if (c == 0) c = read_txid_file();  // above every txid handed out
+  uint64_t t = std::max(c, provisional);
+  if (t > journal::kMaxTxid)
+    throw CorruptionError(path_join(home_, kTxidFile), "txids are exhausted (the next would exceed " +
+                                                           std::to_string(journal::kMaxTxid) + ")");
+  if (t >= reserved_end_) {
+    // Other processes reserve blocks too (under this section): TXID only grows.
+    reserved_end_ = std::max(reserved_end_, read_txid_file());
+    if (t >= reserved_end_) reserve_locked(t);
+  }
+  section.set_next(t + 1);
+  if (t >= next_txid_) next_txid_ = t + 1;
+  return t;
 }
 
 void Layout::lock(const Options& options) {
@@ -319,15 +445,20 @@ void Layout::lock(const Options& options) {
     }
     while (!holder.empty() && (holder.back() == '\n' || holder.back() == ' ')) holder.pop_back();
     std::string who = holder.empty() ? "another process" : "process " + holder;
-    throw BusyError(path, std::string("store is locked by ") + who + (options.read_only ? " (writer)" : ""));
+    std::string why = options.read_only            ? " (writer)"
+                      : format_.mode == Mode::Undo ? " (an undo-mode store has one writer process at a time)"
+                                                   : "";
+    throw BusyError(path, std::string("store is locked by ") + who + why);
   }
-  if (kind == LockKind::Exclusive) {
-    auto f = env_->open(path, OpenMode::Create);
-    f->truncate(0);
-    std::string pid = std::to_string(::getpid()) + "\n";
-    f->write(0, pid.data(), pid.size());
-    // Not synced: the pid is only for error messages.
-  }
+  if (kind == LockKind::Exclusive) write_pid();
+}
+
+// The exclusive holder's pid in LOCK. Not synced: only for error messages.
+void Layout::write_pid() {
+  auto f = env_->open(path_join(home_, kLockFile), OpenMode::Create);
+  f->truncate(0);
+  std::string pid = std::to_string(::getpid()) + "\n";
+  f->write(0, pid.data(), pid.size());
 }
 
 // procs/ and its gate files, made durable (formats/store-procs.md), so
@@ -349,7 +480,8 @@ void Layout::ensure_procs() {
 }
 
 // Under the exclusive LOCK: a version 1 store gets procs/ (made durable
-// first), then h5tx.store is rewritten atomically as version 2. A crash in
+// first), then h5tx.store is rewritten atomically as version 3 (version 2
+// stores only get the version: procs/ files of version 3 are made on use). A crash in
 // between leaves a version 1 store with an empty procs/, which opens as
 // version 1 and is upgraded again.
 void Layout::upgrade() {
@@ -374,7 +506,9 @@ uint64_t Layout::allocate_txid() {
   if (next_txid_ > journal::kMaxTxid)
     throw CorruptionError(path_join(home_, kTxidFile), "txids are exhausted (the next would exceed " +
                                                            std::to_string(journal::kMaxTxid) + ")");
-  reserve_locked(next_txid_);
+  // Several writer processes: a provisional id (the order of this
+  // process's commits); assign_txid gives the real one.
+  if (!multi_) reserve_locked(next_txid_);
   return next_txid_++;
 }
 

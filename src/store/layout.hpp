@@ -19,8 +19,10 @@ namespace h5tx {
 // of a redo store open without the LOCK, so a build that does not know
 // procs/ must not write the store. A version 1 store is upgraded by the
 // first read-write open.
+// Version 3 added several writer processes of a redo store (procs/open,
+// procs/commit, procs/flusher; writers share the LOCK).
 struct StoreFormat {
-  static constexpr int kVersion = 2;
+  static constexpr int kVersion = 3;
   int version = kVersion;
   Mode mode = Mode::Redo;
   size_t undo_page_size = 4096;
@@ -47,10 +49,14 @@ class Layout {
 
   // Creates HOME (missing or empty) with the layout and takes the exclusive lock.
   static std::unique_ptr<Layout> create(Env* env, const std::string& home, const Options& options);
-  // Opens an existing store: exclusive lock; BusyError naming the holder's
-  // pid when another process has it. Read-only: a redo store of version 2
-  // takes no lock but registers this process in procs/ (live_reader());
-  // otherwise the lock is shared, as before.
+  // Opens an existing store. Undo mode: exclusive lock; BusyError naming
+  // the holder's pid when another process has it. Redo mode, read-write:
+  // under procs/open, the exclusive lock if no other writer process holds
+  // the LOCK (alone(): recovery may run; share() then turns it into the
+  // shared lock every writer process holds), else the shared lock
+  // (multi_writer() either way once the store is version 3). Read-only: a
+  // redo store of version >= 2 takes no lock but registers this process
+  // in procs/ (live_reader()); otherwise the lock is shared, as before.
   //
   // Backups and replicas (formats/tx-stream.md): HOME/REPLICA marks a
   // replica, which a read-write open refuses (StateError) unless it is the
@@ -74,6 +80,24 @@ class Layout {
   // A read-only open that shares the store with a live writer process
   // (no LOCK): its snapshot registration, else nullptr.
   procs::Registration* live_reader() const { return registration_.get(); }
+  // A read-write open of a redo store of version 3: other writer processes
+  // may share the store (commits take procs/commit, one process flushes).
+  bool multi_writer() const { return multi_; }
+  // This read-write open found no other writer process: it holds the LOCK
+  // exclusively (and procs/open) until share(), so recovery may run.
+  bool alone() const { return alone_; }
+  // After recovery: the txid counter (procs/commit) set from TXID, then the
+  // exclusive LOCK turned into a shared one while procs/open is still held
+  // (no other opener can find itself alone meanwhile), then procs/open let
+  // go. No-op unless alone() and multi_writer().
+  void share(const Options& options) EXCLUDES(txid_mu_);
+  // The name id of a _temp directory: a random id when other processes
+  // write into journal/ too (their ids must not collide), else a txid.
+  uint64_t temp_id();
+  // multi_writer(): the txid of a commit, under the commit section: the
+  // counter's next txid (or TXID's if it holds none), at least `provisional`,
+  // reserved in TXID before it is returned; the counter moves past it.
+  uint64_t assign_txid(procs::CommitSection& section, uint64_t provisional) EXCLUDES(txid_mu_);
 
   // Thread-safe; strictly increasing across restarts (a crash may skip ids).
   uint64_t allocate_txid() EXCLUDES(txid_mu_);
@@ -93,6 +117,9 @@ class Layout {
  private:
   Layout() = default;
   void lock(const Options& options);
+  void open_writer(const Options& options);
+  void write_pid();
+  uint64_t read_txid_file() const;
   void upgrade();
   void ensure_procs();
   void start_history(uint64_t oldest);
@@ -105,6 +132,9 @@ class Layout {
   bool read_only_ = false;
   std::unique_ptr<FileLock> lock_;
   std::unique_ptr<procs::Registration> registration_;
+  std::unique_ptr<FileLock> open_lock_;  // procs/open, while alone_ and not yet shared
+  bool multi_ = false;
+  bool alone_ = true;
   mutable Mutex txid_mu_;
   uint64_t next_txid_ GUARDED_BY(txid_mu_) = 1;     // next id to hand out
   uint64_t reserved_end_ GUARDED_BY(txid_mu_) = 1;  // ids < reserved_end_ are reserved in TXID

@@ -73,7 +73,10 @@ std::vector<CommittedTx> committed_on_disk(Env& env, const std::string& jdir,
     try {
       out.push_back({journal::verify_transaction(env, dir, txid), dir, true});
     } catch (const Error& e) {
-      if (live && !env.is_directory(dir)) continue;
+      // live: a writer renames a directory _flushed only after applying
+      // it, then recycles or removes it (its files go first): one that no
+      // longer reads is in the data files.
+      if (live) continue;
       if (e.code() != ErrorCode::Corruption) throw;
       throw CorruptionError(
           dir, "applied transaction newer than the pending committed transaction " +
@@ -101,28 +104,13 @@ void check_replay(DataFiles& files, const std::vector<CommittedTx>& committed) {
   files.close_all();
 }
 
-// Recovery of a read-write open. Verification comes first and only reads,
-// so a corrupt committed transaction fails the open with nothing changed.
-// Each later step is idempotent: a crash during recovery is repaired by the
-// next recovery. No committed transaction is ever deleted here: a _done
-// directory goes only after its own apply is durable (the flusher).
-}  // namespace
-
-std::vector<CommittedTx> recover_redo_journal(Layout& layout, DataFiles& files) {
+// Reverts the undo journals of interrupted flush batches (the data files
+// as they were before each batch). Every journal is checked first (a known
+// entry, not garbage, written for the data file it is named after), so a
+// bad one fails before any file is reverted.
+void revert_undo_journals(Layout& layout, DataFiles& files, const journal::JournalListing& l) {
   Env& env = *layout.env();
   const std::string& jdir = layout.journal_dir();
-  journal::JournalListing l = journal::list_journal(env, jdir);
-  refuse_strays(env, l, jdir);
-  journal::FlushedPlan plan = journal::plan_flushed(l);
-  std::vector<CommittedTx> committed = committed_on_disk(env, jdir, l, plan);
-  uint64_t max_txid = 0;
-  for (const auto* v : {&l.temp, &l.done, &l.flushed, &l.undo})
-    if (!v->empty()) max_txid = std::max(max_txid, v->back());
-  if (max_txid) layout.observe_txid(max_txid);
-
-  // 1. Revert interrupted flush batches. Every journal is checked first
-  // (a known entry, not garbage, written for the data file it is named
-  // after), so a bad one fails the open before any file is reverted.
   std::vector<std::pair<std::string, std::string>> reverts;  // data file, journal
   for (uint64_t id : l.undo) {
     std::string udir = path_join(jdir, journal::undo_dir_name(id));
@@ -149,6 +137,31 @@ std::vector<CommittedTx> recover_redo_journal(Layout& layout, DataFiles& files) 
     for (const auto& r : reverts) undo::recover(env, r.first, r.second);
     if (gate) gate->bump();
   }
+}
+
+// Recovery of a read-write open. Verification comes first and only reads,
+// so a corrupt committed transaction fails the open with nothing changed.
+// Each later step is idempotent: a crash during recovery is repaired by the
+// next recovery. No committed transaction is ever deleted here: a _done
+// directory goes only after its own apply is durable (the flusher).
+}  // namespace
+
+std::vector<CommittedTx> recover_redo_journal(Layout& layout, DataFiles& files) {
+  Env& env = *layout.env();
+  const std::string& jdir = layout.journal_dir();
+  journal::JournalListing l = journal::list_journal(env, jdir);
+  refuse_strays(env, l, jdir);
+  journal::FlushedPlan plan = journal::plan_flushed(l);
+  std::vector<CommittedTx> committed = committed_on_disk(env, jdir, l, plan);
+  uint64_t max_txid = 0;
+  // Not _temp names: with several writer processes they are random ids
+  // (TXID is above every txid handed out anyway).
+  for (const auto* v : {&l.done, &l.flushed, &l.undo})
+    if (!v->empty()) max_txid = std::max(max_txid, v->back());
+  if (max_txid) layout.observe_txid(max_txid);
+
+  // 1. Revert interrupted flush batches.
+  revert_undo_journals(layout, files, l);
   // Every operation must apply to the catalog as it now is (after the revert).
   check_replay(files, committed);
   // 2. Applied transactions newer than a pending one go back to _done, so
@@ -199,9 +212,29 @@ std::vector<CommittedTx> scan_live_redo_journal(Layout& layout, DataFiles& files
     if (!v->empty()) *newest = std::max(*newest, v->back());
   std::vector<CommittedTx> committed = committed_on_disk(env, jdir, l, journal::plan_flushed(l), true);
   std::optional<procs::Gate::ReadHold> hold;
-  if (files.gate()) hold = files.gate()->read(files.gate_timeout());
+  if (files.gate()) hold = files.gate()->read(files.gate_read_timeout());
   check_replay(files, committed);
   return committed;
+}
+
+void recover_dead_flusher(Layout& layout, DataFiles& files) {
+  Env& env = *layout.env();
+  const std::string& jdir = layout.journal_dir();
+  journal::JournalListing l = journal::list_journal(env, jdir);
+  revert_undo_journals(layout, files, l);
+  // Its batch's _done directories are applied again (idempotent); the
+  // _flushed ones older than every _done one are applied: garbage.
+  bool removed = false;
+  for (uint64_t id : l.undo) {
+    env.remove_flat_dir(path_join(jdir, journal::undo_dir_name(id)));
+    removed = true;
+  }
+  for (uint64_t id : journal::plan_flushed(l).garbage) {
+    env.remove_flat_dir(path_join(jdir, journal::tx_dir_name(id, TxState::Flushed)));
+    removed = true;
+  }
+  if (removed) env.sync_dir(jdir);
+  files.remove_temporaries();
 }
 
 std::vector<CommittedTx> scan_redo_journal(Layout& layout, DataFiles& files) {

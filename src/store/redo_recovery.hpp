@@ -29,6 +29,13 @@ struct CommittedTx {
 // is repaired by the next. Returns the committed transactions in txid order.
 std::vector<CommittedTx> recover_redo_journal(Layout& layout, DataFiles& files);
 
+// Several writer processes: the flusher role was free (its holder died or
+// closed). Reverts the undo journals of the batch it may have left half
+// applied (under the data gate), removes them and the applied _flushed
+// directories older than every _done one, and data/ scratch files of an
+// unfinished create; the batch's _done directories stay for the taker.
+void recover_dead_flusher(Layout& layout, DataFiles& files);
+
 // Read-only open: writes nothing; _temp and applied _flushed directories
 // are ignored (_flushed ones newer than a _done one are served from where
 // they are), and pending undo journals are read through by DataFiles.

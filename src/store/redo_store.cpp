@@ -35,6 +35,10 @@ static constexpr size_t kSpareDirsAhead = 32;
 // tries again later.
 static constexpr std::chrono::milliseconds kReaderGateWait{60000};
 static constexpr std::chrono::milliseconds kFlusherGateWait{500};
+// The commit section (procs/commit) is held for one group's renames and
+// journal/ fsync: a committer or begin() waits at least this long for it
+// (or Options::lock_timeout if longer; the default 0 is for opening).
+static constexpr std::chrono::milliseconds kSectionWait{60000};
 
 std::unique_ptr<StoreImpl> open_redo_store(std::unique_ptr<Layout> layout, const Options& options) {
   auto store = std::make_unique<RedoStore>(std::move(layout), options);
@@ -50,6 +54,7 @@ RedoStore::RedoStore(std::unique_ptr<Layout> layout, const Options& options)
       options_(options),
       queue_(layout_->env(), layout_->journal_dir(), [this] { return layout_->allocate_txid(); }),
       spares_(layout_->env(), options.max_unflushed_transactions, kSpareDirBytes) {
+  multi_ = layout_->multi_writer();
   files_ = std::make_unique<DataFiles>(layout_->env(), layout_->data_dir(), layout_->journal_dir(),
                                        layout_->format().undo_page_size, layout_->read_only());
   // The data gate: between this writer's flusher and reader processes, or
@@ -58,7 +63,10 @@ RedoStore::RedoStore(std::unique_ptr<Layout> layout, const Options& options)
   if (shared)
     files_->set_gate(std::make_unique<procs::Gate>(layout_->env(), layout_->procs_dir()),
                      read_only_ ? std::max(options_.lock_timeout, kReaderGateWait) : kFlusherGateWait,
-                     read_only_);
+                     read_only_ || multi_);
+  // A writer next to other writer processes reads like a reader process
+  // (another process may be the flusher).
+  if (multi_) files_->set_gate_read_timeout(std::max(options_.lock_timeout, kReaderGateWait));
   view_ = std::make_unique<CommittedView>(layout_->env(), files_.get());
   Flusher::Hooks hooks;
   if (shared && !read_only_) {
@@ -67,7 +75,20 @@ RedoStore::RedoStore(std::unique_ptr<Layout> layout, const Options& options)
   } else {
     hooks.flush_limit = [this] { return snapshots_.flush_limit(); };
   }
-  hooks.flushed = [this](const std::vector<journal::Manifest>& ms) { view_->flushed(ms); };
+  hooks.flushed = [this](const std::vector<journal::Manifest>& ms) {
+    view_->flushed(ms);
+    if (!multi_) return;
+    MutexLock l(live_mu_);
+    for (const auto& m : ms) live_known_.erase(m.txid);
+  };
+  if (multi_) {
+    hooks.role = [this] { return flusher_role(); };
+    hooks.poll_limit = [this] {
+      sync_registration();
+      queue_.locked([this] { catch_up_in_section(true); });
+      poll_registrations();
+    };
+  }
   hooks.retired = [this](const std::string& dir) {
     // A retention slot needs it (an incremental backup, a replica): kept
     // in HOME/archive/ instead of being recycled (flush/retention.hpp).
@@ -81,7 +102,7 @@ RedoStore::RedoStore(std::unique_ptr<Layout> layout, const Options& options)
   hooks.replenish = [this] {
     // A few at a time, so a due batch never waits long behind this.
     for (int i = 0; i < 4 && spares_.size() < kSpareDirsAhead; i++)
-      spares_.make_fresh(layout_->journal_dir(), layout_->allocate_txid());
+      spares_.make_fresh(layout_->journal_dir(), layout_->temp_id());
     return spares_.size() < kSpareDirsAhead;
   };
   if (layout_->history()) {
@@ -97,7 +118,23 @@ RedoStore::RedoStore(std::unique_ptr<Layout> layout, const Options& options)
   }
   flusher_ = std::make_unique<Flusher>(layout_->env(), layout_->journal_dir(), files_.get(), options_,
                                        std::move(hooks));
-  if (layout_->live_reader()) {
+  if (multi_) {
+    own_reg_ = procs::Registration::create(env_, layout_->procs_dir());
+    queue_.set_section({[this] {
+                          section_ = procs::CommitSection::enter(env_, layout_->procs_dir(), section_wait());
+                          try {
+                            catch_up(false);
+                          } catch (...) {
+                            section_.reset();
+                            throw;
+                          }
+                        },
+                        [this] { section_.reset(); }});
+    // A released snapshot only lets other flushers go further: the flusher
+    // thread's next poll writes it (not the commit path). Pins are written
+    // at begin(), before the snapshot is taken.
+    snapshots_.set_on_change([this] { flusher_->notify(); });
+  } else if (layout_->live_reader()) {
     snapshots_.set_on_change([this] {
       try {
         sync_registration();
@@ -113,10 +150,11 @@ RedoStore::RedoStore(std::unique_ptr<Layout> layout, const Options& options)
 // Registrations read after `committed` was sampled: every transaction at or
 // below it was committed before any registration made after the read, so
 // such a reader's listing finds it (or finds it flushed): design.md,
-// "Reader processes".
+// "Processes".
 void RedoStore::poll_registrations() {
   uint64_t committed = snapshots_.last_committed();
-  uint64_t oldest = procs::oldest_registered(env_, layout_->procs_dir());
+  uint64_t oldest = procs::oldest_registered(env_, layout_->procs_dir(), nullptr, procs::kSnapPrefix,
+                                             own_reg_ ? own_reg_->path() : std::string());
   external_limit_ = std::min(committed, oldest);
 }
 
@@ -124,7 +162,134 @@ void RedoStore::sync_registration() {
   MutexLock l(reg_mu_);
   if (reg_closed_) return;
   uint64_t v = snapshots_.open_count() ? snapshots_.flush_limit() : procs::kNoSnapshot;
-  layout_->live_reader()->set(v);
+  if (v == reg_written_) return;
+  registration()->set(v);
+  reg_written_ = v;
+}
+
+std::chrono::milliseconds RedoStore::section_wait() const {
+  return std::max(options_.lock_timeout, kSectionWait);
+}
+
+void RedoStore::renamed(uint64_t txid) {
+  MutexLock l(live_mu_);
+  own_renamed_.insert(txid);
+  counter_seen_ = txid + 1;  // assign_txid moved the counter there
+}
+
+bool RedoStore::counter_moved() {
+  // counter_file_ is opened once, by begin() (any thread): under live_mu_.
+  File* f;
+  {
+    MutexLock l(live_mu_);
+    if (!counter_file_)
+      counter_file_ = env_->open(path_join(layout_->procs_dir(), procs::kCommitLock), OpenMode::ReadOnly);
+    f = counter_file_.get();
+  }
+  std::string text(64, '\0');
+  text.resize(f->read(0, &text[0], text.size()));
+  uint64_t v = 0;
+  return !procs::decode_counter(text, &v) || v != counter_seen_;
+}
+
+void RedoStore::catch_up_in_section(bool full) {
+  if (section_) return;  // held by this process: nothing new elsewhere
+  section_ = procs::CommitSection::enter(env_, layout_->procs_dir(), section_wait());
+  try {
+    catch_up(full);
+  } catch (...) {
+    section_.reset();
+    throw;
+  }
+  section_.reset();
+}
+
+void RedoStore::catch_up(bool full) {
+  // Nothing committed elsewhere since we last looked: the counter moves
+  // (under the section) before every rename.
+  const uint64_t counter = section_->next();
+  if (!full && counter != 0 && counter == counter_seen_) return;
+  MutexLock l(live_mu_);
+  const std::string& jdir = layout_->journal_dir();
+  journal::JournalListing listing = journal::list_journal(*env_, jdir);
+  if (counter) counter_seen_ = counter;
+  // New commits of other processes (ours are known from publish()): every
+  // one is durable (renamed and synced under procs/commit, which we hold).
+  for (uint64_t t : listing.done) {
+    // Ours are published in order, or never if their journal/ fsync failed
+    // (state unknown: left for the next open's recovery, as before).
+    if (t <= known_max_ || own_renamed_.count(t)) continue;
+    std::string dir = path_join(jdir, journal::tx_dir_name(t, journal::TxState::Done));
+    journal::Manifest m;
+    try {
+      m = journal::read_manifest(*env_, dir, t);
+    } catch (const Error&) {
+      if (!env_->is_directory(dir)) continue;  // applied meanwhile by another process's flusher
+      throw;
+    }
+    std::vector<const journal::Op*> ops;
+    for (const auto& op : m.ops) ops.push_back(&op);
+    std::vector<std::string> check, record;
+    // Whether it checked conflicts is not recorded: its chunk writes count
+    // as checked ones (a conflict where threads of one process would see
+    // a blind write, never a missed one).
+    conflict_keys_of(ops, true, &check, &record);
+    conflicts_.record(record, t);
+    view_->add(m, dir);
+    snapshots_.committed(t);
+    flusher_->enqueue(m.info(), dir);
+    live_known_.emplace(t, std::move(m));
+    known_max_ = t;
+  }
+  uint64_t newest = 0;
+  for (const auto* v : {&listing.done, &listing.flushed})
+    if (!v->empty()) newest = std::max(newest, v->back());
+  if (newest > known_max_) {
+    snapshots_.committed(newest);  // applied by another process before we saw them
+    known_max_ = newest;
+  }
+  if (is_flusher_) return;  // only our own flusher removes _done directories then
+  // Applied by another process's flusher (it renames only after applying).
+  std::set<uint64_t> present(listing.done.begin(), listing.done.end());
+  for (uint64_t t : journal::plan_flushed(listing).reapply) present.insert(t);
+  std::vector<journal::Manifest> gone;
+  std::vector<uint64_t> ids;
+  for (auto it = live_known_.begin(); it != live_known_.end();) {
+    if (present.count(it->first)) {
+      ++it;
+      continue;
+    }
+    ids.push_back(it->first);
+    gone.push_back(std::move(it->second));
+    it = live_known_.erase(it);
+  }
+  if (gone.empty()) return;
+  view_->flushed(gone);
+  flusher_->forget(ids);
+}
+
+bool RedoStore::flusher_role() {
+  if (is_flusher_) return true;
+  MutexLock g(role_mu_);  // the flusher thread, and close()
+  if (is_flusher_) return true;
+  std::unique_ptr<FileLock> role = procs::try_flusher_role(env_, layout_->procs_dir());
+  if (!role) return false;
+  // The previous holder died or closed: what it left half applied is
+  // reverted (under the data gate) before anything else is applied; then
+  // what it did apply stops counting here.
+  {
+    MutexLock lock(files_->mutex());
+    files_->close_all();
+  }
+  try {
+    recover_dead_flusher(*layout_, *files_);
+  } catch (const BusyError&) {
+    return false;  // reader processes keep the data files: try again later
+  }
+  queue_.locked([this] { catch_up_in_section(true); });
+  flusher_lock_ = std::move(role);
+  is_flusher_ = true;
+  return true;
 }
 
 void RedoStore::refresh_live() {
@@ -134,6 +299,7 @@ void RedoStore::refresh_live() {
   journal::FlushedPlan plan = journal::plan_flushed(listing);
   std::map<uint64_t, std::string> now;  // committed and not yet applied, as recovery would see them
   for (uint64_t t : listing.done) now[t] = path_join(jdir, journal::tx_dir_name(t, journal::TxState::Done));
+  const std::set<uint64_t> plan_done(listing.done.begin(), listing.done.end());
   for (uint64_t t : plan.reapply)
     now[t] = path_join(jdir, journal::tx_dir_name(t, journal::TxState::Flushed));
   for (const auto& [txid, dir] : now) {
@@ -142,7 +308,9 @@ void RedoStore::refresh_live() {
     try {
       m = journal::read_manifest(*env_, dir, txid);
     } catch (const Error&) {
-      if (!env_->is_directory(dir)) continue;  // flushed meanwhile: in the data files
+      // Flushed meanwhile, or a _flushed one being recycled or removed: in
+      // the data files either way.
+      if (!env_->is_directory(dir) || !plan_done.count(txid)) continue;
       throw;
     }
     view_->add(m, dir);
@@ -180,7 +348,11 @@ void RedoStore::open() {
     uint64_t pin = 0;
     for (const auto* v : {&first.done, &first.flushed})
       if (!v->empty()) pin = std::max(pin, v->back());
-    layout_->live_reader()->set(pin);
+    {
+      MutexLock r(reg_mu_);
+      layout_->live_reader()->set(pin);
+      reg_written_ = pin;
+    }
     uint64_t newest = 0;
     const std::vector<CommittedTx> committed = scan_live_redo_journal(*layout_, *files_, &newest);
     {
@@ -195,10 +367,34 @@ void RedoStore::open() {
     sync_registration();
     return;
   }
+  if (multi_ && !layout_->alone()) {
+    // Other writer processes live: no recovery (the store is in use, and
+    // was recovered by the first of them); their commits are read in.
+    {
+      MutexLock r(reg_mu_);
+      own_reg_->set(0);  // nothing is applied past what the catch-up reads
+      reg_written_ = 0;
+    }
+    queue_.locked([this] { catch_up_in_section(true); });
+    sync_registration();
+    flusher_->start();
+    return;
+  }
   // Queue the committed transactions in txid order and build the overlay.
   const std::vector<CommittedTx> committed =
       read_only() ? scan_redo_journal(*layout_, *files_) : recover_redo_journal(*layout_, *files_);
-  for (const auto& c : committed) add_committed(c.manifest, c.dir);
+  for (const auto& c : committed) {
+    if (multi_) {
+      MutexLock l(live_mu_);
+      live_known_.emplace(c.manifest.txid, c.manifest);
+      known_max_ = std::max(known_max_, c.manifest.txid);
+    }
+    add_committed(c.manifest, c.dir);
+  }
+  if (multi_) {
+    layout_->share(options_);  // other writers may come in now
+    sync_registration();
+  }
   if (!read_only()) flusher_->start();
 }
 
@@ -214,15 +410,18 @@ void RedoStore::check_open() const {
 
 std::unique_ptr<TransactionImpl> RedoStore::begin(const TxOptions& options) {
   check_open();
-  if (!layout_->live_reader()) return std::make_unique<RedoTransaction>(this, options);
-  // A reader process: pin what this process knows (registered before the
-  // journal is listed again), catch up with the journal, then take the
-  // snapshot and let go of the pin.
+  if (!multi_ && !layout_->live_reader()) return std::make_unique<RedoTransaction>(this, options);
+  // A reader process, or a writer next to other writers: pin what this
+  // process knows (registered before the journal is listed again), catch
+  // up with the journal, then take the snapshot and let go of the pin.
   uint64_t pin = snapshots_.acquire();
   std::unique_ptr<TransactionImpl> tx;
   try {
     sync_registration();
-    refresh_live();
+    if (multi_) {
+      if (counter_moved()) queue_.locked([this] { catch_up_in_section(false); });
+    } else
+      refresh_live();
     tx = std::make_unique<RedoTransaction>(this, options);
   } catch (...) {
     snapshots_.release(pin);
@@ -303,6 +502,12 @@ void RedoStore::set_as_of_registration() {
 }
 
 void RedoStore::publish(std::shared_ptr<const journal::Manifest> m, const std::string& dir) {
+  if (multi_) {
+    MutexLock l(live_mu_);
+    own_renamed_.erase(m->txid);
+    live_known_.emplace(m->txid, *m);
+    known_max_ = std::max(known_max_, m->txid);
+  }
   add_committed(*m, dir);
   committed_++;
 }
@@ -347,9 +552,11 @@ void RedoStore::flush() {
 void RedoStore::close() {
   if (closed_.exchange(true)) return;
   std::exception_ptr error;
+  // With several writer processes only the flusher flushes (the others'
+  // commits are its to apply); the role is taken if it is free.
   if (!read_only()) {
     try {
-      flusher_->flush(false);
+      if (!multi_ || flusher_role()) flusher_->flush(false);
     } catch (const std::exception&) {
       error = std::current_exception();
     }
@@ -361,6 +568,13 @@ void RedoStore::close() {
     } catch (const std::exception&) {
       if (!error) error = std::current_exception();
     }
+  }
+  // Another writer process takes the role, and removes the _flushed
+  // directories it finds: ours are gone by now.
+  {
+    MutexLock g(role_mu_);
+    is_flusher_ = false;
+    flusher_lock_.reset();
   }
   {
     MutexLock lock(files_->mutex());
@@ -378,6 +592,14 @@ void RedoStore::close() {
     MutexLock l(asof_mu_);
     as_of_reg_.reset();  // removes procs/asof-*
   }
+  if (own_reg_) {
+    try {
+      own_reg_->close();
+    } catch (const std::exception&) {
+      if (!error) error = std::current_exception();
+    }
+  }
+  own_reg_.reset();
   layout_.reset();  // releases the LOCK (or removes the registration)
   if (error) std::rethrow_exception(error);
 }

@@ -83,6 +83,13 @@ class RedoStore : public StoreImpl {
   // Runs after a commit is durable, in txid order: makes it visible.
   void publish(std::shared_ptr<const journal::Manifest> m, const std::string& dir);
 
+  // Several writer processes: the commit section this process holds (only
+  // inside the commit queue's rename step).
+  procs::CommitSection& commit_section() { return *section_; }
+  // This process renamed `txid` to _done (publish() follows once durable);
+  // under the section, so every commit below txid is known here.
+  void renamed(uint64_t txid) EXCLUDES(live_mu_);
+
   std::atomic<uint64_t> commit_fsyncs{0};  // file + directory fsyncs done by commits
 
  private:
@@ -95,6 +102,25 @@ class RedoStore : public StoreImpl {
   void sync_registration() EXCLUDES(reg_mu_);
   // The writer's flusher: reads the reader processes' registrations.
   void poll_registrations();
+  // Several writer processes (Layout::multi_writer), under the commit
+  // queue's lock and procs/commit: the other processes' new commits into
+  // the overlay, the conflict index and the flusher's queue; what another
+  // process's flusher applied out of them (unless this one flushes).
+  // full: also when the txid counter says nothing was committed since the
+  // last catch-up (to see what another flusher applied); else that case
+  // costs one read of the counter.
+  void catch_up(bool full) EXCLUDES(live_mu_);
+  // Takes procs/commit (unless held) and catches up, under the queue lock.
+  void catch_up_in_section(bool full);
+  std::chrono::milliseconds section_wait() const;
+  // begin(): true if the counter (read without the section) shows a commit
+  // this process has not caught up with (or cannot be read whole).
+  bool counter_moved();
+  // The flusher role hook (Flusher::Hooks::role).
+  bool flusher_role() EXCLUDES(role_mu_);
+  procs::Registration* registration() const {
+    return layout_->live_reader() ? layout_->live_reader() : own_reg_.get();
+  }
 
   std::unique_ptr<Layout> layout_;  // released (unlocked) by close()
   Env* env_;
@@ -124,8 +150,21 @@ class RedoStore : public StoreImpl {
   // Reader process: the committed transactions in the overlay, by txid.
   Mutex live_mu_;
   std::map<uint64_t, journal::Manifest> live_known_ GUARDED_BY(live_mu_);
-  Mutex reg_mu_;  // orders registration writes after the state they describe
+  // Several writer processes.
+  bool multi_ = false;
+  std::unique_ptr<procs::Registration> own_reg_;         // this writer's snapshot registration
+  std::unique_ptr<procs::CommitSection> section_;        // under the commit queue's lock
+  uint64_t known_max_ GUARDED_BY(live_mu_) = 0;          // newest txid known committed
+  std::set<uint64_t> own_renamed_ GUARDED_BY(live_mu_);  // renamed here, not (yet) published
+  Mutex role_mu_;  // taking the flusher role (before the commit queue's lock)
+  std::unique_ptr<FileLock> flusher_lock_ GUARDED_BY(role_mu_);  // procs/flusher
+  std::atomic<bool> is_flusher_{false};
+  std::atomic<uint64_t> counter_seen_{0};  // the counter (next txid) as of the last catch-up or commit
+  std::unique_ptr<File> counter_file_
+      GUARDED_BY(live_mu_);  // procs/commit, read by begin() without the section
+  Mutex reg_mu_;             // orders registration writes after the state they describe
   bool reg_closed_ GUARDED_BY(reg_mu_) = false;
+  uint64_t reg_written_ GUARDED_BY(reg_mu_) = procs::kNoSnapshot;  // the registration's value
 };
 
 }  // namespace h5tx

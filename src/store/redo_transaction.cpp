@@ -321,7 +321,7 @@ journal::TxWriter& RedoTransaction::writer(uint64_t temp_id) {
 journal::TxWriter& RedoTransaction::spill_writer() {
   // Spilled before commit: the directory is named with an id of its own
   // (commit renames it straight to the final _done name).
-  return writer_ ? *writer_ : writer(store_->layout().allocate_txid());
+  return writer_ ? *writer_ : writer(store_->layout().temp_id());
 }
 
 void RedoTransaction::write_chunk(const std::string& file, const std::string& dataset, const Shape& coords,
@@ -564,15 +564,17 @@ void RedoTransaction::abort() {
 // checked (two creates of one name, or a dataset where another transaction
 // made a group, would collide when the flusher replays them); the rest only
 // when the transaction checks conflicts.
-void RedoTransaction::conflict_keys(const std::vector<const Entry*>& live, std::vector<std::string>* check,
-                                    std::vector<std::string>* record) const {
-  bool all = options_.check_conflicts;
+void conflict_keys_of(const std::vector<const Op*>& live, bool all, std::vector<std::string>* check,
+                      std::vector<std::string>* record) {
+  auto what = [](const std::string& file, const std::string& path) {
+    return path.empty() ? file : file + ":" + path;
+  };
   auto both = [&](const std::string& k) {
     check->push_back(k);
     record->push_back(k);
   };
-  for (const Entry* e : live) {
-    const Op& op = e->op;
+  for (const Op* o : live) {
+    const Op& op = *o;
     switch (op.kind) {
       case OpKind::CreateFile:
         both("file " + op.file);
@@ -599,6 +601,13 @@ void RedoTransaction::conflict_keys(const std::vector<const Entry*>& live, std::
         break;
     }
   }
+}
+
+void RedoTransaction::conflict_keys(const std::vector<const Entry*>& live, std::vector<std::string>* check,
+                                    std::vector<std::string>* record) const {
+  std::vector<const Op*> ops;
+  for (const Entry* e : live) ops.push_back(&e->op);
+  conflict_keys_of(ops, options_.check_conflicts, check, record);
 }
 
 void RedoTransaction::commit() {
@@ -647,7 +656,10 @@ void RedoTransaction::commit() {
     store_->flusher().wait_for_room();
     txid_ = queue.begin_commit();
     in_queue = true;
-    journal::TxWriter& wr = writer(txid_);
+    const bool multi = store_->layout().multi_writer();
+    // Several writer processes: the directory has a name of its own, and
+    // txid_ is provisional until the rename step assigns the real one.
+    journal::TxWriter& wr = writer(multi ? store_->layout().temp_id() : txid_);
     auto m = std::make_shared<journal::Manifest>();
     m->txid = txid_;
     m->commit_time_micros = store_->env()->now_micros();
@@ -665,7 +677,15 @@ void RedoTransaction::commit() {
     uint64_t txid = txid_;
     in_queue = false;  // finish() leaves the queue on every path
     queue.finish(txid_, [&]() -> std::function<void()> {
+      if (multi) {
+        // Under procs/commit, caught up with the other processes' commits.
+        check_conflicts(0);
+        txid = store->layout().assign_txid(store->commit_section(), txid);
+        if (txid != m->txid) fsyncs += wr.retxid(*m, txid);
+        txid_ = txid;
+      }
       check_conflicts(txid);
+      if (multi) store->renamed(txid);
       std::string dir = wr.publish(txid);
       ConflictIndex& conflicts = store->conflicts();
       conflicts.record(record_keys, txid);

@@ -23,6 +23,12 @@ namespace h5tx {
 
 class RedoStore;
 
+// The conflict keys of operations (store/conflict_index.hpp): those a
+// committer checks, and those it records; `all`: chunk writes, extents and
+// attributes too (a transaction that checks conflicts), else only creates.
+void conflict_keys_of(const std::vector<const journal::Op*>& ops, bool all, std::vector<std::string>* check,
+                      std::vector<std::string>* record);
+
 class RedoTransaction : public TransactionImpl {
  public:
   RedoTransaction(RedoStore* store, const TxOptions& options);

@@ -14,6 +14,7 @@
 #include <cstring>
 #include <map>
 #include <set>
+#include <sstream>
 
 #include "commands.hpp"
 #include "h5tx/env.hpp"
@@ -34,12 +35,40 @@ namespace cli {
 
 namespace {
 
+// True for a redo store of format 3 or later, whose writer processes hold
+// the LOCK shared (formats/store-procs.md): a shared lock no longer keeps
+// them out. (A damaged or unreadable file: false, the older rule.)
+bool writers_share_lock(Env* env, const std::string& home) {
+  std::string text;
+  try {
+    text = env->read_all(path_join(home, "h5tx.store"), 64 << 10);
+  } catch (const Error&) {
+    return false;
+  }
+  bool redo = false;
+  long version = 0;
+  std::istringstream in(text);
+  std::string line;
+  while (std::getline(in, line)) {
+    std::string t;
+    for (char ch : line)
+      if (ch != ' ' && ch != '\t' && ch != '\r') t += ch;
+    if (t == "mode=redo") redo = true;
+    if (t.compare(0, 8, "version=") == 0 && t.size() < 20 &&
+        t.find_first_not_of("0123456789", 8) == std::string::npos && t.size() > 8)
+      version = std::stol(t.substr(8));
+  }
+  return redo && version >= 3;
+}
+
 // Takes the store's LOCK (shared to read, exclusive to repair) without
 // opening the store, so that no recovery runs and nothing is modified.
+// Where writer processes share the LOCK, reading takes it exclusively too.
 std::unique_ptr<FileLock> lock_store(Env* env, const std::string& home, bool exclusive,
                                      std::chrono::milliseconds timeout) {
   if (!env->exists(path_join(home, "h5tx.store")))
     throw NotFoundError(home, "not an h5tx store (no h5tx.store)");
+  if (writers_share_lock(env, home)) exclusive = true;
   return env->lock_file(path_join(home, "LOCK"), exclusive ? LockKind::Exclusive : LockKind::Shared, timeout);
 }
 
