@@ -305,8 +305,9 @@ void Layout::open_history(const Options& options) {
   }
   if (!alone_) {
     if (want != format_.history)
-      throw BusyError(home_, std::string("history can be switched ") + (want ? "on" : "off") +
-                                 " only by a read-write open while no other writer process has the store open");
+      throw BusyError(home_,
+                      std::string("history can be switched ") + (want ? "on" : "off") +
+                          " only by a read-write open while no other writer process has the store open");
     if (format_.history && !env_->is_directory(dir)) throw CorruptionError(dir, "store directory is missing");
     return;
   }
@@ -333,6 +334,7 @@ void Layout::open_history(const Options& options) {
     throw CorruptionError(dir, "store directory is missing");
   }
   format_ = f;
+}
 
 // A read-write open of a redo store: alone (no other writer process holds
 // the LOCK) or one of several writers. procs/open makes "alone" a fact
