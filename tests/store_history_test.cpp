@@ -364,7 +364,7 @@ TEST_CASE("h5tx.store: an unknown feature is refused, history round-trips") {
   store->close();
   std::string text = Env::posix()->read_all(dir / "s/h5tx.store");
   CHECK(text ==
-        Env::posix()->read_all(std::string(H5TX_SOURCE_DIR) + "/formats/golden/h5tx.store-v2-history"));
+        Env::posix()->read_all(std::string(H5TX_SOURCE_DIR) + "/formats/golden/h5tx.store-v3-history"));
   std::string bad = text;
   bad.replace(bad.find("history"), 7, "history,timetravel");
   Env::posix()->write_file_atomic(dir / "s/h5tx.store", bad);

@@ -533,6 +533,12 @@ void RedoStore::import_transaction(const journal::StreamTx& tx) {
     f->datasync();
   }
   env_->sync_dir(temp);
+  if (multi_) {
+    // Ours: the flusher's catch-up (another thread) must not take it for
+    // another process's commit between the rename and publish().
+    MutexLock l(live_mu_);
+    own_renamed_.insert(txid);
+  }
   env_->rename(temp, done);
   env_->sync_dir(jdir);
   commit_fsyncs += 3;
