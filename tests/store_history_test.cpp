@@ -60,11 +60,9 @@ TEST_CASE("as of every retained txid, reads equal the state recorded at its comm
     CHECK(st.history_segments > 0);
     for (const auto& [txid, state] : recorded) {
       INFO("as of txid " << txid);
-      auto tx = store->begin([&] {
-        TxOptions o = read_only_tx();
-        o.as_of = txid;
-        return o;
-      }());
+      TxOptions o = read_only_tx();
+      o.as_of = txid;
+      auto tx = store->begin(o);
       CHECK(tx.snapshot() == txid);
       CHECK(dump_state(tx) == state);
     }
