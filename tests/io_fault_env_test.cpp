@@ -48,6 +48,12 @@ TEST_CASE("fault env: behaves like a file system before any crash") {
   CHECK(env.list_dir("/db") == std::vector<std::string>{"a"});
   CHECK(env.list_dir("/") == std::vector<std::string>{"db"});
   CHECK(env.is_directory("/db"));
+  env.create_dir("/db/sub");  // Env's own list_dir_entries: list_dir + is_directory
+  auto entries = env.list_dir_entries("/db");
+  REQUIRE(entries.size() == 2);
+  CHECK((entries[0].name == "a" && !entries[0].directory));
+  CHECK((entries[1].name == "sub" && entries[1].directory));
+  env.remove_dir("/db/sub");
   CHECK_FALSE(env.is_directory("/db/a"));
   CHECK(env.exists("db/a"));  // relative paths start at the root
 

@@ -1,5 +1,6 @@
 // Tests of the POSIX Env against a real directory: file I/O, directories,
 // error types with path and errno, and OFD lock semantics.
+#include <sys/stat.h>
 #include <sys/wait.h>
 #include <unistd.h>
 
@@ -143,6 +144,30 @@ TEST_CASE("posix: directories, rename, remove") {
   env->remove_flat_dir(d);
   CHECK_FALSE(env->exists(d));
   CHECK_THROWS_AS(env->remove_dir(d), h5tx::NotFoundError);
+}
+
+TEST_CASE("posix: list_dir_entries tells directories from files and links, like is_directory") {
+  h5tx_test::TempDir dir("io");
+  Env* env = Env::posix();
+  std::string d = dir / "d";
+  env->create_dir(d);
+  env->create_dir(d + "/sub");
+  env->write_file_atomic(d + "/file", "x");
+  REQUIRE(::symlink((d + "/sub").c_str(), (d + "/link-to-dir").c_str()) == 0);
+  REQUIRE(::symlink((d + "/missing").c_str(), (d + "/dangling").c_str()) == 0);
+  REQUIRE(::mkfifo((d + "/fifo").c_str(), 0600) == 0);
+  std::vector<std::string> names;
+  for (const Env::DirEntry& e : env->list_dir_entries(d)) {
+    names.push_back(e.name);
+    CHECK(e.directory == env->is_directory(h5tx::path_join(d, e.name)));
+    CHECK(e.directory == (e.name == "sub"));
+  }
+  CHECK(names == env->list_dir(d));  // the same names, sorted
+  CHECK(names == std::vector<std::string>{"dangling", "fifo", "file", "link-to-dir", "sub"});
+  CHECK_THROWS_AS(env->list_dir_entries(dir / "missing"), h5tx::NotFoundError);
+  auto nd = catch_error<h5tx::IoError>([&] { env->list_dir_entries(d + "/file"); });
+  CHECK(nd.sys_errno() == ENOTDIR);
+  CHECK_THROWS_AS(env->list_dir_entries(d + "/link-to-dir"), h5tx::IoError);  // never followed
 }
 
 TEST_CASE("posix: exclusive and shared locks between two handles of one process") {

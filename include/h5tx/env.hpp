@@ -140,6 +140,17 @@ class H5TX_EXPORT Env {
   virtual uint64_t now_micros() = 0;  // wall clock, microseconds since the epoch
   virtual void sleep_micros(uint64_t micros) = 0;
 
+  // list_dir() with, for each entry, whether it is a directory (a link to
+  // one is not): what is_directory() would say of it, without a stat per
+  // entry where the Env can tell from the listing (PosixEnv: the entry type
+  // readdir returns, an lstat only where the file system does not give it).
+  // The default calls list_dir() and is_directory().
+  struct DirEntry {
+    std::string name;
+    bool directory = false;
+  };
+  virtual std::vector<DirEntry> list_dir_entries(const std::string& path);
+
   // Helpers built on the primitives above.
   void create_dir_if_missing(const std::string& path);
   // Removes a directory and the files directly inside it (flat directories only).

@@ -7,6 +7,17 @@
 
 namespace h5tx {
 
+std::vector<Env::DirEntry> Env::list_dir_entries(const std::string& path) {
+  std::vector<DirEntry> entries;
+  for (std::string& name : list_dir(path)) {
+    DirEntry d;
+    d.directory = is_directory(path_join(path, name));
+    d.name = std::move(name);
+    entries.push_back(std::move(d));
+  }
+  return entries;
+}
+
 void Env::create_dir_if_missing(const std::string& path) {
   try {
     create_dir(path);

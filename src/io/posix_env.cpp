@@ -359,6 +359,39 @@ class PosixEnv final : public Env {
     return names;
   }
 
+  std::vector<DirEntry> list_dir_entries(const std::string& path) override {
+    int fd = open_directory(path, "opendir");
+    DIR* dir = ::fdopendir(fd);
+    if (dir == nullptr) {
+      int err = errno;
+      ::close(fd);
+      throw_errno(path, "fdopendir", err);
+    }
+    std::vector<DirEntry> entries;
+    for (;;) {
+      errno = 0;
+      struct dirent* e = ::readdir(dir);
+      if (e == nullptr) {
+        int err = errno;
+        ::closedir(dir);
+        if (err != 0) throw_errno(path, "readdir", err);
+        break;
+      }
+      DirEntry d;
+      d.name = e->d_name;
+      if (d.name == "." || d.name == "..") continue;
+      if (e->d_type == DT_UNKNOWN) {
+        d.directory = is_directory(path_join(path, d.name));  // lstat: not followed
+      } else {
+        d.directory = e->d_type == DT_DIR;  // DT_LNK for a link
+      }
+      entries.push_back(std::move(d));
+    }
+    std::sort(entries.begin(), entries.end(),
+              [](const DirEntry& a, const DirEntry& b) { return a.name < b.name; });
+    return entries;
+  }
+
   void sync_dir(const std::string& path) override {
     int fd = open_directory(path, "open directory for fsync");
     if (::fsync(fd) != 0) {
@@ -382,7 +415,13 @@ class PosixEnv final : public Env {
 
     const short type = kind == LockKind::Shared ? F_RDLCK : F_WRLCK;
     const auto deadline = std::chrono::steady_clock::now() + std::max(timeout, std::chrono::milliseconds(0));
-    uint64_t pause = 1000;  // microseconds, doubling up to 20 ms
+    // Polled (OFD locks have no timed wait). Short pauses first: a commit
+    // section or data gate is held for about one fsync, and a waiter that
+    // slept 20 ms behind a 1 ms holder made several writer processes
+    // slower together than one alone. Waits beyond 100 ms (a reader behind
+    // a long flush) back off to 20 ms.
+    const auto started = std::chrono::steady_clock::now();
+    uint64_t pause = 50;  // microseconds
     for (;;) {
       struct flock fl = {};
       fl.l_type = type;
@@ -407,7 +446,8 @@ class PosixEnv final : public Env {
                         err);
       }
       sleep_micros(pause);
-      pause = std::min<uint64_t>(pause * 2, 20000);
+      const bool long_wait = std::chrono::steady_clock::now() - started > std::chrono::milliseconds(100);
+      pause = std::min<uint64_t>(pause * 3 / 2 + 1, long_wait ? 20000 : 500);
     }
   }
 

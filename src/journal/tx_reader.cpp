@@ -12,14 +12,15 @@ namespace journal {
 
 JournalListing list_journal(Env& env, const std::string& journal_dir) {
   JournalListing l;
-  for (const auto& name : env.list_dir(journal_dir)) {
+  for (const Env::DirEntry& entry : env.list_dir_entries(journal_dir)) {
+    const std::string& name = entry.name;
     uint64_t txid;
     TxState state;
     bool tx = parse_tx_dir_name(name, &txid, &state);
     bool undo = !tx && parse_undo_dir_name(name, &txid);
     // A name of ours that is not a real directory (a symlink, a FIFO, a
     // file) is not ours: never entered, never removed.
-    if ((tx || undo) && !env.is_directory(path_join(journal_dir, name))) {
+    if ((tx || undo) && !entry.directory) {
       l.other.push_back(name);
     } else if (tx) {
       (state == TxState::Temp ? l.temp : state == TxState::Done ? l.done : l.flushed).push_back(txid);
