@@ -113,7 +113,8 @@ std::vector<std::string> check_two_writers(FaultEnv& env, const Scenario& plain,
       auto it = model.find(w.coords);
       std::vector<uint8_t> want = it != model.end() ? it->second : std::vector<uint8_t>(kBytes, 0);
       if (tx.read_chunk("f.h5", "/d", w.coords) != want)
-        problems.push_back("G1/G2: chunk (" + std::to_string(w.coords[0]) + "," + std::to_string(w.coords[1]) +
+        problems.push_back("G1/G2: chunk (" + std::to_string(w.coords[0]) + "," +
+                           std::to_string(w.coords[1]) +
                            ") is not the last committed value (an uncommitted or lost write)");
     }
   }
@@ -241,7 +242,8 @@ void run(const Scenario& s) {
   CrashRunStats st = enumerate_crashes(s, seeds, budget);
   for (const auto& m : st.crash.messages) UNSCOPED_INFO(m);
   for (const auto& m : st.recovery_crash.messages) UNSCOPED_INFO(m);
-  for (int g = 1; g <= 3; ++g) ledger_record(s.name, g, Trial::CrashState, st.crash.states, st.crash.violations);
+  for (int g = 1; g <= 3; ++g)
+    ledger_record(s.name, g, Trial::CrashState, st.crash.states, st.crash.violations);
   ledger_record(s.name, 4, Trial::CrashState, st.recovery_crash.states, st.recovery_crash.violations);
   WARN(s.name << ": K=" << st.ops << " operations, " << st.crash.states << " crash states, "
               << st.recovery_crash.states << " recovery-crash states, violations " << st.crash.violations
