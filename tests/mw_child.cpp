@@ -18,6 +18,13 @@
 //        writes MARKER.ready, waits for MARKER.go, then flushes: the first
 //        sync of a data file writes MARKER and blocks forever (the test
 //        SIGKILLs it there, inside the flush batch)
+//   failer HOME LEDGER COUNT MARKER  as victim, but the sync fails (EIO): the
+//        flush throws; writes MARKER.failed, stays open until MARKER.finish
+//   room HOME LEDGER FIRST           commits (backpressure limit 2,
+//        lock_timeout 1 s) until BusyError, printed on stdout (exit 4)
+//   holder HOME LEDGER COUNT MARKER  takes the flusher role, commits COUNT
+//        more unflushed, touches MARKER, waits forever
+//   idle HOME MARKER                 opens, touches MARKER, waits forever
 //   joiner HOME LEDGER FIRST COUNT MARKER  opens (next to the victim), writes
 //        MARKER.joined, commits as writer, waits for MARKER.finish, flushes,
 //        checks that this process flushed everything, closes
@@ -25,6 +32,7 @@
 #include <unistd.h>
 
 #include <atomic>
+#include <cerrno>
 #include <chrono>
 #include <cstdio>
 #include <cstring>
@@ -170,7 +178,8 @@ int create(const std::string& home, const std::string& go) {
 // and never returns.
 class StallFile : public File {
  public:
-  StallFile(std::unique_ptr<File> f, std::string marker) : f_(std::move(f)), marker_(std::move(marker)) {}
+  StallFile(std::unique_ptr<File> f, std::string marker, bool fail)
+      : f_(std::move(f)), marker_(std::move(marker)), fail_(fail) {}
   size_t read(uint64_t o, void* b, size_t n) override { return f_->read(o, b, n); }
   void write(uint64_t o, const void* b, size_t n) override { f_->write(o, b, n); }
   void append(const void* b, size_t n) override { f_->append(b, n); }
@@ -192,22 +201,25 @@ class StallFile : public File {
 
  private:
   void stall() {
+    if (fail_) throw IoError(f_->path(), "fsync failed (injected by h5tx_mw_child)", EIO);
     touch(marker_);
     for (;;) std::this_thread::sleep_for(std::chrono::seconds(1));
   }
   std::unique_ptr<File> f_;
   std::string marker_;
+  bool fail_;
 };
 
 class StallEnv : public Env {
  public:
-  explicit StallEnv(std::string marker) : marker_(std::move(marker)) {}
+  // fail: the sync throws EIO instead of stalling.
+  explicit StallEnv(std::string marker, bool fail = false) : marker_(std::move(marker)), fail_(fail) {}
   std::atomic<bool> armed{false};  // set by the main thread, read by the flusher thread
   std::unique_ptr<File> open(const std::string& p, OpenMode m) override {
     auto f = base_->open(p, m);
     if (armed && p.find("/data/") != std::string::npos && p.size() > 3 &&
         p.compare(p.size() - 3, 3, ".h5") == 0 && p.find("/data/.h5tx.") == std::string::npos)
-      return std::make_unique<StallFile>(std::move(f), marker_);
+      return std::make_unique<StallFile>(std::move(f), marker_, fail_);
     return f;
   }
   bool exists(const std::string& p) override { return base_->exists(p); }
@@ -231,6 +243,7 @@ class StallEnv : public Env {
  private:
   Env* base_ = Env::posix();
   std::string marker_;
+  bool fail_;
 };
 
 int victim(const std::string& home, const std::string& ledger, uint64_t count, const std::string& marker) {
@@ -247,6 +260,74 @@ int victim(const std::string& home, const std::string& ledger, uint64_t count, c
   env.armed = true;
   s->flush();  // stalls inside the batch
   return 2;
+}
+
+// As victim, but the data file's sync fails (EIO): the flush throws, the
+// process writes MARKER.failed and stays open until MARKER.finish.
+int failer(const std::string& home, const std::string& ledger, uint64_t count, const std::string& marker) {
+  StallEnv env(marker, true);
+  Options o = options();
+  o.env = &env;
+  o.flush_delay = std::chrono::hours(1);
+  o.max_unflushed_transactions = 1000;
+  o.flush_batch_transactions = 1000;
+  auto s = Store::open(home, o);
+  for (uint64_t i = 0; i < count; i++) write_one(*s, i, ledger);
+  touch(marker + ".ready");
+  wait_for(marker + ".go");
+  env.armed = true;
+  try {
+    s->flush();
+    return 1;  // the injected error did not surface
+  } catch (const IoError&) {
+  }
+  touch(marker + ".failed");
+  wait_for(marker + ".finish");
+  try {
+    s->close();
+  } catch (const Error&) {
+  }
+  return 0;
+}
+
+// Commits with backpressure limits of 2 transactions and lock_timeout 1 s
+// until a commit fails; prints its BusyError's message on stdout.
+int room(const std::string& home, const std::string& ledger, uint64_t first) {
+  Options o = options();
+  o.lock_timeout = std::chrono::seconds(1);
+  o.max_unflushed_transactions = 2;
+  auto s = Store::open(home, o);
+  for (uint64_t i = first;; i++) {
+    try {
+      write_one(*s, i, ledger);
+    } catch (const BusyError& e) {
+      std::printf("%s\n", e.what());
+      return 4;
+    }
+  }
+}
+
+// Takes the flusher role (a commit and a flush), commits COUNT more that
+// it leaves unflushed, touches MARKER, waits forever (the test SIGSTOPs it).
+int holder(const std::string& home, const std::string& ledger, uint64_t count, const std::string& marker) {
+  Options o = options();
+  o.flush_delay = std::chrono::hours(1);
+  o.max_unflushed_transactions = 1000;
+  o.flush_batch_transactions = 1000;
+  auto s = Store::open(home, o);
+  write_one(*s, 0, ledger);
+  s->flush();
+  for (uint64_t i = 1; i <= count; i++) write_one(*s, i, ledger);
+  touch(marker);
+  for (;;) std::this_thread::sleep_for(std::chrono::seconds(1));
+}
+
+// Opens the store and waits (its flusher thread makes spare _temp
+// directories meanwhile); touches MARKER once it is open.
+int idle(const std::string& home, const std::string& marker) {
+  auto s = Store::open(home, options());
+  touch(marker);
+  for (;;) std::this_thread::sleep_for(std::chrono::seconds(1));
 }
 
 int joiner(const std::string& home, const std::string& ledger, uint64_t first, uint64_t count,
@@ -280,6 +361,10 @@ int main(int argc, char** argv) {
     if (a.size() == 4 && a[0] == "incr") return incr(a[1], a[2], std::stoull(a[3]));
     if (a.size() == 3 && a[0] == "create") return create(a[1], a[2]);
     if (a.size() == 5 && a[0] == "victim") return victim(a[1], a[2], std::stoull(a[3]), a[4]);
+    if (a.size() == 5 && a[0] == "failer") return failer(a[1], a[2], std::stoull(a[3]), a[4]);
+    if (a.size() == 4 && a[0] == "room") return room(a[1], a[2], std::stoull(a[3]));
+    if (a.size() == 5 && a[0] == "holder") return holder(a[1], a[2], std::stoull(a[3]), a[4]);
+    if (a.size() == 3 && a[0] == "idle") return idle(a[1], a[2]);
     if (a.size() == 6 && a[0] == "joiner")
       return joiner(a[1], a[2], std::stoull(a[3]), std::stoull(a[4]), a[5]);
   } catch (const AlreadyExistsError& e) {

@@ -25,6 +25,33 @@ TEST_CASE("h5tx.store and TXID match the golden files byte for byte") {
   CHECK(Env::posix()->is_directory(home + "/procs"));
 }
 
+TEST_CASE("procs/flusher's pid line matches the golden file byte for byte") {
+  std::string g = golden("procs-flusher-v1");
+  CHECK(procs::encode_flusher(12345) == g);
+  uint64_t pid = 0;
+  REQUIRE(procs::decode_flusher(g, &pid));
+  CHECK(pid == 12345);
+  CHECK_FALSE(procs::decode_flusher(g.substr(0, 29), &pid));
+  CHECK_FALSE(procs::decode_flusher("", &pid));
+}
+
+TEST_CASE("_temp ids carry their writer's owner tag") {
+  for (uint64_t reg : {uint64_t(0), uint64_t(1), ~uint64_t(0), uint64_t(0x123456789abcdef0)}) {
+    uint64_t tag = procs::owner_tag(reg);
+    CHECK(tag >= 1);
+    CHECK(tag < (uint64_t(1) << 30));
+    CHECK(procs::tag_of_temp(tag << 32 | 0xffffffffu) == tag);
+  }
+  uint64_t id = 0;
+  CHECK(procs::parse_registration_name("snap-00000000000000ff", procs::kSnapPrefix, &id));
+  CHECK(id == 0xff);
+  CHECK(procs::parse_registration_name("snap-00000000000000fe.tmp", procs::kSnapPrefix, &id));
+  CHECK(id == 0xfe);
+  CHECK_FALSE(procs::parse_registration_name("snap-00000000000000fe.tmpx", procs::kSnapPrefix, &id));
+  CHECK_FALSE(procs::parse_registration_name("asof-00000000000000fe", procs::kSnapPrefix, &id));
+  CHECK_FALSE(procs::parse_registration_name("snap-0000000000000g00", procs::kSnapPrefix, &id));
+}
+
 TEST_CASE("a procs/ registration matches the golden file byte for byte") {
   std::string g = golden("procs-snap-v1");
   CHECK(procs::encode_registration(12345, 0x10042) == g);

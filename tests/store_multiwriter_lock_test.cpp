@@ -9,13 +9,17 @@
 #include <chrono>
 #include <cstring>
 #include <fstream>
+#include <iterator>
 #include <map>
 #include <random>
 #include <set>
 #include <sstream>
 #include <thread>
 
+#include "flush/orphan_temps.hpp"
+#include "flush/procs.hpp"
 #include "h5tx/env.hpp"
+#include "journal/tx_dir.hpp"
 #include "h5tx/error.hpp"
 #include "h5tx/store.hpp"
 #include "test_util.hpp"
@@ -311,4 +315,114 @@ TEST_CASE("an undo-mode store keeps one writer process: a second gets BusyError 
     CHECK(std::string(e.what()).find("undo-mode store has one writer process") != std::string::npos);
   }
   s->close();
+}
+
+TEST_CASE("a writer process whose flusher fails lets go of the flusher role: another process flushes") {
+  TempDir dir;
+  std::string home = dir.path() + "/store";
+  make_store(home);
+  const std::string marker = dir.path() + "/fail";
+  pid_t failer = spawn({"failer", home, dir.path() + "/v", "6", marker});
+  while (!exists(marker + ".ready")) {
+    int st = 0;
+    REQUIRE(::waitpid(failer, &st, WNOHANG) == 0);
+    std::this_thread::sleep_for(std::chrono::milliseconds(5));
+  }
+  pid_t joiner = spawn({"joiner", home, dir.path() + "/j", "100", "5", marker});
+  while (!exists(marker + ".joined") || ledger(dir.path() + "/j").size() < 5) {
+    int st = 0;
+    REQUIRE(::waitpid(joiner, &st, WNOHANG) == 0);
+    std::this_thread::sleep_for(std::chrono::milliseconds(5));
+  }
+  touch(marker + ".go");
+  while (!exists(marker + ".failed")) {
+    int st = 0;
+    REQUIRE(::waitpid(failer, &st, WNOHANG) == 0);  // alive, store open, flusher failed
+    std::this_thread::sleep_for(std::chrono::milliseconds(5));
+  }
+  // The joiner's flush takes the role the failed process let go of and
+  // flushes everything (exit 1 if it could not).
+  touch(marker + ".finish");
+  CHECK(wait_status(joiner) == 0);
+  CHECK(wait_status(failer) == 0);
+  std::map<uint64_t, uint64_t> committed;
+  for (const char* n : {"/v", "/j"})
+    for (const auto& [slot, txid] : ledger(dir.path() + n)) committed[slot] = txid;
+  CHECK(committed.size() == 11);
+  check_slots(home, committed, 105);
+}
+
+TEST_CASE("a commit held by backpressure behind a stuck flusher process fails with BusyError naming it") {
+  TempDir dir;
+  std::string home = dir.path() + "/store";
+  make_store(home);
+  const std::string marker = dir.path() + "/held";
+  pid_t victim = spawn({"holder", home, dir.path() + "/v", "6", marker});
+  while (!exists(marker)) {
+    int st = 0;
+    REQUIRE(::waitpid(victim, &st, WNOHANG) == 0);
+    std::this_thread::sleep_for(std::chrono::milliseconds(5));
+  }
+  ::kill(victim, SIGSTOP);  // holds the flusher role, flushes nothing
+  const std::string out = dir.path() + "/room.out";
+  pid_t room = spawn({"room", home, dir.path() + "/r", "200"}, out);
+  CHECK(wait_status(room) == 4);
+  std::ifstream in(out);
+  std::string text((std::istreambuf_iterator<char>(in)), std::istreambuf_iterator<char>());
+  INFO(text);
+  CHECK(text.find("flusher role is held by process " + std::to_string(victim)) != std::string::npos);
+  ::kill(victim, SIGKILL);
+  CHECK(wait_status(victim) == 128 + SIGKILL);
+  // Nothing was lost: every commit that returned is there.
+  std::map<uint64_t, uint64_t> committed;
+  for (const char* n : {"/v", "/r"})
+    for (const auto& [slot, txid] : ledger(dir.path() + n)) committed[slot] = txid;
+  check_slots(home, committed, 260);
+}
+
+TEST_CASE("the _temp directories of a SIGKILLed writer process are removed at once, a live one's never") {
+  TempDir dir;
+  std::string home = dir.path() + "/store";
+  make_store(home);
+  auto store = Store::open(home, options());  // the flusher process (takes the role at its first poll)
+  const std::string marker = dir.path() + "/idle";
+  pid_t idle = spawn({"idle", home, marker});
+  // The idle process's _temp directories: its spares, named by its tag.
+  auto temps_of = [&](uint64_t tag) {
+    std::set<std::string> out;
+    for (const auto& name : Env::posix()->list_dir(home + "/journal")) {
+      uint64_t id = 0;
+      journal::TxState state;
+      if (journal::parse_tx_dir_name(name, &id, &state) && state == journal::TxState::Temp &&
+          procs::tag_of_temp(id) == tag)
+        out.insert(name);
+    }
+    return out;
+  };
+  std::set<std::string> before;
+  for (const auto& name : Env::posix()->list_dir(home + "/procs")) before.insert(name);
+  uint64_t tag = 0;
+  for (int i = 0; i < 3000 && (tag == 0 || temps_of(tag).empty()); i++) {
+    int st = 0;
+    REQUIRE(::waitpid(idle, &st, WNOHANG) == 0);
+    for (const auto& name : Env::posix()->list_dir(home + "/procs")) {
+      uint64_t id = 0;
+      if (procs::parse_registration_name(name, procs::kSnapPrefix, &id) && name.size() == 21 &&
+          exists(marker) && !before.count(name) && !temps_of(procs::owner_tag(id)).empty())
+        tag = procs::owner_tag(id);
+    }
+    std::this_thread::sleep_for(std::chrono::milliseconds(10));
+  }
+  REQUIRE(tag != 0);
+  std::set<std::string> live = temps_of(tag);
+  // A sweep while it lives removes none of them.
+  remove_orphan_temps(Env::posix(), home + "/journal", home + "/procs");
+  for (const auto& name : live) CHECK(exists(home + "/journal/" + name));
+  ::kill(idle, SIGKILL);
+  CHECK(wait_status(idle) == 128 + SIGKILL);
+  // The writer still open notices the dead registration at its next poll.
+  for (int i = 0; i < 3000 && !temps_of(tag).empty(); i++)
+    std::this_thread::sleep_for(std::chrono::milliseconds(10));
+  CHECK(temps_of(tag).empty());
+  store->close();
 }

@@ -7,11 +7,15 @@
 
 #include "h5tx/error.hpp"
 #include "journal/tx_dir.hpp"
+#include "util/duration_text.hpp"
 
 namespace h5tx {
 
 // Pending bytes that make a batch worth starting before flush_delay.
 static constexpr uint64_t kWorthwhileBatchBytes = uint64_t(16) << 20;
+// How long a committer held by backpressure waits for another process's
+// flusher to flush anything, when Options::lock_timeout is 0.
+static constexpr std::chrono::milliseconds kRoomWait{60000};
 
 Flusher::Flusher(Env* env, std::string journal_dir, DataFiles* files, const Options& options, Hooks hooks)
     : env_(env),
@@ -46,6 +50,7 @@ void Flusher::forget(const std::vector<uint64_t>& txids) {
       if (it->info.txid != t) continue;
       pending_bytes_ -= it->info.bytes;
       pending_.erase(it);
+      progress_++;
       break;
     }
   }
@@ -94,6 +99,15 @@ void Flusher::throw_failed_locked() {
   throw IoError(journal_dir_, "the flusher has failed and stopped (" + failed_ +
                                   "); every committed transaction is kept in the journal and is "
                                   "applied when the store is opened again");
+}
+
+void Flusher::report_failure() {
+  {
+    MutexLock lock(mu_);
+    if (failed_.empty() || failure_reported_ || !hooks_.failed) return;
+    failure_reported_ = true;
+  }
+  hooks_.failed();
 }
 
 void Flusher::check() {
@@ -164,8 +178,49 @@ void Flusher::wait_for_room() {
                    static_cast<uint64_t>(options_.max_unflushed_bytes), waiting_text_locked().c_str());
       told_committers_ = true;
     }
-    while (over() && failed_.empty() && !stopping_ && (busy_ || flushable_locked())) done_cv_.wait(lock);
+    // Another process's flusher may stop making progress (stopped, stuck
+    // on a file system, or waiting for a data file held open): give up
+    // after a bound in which nothing was flushed, naming it.
+    const auto bound = options_.lock_timeout.count() > 0 ? options_.lock_timeout : kRoomWait;
+    uint64_t seen = progress_;
+    Clock::time_point deadline = Clock::now() + bound;
+    std::string stuck;
+    while (over() && failed_.empty() && !stopping_ && (busy_ || flushable_locked())) {
+      if (!hooks_.other_flusher) {
+        done_cv_.wait(lock);
+        continue;
+      }
+      done_cv_.wait_until(lock, std::min(deadline, Clock::now() + std::chrono::milliseconds(kPollMs * 10)));
+      if (progress_ != seen) {
+        seen = progress_;
+        deadline = Clock::now() + bound;
+        continue;
+      }
+      if (Clock::now() < deadline || busy_) continue;
+      lock.unlock();
+      std::string who;
+      try {
+        who = hooks_.other_flusher();
+      } catch (const Error& e) {
+        who = std::string("another process (") + e.what() + ")";
+      }
+      lock.lock();
+      if (!who.empty() && progress_ == seen && over()) {
+        stuck = who;
+        break;
+      }
+      deadline = Clock::now() + bound;  // this process flushes now, or nobody: go on waiting
+    }
     urgent_--;
+    if (!stuck.empty() && failed_.empty())
+      throw BusyError(
+          journal_dir_,
+          "commit waited " + duration_text(bound) + " for room (" + std::to_string(pending_.size()) +
+              " transactions, " + std::to_string(pending_bytes_) + " bytes unflushed; limits " +
+              std::to_string(options_.max_unflushed_transactions) + " and " +
+              std::to_string(options_.max_unflushed_bytes) + ") while the flusher role is held by " + stuck +
+              ", which flushed nothing meanwhile (stopped or stuck?); the transaction is not "
+              "committed");
   }
   if (!failed_.empty()) throw_failed_locked();
 }
@@ -265,6 +320,7 @@ void Flusher::flush_batch(const std::vector<BatchTx>& batch, bool give_up_when_h
     pending_.pop_front();
   }
   totals_.flushed_transactions += batch.size();
+  progress_ += batch.size();
   totals_.batches++;
   totals_.chunks_written += bs.chunks_written;
   totals_.chunks_coalesced += bs.chunks_skipped;
@@ -275,6 +331,12 @@ void Flusher::run() {
   Clock::time_point last_poll;
   for (;;) {
     if (stopping_) break;
+    if (!failed_.empty() && !failure_reported_ && hooks_.failed) {
+      lock.unlock();
+      report_failure();  // lets go of the flusher role
+      lock.lock();
+      continue;
+    }
     if (hooks_.poll_limit && failed_.empty() && (!pending_.empty() || hooks_.role) &&
         Clock::now() - last_poll >= std::chrono::milliseconds(kPollMs)) {
       last_poll = Clock::now();
@@ -353,6 +415,15 @@ void Flusher::run() {
 }
 
 void Flusher::flush(bool wait_for_snapshots) {
+  try {
+    flush_unreported(wait_for_snapshots);
+  } catch (...) {
+    report_failure();  // no-op unless the flusher failed
+    throw;
+  }
+}
+
+void Flusher::flush_unreported(bool wait_for_snapshots) {
   if (hooks_.poll_limit) poll_limit();  // a failure is in failed_, thrown below
   MutexLock lock(mu_);
   if (!failed_.empty()) throw_failed_locked();

@@ -88,6 +88,16 @@ class Flusher {
     // flushes, and this flusher only polls (poll_limit, every kPollMs).
     // Unset: always this process.
     std::function<bool()> role;
+    // Several writer processes: called once, without mu_, when this
+    // flusher has failed (it never flushes again), so that the store lets
+    // go of the flusher role and another process takes over. Unset: nothing.
+    std::function<void()> failed;
+    // Several writer processes: the process holding the flusher role if it
+    // is another one ("process 1234"), else "" (this process, or nobody).
+    // Asked by a committer that backpressure has held for
+    // options.lock_timeout (60 s if 0) without any transaction being
+    // flushed: it then gives up with BusyError naming that process.
+    std::function<std::string()> other_flusher;
   };
   static constexpr int kPollMs = 10;
 
@@ -105,7 +115,9 @@ class Flusher {
   void notify() EXCLUDES(mu_);
   // Backpressure: blocks while more than the configured transactions or
   // bytes are pending and the flusher can make progress on them. Throws the
-  // flusher's failure.
+  // flusher's failure; with several writer processes, BusyError naming the
+  // flusher process after options.lock_timeout (60 s if 0) in which it
+  // applied nothing.
   void wait_for_room() EXCLUDES(mu_);
   // Applies every pending transaction: waits for the background thread, or
   // applies batches here (no background thread). Throws the flusher's
@@ -149,6 +161,9 @@ class Flusher {
   // oldest flushable transaction's delay runs out.
   bool batch_due_locked(Clock::time_point now, Clock::time_point* deadline) REQUIRES(mu_);
   [[noreturn]] void throw_failed_locked() REQUIRES(mu_);
+  // Calls hooks_.failed once, if the flusher has failed.
+  void report_failure() EXCLUDES(mu_);
+  void flush_unreported(bool wait_for_snapshots) EXCLUDES(mu_);
 
   Env* env_;
   std::string journal_dir_;
@@ -171,6 +186,10 @@ class Flusher {
   std::vector<BusyFile> waiting_ GUARDED_BY(mu_);
   bool told_committers_ GUARDED_BY(mu_) = false;  // the waiting was explained to blocked committers
   FlusherStats totals_ GUARDED_BY(mu_);
+  bool failure_reported_ GUARDED_BY(mu_) = false;  // hooks_.failed was called
+  // Pending transactions flushed here or forgotten (flushed elsewhere) so
+  // far: what a committer held by backpressure calls progress.
+  uint64_t progress_ GUARDED_BY(mu_) = 0;
   std::thread thread_;  // not guarded: only the owner calls start() and stop()
 };
 

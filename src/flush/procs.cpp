@@ -93,6 +93,53 @@ void CommitSection::set_next(uint64_t next_txid) {
   file_->write(0, text.data(), text.size());
 }
 
+namespace {
+constexpr size_t kFlusherSize = 30;  // "h5tx-flusher 1 pid PPPPPPPPPP\n"
+}
+
+std::string encode_flusher(uint64_t pid) {
+  char buf[kFlusherSize + 1];
+  std::snprintf(buf, sizeof buf, "h5tx-flusher 1 pid %010" PRIu64 "\n", uint64_t(pid % 10000000000ull));
+  return std::string(buf, kFlusherSize);
+}
+
+bool decode_flusher(const std::string& text, uint64_t* pid) {
+  if (text.size() != kFlusherSize || text.compare(0, 19, "h5tx-flusher 1 pid ") != 0 || text[29] != '\n')
+    return false;
+  uint64_t p = 0;
+  for (size_t i = 19; i < 29; i++) {
+    if (text[i] < '0' || text[i] > '9') return false;
+    p = p * 10 + uint64_t(text[i] - '0');
+  }
+  *pid = p;
+  return true;
+}
+
+void write_flusher_pid(Env* env, const std::string& procs_dir) {
+  std::string text = encode_flusher(uint64_t(::getpid()));
+  env->open(path_join(procs_dir, kFlusherLock), OpenMode::ReadWrite)->write(0, text.data(), text.size());
+}
+
+std::string flusher_holder(Env* env, const std::string& procs_dir) {
+  if (try_flusher_role(env, procs_dir)) return "";  // free (let go of at once)
+  std::string text;
+  try {
+    text = env->read_all(path_join(procs_dir, kFlusherLock), 4096);
+  } catch (const Error&) {
+  }
+  uint64_t pid = 0;
+  if (!decode_flusher(text, &pid)) return "another process (procs/flusher names none)";
+  return "process " + std::to_string(pid);
+}
+
+uint64_t owner_tag(uint64_t registration_id) {
+  return registration_id % ((uint64_t(1) << 30) - 1) + 1;
+}
+
+uint64_t tag_of_temp(uint64_t temp_id) {
+  return temp_id >> 32;
+}
+
 std::unique_ptr<FileLock> try_flusher_role(Env* env, const std::string& procs_dir) {
   try {
     return env->lock_file(path_join(procs_dir, kFlusherLock), LockKind::Exclusive,
@@ -125,17 +172,28 @@ bool decode_registration(const std::string& text, uint64_t* pid, uint64_t* snaps
   return true;
 }
 
+bool parse_registration_name(const std::string& name, const char* prefix, uint64_t* id) {
+  const size_t n = std::string(prefix).size();
+  if (name.compare(0, n, prefix) != 0) return false;
+  if (name.size() != n + 16 &&
+      !(name.size() == n + 16 + std::string(kTmpSuffix).size() && has_suffix(name, kTmpSuffix)))
+    return false;
+  return hex16(name, n, id);
+}
+
 std::unique_ptr<Registration> Registration::create(Env* env, const std::string& procs_dir,
                                                    const char* prefix) {
   for (int attempt = 0;; attempt++) {
     char name[32];
-    std::snprintf(name, sizeof name, "%s%016" PRIx64, prefix, random_id(env));
+    const uint64_t id = random_id(env);
+    std::snprintf(name, sizeof name, "%s%016" PRIx64, prefix, id);
     std::string path = path_join(procs_dir, name);
     std::string tmp = path + kTmpSuffix;
     try {
       std::unique_ptr<Registration> r(new Registration);
       r->env_ = env;
       r->path_ = path;
+      r->id_ = id;
       // A writer's sweep removes an unlocked file, also a .tmp between its
       // creation and our lock: then the open or the rename below fails and
       // we start again under a new name.
@@ -184,9 +242,10 @@ void Registration::set(uint64_t snapshot) {
 }
 
 uint64_t oldest_registered(Env* env, const std::string& procs_dir, size_t* live, const char* prefix,
-                           const std::string& skip) {
+                           const std::string& skip, size_t* dead) {
   uint64_t oldest = kNoSnapshot;
   size_t n = 0;
+  if (dead) *dead = 0;
   for (const std::string& name : env->list_dir(procs_dir)) {
     if (name.compare(0, std::string(prefix).size(), prefix) != 0) continue;
     std::string path = path_join(procs_dir, name);
@@ -204,6 +263,7 @@ uint64_t oldest_registered(Env* env, const std::string& procs_dir, size_t* live,
       // removed while we hold its lock so that no new owner can take it.
       try {
         env->remove_file(path);
+        if (dead) ++*dead;
       } catch (const Error&) {
       }
       continue;

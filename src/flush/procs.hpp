@@ -86,13 +86,31 @@ class CommitSection {
 };
 
 // The flusher role: the lock on procs/flusher if no other process holds it
-// (zero timeout), else nullptr.
+// (zero timeout), else nullptr. The taker then writes its pid into the
+// file (write_flusher_pid), for messages that name the holder.
 std::unique_ptr<FileLock> try_flusher_role(Env* env, const std::string& procs_dir);
+// procs/flusher's text: "h5tx-flusher 1 pid PPPPPPPPPP\n" (fixed length).
+std::string encode_flusher(uint64_t pid);
+bool decode_flusher(const std::string& text, uint64_t* pid);
+void write_flusher_pid(Env* env, const std::string& procs_dir);
+// "process <pid>" if another process (or another handle) holds the
+// flusher role, "" if nobody does (probed with a zero timeout).
+std::string flusher_holder(Env* env, const std::string& procs_dir);
+
+// Owner tags of _temp directories (store format 3): a writer process's
+// _temp ids are (tag << 32) | n, tag = owner_tag(its registration's id),
+// in 1..2^30-1; an id below 2^32 has no owner tag (never swept).
+uint64_t owner_tag(uint64_t registration_id);
+uint64_t tag_of_temp(uint64_t temp_id);
 
 // The text of a registration file (fixed length, rewritten in place).
 std::string encode_registration(uint64_t pid, uint64_t snapshot);
 // False if `text` is not a whole registration (a torn read, damage).
 bool decode_registration(const std::string& text, uint64_t* pid, uint64_t* snapshot);
+
+// The id of a registration's name "<prefix><16 hex>" or
+// "<prefix><16 hex>.tmp"; false for any other name.
+bool parse_registration_name(const std::string& name, const char* prefix, uint64_t* id);
 
 // This process's registration (a reader's). Thread-safe.
 class Registration {
@@ -110,11 +128,13 @@ class Registration {
   // and with it the lock that makes the value count).
   void set(uint64_t snapshot) EXCLUDES(mu_);
   const std::string& path() const { return path_; }
+  uint64_t id() const { return id_; }  // the <16 hex> of its name
 
  private:
   Registration() = default;
   Env* env_ = nullptr;
   std::string path_;
+  uint64_t id_ = 0;
   std::unique_ptr<FileLock> lock_;
   Mutex mu_;
   std::unique_ptr<File> file_ GUARDED_BY(mu_);
@@ -128,8 +148,10 @@ class Registration {
 // `prefix`: kSnapPrefix (reader and writer snapshots) or kAsOfPrefix (as-of
 // reads). `skip`: the caller's own registration (its snapshots are known in
 // memory).
+// *dead, if given, gets the number of dead registrations removed.
 uint64_t oldest_registered(Env* env, const std::string& procs_dir, size_t* live = nullptr,
-                           const char* prefix = kSnapPrefix, const std::string& skip = std::string());
+                           const char* prefix = kSnapPrefix, const std::string& skip = std::string(),
+                           size_t* dead = nullptr);
 
 // The data gate. Cheap to construct (no I/O).
 class Gate {

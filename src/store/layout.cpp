@@ -413,7 +413,13 @@ uint64_t Layout::read_txid_file() const {
 
 uint64_t Layout::temp_id() {
   if (!multi_) return allocate_txid();
-  return procs::random_id(env_) % journal::kMaxTxid + 1;
+  if (temp_tag_ == 0) return procs::random_id(env_) % ((uint64_t(1) << 32) - 1) + 1;
+  return temp_tag_ << 32 | temp_next_.fetch_add(1);
+}
+
+void Layout::set_temp_owner(uint64_t tag) {
+  temp_tag_ = tag;
+  temp_next_ = uint32_t(procs::random_id(env_));
 }
 
 uint64_t Layout::assign_txid(procs::CommitSection& section, uint64_t provisional) {

@@ -3,6 +3,7 @@
 // allocator whose ids are strictly increasing across restarts.
 #pragma once
 
+#include <atomic>
 #include <cstdint>
 #include <memory>
 #include <string>
@@ -91,9 +92,15 @@ class Layout {
   // (no other opener can find itself alone meanwhile), then procs/open let
   // go. No-op unless alone() and multi_writer().
   void share(const Options& options) EXCLUDES(txid_mu_);
-  // The name id of a _temp directory: a random id when other processes
-  // write into journal/ too (their ids must not collide), else a txid.
+  // The name id of a _temp directory: a txid unless multi_writer(); then
+  // (owner tag << 32) | n, n counting up from a random start, once
+  // set_temp_owner() gave the tag (flush/orphan_temps.hpp: the _temp
+  // directories of a dead process are removed by its tag), a random id
+  // below 2^32 (never swept) before.
   uint64_t temp_id();
+  // The owner tag of this process's _temp names (procs::owner_tag of its
+  // writer registration). Call once, before any concurrent temp_id().
+  void set_temp_owner(uint64_t tag);
   // multi_writer(): the txid of a commit, under the commit section: the
   // counter's next txid (or TXID's if it holds none), at least `provisional`,
   // reserved in TXID before it is returned; the counter moves past it.
@@ -135,6 +142,8 @@ class Layout {
   std::unique_ptr<FileLock> open_lock_;  // procs/open, while alone_ and not yet shared
   bool multi_ = false;
   bool alone_ = true;
+  uint64_t temp_tag_ = 0;               // set_temp_owner
+  std::atomic<uint32_t> temp_next_{0};  // n of the next tagged _temp id
   mutable Mutex txid_mu_;
   uint64_t next_txid_ GUARDED_BY(txid_mu_) = 1;     // next id to hand out
   uint64_t reserved_end_ GUARDED_BY(txid_mu_) = 1;  // ids < reserved_end_ are reserved in TXID

@@ -4,10 +4,12 @@
 #include "store/redo_store.hpp"
 
 #include <algorithm>
+#include <cstdio>
 #include <exception>
 #include <set>
 
 #include "h5tx/error.hpp"
+#include "flush/orphan_temps.hpp"
 #include "flush/retention.hpp"
 #include "journal/tx_dir.hpp"
 #include "journal/tx_reader.hpp"
@@ -39,6 +41,9 @@ static constexpr std::chrono::milliseconds kFlusherGateWait{500};
 // journal/ fsync: a committer or begin() waits at least this long for it
 // (or Options::lock_timeout if longer; the default 0 is for opening).
 static constexpr std::chrono::milliseconds kSectionWait{60000};
+// The flusher process looks for dead writers' _temp directories this often
+// (and whenever its poll finds a dead registration).
+static constexpr uint64_t kSweepMicros = 5000000;
 
 std::unique_ptr<StoreImpl> open_redo_store(std::unique_ptr<Layout> layout, const Options& options) {
   auto store = std::make_unique<RedoStore>(std::move(layout), options);
@@ -83,6 +88,10 @@ RedoStore::RedoStore(std::unique_ptr<Layout> layout, const Options& options)
   };
   if (multi_) {
     hooks.role = [this] { return flusher_role(); };
+    hooks.failed = [this] { let_go_of_failed_role(); };
+    hooks.other_flusher = [this] {
+      return is_flusher_ ? std::string() : procs::flusher_holder(env_, layout_->procs_dir());
+    };
     hooks.poll_limit = [this] {
       sync_registration();
       // Another process flushes: list journal/ to see what it applied. This
@@ -128,6 +137,7 @@ RedoStore::RedoStore(std::unique_ptr<Layout> layout, const Options& options)
                                        std::move(hooks));
   if (multi_) {
     own_reg_ = procs::Registration::create(env_, layout_->procs_dir());
+    layout_->set_temp_owner(procs::owner_tag(own_reg_->id()));
     queue_.set_section({[this] {
                           section_ = procs::CommitSection::enter(env_, layout_->procs_dir(), section_wait());
                           try {
@@ -161,9 +171,43 @@ RedoStore::RedoStore(std::unique_ptr<Layout> layout, const Options& options)
 // "Processes".
 void RedoStore::poll_registrations() {
   uint64_t committed = snapshots_.last_committed();
+  size_t dead = 0;
   uint64_t oldest = procs::oldest_registered(env_, layout_->procs_dir(), nullptr, procs::kSnapPrefix,
-                                             own_reg_ ? own_reg_->path() : std::string());
+                                             own_reg_ ? own_reg_->path() : std::string(), &dead);
   external_limit_ = std::min(committed, oldest);
+  // A writer process died (its registration just went): its _temp
+  // directories are garbage now. The flusher also looks now and then, for
+  // deaths another process's poll noticed first.
+  if (multi_ && (dead > 0 || (is_flusher_ && env_->now_micros() - last_sweep_us_ >= kSweepMicros)))
+    sweep_orphans();
+}
+
+void RedoStore::sweep_orphans() {
+  last_sweep_us_ = env_->now_micros();
+  try {
+    remove_orphan_temps(env_, layout_->journal_dir(), layout_->procs_dir());
+  } catch (const Error& e) {
+    // Garbage left for the next sweep (or an open alone); flushing goes on.
+    std::fprintf(stderr, "h5tx: removing a dead writer's _temp directories: %s\n", e.what());
+  }
+}
+
+void RedoStore::let_go_of_failed_role() {
+  MutexLock g(role_mu_);
+  if (!is_flusher_) return;
+  {
+    MutexLock lock(files_->mutex());
+    try {
+      files_->close_all();  // no handle of this process on a file the next holder repairs
+    } catch (const Error&) {
+    }
+  }
+  is_flusher_ = false;
+  flusher_lock_.reset();
+  std::fprintf(stderr,
+               "h5tx: %s: this process's flusher failed; it lets go of the flusher role for another writer "
+               "process to take over (this process's commits fail until it reopens the store)\n",
+               home_.c_str());
 }
 
 void RedoStore::sync_registration() {
@@ -297,6 +341,11 @@ bool RedoStore::flusher_role() {
   queue_.locked([this] { catch_up_in_section(true); });
   flusher_lock_ = std::move(role);
   is_flusher_ = true;
+  try {
+    procs::write_flusher_pid(env_, layout_->procs_dir());  // names the holder in others' messages
+  } catch (const Error&) {
+  }
+  sweep_orphans();
   return true;
 }
 
@@ -531,8 +580,9 @@ void RedoStore::import_transaction(const journal::StreamTx& tx) {
   layout_->observe_txid(txid);
   const std::string& jdir = layout_->journal_dir();
   // A _temp name of its own id (a spare directory may hold working_<txid>_temp).
-  const std::string temp =
-      path_join(jdir, journal::tx_dir_name(layout_->allocate_txid(), journal::TxState::Temp));
+  const std::string temp = path_join(
+      jdir,
+      journal::tx_dir_name(multi_ ? layout_->temp_id() : layout_->allocate_txid(), journal::TxState::Temp));
   const std::string done = path_join(jdir, journal::tx_dir_name(txid, journal::TxState::Done));
   env_->create_dir(temp);
   {

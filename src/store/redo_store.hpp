@@ -118,6 +118,10 @@ class RedoStore : public StoreImpl {
   bool counter_moved();
   // The flusher role hook (Flusher::Hooks::role).
   bool flusher_role() EXCLUDES(role_mu_);
+  // Flusher::Hooks::failed: lets go of the role (another process takes it).
+  void let_go_of_failed_role() EXCLUDES(role_mu_);
+  // Removes dead writer processes' _temp directories (flush/orphan_temps.hpp).
+  void sweep_orphans();
   procs::Registration* registration() const {
     return layout_->live_reader() ? layout_->live_reader() : own_reg_.get();
   }
@@ -159,7 +163,8 @@ class RedoStore : public StoreImpl {
   Mutex role_mu_;  // taking the flusher role (before the commit queue's lock)
   std::unique_ptr<FileLock> flusher_lock_ GUARDED_BY(role_mu_);  // procs/flusher
   std::atomic<bool> is_flusher_{false};
-  std::atomic<uint64_t> counter_seen_{0};  // the counter (next txid) as of the last catch-up or commit
+  std::atomic<uint64_t> last_sweep_us_{0};  // Env clock of the last sweep_orphans
+  std::atomic<uint64_t> counter_seen_{0};   // the counter (next txid) as of the last catch-up or commit
   std::unique_ptr<File> counter_file_
       GUARDED_BY(live_mu_);  // procs/commit, read by begin() without the section
   Mutex reg_mu_;             // orders registration writes after the state they describe
