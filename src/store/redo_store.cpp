@@ -339,12 +339,11 @@ bool RedoStore::flusher_role() {
     return false;  // reader processes keep the data files: try again later
   }
   queue_.locked([this] { catch_up_in_section(true); });
+  // Names the holder in others' messages. An I/O error here fails the
+  // flusher like any other (the role is let go of with `role`).
+  procs::write_flusher_pid(env_, layout_->procs_dir());
   flusher_lock_ = std::move(role);
   is_flusher_ = true;
-  try {
-    procs::write_flusher_pid(env_, layout_->procs_dir());  // names the holder in others' messages
-  } catch (const Error&) {
-  }
   sweep_orphans();
   return true;
 }
