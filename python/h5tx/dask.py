@@ -45,7 +45,7 @@ import dask
 import dask.array as _da
 from dask.delayed import Delayed as _Delayed
 
-from . import (ConflictError, InvalidArgumentError, NotFoundError, Store, UnsupportedError, DTYPES,
+from . import (ConflictError, NotFoundError, Store, UnsupportedError, DTYPES,
                _auto_chunks, _dtype_name, _invalid, _shape)
 from . import StagedWriter
 
