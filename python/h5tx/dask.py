@@ -497,10 +497,20 @@ class _StageHolder:
 
 
 class _StoreDelayed(_Delayed):
-    """The delayed object of an atomic store (compute=False): a Delayed that
-    can be weakly referenced, so that dropping it lets go of the client's
-    hold on the staging directory."""
-    __slots__ = ("__weakref__",)
+    """The delayed object of an atomic store (compute=False). The client
+    keeps the store open, which protects the staging directory, until the
+    final task has taken the directory over, or until release() is called,
+    the object is garbage collected, or the interpreter exits. A failed
+    computation's traceback may keep the object alive: release() lets go
+    of the store at once (the next open with no other process holding the
+    store then removes the staged parts)."""
+    __slots__ = ("__weakref__", "_holder")
+
+    def release(self) -> None:
+        """Let go of the store (idempotent). A computation still running
+        then fails rather than commits if the staging directory is removed
+        before its final task takes it over."""
+        self._holder.close()
 
 
 def _stage_id(token: str) -> str:
@@ -576,6 +586,7 @@ def _store_atomic(home, plan, compute, lock_timeout, hook):
         finally:
             holder.close()
     out = _StoreDelayed(final.key, final.dask)
+    out._holder = holder
     weakref.finalize(out, holder.close)
     return out
 

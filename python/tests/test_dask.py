@@ -312,11 +312,11 @@ def test_atomic_compute_false_block_failure_leaves_nothing_and_rerun_succeeds(cl
     with h5tx.Store.open(home) as s, s.begin(read_only=True) as tx:
         assert tx.list_files() == []
     assert len(staging_dirs(home)) == 1
-    # Dropping the delayed object lets go of the staging directory: the
-    # next open (alone) removes it.
-    del d
-    import gc
-    gc.collect()
+    # Releasing the delayed object lets go of the staging directory: the
+    # next open (alone) removes it. (Dropping it does too, once nothing
+    # refers to it: distributed may keep the failed call's traceback.)
+    d.release()
+    d.release()
     with h5tx.Store.open(home) as s:
         assert staging_dirs(home) == []
         with s.begin(read_only=True) as tx:
@@ -325,6 +325,19 @@ def test_atomic_compute_false_block_failure_leaves_nothing_and_rerun_succeeds(cl
     d = hd.store(source(), home, "a.h5", "/x", atomic=True, compute=False)
     assert dask.compute(d)[0]["chunks_written"] == 12
     np.testing.assert_array_equal(read_back(home), expected())
+
+
+def test_atomic_compute_false_dropped_uncomputed_leaves_nothing(home):
+    d = hd.store(source(), home, "a.h5", "/x", atomic=True, compute=False)
+    stage_dir = d._holder.dir
+    with h5tx.Store.open(home):  # the client holds the store: no recovery
+        assert os.path.isdir(stage_dir)
+    del d
+    import gc
+    gc.collect()
+    with h5tx.Store.open(home) as s, s.begin(read_only=True) as tx:
+        assert not os.path.exists(stage_dir)
+        assert tx.list_files() == []
 
 
 def test_atomic_final_task_retried_after_its_commit_reports_success(home):
