@@ -246,3 +246,122 @@ TEST_CASE("staged: adopt without stage, and undo mode, are refused", "[staged]")
   CHECK_THROWS_AS(tx.stage(), UnsupportedError);
   CHECK_THROWS_AS(tx.adopt({}), UnsupportedError);
 }
+
+TEST_CASE("staged: a directory of Store::stage() taken over by a transaction's adopt(records, token)",
+          "[staged]") {
+  h5tx_test::TempDir dir("staged");
+  std::string home = dir / "store";
+  auto store = Store::create(home);
+  make_file(*store, "a.h5", 8);
+  std::string token = store->stage();
+  CHECK(store->stage() != token);  // a new directory every call
+  DatasetSpec spec = store->begin(read_only_tx()).dataset_spec("a.h5", "/grid");
+  auto a = stage_rows(token, spec, 0, 4, 5);
+  auto b = stage_rows(token, spec, 4, 8, 5);
+  {
+    // Bad records: refused before the directory is taken.
+    auto tx = store->begin();
+    StagedChunk bad = a[0];
+    bad.offset = 1 << 20;
+    CHECK_THROWS_AS(tx.adopt({bad}, token), InvalidArgumentError);
+    CHECK(Env::posix()->is_directory(token_dir(token)));
+    // A token of another store.
+    h5tx_test::TempDir other("staged");
+    auto o = Store::create(other / "store");
+    make_file(*o, "a.h5", 8);
+    std::string foreign = o->stage();
+    CHECK_THROWS_AS(tx.adopt(stage_rows(foreign, spec, 0, 1, 1), foreign), InvalidArgumentError);
+  }
+  {
+    // Taken over and aborted: the directory is the transaction's, and goes.
+    std::string t2 = store->stage();
+    auto tx = store->begin();
+    tx.adopt(stage_rows(t2, spec, 0, 1, 9), t2);
+    CHECK_FALSE(Env::posix()->exists(token_dir(t2)));
+    CHECK(tx.read_chunk("a.h5", "/grid", {0, 1}) == chunk_bytes(9, 0, 1));
+    tx.abort();
+    CHECK_THROWS_AS(store->begin().adopt({}, t2), NotFoundError);  // gone with the abort
+  }
+  {
+    // A transaction with a directory of its own cannot take another.
+    auto tx = store->begin();
+    tx.stage();
+    CHECK_THROWS_AS(tx.adopt(a, token), StateError);
+  }
+  auto tx = store->begin();
+  tx.adopt(a, token);
+  tx.adopt(b, token);  // the same directory, now its own
+  CHECK_FALSE(Env::posix()->exists(token_dir(token)));
+  {
+    // A second taker finds it gone; nothing is visible before the commit.
+    auto late = store->begin();
+    CHECK_THROWS_AS(late.adopt(a, token), NotFoundError);
+    CHECK(late.read_chunk("a.h5", "/grid", {2, 2}) == std::vector<uint8_t>(256, 0));
+  }
+  tx.commit();
+  store->close();
+  store = Store::open(home);
+  store->flush();
+  auto r = store->begin(read_only_tx());
+  for (uint64_t row = 0; row < 8; row++)
+    for (uint64_t c = 0; c < 4; c++) CHECK(r.read_chunk("a.h5", "/grid", {row, c}) == chunk_bytes(5, row, c));
+}
+
+TEST_CASE("staged: a directory of Store::stage() nobody took is removed by the next open", "[staged]") {
+  h5tx_test::TempDir dir("staged");
+  std::string home = dir / "store";
+  std::string token;
+  {
+    auto store = Store::create(home);
+    make_file(*store, "a.h5", 8);
+    token = store->stage();
+    stage_rows(token, store->begin(read_only_tx()).dataset_spec("a.h5", "/grid"), 0, 2, 4);
+  }
+  // This process did not remove it at close: only recovery does.
+  CHECK(Env::posix()->is_directory(token_dir(token)));
+  auto store = Store::open(home);
+  CHECK_FALSE(Env::posix()->exists(token_dir(token)));
+  auto r = store->begin(read_only_tx());
+  CHECK(r.read_chunk("a.h5", "/grid", {1, 1}) == std::vector<uint8_t>(256, 0));
+  Options ro;
+  ro.read_only = true;
+  store->close();
+  CHECK_THROWS_AS(Store::open(home, ro)->stage(), StateError);
+  Options undo;
+  undo.mode = Mode::Undo;
+  CHECK_THROWS_AS(Store::create(dir / "undo", undo)->stage(), UnsupportedError);
+}
+
+TEST_CASE("staged: a flushed staged transaction's directory is recycled without its part files", "[staged]") {
+  Staging st;
+  st.tx.adopt(stage_rows(st.token, st.spec, 0, 2, 6));
+  stage_rows(st.token, st.spec, 2, 3, 6);  // a part nobody adopts (a retried task's dead attempt)
+  st.tx.commit();
+  std::string journal = st.home + "/journal";
+  std::string flushed = journal + "/" + journal::tx_dir_name(st.tx.txid(), journal::TxState::Flushed);
+  st.store->flush();
+  // Kept for reuse (under its _flushed name, or taken already by a commit),
+  // but no part file is left anywhere in the journal.
+  auto part_files = [&] {
+    size_t n = 0;
+    for (const auto& d : Env::posix()->list_dir(journal))
+      if (Env::posix()->is_directory(journal + "/" + d))
+        for (const auto& f : Env::posix()->list_dir(journal + "/" + d)) n += f.rfind("part-", 0) == 0;
+    return n;
+  };
+  CHECK(Env::posix()->is_directory(flushed));
+  CHECK(part_files() == 0);
+  // Reused by the next commits, which read back right.
+  for (uint64_t row = 0; row < 4; row++) {
+    auto tx = st.store->begin();
+    auto b = chunk_bytes(8, row, 0);
+    tx.write_chunk("a.h5", "/grid", {row, 0}, b);
+    tx.commit();
+  }
+  st.store->close();
+  auto store = Store::open(st.home);
+  auto r = store->begin(read_only_tx());
+  CHECK(r.read_chunk("a.h5", "/grid", {1, 0}) == chunk_bytes(8, 1, 0));
+  CHECK(r.read_chunk("a.h5", "/grid", {1, 1}) == chunk_bytes(6, 1, 1));
+  CHECK(r.read_chunk("a.h5", "/grid", {2, 1}) == std::vector<uint8_t>(256, 0));
+}

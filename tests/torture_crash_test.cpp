@@ -151,30 +151,39 @@ Scenario recycled_dirs(bool spill) {
 
 // Redo only: a staged transaction (Dask atomic stores, formats/redo-manifest.md
 // "Staged parts"): two StagedWriters (as two worker processes would) write
-// part files into the transaction's _temp directory, the transaction adopts
-// their records and commits; then a flush. A crash before the rename leaves
-// nothing of it, one after it keeps all of it.
-Scenario staged_transaction() {
+// part files into a staging directory, a transaction adopts their records
+// and commits; then a flush. The staging directory is the transaction's own
+// (Transaction::stage()), or (`takeover`) one Store::stage() made, owned by
+// no transaction (Dask's compute=False atomic stores), which adopt(records,
+// token) takes over with one rename. A crash before the commit's rename
+// leaves nothing of it (the directory is garbage under either name), one
+// after it keeps all of it.
+Scenario staged_transaction(bool takeover) {
   Scenario s;
-  s.name = "staged-tx-redo";
+  s.name = takeover ? "staged-takeover-redo" : "staged-tx-redo";
   s.mode = Mode::Redo;
   s.prepare = [](FaultEnv& env) { return prepare_one_file(env, Mode::Redo); };
-  s.act = [](FaultEnv& env, Outcome& out) {
+  s.act = [takeover](FaultEnv& env, Outcome& out) {
     auto store = open(env, Mode::Redo);
     TxRecord rec;
     rec.writes = {cw("f.h5", "/d", {0, 0}, 2, bytes(kChunkBytes, 1)), cw("f.h5", "/d", {1, 1}, 3),
                   cw("f.h5", "/d", {3, 2}, 4)};
     auto tx = store->begin();
-    std::string token = tx.stage();
+    std::string token = takeover ? store->stage() : tx.stage();
     DatasetSpec spec = tx.dataset_spec("f.h5", "/d");
+    std::vector<StagedChunk> records;
     for (size_t part = 0; part < 2; part++) {
       StagedWriter w(token, &env);
       for (size_t i = part; i < rec.writes.size(); i += 2) {
         const ChunkWrite& c = rec.writes[i];
         w.write_chunk(c.file, c.dataset, spec, c.coords, c.after.data(), c.after.size());
       }
-      tx.adopt(w.finish());
+      for (auto& r : w.finish()) records.push_back(std::move(r));
     }
+    if (takeover)
+      tx.adopt(records, token);
+    else
+      tx.adopt(records);
     commit_recorded(tx, rec, out);
     store->flush();
     store->close();
@@ -521,7 +530,11 @@ TEST_CASE("crash points: pack of history (redo)") {
   run_scenario(history_flush(true));
 }
 TEST_CASE("crash points: staged transaction, parts from two writers (redo)") {
-  run_scenario(staged_transaction());
+  run_scenario(staged_transaction(false));
+}
+
+TEST_CASE("crash points: staging directory of Store::stage() taken over by a transaction (redo)") {
+  run_scenario(staged_transaction(true));
 }
 TEST_CASE("crash points: small transaction over one file (undo)") {
   run_scenario(small_transaction(Mode::Undo));
@@ -547,7 +560,11 @@ TEST_CASE("injected I/O errors: commits into recycled spill files (redo)") {
   run_errors(recycled_dirs(true));
 }
 TEST_CASE("injected I/O errors: staged transaction, parts from two writers (redo)") {
-  run_errors(staged_transaction());
+  run_errors(staged_transaction(false));
+}
+
+TEST_CASE("injected I/O errors: staging directory of Store::stage() taken over by a transaction (redo)") {
+  run_errors(staged_transaction(true));
 }
 TEST_CASE("injected I/O errors: three files (undo)") {
   run_errors(three_files_with_catalog(Mode::Undo));

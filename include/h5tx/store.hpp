@@ -129,6 +129,16 @@ class H5TX_EXPORT Transaction {
   // names the first bad record and adopts none. UnsupportedError in undo mode.
   std::string stage();
   void adopt(const std::vector<StagedChunk>& chunks);
+  // adopt() from a staging directory Store::stage() made (perhaps in
+  // another process): the transaction first takes that directory over as
+  // its own (one rename: of several transactions adopting one token, one
+  // wins), then adopts as above. Call it before this transaction spills a
+  // chunk or calls stage() (StateError otherwise). The records are checked
+  // before the directory is taken; NotFoundError if it is gone (taken by
+  // another transaction, or removed by recovery), InvalidArgumentError for
+  // a token of another store. Once taken, the directory is the
+  // transaction's: abort() removes it, commit() makes it _done.
+  void adopt(const std::vector<StagedChunk>& chunks, const std::string& token);
 
   // Durable when it returns. ConflictError: nothing of it is visible.
   void commit();
@@ -192,6 +202,17 @@ class H5TX_EXPORT Store {
   StoreStats stats();
   // Committed transactions not yet flushed, in txid order (redo mode).
   std::vector<TransactionInfo> pending();
+
+  // Redo mode, read-write: makes a new, empty staging directory
+  // (journal/working_<random id>_temp) and returns its token for
+  // StagedWriters (h5tx/staged.hpp). No transaction owns it and this
+  // process never removes it: a transaction takes it over with
+  // Transaction::adopt(chunks, token). Until then it is garbage to recovery
+  // like every _temp directory, which runs only when a writer process opens
+  // the store while no other one has it open: the directory lasts while
+  // some writer process keeps the store open. UnsupportedError in undo
+  // mode, StateError read-only or closed.
+  std::string stage();
 
   // Path of a data file: HOME/data/<file>.
   std::string data_path(const std::string& file) const;

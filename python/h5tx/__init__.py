@@ -204,6 +204,15 @@ class Store:
         message, metadata)."""
         return self._impl.pending()
 
+    def stage(self) -> str:
+        """Redo mode: a new staging directory owned by no transaction, for
+        :class:`StagedWriter` objects in any process; its token. A
+        transaction takes it over with ``tx.adopt(records, token)``. Until
+        then it is garbage to recovery, which runs only when a writer process
+        opens the store while none has it open: keep the store open (in any
+        process) while the writers work. This process never removes it."""
+        return self._impl.stage()
+
     def data_path(self, file: str) -> str:
         """The path of a data file, ``HOME/data/<file>`` (readable with h5py once flushed)."""
         return self._impl.data_path(file)
@@ -420,13 +429,19 @@ class Transaction:
         must see HOME at the same path). The same token on every call."""
         return self._impl.stage()
 
-    def adopt(self, records) -> None:
+    def adopt(self, records, token: str | None = None) -> None:
         """Add staged chunk records (what :meth:`StagedWriter.finish` returned,
         from any process) to this transaction, as write_chunk would: each is
         checked against this transaction's view and its part file; the first
         bad one raises InvalidArgumentError and none is adopted. They become
-        visible, with everything else of the transaction, at commit."""
-        self._impl.adopt([tuple(r) for r in records])
+        visible, with everything else of the transaction, at commit.
+
+        ``token``: a staging directory :meth:`Store.stage` made (perhaps in
+        another process) instead of this transaction's own: the transaction
+        takes that directory over first (one rename; NotFoundError if another
+        transaction took it or recovery removed it). Call it before the
+        transaction spills a chunk or calls :meth:`stage`."""
+        self._impl.adopt([tuple(r) for r in records], token)
 
     def savepoint(self) -> Savepoint:
         """A savepoint: :meth:`rollback_to` undoes everything after it."""

@@ -589,12 +589,19 @@ PYBIND11_MODULE(_h5tx, m) {
              return static_cast<int64_t>(with_tx(t, [&](Transaction& x) { return x.hid(f); }));
            })
       .def("stage", [](PyTransaction& t) { return with_tx(t, [](Transaction& x) { return x.stage(); }); })
-      .def("adopt",
-           [](PyTransaction& t, const py::iterable& records) {
-             std::vector<StagedChunk> chunks;
-             for (const py::handle& h : records) chunks.push_back(staged_from(h));
-             with_tx(t, [&](Transaction& x) { x.adopt(chunks); });
-           })
+      .def(
+          "adopt",
+          [](PyTransaction& t, const py::iterable& records, const py::object& token) {
+            std::vector<StagedChunk> chunks;
+            for (const py::handle& h : records) chunks.push_back(staged_from(h));
+            if (token.is_none()) {
+              with_tx(t, [&](Transaction& x) { x.adopt(chunks); });
+            } else {
+              std::string tok = token.cast<std::string>();
+              with_tx(t, [&](Transaction& x) { x.adopt(chunks, tok); });
+            }
+          },
+          py::arg("records"), py::arg("token") = py::none())
       .def("commit", [](PyTransaction& t) { with_tx(t, [](Transaction& x) { x.commit(); }); })
       .def("abort", [](PyTransaction& t) { with_tx(t, [](Transaction& x) { x.abort(); }); });
 
@@ -717,6 +724,7 @@ PYBIND11_MODULE(_h5tx, m) {
              d["history_bytes"] = st.history_bytes;
              return d;
            })
+      .def("stage", [](PyStore& s) { return with_store(s, "stage", [](Store& x) { return x.stage(); }); })
       .def("pending",
            [](PyStore& s) {
              std::vector<TransactionInfo> p = with_store(s, "pending", [](Store& x) { return x.pending(); });

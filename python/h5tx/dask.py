@@ -6,19 +6,24 @@ every worker: one machine, or a shared file system). Two ways, both safe
 when a worker dies and Dask retries its task (docs/python.md, "Dask"):
 
 * ``atomic=False`` (resumable): each task commits its block's chunks in its
-  own durable transaction(s), and records in the same transaction which
-  chunks it committed (a per-chunk commit counter in the store's data file
-  ``.h5tx-dask.h5``). A retried task, or a rerun after the client or the
-  cluster died (``resume=True``), skips the chunks already committed, so no
-  chunk is ever committed twice and no block is half-committed per
-  transaction.
-* ``atomic=True`` (all or nothing): the client begins one transaction
-  (which creates the dataset), whose ``journal/working_<id>_temp/``
-  directory is the staging area; the workers write their filtered chunks
-  into part files there (:class:`h5tx.StagedWriter`), and the client adopts
-  their records and commits once: one rename makes all of it visible. If a
-  block fails or the client dies, nothing appears, and the staged part files
-  are garbage the next open removes. No block data passes through the client.
+  own durable transaction(s), and records in the same transaction how many
+  of the block's chunks are committed (one progress element per block in
+  the store's data file ``.h5tx-dask.h5``). A retried task, or a rerun
+  after the client or the cluster died (``resume=True``), skips the chunks
+  already committed, so no chunk is ever committed twice and no block is
+  half-committed per transaction.
+* ``atomic=True`` (all or nothing): the client makes a staging directory
+  in the store's journal (:meth:`h5tx.Store.stage`, owned by no
+  transaction) and keeps the store open, which keeps recovery away from it;
+  the block tasks write their filtered chunks into part files there
+  (:class:`h5tx.StagedWriter`); a final task begins one transaction (which
+  creates the dataset), takes the directory over with the records the block
+  tasks returned (``Transaction.adopt(records, token)``) and commits: one
+  rename makes all of it visible. If a block fails or the client dies,
+  nothing appears, and the staging directory is garbage that the next open
+  (with no other process holding the store) removes. No block data passes
+  through the client, and with ``compute=False`` the returned delayed object
+  does all of it whenever it is computed.
 
 :class:`Target` is a picklable target for ``dask.array.store(x, target,
 lock=False)``. Importable only when Dask is installed.
@@ -26,21 +31,25 @@ lock=False)``. Importable only when Dask is installed.
 
 from __future__ import annotations
 
+import ast
 import hashlib
 import logging
 import os
 import socket
+import threading
+import weakref
 
 import numpy as _np
 
 import dask
 import dask.array as _da
+from dask.delayed import Delayed as _Delayed
 
-from . import (ConflictError, InvalidArgumentError, NotFoundError, Store, UnsupportedError, DTYPES,
+from . import (ConflictError, NotFoundError, Store, UnsupportedError, DTYPES,
                _auto_chunks, _dtype_name, _invalid, _shape)
 from . import StagedWriter
 
-__all__ = ["store", "Target", "RECORD_FILE", "record_path", "commit_counts"]
+__all__ = ["store", "Target", "RECORD_FILE", "record_path", "progress_path", "commit_counts"]
 
 _log = logging.getLogger("h5tx.dask")
 
@@ -49,12 +58,40 @@ RECORD_FILE = ".h5tx-dask.h5"
 _COMMIT_RETRIES = 20
 
 
+def _digest(*parts) -> str:
+    return hashlib.sha256("\0".join(parts).encode()).hexdigest()[:32]
+
+
 def record_path(file: str, path: str) -> str:
-    """The dataset of RECORD_FILE that counts the commits of each chunk of
-    ``file:path`` (u32, one element per HDF5 chunk of the target, element
-    chunks of 1: tasks never write the same record chunk)."""
-    digest = hashlib.sha256(f"{file}\0{path}".encode()).hexdigest()[:32]
-    return f"/records/{digest}"
+    """The dataset of RECORD_FILE in which earlier h5tx versions counted the
+    commits of each chunk of ``file:path`` (u32, one element per HDF5 chunk
+    of the target in one-element chunks). Still read: :func:`commit_counts`
+    of such a store, and a store interrupted under it resumes."""
+    return f"/records/{_digest(file, path)}"
+
+
+def progress_path(file: str, path: str, blocks) -> str:
+    """The progress record of ``file:path`` stored in blocks ``blocks`` (the
+    dask array's ``chunks``): u64, one element per block (in one-element
+    HDF5 chunks: tasks never write the same record chunk), ``run << 32 |
+    chunks of the block committed`` (in the block's chunk order); an element
+    of an earlier run counts as 0. Its attributes: target, blocks, run,
+    state ("running" or "complete")."""
+    return f"/progress/{_digest(file, path, repr(_blocks_key(blocks)))}"
+
+
+def _blocks_key(blocks) -> tuple:
+    return tuple(tuple(int(b) for b in dim) for dim in blocks)
+
+
+def _current_attr(file: str, path: str) -> str:
+    """The attribute of RECORD_FILE's root naming the progress record of the
+    last resumable store into file:path."""
+    return "progress " + _digest(file, path)
+
+
+_RUN_SHIFT = 32
+_COUNT_MASK = (1 << _RUN_SHIFT) - 1
 
 
 def _grid(shape, chunks) -> tuple:
@@ -165,38 +202,46 @@ def _chunk_data(spec: dict, block, sel) -> _np.ndarray:
 
 # --- tasks (in the workers) ------------------------------------------------------------
 
-def _commit_block(block, offset, home, file, path, spec, rec, per_tx, lock_timeout, hook):
-    """atomic=False: commits the block's chunks not yet recorded, with their
-    records, in transactions of per_tx chunks. Returns counts."""
+def _commit_block(block, offset, index, home, file, path, spec, rec, run, per_tx, lock_timeout, hook):
+    """atomic=False: commits the block's chunks after those its progress
+    record counts, with the record, in transactions of per_tx chunks.
+    Returns counts."""
     block = _np.asarray(block)
     todo = list(_block_chunks(spec, offset, block.shape))
-    groups = [todo[i:i + per_tx] for i in range(0, len(todo), per_tx)] if per_tx else [todo]
-    written = skipped = txs = 0
+    per_tx = per_tx or max(1, len(todo))
+    written = txs = 0
+    skipped = None
     with _open(home, lock_timeout) as s:
-        for group in groups:
+        while True:
             for attempt in range(_COMMIT_RETRIES):
                 try:
                     with s.begin(check_conflicts=True) as tx:
-                        counts = {cc: int(tx.read_chunk(RECORD_FILE, rec, cc).reshape(-1)[0]) for cc, _ in group}
-                        fresh = [(cc, sel) for cc, sel in group if counts[cc] == 0]
-                        for cc, sel in fresh:
+                        v = int(tx.read_chunk(RECORD_FILE, rec, index).reshape(-1)[0])
+                        k = v & _COUNT_MASK if v >> _RUN_SHIFT == run else 0
+                        if skipped is None:
+                            skipped = k
+                        group = todo[k:k + per_tx]
+                        for cc, sel in group:
                             tx.write_chunk(file, path, cc, _chunk_data(spec, block, sel))
-                            tx.write_chunk(RECORD_FILE, rec, cc, _np.array([counts[cc] + 1], dtype="<u4"))
-                        tx.set_message(f"h5tx.dask: {len(fresh)} chunks of {file}:{path}")
-                        if not fresh:
+                        if group:
+                            tx.write_chunk(RECORD_FILE, rec, index,
+                                           _np.array([run << _RUN_SHIFT | (k + len(group))], dtype="<u8"))
+                            tx.set_message(f"h5tx.dask: {len(group)} chunks of {file}:{path}")
+                        else:
                             tx.abort()
                     break
                 except ConflictError:
                     # Another attempt of this task committed some of these
-                    # chunks after our snapshot: read the records again.
+                    # chunks after our snapshot: read the record again.
                     if attempt == _COMMIT_RETRIES - 1:
                         raise
-            written += len(fresh)
-            skipped += len(group) - len(fresh)
-            txs += 1 if fresh else 0
-            if hook is not None and fresh:
-                hook(offset, [cc for cc, _ in fresh])
-    return {"blocks": 1, "chunks_written": written, "chunks_skipped": skipped, "transactions": txs}
+            if not group:
+                break
+            written += len(group)
+            txs += 1
+            if hook is not None:
+                hook(offset, [cc for cc, _ in group])
+    return {"blocks": 1, "chunks_written": written, "chunks_skipped": skipped or 0, "transactions": txs}
 
 
 def _stage_block(block, offset, token, file, path, spec, hook):
@@ -219,14 +264,21 @@ def _sum_counts(results) -> dict:
     return out
 
 
-def _block_tasks(x, fn, *args):
-    """One delayed task per block of x: fn(block, offset, *args)."""
+def _block_offsets(blocks):
+    """(index, offset, shape) of every block of a dask ``chunks`` tuple."""
+    starts = [_np.cumsum((0,) + tuple(c[:-1])) for c in blocks]
+    for index in _np.ndindex(*[len(c) for c in blocks]):
+        yield (tuple(int(i) for i in index), tuple(int(st[i]) for st, i in zip(starts, index)),
+               tuple(int(c[i]) for c, i in zip(blocks, index)))
+
+
+def _block_tasks(x, fn, *args, with_index=False):
+    """One delayed task per block of x: fn(block, offset, [index,] *args)."""
     blocks = x.to_delayed()
-    starts = [_np.cumsum((0,) + tuple(c[:-1])) for c in x.chunks]
     tasks = []
-    for index in _np.ndindex(*blocks.shape):
-        offset = tuple(int(st[i]) for st, i in zip(starts, index))
-        tasks.append(dask.delayed(fn, pure=False)(blocks[index], offset, *args))
+    for index, offset, _ in _block_offsets(x.chunks):
+        head = (blocks[index], offset, index) if with_index else (blocks[index], offset)
+        tasks.append(dask.delayed(fn, pure=False)(*head, *args))
     return tasks
 
 
@@ -272,35 +324,37 @@ def store(sources, home, file, path, *, atomic: bool = False, resume: bool = Tru
     block), recording them; ``resume=True`` skips chunks an interrupted
     earlier store of the same target committed (``resume=False`` starts
     over). ``atomic=True``: all of it appears in one transaction at the end,
-    or nothing (needs ``compute=True``: the client's transaction is the
-    staging area).
+    or nothing; the blocks are staged in a directory of the store's journal,
+    which this process protects by keeping the store open until the final
+    task has taken it over (with ``compute=False``: until then, or until the
+    returned object is dropped).
 
     ``lock_timeout``: seconds a task waits for the store's lock while another
     process writes. Returns a dict (blocks, chunks_written, chunks_skipped,
-    transactions), or with ``compute=False`` (atomic=False only) a
-    ``dask.delayed`` object computing it.
+    transactions), or with ``compute=False`` a ``dask.delayed`` object
+    computing it.
     """
     items = _normalize(sources, file, path)
     if chunks_per_transaction is not None and int(chunks_per_transaction) < 1:
         raise _invalid(f"chunks_per_transaction must be at least 1, not {chunks_per_transaction!r}")
     home = _check_home(home)
-    if atomic and not compute:
-        raise _invalid("atomic=True needs compute=True: the staging transaction lives in the client "
-                       "until every block is written")
     with _open(home, lock_timeout) as s:
         if s.mode != "redo":
             raise UnsupportedError(f"unsupported: {home}: the store is in undo mode, which serves one writer "
                                    f"process at a time; h5tx.dask needs a redo-mode store", home,
                                    "the store is in undo mode")
         if atomic:
-            return _store_atomic(s, items, create, _hook, dataset_options)
-        plan = _prepare_resumable(s, items, resume, create, dataset_options)
+            plan = _prepare_atomic(s, items, create, dataset_options)
+        else:
+            plan = _prepare_resumable(s, items, resume, create, dataset_options)
+    if atomic:
+        return _store_atomic(home, plan, compute, lock_timeout, _hook)
     # The store is closed again: the workers open it themselves.
     tasks = []
-    for x, f, p, spec in plan:
-        tasks += _block_tasks(x, _commit_block, home, f, p, spec, record_path(f, p), chunks_per_transaction,
-                              lock_timeout, _hook)
-    summary = dask.delayed(_finish_resumable, pure=False)(tasks, home, [(f, p) for _, f, p, _ in plan],
+    for x, f, p, spec, rec, run in plan:
+        tasks += _block_tasks(x, _commit_block, home, f, p, spec, rec, run, chunks_per_transaction,
+                              lock_timeout, _hook, with_index=True)
+    summary = dask.delayed(_finish_resumable, pure=False)(tasks, home, [rec for *_, rec, _ in plan],
                                                            lock_timeout)
     if not compute:
         return summary
@@ -312,75 +366,260 @@ def _prepare_resumable(s, items, resume, create, dataset_options):
     with s.begin() as tx:
         if RECORD_FILE not in tx.list_files():
             tx.create_file(RECORD_FILE)
+        root = tx.attrs(RECORD_FILE, "/")
         for x, f, p in items:
             spec = _prepare(tx, x, f, p, create, dict(dataset_options))
             x = _aligned(x, tuple(spec["chunks"]))
-            rec = record_path(f, p)
-            grid = _grid(spec["shape"], spec["chunks"])
+            rec = progress_path(f, p, x.chunks)
+            grid = tuple(len(c) for c in x.chunks)
+            current = root[_current_attr(f, p)] if _current_attr(f, p) in root else None
+            if current is not None and current != rec and resume and \
+                    tx.attrs(RECORD_FILE, current)["state"] == "running":
+                raise _invalid(f"an interrupted store into {f}:{p} split the array into other blocks "
+                               f"({tx.attrs(RECORD_FILE, current)['blocks']}); store the same blocks to "
+                               f"resume it, or pass resume=False", f"{f}:{p}")
             if rec not in tx.list_datasets(RECORD_FILE):
-                tx.create_dataset(RECORD_FILE, rec, shape=grid, dtype="<u4", chunks=(1,) * len(grid))
-                tx.attrs(RECORD_FILE, rec)["target"] = f"{f}:{p}"
-            elif tuple(tx.dataset(RECORD_FILE, rec).shape) != grid:
-                raise _invalid(f"the resume record {RECORD_FILE}:{rec} of {f}:{p} has another chunk grid", f"{f}:{p}")
+                tx.create_dataset(RECORD_FILE, rec, shape=grid, dtype="<u8", chunks=(1,) * len(grid))
+                attrs = tx.attrs(RECORD_FILE, rec)
+                attrs["target"] = f"{f}:{p}"
+                attrs["blocks"] = repr(_blocks_key(x.chunks))
+                attrs["run"] = 0
+                attrs["state"] = "complete"
             attrs = tx.attrs(RECORD_FILE, rec)
-            state = attrs["state"] if "state" in attrs else "complete"
-            if state != "running" or not resume:
-                # A new store into this target: its commit counts start at 0.
-                counts = tx.read(RECORD_FILE, rec, (0,) * len(grid), grid)
-                for cc in zip(*_np.nonzero(counts)):
-                    tx.write_chunk(RECORD_FILE, rec, tuple(int(c) for c in cc), _np.zeros(1, "<u4"))
+            run = int(attrs["run"])
+            if attrs["state"] != "running" or not resume:
+                # A new store into this target: a new run, whose elements
+                # all count 0 (no record chunk is rewritten).
+                run += 1
+                if run > _COUNT_MASK:
+                    raise _invalid(f"the progress record {RECORD_FILE}:{rec} has counted {run - 1} runs, "
+                                   f"the most it can", f"{f}:{p}")
+                attrs["run"] = run
                 attrs["state"] = "running"
-            plan.append((x, f, p, spec))
+                if resume:
+                    _resume_old_record(tx, f, p, spec, x.chunks, rec, run)
+            root[_current_attr(f, p)] = rec
+            plan.append((x, f, p, spec, rec, run))
     return plan
 
 
-def _finish_resumable(results, home, targets, lock_timeout):
+def _resume_old_record(tx, f, p, spec, blocks, rec, run) -> None:
+    """A store interrupted under the per-chunk record of earlier h5tx versions
+    (record_path): its committed chunks become the new run's progress, so
+    that they are skipped. Each block's committed chunks must be the first
+    ones in the block's chunk order (as that version committed them)."""
+    old = record_path(f, p)
+    if old not in tx.list_datasets(RECORD_FILE):
+        return
+    attrs = tx.attrs(RECORD_FILE, old)
+    if "state" not in attrs or attrs["state"] != "running":
+        return
+    shape = tuple(tx.dataset(RECORD_FILE, old).shape)
+    counts = tx.read(RECORD_FILE, old, (0,) * len(shape), shape)
+    for index, offset, bshape in _block_offsets(blocks):
+        flags = [bool(counts[cc]) for cc, _ in _block_chunks(spec, offset, bshape)]
+        k = flags.index(False) if False in flags else len(flags)
+        if any(flags[k:]):
+            raise _invalid(f"the interrupted store recorded in {RECORD_FILE}:{old} (an earlier per-chunk "
+                           f"record) committed chunks of block {index} out of order for these blocks; store "
+                           f"the same blocks as then to resume it, or pass resume=False", f"{f}:{p}")
+        if k:
+            tx.write_chunk(RECORD_FILE, rec, index, _np.array([run << _RUN_SHIFT | k], dtype="<u8"))
+    attrs["state"] = "resumed"
+
+
+def _finish_resumable(results, home, records, lock_timeout):
     with _open(home, lock_timeout) as s:
         with s.begin() as tx:
-            for f, p in targets:
-                tx.attrs(RECORD_FILE, record_path(f, p))["state"] = "complete"
+            for rec in records:
+                tx.attrs(RECORD_FILE, rec)["state"] = "complete"
     out = _sum_counts(results)
     _log.info("h5tx.dask: %d blocks, %d chunks committed, %d already committed, %d transactions",
               out["blocks"], out["chunks_written"], out["chunks_skipped"], out["transactions"])
     return out
 
 
-def _store_atomic(s, items, create, hook, dataset_options):
-    tx = s.begin(check_conflicts=True)
-    try:
-        plan = []
+# --- atomic=True ----------------------------------------------------------------------
+
+def _prepare_atomic(s, items, create, dataset_options):
+    """The targets' specs as the final transaction will create them (the
+    datasets are created in a transaction that is then aborted: nothing is
+    visible before the final commit)."""
+    plan = []
+    with s.begin() as tx:
         for x, f, p in items:
             spec = _prepare(tx, x, f, p, create, dict(dataset_options))
             plan.append((_aligned(x, tuple(spec["chunks"])), f, p, spec))
-        token = tx.stage()
+        tx.abort()
+    return plan
+
+
+class _StageHolder:
+    """The client's hold on a staging directory: the store stays open in
+    this process (so no other opener finds itself alone and recovers, which
+    would remove the directory) until the final task has taken the
+    directory over (it is gone: polled), or close() (the store call ended,
+    the delayed object was dropped, or the interpreter exits)."""
+
+    _POLL = 0.2
+
+    def __init__(self, home: str, lock_timeout: float) -> None:
+        self._store = _open(home, lock_timeout)
+        try:
+            self.token = self._store.stage()
+        except BaseException:
+            self._store.close()
+            raise
+        self.dir = self.token.split(":", 1)[1]
+        self._stop = threading.Event()
+        self._lock = threading.Lock()
+        self._thread = threading.Thread(target=self._watch, name="h5tx.dask stage holder", daemon=True)
+        self._thread.start()
+
+    def _watch(self) -> None:
+        while not self._stop.wait(self._POLL):
+            if not os.path.isdir(self.dir):
+                break
+        self._close_store()
+
+    def _close_store(self) -> None:
+        with self._lock:
+            if self._store is not None:
+                try:
+                    self._store.close()
+                except Exception as e:  # noqa: BLE001 (a daemon thread or exit: report, go on)
+                    _log.warning("h5tx.dask: closing the store that held %s: %s", self.dir, e)
+                self._store = None
+
+    def close(self) -> None:
+        self._stop.set()
+        self._close_store()
+
+
+class _StoreDelayed(_Delayed):
+    """The delayed object of an atomic store (compute=False). The client
+    keeps the store open, which protects the staging directory, until the
+    final task has taken the directory over, or until release() is called,
+    the object is garbage collected, or the interpreter exits. A failed
+    computation's traceback may keep the object alive: release() lets go
+    of the store at once (the next open with no other process holding the
+    store then removes the staged parts)."""
+    __slots__ = ("__weakref__", "_holder")
+
+    def release(self) -> None:
+        """Let go of the store (idempotent). A computation still running
+        then fails rather than commits if the staging directory is removed
+        before its final task takes it over."""
+        self._holder.close()
+
+
+def _stage_id(token: str) -> str:
+    return os.path.basename(token.split(":", 1)[1])
+
+
+def _marker(f: str, p: str) -> str:
+    """The attribute of RECORD_FILE's root naming the staging directory of
+    the last atomic store into f:p committed: a retried final task whose
+    first attempt committed (and then died) finds its own id there."""
+    return "atomic " + record_path(f, p).rsplit("/", 1)[1]
+
+
+def _create_like(tx, f: str, p: str, spec: dict) -> None:
+    if f not in tx.list_files():
+        tx.create_file(f)
+    if p not in tx.list_datasets(f):
+        tx.create_dataset(f, p, shape=spec["shape"], dtype=DTYPES[spec["dtype"]], chunks=spec["chunks"],
+                          maxshape=spec["maxshape"], compression=spec["compression"],
+                          compression_opts=spec["compression_opts"], shuffle=spec["shuffle"],
+                          fletcher32=spec["fletcher32"], fillvalue=spec["fillvalue"])
+    now = tx.dataset(f, p).spec
+    if now != spec:
+        raise _invalid(f"the dataset changed while the blocks were staged (now {now}, staged for {spec})",
+                       f"{f}:{p}")
+
+
+def _commit_staged(parts, home, token, targets, blocks, lock_timeout):
+    """atomic=True, the final task: one transaction creates the datasets,
+    takes the staging directory over with every block's records, and
+    commits."""
+    records = [r for part in parts for r in part]
+    stage = _stage_id(token)
+    out = {"blocks": blocks, "chunks_written": len(records), "chunks_skipped": 0, "transactions": 1}
+    with _open(home, lock_timeout) as s:
+        if not os.path.isdir(token.split(":", 1)[1]):
+            # Taken over already: by an earlier attempt of this task that
+            # committed and died before it could report?
+            with s.begin(read_only=True) as tx:
+                attrs = tx.attrs(RECORD_FILE, "/") if RECORD_FILE in tx.list_files() else {}
+                if all(_marker(f, p) in attrs and attrs[_marker(f, p)] == stage for f, p, _ in targets):
+                    return out
+        with s.begin(check_conflicts=True) as tx:
+            for f, p, spec in targets:
+                _create_like(tx, f, p, spec)
+            if RECORD_FILE not in tx.list_files():
+                tx.create_file(RECORD_FILE)
+            for f, p, _ in targets:
+                tx.attrs(RECORD_FILE, "/")[_marker(f, p)] = stage
+            tx.adopt(records, token)
+            tx.set_message(f"h5tx.dask atomic store: {len(records)} chunks of "
+                           + ", ".join(f"{f}:{p}" for f, p, _ in targets))
+        txid = tx.txid
+    _log.info("h5tx.dask: %d blocks, %d chunks committed in transaction %d", blocks, len(records), txid)
+    return out
+
+
+def _store_atomic(home, plan, compute, lock_timeout, hook):
+    holder = _StageHolder(home, lock_timeout)
+    try:
         tasks = []
         for x, f, p, spec in plan:
-            tasks += _block_tasks(x, _stage_block, token, f, p, spec, hook)
-        parts = dask.compute(*tasks)
-        records = [r for part in parts for r in part]
-        tx.adopt(records)
-        tx.set_message(f"h5tx.dask atomic store: {len(records)} chunks of "
-                       + ", ".join(f"{f}:{p}" for _, f, p, _ in plan))
-        tx.commit()
+            tasks += _block_tasks(x, _stage_block, holder.token, f, p, spec, hook)
+        final = dask.delayed(_commit_staged, pure=False)(tasks, home, holder.token,
+                                                         [(f, p, spec) for _, f, p, spec in plan], len(tasks),
+                                                         lock_timeout)
     except BaseException:
-        try:
-            tx.abort()
-        except Exception as e:  # a worker still writing a part file: the next open removes the rest
-            _log.warning("h5tx.dask: aborting the staging transaction: %s", e)
+        holder.close()
         raise
-    out = {"blocks": len(tasks), "chunks_written": len(records), "chunks_skipped": 0, "transactions": 1}
-    _log.info("h5tx.dask: %d blocks, %d chunks committed in transaction %d", len(tasks), len(records), tx.txid)
+    if compute:
+        try:
+            return final.compute()
+        finally:
+            holder.close()
+    out = _StoreDelayed(final.key, final.dask)
+    out._holder = holder
+    weakref.finalize(out, holder.close)
     return out
 
 
 def commit_counts(home, file: str, path: str, lock_timeout: float = 600) -> _np.ndarray:
-    """How many times each chunk of ``file:path`` was committed by the
-    current (or last) ``atomic=False`` store into it (the resume record)."""
+    """Per HDF5 chunk of ``file:path``, 1 if the current (or last)
+    ``atomic=False`` store into it has committed the chunk, else 0 (an array
+    of the dataset's chunk grid, u32). Reads the per-chunk record of stores
+    made by earlier h5tx versions too."""
     with _open(home, lock_timeout) as s:
         with s.begin(read_only=True) as tx:
-            rec = record_path(file, path)
-            shape = tuple(tx.dataset(RECORD_FILE, rec).shape)
-            return tx.read(RECORD_FILE, rec, (0,) * len(shape), shape)
+            root = tx.attrs(RECORD_FILE, "/") if RECORD_FILE in tx.list_files() else {}
+            if _current_attr(file, path) not in root:
+                rec = record_path(file, path)
+                if RECORD_FILE not in tx.list_files() or rec not in tx.list_datasets(RECORD_FILE):
+                    raise NotFoundError(f"not found: {file}:{path}: no resumable h5tx.dask store into it is "
+                                        f"recorded", f"{file}:{path}", "no resumable store recorded")
+                shape = tuple(tx.dataset(RECORD_FILE, rec).shape)
+                return tx.read(RECORD_FILE, rec, (0,) * len(shape), shape)
+            rec = root[_current_attr(file, path)]
+            attrs = tx.attrs(RECORD_FILE, rec)
+            run = int(attrs["run"])
+            blocks = ast.literal_eval(attrs["blocks"])
+            grid = tuple(tx.dataset(RECORD_FILE, rec).shape)
+            progress = tx.read(RECORD_FILE, rec, (0,) * len(grid), grid)
+            spec = tx.dataset(file, path).spec
+    out = _np.zeros(_grid(spec["shape"], spec["chunks"]), dtype="<u4")
+    for index, offset, bshape in _block_offsets(blocks):
+        v = int(progress[index])
+        k = v & _COUNT_MASK if v >> _RUN_SHIFT == run else 0
+        for cc, _ in list(_block_chunks(spec, offset, bshape))[:k]:
+            out[cc] = 1
+    return out
 
 
 class Target:

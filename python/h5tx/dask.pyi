@@ -7,6 +7,7 @@ import numpy.typing as npt
 RECORD_FILE: str
 
 def record_path(file: str, path: str) -> str: ...
+def progress_path(file: str, path: str, blocks: Sequence[Sequence[int]]) -> str: ...
 def store(sources: Any, home: str, file: Union[str, Sequence[str]], path: Union[str, Sequence[str]], *,
           atomic: bool = False, resume: bool = True, create: bool = True,
           chunks_per_transaction: Optional[int] = None, compute: bool = True, lock_timeout: float = 600,

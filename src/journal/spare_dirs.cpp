@@ -2,6 +2,7 @@
 #include "journal/spare_dirs.hpp"
 
 #include "journal/manifest.hpp"
+#include "journal/staged_parts.hpp"
 #include "journal/tx_dir.hpp"
 
 namespace h5tx {
@@ -18,12 +19,21 @@ void SpareDirs::offer(const std::string& dir) {
   }
   uint64_t bytes = 0;
   if (keep) {
+    std::vector<std::string> parts;
     for (const auto& name : env_->list_dir(dir)) {
-      if (name != kManifestName && name != kSpillFileName)
+      if (valid_part_name(name))
+        parts.push_back(name);
+      else if (name != kManifestName && name != kSpillFileName)
         keep = false;
       else
         bytes += env_->file_size(path_join(dir, name));
     }
+    // A staged transaction's part files (formats/redo-manifest.md, "Staged
+    // parts"): nothing refers to them once it is applied, and a reuse never
+    // writes them, so they go now rather than with the directory. No sync:
+    // the directory is garbage to recovery until a commit renames it _done.
+    if (keep)
+      for (const auto& name : parts) env_->remove_file(path_join(dir, name));
   }
   if (keep) {
     MutexLock lock(mu_);

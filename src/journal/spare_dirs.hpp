@@ -25,8 +25,8 @@ class SpareDirs {
   SpareDirs(Env* env, size_t max_count, uint64_t max_bytes);
 
   // Keeps `dir` (a journal/working_<txid>_flushed directory whose rename is
-  // durable, holding a MANIFEST and perhaps a spill file) for reuse, or
-  // removes it.
+  // durable, holding a MANIFEST and perhaps a spill file and staged part
+  // files) for reuse, without its part files, or removes it.
   void offer(const std::string& dir) EXCLUDES(mu_);
   // Keeps a directory made ahead of use: a journal/working_<id>_temp
   // directory holding an empty MANIFEST, both synced (so, like a flushed

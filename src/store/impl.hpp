@@ -60,6 +60,11 @@ class TransactionImpl {
     (void)chunks;
     throw UnsupportedError("", "adopt: staged writing needs a store in redo mode");
   }
+  virtual void adopt(const std::vector<StagedChunk>& chunks, const std::string& token) {
+    (void)chunks;
+    (void)token;
+    throw UnsupportedError("", "adopt: staged writing needs a store in redo mode");
+  }
 };
 
 class StoreImpl {
@@ -72,6 +77,9 @@ class StoreImpl {
   virtual void close() = 0;
   virtual StoreStats stats() = 0;
   virtual std::vector<TransactionInfo> pending() = 0;
+  virtual std::string stage() {
+    throw UnsupportedError(home(), "stage: staged writing needs a store in redo mode");
+  }
 };
 
 class Layout;

@@ -12,6 +12,7 @@
 #include "flush/orphan_temps.hpp"
 #include "flush/retention.hpp"
 #include "journal/tx_dir.hpp"
+#include "journal/staged_parts.hpp"
 #include "journal/tx_reader.hpp"
 #include "flush/history_pack.hpp"
 #include "store/redo_recovery.hpp"
@@ -694,6 +695,18 @@ StoreStats RedoStore::stats() {
   if (closed_ && f.state.compare(0, 6, "failed") != 0) s.flusher_state = "stopped";
   add_history_stats(&s);
   return s;
+}
+
+std::string RedoStore::stage() {
+  check_open();
+  if (read_only()) throw StateError(home_, "stage: the store is open read-only");
+  // A name of its own (a random id: several writer processes), created
+  // empty; no sync: before a transaction takes it over it is garbage
+  // whatever happens to it, and the taker's commit syncs it.
+  std::string dir =
+      path_join(layout_->journal_dir(), journal::tx_dir_name(layout_->temp_id(), journal::TxState::Temp));
+  env_->create_dir(dir);
+  return journal::stage_token(dir);
 }
 
 std::vector<TransactionInfo> RedoStore::pending() {

@@ -49,6 +49,7 @@ class RedoStore : public StoreImpl {
   void close() override;
   StoreStats stats() override;
   std::vector<TransactionInfo> pending() override;
+  std::string stage() override;
 
   // --- used by RedoTransaction ------------------------------------------
   Env* env() const { return env_; }

@@ -401,7 +401,49 @@ void RedoTransaction::adopt(const std::vector<StagedChunk>& chunks) {
   if (chunks.empty()) return;
   if (!writer_ || !writer_->created())
     throw StateError(store_->home(), "adopt: the transaction has no staging directory (call stage() first)");
-  // Everything is checked before anything is adopted.
+  std::vector<Entry> entries = staged_entries(chunks, writer_->path());
+  writer_->note_new_entries();
+  for (auto& e : entries) push(std::move(e));
+}
+
+void RedoTransaction::adopt(const std::vector<StagedChunk>& chunks, const std::string& token) {
+  check_writable("adopt");
+  std::string dir = journal::parse_stage_token(token);
+  if (writer_ && writer_->created() && (writer_->path() == dir || taken_stage_ == dir)) return adopt(chunks);
+  if (path_dirname(dir) != store_->layout().journal_dir())
+    throw InvalidArgumentError(dir, "adopt: the staging directory is not in the journal of this store (" +
+                                        store_->layout().journal_dir() + ")");
+  if (writer_ && writer_->created())
+    throw StateError(writer_->path(),
+                     "adopt: the transaction has a directory of its own already (it spilled chunks or called "
+                     "stage()); adopt a staging directory before that");
+  auto gone = [&] {
+    return NotFoundError(dir,
+                         "adopt: the staging directory is gone (another transaction took it over, or "
+                         "recovery removed it because no writer process kept the store open)");
+  };
+  if (!store_->env()->is_directory(dir)) throw gone();
+  std::vector<Entry> entries = staged_entries(chunks, dir);
+  // Take it over: renamed to a _temp name of this transaction's own, as a
+  // recycled directory is (both names are garbage to recovery).
+  writer_.reset();
+  auto w = std::make_unique<journal::TxWriter>(store_->env(), store_->layout().journal_dir(),
+                                               store_->layout().temp_id(), dir);
+  try {
+    w->open_dir();
+  } catch (const Error&) {
+    if (store_->env()->is_directory(dir)) throw;
+    throw gone();
+  }
+  // Every entry of the taken directory was created by other processes.
+  w->note_new_entries();
+  writer_ = std::move(w);
+  taken_stage_ = dir;
+  for (auto& e : entries) push(std::move(e));  // their part files are now in writer_->path()
+}
+
+std::vector<RedoTransaction::Entry> RedoTransaction::staged_entries(const std::vector<StagedChunk>& chunks,
+                                                                    const std::string& dir) {
   std::vector<Entry> entries;
   entries.reserve(chunks.size());
   std::map<std::string, uint64_t> part_sizes;
@@ -416,13 +458,13 @@ void RedoTransaction::adopt(const std::vector<StagedChunk>& chunks) {
     if (!problem.empty()) throw InvalidArgumentError(w, "staged chunk: " + problem);
     auto it = part_sizes.find(c.part);
     if (it == part_sizes.end()) {
-      std::string path = path_join(writer_->path(), c.part);
+      std::string path = path_join(dir, c.part);
       if (!store_->env()->exists(path))
         throw InvalidArgumentError(path, "staged part file is missing (written for another transaction?)");
       it = part_sizes.emplace(c.part, store_->env()->file_size(path)).first;
     }
     if (c.offset >= (uint64_t(1) << 63) || c.size > it->second || c.offset > it->second - c.size)
-      throw InvalidArgumentError(path_join(writer_->path(), c.part),
+      throw InvalidArgumentError(path_join(dir, c.part),
                                  w + ": staged chunk at offset " + std::to_string(c.offset) + " of " +
                                      std::to_string(c.size) + " bytes runs past the part file's end (" +
                                      std::to_string(it->second) + " bytes)");
@@ -439,8 +481,7 @@ void RedoTransaction::adopt(const std::vector<StagedChunk>& chunks) {
     e.spilled = true;
     entries.push_back(std::move(e));
   }
-  writer_->note_new_entries();
-  for (auto& e : entries) push(std::move(e));
+  return entries;
 }
 
 // --- savepoints, metadata, hooks ---------------------------------------------

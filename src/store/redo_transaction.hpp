@@ -66,6 +66,7 @@ class RedoTransaction : public TransactionImpl {
   void abort() override;
   std::string stage() override;
   void adopt(const std::vector<StagedChunk>& chunks) override;
+  void adopt(const std::vector<StagedChunk>& chunks, const std::string& token) override;
 
  private:
   // One operation; a WriteChunk carries its stored bytes in memory or in a
@@ -95,6 +96,9 @@ class RedoTransaction : public TransactionImpl {
   void require_object(const std::string& file, const std::string& object);
   const journal::Op* own_attribute_op(const std::string& file, const std::string& object,
                                       const std::string& name) const;
+  // adopt(): every record checked against the view and the part files of
+  // the staging directory `dir`, before anything is adopted.
+  std::vector<Entry> staged_entries(const std::vector<StagedChunk>& chunks, const std::string& dir);
   void check_coords(const DatasetSpec& spec, const Shape& coords, const std::string& w) const;
   void apply_catalog(const journal::Op& op);
   void rebuild_indexes();
@@ -127,6 +131,7 @@ class RedoTransaction : public TransactionImpl {
   std::map<std::string, bool> committed_files_;
   uint64_t memory_bytes_ = 0;
   std::unique_ptr<journal::TxWriter> writer_;
+  std::string taken_stage_;  // the staging directory adopt(chunks, token) took over (its old name)
 
   std::string message_;
   std::map<std::string, std::string> metadata_;

@@ -142,6 +142,9 @@ StoreStats Store::stats() {
 std::vector<TransactionInfo> Store::pending() {
   return impl_->pending();
 }
+std::string Store::stage() {
+  return impl_->stage();
+}
 std::string Store::data_path(const std::string& file) const {
   names::check_file_name(file);
   return path_join(path_join(impl_->home(), "data"), file);
@@ -330,6 +333,11 @@ void Transaction::adopt(const std::vector<StagedChunk>& chunks) {
   check_active(impl(), "adopt");
   for (const auto& c : chunks) check_dataset(c.file, c.dataset);
   impl().adopt(chunks);
+}
+void Transaction::adopt(const std::vector<StagedChunk>& chunks, const std::string& token) {
+  check_active(impl(), "adopt");
+  for (const auto& c : chunks) check_dataset(c.file, c.dataset);
+  impl().adopt(chunks, token);
 }
 void Transaction::commit() {
   impl().commit();
