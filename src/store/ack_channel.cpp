@@ -42,7 +42,8 @@ AckReader::AckReader(int fd, std::string name) : fd_(fd), name_(std::move(name))
   int flags = ::fcntl(fd_, F_GETFL);
   if (flags < 0 || ::fcntl(fd_, F_SETFL, flags | O_NONBLOCK) < 0) {
     int e = errno;
-    throw IoError(name_, std::string("cannot read acknowledgements without blocking: ") + std::strerror(e), e);
+    throw IoError(name_, std::string("cannot read acknowledgements without blocking: ") + std::strerror(e),
+                  e);
   }
 }
 
