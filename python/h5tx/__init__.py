@@ -178,7 +178,7 @@ class Store:
         ``before`` (or before the newest txid committed more than ``older_than``
         seconds ago) need; online (beside a writer process), keeping what open
         as-of transactions and retention slots need. Returns what it did
-        (oldest, limit, segments_removed, bytes_removed, segments_kept, bytes_kept)."""
+        (oldest, limit, segments_removed, segments_rewritten, bytes_removed, segments_kept, bytes_kept)."""
         if (before is None) == (older_than is None):
             raise TypeError("pack needs exactly one of before and older_than")
         return _lib.Store.pack(str(home), None if before is None else int(before),

@@ -670,6 +670,7 @@ PYBIND11_MODULE(_h5tx, m) {
                     d["oldest"] = r.oldest;
                     d["limit"] = r.limit;
                     d["segments_removed"] = r.segments_removed;
+                    d["segments_rewritten"] = r.segments_rewritten;
                     d["bytes_removed"] = r.bytes_removed;
                     d["segments_kept"] = r.segments_kept;
                     d["bytes_kept"] = r.bytes_kept;
