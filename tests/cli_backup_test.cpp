@@ -6,6 +6,7 @@
 // recorded at each txid.
 #include <fcntl.h>
 #include <signal.h>
+#include <sys/stat.h>
 #include <sys/wait.h>
 #include <unistd.h>
 
@@ -186,6 +187,47 @@ void stop_writer(const h5tx_test::TempDir& dir, pid_t writer) {
   REQUIRE(wait_status(writer) == 0);
 }
 
+// `h5tx replicate src --to - --follow ... | h5tx replicate --from - rep ...`
+// in a shell, with extra arguments for each side. The sender's pid goes to
+// a file, so that stop() can end it (SIGTERM: it ends the stream with its
+// trailer, and the receiver exits 0 on it).
+class PipedFollow {
+ public:
+  PipedFollow(const h5tx_test::TempDir& dir, const std::string& send_args, const std::string& recv_args)
+      : dir_(dir) {
+    const std::string h = cli_test::binary();
+    const std::string cmd = "( " + h + " replicate " + dir / "src" + " --to - --follow" + send_args +
+                            " --since $(" + h + " replicate --position " + dir / "rep" + ") 2> " +
+                            dir / "send.err" + " & echo $! > " + dir / "sender.pid" + "; wait ) | " + h +
+                            " replicate --from - " + dir / "rep" + " 2> " + dir / "recv.err" + recv_args;
+    sh_ = ::fork();
+    REQUIRE(sh_ >= 0);
+    if (sh_ == 0) {
+      ::execl("/bin/sh", "sh", "-c", cmd.c_str(), static_cast<char*>(nullptr));
+      ::_exit(127);
+    }
+  }
+  // Ends the sender; both sides must exit 0.
+  void stop() {
+    const pid_t sender = pid_t(std::stol(read_file(dir_ / "sender.pid")));
+    REQUIRE(sender > 0);
+    ::kill(sender, SIGTERM);
+    INFO(read_file(dir_ / "send.err") << read_file(dir_ / "recv.err"));
+    CHECK(wait_status(sh_) == 0);
+    sh_ = -1;
+  }
+  ~PipedFollow() {
+    if (sh_ > 0) {
+      ::kill(sh_, SIGKILL);
+      ::waitpid(sh_, nullptr, 0);
+    }
+  }
+
+ private:
+  const h5tx_test::TempDir& dir_;
+  pid_t sh_ = -1;
+};
+
 }  // namespace
 
 TEST_CASE(
@@ -290,6 +332,148 @@ TEST_CASE("a damaged incremental stream is refused naming the transaction, and n
   CHECK(contains(r.err, "transaction " + std::string(name)));
   // The intact stream restores.
   CHECK(cli(dir, {"restore", dir / "r", dir / "full", dir / "inc"}).status == 0);
+}
+
+TEST_CASE(
+    "a full backup as a stream taken while a writer process commits restores, with incrementals, to each "
+    "point") {
+  h5tx_test::TempDir dir("backup");
+  pid_t writer = start_writer(dir);
+  WriterGuard guard{writer};
+  wait_commits(dir, 40);
+  Result full = cli(dir, {"backup", "--stream", dir / "src", dir / "full.stm"});
+  REQUIRE(full.status == 0);
+  const uint64_t p0 = hex_txid(full.out);
+  // The slot moved with it: an incremental continues from there.
+  wait_commits(dir, 80);
+  Result inc = cli(dir, {"backup", "--incremental", dir / "src", dir / "inc1"});
+  REQUIRE(inc.status == 0);
+  const uint64_t p1 = hex_txid(inc.out);
+  CHECK(p1 > p0);
+  // To standard output, without touching the slot.
+  wait_commits(dir, 100);
+  Result out = cli(dir, {"backup", "--stream", "--no-slot", dir / "src", "-"});
+  REQUIRE(out.status == 0);
+  CHECK(contains(out.err, "full backup stream: txid "));
+  cli_test::write_file(dir / "piped.stm", out.out);
+  const size_t at = out.err.find("txid ");
+  REQUIRE(at != std::string::npos);
+  const uint64_t p2 = hex_txid(out.err.substr(at + 5));
+  CHECK(p2 >= p1);
+  stop_writer(dir, writer);
+  // --no-slot left the slot at the incremental.
+  char p1_hex[17];
+  std::snprintf(p1_hex, sizeof p1_hex, "%016" PRIx64, p1);
+  CHECK(contains(cli(dir, {"stats", dir / "src"}).out,
+                 "slot                backup at txid " + std::string(p1_hex)));
+  const std::vector<Commit> log = read_log(dir / "log");
+  Result r0 = cli(dir, {"restore", dir / "r0", dir / "full.stm"});
+  REQUIRE(r0.status == 0);
+  CHECK(hex_txid(r0.out) == p0);
+  CHECK(str(h5py_state(dir / "r0")) == str(state_at(log, p0)));
+  Result r1 = cli(dir, {"restore", dir / "r1", dir / "full.stm", dir / "inc1"});
+  REQUIRE(r1.status == 0);
+  INFO(full.err << inc.err << r0.err << r1.err);
+  CHECK(hex_txid(r1.out) == p1);
+  CHECK(str(h5py_state(dir / "r1")) == str(state_at(log, p1)));
+  Result r2 = cli(dir, {"restore", dir / "r2", dir / "piped.stm"});
+  REQUIRE(r2.status == 0);
+  CHECK(hex_txid(r2.out) == p2);
+  CHECK(str(h5py_state(dir / "r2")) == str(state_at(log, p2)));
+  // A restored store is an ordinary store, and the same as a directory backup's restore.
+  CHECK(cli(dir, {"flush", dir / "r1"}).status == 0);
+  CHECK(str(h5py_state(dir / "r1")) == str(state_at(log, p1)));
+  // A full stream is not an incremental, nor an incremental a full backup.
+  Result wrong = cli(dir, {"restore", dir / "rw", dir / "inc1"});
+  CHECK(wrong.status == 1);
+  CHECK(contains(wrong.err, "not a full backup"));
+  Result wrong2 = cli(dir, {"restore", dir / "rw", dir / "full.stm", dir / "piped.stm"});
+  CHECK(wrong2.status == 1);
+  CHECK(!Env::posix()->exists(dir / "rw"));
+  // An existing stream file is not overwritten.
+  Result again = cli(dir, {"backup", "--stream", dir / "src", dir / "full.stm"});
+  CHECK(again.status == 1);
+  CHECK(hex_txid(cli(dir, {"restore", dir / "r3", dir / "full.stm"}).out) == p0);
+}
+
+TEST_CASE("a damaged full backup stream is refused naming the file and offset, and nothing is restored") {
+  h5tx_test::TempDir dir("backup");
+  pid_t writer = start_writer(dir, 60);
+  wait_commits(dir, 10);
+  REQUIRE(wait_status(writer) == 0);
+  REQUIRE(cli(dir, {"backup", "--stream", dir / "src", dir / "full.stm"}).status == 0);
+  const std::string bytes = read_file(dir / "full.stm");
+  // The data file's record: tag 3, name length, size, name, checksum; then its pieces.
+  const size_t name_at = bytes.find("data/vol.h5");
+  REQUIRE(name_at != std::string::npos);
+  const size_t piece_at = name_at + 11 + 8;
+  for (size_t off : {size_t(0), size_t(1000), size_t(2500)}) {
+    std::string bad = bytes;
+    REQUIRE(piece_at + off < bad.size() - 72);
+    bad[piece_at + off] ^= 0x20;
+    cli_test::write_file(dir / "bad.stm", bad);
+    Result r = cli(dir, {"restore", dir / "r", dir / "bad.stm"});
+    CHECK(r.status == 1);
+    CHECK(contains(r.err, "base file data/vol.h5, piece at offset 0 of it: checksum mismatch"));
+    CHECK(contains(r.err, "stream offset " + std::to_string(piece_at)));
+    CHECK(!Env::posix()->exists(dir / "r"));
+  }
+  // Cut anywhere: refused.
+  for (size_t cut : {size_t(10), piece_at - 3, piece_at + 100, bytes.size() - 1}) {
+    cli_test::write_file(dir / "short.stm", bytes.substr(0, cut));
+    Result r = cli(dir, {"restore", dir / "r", dir / "short.stm"});
+    CHECK(r.status == 1);
+    CHECK(!Env::posix()->exists(dir / "r"));
+  }
+  Result ok = cli(dir, {"restore", dir / "r", dir / "full.stm"});
+  REQUIRE(ok.status == 0);
+  CHECK(str(h5py_state(dir / "r")) == str(state_at(read_log(dir / "log"), hex_txid(ok.out))));
+}
+
+TEST_CASE("a backup of an idle, flushed store is labelled with its last commit, open or closed") {
+  h5tx_test::TempDir dir("backup");
+  uint64_t last = 0;
+  {
+    auto s = Store::create(dir / "src");
+    {
+      auto tx = s->begin();
+      tx.create_file("vol.h5");
+      DatasetSpec spec;
+      spec.dtype = DType::U32;
+      spec.shape = {4 * kChunk};
+      spec.chunk = {kChunk};
+      tx.create_dataset("vol.h5", "/d", spec);
+      tx.commit();
+    }
+    for (uint32_t i = 1; i <= 5; i++) {
+      auto tx = s->begin();
+      std::vector<uint32_t> v(kChunk, i);
+      tx.write_chunk("vol.h5", "/d", {i % 4}, v.data(), v.size() * 4);
+      tx.commit();
+      last = tx.txid();
+    }
+    s->flush();
+    // Open and idle: journal/ holds no transaction any more.
+    Result open = cli(dir, {"backup", "--no-slot", dir / "src", dir / "b-open"});
+    REQUIRE(open.status == 0);
+    CHECK(hex_txid(open.out) == last);
+    s->close();
+  }
+  CHECK(hex_txid(read_file(dir / "src/FLUSHED").substr(20)) == last);
+  for (const char* mode : {"dir", "stream"}) {
+    INFO(mode);
+    const std::string to = dir / (std::string("b-") + mode);
+    Result b = std::string(mode) == "dir" ? cli(dir, {"backup", "--no-slot", dir / "src", to})
+                                          : cli(dir, {"backup", "--stream", "--no-slot", dir / "src", to});
+    REQUIRE(b.status == 0);
+    CHECK(hex_txid(b.out) == last);
+  }
+  // Reopened and closed without commits: still the same.
+  Store::open(dir / "src")->close();
+  Result again = cli(dir, {"backup", dir / "src", dir / "b-again"});
+  REQUIRE(again.status == 0);
+  CHECK(hex_txid(again.out) == last);
+  CHECK(cli(dir, {"replicate", "--position", dir / "b-again"}).out.substr(0, 16) == again.out.substr(0, 16));
 }
 
 TEST_CASE(
@@ -428,27 +612,59 @@ TEST_CASE(
   WriterGuard guard{writer};
   wait_commits(dir, 20);
   REQUIRE(cli(dir, {"replicate", dir / "src", dir / "rep"}).status == 0);
-  const std::string h = cli_test::binary();
-  // The sender's pid goes to a file, so that the test can stop it (SIGTERM:
-  // it ends the stream with its trailer, and the receiver exits 0 on it).
-  const std::string cmd = "( " + h + " replicate " + dir / "src" + " --to - --follow 2> " + dir / "send.err" +
-                          " --since $(" + h + " replicate --position " + dir / "rep" + ") & echo $! > " +
-                          dir / "sender.pid" + "; wait ) | " + h + " replicate --from - " + dir / "rep" +
-                          " 2> " + dir / "recv.err";
-  pid_t sh = ::fork();
-  REQUIRE(sh >= 0);
-  if (sh == 0) {
-    ::execl("/bin/sh", "sh", "-c", cmd.c_str(), static_cast<char*>(nullptr));
-    ::_exit(127);
-  }
+  PipedFollow follow(dir, "", "");
   wait_commits(dir, read_log(dir / "log").size() + 60);
   stop_writer(dir, writer);
   const std::vector<Commit> log = read_log(dir / "log");
   CHECK(wait_position(dir, log.back().txid));
-  const pid_t sender = pid_t(std::stol(read_file(dir / "sender.pid")));
-  REQUIRE(sender > 0);
-  ::kill(sender, SIGTERM);
-  CHECK(wait_status(sh) == 0);
-  INFO(read_file(dir / "recv.err"));
+  follow.stop();
   CHECK(str(h5py_state(dir / "rep")) == str(state_at(log, log.back().txid)));
+}
+
+TEST_CASE(
+    "a piped --follow moves the source's slot as the receiver acknowledges, and only then; stats warns about "
+    "a slot left behind") {
+  h5tx_test::TempDir dir("replica");
+  pid_t writer = start_writer(dir);
+  WriterGuard guard{writer};
+  wait_commits(dir, 20);
+  REQUIRE(cli(dir, {"replicate", dir / "src", dir / "rep"}).status == 0);
+  const std::string h = cli_test::binary();
+  auto slot_txid = [&] {
+    for (const std::string& l : lines_of(cli(dir, {"stats", dir / "src"}).out))
+      if (contains(l, "slot                replica at txid ")) return hex_txid(l.substr(l.find("txid ") + 5));
+    return uint64_t(0);
+  };
+  // 1. Through a pipe without acknowledgements: the replica moves, the slot
+  // stays at --since and pins what came after.
+  const uint64_t since = slot_txid();
+  REQUIRE(since > 0);
+  wait_commits(dir, read_log(dir / "log").size() + 60);
+  Result once = cli_test::run_program(
+      {"/bin/sh", "-c",
+       h + " replicate " + dir / "src" + " --to - --since $(" + h + " replicate --position " + dir / "rep" +
+           ") | " + h + " replicate --from - " + dir / "rep"},
+      dir.path());
+  REQUIRE(once.status == 0);
+  CHECK(hex_txid(cli(dir, {"replicate", "--position", dir / "rep"}).out) > since);
+  CHECK(slot_txid() == since);
+  Result st = cli(dir, {"stats", dir / "src"});
+  CHECK(contains(st.err, "warning: slot replica pins"));
+  // 2. Following, with the receiver's acknowledgements coming back through a FIFO.
+  REQUIRE(::mkfifo((dir / "acks").c_str(), 0600) == 0);
+  PipedFollow follow(dir, " --poll-ms 5 --ack-from " + dir / "acks", " --ack-to - > " + dir / "acks");
+  wait_commits(dir, read_log(dir / "log").size() + 60);
+  stop_writer(dir, writer);
+  const std::vector<Commit> log = read_log(dir / "log");
+  CHECK(wait_position(dir, log.back().txid));
+  // The slot reaches what the replica holds (never past it).
+  uint64_t s = 0;
+  for (int i = 0; i < 3000 && (s = slot_txid()) < log.back().txid; i++) ::usleep(10000);
+  CHECK(s == log.back().txid);
+  CHECK(s <= hex_txid(cli(dir, {"replicate", "--position", dir / "rep"}).out));
+  follow.stop();
+  CHECK(str(h5py_state(dir / "rep")) == str(state_at(log, log.back().txid)));
+  // What the slot pinned is released: no warning any more.
+  Result after = cli(dir, {"stats", dir / "src"});
+  CHECK(!contains(after.err, "warning: slot replica"));
 }

@@ -3,8 +3,10 @@
 // and overwrites; pack; switching history on and off; the errors.
 #include <catch2/catch.hpp>
 
+#include <algorithm>
 #include <atomic>
 #include <map>
+#include <set>
 #include <mutex>
 #include <thread>
 #include <random>
@@ -42,6 +44,38 @@ std::vector<std::string> segments(const std::string& home) {
     if (journal::parse_segment_name(n, &a, &b)) out.push_back(n);
   }
   return out;
+}
+
+// Every version recorded in history/, as text: replacing txid, operation,
+// presence, and the stored chunk bytes.
+std::multiset<std::string> versions(const std::string& home) {
+  std::multiset<std::string> out;
+  for (auto& n : segments(home)) {
+    const std::string path = home + "/history/" + n;
+    for (const auto& r : journal::read_segment(*Env::posix(), path).records) {
+      std::ostringstream t;
+      t << r.to_txid << " " << int(r.op.kind) << " " << r.op.file << " " << r.op.path << " " << r.op.name
+        << " " << r.present;
+      for (uint64_t c : r.op.shape) t << "," << c;
+      if (r.present && r.op.kind == journal::OpKind::WriteChunk)
+        t << " " << journal::read_segment_chunk(*Env::posix(), path, r.op);
+      out.insert(t.str());
+    }
+  }
+  return out;
+}
+
+std::multiset<std::string> versions_after(const std::multiset<std::string>& all, uint64_t limit) {
+  std::multiset<std::string> out;
+  for (const std::string& v : all)
+    if (std::stoull(v) > limit) out.insert(v);
+  return out;
+}
+
+uint64_t history_bytes(const std::string& home) {
+  uint64_t n = 0;
+  for (auto& s : segments(home)) n += Env::posix()->file_size(home + "/history/" + s);
+  return n;
 }
 
 }  // namespace
@@ -151,7 +185,9 @@ TEST_CASE("as_of errors: not read-only, no history, not committed, older than ke
   CHECK(tx.read_chunk("a.h5", "/grid", {0, 0}) == redo_test::chunk_bytes(3, 0, 0));
 }
 
-TEST_CASE("pack drops exactly the segments only older reads need, and keeps pinned history") {
+TEST_CASE(
+    "pack drops exactly the versions only older reads need, rewriting a segment that straddles the cut, and "
+    "keeps pinned history") {
   TempDir dir;
   std::string home = dir / "store";
   auto store = Store::create(home, history_options());
@@ -159,40 +195,50 @@ TEST_CASE("pack drops exactly the segments only older reads need, and keeps pinn
   store->flush();
   std::vector<uint64_t> txids;
   for (auto& kv : recorded) txids.push_back(kv.first);
-  const uint64_t cut = txids[txids.size() / 2];
+  // The cut: the first txid of a segment of several transactions, in the
+  // second half (so that segment straddles it).
+  uint64_t cut = 0;
+  for (auto& n : segments(home)) {
+    uint64_t a, b;
+    journal::parse_segment_name(n, &a, &b);
+    if (a < b && a >= txids[txids.size() / 2] && (cut == 0 || a < cut)) cut = a;
+  }
+  REQUIRE(cut != 0);
+  REQUIRE(recorded.count(cut));
 
   // An open as-of transaction below the cut pins what it needs.
   TxOptions pin = read_only_tx();
   pin.as_of = txids[3];
   auto pinned = store->begin(pin);
-  std::vector<std::string> before = segments(home);
+  std::multiset<std::string> before = versions(home);
   PackOptions p;
   p.before = cut;
   PackStats ps = Store::pack(home, p);
   CHECK(ps.oldest == cut);
   CHECK(ps.limit == txids[3]);
-  for (auto& n : before) {
-    uint64_t a, b;
-    journal::parse_segment_name(n, &a, &b);
-    bool gone = !Env::posix()->exists(home + "/history/" + n);
-    CHECK(gone == (b <= txids[3]));
-  }
+  CHECK(versions(home) == versions_after(before, txids[3]));
   CHECK(dump_state(pinned) == recorded[txids[3]]);
   pinned.abort();
 
   // Without the pin: everything at or below the cut goes, nothing else.
-  before = segments(home);
+  before = versions(home);
+  const uint64_t bytes_before = history_bytes(home);
   ps = Store::pack(home, p);
   CHECK(ps.limit == cut);
-  uint64_t kept = 0;
-  for (auto& n : before) {
+  // Exactly the versions replaced after the cut stay: a segment that
+  // straddles it is rewritten without the others.
+  CHECK(versions(home) == versions_after(before, cut));
+  CHECK(ps.segments_rewritten >= 1);
+  CHECK(segments(home).size() == ps.segments_kept);
+  CHECK(history_bytes(home) == ps.bytes_kept);
+  CHECK(bytes_before - ps.bytes_kept == ps.bytes_removed);
+  for (auto& n : segments(home)) {
     uint64_t a, b;
     journal::parse_segment_name(n, &a, &b);
-    bool gone = !Env::posix()->exists(home + "/history/" + n);
-    CHECK(gone == (b <= cut));
-    kept += gone ? 0 : 1;
+    CHECK(b > cut);
+    for (const auto& r : journal::read_segment(*Env::posix(), home + "/history/" + n).records)
+      CHECK(r.to_txid > cut);
   }
-  CHECK(kept == ps.segments_kept);
   for (const auto& [txid, state] : recorded) {
     TxOptions t = read_only_tx();
     t.as_of = txid;
@@ -207,7 +253,8 @@ TEST_CASE("pack drops exactly the segments only older reads need, and keeps pinn
 
   // A retention slot (formats/history.md) holds pack back at its txid.
   Env::posix()->create_dir(home + "/slots");
-  const uint64_t slot = txids[txids.size() * 3 / 4];
+  const size_t cut_at = size_t(std::find(txids.begin(), txids.end(), cut) - txids.begin());
+  const uint64_t slot = txids[cut_at + (txids.size() - cut_at) / 2];
   Env::posix()->write_file_atomic(home + "/slots/backup",
                                   "h5tx-slot 1 txid " + journal::txid_hex(slot) + "\n");
   p.before = txids.back();

@@ -351,7 +351,9 @@ Scenario history_flush(bool pack) {
       write_all(tx, rec);
       tx.commit();
       recs.push_back(rec);
-      if (pack) store->flush();
+      // Pack: the last two transactions share a segment, which the pack
+      // (to the txid before the newest) straddles and rewrites.
+      if (pack && i != 1) store->flush();
     }
     power_cut_with_open_store(env, std::move(store));
     return recs;

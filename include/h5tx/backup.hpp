@@ -51,14 +51,26 @@ H5TX_EXPORT BackupResult backup(const std::string& home, const std::string& dest
 H5TX_EXPORT BackupResult backup_incremental(const std::string& home, const std::string& stream_file,
                                             const BackupOptions& options = {});
 
+// Full backup as a stream (formats/tx-stream.md, "Full streams"): the same
+// snapshot as backup(), written as one self-contained, checksummed file
+// (must not exist; removed again if the backup fails) or to `fd` (a pipe:
+// `h5tx backup --stream HOME -`). The slot moves once the stream is whole
+// (and, for a file, synced). restore() takes it as its full backup.
+H5TX_EXPORT BackupResult backup_stream(const std::string& home, const std::string& stream_file,
+                                       const BackupOptions& options = {});
+H5TX_EXPORT BackupResult backup_stream_to_fd(const std::string& home, int fd,
+                                             const BackupOptions& options = {});
+
 struct RestoreOptions {
   uint64_t to = 0;  // stop after this txid (0: everything the streams hold)
   Options store;
 };
-// Rebuilds a store at DEST (missing or empty) from a full backup directory
-// and incremental streams in order. Every stream is read and checked whole
-// before DEST is made; a stream that does not continue where the previous
-// one (or the full backup) ends is refused.
+// Rebuilds a store at DEST (missing or empty) from a full backup (a
+// directory, or a full stream file) and incremental streams in order. Every
+// stream is read and checked whole before DEST is made (a full stream is
+// then read a second time, checked again, to write DEST: damaged between
+// the two reads, DEST is left without POSITION, unfinished); a stream that does not continue where the
+// previous one (or the full backup) ends is refused.
 H5TX_EXPORT BackupResult restore(const std::string& dest, const std::string& full,
                                  const std::vector<std::string>& incrementals,
                                  const RestoreOptions& options = {});
@@ -69,6 +81,11 @@ struct ReplicateOptions {
   // Following: called between polls; returning false ends the follow.
   std::function<bool()> keep_going;
   unsigned poll_ms = 20;
+  // replicate_to_fd: a file descriptor (a FIFO, a pipe) the receiver's
+  // acknowledgements come from (formats/tx-stream.md, "Acknowledgements"),
+  // read without blocking after each poll: the slot moves to the newest
+  // one, never past what was sent. -1: none (the slot stays at `since`).
+  int ack_fd = -1;
   Options store;  // env, lock_timeout for the replica
 };
 // Brings REPLICA up to HOME: made by a full backup (marked a replica: HOME/
@@ -85,8 +102,11 @@ H5TX_EXPORT BackupResult replicate_to_fd(const std::string& home, int fd, uint64
                                          const ReplicateOptions& options = {});
 // The receiving half: applies the stream read from `fd` to REPLICA (which
 // must exist: made by replicate or backup), each transaction once it is
-// whole and checked.
-H5TX_EXPORT BackupResult replicate_from_fd(int fd, const std::string& replica, const Options& options = {});
+// whole and checked. `ack_fd` >= 0: an acknowledgement of the replica's
+// position is written there at the start and after each transaction
+// applied (its POSITION durable), for the sender's ack_fd.
+H5TX_EXPORT BackupResult replicate_from_fd(int fd, const std::string& replica, const Options& options = {},
+                                           int ack_fd = -1);
 // Makes a replica an ordinary writable store (removes REPLICA). BusyError
 // while a follower holds it.
 H5TX_EXPORT void promote(const std::string& replica, const Options& options = {});

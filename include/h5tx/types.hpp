@@ -134,6 +134,9 @@ struct PackStats {
   uint64_t oldest = 0;  // the oldest txid reads may ask for afterwards
   uint64_t limit = 0;  // segments replaced at or before this txid went (as-of readers and slots may lower it)
   uint64_t segments_removed = 0;
+  // Segments straddling the limit, rewritten without the versions replaced at
+  // or before it (counted in segments_kept; the bytes saved in bytes_removed).
+  uint64_t segments_rewritten = 0;
   uint64_t bytes_removed = 0;
   uint64_t segments_kept = 0;
   uint64_t bytes_kept = 0;

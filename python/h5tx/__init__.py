@@ -178,7 +178,7 @@ class Store:
         ``before`` (or before the newest txid committed more than ``older_than``
         seconds ago) need; online (beside a writer process), keeping what open
         as-of transactions and retention slots need. Returns what it did
-        (oldest, limit, segments_removed, bytes_removed, segments_kept, bytes_kept)."""
+        (oldest, limit, segments_removed, segments_rewritten, bytes_removed, segments_kept, bytes_kept)."""
         if (before is None) == (older_than is None):
             raise TypeError("pack needs exactly one of before and older_than")
         return _lib.Store.pack(str(home), None if before is None else int(before),
@@ -825,31 +825,47 @@ BackupResult = _collections.namedtuple("BackupResult", "txid from_txid transacti
 Slot = _collections.namedtuple("Slot", "name txid pinned_bytes damaged")
 
 
-def backup(home, dest, *, incremental: bool = False, slot: str = "backup", no_slot: bool = False,
-           lock_timeout: float = 10.0) -> BackupResult:
+def backup(home, dest, *, incremental: bool = False, stream: bool = False, slot: str = "backup",
+           no_slot: bool = False, lock_timeout: float = 10.0) -> BackupResult:
     """Online, transaction-consistent backup of the redo-mode store ``home``
     while writers run. Full: ``dest`` (a new directory) becomes a store equal to
-    ``home`` as of ``result.txid``. ``incremental=True``: ``dest`` is a new stream
+    ``home`` as of ``result.txid``; with ``stream=True`` the same full backup is
+    written as one new stream file ``dest`` (``restore`` takes either).
+    ``incremental=True``: ``dest`` is a new stream
     file of the transactions committed since the retention slot's txid. Either
     way the slot ``slot`` moves to ``result.txid`` (a full backup with
     ``no_slot=True`` leaves the slots alone)."""
-    return BackupResult(*_lib.backup(str(home), str(dest), bool(incremental), str(slot), bool(no_slot),
-                                     float(lock_timeout)))
+    if incremental and stream:
+        raise InvalidArgumentError(f"{dest}: incremental and stream exclude each other")
+    return BackupResult(*_lib.backup(str(home), str(dest), bool(incremental), bool(stream), str(slot),
+                                     bool(no_slot), float(lock_timeout)))
 
 
 def restore(dest, full, incrementals=(), *, to: int | None = None, lock_timeout: float = 10.0) -> BackupResult:
-    """Rebuild a store in ``dest`` (new) from a full backup directory and
-    incremental streams in order, up to their end or to txid ``to``. Every
+    """Rebuild a store in ``dest`` (new) from a full backup (a directory, or a
+    stream file from ``backup(..., stream=True)``) and incremental streams in order, up to their end or to txid ``to``. Every
     stream is checked whole first: a damaged one raises CorruptionError naming
     the transaction, and nothing is made."""
     return BackupResult(*_lib.restore(str(dest), str(full), [str(i) for i in incrementals], int(to or 0),
                                       float(lock_timeout)))
 
 
-def replicate(home, replica, *, slot: str = "replica", lock_timeout: float = 10.0) -> BackupResult:
-    """Bring ``replica`` up to ``home`` once (made by a full backup if it does
-    not exist). ``h5tx replicate --follow`` keeps one following."""
-    return BackupResult(*_lib.replicate(str(home), str(replica), str(slot), float(lock_timeout)))
+def replicate(home, replica, *, slot: str = "replica", follow: bool = False, stop=None, poll_ms: int = 20,
+              lock_timeout: float = 10.0) -> BackupResult:
+    """Bring ``replica`` up to ``home`` (made by a full backup if it does not
+    exist). ``follow=True`` keeps applying transactions as they commit, every
+    ``poll_ms`` ms, until ``stop`` is set: a ``threading.Event`` (or anything
+    with ``is_set()``) or a callable returning True to stop; run it in a
+    thread (``follow=True`` without ``stop`` is refused). The replica opens
+    read-only meanwhile. The result is the replica's position at the end."""
+    if follow and stop is None:
+        raise InvalidArgumentError(f"{replica}: replicate(follow=True) needs stop= (an Event or a callable)")
+    keep_going = None
+    if stop is not None:
+        is_set = stop.is_set if hasattr(stop, "is_set") else stop
+        keep_going = lambda: not is_set()  # noqa: E731
+    return BackupResult(*_lib.replicate(str(home), str(replica), str(slot), float(lock_timeout), bool(follow),
+                                        keep_going, int(poll_ms)))
 
 
 def promote(replica) -> None:

@@ -356,7 +356,7 @@ PYBIND11_MODULE(_h5tx, m) {
   // --- Backup, restore, replication (include/h5tx/backup.hpp) ---------------
   // Each returns (txid, from, transactions, bytes); the GIL is released.
   auto result = [](const BackupResult& r) { return py::make_tuple(r.txid, r.from, r.transactions, r.bytes); };
-  m.def("backup", [result](const std::string& home, const std::string& dest, bool incremental,
+  m.def("backup", [result](const std::string& home, const std::string& dest, bool incremental, bool stream,
                            const std::string& slot, bool no_slot, double lock_timeout) {
     BackupOptions o;
     o.slot = slot;
@@ -365,7 +365,9 @@ PYBIND11_MODULE(_h5tx, m) {
     BackupResult r;
     {
       py::gil_scoped_release nogil;
-      r = incremental ? backup_incremental(home, dest, o) : backup(home, dest, o);
+      r = incremental ? backup_incremental(home, dest, o)
+          : stream    ? backup_stream(home, dest, o)
+                      : backup(home, dest, o);
     }
     return result(r);
   });
@@ -381,11 +383,20 @@ PYBIND11_MODULE(_h5tx, m) {
     }
     return result(r);
   });
+  // follow: keeps going while `keep_going()` (a Python callable, called
+  // with the GIL between polls) returns true.
   m.def("replicate", [result](const std::string& home, const std::string& replica, const std::string& slot,
-                              double lock_timeout) {
+                              double lock_timeout, bool follow, py::object keep_going, unsigned poll_ms) {
     ReplicateOptions o;
     o.slot = slot;
     o.store.lock_timeout = to_ms(lock_timeout, "lock_timeout");
+    o.follow = follow;
+    o.poll_ms = poll_ms;
+    if (!keep_going.is_none())
+      o.keep_going = [keep_going] {
+        py::gil_scoped_acquire gil;
+        return keep_going().cast<bool>();
+      };
     BackupResult r;
     {
       py::gil_scoped_release nogil;
@@ -666,6 +677,7 @@ PYBIND11_MODULE(_h5tx, m) {
                     d["oldest"] = r.oldest;
                     d["limit"] = r.limit;
                     d["segments_removed"] = r.segments_removed;
+                    d["segments_rewritten"] = r.segments_rewritten;
                     d["bytes_removed"] = r.bytes_removed;
                     d["segments_kept"] = r.segments_kept;
                     d["bytes_kept"] = r.bytes_kept;

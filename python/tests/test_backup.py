@@ -98,3 +98,97 @@ def test_undo_mode_stores_are_refused(tmp_path):
     s.close()
     with pytest.raises(h5tx.UnsupportedError, match="redo-mode"):
         h5tx.backup(tmp_path / "u", tmp_path / "b")
+
+
+def test_a_full_backup_as_a_stream_file_restores_with_incrementals(tmp_path):
+    s = make_source(tmp_path)
+    states = commit_rows(s, 1, 5)
+    s.flush()  # data/a.h5 exists (else the stream's transactions create it)
+    full = h5tx.backup(s.home, tmp_path / "full.h5txs", stream=True)
+    assert full.txid == max(states)
+    assert (tmp_path / "full.h5txs").read_bytes()[:8] == b"H5TXSTM\n"
+    states.update(commit_rows(s, 10, 4))
+    inc = h5tx.backup(s.home, tmp_path / "inc", incremental=True)
+    assert inc.from_txid == full.txid
+    s.close()
+    r = h5tx.restore(tmp_path / "r0", tmp_path / "full.h5txs")
+    assert r.txid == full.txid
+    np.testing.assert_array_equal(h5py_data(tmp_path / "r0"), states[full.txid])
+    r = h5tx.restore(tmp_path / "r1", tmp_path / "full.h5txs", [tmp_path / "inc"])
+    assert r.txid == inc.txid
+    np.testing.assert_array_equal(h5py_data(tmp_path / "r1"), states[inc.txid])
+    # The store, closed and flushed, is labelled with its last commit.
+    again = h5tx.backup(tmp_path / "src", tmp_path / "again.h5txs", stream=True, no_slot=True)
+    assert again.txid == max(states)
+    with pytest.raises(h5tx.InvalidArgumentError):
+        h5tx.backup(tmp_path / "src", tmp_path / "x", stream=True, incremental=True)
+    data = bytearray((tmp_path / "full.h5txs").read_bytes())
+    at = data.rfind(b"data/a.h5") + len(b"data/a.h5") + 8 + 100  # inside the data file's first piece (the base is last)
+    data[at] ^= 0x01
+    (tmp_path / "bad.h5txs").write_bytes(bytes(data))
+    with pytest.raises(h5tx.CorruptionError, match="base file data/a.h5, piece at offset 0"):
+        h5tx.restore(tmp_path / "r2", tmp_path / "bad.h5txs")
+    assert not (tmp_path / "r2").exists()
+
+
+WRITER = r"""
+import sys, numpy as np, h5tx
+s = h5tx.Store.open(sys.argv[1])
+for v in range(100, 100 + int(sys.argv[2])):
+    with s.begin() as tx:
+        tx.dataset("a.h5", "/d")[(v % 4) * 8:(v % 4 + 1) * 8] = np.full(8, v, dtype="u4")
+    print(tx.txid, v, flush=True)
+s.close()
+"""
+
+
+def test_replicate_follow_keeps_a_replica_up_with_a_writer_process(tmp_path):
+    import os
+    import subprocess
+    import sys
+    import threading
+    import time
+
+    s = make_source(tmp_path)
+    commit_rows(s, 1, 3)
+    s.close()
+    h5tx.replicate(tmp_path / "src", tmp_path / "rep")
+    with pytest.raises(h5tx.InvalidArgumentError):
+        h5tx.replicate(tmp_path / "src", tmp_path / "rep", follow=True)
+    stop = threading.Event()
+    out = {}
+
+    def follow():
+        try:
+            out["r"] = h5tx.replicate(tmp_path / "src", tmp_path / "rep", follow=True, stop=stop, poll_ms=5)
+        except Exception as e:  # noqa: BLE001 - reported by the assertion below
+            out["e"] = e
+
+    t = threading.Thread(target=follow)
+    t.start()
+    env = dict(os.environ)
+    w = subprocess.run([sys.executable, "-c", WRITER, str(tmp_path / "src"), "40"], capture_output=True,
+                       text=True, env=env, timeout=300)
+    assert w.returncode == 0, w.stderr
+    lines = [line.split() for line in w.stdout.split("\n") if line]
+    last = int(lines[-1][0])
+    # The replica reads while it follows (read-only).
+    deadline = time.time() + 60
+    while time.time() < deadline and h5tx.position(tmp_path / "rep") < last:
+        with h5tx.Store.open(str(tmp_path / "rep"), read_only=True) as r, r.begin(read_only=True) as tx:
+            tx.dataset("a.h5", "/d")[:]
+        time.sleep(0.01)
+    stop.set()
+    t.join(60)
+    assert not t.is_alive()
+    assert "e" not in out, out.get("e")
+    assert out["r"].txid == last
+    expect = np.zeros(32, dtype="u4")
+    for v in (1, 2, 3):
+        expect[(v % 4) * 8:(v % 4 + 1) * 8] = v
+    for _, v in lines:
+        v = int(v)
+        expect[(v % 4) * 8:(v % 4 + 1) * 8] = v
+    np.testing.assert_array_equal(h5py_data(tmp_path / "rep"), expect)
+    # The slot followed the replica.
+    assert [sl.txid for sl in h5tx.slots(tmp_path / "src") if sl.name == "replica"] == [last]

@@ -305,6 +305,14 @@ void Flusher::flush_batch(const std::vector<BatchTx>& batch, bool give_up_when_h
     flushed_dirs.push_back(to);
   }
   env_->sync_dir(journal_dir_);
+  if (hooks_.drained) {
+    bool drains;
+    {
+      MutexLock lock(mu_);
+      drains = pending_.size() <= batch.size();
+    }
+    if (drains) hooks_.drained(batch.back().txid);
+  }
   for (const auto& d : flushed_dirs) {
     if (hooks_.retired)
       hooks_.retired(d);

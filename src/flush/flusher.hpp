@@ -70,6 +70,11 @@ class Flusher {
     // A _flushed directory whose rename is durable: the store may keep it
     // for reuse (journal/spare_dirs.hpp). Unset: it is removed.
     std::function<void(const std::string& dir)> retired;
+    // Before a batch that drains the queue retires its directories (their
+    // renames to _flushed durable): the batch's newest txid, which journal/
+    // will then no longer show (HOME/FLUSHED, flush/flushed_mark.hpp).
+    // Unset: nothing.
+    std::function<void(uint64_t newest)> drained;
     // Background thread, when it has nothing to apply: prepares spare
     // transaction directories ahead of the committers (journal/
     // spare_dirs.hpp); returns true while there is more to do. An error

@@ -1,6 +1,8 @@
 // The index of recorded versions (flush/history_index.hpp).
 #include "flush/history_index.hpp"
 
+#include <algorithm>
+
 #include "h5tx/error.hpp"
 
 namespace h5tx {
@@ -14,17 +16,13 @@ void HistoryIndex::refresh() {
     if (journal::parse_segment_name(name, &first, &last)) now.insert(name);
   }
   MutexLock lock(mu_);
-  for (auto it = loaded_.begin(); it != loaded_.end();) {
-    if (now.count(*it)) {
-      ++it;
-      continue;
-    }
-    // Removed by pack: its versions go too.
-    const std::string path = path_join(dir_, *it);
-    for (auto& kv : versions_)
-      for (auto v = kv.second.begin(); v != kv.second.end();)
-        v = v->second.segment == path ? kv.second.erase(v) : ++v;
-    it = loaded_.erase(it);
+  // A segment removed by pack: everything is loaded again from the
+  // segments there now. (Its versions cannot just go: a pack that rewrote
+  // a segment leaves versions that both files held, indexed from the one
+  // loaded first.)
+  if (std::any_of(loaded_.begin(), loaded_.end(), [&](const std::string& n) { return !now.count(n); })) {
+    loaded_.clear();
+    versions_.clear();
   }
   for (const std::string& name : now) {
     if (loaded_.count(name)) continue;

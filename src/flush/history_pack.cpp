@@ -15,8 +15,30 @@ namespace {
 
 constexpr const char* kPackLock = "PACK";
 
-bool has_suffix(const std::string& s, const std::string& suffix) {
-  return s.size() >= suffix.size() && s.compare(s.size() - suffix.size(), suffix.size(), suffix) == 0;
+// The segment at `path` without the versions replaced at or before
+// `limit` (only reads as of txids below it could use them), and without
+// its transactions at or below it: written as a new file named by its new
+// first txid, durable (SegmentWriter syncs it and history/) before the
+// caller removes the old one. "" if it holds no such version.
+std::string rewrite_after(Env& env, const std::string& dir, const std::string& path, uint64_t limit) {
+  journal::HistorySegment seg = journal::read_segment(env, path);
+  if (std::none_of(seg.records.begin(), seg.records.end(),
+                   [&](const journal::HistoryRecord& r) { return r.to_txid <= limit; }))
+    return "";
+  journal::HistorySegment out;
+  for (const auto& t : seg.txs)
+    if (t.txid > limit) out.txs.push_back(t);
+  out.first_txid = out.txs.empty() ? limit + 1 : out.txs.front().txid;
+  out.last_txid = seg.last_txid;
+  journal::SegmentWriter w(env, dir);
+  for (const auto& r : seg.records) {
+    if (r.to_txid <= limit) continue;
+    journal::HistoryRecord k = r;
+    if (r.present && r.op.kind == journal::OpKind::WriteChunk)
+      w.add_chunk(journal::read_segment_chunk(env, path, r.op), &k.op);
+    out.records.push_back(std::move(k));
+  }
+  return w.finish(out);
 }
 
 }  // namespace
@@ -71,10 +93,22 @@ PackResult pack_history(Env& env, const std::string& home, uint64_t before) {
       removed = true;
       res.segments_removed++;
       res.bytes_removed += size;
-    } else {
-      res.segments_kept++;
-      res.bytes_kept += size;
+      continue;
     }
+    // Straddling the limit: rewritten with only the versions replaced
+    // after it (a crash between the two steps leaves both files, holding
+    // the same versions after the limit; the next pack removes the old one).
+    const std::string rewritten = first <= res.limit ? rewrite_after(env, dir, path, res.limit) : "";
+    if (!rewritten.empty() && rewritten != path) {
+      const uint64_t new_size = env.file_size(rewritten);
+      env.remove_file(path);
+      removed = true;
+      res.segments_rewritten++;
+      res.bytes_removed += size - std::min(size, new_size);
+      size = new_size;
+    }
+    res.segments_kept++;
+    res.bytes_kept += size;
   }
   if (removed) env.sync_dir(dir);
   return res;

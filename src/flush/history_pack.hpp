@@ -1,12 +1,14 @@
 // Packing history (formats/history.md, "Pack"): drops the segments that
-// only reads as of txids before a limit need. Online: it changes only
+// only reads as of txids before a limit need, and rewrites a segment that
+// straddles the limit without the versions replaced at or before it. Online: it changes only
 // history/ (OLDEST, then whole segment files), which the flusher only adds
 // to, so it runs beside a writer process and its readers without the
 // store's LOCK (history/PACK, an OFD lock, keeps two packs apart). It never
 // drops what a live as-of reader (procs/asof-*) or a retention slot
 // (HOME/slots/*) still needs. Crash-safe: OLDEST is raised atomically
-// first, then files are removed; a crash between leaves segments nobody
-// reads, which the next pack removes.
+// first, then files are removed (a rewritten segment's new file is durable
+// before its old one goes); a crash between leaves segments nobody reads,
+// or versions in two files, which the next pack cleans up.
 #pragma once
 
 #include <cstdint>

@@ -4,7 +4,8 @@
 // versions with the txid that replaced them), as MANIFEST operation records
 // (manifest.hpp), the replaced chunk copies stored whole and filtered, and
 // the batch's transactions with their commit times. Written once (tmp file,
-// sync, rename, sync of history/), never changed; pack removes whole files.
+// sync, rename, sync of history/), never changed; pack removes files, or
+// writes a smaller copy of one under a new name before it removes it.
 // Also the history/OLDEST file: the oldest txid reads may ask for.
 #pragma once
 

@@ -35,6 +35,21 @@ std::string txid_hex(uint64_t txid) {
   return buf;
 }
 
+std::string txid_line(const std::string& prefix, uint64_t txid) {
+  return prefix + txid_hex(txid) + "\n";
+}
+
+bool parse_txid_line(const std::string& text, const std::string& prefix, uint64_t* txid) {
+  if (text.size() != prefix.size() + 17 || text.compare(0, prefix.size(), prefix) != 0 || text.back() != '\n')
+    return false;
+  const std::string hex = text.substr(prefix.size(), 16);
+  if (hex == std::string(16, '0')) {
+    *txid = 0;
+    return true;
+  }
+  return parse_txid_hex(hex, txid);
+}
+
 std::string tx_dir_name(uint64_t txid, TxState state) {
   const char* suffix = state == TxState::Temp ? "_temp" : state == TxState::Done ? "_done" : "_flushed";
   return "working_" + txid_hex(txid) + suffix;

@@ -22,6 +22,11 @@ constexpr uint64_t kMaxTxid = uint64_t(1) << 62;
 std::string txid_hex(uint64_t txid);
 // Exactly 16 lowercase hex digits of a txid in 1..kMaxTxid; false otherwise.
 bool parse_txid_hex(const std::string& s, uint64_t* txid);
+// The one-line text files and messages that name a txid ("<prefix><16
+// lowercase hex>\n", txid 0 allowed), and their strict parse (false unless
+// `text` is exactly such a line).
+std::string txid_line(const std::string& prefix, uint64_t txid);
+bool parse_txid_line(const std::string& text, const std::string& prefix, uint64_t* txid);
 std::string tx_dir_name(uint64_t txid, TxState state);
 std::string undo_dir_name(uint64_t txid);
 

@@ -5,6 +5,7 @@
 #include <optional>
 
 #include "h5tx/error.hpp"
+#include "flush/flushed_mark.hpp"
 #include "flush/retention.hpp"
 #include "journal/tx_dir.hpp"
 #include "journal/tx_reader.hpp"
@@ -185,6 +186,8 @@ std::vector<CommittedTx> recover_redo_journal(Layout& layout, DataFiles& files) 
     env.remove_flat_dir(path_join(jdir, journal::tx_dir_name(id, TxState::Temp)));
     removed = true;
   }
+  // Applied ones that no committed one follows: the newest is recorded first.
+  if (!plan.garbage.empty() && l.done.empty()) flushed_mark::advance(env, layout.home(), plan.garbage.back());
   for (uint64_t id : plan.garbage) {
     // Applied; kept in HOME/archive/ if a retention slot needs it.
     const std::string dir = path_join(jdir, journal::tx_dir_name(id, TxState::Flushed));
@@ -229,7 +232,9 @@ void recover_dead_flusher(Layout& layout, DataFiles& files) {
     env.remove_flat_dir(path_join(jdir, journal::undo_dir_name(id)));
     removed = true;
   }
-  for (uint64_t id : journal::plan_flushed(l).garbage) {
+  const journal::FlushedPlan plan = journal::plan_flushed(l);
+  if (!plan.garbage.empty() && l.done.empty()) flushed_mark::advance(env, layout.home(), plan.garbage.back());
+  for (uint64_t id : plan.garbage) {
     env.remove_flat_dir(path_join(jdir, journal::tx_dir_name(id, TxState::Flushed)));
     removed = true;
   }

@@ -9,6 +9,7 @@
 #include <set>
 
 #include "h5tx/error.hpp"
+#include "flush/flushed_mark.hpp"
 #include "flush/orphan_temps.hpp"
 #include "flush/retention.hpp"
 #include "journal/tx_dir.hpp"
@@ -107,6 +108,7 @@ RedoStore::RedoStore(std::unique_ptr<Layout> layout, const Options& options)
       poll_registrations();
     };
   }
+  hooks.drained = [this](uint64_t newest) { flushed_mark::advance(*env_, home_, newest); };
   hooks.retired = [this](const std::string& dir) {
     // A retention slot needs it (an incremental backup, a replica): kept
     // in HOME/archive/ instead of being recycled (flush/retention.hpp).

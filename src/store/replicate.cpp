@@ -3,7 +3,9 @@
 // transactions, newer than its POSITION, in txid order. Locally (both
 // stores visible), or through a pipe: a stream (journal/tx_stream.hpp)
 // written by one process and applied by another.
+#include <algorithm>
 #include <chrono>
+#include <memory>
 #include <thread>
 
 #include "flush/retention.hpp"
@@ -11,6 +13,7 @@
 #include "h5tx/error.hpp"
 #include "journal/tx_dir.hpp"
 #include "journal/tx_stream.hpp"
+#include "store/ack_channel.hpp"
 #include "store/backup_internal.hpp"
 #include "store/byte_streams.hpp"
 #include "store/importer.hpp"
@@ -112,24 +115,42 @@ BackupResult replicate_to_fd(const std::string& home_arg, int fd, uint64_t since
   FdSink sink(fd, "-");
   journal::StreamWriter w(&sink, since, to);
   uint64_t last = since;
+  // The receiver's acknowledgements: the slot follows them, up to what was
+  // sent (an acknowledgement past it cannot be of this stream; the
+  // receiver holds at least what was sent then, so that much is safe).
+  std::unique_ptr<AckReader> acks;
+  if (options.ack_fd >= 0)
+    acks = std::make_unique<AckReader>(options.ack_fd, "acknowledgements (--ack-from)");
+  uint64_t slot_now = since;
+  auto take_acks = [&] {
+    uint64_t acked;
+    if (!acks || !acks->poll(&acked)) return;
+    acked = std::min(acked, last);
+    if (acked <= slot_now) return;
+    retention::write_slot(env, home, options.slot, acked);
+    retention::prune_archive(env, home);
+    slot_now = acked;
+  };
   for (;;) {
     for (uint64_t t : txids) {
       w.add(t, read_retained(env, home, t));
       last = t;
     }
     sink.flush();
+    take_acks();
     if (!options.follow || !keep_going(options)) break;
     pause(options);
     txids = retained_after(env, home, last);
   }
   w.finish(last);
+  take_acks();
   r.transactions = w.count();
   r.bytes = w.bytes();
   r.txid = last;
   return r;
 }
 
-BackupResult replicate_from_fd(int fd, const std::string& replica, const Options& options) {
+BackupResult replicate_from_fd(int fd, const std::string& replica, const Options& options, int ack_fd) {
   Importer imp(replica, options);
   BackupResult r;
   r.from = imp.position();
@@ -142,11 +163,14 @@ BackupResult replicate_from_fd(int fd, const std::string& replica, const Options
                                    ": the ones between would be missing (h5tx replicate HOME --to - "
                                    "--since " +
                                    journal::txid_hex(imp.position()) + ")");
+  const std::string ack_name = "acknowledgements (--ack-to)";
+  if (ack_fd >= 0) write_ack(ack_fd, imp.position(), ack_name);
   journal::StreamTx tx;
   while (reader.next(&tx)) {
     if (imp.apply(tx)) {
       r.transactions++;
       r.bytes += tx.manifest_bytes.size();
+      if (ack_fd >= 0) write_ack(ack_fd, imp.position(), ack_name);  // POSITION is durable
     }
   }
   r.txid = imp.position();

@@ -1,14 +1,19 @@
-// Fuzz target: the transaction stream reader (formats/tx-stream.md). Seeds:
-// formats/golden/tx-stream-*. Every input is read as is, then again with
-// the header's and every record's XXH3-64 repaired (records found by their
-// length fields), so the fuzzer reaches the record and MANIFEST parsers
-// instead of stopping at a checksum. Any input must read or raise an
-// h5tx::Error; every transaction returned must have its MANIFEST's txid,
-// in increasing order, with every chunk copy inside its bytes.
+// Fuzz target: the transaction stream reader (formats/tx-stream.md), full
+// streams' bases too. Seeds: formats/golden/tx-stream-*. Every input is
+// read as is, then again with the header's, every transaction record's,
+// and every base file header's and piece's XXH3-64 repaired (records found
+// by their length fields), so the fuzzer reaches the record, MANIFEST and
+// base parsers instead of stopping at a checksum. Any input must read or
+// raise an h5tx::Error; every transaction returned must have its
+// MANIFEST's txid, in increasing order, with every chunk copy inside its
+// bytes; every base file must hand on exactly its size in pieces.
 #include <cstddef>
 #include <cstdint>
+#include <algorithm>
 #include <cstring>
 #include <string>
+
+#include <xxhash.h>
 
 #include "h5tx/error.hpp"
 #include "journal/tx_stream.hpp"
@@ -55,6 +60,13 @@ void read(const std::string& text) {
           __builtin_trap();
       prev = tx.txid;
     }
+    h5tx::journal::StreamFile f;
+    std::string piece;
+    while (r.full() && r.next_file(&f)) {
+      uint64_t got = 0;
+      while (r.next_piece(&piece)) got += piece.size();
+      if (got != f.size) __builtin_trap();
+    }
   } catch (const h5tx::Error&) {
   }
 }
@@ -72,6 +84,27 @@ extern "C" int LLVMFuzzerTestOneInput(const uint8_t* data, size_t size) {
     if (len > text.size() || pos + 24 + len + 8 > text.size()) break;
     put64(&text, pos + 24 + size_t(len), h5tx::journal::checksum(text.data() + pos, 24 + size_t(len)));
     pos += 24 + size_t(len) + 8;
+  }
+  // A full stream's base files: header checksum, then each piece's (seeded
+  // with the header's checksum plus the piece's offset).
+  while (pos + 16 <= text.size() && uint32_t(u64(text, pos)) == 3) {
+    uint32_t n = uint32_t(u64(text, pos) >> 32);
+    uint64_t size = u64(text, pos + 8);
+    if (n > 4096 || pos + 16 + n + 8 > text.size()) break;
+    uint64_t sum = h5tx::journal::checksum(text.data() + pos, 16 + n);
+    put64(&text, pos + 16 + n, sum);
+    pos += 16 + n + 8;
+    for (uint64_t off = 0; off < size && pos < text.size();) {
+      size_t k = size_t(std::min<uint64_t>(h5tx::journal::kStreamFilePiece, size - off));
+      if (pos + k + 8 > text.size()) break;
+      put64(&text, pos + k, XXH3_64bits_withSeed(text.data() + pos, k, sum + off));
+      pos += k + 8;
+      off += k;
+    }
+  }
+  if (pos + 32 <= text.size() && uint32_t(u64(text, pos)) == 4) {
+    put64(&text, pos + 24, h5tx::journal::checksum(text.data() + pos, 24));
+    pos += 32;
   }
   if (pos + 32 <= text.size()) put64(&text, pos + 24, h5tx::journal::checksum(text.data() + pos, 24));
   read(text);

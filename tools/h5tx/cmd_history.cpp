@@ -60,16 +60,17 @@ int run_pack(const Args& a) {
   PackStats r = Store::pack(a.positional[0], p);
   if (a.flags.count("json")) {
     std::printf("{\"oldest\": \"%s\", \"limit\": \"%s\", \"segments_removed\": %" PRIu64
-                ", \"bytes_removed\": %" PRIu64 ", \"segments_kept\": %" PRIu64 ", \"bytes_kept\": %" PRIu64
-                "}\n",
-                hex16(r.oldest).c_str(), hex16(r.limit).c_str(), r.segments_removed, r.bytes_removed,
-                r.segments_kept, r.bytes_kept);
+                ", \"segments_rewritten\": %" PRIu64 ", \"bytes_removed\": %" PRIu64
+                ", \"segments_kept\": %" PRIu64 ", \"bytes_kept\": %" PRIu64 "}\n",
+                hex16(r.oldest).c_str(), hex16(r.limit).c_str(), r.segments_removed, r.segments_rewritten,
+                r.bytes_removed, r.segments_kept, r.bytes_kept);
     return 0;
   }
-  std::printf("packed %s: removed %" PRIu64 " history segments (%s), kept %" PRIu64
-              " (%s); reads as of txid %s and later are possible\n",
-              a.positional[0].c_str(), r.segments_removed, format_bytes(double(r.bytes_removed)).c_str(),
-              r.segments_kept, format_bytes(double(r.bytes_kept)).c_str(), hex16(r.oldest).c_str());
+  std::printf("packed %s: removed %" PRIu64 " history segments and rewrote %" PRIu64
+              " (%s dropped), kept %" PRIu64 " (%s); reads as of txid %s and later are possible\n",
+              a.positional[0].c_str(), r.segments_removed, r.segments_rewritten,
+              format_bytes(double(r.bytes_removed)).c_str(), r.segments_kept,
+              format_bytes(double(r.bytes_kept)).c_str(), hex16(r.oldest).c_str());
   if (r.limit < r.oldest)
     std::printf("kept history back to txid %s for an open as-of reader\n", hex16(r.limit).c_str());
   return 0;

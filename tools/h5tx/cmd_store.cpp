@@ -692,10 +692,20 @@ int run_stats(const Args& a) {
               " files, %s (%zu _temp, %zu _done, %zu _flushed, %zu undo dirs)\n",
               journal_files, format_bytes(double(journal_bytes)).c_str(), j.temp, j.done, j.flushed,
               j.undo + j.undo_committed);
-  for (const SlotInfo& sl : slots)
+  for (const SlotInfo& sl : slots) {
     std::printf("slot                %s at txid %s%s: pins %s of archived transactions\n", sl.name.c_str(),
                 hex16(sl.txid).c_str(), sl.damaged ? " (damaged: pins everything)" : "",
                 format_bytes(double(sl.pinned_bytes)).c_str());
+    // A slot nobody advances grows without bound (a piped replica without
+    // --ack-from, a backup chain abandoned).
+    if (sl.pinned_bytes > data_bytes / 2)
+      std::fprintf(stderr,
+                   "h5tx: warning: slot %s pins %s of archived transactions, more than half the size of "
+                   "data/ (%s): advance it (backup --incremental; a piped replica's sender with --ack-from, "
+                   "or restarted with --since) or drop it (--drop-slot %s)\n",
+                   sl.name.c_str(), format_bytes(double(sl.pinned_bytes)).c_str(),
+                   format_bytes(double(data_bytes)).c_str(), sl.name.c_str());
+  }
   if (s->mode() == Mode::Redo)
     std::printf("flusher             runs inside the process that has the store open for writing\n");
   if (st.history)
