@@ -13,8 +13,10 @@
 namespace h5tx {
 
 // The txids of the committed transactions newer than `after` that HOME
-// holds, ascending. journal/ is listed before archive/, so a directory
-// moving from one to the other meanwhile is seen at least once.
+// holds, ascending, up to the newest one found by a first listing (later
+// commits are left for the next call). journal/ and archive/ are listed
+// three times, so that a directory renamed while they are read (which
+// readdir may miss) is still found: the range has no holes.
 std::vector<uint64_t> retained_after(Env& env, const std::string& home, uint64_t after);
 
 // The transaction as a stream carries it (journal::inline_transaction),
