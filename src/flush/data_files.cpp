@@ -1,6 +1,8 @@
 // Access to the HDF5 files in data/ for redo mode.
 #include "flush/data_files.hpp"
 
+#include <cerrno>
+
 #include "h5tx/error.hpp"
 #include "journal/tx_dir.hpp"
 #include "undo/driver.hpp"
@@ -132,7 +134,19 @@ hdf5::Handle DataFiles::open_for_update(const std::string& file) {
   close(file);
   hdf5::Lock hl(hdf5::mutex());
   hdf5::Handle fapl = make_fapl(scratch_path("jnl.", file), true);
-  return hdf5::Handle::adopt(open_file(path(file), H5F_ACC_RDWR, fapl));
+  try {
+    return hdf5::Handle::adopt(open_file(path(file), H5F_ACC_RDWR, fapl));
+  } catch (const Hdf5Error& e) {
+    // Another Store of this process (a read-only one on the same HOME)
+    // has the file open: HDF5 shares an open file within a process and
+    // will not open it read-write meanwhile. Like a reader process holding
+    // it: the flusher waits for it and goes on with the other files.
+    if (std::string(e.what()).find("already open for read-only") == std::string::npos) throw;
+    throw BusyError(path(file),
+                    "open read-only by another Store of this process (HDF5 opens a file once per process); "
+                    "the flusher waits until it is closed",
+                    EWOULDBLOCK);
+  }
 }
 
 void DataFiles::close(const std::string& file) {
