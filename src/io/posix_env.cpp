@@ -333,7 +333,9 @@ class PosixEnv final : public Env {
     if (::rmdir(path.c_str()) != 0) throw_errno(path, "rmdir", errno);
   }
 
-  std::vector<std::string> list_dir(const std::string& path) override {
+  // Calls fn(name, d_type) for every entry but "." and "..".
+  template <typename Fn>
+  void read_dir(const std::string& path, Fn fn) {
     int fd = open_directory(path, "opendir");
     DIR* dir = ::fdopendir(fd);
     if (dir == nullptr) {
@@ -341,7 +343,6 @@ class PosixEnv final : public Env {
       ::close(fd);
       throw_errno(path, "fdopendir", err);
     }
-    std::vector<std::string> names;
     for (;;) {
       errno = 0;
       struct dirent* e = ::readdir(dir);
@@ -349,46 +350,33 @@ class PosixEnv final : public Env {
         int err = errno;
         ::closedir(dir);
         if (err != 0) throw_errno(path, "readdir", err);
-        break;
+        return;
       }
       std::string name = e->d_name;
       if (name == "." || name == "..") continue;
-      names.push_back(std::move(name));
+      fn(std::move(name), e->d_type);
     }
+  }
+
+  std::vector<std::string> list_dir(const std::string& path) override {
+    std::vector<std::string> names;
+    read_dir(path, [&](std::string name, unsigned char) { names.push_back(std::move(name)); });
     std::sort(names.begin(), names.end());
     return names;
   }
 
   std::vector<DirEntry> list_dir_entries(const std::string& path) override {
-    int fd = open_directory(path, "opendir");
-    DIR* dir = ::fdopendir(fd);
-    if (dir == nullptr) {
-      int err = errno;
-      ::close(fd);
-      throw_errno(path, "fdopendir", err);
-    }
     std::vector<DirEntry> entries;
-    for (;;) {
-      errno = 0;
-      struct dirent* e = ::readdir(dir);
-      if (e == nullptr) {
-        int err = errno;
-        ::closedir(dir);
-        if (err != 0) throw_errno(path, "readdir", err);
-        break;
-      }
+    read_dir(path, [&](std::string name, unsigned char type) {
       DirEntry d;
-      d.name = e->d_name;
-      if (d.name == "." || d.name == "..") continue;
-      if (e->d_type == DT_UNKNOWN) {
-        d.directory = is_directory(path_join(path, d.name));  // lstat: not followed
-      } else {
-        d.directory = e->d_type == DT_DIR;  // DT_LNK for a link
-      }
+      // DT_LNK for a link; an lstat (never followed) where the file system
+      // gives no type.
+      d.directory = type == DT_UNKNOWN ? is_directory(path_join(path, name)) : type == DT_DIR;
+      d.name = std::move(name);
       entries.push_back(std::move(d));
-    }
+    });
     std::sort(entries.begin(), entries.end(),
-              [](const DirEntry& a, const DirEntry& b) { return a.name < b.name; });
+              [](const DirEntry& x, const DirEntry& y) { return x.name < y.name; });
     return entries;
   }
 

@@ -43,6 +43,7 @@ std::vector<uint64_t> retained_after(Env& env, const std::string& home, uint64_t
   std::set<uint64_t> first, seen;
   uint64_t end = 0, ignored = 0;
   list_once(env, home, after, &first, &end);
+  if (first.empty()) return {};  // nothing new: a follower's idle poll lists once
   list_once(env, home, after, &seen, &ignored);
   list_once(env, home, after, &seen, &ignored);
   seen.insert(first.begin(), first.end());
