@@ -105,6 +105,14 @@ std::string read_file(const std::string& path) {
   return ss.str();
 }
 
+// formats/golden/<name>, (re)written from `bytes` when H5TX_WRITE_GOLDEN is
+// set; the test then checks that the file holds exactly `bytes`.
+std::string golden_bytes(const std::string& name, const std::string& bytes) {
+  std::string path = std::string(H5TX_SOURCE_DIR) + "/formats/golden/" + name;
+  if (std::getenv("H5TX_WRITE_GOLDEN")) std::ofstream(path, std::ios::binary) << bytes;
+  return read_file(path);
+}
+
 std::string encode(Manifest m) {
   return encode_manifest(m);
 }
@@ -122,11 +130,7 @@ void expect_corrupt(const std::string& bytes, const std::string& name) {
 
 TEST_CASE("golden MANIFEST is byte for byte the format spec", "[journal]") {
   std::string bytes = golden_file();
-  std::string golden_path = std::string(H5TX_SOURCE_DIR) + "/formats/golden/redo-manifest-v2.bin";
-  if (std::getenv("H5TX_WRITE_GOLDEN")) {
-    std::ofstream(golden_path, std::ios::binary) << bytes;
-  }
-  std::string golden = read_file(golden_path);
+  std::string golden = golden_bytes("redo-manifest-v2.bin", bytes);
   REQUIRE(golden.size() == bytes.size());
   CHECK(golden == bytes);
   // Spot checks of the spec: magic, version, txid little-endian, record
@@ -243,11 +247,7 @@ std::string golden_v3_file() {
 TEST_CASE("golden version-3 MANIFEST (it deletes an attribute) is byte for byte the format spec",
           "[journal]") {
   std::string bytes = golden_v3_file();
-  std::string golden_path = std::string(H5TX_SOURCE_DIR) + "/formats/golden/redo-manifest-v3.bin";
-  if (std::getenv("H5TX_WRITE_GOLDEN")) {
-    std::ofstream(golden_path, std::ios::binary) << bytes;
-  }
-  std::string golden = read_file(golden_path);
+  std::string golden = golden_bytes("redo-manifest-v3.bin", bytes);
   REQUIRE(golden.size() == bytes.size());
   CHECK(golden == bytes);
   CHECK(uint8_t(bytes[8]) == 3);
@@ -391,9 +391,7 @@ TEST_CASE("golden staged MANIFEST: chunk copies in part files, still version 2",
     m.ops.push_back(c);
   }
   std::string bytes = encode_manifest(m);
-  std::string golden_path = std::string(H5TX_SOURCE_DIR) + "/formats/golden/redo-manifest-v2-staged.bin";
-  if (std::getenv("H5TX_WRITE_GOLDEN")) std::ofstream(golden_path, std::ios::binary) << bytes;
-  std::string golden = read_file(golden_path);
+  std::string golden = golden_bytes("redo-manifest-v2-staged.bin", bytes);
   REQUIRE(golden.size() == bytes.size());
   CHECK(golden == bytes);
   Manifest d = decode_manifest(golden, "MANIFEST");
