@@ -18,6 +18,9 @@
 //        writes MARKER.ready, waits for MARKER.go, then flushes: the first
 //        sync of a data file writes MARKER and blocks forever (the test
 //        SIGKILLs it there, inside the flush batch)
+//   archiver HOME LEDGER COUNT MARKER  as victim, but it blocks at the first
+//        rename into HOME/archive/ (its batch applied and renamed _flushed,
+//        a retention slot needing it), not at a data file sync
 //   failer HOME LEDGER COUNT MARKER  as victim, but the sync fails (EIO): the
 //        flush throws; writes MARKER.failed, stays open until MARKER.finish
 //   room HOME LEDGER FIRST           commits (backpressure limit 2,
@@ -27,7 +30,7 @@
 //   idle HOME MARKER                 opens, touches MARKER, waits forever
 //   joiner HOME LEDGER FIRST COUNT MARKER  opens (next to the victim), writes
 //        MARKER.joined, commits as writer, waits for MARKER.finish, flushes,
-//        checks that this process flushed everything, closes
+//        checks that nothing is left pending, closes
 #include <fcntl.h>
 #include <unistd.h>
 
@@ -212,12 +215,15 @@ class StallFile : public File {
 
 class StallEnv : public Env {
  public:
-  // fail: the sync throws EIO instead of stalling.
-  explicit StallEnv(std::string marker, bool fail = false) : marker_(std::move(marker)), fail_(fail) {}
+  // fail: the sync throws EIO instead of stalling. at_archive: no data file
+  // sync stalls; the first rename into HOME/archive/ does (the batch is
+  // applied, renamed _flushed and synced; a retention slot needs it).
+  explicit StallEnv(std::string marker, bool fail = false, bool at_archive = false)
+      : marker_(std::move(marker)), fail_(fail), at_archive_(at_archive) {}
   std::atomic<bool> armed{false};  // set by the main thread, read by the flusher thread
   std::unique_ptr<File> open(const std::string& p, OpenMode m) override {
     auto f = base_->open(p, m);
-    if (armed && p.find("/data/") != std::string::npos && p.size() > 3 &&
+    if (armed && !at_archive_ && p.find("/data/") != std::string::npos && p.size() > 3 &&
         p.compare(p.size() - 3, 3, ".h5") == 0 && p.find("/data/.h5tx.") == std::string::npos)
       return std::make_unique<StallFile>(std::move(f), marker_, fail_);
     return f;
@@ -228,7 +234,13 @@ class StallEnv : public Env {
   std::string resolve_symlinks(const std::string& p) override { return base_->resolve_symlinks(p); }
   std::string file_identity(const std::string& p) override { return base_->file_identity(p); }
   void remove_file(const std::string& p) override { base_->remove_file(p); }
-  void rename(const std::string& a, const std::string& b) override { base_->rename(a, b); }
+  void rename(const std::string& a, const std::string& b) override {
+    if (armed && at_archive_ && b.find("/archive/") != std::string::npos) {
+      touch(marker_);
+      for (;;) std::this_thread::sleep_for(std::chrono::seconds(1));
+    }
+    base_->rename(a, b);
+  }
   void create_dir(const std::string& p) override { base_->create_dir(p); }
   void remove_dir(const std::string& p) override { base_->remove_dir(p); }
   std::vector<std::string> list_dir(const std::string& p) override { return base_->list_dir(p); }
@@ -243,11 +255,12 @@ class StallEnv : public Env {
  private:
   Env* base_ = Env::posix();
   std::string marker_;
-  bool fail_;
+  bool fail_, at_archive_;
 };
 
-int victim(const std::string& home, const std::string& ledger, uint64_t count, const std::string& marker) {
-  StallEnv env(marker);
+int victim(const std::string& home, const std::string& ledger, uint64_t count, const std::string& marker,
+           bool at_archive = false) {
+  StallEnv env(marker, false, at_archive);
   Options o = options();
   o.env = &env;
   o.flush_delay = std::chrono::hours(1);  // nothing flushes before flush()
@@ -341,8 +354,11 @@ int joiner(const std::string& home, const std::string& ledger, uint64_t first, u
   for (uint64_t i = first; i < first + count; i++) write_one(*s, i, ledger);
   wait_for(marker + ".finish");
   s->flush();  // takes the flusher role from the dead victim
+  // Nothing left pending: the victim is dead, so this process flushed (if
+  // the victim had applied its batch before it died, there may have been
+  // nothing left for it to apply).
   StoreStats st = s->stats();
-  if (st.pending_transactions != 0 || st.flushed_transactions == 0) {
+  if (st.pending_transactions != 0) {
     std::fprintf(stderr, "joiner: %llu pending, %llu flushed by this process\n",
                  (unsigned long long)st.pending_transactions, (unsigned long long)st.flushed_transactions);
     return 1;
@@ -361,6 +377,7 @@ int main(int argc, char** argv) {
     if (a.size() == 4 && a[0] == "incr") return incr(a[1], a[2], std::stoull(a[3]));
     if (a.size() == 3 && a[0] == "create") return create(a[1], a[2]);
     if (a.size() == 5 && a[0] == "victim") return victim(a[1], a[2], std::stoull(a[3]), a[4]);
+    if (a.size() == 5 && a[0] == "archiver") return victim(a[1], a[2], std::stoull(a[3]), a[4], true);
     if (a.size() == 5 && a[0] == "failer") return failer(a[1], a[2], std::stoull(a[3]), a[4]);
     if (a.size() == 4 && a[0] == "room") return room(a[1], a[2], std::stoull(a[3]));
     if (a.size() == 5 && a[0] == "holder") return holder(a[1], a[2], std::stoull(a[3]), a[4]);

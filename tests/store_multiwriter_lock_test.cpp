@@ -9,6 +9,7 @@
 #include <chrono>
 #include <cstring>
 #include <fstream>
+#include <functional>
 #include <iterator>
 #include <map>
 #include <random>
@@ -18,6 +19,7 @@
 
 #include "flush/orphan_temps.hpp"
 #include "flush/procs.hpp"
+#include "h5tx/backup.hpp"
 #include "h5tx/env.hpp"
 #include "journal/tx_dir.hpp"
 #include "h5tx/error.hpp"
@@ -247,18 +249,24 @@ TEST_CASE("two processes incrementing one chunk: the result is the serial order 
   s->close();
 }
 
-TEST_CASE("the flusher role moves to another writer process when its holder dies inside a batch") {
-  TempDir dir;
-  std::string home = dir.path() + "/store";
-  make_store(home);
+// A writer process (`mode`: victim or archiver) commits slots 0..5 and
+// blocks inside its flush batch; a joiner opened next to it commits slots
+// 100..104. `at_stall` runs while the victim is blocked; then the victim
+// is SIGKILLed and the joiner flushes (taking the flusher role) and
+// closes. Returns slot -> txid of everything the two committed.
+std::map<uint64_t, uint64_t> kill_flusher_in_batch(const TempDir& dir, const std::string& home,
+                                                   const std::string& mode,
+                                                   const std::function<void()>& at_stall) {
   const std::string marker = dir.path() + "/stall";
-  pid_t victim = spawn({"victim", home, dir.path() + "/v", "6", marker});
+  pid_t victim = spawn({mode, home, dir.path() + "/v", "6", marker});
+  h5tx_test::ChildGuard vguard{victim};
   while (!exists(marker + ".ready")) {
     int st = 0;
     REQUIRE(::waitpid(victim, &st, WNOHANG) == 0);
     std::this_thread::sleep_for(std::chrono::milliseconds(5));
   }
   pid_t joiner = spawn({"joiner", home, dir.path() + "/j", "100", "5", marker});
+  h5tx_test::ChildGuard jguard{joiner};
   while (!exists(marker + ".joined") || ledger(dir.path() + "/j").size() < 5) {
     int st = 0;
     REQUIRE(::waitpid(joiner, &st, WNOHANG) == 0);
@@ -270,20 +278,58 @@ TEST_CASE("the flusher role moves to another writer process when its holder dies
     REQUIRE(::waitpid(victim, &st, WNOHANG) == 0);  // it stalls, never ends, inside the batch
     std::this_thread::sleep_for(std::chrono::milliseconds(5));
   }
-  // Stalled inside the batch: a data file written under its undo journal.
-  bool undo = false;
-  for (const auto& name : Env::posix()->list_dir(home + "/journal"))
-    undo = undo || name.compare(0, 5, "undo_") == 0;
-  CHECK(undo);
+  at_stall();
   ::kill(victim, SIGKILL);
   CHECK(wait_status(victim) == 128 + SIGKILL);
+  vguard.pid = -1;
   touch(marker + ".finish");
   CHECK(wait_status(joiner) == 0);
+  jguard.pid = -1;
   std::map<uint64_t, uint64_t> committed;
   for (const char* n : {"/v", "/j"})
     for (const auto& [slot, txid] : ledger(dir.path() + n)) committed[slot] = txid;
   CHECK(committed.size() == 11);
+  return committed;
+}
+
+TEST_CASE("the flusher role moves to another writer process when its holder dies inside a batch") {
+  TempDir dir;
+  std::string home = dir.path() + "/store";
+  make_store(home);
+  auto committed = kill_flusher_in_batch(dir, home, "victim", [&] {
+    // Stalled inside the batch: a data file written under its undo journal.
+    bool undo = false;
+    for (const auto& name : Env::posix()->list_dir(home + "/journal"))
+      undo = undo || name.compare(0, 5, "undo_") == 0;
+    CHECK(undo);
+  });
   check_slots(home, committed, 105);
+}
+
+TEST_CASE(
+    "a flusher that dies before it archives a batch a retention slot needs: the next flusher archives it, "
+    "and the incremental backup holds every transaction") {
+  TempDir dir;
+  std::string home = dir.path() + "/store";
+  make_store(home);
+  const std::string full = dir.path() + "/full";
+  const uint64_t slot = backup(home, full).txid;  // the slot "backup" now needs every later transaction
+  auto committed = kill_flusher_in_batch(dir, home, "archiver", [&] {
+    // The victim's batch (its 6 and the joiner's commits it had seen) is
+    // applied and renamed _flushed, not yet archived.
+    size_t flushed = 0;
+    for (const auto& name : Env::posix()->list_dir(home + "/journal"))
+      flushed += name.find("_flushed") != std::string::npos;
+    CHECK(flushed >= 6);
+  });
+  for (const auto& [s, txid] : committed) CHECK(txid > slot);
+  const std::string inc = dir.path() + "/inc";
+  BackupResult b = backup_incremental(home, inc);
+  CHECK(b.from == slot);
+  CHECK(b.transactions == committed.size());
+  const std::string restored = dir.path() + "/restored";
+  restore(restored, full, {inc});
+  check_slots(restored, committed, 105);
 }
 
 TEST_CASE("two processes racing Store::create on one HOME: one creates, the other gets a clear error") {

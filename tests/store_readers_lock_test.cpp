@@ -221,15 +221,7 @@ TEST_CASE("a read-only open does not wait for a writer, and a writer opens next 
   REQUIRE(writer >= 0);
   // The child waits in pause(): killed however this test ends (a failure
   // that left it alive kept ctest waiting on its output until the timeout).
-  struct KillOnExit {
-    pid_t pid;
-    ~KillOnExit() {
-      if (pid > 0) {
-        ::kill(pid, SIGKILL);
-        wait_status(pid);
-      }
-    }
-  } guard{writer};
+  h5tx_test::ChildGuard guard{writer};
   if (writer == 0) {
     ::close(fds[0]);
     try {

@@ -1,6 +1,7 @@
 // Scratch directories for tests.
 #include "test_util.hpp"
 
+#include <signal.h>
 #include <sys/wait.h>
 #include <unistd.h>
 
@@ -107,6 +108,13 @@ int PythonProcess::finish(std::string* rest) {
 
 PythonProcess::~PythonProcess() {
   finish();
+}
+
+ChildGuard::~ChildGuard() {
+  if (pid <= 0) return;
+  ::kill(pid, SIGKILL);
+  int st = 0;
+  ::waitpid(pid, &st, 0);
 }
 
 }  // namespace h5tx_test

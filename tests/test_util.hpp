@@ -48,4 +48,12 @@ class PythonProcess {
   void* out_ = nullptr;  // FILE*
 };
 
+// A child process killed (SIGKILL) and reaped when this dies, unless pid
+// was set to -1 (the test waited for it): a failed check that leaves a
+// blocked child alive would keep ctest waiting on its output.
+struct ChildGuard {
+  int pid = -1;
+  ~ChildGuard();
+};
+
 }  // namespace h5tx_test

@@ -235,7 +235,12 @@ void recover_dead_flusher(Layout& layout, DataFiles& files) {
   const journal::FlushedPlan plan = journal::plan_flushed(l);
   if (!plan.garbage.empty() && l.done.empty()) flushed_mark::advance(env, layout.home(), plan.garbage.back());
   for (uint64_t id : plan.garbage) {
-    env.remove_flat_dir(path_join(jdir, journal::tx_dir_name(id, TxState::Flushed)));
+    // Applied; kept in HOME/archive/ if a retention slot needs it (the dead
+    // holder may have died between its batch's rename to _flushed and the
+    // move to archive/: removed, an incremental backup or a replica would
+    // silently lack it).
+    const std::string dir = path_join(jdir, journal::tx_dir_name(id, TxState::Flushed));
+    if (!retention::archive_if_pinned(env, layout.home(), dir, id)) env.remove_flat_dir(dir);
     removed = true;
   }
   if (removed) env.sync_dir(jdir);
