@@ -240,7 +240,13 @@ void recover_dead_flusher(Layout& layout, DataFiles& files) {
     // move to archive/: removed, an incremental backup or a replica would
     // silently lack it).
     const std::string dir = path_join(jdir, journal::tx_dir_name(id, TxState::Flushed));
-    if (!retention::archive_if_pinned(env, layout.home(), dir, id)) env.remove_flat_dir(dir);
+    try {
+      if (!retention::archive_if_pinned(env, layout.home(), dir, id)) env.remove_flat_dir(dir);
+    } catch (const NotFoundError&) {
+      // Gone meanwhile: a spare that a failed holder, still running, took
+      // for a transaction of its own before it let go of its spares.
+      if (env.is_directory(dir)) throw;
+    }
     removed = true;
   }
   if (removed) env.sync_dir(jdir);

@@ -205,6 +205,17 @@ void RedoStore::let_go_of_failed_role() {
     } catch (const Error&) {
     }
   }
+  // Its spare directories (named _flushed, or _temp) go before the role
+  // does, as at close(): the next holder's cleanup removes applied
+  // _flushed directories, and must not race a spill of this process
+  // renaming one of them. What cannot be removed now is garbage that the
+  // next holder's cleanup (or an open's recovery) removes.
+  try {
+    spares_.clear();
+  } catch (const Error& e) {
+    std::fprintf(stderr, "h5tx: %s: removing the failed flusher's spare directories: %s\n", home_.c_str(),
+                 e.what());
+  }
   is_flusher_ = false;
   flusher_lock_.reset();
   std::fprintf(stderr,
