@@ -288,3 +288,124 @@ TEST_CASE("a writer's flusher waits for a read-only Store of the same process to
   CHECK(first_value(tx.read_chunk(kFile, kDs, {0})) == 9);
   CHECK(first_value(tx.read_chunk(kFile, kDs, {1})) == 9);
 }
+
+namespace {
+
+// A writer process driven step by step: it opens the store and writes a
+// byte to `out`; then, for each step, it reads a byte from `in`, runs
+// step k (k = 1, 2), flushes (applying and retiring the step's
+// transaction), writes a byte to `out`.
+[[noreturn]] void stepped_writer_main(const std::string& home, int in, int out) {
+  try {
+    auto s = Store::open(home, writer_options());
+    {
+      // The flusher role is this process's before the other one opens: a
+      // flush takes it, and it is kept until close.
+      auto tx = s->begin();
+      tx.write_chunk(kFile, kDs, {0}, filled(2));
+      tx.write_chunk(kFile, kDs, {1}, filled(2));
+      tx.commit();
+      s->flush();
+      if (procs::flusher_holder(Env::posix(), home + "/procs").empty()) ::_exit(6);
+    }
+    char c = 0;
+    if (::write(out, &c, 1) != 1) ::_exit(4);
+    for (int step = 1; step <= 2; step++) {
+      if (::read(in, &c, 1) != 1) ::_exit(5);
+      auto tx = s->begin();
+      if (step == 1) {
+        tx.create_file("n.h5");
+        DatasetSpec spec;
+        spec.dtype = DType::U32;
+        spec.shape = {2 * kChunk};
+        spec.chunk = {kChunk};
+        spec.max_shape = {kUnlimited};
+        tx.create_dataset("n.h5", "/g", spec);
+        tx.create_dataset(kFile, "/g", spec);
+        tx.write_chunk("n.h5", "/g", {1}, filled(41));
+        tx.write_chunk(kFile, "/g", {1}, filled(42));
+      } else {
+        tx.extend_dataset(kFile, "/g", {4 * kChunk});
+        tx.write_chunk(kFile, "/g", {3}, filled(43));
+      }
+      tx.commit();
+      s->flush();
+      if (::write(out, &c, 1) != 1) ::_exit(4);
+    }
+    s->close();
+    ::_exit(0);
+  } catch (const std::exception& e) {
+    std::fprintf(stderr, "writer: %s\n", e.what());
+    ::_exit(1);
+  }
+}
+
+// The parent's side of stepped_writer_main: opens the store as `as`, looks
+// up what the writer is about to create (caching its absence), lets the
+// writer create, flush and retire it, and must then see it; the same for
+// an extent.
+void cached_catalog_follows_other_flusher(const Options& as) {
+  h5tx_test::TempDir dir("readers");
+  const std::string home = dir / "s";
+  make_store(home);
+  int to_child[2], to_parent[2];
+  REQUIRE(::pipe(to_child) == 0);
+  REQUIRE(::pipe(to_parent) == 0);
+  pid_t writer = ::fork();
+  REQUIRE(writer >= 0);
+  if (writer == 0) {
+    ::close(to_child[1]);
+    ::close(to_parent[0]);
+    stepped_writer_main(home, to_child[0], to_parent[1]);
+  }
+  h5tx_test::ChildGuard guard{writer};
+  ::close(to_child[0]);
+  ::close(to_parent[1]);
+  auto step = [&] {
+    char c = 1;
+    REQUIRE(::write(to_child[1], &c, 1) == 1);
+    REQUIRE(::read(to_parent[0], &c, 1) == 1);
+  };
+  char opened = 0;
+  REQUIRE(::read(to_parent[0], &opened, 1) == 1);  // opens after the writer (no recovery race)
+  auto s = Store::open(home, as);
+  {
+    auto tx = s->begin();
+    CHECK_THROWS_AS(tx.dataset_spec("n.h5", "/g"), NotFoundError);
+    CHECK_THROWS_AS(tx.dataset_spec(kFile, "/g"), NotFoundError);
+    tx.abort();
+  }
+  step();  // n.h5:/g and r.h5:/g created, flushed, their directory retired
+  CHECK(procs::flusher_holder(Env::posix(), home + "/procs") == "process " + std::to_string(writer));
+  {
+    auto tx = s->begin();
+    CHECK(tx.dataset_spec("n.h5", "/g").shape == Shape{2 * kChunk});
+    CHECK(tx.dataset_spec(kFile, "/g").shape == Shape{2 * kChunk});
+    CHECK(first_value(tx.read_chunk("n.h5", "/g", {1})) == 41);
+    CHECK(first_value(tx.read_chunk(kFile, "/g", {1})) == 42);
+    tx.abort();
+  }
+  step();  // r.h5:/g extended to 4 chunks, chunk 3 written, flushed
+  {
+    auto tx = s->begin();
+    CHECK(tx.dataset_spec(kFile, "/g").shape == Shape{4 * kChunk});
+    CHECK(first_value(tx.read_chunk(kFile, "/g", {3})) == 43);
+    tx.abort();
+  }
+  CHECK(wait_status(writer) == 0);
+  guard.pid = -1;
+  s->close();
+}
+
+}  // namespace
+
+TEST_CASE(
+    "a reader process sees files, datasets and extents another process created and flushed after it looked") {
+  cached_catalog_follows_other_flusher(reader_options());
+}
+
+TEST_CASE(
+    "a writer process that does not flush sees files, datasets and extents another process's flusher "
+    "applied") {
+  cached_catalog_follows_other_flusher(writer_options());  // the other process holds the flusher role
+}
