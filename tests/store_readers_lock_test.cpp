@@ -409,14 +409,3 @@ TEST_CASE(
     "applied") {
   cached_catalog_follows_other_flusher(writer_options());  // the other process holds the flusher role
 }
-
-TEST_CASE(
-    "a writer process without a background flusher holds no other process's flush back between "
-    "transactions") {
-  // Nothing polls its registration: its transactions' ends write it.
-  // Before, the other process's flush() failed with "newer than the
-  // snapshot of an open transaction".
-  Options o = writer_options();
-  o.background_flusher = false;
-  cached_catalog_follows_other_flusher(o);
-}

@@ -153,20 +153,8 @@ RedoStore::RedoStore(std::unique_ptr<Layout> layout, const Options& options)
                         [this] { section_.reset(); }});
     // A released snapshot only lets other flushers go further: the flusher
     // thread's next poll writes it (not the commit path). Pins are written
-    // at begin(), before the snapshot is taken. Without a flusher thread
-    // nothing polls: the release is written here, as a reader process does
-    // (else this process would hold every other flusher back at its last
-    // snapshot until it closes).
-    if (options_.background_flusher)
-      snapshots_.set_on_change([this] { flusher_->notify(); });
-    else
-      snapshots_.set_on_change([this] {
-        try {
-          sync_registration();
-        } catch (const Error&) {
-          // Keeps the older (lower) value: other flushers are only held back.
-        }
-      });
+    // at begin(), before the snapshot is taken.
+    snapshots_.set_on_change([this] { flusher_->notify(); });
   } else if (layout_->live_reader()) {
     snapshots_.set_on_change([this] {
       try {
