@@ -38,13 +38,12 @@ void CatalogCache::invalidate(const std::string& file) {
   while (it != specs_.end() && it->first.first == file) it = specs_.erase(it);
 }
 
-bool CatalogCache::follow(const std::string& generation) {
+void CatalogCache::follow(const std::string& generation) {
   MutexLock lock(mu_);
-  if (generation == generation_) return false;
+  if (generation == generation_) return;
   generation_ = generation;
   files_.clear();
   specs_.clear();
-  return true;
 }
 
 }  // namespace h5tx
