@@ -298,7 +298,7 @@ Gate::ReadHold Gate::read(std::chrono::milliseconds timeout) {
     std::unique_ptr<FileLock> intent = env_->lock_file(intent_path_, LockKind::Shared, timeout);
     h.lock = env_->lock_file(files_path_, LockKind::Shared, timeout);
   }
-  h.generation = generation();
+  h.generation = env_->read_all(files_path_, 4096);
   return h;
 }
 

@@ -47,8 +47,8 @@ class CatalogCache {
   // Forgets everything cached about `file`.
   void invalidate(const std::string& file) EXCLUDES(mu_);
   // Forgets everything if `generation` (the data gate's) differs from the
-  // one given last.
-  void follow(const std::string& generation) EXCLUDES(mu_);
+  // one given last; returns whether it did.
+  bool follow(const std::string& generation) EXCLUDES(mu_);
 
  private:
   Mutex mu_;
