@@ -302,14 +302,6 @@ Gate::ReadHold Gate::read(std::chrono::milliseconds timeout) {
   return h;
 }
 
-std::string Gate::generation() {
-  try {
-    return env_->read_all(files_path_, 4096);
-  } catch (const NotFoundError&) {
-    return std::string();
-  }
-}
-
 std::unique_ptr<Gate::WriteHold> Gate::write(std::chrono::milliseconds timeout) {
   std::unique_ptr<WriteHold> h(new WriteHold);
   h->env_ = env_;

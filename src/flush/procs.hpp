@@ -165,10 +165,6 @@ class Gate {
     std::string generation;  // gate-files' content when taken
   };
   ReadHold read(std::chrono::milliseconds timeout);
-  // gate-files' content now, without a hold ("" if it does not exist yet),
-  // for comparison only: it changes whenever a flusher changed the data
-  // files (a torn read of a bump in progress merely differs too).
-  std::string generation();
 
   // The flusher's hold on one data file's worth of the gate (exclusive).
   // BusyError (EWOULDBLOCK) if readers keep it past `timeout`.

@@ -38,13 +38,4 @@ void CatalogCache::invalidate(const std::string& file) {
   while (it != specs_.end() && it->first.first == file) it = specs_.erase(it);
 }
 
-bool CatalogCache::follow(const std::string& generation) {
-  MutexLock lock(mu_);
-  if (generation == generation_) return false;
-  generation_ = generation;
-  files_.clear();
-  specs_.clear();
-  return true;
-}
-
 }  // namespace h5tx

@@ -12,15 +12,6 @@
 //    the read overlay; until then a stale entry is still correct, because
 //    readers apply the overlay's creates and extends on top of it (they only
 //    add or grow, so applying one the file already has is harmless).
-// A Store next to other processes (reader processes, writers that do not
-// hold the flusher role) also sees batches another process's flusher
-// applied, some of them of transactions it never had in its overlay
-// (committed and applied between two of its looks at journal/). So, each
-// time it lists journal/, it hands the data gate's generation (read after
-// the listing) to follow(): a generation other than the last one seen
-// forgets everything. Entries are put under a gate read hold, which no
-// flusher's apply (and bump) can overlap, so an entry is never older than
-// the generation follow() last recorded.
 #pragma once
 
 #include <map>
@@ -46,15 +37,11 @@ class CatalogCache {
       EXCLUDES(mu_);
   // Forgets everything cached about `file`.
   void invalidate(const std::string& file) EXCLUDES(mu_);
-  // Forgets everything if `generation` (the data gate's) differs from the
-  // one given last; returns whether it did.
-  bool follow(const std::string& generation) EXCLUDES(mu_);
 
  private:
   Mutex mu_;
   std::map<std::string, bool> files_ GUARDED_BY(mu_);
   std::map<std::pair<std::string, std::string>, std::optional<DatasetSpec>> specs_ GUARDED_BY(mu_);
-  std::string generation_ GUARDED_BY(mu_);
 };
 
 }  // namespace h5tx

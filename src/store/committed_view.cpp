@@ -58,10 +58,6 @@ void CommittedView::flushed(const std::vector<journal::Manifest>& ms) {
   for (const auto& m : ms) overlay_.remove(m);
 }
 
-void CommittedView::follow_data_files() {
-  if (files_->gate()) catalog_.follow(files_->gate()->generation());
-}
-
 bool CommittedView::file_exists(const std::string& file, uint64_t snapshot) {
   {
     ReaderLock olock(overlay_.mutex());

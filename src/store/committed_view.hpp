@@ -66,11 +66,6 @@ class CommittedView : public CommittedReads {
   // their catalog before the overlay stops covering the change, then drop
   // them from the overlay.
   void flushed(const std::vector<journal::Manifest>& ms);
-  // Call after each listing of journal/ by a Store next to other processes
-  // that is not the flusher: forgets the cached catalog if another
-  // process's flusher changed the data files since the last call (it may
-  // have applied transactions this view never had; catalog_cache.hpp).
-  void follow_data_files();
 
   bool file_exists(const std::string& file, uint64_t snapshot) override;
   std::vector<std::string> list_files(uint64_t snapshot) override;

@@ -315,10 +315,6 @@ void RedoStore::catch_up(bool full) {
     known_max_ = newest;
   }
   if (is_flusher_) return;  // only our own flusher removes _done directories then
-  // Another process's flusher may have applied commits this process never
-  // listed as _done (their catalog changes are in no overlay here): read
-  // after the listing, the gate's generation covers every one of them.
-  view_->follow_data_files();
   // Applied by another process's flusher (it renames only after applying).
   std::set<uint64_t> present(listing.done.begin(), listing.done.end());
   for (uint64_t t : journal::plan_flushed(listing).reapply) present.insert(t);
@@ -402,7 +398,6 @@ void RedoStore::refresh_live() {
     it = live_known_.erase(it);
   }
   if (!gone.empty()) view_->flushed(gone);
-  view_->follow_data_files();  // as in catch_up()
   uint64_t newest = 0;
   for (const auto* v : {&listing.done, &listing.flushed})
     if (!v->empty()) newest = std::max(newest, v->back());
